@@ -1,0 +1,20 @@
+//! The CRDT core: identifiers, PN-counters, the replica with incremental totals, user actions,
+//! signatures and the wire codec. std only: no I/O, no clock, no async, no wasm, no libp2p
+//! swarm. Time and randomness come in as arguments from the layers above.
+
+mod actions;
+mod counter;
+mod ids;
+mod replica;
+mod signing;
+mod wire;
+
+pub use actions::{Action, Mark, NodeState, Outcome, Record};
+pub use counter::PnCounter;
+pub use ids::{
+    EntryKey, Generation, KeyError, MAX_ID_LEN, MAX_NAMESPACE_LEN, Namespace, NodeId, ReplyId,
+    StatKind, TweetId, UserId, Writer,
+};
+pub use replica::{Entry, MergeReport, Rejection, Replica, SignedEntry, Stats};
+pub use signing::{ENTRY_DOMAIN, Identity, Signature, signing_payload};
+pub use wire::{Batch, EntryError, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, WIRE_VERSION, WireError};

@@ -1,0 +1,318 @@
+//! The replica: every counter of a namespace, with per-(tweet, statistic) totals kept up to
+//! date on each change so reading a tweet's stats is one lookup. Local changes touch only the
+//! local writer's counters; remote entries are merged after their signatures check out.
+//! Pure state: no I/O, no clock, no randomness.
+
+use std::collections::HashMap;
+
+use ed25519_dalek::VerifyingKey;
+
+use super::counter::PnCounter;
+use super::ids::{EntryKey, Namespace, NodeId, StatKind, TweetId, Writer};
+use super::signing::{self, Check, Identity, Signature};
+
+/// A counter and its key: what a change produces and what storage keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Which counter.
+    pub key: EntryKey,
+    /// Its value.
+    pub counter: PnCounter,
+}
+
+/// An entry with its writer's signature, as it travels between nodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedEntry {
+    /// The entry.
+    pub entry: Entry,
+    /// The writer's signature over [`signing::signing_payload`] of the entry.
+    pub signature: Signature,
+}
+
+/// A tweet's aggregated statistics: each is the sum over all writers of their counter values,
+/// never below zero.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Stats {
+    /// Likes.
+    pub likes: u64,
+    /// Retweets.
+    pub retweets: u64,
+    /// Replies.
+    pub replies: u64,
+    /// Views.
+    pub views: u64,
+}
+
+impl Stats {
+    /// The count of one statistic.
+    pub fn get(&self, stat: StatKind) -> u64 {
+        match stat {
+            StatKind::Likes => self.likes,
+            StatKind::Retweets => self.retweets,
+            StatKind::Replies => self.replies,
+            StatKind::Views => self.views,
+        }
+    }
+}
+
+/// Why a remote entry was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rejection {
+    /// Its signature does not verify against the node id in its key (forged, tampered with,
+    /// or signed by another node).
+    BadSignature,
+    /// It was signed for another namespace.
+    ForeignNamespace,
+}
+
+/// What merging a batch of remote entries did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MergeReport {
+    /// The entries whose counters grew, with their new values.
+    pub changed: Vec<Entry>,
+    /// Entries skipped because this replica already held them or something newer; no signature
+    /// work was spent on them.
+    pub stale: usize,
+    /// Entries refused, with the reason. Nothing of them was kept.
+    pub rejected: Vec<(EntryKey, Rejection)>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Total {
+    increments: u128,
+    decrements: u128,
+}
+
+impl Total {
+    fn count(self) -> u64 {
+        u64::try_from(self.increments.saturating_sub(self.decrements)).unwrap_or(u64::MAX)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Slot {
+    counter: PnCounter,
+    /// The writer's signature over exactly `counter`; `None` for local counters not yet signed
+    /// since their last change.
+    signature: Option<Signature>,
+}
+
+#[derive(Debug, Default)]
+struct TweetCounters {
+    totals: [Total; 4],
+    slots: HashMap<(StatKind, Writer), Slot>,
+}
+
+/// All counters of one namespace as seen by one node.
+#[derive(Debug)]
+pub struct Replica {
+    namespace: Namespace,
+    identity: Identity,
+    local: Writer,
+    tweets: HashMap<TweetId, TweetCounters>,
+    /// Public keys of nodes whose signatures have verified, so each id is decoded once.
+    keys: HashMap<NodeId, VerifyingKey>,
+    len: usize,
+}
+
+impl Replica {
+    /// An empty replica of `namespace` whose local counters are written by `identity` in
+    /// `generation` of its store.
+    pub fn new(namespace: Namespace, identity: Identity, generation: super::ids::Generation) -> Self {
+        let local = Writer { node: identity.node_id(), generation };
+        Self { namespace, identity, local, tweets: HashMap::new(), keys: HashMap::new(), len: 0 }
+    }
+
+    /// The namespace.
+    pub fn namespace(&self) -> &Namespace {
+        &self.namespace
+    }
+
+    /// The writer of this node's own counters.
+    pub fn local_writer(&self) -> Writer {
+        self.local
+    }
+
+    /// The identity that signs this node's counters.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// How many counters the replica holds.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the replica holds no counter.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// A tweet's aggregated statistics, in constant time whatever the number of writers.
+    pub fn stats(&self, tweet: &TweetId) -> Stats {
+        let Some(counters) = self.tweets.get(tweet) else { return Stats::default() };
+        let [likes, retweets, replies, views] = counters.totals.map(Total::count);
+        Stats { likes, retweets, replies, views }
+    }
+
+    /// One statistic of a tweet, aggregated over all writers.
+    pub fn count(&self, tweet: &TweetId, stat: StatKind) -> u64 {
+        self.tweets.get(tweet).map_or(0, |c| c.totals[stat.index()].count())
+    }
+
+    /// The counter held for a key, if any.
+    pub fn get(&self, key: &EntryKey) -> Option<PnCounter> {
+        self.slot(key).map(|slot| slot.counter)
+    }
+
+    /// Every counter held, in no particular order.
+    pub fn entries(&self) -> impl Iterator<Item = Entry> + '_ {
+        self.tweets.iter().flat_map(|(tweet, counters)| {
+            counters.slots.iter().map(move |(&(stat, writer), slot)| Entry {
+                key: EntryKey { tweet: tweet.clone(), stat, writer },
+                counter: slot.counter,
+            })
+        })
+    }
+
+    /// Each writer's counter for one tweet and statistic, e.g. to show who contributed what.
+    pub fn writers(&self, tweet: &TweetId, stat: StatKind) -> Vec<(Writer, PnCounter)> {
+        let Some(counters) = self.tweets.get(tweet) else { return Vec::new() };
+        counters
+            .slots
+            .iter()
+            .filter(|((s, _), _)| *s == stat)
+            .map(|(&(_, writer), slot)| (writer, slot.counter))
+            .collect()
+    }
+
+    /// Adds one to this node's counter for `tweet` and `stat`; returns the changed entry.
+    pub fn increment(&mut self, tweet: &TweetId, stat: StatKind) -> Entry {
+        self.bump(tweet, stat, PnCounter::new(1, 0))
+    }
+
+    /// Takes one from this node's counter for `tweet` and `stat`; returns the changed entry.
+    pub fn decrement(&mut self, tweet: &TweetId, stat: StatKind) -> Entry {
+        self.bump(tweet, stat, PnCounter::new(0, 1))
+    }
+
+    fn bump(&mut self, tweet: &TweetId, stat: StatKind, step: PnCounter) -> Entry {
+        let key = EntryKey { tweet: tweet.clone(), stat, writer: self.local };
+        let held = self.get(&key).unwrap_or_default();
+        let counter = PnCounter::new(
+            held.increments.saturating_add(step.increments),
+            held.decrements.saturating_add(step.decrements),
+        );
+        self.put(&key, counter, None);
+        Entry { key, counter }
+    }
+
+    /// The entry for `key` signed by its writer, ready to leave the node. A local counter is
+    /// signed here, once per change however many actions it counts; a remote one carries the
+    /// signature it arrived with. `None` if the key is not held, or is a remote counter with no
+    /// single signature (its writer signed two versions neither of which contains the other).
+    pub fn signed(&mut self, key: &EntryKey) -> Option<SignedEntry> {
+        let is_local = key.writer == self.local;
+        let namespace = &self.namespace;
+        let identity = &self.identity;
+        let slot = self.tweets.get_mut(&key.tweet)?.slots.get_mut(&(key.stat, key.writer))?;
+        if slot.signature.is_none() && is_local {
+            let payload = signing::signing_payload(namespace, key, slot.counter);
+            slot.signature = Some(identity.sign(&payload));
+        }
+        let signature = slot.signature?;
+        Some(SignedEntry { entry: Entry { key: key.clone(), counter: slot.counter }, signature })
+    }
+
+    /// Merges entries from another node. Entries not newer than what is held are skipped
+    /// before any signature work; the rest are verified in one batch against the node id in
+    /// their key, and only those that verify are kept (with their signature, for relaying).
+    pub fn merge(&mut self, namespace: &Namespace, entries: Vec<SignedEntry>) -> MergeReport {
+        let mut report = MergeReport::default();
+        if *namespace != self.namespace {
+            report.rejected =
+                entries.into_iter().map(|e| (e.entry.key, Rejection::ForeignNamespace)).collect();
+            return report;
+        }
+        let (fresh, stale): (Vec<SignedEntry>, Vec<SignedEntry>) = entries
+            .into_iter()
+            .partition(|e| self.get(&e.entry.key).unwrap_or_default().is_behind(e.entry.counter));
+        report.stale = stale.len();
+
+        let keys: Vec<Option<VerifyingKey>> = fresh.iter().map(|e| self.key_of(&e.entry.key.writer.node)).collect();
+        let payloads: Vec<Vec<u8>> = fresh
+            .iter()
+            .map(|e| signing::signing_payload(&self.namespace, &e.entry.key, e.entry.counter))
+            .collect();
+        let checks: Vec<Check<'_>> = fresh
+            .iter()
+            .zip(&payloads)
+            .zip(&keys)
+            .filter_map(|((e, payload), key)| {
+                Some(Check { payload, signature: &e.signature, key: key.as_ref()? })
+            })
+            .collect();
+        let mut verdicts = signing::verify_all(&checks).into_iter();
+
+        for (signed, key) in fresh.into_iter().zip(keys) {
+            let valid = key.is_some() && verdicts.next() == Some(true);
+            let SignedEntry { entry, signature } = signed;
+            if !valid {
+                report.rejected.push((entry.key, Rejection::BadSignature));
+                continue;
+            }
+            if let Some(key) = key {
+                self.keys.insert(entry.key.writer.node, key);
+            }
+            if let Some(changed) = self.absorb(entry, Some(signature)) {
+                report.changed.push(changed);
+            }
+        }
+        report
+    }
+
+    /// Puts back an entry read from this node's own store, without checking its signature.
+    /// Only for data this node verified or wrote itself. Returns the entry if it changed a
+    /// counter.
+    pub fn restore(&mut self, entry: Entry, signature: Option<Signature>) -> Option<Entry> {
+        self.absorb(entry, signature)
+    }
+
+    /// Merges one trusted entry; returns the changed entry if its counter grew.
+    fn absorb(&mut self, entry: Entry, signature: Option<Signature>) -> Option<Entry> {
+        let held = self.get(&entry.key);
+        let held_counter = held.unwrap_or_default();
+        if !held_counter.is_behind(entry.counter) {
+            return None;
+        }
+        let merged = held_counter.merge(entry.counter);
+        // A signature covers exactly one counter value: keep it only if that is the result.
+        let signature = signature.filter(|_| merged == entry.counter);
+        self.put(&entry.key, merged, signature);
+        Some(Entry { key: entry.key, counter: merged })
+    }
+
+    /// Sets a counter (which must not shrink) and moves the totals by the difference.
+    fn put(&mut self, key: &EntryKey, counter: PnCounter, signature: Option<Signature>) {
+        let counters = match self.tweets.get_mut(&key.tweet) {
+            Some(counters) => counters,
+            None => self.tweets.entry(key.tweet.clone()).or_default(),
+        };
+        let slot = counters.slots.entry((key.stat, key.writer)).or_insert_with(|| {
+            self.len += 1;
+            Slot { counter: PnCounter::default(), signature: None }
+        });
+        let total = &mut counters.totals[key.stat.index()];
+        total.increments += u128::from(counter.increments - slot.counter.increments);
+        total.decrements += u128::from(counter.decrements - slot.counter.decrements);
+        *slot = Slot { counter, signature };
+    }
+
+    fn slot(&self, key: &EntryKey) -> Option<&Slot> {
+        self.tweets.get(&key.tweet)?.slots.get(&(key.stat, key.writer))
+    }
+
+    fn key_of(&self, node: &NodeId) -> Option<VerifyingKey> {
+        self.keys.get(node).copied().or_else(|| signing::public_key_of(node.peer_id()))
+    }
+}

@@ -1,0 +1,202 @@
+//! The wire format of `proto/warpnet_stats.proto`: a version byte, then a protobuf `Batch` of
+//! signed entries. Decoding checks sizes before parsing and turns every field into a checked
+//! core value, so nothing malformed gets past this module. Pure: bytes in, values out.
+
+use prost::Message;
+
+use super::counter::PnCounter;
+use super::ids::{EntryKey, Generation, KeyError, Namespace, NodeId, StatKind, TweetId, Writer};
+use super::replica::{Entry, SignedEntry};
+use super::signing::Signature;
+
+/// The version byte that starts every message of this format.
+pub const WIRE_VERSION: u8 = 1;
+/// The largest message accepted, version byte included.
+pub const MAX_MESSAGE_BYTES: usize = 1 << 20;
+/// The most entries a batch may carry.
+pub const MAX_BATCH_ENTRIES: usize = 8192;
+
+/// Why bytes could not be decoded into a [`Batch`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    /// No bytes at all.
+    #[error("empty message")]
+    Empty,
+    /// The version byte is not one this build reads.
+    #[error("unknown wire version {0} (this build reads version {WIRE_VERSION})")]
+    UnknownVersion(u8),
+    /// The message is longer than [`MAX_MESSAGE_BYTES`].
+    #[error("message of {len} bytes exceeds the limit of {max}")]
+    TooLarge {
+        /// The message length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The bytes after the version are not a protobuf `Batch`.
+    #[error("malformed protobuf: {0}")]
+    Protobuf(#[from] prost::DecodeError),
+    /// More entries than [`MAX_BATCH_ENTRIES`].
+    #[error("batch of {count} entries exceeds the limit of {max}")]
+    TooManyEntries {
+        /// The number of entries.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The batch's namespace is invalid.
+    #[error("invalid namespace: {0}")]
+    Namespace(KeyError),
+    /// An entry is invalid.
+    #[error("entry {index}: {reason}")]
+    Entry {
+        /// The entry's position in the batch.
+        index: usize,
+        /// What is wrong with it.
+        reason: EntryError,
+    },
+}
+
+/// Why one entry of a batch is invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EntryError {
+    /// Its tweet id or node id is invalid.
+    #[error("{0}")]
+    Key(#[from] KeyError),
+    /// Its stat is not one of the four known ones.
+    #[error("unknown stat number {0}")]
+    UnknownStat(i32),
+    /// Its generation is not 16 bytes.
+    #[error("generation is {0} bytes, expected 16")]
+    GenerationLength(usize),
+    /// Its signature is not 64 bytes.
+    #[error("signature is {0} bytes, expected 64")]
+    SignatureLength(usize),
+}
+
+/// Signed entries of one namespace: a published batch of changes or part of a sync reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    /// The namespace all entries belong to (their signatures cover it).
+    pub namespace: Namespace,
+    /// The entries.
+    pub entries: Vec<SignedEntry>,
+}
+
+impl Batch {
+    /// The message bytes: the version byte, then the protobuf `Batch`.
+    pub fn encode(&self) -> Vec<u8> {
+        let message = BatchMsg {
+            namespace: self.namespace.as_str().to_owned(),
+            entries: self.entries.iter().map(EntryMsg::from).collect(),
+        };
+        let mut out = Vec::with_capacity(1 + message.encoded_len());
+        out.push(WIRE_VERSION);
+        message.encode(&mut out).expect("a Vec grows as needed");
+        out
+    }
+
+    /// Reads message bytes, checking the version and sizes before parsing and every field
+    /// after. Signatures are not checked here (the replica does that when merging).
+    pub fn decode(bytes: &[u8]) -> Result<Batch, WireError> {
+        let (&version, body) = bytes.split_first().ok_or(WireError::Empty)?;
+        if version != WIRE_VERSION {
+            return Err(WireError::UnknownVersion(version));
+        }
+        if bytes.len() > MAX_MESSAGE_BYTES {
+            return Err(WireError::TooLarge { len: bytes.len(), max: MAX_MESSAGE_BYTES });
+        }
+        let message = BatchMsg::decode(body)?;
+        if message.entries.len() > MAX_BATCH_ENTRIES {
+            return Err(WireError::TooManyEntries {
+                count: message.entries.len(),
+                max: MAX_BATCH_ENTRIES,
+            });
+        }
+        let namespace = Namespace::new(&message.namespace).map_err(WireError::Namespace)?;
+        let entries = message
+            .entries
+            .into_iter()
+            .enumerate()
+            .map(|(index, entry)| {
+                SignedEntry::try_from(entry).map_err(|reason| WireError::Entry { index, reason })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Batch { namespace, entries })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
+#[repr(i32)]
+enum StatMsg {
+    Unspecified = 0,
+    Likes = 1,
+    Retweets = 2,
+    Replies = 3,
+    Views = 4,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct EntryMsg {
+    #[prost(string, tag = "1")]
+    tweet_id: String,
+    #[prost(enumeration = "StatMsg", tag = "2")]
+    stat: i32,
+    #[prost(bytes = "vec", tag = "3")]
+    node_id: Vec<u8>,
+    #[prost(bytes = "vec", tag = "4")]
+    generation: Vec<u8>,
+    #[prost(uint64, tag = "5")]
+    increments: u64,
+    #[prost(uint64, tag = "6")]
+    decrements: u64,
+    #[prost(bytes = "vec", tag = "7")]
+    signature: Vec<u8>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct BatchMsg {
+    #[prost(string, tag = "1")]
+    namespace: String,
+    #[prost(message, repeated, tag = "2")]
+    entries: Vec<EntryMsg>,
+}
+
+impl From<&SignedEntry> for EntryMsg {
+    fn from(signed: &SignedEntry) -> Self {
+        let Entry { key, counter } = &signed.entry;
+        EntryMsg {
+            tweet_id: key.tweet.as_str().to_owned(),
+            stat: i32::from(key.stat.code()),
+            node_id: key.writer.node.to_bytes(),
+            generation: key.writer.generation.0.to_vec(),
+            increments: counter.increments,
+            decrements: counter.decrements,
+            signature: signed.signature.0.to_vec(),
+        }
+    }
+}
+
+impl TryFrom<EntryMsg> for SignedEntry {
+    type Error = EntryError;
+
+    fn try_from(msg: EntryMsg) -> Result<Self, EntryError> {
+        let stat = u8::try_from(msg.stat)
+            .ok()
+            .and_then(StatKind::from_code)
+            .ok_or(EntryError::UnknownStat(msg.stat))?;
+        let generation = <[u8; 16]>::try_from(msg.generation.as_slice())
+            .map_err(|_| EntryError::GenerationLength(msg.generation.len()))?;
+        let signature = <[u8; 64]>::try_from(msg.signature.as_slice())
+            .map_err(|_| EntryError::SignatureLength(msg.signature.len()))?;
+        let key = EntryKey {
+            tweet: TweetId::new(&msg.tweet_id)?,
+            stat,
+            writer: Writer { node: NodeId::from_bytes(&msg.node_id)?, generation: Generation(generation) },
+        };
+        Ok(SignedEntry {
+            entry: Entry { key, counter: PnCounter::new(msg.increments, msg.decrements) },
+            signature: Signature(signature),
+        })
+    }
+}

@@ -1,0 +1,29 @@
+//! Eventually consistent tweet statistics (likes, retweets, replies, views) for a peer-to-peer
+//! social network.
+//!
+//! Every node counts what its own users do in PN-counters of its own; counters from all nodes
+//! merge by pointwise maximum, and a tweet's statistic is the sum over all writers. Entries are
+//! signed by their writer, so any peer can relay them and every receiver can check them.
+//!
+//! ```
+//! use warpnet_stats::{Action, Generation, Identity, Namespace, NodeState, TweetId, UserId};
+//!
+//! let namespace = Namespace::new("mainnet")?;
+//! let mut node = NodeState::new(namespace, Identity::from_secret([7; 32]), Generation([1; 16]));
+//! let tweet = TweetId::new("tweet-1")?;
+//! let alice = UserId::new("alice")?;
+//! assert_eq!(node.apply(&tweet, &Action::Like(alice.clone())).count, 1);
+//! assert_eq!(node.apply(&tweet, &Action::Like(alice)).count, 1); // idempotent
+//! assert_eq!(node.stats(&tweet).likes, 1);
+//! # Ok::<(), warpnet_stats::KeyError>(())
+//! ```
+
+mod core;
+
+pub use crate::core::{
+    Action, Batch, ENTRY_DOMAIN, Entry, EntryError, EntryKey, Generation, Identity, KeyError,
+    MAX_BATCH_ENTRIES, MAX_ID_LEN, MAX_MESSAGE_BYTES, MAX_NAMESPACE_LEN, Mark, MergeReport,
+    Namespace, NodeId, NodeState, Outcome, PnCounter, Record, Rejection, Replica, ReplyId,
+    Signature, SignedEntry, StatKind, Stats, TweetId, UserId, WIRE_VERSION, WireError, Writer,
+    signing_payload,
+};

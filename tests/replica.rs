@@ -1,0 +1,279 @@
+//! The replica: local counters, incremental totals, lazy signing, and merging of remote entries
+//! with signature checks (forged, tampered, mis-attributed and foreign entries change nothing).
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+mod common;
+
+use common::*;
+use warpnet_stats::{
+    Entry, EntryKey, Namespace, PnCounter, Rejection, Replica, Signature, SignedEntry, StatKind,
+    Stats, Writer,
+};
+
+fn sorted_entries(replica: &Replica) -> Vec<(EntryKey, PnCounter)> {
+    let mut entries: Vec<_> = replica.entries().map(|e| (e.key, e.counter)).collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    entries
+}
+
+/// Signs the local entry for (tweet, stat) of `replica`.
+fn signed(replica: &mut Replica, tweet_id: &str, stat: StatKind) -> SignedEntry {
+    let key = EntryKey { tweet: tweet(tweet_id), stat, writer: replica.local_writer() };
+    replica.signed(&key).expect("the local entry is held")
+}
+
+#[test]
+fn local_changes_touch_only_the_local_writer_and_move_totals() {
+    let mut a = replica(1);
+    let t = tweet("t1");
+    for _ in 0..3 {
+        a.increment(&t, StatKind::Likes);
+    }
+    let changed = a.decrement(&t, StatKind::Likes);
+    assert_eq!(changed.key.writer, a.local_writer());
+    assert_eq!(changed.counter, PnCounter::new(3, 1));
+    a.increment(&t, StatKind::Views);
+    assert_eq!(a.stats(&t), Stats { likes: 2, retweets: 0, replies: 0, views: 1 });
+    assert_eq!(a.count(&t, StatKind::Likes), 2);
+    assert_eq!(a.len(), 2);
+    assert_eq!(a.stats(&tweet("unknown")), Stats::default());
+}
+
+#[test]
+fn the_aggregate_is_the_sum_over_writers() {
+    let mut nodes: Vec<Replica> = (1..=4).map(replica).collect();
+    let t = tweet("t");
+    for (i, node) in nodes.iter_mut().enumerate() {
+        for _ in 0..=i {
+            node.increment(&t, StatKind::Retweets);
+        }
+    }
+    let batch: Vec<SignedEntry> =
+        nodes.iter_mut().map(|n| signed(n, "t", StatKind::Retweets)).collect();
+    let mut observer = replica(9);
+    let report = observer.merge(&namespace(), batch);
+    assert_eq!(report.changed.len(), 4);
+    assert!(report.rejected.is_empty());
+    assert_eq!(observer.stats(&t).retweets, 1 + 2 + 3 + 4);
+    let mut per_writer: Vec<u64> = observer
+        .writers(&t, StatKind::Retweets)
+        .into_iter()
+        .map(|(_, c)| c.increments)
+        .collect();
+    per_writer.sort();
+    assert_eq!(per_writer, [1, 2, 3, 4]);
+}
+
+#[test]
+fn a_burst_of_changes_costs_one_signature_and_verifies_at_peers() {
+    let mut a = replica(1);
+    let t = tweet("t");
+    for _ in 0..100 {
+        a.increment(&t, StatKind::Likes);
+    }
+    let first = signed(&mut a, "t", StatKind::Likes);
+    // Signed once: asking again returns the cached signature.
+    assert_eq!(signed(&mut a, "t", StatKind::Likes), first);
+    assert_eq!(first.entry.counter, PnCounter::new(100, 0));
+    let mut b = replica(2);
+    assert_eq!(b.merge(&namespace(), vec![first.clone()]).changed.len(), 1);
+    assert_eq!(b.stats(&t).likes, 100);
+    // A new change invalidates the signature.
+    a.increment(&t, StatKind::Likes);
+    let second = signed(&mut a, "t", StatKind::Likes);
+    assert_ne!(second.signature, first.signature);
+    assert_eq!(b.merge(&namespace(), vec![second]).changed.len(), 1);
+    assert_eq!(b.stats(&t).likes, 101);
+}
+
+#[test]
+fn merged_entries_are_relayed_with_their_original_signature() {
+    let mut a = replica(1);
+    a.increment(&tweet("t"), StatKind::Views);
+    let original = signed(&mut a, "t", StatKind::Views);
+    let mut relay = replica(2);
+    relay.merge(&namespace(), vec![original.clone()]);
+    let relayed = relay.signed(&original.entry.key).expect("held");
+    assert_eq!(relayed, original);
+    let mut c = replica(3);
+    assert!(c.merge(&namespace(), vec![relayed]).rejected.is_empty());
+    assert_eq!(c.stats(&tweet("t")).views, 1);
+}
+
+#[test]
+fn entries_not_newer_than_held_are_skipped_before_signature_checks() {
+    let mut a = replica(1);
+    a.increment(&tweet("t"), StatKind::Likes);
+    a.increment(&tweet("t"), StatKind::Likes);
+    let newer = signed(&mut a, "t", StatKind::Likes);
+    let mut b = replica(2);
+    b.merge(&namespace(), vec![newer.clone()]);
+    // Same value, and an older value, both with garbage signatures: reported stale, not
+    // rejected, which shows no signature was checked.
+    let mut same = newer.clone();
+    same.signature = Signature([0; 64]);
+    let mut older = newer.clone();
+    older.entry.counter = PnCounter::new(1, 0);
+    older.signature = Signature([1; 64]);
+    let report = b.merge(&namespace(), vec![same, older, newer]);
+    assert_eq!(report.stale, 3);
+    assert!(report.changed.is_empty() && report.rejected.is_empty());
+    assert_eq!(b.stats(&tweet("t")).likes, 2);
+}
+
+#[test]
+fn forged_tampered_and_misattributed_entries_are_rejected_and_change_nothing() {
+    let mut a = replica(1);
+    let mut mallory = replica(66);
+    let t = tweet("t");
+    a.increment(&t, StatKind::Likes);
+    mallory.increment(&t, StatKind::Likes);
+    let honest = signed(&mut a, "t", StatKind::Likes);
+
+    let mut forged = honest.clone();
+    forged.signature = Signature([7; 64]);
+    forged.entry.key.tweet = tweet("other");
+
+    let mut tampered = honest.clone();
+    tampered.entry.counter.increments = 1_000_000;
+
+    // Mallory signs 500 likes with her own key, then claims they are a's.
+    for _ in 1..500 {
+        mallory.increment(&t, StatKind::Likes);
+    }
+    let mut misattributed = signed(&mut mallory, "t", StatKind::Likes);
+    misattributed.entry.key.writer = a.local_writer();
+
+    let mut b = replica(2);
+    let before = sorted_entries(&b);
+    let report = b.merge(&namespace(), vec![forged.clone(), tampered.clone(), misattributed.clone()]);
+    let reasons: Vec<Rejection> = report.rejected.iter().map(|(_, r)| *r).collect();
+    assert_eq!(reasons, [Rejection::BadSignature; 3]);
+    assert!(report.changed.is_empty());
+    assert_eq!(sorted_entries(&b), before);
+    assert_eq!(b.stats(&t), Stats::default());
+
+    // Good entries in the same batch as bad ones still get in (the batch check falls back to
+    // checking one by one).
+    let report = b.merge(&namespace(), vec![tampered, honest, forged, misattributed]);
+    assert_eq!(report.changed.len(), 1);
+    assert_eq!(report.rejected.len(), 3);
+    assert_eq!(b.stats(&t).likes, 1);
+}
+
+#[test]
+fn entries_of_another_namespace_are_refused() {
+    let mut other = Replica::new(Namespace::new("testnet").expect("valid"), identity(1), generation(1));
+    other.increment(&tweet("t"), StatKind::Likes);
+    let key = EntryKey { tweet: tweet("t"), stat: StatKind::Likes, writer: other.local_writer() };
+    let entry = other.signed(&key).expect("held");
+    let mut b = replica(2);
+    let report = b.merge(&Namespace::new("testnet").expect("valid"), vec![entry.clone()]);
+    assert_eq!(report.rejected, vec![(key.clone(), Rejection::ForeignNamespace)]);
+    // Claiming our namespace does not help: the signature covers the namespace it was made for.
+    let report = b.merge(&namespace(), vec![entry]);
+    assert_eq!(report.rejected, vec![(key, Rejection::BadSignature)]);
+    assert!(b.is_empty());
+}
+
+#[test]
+fn a_new_generation_counts_separately_so_nothing_is_swallowed() {
+    let t = tweet("t");
+    let mut peer = replica(2);
+    // Node 1 likes five times and publishes.
+    let mut before_loss = Replica::new(namespace(), identity(1), generation(1));
+    for _ in 0..5 {
+        before_loss.increment(&t, StatKind::Likes);
+    }
+    peer.merge(&namespace(), vec![signed(&mut before_loss, "t", StatKind::Likes)]);
+    // Its store is lost. Reusing the old generation would restart at 1, which the peer's
+    // maximum swallows:
+    let mut reused = Replica::new(namespace(), identity(1), generation(1));
+    reused.increment(&t, StatKind::Likes);
+    let report = peer.merge(&namespace(), vec![signed(&mut reused, "t", StatKind::Likes)]);
+    assert_eq!((report.stale, peer.stats(&t).likes), (1, 5));
+    // A fresh generation is a new writer: its like adds up.
+    let mut fresh = Replica::new(namespace(), identity(1), generation(2));
+    fresh.increment(&t, StatKind::Likes);
+    peer.merge(&namespace(), vec![signed(&mut fresh, "t", StatKind::Likes)]);
+    assert_eq!(peer.stats(&t).likes, 6);
+}
+
+#[test]
+fn own_entries_seen_elsewhere_raise_the_local_counter() {
+    // A node restored from an old copy of its store learns its own newer counter from a peer
+    // and continues from there instead of below it.
+    let t = tweet("t");
+    let mut original = replica(1);
+    for _ in 0..5 {
+        original.increment(&t, StatKind::Views);
+    }
+    let published = signed(&mut original, "t", StatKind::Views);
+    let mut restored = replica(1);
+    restored.increment(&t, StatKind::Views);
+    restored.merge(&namespace(), vec![published]);
+    let next = restored.increment(&t, StatKind::Views);
+    assert_eq!(next.counter, PnCounter::new(6, 0));
+    assert_eq!(restored.stats(&t).views, 6);
+}
+
+#[test]
+fn restore_rebuilds_state_without_signatures_and_signs_local_entries_again() {
+    let mut a = replica(1);
+    let t = tweet("t");
+    a.increment(&t, StatKind::Replies);
+    a.increment(&t, StatKind::Replies);
+    let mut b = replica(2);
+    b.merge(&namespace(), vec![signed(&mut a, "t", StatKind::Replies)]);
+    b.increment(&t, StatKind::Replies);
+
+    // What storage would keep: every entry with the signature held for it.
+    let saved: Vec<(Entry, Option<Signature>)> = b
+        .entries()
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|e| {
+            let signature = if e.key.writer == b.local_writer() {
+                None
+            } else {
+                Some(b.signed(&e.key).expect("held").signature)
+            };
+            (e, signature)
+        })
+        .collect();
+    let mut reloaded = replica(2);
+    for (entry, signature) in saved {
+        assert!(reloaded.restore(entry, signature).is_some());
+    }
+    assert_eq!(sorted_entries(&reloaded), sorted_entries(&b));
+    assert_eq!(reloaded.stats(&t).replies, 3);
+    // Both the relayed entry and the local one can leave the node and verify elsewhere.
+    let out: Vec<SignedEntry> =
+        sorted_entries(&reloaded).iter().map(|(k, _)| reloaded.signed(k).expect("held")).collect();
+    let mut c = replica(3);
+    let report = c.merge(&namespace(), out);
+    assert_eq!((report.changed.len(), report.rejected.len()), (2, 0));
+    assert_eq!(c.stats(&t).replies, 3);
+}
+
+#[test]
+fn counts_never_go_below_zero() {
+    let mut a = replica(1);
+    let t = tweet("t");
+    a.decrement(&t, StatKind::Likes);
+    assert_eq!(a.stats(&t).likes, 0);
+    a.increment(&t, StatKind::Likes);
+    a.increment(&t, StatKind::Likes);
+    assert_eq!(a.stats(&t).likes, 1);
+}
+
+#[test]
+fn writers_of_a_stat_show_each_contribution() {
+    let mut a = replica(1);
+    let t = tweet("t");
+    a.increment(&t, StatKind::Likes);
+    let writers: Vec<(Writer, PnCounter)> = a.writers(&t, StatKind::Likes);
+    assert_eq!(writers, vec![(a.local_writer(), PnCounter::new(1, 0))]);
+    assert!(a.writers(&t, StatKind::Views).is_empty());
+}
