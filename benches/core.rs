@@ -1,1 +1,156 @@
+//! Native benchmarks of the core (criterion): `cargo bench --bench core`.
+//! Medians are summarised by `scripts/bench-summary`.
+
+#[cfg(target_arch = "wasm32")]
 fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod common;
+
+#[cfg(not(target_arch = "wasm32"))]
+mod native {
+    use std::hint::black_box;
+    use std::time::{Duration, Instant};
+
+    use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
+    use warpnet_stats::{Action, Batch, EntryKey, NodeState, StatKind};
+
+    use crate::common::*;
+
+    fn local_like(c: &mut Criterion) {
+        let mut group = c.benchmark_group("local");
+        group.throughput(Throughput::Elements(1));
+        // Each iteration is a like by a user who has not liked the tweet yet.
+        group.bench_function("like", |b| {
+            b.iter_custom(|iters| {
+                let users = users(iters as usize);
+                let mut node = NodeState::from_replica(replica(1));
+                let t = tweet(0);
+                let likes: Vec<Action> = users.into_iter().map(Action::Like).collect();
+                let start = Instant::now();
+                for like in &likes {
+                    black_box(node.apply(&t, like));
+                }
+                start.elapsed()
+            })
+        });
+        group.bench_function("view", |b| {
+            let mut node = NodeState::from_replica(replica(1));
+            let t = tweet(0);
+            b.iter(|| black_box(node.apply(&t, &Action::View).count))
+        });
+        group.finish();
+    }
+
+    fn signing(c: &mut Criterion) {
+        let mut group = c.benchmark_group("sign");
+        for n in [1usize, 100] {
+            group.throughput(Throughput::Elements(n as u64));
+            group.bench_with_input(BenchmarkId::new("changed_entries", n), &n, |b, &n| {
+                let mut r = replica(1);
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let keys: Vec<EntryKey> =
+                            (0..n).map(|t| r.increment(&tweet(t), StatKind::Likes).key).collect();
+                        let start = Instant::now();
+                        for key in &keys {
+                            black_box(r.signed(key));
+                        }
+                        total += start.elapsed();
+                    }
+                    total
+                })
+            });
+        }
+        group.finish();
+    }
+
+    fn merging(c: &mut Criterion) {
+        let mut group = c.benchmark_group("merge");
+        // New entries, verified. Batches of 1 use single-signature checks; larger ones batch
+        // verification. The receiver already knows the writers (their keys are cached), as in
+        // steady-state gossip.
+        for (writers, per_writer) in [(1u64, 1usize), (4, 16), (8, 32)] {
+            let n = writers as usize * per_writer;
+            let batches = rounds(writers, per_writer, 2);
+            group.throughput(Throughput::Elements(n as u64));
+            group.bench_with_input(BenchmarkId::new("new_verified", n), &batches, |b, batches| {
+                b.iter_batched(
+                    || {
+                        let mut r = replica(100);
+                        r.merge(&namespace(), batches[0].clone());
+                        (r, batches[1].clone())
+                    },
+                    |(mut r, entries)| {
+                        let report = r.merge(&namespace(), entries);
+                        assert_eq!(report.changed.len(), n);
+                        r
+                    },
+                    BatchSize::LargeInput,
+                )
+            });
+        }
+        // Entries already held: skipped before any signature work.
+        let held = rounds(8, 125, 1).remove(0);
+        let mut r = replica(100);
+        r.merge(&namespace(), held.clone());
+        group.throughput(Throughput::Elements(held.len() as u64));
+        group.bench_function(BenchmarkId::new("already_held", held.len()), |b| {
+            b.iter_batched(
+                || held.clone(),
+                |entries| {
+                    let report = r.merge(&namespace(), entries);
+                    assert_eq!(report.stale, 1000);
+                },
+                BatchSize::LargeInput,
+            )
+        });
+        group.finish();
+    }
+
+    fn stats(c: &mut Criterion) {
+        let mut group = c.benchmark_group("stats");
+        for writers in [1usize, 100, 10_000] {
+            let replica = tweet_with_writers(writers);
+            let t = tweet(0);
+            assert_eq!(replica.stats(&t).likes, writers as u64);
+            group.bench_with_input(BenchmarkId::new("writers", writers), &replica, |b, r| {
+                b.iter(|| black_box(r.stats(black_box(&t))))
+            });
+        }
+        group.finish();
+    }
+
+    fn codec(c: &mut Criterion) {
+        let mut group = c.benchmark_group("codec");
+        let entries = rounds(8, 125, 1).remove(0);
+        let batch = Batch { namespace: namespace(), entries };
+        let bytes = batch.encode();
+        group.throughput(Throughput::Elements(1000));
+        group.bench_function("encode_1000", |b| b.iter(|| black_box(batch.encode())));
+        group.bench_function("decode_1000", |b| {
+            b.iter(|| black_box(Batch::decode(black_box(&bytes)).expect("valid")))
+        });
+        group.finish();
+        println!("codec: a 1000-entry batch is {} bytes", bytes.len());
+    }
+
+    pub(crate) fn main() {
+        let mut c = Criterion::default()
+            .warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(3))
+            .configure_from_args();
+        local_like(&mut c);
+        signing(&mut c);
+        merging(&mut c);
+        stats(&mut c);
+        codec(&mut c);
+        c.final_summary();
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    native::main();
+}

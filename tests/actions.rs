@@ -26,7 +26,12 @@ fn liking_twice_or_unliking_without_a_like_changes_nothing() {
     assert_eq!(entry.counter, PnCounter::new(1, 0));
     assert_eq!(
         outcome.record,
-        Some(Record { mark: Mark::Liked, tweet: t.clone(), subject: "alice".into(), present: true })
+        Some(Record {
+            mark: Mark::Liked,
+            tweet: t.clone(),
+            subject: "alice".into(),
+            present: true
+        })
     );
     let again = node.apply(&t, &Action::Like(user("alice")));
     assert_eq!((again.count, again.entry, again.record), (1, None, None));
@@ -98,6 +103,11 @@ fn restored_records_keep_actions_idempotent_after_a_restart() {
     assert_eq!(after.apply(&t, &Action::Like(user("alice"))).entry, None);
     assert_eq!(after.apply(&t, &Action::Unlike(user("alice"))).count, 0);
     // A cleared record removes the mark.
-    after.restore_record(&Record { mark: Mark::Liked, tweet: t.clone(), subject: "bob".into(), present: false });
+    after.restore_record(&Record {
+        mark: Mark::Liked,
+        tweet: t.clone(),
+        subject: "bob".into(),
+        present: false,
+    });
     assert!(!after.has_mark(Mark::Liked, &t, "bob"));
 }

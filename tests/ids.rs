@@ -21,10 +21,7 @@ fn key_text_round_trips() {
     let key = key();
     let text = key.path(&namespace());
     let node = identity(1).node_id();
-    assert_eq!(
-        text,
-        format!("/mainnet/1234567890/likes/{node}/abababababababababababababababab")
-    );
+    assert_eq!(text, format!("/mainnet/1234567890/likes/{node}/abababababababababababababababab"));
     assert_eq!(EntryKey::parse(&text), Ok((namespace(), key)));
 }
 
@@ -53,18 +50,35 @@ fn unicode_tweet_ids_round_trip() {
 fn malformed_keys_are_typed_errors() {
     let node = identity(1).node_id();
     let generation = "abababababababababababababababab";
-    let cases: Vec<(String, fn(&KeyError) -> bool)> = vec![
+    type Expect = fn(&KeyError) -> bool;
+    let cases: Vec<(String, Expect)> = vec![
         (format!("mainnet/t/likes/{node}/{generation}"), |e| matches!(e, KeyError::Malformed(_))),
         (format!("/mainnet/t/likes/{node}"), |e| matches!(e, KeyError::Malformed(_))),
-        (format!("/mainnet/t/x/likes/{node}/{generation}"), |e| matches!(e, KeyError::Malformed(_))),
-        (format!("//t/likes/{node}/{generation}"), |e| matches!(e, KeyError::Empty { what: "namespace" })),
-        (format!("/mainnet//likes/{node}/{generation}"), |e| matches!(e, KeyError::Empty { what: "tweet id" })),
-        (format!("/main net/t/likes/{node}/{generation}"), |e| matches!(e, KeyError::BadChar { found: ' ', .. })),
-        (format!("/mainnet/t/loves/{node}/{generation}"), |e| matches!(e, KeyError::UnknownStat(_))),
-        (format!("/mainnet/t/likes/QmNotAPeer/{generation}"), |e| matches!(e, KeyError::BadNodeId(_))),
-        (format!("/mainnet/t/likes/{node}/ABABABABABABABABABABABABABABABAB"), |e| matches!(e, KeyError::BadGeneration(_))),
+        (format!("/mainnet/t/x/likes/{node}/{generation}"), |e| {
+            matches!(e, KeyError::Malformed(_))
+        }),
+        (format!("//t/likes/{node}/{generation}"), |e| {
+            matches!(e, KeyError::Empty { what: "namespace" })
+        }),
+        (format!("/mainnet//likes/{node}/{generation}"), |e| {
+            matches!(e, KeyError::Empty { what: "tweet id" })
+        }),
+        (format!("/main net/t/likes/{node}/{generation}"), |e| {
+            matches!(e, KeyError::BadChar { found: ' ', .. })
+        }),
+        (format!("/mainnet/t/loves/{node}/{generation}"), |e| {
+            matches!(e, KeyError::UnknownStat(_))
+        }),
+        (format!("/mainnet/t/likes/QmNotAPeer/{generation}"), |e| {
+            matches!(e, KeyError::BadNodeId(_))
+        }),
+        (format!("/mainnet/t/likes/{node}/ABABABABABABABABABABABABABABABAB"), |e| {
+            matches!(e, KeyError::BadGeneration(_))
+        }),
         (format!("/mainnet/t/likes/{node}/abab"), |e| matches!(e, KeyError::BadGeneration(_))),
-        (format!("/mainnet/{}/likes/{node}/{generation}", "x".repeat(129)), |e| matches!(e, KeyError::TooLong { len: 129, max: 128, .. })),
+        (format!("/mainnet/{}/likes/{node}/{generation}", "x".repeat(129)), |e| {
+            matches!(e, KeyError::TooLong { len: 129, max: 128, .. })
+        }),
     ];
     for (text, expected) in cases {
         let error = EntryKey::parse(&text).expect_err(&text);
@@ -99,7 +113,8 @@ fn node_ids_must_embed_an_ed25519_key() {
 
 #[test]
 fn generations_are_32_lower_case_hex_digits() {
-    let generation = Generation(*b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\xfe\xff");
+    let generation =
+        Generation(*b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\xfe\xff");
     assert_eq!(generation.to_string(), "000102030405060708090a0b0c0dfeff");
     assert_eq!(generation.to_string().parse(), Ok(generation));
     for bad in ["", "00", "000102030405060708090a0b0c0dfeffff", "g00102030405060708090a0b0c0dfef"] {

@@ -56,11 +56,8 @@ fn the_aggregate_is_the_sum_over_writers() {
     assert_eq!(report.changed.len(), 4);
     assert!(report.rejected.is_empty());
     assert_eq!(observer.stats(&t).retweets, 1 + 2 + 3 + 4);
-    let mut per_writer: Vec<u64> = observer
-        .writers(&t, StatKind::Retweets)
-        .into_iter()
-        .map(|(_, c)| c.increments)
-        .collect();
+    let mut per_writer: Vec<u64> =
+        observer.writers(&t, StatKind::Retweets).into_iter().map(|(_, c)| c.increments).collect();
     per_writer.sort();
     assert_eq!(per_writer, [1, 2, 3, 4]);
 }
@@ -147,7 +144,8 @@ fn forged_tampered_and_misattributed_entries_are_rejected_and_change_nothing() {
 
     let mut b = replica(2);
     let before = sorted_entries(&b);
-    let report = b.merge(&namespace(), vec![forged.clone(), tampered.clone(), misattributed.clone()]);
+    let report =
+        b.merge(&namespace(), vec![forged.clone(), tampered.clone(), misattributed.clone()]);
     let reasons: Vec<Rejection> = report.rejected.iter().map(|(_, r)| *r).collect();
     assert_eq!(reasons, [Rejection::BadSignature; 3]);
     assert!(report.changed.is_empty());
@@ -164,7 +162,8 @@ fn forged_tampered_and_misattributed_entries_are_rejected_and_change_nothing() {
 
 #[test]
 fn entries_of_another_namespace_are_refused() {
-    let mut other = Replica::new(Namespace::new("testnet").expect("valid"), identity(1), generation(1));
+    let mut other =
+        Replica::new(Namespace::new("testnet").expect("valid"), identity(1), generation(1));
     other.increment(&tweet("t"), StatKind::Likes);
     let key = EntryKey { tweet: tweet("t"), stat: StatKind::Likes, writer: other.local_writer() };
     let entry = other.signed(&key).expect("held");
@@ -276,4 +275,22 @@ fn writers_of_a_stat_show_each_contribution() {
     let writers: Vec<(Writer, PnCounter)> = a.writers(&t, StatKind::Likes);
     assert_eq!(writers, vec![(a.local_writer(), PnCounter::new(1, 0))]);
     assert!(a.writers(&t, StatKind::Views).is_empty());
+}
+
+#[test]
+fn node_ids_whose_key_is_not_a_usable_point_never_verify() {
+    // Structurally an ed25519 PeerId, but the key is the identity point (small order): any
+    // signature "by" it is refused.
+    let mut bytes = vec![0x00, 0x24, 0x08, 0x01, 0x12, 0x20, 0x01];
+    bytes.extend([0u8; 31]);
+    let node = warpnet_stats::NodeId::from_bytes(&bytes).expect("well-formed PeerId");
+    let mut a = replica(1);
+    a.increment(&tweet("t"), StatKind::Likes);
+    let mut entry = signed(&mut a, "t", StatKind::Likes);
+    entry.entry.key.writer.node = node;
+    entry.signature = Signature([0; 64]);
+    let mut b = replica(2);
+    let report = b.merge(&namespace(), vec![entry]);
+    assert_eq!(report.rejected.len(), 1);
+    assert!(b.is_empty());
 }

@@ -121,7 +121,11 @@ impl NodeState {
         let stat = action.stat();
         let Some((mark, subject, present)) = action.mark() else {
             let entry = self.replica.increment(tweet, stat);
-            return Outcome { count: self.replica.count(tweet, stat), entry: Some(entry), record: None };
+            return Outcome {
+                count: self.replica.count(tweet, stat),
+                entry: Some(entry),
+                record: None,
+            };
         };
         if self.has_mark(mark, tweet, subject) == present {
             return Outcome { count: self.replica.count(tweet, stat), entry: None, record: None };

@@ -220,9 +220,10 @@ pub struct NodeId(PeerId);
 impl NodeId {
     /// The node id for a PeerId, if that PeerId embeds an ed25519 public key.
     pub fn from_peer_id(peer: PeerId) -> Result<Self, KeyError> {
-        match crate::core::signing::public_key_of(&peer) {
-            Some(_) => Ok(Self(peer)),
-            None => Err(KeyError::BadNodeId(peer.to_base58())),
+        if crate::core::signing::embeds_ed25519_key(&peer) {
+            Ok(Self(peer))
+        } else {
+            Err(KeyError::BadNodeId(peer.to_base58()))
         }
     }
 

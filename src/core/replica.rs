@@ -118,7 +118,11 @@ pub struct Replica {
 impl Replica {
     /// An empty replica of `namespace` whose local counters are written by `identity` in
     /// `generation` of its store.
-    pub fn new(namespace: Namespace, identity: Identity, generation: super::ids::Generation) -> Self {
+    pub fn new(
+        namespace: Namespace,
+        identity: Identity,
+        generation: super::ids::Generation,
+    ) -> Self {
         let local = Writer { node: identity.node_id(), generation };
         Self { namespace, identity, local, tweets: HashMap::new(), keys: HashMap::new(), len: 0 }
     }
@@ -239,7 +243,8 @@ impl Replica {
             .partition(|e| self.get(&e.entry.key).unwrap_or_default().is_behind(e.entry.counter));
         report.stale = stale.len();
 
-        let keys: Vec<Option<VerifyingKey>> = fresh.iter().map(|e| self.key_of(&e.entry.key.writer.node)).collect();
+        let keys: Vec<Option<VerifyingKey>> =
+            fresh.iter().map(|e| self.key_of(&e.entry.key.writer.node)).collect();
         let payloads: Vec<Vec<u8>> = fresh
             .iter()
             .map(|e| signing::signing_payload(&self.namespace, &e.entry.key, e.entry.counter))

@@ -1,7 +1,7 @@
 //! Node identity (an ed25519 key), the canonical bytes an entry's signature covers, and
 //! batched signature checks. Pure: randomness for new keys comes in from the caller.
 
-use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
 use libp2p_identity::PeerId;
 
 use super::counter::PnCounter;
@@ -27,8 +27,9 @@ impl Identity {
     /// The identity for a 32-byte ed25519 secret key (random bytes make a new identity).
     pub fn from_secret(secret: [u8; 32]) -> Self {
         let key = SigningKey::from_bytes(&secret);
-        let public = libp2p_identity::ed25519::PublicKey::try_from_bytes(key.verifying_key().as_bytes())
-            .expect("a dalek verifying key is a valid ed25519 public key");
+        let public =
+            libp2p_identity::ed25519::PublicKey::try_from_bytes(key.verifying_key().as_bytes())
+                .expect("a dalek verifying key is a valid ed25519 public key");
         let peer = libp2p_identity::PublicKey::from(public).to_peer_id();
         let node = NodeId::from_peer_id(peer).expect("an ed25519 PeerId embeds its key");
         Self { key, node }
@@ -85,15 +86,26 @@ pub fn signing_payload(namespace: &Namespace, key: &EntryKey, counter: PnCounter
     out
 }
 
-/// The ed25519 key a PeerId embeds, if it embeds one that is not of small order.
-pub(crate) fn public_key_of(peer: &PeerId) -> Option<VerifyingKey> {
+/// The protobuf prefix of an ed25519 public key inside a PeerId: key type 1 (Ed25519), then
+/// 32 bytes of key data.
+const ED25519_KEY_PREFIX: [u8; 4] = [0x08, 0x01, 0x12, 0x20];
+
+/// Whether a PeerId embeds an ed25519 public key (an identity multihash of its protobuf
+/// encoding). A structural check only: the key's curve point is decoded, once per node, when
+/// its first signature is checked.
+pub(crate) fn embeds_ed25519_key(peer: &PeerId) -> bool {
     let multihash = peer.as_ref();
-    if multihash.code() != 0 {
-        return None; // a hashed key (RSA and the like): the key is not in the id
+    let digest = multihash.digest();
+    multihash.code() == 0 && digest.len() == 36 && digest[..4] == ED25519_KEY_PREFIX
+}
+
+/// The ed25519 key a PeerId embeds, if it is a valid curve point not of small order.
+pub(crate) fn public_key_of(peer: &PeerId) -> Option<VerifyingKey> {
+    if !embeds_ed25519_key(peer) {
+        return None;
     }
-    let public = libp2p_identity::PublicKey::try_decode_protobuf(multihash.digest()).ok()?;
-    let ed25519 = public.try_into_ed25519().ok()?;
-    let key = VerifyingKey::from_bytes(&ed25519.to_bytes()).ok()?;
+    let bytes: &[u8; 32] = peer.as_ref().digest()[4..].try_into().ok()?;
+    let key = VerifyingKey::from_bytes(bytes).ok()?;
     (!key.is_weak()).then_some(key)
 }
 
@@ -104,23 +116,22 @@ pub(crate) struct Check<'a> {
     pub key: &'a VerifyingKey,
 }
 
-/// Checks all signatures at once (ed25519 batch verification, about 2.5 times cheaper per
-/// signature); only if the batch fails are they checked one by one to find the bad ones.
-/// Returns one verdict per check, in order.
+/// Checks all signatures at once (ed25519 batch verification, about twice as cheap per
+/// signature); only if the batch fails are they checked one by one to find the bad ones. A
+/// single signature is checked on its own. Returns one verdict per check, in order.
 pub(crate) fn verify_all(checks: &[Check<'_>]) -> Vec<bool> {
-    if checks.is_empty() {
-        return Vec::new();
-    }
-    let messages: Vec<&[u8]> = checks.iter().map(|c| c.payload).collect();
     let signatures: Vec<ed25519_dalek::Signature> =
         checks.iter().map(|c| ed25519_dalek::Signature::from_bytes(&c.signature.0)).collect();
-    let keys: Vec<VerifyingKey> = checks.iter().map(|c| *c.key).collect();
-    if ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok() {
-        return vec![true; checks.len()];
+    if checks.len() > 1 {
+        let messages: Vec<&[u8]> = checks.iter().map(|c| c.payload).collect();
+        let keys: Vec<VerifyingKey> = checks.iter().map(|c| *c.key).collect();
+        if ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok() {
+            return vec![true; checks.len()];
+        }
     }
     checks
         .iter()
         .zip(&signatures)
-        .map(|(check, signature)| check.key.verify_strict(check.payload, signature).is_ok())
+        .map(|(check, signature)| check.key.verify(check.payload, signature).is_ok())
         .collect()
 }

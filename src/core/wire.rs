@@ -192,7 +192,10 @@ impl TryFrom<EntryMsg> for SignedEntry {
         let key = EntryKey {
             tweet: TweetId::new(&msg.tweet_id)?,
             stat,
-            writer: Writer { node: NodeId::from_bytes(&msg.node_id)?, generation: Generation(generation) },
+            writer: Writer {
+                node: NodeId::from_bytes(&msg.node_id)?,
+                generation: Generation(generation),
+            },
         };
         Ok(SignedEntry {
             entry: Entry { key, counter: PnCounter::new(msg.increments, msg.decrements) },

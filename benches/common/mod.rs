@@ -1,0 +1,61 @@
+//! Fixtures shared by the native (criterion) and wasm (wasm-bindgen-test) benchmarks.
+#![allow(dead_code, unreachable_pub)]
+
+use warpnet_stats::{
+    Entry, EntryKey, Generation, Identity, Namespace, PnCounter, Replica, SignedEntry, StatKind,
+    TweetId, UserId, Writer,
+};
+
+pub fn namespace() -> Namespace {
+    Namespace::new("mainnet").expect("valid")
+}
+
+pub fn tweet(i: usize) -> TweetId {
+    TweetId::new(format!("tweet-{i}")).expect("valid")
+}
+
+pub fn users(n: usize) -> Vec<UserId> {
+    (0..n).map(|i| UserId::new(format!("user-{i}")).expect("valid")).collect()
+}
+
+pub fn replica(seed: u64) -> Replica {
+    let mut secret = [0u8; 32];
+    secret[..8].copy_from_slice(&seed.to_le_bytes());
+    Replica::new(namespace(), Identity::from_secret(secret), Generation([seed as u8; 16]))
+}
+
+/// `rounds` successive batches from `writers` nodes, each writer changing `per_writer` tweets
+/// per round: every batch is newer than the one before it, as live gossip would be.
+pub fn rounds(writers: u64, per_writer: usize, rounds: usize) -> Vec<Vec<SignedEntry>> {
+    let mut nodes: Vec<Replica> = (1..=writers).map(replica).collect();
+    (0..rounds)
+        .map(|_| {
+            nodes
+                .iter_mut()
+                .flat_map(|node| {
+                    let keys: Vec<EntryKey> = (0..per_writer)
+                        .map(|t| node.increment(&tweet(t), StatKind::Likes).key)
+                        .collect();
+                    keys.iter().map(|k| node.signed(k).expect("held")).collect::<Vec<_>>()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// A replica holding one tweet whose likes come from `writers` distinct nodes (restored as
+/// trusted entries: this measures reads, not verification).
+pub fn tweet_with_writers(writers: usize) -> Replica {
+    let mut replica = replica(0);
+    for i in 0..writers {
+        let mut secret = [0u8; 32];
+        secret[..8].copy_from_slice(&(i as u64 + 1).to_le_bytes());
+        let writer = Writer {
+            node: Identity::from_secret(secret).node_id(),
+            generation: Generation([1; 16]),
+        };
+        let key = EntryKey { tweet: tweet(0), stat: StatKind::Likes, writer };
+        replica.restore(Entry { key, counter: PnCounter::new(2, 1) }, None);
+    }
+    replica
+}

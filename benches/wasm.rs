@@ -1,0 +1,83 @@
+//! The core's hot paths compiled to wasm32 and run under Node:
+//! `scripts/bench --wasm` (cargo bench --target wasm32-unknown-unknown --bench wasm).
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use common::*;
+use warpnet_stats::{Action, NodeState};
+use wasm_bindgen_test::{Criterion, Instant, wasm_bindgen_bench};
+
+#[wasm_bindgen_bench]
+fn verified_merge_batch_of_64(c: &mut Criterion) {
+    let batches = rounds(4, 16, 2);
+    c.bench_function("wasm merge/new_verified/64", |b| {
+        b.iter_custom(|iters| {
+            let mut total = std::time::Duration::ZERO;
+            for _ in 0..iters {
+                let mut r = replica(100);
+                r.merge(&namespace(), batches[0].clone());
+                let entries = batches[1].clone();
+                let start = Instant::now();
+                let report = r.merge(&namespace(), entries);
+                total += start.elapsed();
+                assert_eq!(report.changed.len(), 64);
+            }
+            total
+        })
+    });
+}
+
+#[wasm_bindgen_bench]
+fn verified_merge_single(c: &mut Criterion) {
+    let batches = rounds(1, 1, 2);
+    c.bench_function("wasm merge/new_verified/1", |b| {
+        b.iter_custom(|iters| {
+            let mut total = std::time::Duration::ZERO;
+            for _ in 0..iters {
+                let mut r = replica(100);
+                r.merge(&namespace(), batches[0].clone());
+                let entries = batches[1].clone();
+                let start = Instant::now();
+                r.merge(&namespace(), entries);
+                total += start.elapsed();
+            }
+            total
+        })
+    });
+}
+
+#[wasm_bindgen_bench]
+fn already_held(c: &mut Criterion) {
+    let held = rounds(8, 125, 1).remove(0);
+    let mut r = replica(100);
+    r.merge(&namespace(), held.clone());
+    c.bench_function("wasm merge/already_held/1000", |b| {
+        b.iter_custom(|iters| {
+            let mut total = std::time::Duration::ZERO;
+            for _ in 0..iters {
+                let entries = held.clone();
+                let start = Instant::now();
+                r.merge(&namespace(), entries);
+                total += start.elapsed();
+            }
+            total
+        })
+    });
+}
+
+#[wasm_bindgen_bench]
+fn local_like(c: &mut Criterion) {
+    c.bench_function("wasm local/like", |b| {
+        b.iter_custom(|iters| {
+            let likes: Vec<Action> = users(iters as usize).into_iter().map(Action::Like).collect();
+            let mut node = NodeState::from_replica(replica(1));
+            let t = tweet(0);
+            let start = Instant::now();
+            for like in &likes {
+                node.apply(&t, like);
+            }
+            start.elapsed()
+        })
+    });
+}
