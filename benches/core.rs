@@ -136,6 +136,16 @@ mod native {
         println!("codec: a 1000-entry batch is {} bytes", bytes.len());
     }
 
+    /// The signature primitive alone, as a baseline for the merge figures.
+    fn primitive(c: &mut Criterion) {
+        let mut group = c.benchmark_group("ed25519");
+        let raw = RawSignatures::new(64);
+        group.throughput(Throughput::Elements(64));
+        group.bench_function("verify_batch/64", |b| b.iter(|| raw.verify_batch()));
+        group.bench_function("verify_each/64", |b| b.iter(|| raw.verify_each()));
+        group.finish();
+    }
+
     pub(crate) fn main() {
         let mut c = Criterion::default()
             .warm_up_time(Duration::from_secs(1))
@@ -146,6 +156,7 @@ mod native {
         merging(&mut c);
         stats(&mut c);
         codec(&mut c);
+        primitive(&mut c);
         c.final_summary();
     }
 }

@@ -81,3 +81,11 @@ fn local_like(c: &mut Criterion) {
         })
     });
 }
+
+/// The signature primitive alone in wasm, as a baseline for the merge figures.
+#[wasm_bindgen_bench]
+fn primitive(c: &mut Criterion) {
+    let raw = RawSignatures::new(64);
+    c.bench_function("wasm ed25519/verify_batch/64", |b| b.iter(|| raw.verify_batch()));
+    c.bench_function("wasm ed25519/verify_each/64", |b| b.iter(|| raw.verify_each()));
+}
