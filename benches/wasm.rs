@@ -8,10 +8,12 @@ use common::*;
 use warpnet_stats::{Action, NodeState};
 use wasm_bindgen_test::{Criterion, Instant, wasm_bindgen_bench};
 
-#[wasm_bindgen_bench]
-fn verified_merge_batch_of_64(c: &mut Criterion) {
-    let batches = rounds(4, 16, 2);
-    c.bench_function("wasm merge/new_verified/64", |b| {
+/// Times merging one batch of new entries from `writers` nodes (`per_writer` each) into a
+/// replica that already knows those nodes, as in steady-state gossip.
+fn verified_merge(c: &mut Criterion, writers: u64, per_writer: usize) {
+    let batches = rounds(writers, per_writer, 2);
+    let n = batches[1].len();
+    c.bench_function(&format!("wasm merge/new_verified/{n}"), |b| {
         b.iter_custom(|iters| {
             let mut total = std::time::Duration::ZERO;
             for _ in 0..iters {
@@ -21,7 +23,7 @@ fn verified_merge_batch_of_64(c: &mut Criterion) {
                 let start = Instant::now();
                 let report = r.merge(&namespace(), entries);
                 total += start.elapsed();
-                assert_eq!(report.changed.len(), 64);
+                assert_eq!(report.changed.len(), n);
             }
             total
         })
@@ -30,21 +32,12 @@ fn verified_merge_batch_of_64(c: &mut Criterion) {
 
 #[wasm_bindgen_bench]
 fn verified_merge_single(c: &mut Criterion) {
-    let batches = rounds(1, 1, 2);
-    c.bench_function("wasm merge/new_verified/1", |b| {
-        b.iter_custom(|iters| {
-            let mut total = std::time::Duration::ZERO;
-            for _ in 0..iters {
-                let mut r = replica(100);
-                r.merge(&namespace(), batches[0].clone());
-                let entries = batches[1].clone();
-                let start = Instant::now();
-                r.merge(&namespace(), entries);
-                total += start.elapsed();
-            }
-            total
-        })
-    });
+    verified_merge(c, 1, 1);
+}
+
+#[wasm_bindgen_bench]
+fn verified_merge_batch_of_64(c: &mut Criterion) {
+    verified_merge(c, 4, 16);
 }
 
 #[wasm_bindgen_bench]

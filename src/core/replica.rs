@@ -269,22 +269,16 @@ impl Replica {
             if let Some(key) = key {
                 self.keys.insert(entry.key.writer.node, key);
             }
-            if let Some(changed) = self.absorb(entry, Some(signature)) {
+            if let Some(changed) = self.restore(entry, Some(signature)) {
                 report.changed.push(changed);
             }
         }
         report
     }
 
-    /// Puts back an entry read from this node's own store, without checking its signature.
-    /// Only for data this node verified or wrote itself. Returns the entry if it changed a
-    /// counter.
+    /// Merges one entry without checking its signature: for entries read back from this node's
+    /// own store, which it verified or wrote itself. Returns the entry if its counter grew.
     pub fn restore(&mut self, entry: Entry, signature: Option<Signature>) -> Option<Entry> {
-        self.absorb(entry, signature)
-    }
-
-    /// Merges one trusted entry; returns the changed entry if its counter grew.
-    fn absorb(&mut self, entry: Entry, signature: Option<Signature>) -> Option<Entry> {
         let held = self.get(&entry.key);
         let held_counter = held.unwrap_or_default();
         if !held_counter.is_behind(entry.counter) {
