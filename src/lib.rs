@@ -19,6 +19,8 @@
 //! ```
 
 mod core;
+mod runtime;
+mod storage;
 
 pub use crate::core::{
     Action, Batch, ENTRY_DOMAIN, Entry, EntryError, EntryKey, Generation, Identity, KeyError,
@@ -27,3 +29,7 @@ pub use crate::core::{
     Signature, SignedEntry, StatKind, Stats, TweetId, UserId, WIRE_VERSION, WireError, Writer,
     signing_payload,
 };
+pub use crate::runtime::{Applied, Changes, Node, OpenError};
+#[cfg(not(target_arch = "wasm32"))]
+pub use crate::storage::RedbStore;
+pub use crate::storage::{MemoryStore, Store, StoreError, Write};

@@ -39,7 +39,7 @@ impl Action {
     }
 
     /// The mark this action sets or clears, if it is idempotent; `None` for a view.
-    fn mark(&self) -> Option<(Mark, &str, bool)> {
+    pub(crate) fn mark(&self) -> Option<(Mark, &str, bool)> {
         Some(match self {
             Self::Like(user) => (Mark::Liked, user.as_str(), true),
             Self::Unlike(user) => (Mark::Liked, user.as_str(), false),

@@ -1,0 +1,238 @@
+//! The node runtime: the one place where core and storage meet (and, later, the network). It
+//! opens a store, rebuilds the node's state from it, and applies user actions so that each
+//! batch of actions is one atomic store transaction. Randomness (new identities) comes in here.
+
+mod schema;
+
+use std::cell::RefCell;
+
+use crate::core::{
+    Action, Entry, EntryKey, Generation, Identity, Mark, Namespace, NodeId, NodeState, Record,
+    Replica, StatKind, Stats, TweetId,
+};
+use crate::storage::{Store, StoreError, Write};
+use schema::Row;
+
+/// Why a node could not be opened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpenError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The store was written by a newer, incompatible version of this library.
+    #[error("the store's layout version {0} is not supported (this build reads version 1)")]
+    UnknownLayout(u8),
+    /// The stored identity or generation is malformed.
+    #[error("the store's {0} is malformed")]
+    Corrupt(&'static str),
+    /// The system's random source failed (needed for a new identity).
+    #[error("no randomness available for a new identity: {0}")]
+    Random(String),
+}
+
+/// What one action did, after its batch committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// The tweet acted on.
+    pub tweet: TweetId,
+    /// The statistic the action counts in.
+    pub stat: StatKind,
+    /// The tweet's aggregate for that statistic once the whole batch committed.
+    pub count: u64,
+}
+
+/// What a committed batch changed, for other tabs sharing the store (and, later, for peers).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Local counters that grew.
+    pub entries: Vec<Entry>,
+    /// Marks set or cleared.
+    pub records: Vec<Record>,
+}
+
+/// One node: its state in memory and its store.
+#[derive(Debug)]
+pub struct Node<S> {
+    store: S,
+    state: RefCell<NodeState>,
+    generation: Generation,
+    skipped_rows: usize,
+}
+
+impl<S: Store> Node<S> {
+    /// Opens the node kept in `store` for `namespace`, creating its identity and generation if
+    /// the store is new, and rebuilding its counters and marks from what the store holds.
+    pub async fn open(namespace: Namespace, store: S) -> Result<Self, OpenError> {
+        let mut fresh = [0u8; 48];
+        getrandom::fill(&mut fresh).map_err(|e| OpenError::Random(e.to_string()))?;
+        let keys =
+            [schema::VERSION_KEY, schema::IDENTITY_KEY, schema::GENERATION_KEY].map(String::from);
+        let meta = store
+            .update(&keys, |values| match values.as_slice() {
+                [Some(version), Some(secret), Some(generation)] => {
+                    (Vec::new(), (version.clone(), secret.clone(), generation.clone()))
+                }
+                _ => {
+                    // A new store (or one whose creation was cut short): mint its identity.
+                    let (secret, generation) = (fresh[..32].to_vec(), fresh[32..].to_vec());
+                    let writes = vec![
+                        (keys[0].clone(), Some(vec![schema::VERSION])),
+                        (keys[1].clone(), Some(secret.clone())),
+                        (keys[2].clone(), Some(generation.clone())),
+                    ];
+                    (writes, (vec![schema::VERSION], secret, generation))
+                }
+            })
+            .await?;
+        let (version, secret, generation) = meta;
+        if version != [schema::VERSION] {
+            return Err(OpenError::UnknownLayout(version.first().copied().unwrap_or(0)));
+        }
+        let secret: [u8; 32] = secret.try_into().map_err(|_| OpenError::Corrupt("identity"))?;
+        let generation =
+            Generation(generation.try_into().map_err(|_| OpenError::Corrupt("generation"))?);
+
+        let mut state =
+            NodeState::new(namespace.clone(), Identity::from_secret(secret), generation);
+        let mut skipped_rows = 0;
+        for (key, value) in store.load().await? {
+            match schema::decode_row(&namespace, &key, &value) {
+                Some(Row::Meta) => {}
+                Some(Row::Entry(entry, signature)) => {
+                    state.replica_mut().restore(entry, signature);
+                }
+                Some(Row::Mark(record)) => state.restore_record(&record),
+                None => skipped_rows += 1,
+            }
+        }
+        Ok(Self { store, state: RefCell::new(state), generation, skipped_rows })
+    }
+
+    /// Applies a batch of user actions in one store transaction. Each tweet's counters and marks
+    /// are re-read inside the transaction, so nodes sharing the store (tabs) never lose each
+    /// other's increments. Nothing changes in memory unless the transaction commits.
+    pub async fn act(
+        &self,
+        actions: &[(TweetId, Action)],
+    ) -> Result<(Vec<Applied>, Changes), StoreError> {
+        let (namespace, identity, local) = {
+            let state = self.state.borrow();
+            let replica = state.replica();
+            (replica.namespace().clone(), replica.identity().clone(), replica.local_writer())
+        };
+        let keys: Vec<String> = actions
+            .iter()
+            .flat_map(|(tweet, action)| {
+                let entry = EntryKey { tweet: tweet.clone(), stat: action.stat(), writer: local };
+                let mark =
+                    action.mark().map(|(mark, subject, _)| schema::mark_key(mark, tweet, subject));
+                std::iter::once(schema::entry_key(&namespace, &entry)).chain(mark)
+            })
+            .collect();
+
+        let changes = self
+            .store
+            .update(&keys, |values| {
+                // Apply on a scratch state seeded with what the store holds now; what was read
+                // is taken in too, so a node behind its store (another tab wrote) catches up.
+                let mut scratch = NodeState::new(namespace.clone(), identity, self.generation);
+                let mut seen = Changes::default();
+                for (key, value) in keys.iter().zip(values) {
+                    let bytes = value.as_deref().unwrap_or_default();
+                    match schema::decode_row(&namespace, key, bytes) {
+                        Some(Row::Entry(entry, _)) if value.is_some() => {
+                            scratch.replica_mut().restore(entry.clone(), None);
+                            seen.entries.push(entry);
+                        }
+                        Some(Row::Mark(mut record)) => {
+                            record.present = value.is_some();
+                            scratch.restore_record(&record);
+                            seen.records.push(record);
+                        }
+                        _ => {}
+                    }
+                }
+                let mut changes = Changes::default();
+                for (tweet, action) in actions {
+                    let outcome = scratch.apply(tweet, action);
+                    changes.entries.extend(outcome.entry);
+                    changes.records.extend(outcome.record);
+                }
+                let writes: Vec<Write> = changes
+                    .entries
+                    .iter()
+                    .map(|e| {
+                        (
+                            schema::entry_key(&namespace, &e.key),
+                            Some(schema::entry_value(e.counter, None)),
+                        )
+                    })
+                    .chain(changes.records.iter().map(|r| {
+                        (schema::mark_key(r.mark, &r.tweet, &r.subject), r.present.then(Vec::new))
+                    }))
+                    .collect();
+                (writes, (seen, changes))
+            })
+            .await?;
+        let (seen, changes) = changes;
+
+        self.absorb(&seen);
+        self.absorb(&changes);
+        let state = self.state.borrow();
+        let applied = actions
+            .iter()
+            .map(|(tweet, action)| Applied {
+                tweet: tweet.clone(),
+                stat: action.stat(),
+                count: state.replica().count(tweet, action.stat()),
+            })
+            .collect();
+        Ok((applied, changes))
+    }
+
+    /// Takes in changes another node sharing this store has committed (e.g. another tab).
+    pub fn absorb(&self, changes: &Changes) {
+        let mut state = self.state.borrow_mut();
+        for entry in &changes.entries {
+            state.replica_mut().restore(entry.clone(), None);
+        }
+        for record in &changes.records {
+            state.restore_record(record);
+        }
+    }
+
+    /// A tweet's aggregated statistics.
+    pub fn stats(&self, tweet: &TweetId) -> Stats {
+        self.state.borrow().stats(tweet)
+    }
+
+    /// Whether this node holds a mark (e.g. whether `user` liked `tweet` here).
+    pub fn has_mark(&self, mark: Mark, tweet: &TweetId, subject: &str) -> bool {
+        self.state.borrow().has_mark(mark, tweet, subject)
+    }
+
+    /// This node's id.
+    pub fn node_id(&self) -> NodeId {
+        self.state.borrow().replica().local_writer().node
+    }
+
+    /// The generation of this node's store.
+    pub fn generation(&self) -> Generation {
+        self.generation
+    }
+
+    /// Whether the node's data outlives the process.
+    pub fn persistent(&self) -> bool {
+        self.store.persistent()
+    }
+
+    /// Rows of the store that could not be decoded when opening (left in place, not used).
+    pub fn skipped_rows(&self) -> usize {
+        self.skipped_rows
+    }
+
+    /// Runs `f` with the replica, e.g. to read per-writer contributions.
+    pub fn with_replica<T>(&self, f: impl FnOnce(&Replica) -> T) -> T {
+        f(self.state.borrow().replica())
+    }
+}

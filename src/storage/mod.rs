@@ -1,0 +1,51 @@
+//! Storage behind one small, byte-oriented trait: string keys, byte values, a full load and an
+//! atomic read-modify-write. Implementations: memory, redb on disk (native), IndexedDB (wasm).
+//! Knows nothing of counters or the network; the runtime decides what keys and values mean.
+
+mod memory;
+#[cfg(not(target_arch = "wasm32"))]
+mod on_disk;
+
+pub use memory::MemoryStore;
+#[cfg(not(target_arch = "wasm32"))]
+pub use on_disk::RedbStore;
+
+/// A write inside an update: set `key` to the bytes, or delete it (`None`).
+pub type Write = (String, Option<Vec<u8>>);
+
+/// Why a store operation failed. A failed update writes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The store could not be opened (blocked, unavailable, no permission, corrupt file).
+    #[error("cannot open the store: {0}")]
+    Open(String),
+    /// Reading failed.
+    #[error("cannot read from the store: {0}")]
+    Read(String),
+    /// A write transaction failed or was aborted; nothing of it was kept.
+    #[error("cannot write to the store: {0}")]
+    Write(String),
+}
+
+/// A key-value store with atomic read-modify-write transactions.
+///
+/// `update` is the one write path: it reads `keys`, hands their current values to `change`,
+/// and writes what `change` returns, all in one transaction. Two writers sharing a store (two
+/// browser tabs on one IndexedDB database) are serialised by it, so an increment computed from
+/// what the other just wrote is never lost.
+#[allow(async_fn_in_trait)] // used single-threaded in the browser; no Send bound wanted
+pub trait Store {
+    /// Every key and value held.
+    async fn load(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+
+    /// Reads `keys`, passes their values (in order, `None` if absent) to `change`, and writes
+    /// the returned writes atomically. Returns what `change` returned alongside its writes.
+    async fn update<R>(
+        &self,
+        keys: &[String],
+        change: impl FnOnce(Vec<Option<Vec<u8>>>) -> (Vec<Write>, R),
+    ) -> Result<R, StoreError>;
+
+    /// Whether data outlives the process (false for the memory store).
+    fn persistent(&self) -> bool;
+}

@@ -1,0 +1,83 @@
+//! The native on-disk store: one redb table of string keys and byte values. Each update is one
+//! redb write transaction (ACID, crash-safe); nothing of a failed one is kept.
+
+use std::path::Path;
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+
+use super::{Store, StoreError, Write};
+
+const TABLE: TableDefinition<&str, &[u8]> = TableDefinition::new("warpnet-stats");
+
+/// A redb database file.
+#[derive(Debug)]
+pub struct RedbStore {
+    db: Database,
+}
+
+impl RedbStore {
+    /// Opens the database at `path`, creating it if missing.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let open = |e: &dyn std::fmt::Display| {
+            StoreError::Open(format!("{}: {e}", path.as_ref().display()))
+        };
+        let db = Database::create(path.as_ref()).map_err(|e| open(&e))?;
+        let txn = db.begin_write().map_err(|e| open(&e))?;
+        txn.open_table(TABLE).map_err(|e| open(&e))?;
+        txn.commit().map_err(|e| open(&e))?;
+        Ok(Self { db })
+    }
+}
+
+fn read(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Read(e.to_string())
+}
+
+fn write(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Write(e.to_string())
+}
+
+impl Store for RedbStore {
+    async fn load(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let txn = self.db.begin_read().map_err(read)?;
+        let table = txn.open_table(TABLE).map_err(read)?;
+        table
+            .iter()
+            .map_err(read)?
+            .map(|row| {
+                let (k, v) = row.map_err(read)?;
+                Ok((k.value().to_owned(), v.value().to_vec()))
+            })
+            .collect()
+    }
+
+    async fn update<R>(
+        &self,
+        keys: &[String],
+        change: impl FnOnce(Vec<Option<Vec<u8>>>) -> (Vec<Write>, R),
+    ) -> Result<R, StoreError> {
+        let txn = self.db.begin_write().map_err(write)?;
+        let result = {
+            let mut table = txn.open_table(TABLE).map_err(write)?;
+            let current = keys
+                .iter()
+                .map(|k| Ok(table.get(k.as_str()).map_err(read)?.map(|v| v.value().to_vec())))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let (writes, result) = change(current);
+            for (key, value) in writes {
+                match value {
+                    Some(value) => table.insert(key.as_str(), value.as_slice()).map(drop),
+                    None => table.remove(key.as_str()).map(drop),
+                }
+                .map_err(write)?;
+            }
+            result
+        };
+        txn.commit().map_err(write)?;
+        Ok(result)
+    }
+
+    fn persistent(&self) -> bool {
+        true
+    }
+}
