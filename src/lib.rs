@@ -30,6 +30,8 @@ pub use crate::core::{
     signing_payload,
 };
 pub use crate::runtime::{Applied, Changes, Node, OpenError};
+#[cfg(target_arch = "wasm32")]
+pub use crate::storage::IndexedDbStore;
 #[cfg(not(target_arch = "wasm32"))]
 pub use crate::storage::RedbStore;
 pub use crate::storage::{MemoryStore, Store, StoreError, Write};

@@ -2,10 +2,14 @@
 //! atomic read-modify-write. Implementations: memory, redb on disk (native), IndexedDB (wasm).
 //! Knows nothing of counters or the network; the runtime decides what keys and values mean.
 
+#[cfg(target_arch = "wasm32")]
+mod indexed_db;
 mod memory;
 #[cfg(not(target_arch = "wasm32"))]
 mod on_disk;
 
+#[cfg(target_arch = "wasm32")]
+pub use indexed_db::IndexedDbStore;
 pub use memory::MemoryStore;
 #[cfg(not(target_arch = "wasm32"))]
 pub use on_disk::RedbStore;

@@ -1,0 +1,102 @@
+//! The browser's persistent store: one IndexedDB object store of string keys and `Uint8Array`
+//! values. Each update is one readwrite transaction; IndexedDB runs transactions on the same
+//! store one after another, across tabs, so read-modify-writes from two tabs never interleave.
+
+use std::rc::Rc;
+
+use indexed_db_futures::database::Database;
+use indexed_db_futures::prelude::*;
+use indexed_db_futures::transaction::TransactionMode;
+use js_sys::Uint8Array;
+use wasm_bindgen::{JsCast, JsValue};
+
+use super::{Store, StoreError, Write};
+
+const OBJECT_STORE: &str = "kv";
+
+/// An IndexedDB database of this origin; clones share the connection.
+#[derive(Debug, Clone)]
+pub struct IndexedDbStore {
+    db: Rc<Database>,
+}
+
+impl IndexedDbStore {
+    /// Opens (creating if missing) the database `name`.
+    pub async fn open(name: &str) -> Result<Self, StoreError> {
+        let db = Database::open(name)
+            .with_version(1u8)
+            .with_on_upgrade_needed(|event, db| {
+                if event.old_version() < 1.0 {
+                    db.create_object_store(OBJECT_STORE).build()?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|e| StoreError::Open(format!("IndexedDB {name:?}: {e}")))?;
+        Ok(Self { db: Rc::new(db) })
+    }
+}
+
+fn read(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Read(e.to_string())
+}
+
+fn write(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Write(e.to_string())
+}
+
+fn bytes(value: JsValue) -> Vec<u8> {
+    value.dyn_into::<Uint8Array>().map(|a| a.to_vec()).unwrap_or_default()
+}
+
+impl Store for IndexedDbStore {
+    async fn load(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let tx = self.db.transaction(OBJECT_STORE).build().map_err(read)?;
+        let store = tx.object_store(OBJECT_STORE).map_err(read)?;
+        let keys = store.get_all_keys::<String>().primitive().map_err(read)?;
+        let values = store.get_all::<JsValue>().primitive().map_err(read)?;
+        let keys = keys.await.map_err(read)?.collect::<Result<Vec<String>, _>>().map_err(read)?;
+        let values =
+            values.await.map_err(read)?.collect::<Result<Vec<JsValue>, _>>().map_err(read)?;
+        Ok(keys.into_iter().zip(values.into_iter().map(bytes)).collect())
+    }
+
+    async fn update<R>(
+        &self,
+        keys: &[String],
+        change: impl FnOnce(Vec<Option<Vec<u8>>>) -> (Vec<Write>, R),
+    ) -> Result<R, StoreError> {
+        let tx = self
+            .db
+            .transaction(OBJECT_STORE)
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .map_err(write)?;
+        let store = tx.object_store(OBJECT_STORE).map_err(write)?;
+        // All reads go out at once; the transaction stays active while they are pending.
+        let reads = keys
+            .iter()
+            .map(|key| store.get::<JsValue, _, _>(key.as_str()).primitive().map_err(read))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut current = Vec::with_capacity(reads.len());
+        for request in reads {
+            current.push(request.await.map_err(read)?.map(bytes));
+        }
+        let (writes, result) = change(current);
+        for (key, value) in writes {
+            match value {
+                Some(value) => {
+                    let value: JsValue = Uint8Array::from(value.as_slice()).into();
+                    drop(store.put(value).with_key(key).primitive().map_err(write)?);
+                }
+                None => drop(store.delete(key).primitive().map_err(write)?),
+            }
+        }
+        tx.commit().await.map_err(write)?;
+        Ok(result)
+    }
+
+    fn persistent(&self) -> bool {
+        true
+    }
+}
