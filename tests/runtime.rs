@@ -56,6 +56,9 @@ fn every_action_persists_and_counts_survive_reopening() {
     let reopened = open(store);
     assert_eq!(reopened.stats(&tweet("t")), expected);
     assert!(reopened.has_mark(Mark::Liked, &tweet("t"), "alice"));
+    assert!(reopened.has_mark(Mark::Retweeted, &tweet("t"), "bob"));
+    assert!(reopened.has_mark(Mark::Replied, &tweet("t"), "r1"));
+    assert_eq!(reopened.skipped_rows(), 0);
     // Still idempotent after the restart: the mark was persisted with the counter.
     assert_eq!(act(&reopened, "t", Action::Like(user("alice"))), Ok(1));
     assert_eq!(act(&reopened, "t", Action::Unlike(user("alice"))), Ok(0));
@@ -117,10 +120,18 @@ fn a_batch_is_one_transaction() {
 
 /// Fault injection around the real memory store: a disk that fails on demand cannot be had
 /// here, so this wrapper aborts updates (runs the change, keeps none of its writes) when told.
+/// It also counts update transactions.
 #[derive(Clone)]
 struct Failing {
     inner: MemoryStore,
     fail: std::rc::Rc<Cell<bool>>,
+    updates: std::rc::Rc<Cell<usize>>,
+}
+
+impl Failing {
+    fn new() -> Self {
+        Failing { inner: MemoryStore::new(), fail: Default::default(), updates: Default::default() }
+    }
 }
 
 impl Store for Failing {
@@ -133,6 +144,7 @@ impl Store for Failing {
         keys: &[String],
         change: impl FnOnce(Vec<Option<Vec<u8>>>) -> (Vec<Write>, R),
     ) -> Result<R, StoreError> {
+        self.updates.set(self.updates.get() + 1);
         if self.fail.get() {
             let current = vec![None; keys.len()];
             let _ = change(current);
@@ -148,7 +160,7 @@ impl Store for Failing {
 
 #[test]
 fn a_failed_write_keeps_earlier_data_and_memory_unchanged() {
-    let store = Failing { inner: MemoryStore::new(), fail: Default::default() };
+    let store = Failing::new();
     let node = open(store.clone());
     assert_eq!(act(&node, "t", Action::Like(user("alice"))), Ok(1));
     store.fail.set(true);
@@ -222,4 +234,49 @@ mod on_disk {
         assert!(matches!(error, StoreError::Open(_)), "{error:?}");
         assert!(error.to_string().starts_with("cannot open the store: "));
     }
+}
+
+#[test]
+fn actions_submitted_together_share_one_transaction() {
+    let store = Failing::new();
+    let node = open(store.clone());
+    let committed = std::rc::Rc::new(Cell::new(0));
+    let seen = committed.clone();
+    node.on_commit(move |changes| seen.set(seen.get() + changes.entries.len()));
+    let before = store.updates.get();
+    let burst = (0..100).map(|i| node.submit(tweet("t"), Action::Like(user(&format!("u{i}")))));
+    let results = block_on(futures::future::join_all(burst));
+    assert_eq!(store.updates.get() - before, 1, "one transaction for the burst");
+    assert!(results.iter().all(|r| r.as_ref().map(|a| a.count) == Ok(100)));
+    assert_eq!(committed.get(), 100);
+
+    // A failed batch fails every action in it, and changes nothing.
+    store.fail.set(true);
+    let burst = (0..10).map(|i| node.submit(tweet("t"), Action::Like(user(&format!("v{i}")))));
+    let results = block_on(futures::future::join_all(burst));
+    assert!(results.iter().all(|r| matches!(r, Err(StoreError::Write(_)))));
+    assert_eq!(node.stats(&tweet("t")).likes, 100);
+    assert_eq!(committed.get(), 100);
+}
+
+#[test]
+fn changes_travel_as_rows_between_nodes_sharing_a_store() {
+    let store = MemoryStore::new();
+    let (a, b) = (open(store.clone()), open(store.clone()));
+    let (_, changes) = block_on(a.act(&[
+        (tweet("t"), Action::Like(user("alice"))),
+        (tweet("u"), Action::Retweet(user("alice"))),
+    ]))
+    .expect("commits");
+    let rows = changes.rows(&namespace());
+    let received = Changes::from_rows(&namespace(), &rows);
+    assert_eq!(received, changes);
+    assert_eq!(received.tweets(), vec![tweet("t"), tweet("u")]);
+    b.absorb(&received);
+    assert_eq!(b.stats(&tweet("u")).retweets, 1);
+    assert!(b.has_mark(Mark::Liked, &tweet("t"), "alice"));
+    // Rows of another namespace are ignored.
+    let foreign =
+        Changes::from_rows(&warpnet_stats::Namespace::new("testnet").expect("valid"), &rows);
+    assert_eq!(foreign.entries.len(), 0);
 }

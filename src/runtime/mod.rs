@@ -2,6 +2,7 @@
 //! opens a store, rebuilds the node's state from it, and applies user actions so that each
 //! batch of actions is one atomic store transaction. Randomness (new identities) comes in here.
 
+mod batcher;
 mod schema;
 
 use std::cell::RefCell;
@@ -50,13 +51,74 @@ pub struct Changes {
     pub records: Vec<Record>,
 }
 
+impl Changes {
+    /// The changes as store rows (a cleared mark is a deletion): how they are written, and how
+    /// they travel to other tabs sharing the store.
+    pub fn rows(&self, namespace: &Namespace) -> Vec<Write> {
+        let entries = self.entries.iter().map(|e| {
+            (schema::entry_key(namespace, &e.key), Some(schema::entry_value(e.counter, None)))
+        });
+        let records = self
+            .records
+            .iter()
+            .map(|r| (schema::mark_key(r.mark, &r.tweet, &r.subject), r.present.then(Vec::new)));
+        entries.chain(records).collect()
+    }
+
+    /// Reads rows written by [`Changes::rows`]; rows of another namespace or layout are skipped.
+    pub fn from_rows(namespace: &Namespace, rows: &[Write]) -> Changes {
+        let mut changes = Changes::default();
+        for (key, value) in rows {
+            match schema::decode_row(namespace, key, value.as_deref().unwrap_or_default()) {
+                Some(Row::Entry(entry, _)) if value.is_some() => changes.entries.push(entry),
+                Some(Row::Mark(mut record)) => {
+                    record.present = value.is_some();
+                    changes.records.push(record);
+                }
+                _ => {}
+            }
+        }
+        changes
+    }
+
+    fn apply_to(&self, state: &mut NodeState) {
+        for entry in &self.entries {
+            state.replica_mut().restore(entry.clone(), None);
+        }
+        for record in &self.records {
+            state.restore_record(record);
+        }
+    }
+
+    /// The tweets these changes touch, each once.
+    pub fn tweets(&self) -> Vec<TweetId> {
+        let mut tweets: Vec<TweetId> = self.entries.iter().map(|e| e.key.tweet.clone()).collect();
+        tweets.sort();
+        tweets.dedup();
+        tweets
+    }
+}
+
+/// What [`Node::on_commit`] calls.
+type Observer = Box<dyn Fn(&Changes)>;
+
 /// One node: its state in memory and its store.
-#[derive(Debug)]
 pub struct Node<S> {
     store: S,
     state: RefCell<NodeState>,
     generation: Generation,
     skipped_rows: usize,
+    queue: batcher::Queue,
+    observer: RefCell<Option<Observer>>,
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for Node<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("store", &self.store)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S: Store> Node<S> {
@@ -105,7 +167,14 @@ impl<S: Store> Node<S> {
                 None => skipped_rows += 1,
             }
         }
-        Ok(Self { store, state: RefCell::new(state), generation, skipped_rows })
+        Ok(Self {
+            store,
+            state: RefCell::new(state),
+            generation,
+            skipped_rows,
+            queue: batcher::Queue::default(),
+            observer: RefCell::new(None),
+        })
     }
 
     /// Applies a batch of user actions in one store transaction. Each tweet's counters and marks
@@ -135,42 +204,17 @@ impl<S: Store> Node<S> {
             .update(&keys, |values| {
                 // Apply on a scratch state seeded with what the store holds now; what was read
                 // is taken in too, so a node behind its store (another tab wrote) catches up.
+                let rows: Vec<Write> = keys.iter().cloned().zip(values).collect();
+                let seen = Changes::from_rows(&namespace, &rows);
                 let mut scratch = NodeState::new(namespace.clone(), identity, self.generation);
-                let mut seen = Changes::default();
-                for (key, value) in keys.iter().zip(values) {
-                    let bytes = value.as_deref().unwrap_or_default();
-                    match schema::decode_row(&namespace, key, bytes) {
-                        Some(Row::Entry(entry, _)) if value.is_some() => {
-                            scratch.replica_mut().restore(entry.clone(), None);
-                            seen.entries.push(entry);
-                        }
-                        Some(Row::Mark(mut record)) => {
-                            record.present = value.is_some();
-                            scratch.restore_record(&record);
-                            seen.records.push(record);
-                        }
-                        _ => {}
-                    }
-                }
+                seen.apply_to(&mut scratch);
                 let mut changes = Changes::default();
                 for (tweet, action) in actions {
                     let outcome = scratch.apply(tweet, action);
                     changes.entries.extend(outcome.entry);
                     changes.records.extend(outcome.record);
                 }
-                let writes: Vec<Write> = changes
-                    .entries
-                    .iter()
-                    .map(|e| {
-                        (
-                            schema::entry_key(&namespace, &e.key),
-                            Some(schema::entry_value(e.counter, None)),
-                        )
-                    })
-                    .chain(changes.records.iter().map(|r| {
-                        (schema::mark_key(r.mark, &r.tweet, &r.subject), r.present.then(Vec::new))
-                    }))
-                    .collect();
+                let writes = changes.rows(&namespace);
                 (writes, (seen, changes))
             })
             .await?;
@@ -178,6 +222,9 @@ impl<S: Store> Node<S> {
 
         self.absorb(&seen);
         self.absorb(&changes);
+        if let Some(observer) = self.observer.borrow().as_ref() {
+            observer(&changes);
+        }
         let state = self.state.borrow();
         let applied = actions
             .iter()
@@ -190,15 +237,27 @@ impl<S: Store> Node<S> {
         Ok((applied, changes))
     }
 
+    /// Applies one action, batched with every other action submitted before the batch starts:
+    /// actions fired together (a burst of clicks, a loop of calls) share one store transaction,
+    /// and each call resolves only after the transaction holding its action committed.
+    pub async fn submit(&self, tweet: TweetId, action: Action) -> Result<Applied, StoreError> {
+        batcher::submit(self, tweet, action).await
+    }
+
+    /// Sets the function told of every committed batch's changes (e.g. to tell other tabs, or
+    /// to publish to peers). Replaces any earlier one.
+    pub fn on_commit(&self, observer: impl Fn(&Changes) + 'static) {
+        *self.observer.borrow_mut() = Some(Box::new(observer));
+    }
+
     /// Takes in changes another node sharing this store has committed (e.g. another tab).
     pub fn absorb(&self, changes: &Changes) {
-        let mut state = self.state.borrow_mut();
-        for entry in &changes.entries {
-            state.replica_mut().restore(entry.clone(), None);
-        }
-        for record in &changes.records {
-            state.restore_record(record);
-        }
+        changes.apply_to(&mut self.state.borrow_mut());
+    }
+
+    /// The namespace this node counts in.
+    pub fn namespace(&self) -> Namespace {
+        self.state.borrow().replica().namespace().clone()
     }
 
     /// A tweet's aggregated statistics.

@@ -65,7 +65,8 @@ pub(crate) fn decode_row(namespace: &Namespace, key: &str, value: &[u8]) -> Opti
     }
     if let Some(rest) = key.strip_prefix("mark/") {
         let mut parts = rest.splitn(3, '/');
-        let mark = Mark::ALL.into_iter().find(|m| Some(mark_name(*m)) == parts.next())?;
+        let name = parts.next()?;
+        let mark = Mark::ALL.into_iter().find(|m| mark_name(*m) == name)?;
         let tweet = TweetId::new(parts.next()?).ok()?;
         let subject = parts.next().filter(|s| !s.is_empty() && !s.contains('/'))?.to_owned();
         return Some(Row::Mark(Record { mark, tweet, subject, present: true }));
