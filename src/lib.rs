@@ -18,10 +18,14 @@
 //! # Ok::<(), warpnet_stats::KeyError>(())
 //! ```
 
+#[cfg(target_arch = "wasm32")]
+mod bindings;
 mod core;
 mod runtime;
 mod storage;
 
+#[cfg(target_arch = "wasm32")]
+pub use crate::bindings::StatsNode;
 pub use crate::core::{
     Action, Batch, ENTRY_DOMAIN, Entry, EntryError, EntryKey, Generation, Identity, KeyError,
     MAX_BATCH_ENTRIES, MAX_ID_LEN, MAX_MESSAGE_BYTES, MAX_NAMESPACE_LEN, Mark, MergeReport,
@@ -31,7 +35,9 @@ pub use crate::core::{
 };
 pub use crate::runtime::{Applied, Changes, Node, OpenError};
 #[cfg(target_arch = "wasm32")]
-pub use crate::storage::IndexedDbStore;
+pub use crate::runtime::{BrowserNode, ChangeSource, OnChange};
 #[cfg(not(target_arch = "wasm32"))]
 pub use crate::storage::RedbStore;
+#[cfg(target_arch = "wasm32")]
+pub use crate::storage::{BrowserStore, IndexedDbStore};
 pub use crate::storage::{MemoryStore, Store, StoreError, Write};

@@ -69,3 +69,19 @@ async fn two_connections_liking_concurrently_lose_no_increment() {
     let third = open(&name).await;
     assert_eq!(third.stats(&tweet("t")).likes, 200);
 }
+
+#[wasm_bindgen_test]
+async fn a_failed_write_keeps_earlier_data() {
+    let name = fresh_name();
+    let node = open(&name).await;
+    node.act(&[(tweet("t"), Action::Like(user("alice")))]).await.expect("commits");
+    // Closing the connection under the node makes IndexedDB itself refuse the next transaction.
+    node.store().close();
+    let error = node.act(&[(tweet("t"), Action::Like(user("bob")))]).await.expect_err("refused");
+    assert!(error.to_string().starts_with("cannot write to the store"), "{error}");
+    assert_eq!(node.stats(&tweet("t")).likes, 1, "memory unchanged by the failed batch");
+    assert!(!node.has_mark(Mark::Liked, &tweet("t"), "bob"));
+    let reopened = open(&name).await;
+    assert_eq!(reopened.stats(&tweet("t")).likes, 1);
+    assert!(reopened.has_mark(Mark::Liked, &tweet("t"), "alice"));
+}

@@ -3,7 +3,12 @@
 //! batch of actions is one atomic store transaction. Randomness (new identities) comes in here.
 
 mod batcher;
+#[cfg(target_arch = "wasm32")]
+mod browser;
 mod schema;
+
+#[cfg(target_arch = "wasm32")]
+pub use browser::{BrowserNode, ChangeSource, OnChange};
 
 use std::cell::RefCell;
 
@@ -278,6 +283,11 @@ impl<S: Store> Node<S> {
     /// The generation of this node's store.
     pub fn generation(&self) -> Generation {
         self.generation
+    }
+
+    /// The node's store.
+    pub fn store(&self) -> &S {
+        &self.store
     }
 
     /// Whether the node's data outlives the process.

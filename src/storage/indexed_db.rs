@@ -2,8 +2,6 @@
 //! values. Each update is one readwrite transaction; IndexedDB runs transactions on the same
 //! store one after another, across tabs, so read-modify-writes from two tabs never interleave.
 
-use std::rc::Rc;
-
 use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::TransactionMode;
@@ -17,7 +15,7 @@ const OBJECT_STORE: &str = "kv";
 /// An IndexedDB database of this origin; clones share the connection.
 #[derive(Debug, Clone)]
 pub struct IndexedDbStore {
-    db: Rc<Database>,
+    db: Database,
 }
 
 impl IndexedDbStore {
@@ -33,7 +31,12 @@ impl IndexedDbStore {
             })
             .await
             .map_err(|e| StoreError::Open(format!("IndexedDB {name:?}: {e}")))?;
-        Ok(Self { db: Rc::new(db) })
+        Ok(Self { db })
+    }
+
+    /// Closes the connection; later operations on it fail with a clear error.
+    pub fn close(&self) {
+        self.db.clone().close();
     }
 }
 

@@ -3,11 +3,15 @@
 //! Knows nothing of counters or the network; the runtime decides what keys and values mean.
 
 #[cfg(target_arch = "wasm32")]
+mod browser;
+#[cfg(target_arch = "wasm32")]
 mod indexed_db;
 mod memory;
 #[cfg(not(target_arch = "wasm32"))]
 mod on_disk;
 
+#[cfg(target_arch = "wasm32")]
+pub use browser::BrowserStore;
 #[cfg(target_arch = "wasm32")]
 pub use indexed_db::IndexedDbStore;
 pub use memory::MemoryStore;

@@ -1,0 +1,338 @@
+//! The JavaScript API: the `StatsNode` class, thin over the browser runtime. This module only
+//! converts JS values to Rust and back, and errors to JS `Error`s (in `convert`); no logic
+//! lives here.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use js_sys::{Function, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+use web_sys::{CustomEvent, CustomEventInit, EventTarget};
+
+use crate::core::{Action, Mark, Namespace, ReplyId, StatKind, Stats, TweetId, UserId};
+use crate::runtime::{BrowserNode, ChangeSource, OnChange};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &str = r#"
+/** Options of `StatsNode.open`. */
+export interface StatsNodeOptions {
+  /** The network the statistics belong to, e.g. "mainnet": 1-64 ASCII letters, digits, - _ . */
+  namespace: string;
+  /** The IndexedDB database to keep the node in; default "warpnet-stats/<namespace>". */
+  dbName?: string;
+}
+
+/** A tweet's statistics, summed over all nodes. */
+export interface TweetStats {
+  likes: number;
+  retweets: number;
+  replies: number;
+  views: number;
+}
+
+/** `detail` of the "change" event. */
+export interface StatsChange {
+  tweetId: string;
+  stats: TweetStats;
+  /** "local": an action on this node; "tab": another tab of this origin. */
+  source: "local" | "tab";
+}
+"#;
+
+/// An offline-first statistics node in a browser tab.
+///
+/// ```js
+/// import init, { StatsNode } from "warpnet-stats";
+/// await init();
+/// const node = await StatsNode.open({ namespace: "mainnet" });
+/// node.addEventListener("change", (e) => render(e.detail.tweetId, e.detail.stats));
+/// await node.like("tweet-1", "alice"); // resolves to 1 once stored
+/// node.stats("tweet-1");                 // { likes: 1, retweets: 0, replies: 0, views: 0 }
+/// ```
+#[wasm_bindgen]
+pub struct StatsNode {
+    inner: Rc<BrowserNode>,
+    events: EventTarget,
+    closed: Rc<Cell<bool>>,
+}
+
+#[wasm_bindgen]
+impl StatsNode {
+    /// Opens the node of this origin for `options.namespace`, creating it on first use. Falls
+    /// back to memory (with `persistent === false` and a "warning" event) if IndexedDB cannot
+    /// be opened.
+    #[wasm_bindgen(unchecked_return_type = "Promise<StatsNode>")]
+    pub fn open(
+        #[wasm_bindgen(unchecked_param_type = "StatsNodeOptions")] options: JsValue,
+    ) -> Result<Promise, JsValue> {
+        let (namespace, db_name) = convert::options(&options)?;
+        Ok(future_to_promise(async move {
+            Ok(StatsNode::open_checked(namespace, &db_name).await?.into())
+        }))
+    }
+
+    /// Likes `tweetId` as `userId` (once per user); resolves to the new like count once stored.
+    #[wasm_bindgen(unchecked_return_type = "Promise<number>")]
+    pub fn like(&self, tweet_id: JsValue, user_id: JsValue) -> Result<Promise, JsValue> {
+        self.submit(&tweet_id, Action::Like(convert::id::<UserId>("userId", &user_id)?))
+    }
+
+    /// Takes back `userId`'s like; resolves to the new like count.
+    #[wasm_bindgen(unchecked_return_type = "Promise<number>")]
+    pub fn unlike(&self, tweet_id: JsValue, user_id: JsValue) -> Result<Promise, JsValue> {
+        self.submit(&tweet_id, Action::Unlike(convert::id::<UserId>("userId", &user_id)?))
+    }
+
+    /// Retweets `tweetId` as `userId` (once per user); resolves to the new retweet count.
+    #[wasm_bindgen(unchecked_return_type = "Promise<number>")]
+    pub fn retweet(&self, tweet_id: JsValue, user_id: JsValue) -> Result<Promise, JsValue> {
+        self.submit(&tweet_id, Action::Retweet(convert::id::<UserId>("userId", &user_id)?))
+    }
+
+    /// Takes back `userId`'s retweet; resolves to the new retweet count.
+    #[wasm_bindgen(unchecked_return_type = "Promise<number>")]
+    pub fn unretweet(&self, tweet_id: JsValue, user_id: JsValue) -> Result<Promise, JsValue> {
+        self.submit(&tweet_id, Action::Unretweet(convert::id::<UserId>("userId", &user_id)?))
+    }
+
+    /// Counts reply `replyId` to `tweetId` (once per reply id); resolves to the reply count.
+    #[wasm_bindgen(unchecked_return_type = "Promise<number>")]
+    pub fn reply(&self, tweet_id: JsValue, reply_id: JsValue) -> Result<Promise, JsValue> {
+        self.submit(&tweet_id, Action::Reply(convert::id::<ReplyId>("replyId", &reply_id)?))
+    }
+
+    /// Uncounts reply `replyId`; resolves to the reply count.
+    #[wasm_bindgen(js_name = deleteReply, unchecked_return_type = "Promise<number>")]
+    pub fn delete_reply(&self, tweet_id: JsValue, reply_id: JsValue) -> Result<Promise, JsValue> {
+        self.submit(&tweet_id, Action::DeleteReply(convert::id::<ReplyId>("replyId", &reply_id)?))
+    }
+
+    /// Counts a view of `tweetId` (every call counts); resolves to the view count.
+    #[wasm_bindgen(unchecked_return_type = "Promise<number>")]
+    pub fn view(&self, tweet_id: JsValue) -> Result<Promise, JsValue> {
+        self.submit(&tweet_id, Action::View)
+    }
+
+    /// The tweet's statistics: `{ likes, retweets, replies, views }`.
+    #[wasm_bindgen(unchecked_return_type = "TweetStats")]
+    pub fn stats(&self, tweet_id: JsValue) -> Result<JsValue, JsValue> {
+        Ok(convert::stats(self.inner.node().stats(&convert::id::<TweetId>("tweetId", &tweet_id)?)))
+    }
+
+    /// The tweet's like count.
+    #[wasm_bindgen(js_name = likesCount)]
+    pub fn likes_count(&self, tweet_id: JsValue) -> Result<f64, JsValue> {
+        self.count(&tweet_id, StatKind::Likes)
+    }
+
+    /// The tweet's retweet count.
+    #[wasm_bindgen(js_name = retweetsCount)]
+    pub fn retweets_count(&self, tweet_id: JsValue) -> Result<f64, JsValue> {
+        self.count(&tweet_id, StatKind::Retweets)
+    }
+
+    /// The tweet's reply count.
+    #[wasm_bindgen(js_name = repliesCount)]
+    pub fn replies_count(&self, tweet_id: JsValue) -> Result<f64, JsValue> {
+        self.count(&tweet_id, StatKind::Replies)
+    }
+
+    /// The tweet's view count.
+    #[wasm_bindgen(js_name = viewsCount)]
+    pub fn views_count(&self, tweet_id: JsValue) -> Result<f64, JsValue> {
+        self.count(&tweet_id, StatKind::Views)
+    }
+
+    /// Whether `userId` liked `tweetId` on this node.
+    #[wasm_bindgen(js_name = hasLiked)]
+    pub fn has_liked(&self, tweet_id: JsValue, user_id: JsValue) -> Result<bool, JsValue> {
+        self.has_mark(Mark::Liked, &tweet_id, &user_id)
+    }
+
+    /// Whether `userId` retweeted `tweetId` on this node.
+    #[wasm_bindgen(js_name = hasRetweeted)]
+    pub fn has_retweeted(&self, tweet_id: JsValue, user_id: JsValue) -> Result<bool, JsValue> {
+        self.has_mark(Mark::Retweeted, &tweet_id, &user_id)
+    }
+
+    /// This node's id (its libp2p PeerId).
+    #[wasm_bindgen(getter, js_name = nodeId)]
+    pub fn node_id(&self) -> String {
+        self.inner.node().node_id().to_string()
+    }
+
+    /// Whether counts are kept in IndexedDB (`false`: memory only, for this session).
+    #[wasm_bindgen(getter)]
+    pub fn persistent(&self) -> bool {
+        self.inner.node().persistent()
+    }
+
+    /// Listens for "change" (`detail`: `StatsChange`) or "warning" (`detail`: a message).
+    #[wasm_bindgen(js_name = addEventListener)]
+    pub fn add_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
+        self.events.add_event_listener_with_callback(kind, listener)
+    }
+
+    /// Stops listening.
+    #[wasm_bindgen(js_name = removeEventListener)]
+    pub fn remove_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
+        self.events.remove_event_listener_with_callback(kind, listener)
+    }
+
+    /// Leaves the other tabs and closes the database; later calls throw.
+    pub fn close(&self) {
+        if !self.closed.replace(true) {
+            self.inner.close();
+        }
+    }
+
+    fn submit(&self, tweet_id: &JsValue, action: Action) -> Result<Promise, JsValue> {
+        let tweet = convert::id::<TweetId>("tweetId", tweet_id)?;
+        self.check_open()?;
+        let node = self.inner.node().clone();
+        Ok(future_to_promise(async move {
+            let applied =
+                node.submit(tweet, action).await.map_err(|e| convert::error(&e.to_string()))?;
+            Ok(convert::number(applied.count))
+        }))
+    }
+
+    fn count(&self, tweet_id: &JsValue, stat: StatKind) -> Result<f64, JsValue> {
+        let tweet = convert::id::<TweetId>("tweetId", tweet_id)?;
+        Ok(convert::number(self.inner.node().stats(&tweet).get(stat)).as_f64().unwrap_or(0.0))
+    }
+
+    fn has_mark(&self, mark: Mark, tweet_id: &JsValue, user_id: &JsValue) -> Result<bool, JsValue> {
+        let tweet = convert::id::<TweetId>("tweetId", tweet_id)?;
+        let user = convert::id::<UserId>("userId", user_id)?;
+        Ok(self.inner.node().has_mark(mark, &tweet, user.as_str()))
+    }
+
+    fn check_open(&self) -> Result<(), JsValue> {
+        if self.closed.get() { Err(convert::error("this StatsNode is closed")) } else { Ok(()) }
+    }
+}
+
+impl StatsNode {
+    /// `StatsNode.open` for Rust callers: awaits the node instead of returning a Promise.
+    pub async fn open_with(options: &JsValue) -> Result<StatsNode, JsValue> {
+        let (namespace, db_name) = convert::options(options)?;
+        Self::open_checked(namespace, &db_name).await
+    }
+
+    async fn open_checked(namespace: Namespace, db_name: &str) -> Result<StatsNode, JsValue> {
+        let events = EventTarget::new()?;
+        let target = events.clone();
+        let on_change: OnChange = Rc::new(move |tweet, stats, source| {
+            let detail = Object::new();
+            convert::set(&detail, "tweetId", &tweet.as_str().into());
+            convert::set(&detail, "stats", &convert::stats(stats));
+            let source = match source {
+                ChangeSource::Local => "local",
+                ChangeSource::Tab => "tab",
+            };
+            convert::set(&detail, "source", &source.into());
+            convert::dispatch(&target, "change", &detail);
+        });
+        let inner = BrowserNode::open(namespace, db_name, on_change)
+            .await
+            .map_err(|e| convert::error(&e.to_string()))?;
+        if let Some(reason) = inner.fallback() {
+            let message = format!("IndexedDB unavailable, counting in memory only: {reason}");
+            web_sys::console::warn_1(&message.clone().into());
+            convert::dispatch_later(&events, "warning", &message);
+        }
+        Ok(StatsNode { inner: Rc::new(inner), events, closed: Rc::default() })
+    }
+}
+
+/// JS values to Rust and back; errors to JS `Error`s.
+mod convert {
+    use super::*;
+    use crate::core::KeyError;
+
+    /// A checked id from a JS argument: `TypeError` if not a string, `RangeError` if invalid.
+    pub(super) fn id<T: std::str::FromStr<Err = KeyError>>(
+        name: &str,
+        value: &JsValue,
+    ) -> Result<T, JsValue> {
+        let Some(text) = value.as_string() else {
+            let got = value.js_typeof().as_string().unwrap_or_default();
+            return Err(
+                js_sys::TypeError::new(&format!("{name} must be a string, got {got}")).into()
+            );
+        };
+        text.parse().map_err(|e: KeyError| js_sys::RangeError::new(&format!("{name}: {e}")).into())
+    }
+
+    pub(super) fn options(options: &JsValue) -> Result<(Namespace, String), JsValue> {
+        if !options.is_object() {
+            return Err(js_sys::TypeError::new(
+                "StatsNode.open needs an options object: { namespace }",
+            )
+            .into());
+        }
+        let field = |name: &str| Reflect::get(options, &name.into()).unwrap_or(JsValue::UNDEFINED);
+        let namespace = field("namespace");
+        let Some(text) = namespace.as_string() else {
+            return Err(js_sys::TypeError::new("options.namespace must be a string").into());
+        };
+        let namespace = Namespace::new(&text).map_err(|e| {
+            JsValue::from(js_sys::RangeError::new(&format!("options.namespace: {e}")))
+        })?;
+        let db_name = match field("dbName") {
+            value if value.is_undefined() => format!("warpnet-stats/{namespace}"),
+            value => match value.as_string().filter(|s| !s.is_empty()) {
+                Some(name) => name,
+                None => {
+                    return Err(js_sys::TypeError::new(
+                        "options.dbName must be a non-empty string",
+                    )
+                    .into());
+                }
+            },
+        };
+        Ok((namespace, db_name))
+    }
+
+    pub(super) fn number(count: u64) -> JsValue {
+        // Counts above 2^53 lose precision as JS numbers; they are far beyond real use.
+        JsValue::from(count as f64)
+    }
+
+    pub(super) fn stats(stats: Stats) -> JsValue {
+        let object = Object::new();
+        for kind in StatKind::ALL {
+            set(&object, kind.as_str(), &number(stats.get(kind)));
+        }
+        object.into()
+    }
+
+    pub(super) fn set(object: &Object, key: &str, value: &JsValue) {
+        let _ = Reflect::set(object, &key.into(), value);
+    }
+
+    pub(super) fn error(message: &str) -> JsValue {
+        js_sys::Error::new(message).into()
+    }
+
+    pub(super) fn dispatch(target: &EventTarget, kind: &str, detail: &JsValue) {
+        let init = CustomEventInit::new();
+        init.set_detail(detail);
+        if let Ok(event) = CustomEvent::new_with_event_init_dict(kind, &init) {
+            let _ = target.dispatch_event(&event);
+        }
+    }
+
+    /// Dispatches after the current task, so listeners added right after `open` resolves hear it.
+    pub(super) fn dispatch_later(target: &EventTarget, kind: &str, message: &str) {
+        let (target, kind, detail) = (target.clone(), kind.to_owned(), JsValue::from_str(message));
+        let callback = Closure::once_into_js(move || dispatch(&target, &kind, &detail));
+        if let Ok(set_timeout) = Reflect::get(&js_sys::global(), &"setTimeout".into())
+            && let Some(set_timeout) = set_timeout.dyn_ref::<Function>()
+        {
+            let _ = set_timeout.call1(&JsValue::UNDEFINED, &callback);
+        }
+    }
+}

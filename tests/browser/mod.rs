@@ -1,0 +1,61 @@
+//! Helpers shared by the browser tests of `StatsNode`.
+#![allow(dead_code, unreachable_pub)]
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Object, Promise, Reflect};
+use warpnet_stats::StatsNode;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+pub fn options(db_name: &str) -> JsValue {
+    let options = Object::new();
+    Reflect::set(&options, &"namespace".into(), &"mainnet".into()).expect("set");
+    Reflect::set(&options, &"dbName".into(), &db_name.into()).expect("set");
+    options.into()
+}
+
+pub fn fresh_name() -> String {
+    format!("stats-node-test-{}", js_sys::Math::random())
+}
+
+pub async fn open(db_name: &str) -> StatsNode {
+    StatsNode::open_with(&options(db_name)).await.expect("opens")
+}
+
+pub async fn count(promise: Result<Promise, JsValue>) -> f64 {
+    JsFuture::from(promise.expect("valid arguments"))
+        .await
+        .expect("resolves")
+        .as_f64()
+        .expect("number")
+}
+
+pub fn stat(stats: &JsValue, name: &str) -> f64 {
+    Reflect::get(stats, &name.into()).expect("field").as_f64().expect("number")
+}
+
+/// Every `detail` an event listener received, and the listener (kept alive by the caller).
+pub type Recorded = (Rc<RefCell<Vec<JsValue>>>, Closure<dyn FnMut(web_sys::CustomEvent)>);
+
+pub fn recorder(node: &StatsNode, kind: &str) -> Recorded {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let sink = seen.clone();
+    let listener =
+        Closure::<dyn FnMut(web_sys::CustomEvent)>::new(move |event: web_sys::CustomEvent| {
+            sink.borrow_mut().push(event.detail());
+        });
+    node.add_event_listener(kind, listener.as_ref().unchecked_ref()).expect("listens");
+    (seen, listener)
+}
+
+pub async fn sleep(ms: i32) {
+    let promise = Promise::new(&mut |resolve, _| {
+        let set_timeout =
+            Reflect::get(&js_sys::global(), &"setTimeout".into()).expect("setTimeout");
+        let set_timeout: js_sys::Function = set_timeout.dyn_into().expect("function");
+        set_timeout.call2(&JsValue::UNDEFINED, &resolve, &ms.into()).expect("scheduled");
+    });
+    JsFuture::from(promise).await.expect("slept");
+}

@@ -1,0 +1,115 @@
+//! The `StatsNode` JS class in headless Chromium with real IndexedDB: persistence across
+//! close and reopen, idempotent actions, every statistic, argument errors as TypeError and
+//! RangeError, and change events (local and from another tab). The memory fallback is in
+//! `stats_node_fallback.rs`: it hides IndexedDB, which must not overlap these tests.
+#![cfg(target_arch = "wasm32")]
+
+mod browser;
+
+use browser::*;
+use js_sys::{Object, Promise, Reflect};
+use warpnet_stats::StatsNode;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen_test]
+async fn actions_persist_across_close_and_reopen() {
+    let name = fresh_name();
+    let node = open(&name).await;
+    assert!(node.persistent());
+    let (t, alice, bob) = (JsValue::from("t1"), JsValue::from("alice"), JsValue::from("bob"));
+    assert_eq!(count(node.like(t.clone(), alice.clone())).await, 1.0);
+    assert_eq!(count(node.like(t.clone(), alice.clone())).await, 1.0);
+    assert_eq!(count(node.unlike(t.clone(), bob.clone())).await, 1.0);
+    assert_eq!(count(node.retweet(t.clone(), bob.clone())).await, 1.0);
+    assert_eq!(count(node.unretweet(t.clone(), bob.clone())).await, 0.0);
+    assert_eq!(count(node.reply(t.clone(), "r1".into())).await, 1.0);
+    assert_eq!(count(node.reply(t.clone(), "r2".into())).await, 2.0);
+    assert_eq!(count(node.delete_reply(t.clone(), "r1".into())).await, 1.0);
+    assert_eq!(count(node.view(t.clone())).await, 1.0);
+    assert_eq!(count(node.view(t.clone())).await, 2.0);
+    let id = node.node_id();
+    node.close();
+    assert!(node.like(t.clone(), bob.clone()).is_err(), "a closed node refuses actions");
+
+    let node = open(&name).await;
+    assert_eq!(node.node_id(), id);
+    let stats = node.stats(t.clone()).expect("valid id");
+    assert_eq!(
+        [
+            stat(&stats, "likes"),
+            stat(&stats, "retweets"),
+            stat(&stats, "replies"),
+            stat(&stats, "views")
+        ],
+        [1.0, 0.0, 1.0, 2.0]
+    );
+    assert_eq!(node.likes_count(t.clone()), Ok(1.0));
+    assert_eq!(node.retweets_count(t.clone()), Ok(0.0));
+    assert_eq!(node.replies_count(t.clone()), Ok(1.0));
+    assert_eq!(node.views_count(t.clone()), Ok(2.0));
+    assert_eq!(node.has_liked(t.clone(), alice.clone()), Ok(true));
+    assert_eq!(node.has_retweeted(t.clone(), bob.clone()), Ok(false));
+    assert_eq!(count(node.like(t.clone(), alice)).await, 1.0, "still idempotent after reopening");
+    node.close();
+}
+
+#[wasm_bindgen_test]
+async fn invalid_arguments_throw_type_and_range_errors_and_change_nothing() {
+    let node = open(&fresh_name()).await;
+    let t = JsValue::from("t");
+    let type_error =
+        |r: Result<Promise, JsValue>| r.expect_err("refused").is_instance_of::<js_sys::TypeError>();
+    let range_error = |r: Result<Promise, JsValue>| {
+        r.expect_err("refused").is_instance_of::<js_sys::RangeError>()
+    };
+    assert!(type_error(node.like(JsValue::from(5), "u".into())));
+    assert!(type_error(node.like(t.clone(), JsValue::NULL)));
+    assert!(type_error(node.view(JsValue::UNDEFINED)));
+    assert!(range_error(node.like("".into(), "u".into())));
+    assert!(range_error(node.like("a/b".into(), "u".into())));
+    assert!(range_error(node.reply(t.clone(), "x".repeat(200).into())));
+    let message = node.like("a/b".into(), "u".into()).expect_err("refused");
+    let message =
+        Reflect::get(&message, &"message".into()).expect("message").as_string().expect("text");
+    assert!(message.contains("tweetId") && message.contains('/'), "{message}");
+    assert!(
+        node.stats(JsValue::from(1)).expect_err("refused").is_instance_of::<js_sys::TypeError>()
+    );
+    assert!(
+        StatsNode::open(JsValue::from("mainnet"))
+            .expect_err("refused")
+            .is_instance_of::<js_sys::TypeError>()
+    );
+    let bad_namespace = Object::new();
+    Reflect::set(&bad_namespace, &"namespace".into(), &"main net".into()).expect("set");
+    assert!(
+        StatsNode::open(bad_namespace.into())
+            .expect_err("refused")
+            .is_instance_of::<js_sys::RangeError>()
+    );
+    assert_eq!(node.likes_count(t), Ok(0.0));
+    node.close();
+}
+
+#[wasm_bindgen_test]
+async fn changes_are_announced_locally_and_to_other_tabs() {
+    let name = fresh_name();
+    let (a, b) = (open(&name).await, open(&name).await);
+    let (local, _l1) = recorder(&a, "change");
+    let (remote, _l2) = recorder(&b, "change");
+    assert_eq!(count(a.like("t".into(), "alice".into())).await, 1.0);
+    let detail = local.borrow()[0].clone();
+    assert_eq!(Reflect::get(&detail, &"tweetId".into()).expect("field"), "t");
+    assert_eq!(Reflect::get(&detail, &"source".into()).expect("field"), "local");
+    // The other "tab" (a second node on the same database) hears it within 100 ms.
+    sleep(100).await;
+    assert_eq!(remote.borrow().len(), 1);
+    assert_eq!(Reflect::get(&remote.borrow()[0], &"source".into()).expect("field"), "tab");
+    assert_eq!(b.likes_count("t".into()), Ok(1.0));
+    assert_eq!(b.has_liked("t".into(), "alice".into()), Ok(true));
+    a.close();
+    b.close();
+}
