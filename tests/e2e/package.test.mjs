@@ -1,0 +1,85 @@
+// The npm package as a web developer gets it: a fresh esbuild project installs the packed
+// tarball from its file (and esbuild from the npm registry), and headless Chromium runs it.
+// Needs scripts/build-pkg to have run (scripts/test does it first).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium } from "playwright-core";
+import { serve } from "./serve.mjs";
+
+const repo = resolve(import.meta.dirname, "../..");
+const tarball = join(repo, "target/npm", readdirSync(join(repo, "target/npm")).find((f) => f.endsWith(".tgz")));
+let project, server, browser;
+
+before(async () => {
+  project = mkdtempSync(join(tmpdir(), "warpnet-stats-app-"));
+  cpSync(join(import.meta.dirname, "app"), join(project, "src"), { recursive: true });
+  writeFileSync(join(project, "package.json"), JSON.stringify({
+    name: "fresh-app", private: true, type: "module",
+    dependencies: { "warpnet-stats": `file:${tarball}`, esbuild: "0.28.2" },
+  }));
+  const run = (command, args) => execFileSync(command, args, { cwd: project, stdio: "pipe" });
+  run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"]);
+  run("npx", ["esbuild", "src/main.js", "--bundle", "--format=esm", "--outdir=dist"]);
+  cpSync(join(project, "src/index.html"), join(project, "dist/index.html"));
+  cpSync(join(project, "node_modules/warpnet-stats/warpnet_stats_bg.wasm"), join(project, "dist/warpnet_stats_bg.wasm"));
+  server = await serve(join(project, "dist"));
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+      "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+  if (project) rmSync(project, { recursive: true, force: true });
+});
+
+async function openTab(context) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (error) => errors.push(error));
+  await page.goto(server.url);
+  await page.waitForFunction(() => window.statsNode !== undefined, null, { timeout: 10_000 });
+  assert.deepEqual(errors, []);
+  return page;
+}
+
+test("a like survives a reload, and the page shows it", async () => {
+  const context = await browser.newContext();
+  const page = await openTab(context);
+  const nodeId = await page.evaluate(() => window.statsNode.nodeId);
+  await page.click("#like");
+  await page.waitForFunction(() => document.getElementById("likes").textContent === "1");
+  assert.equal(await page.evaluate(() => window.statsNode.like("t1", "alice")), 1, "one like per user");
+  await page.reload();
+  await page.waitForFunction(() => window.statsNode !== undefined);
+  assert.equal(await page.evaluate(() => window.statsNode.nodeId), nodeId, "same node after reload");
+  assert.equal(await page.evaluate(() => window.statsNode.likesCount("t1")), 1);
+  assert.equal(await page.textContent("#likes"), "1");
+  assert.equal(await page.evaluate(() => window.statsNode.persistent), true);
+  await context.close();
+});
+
+test("two tabs liking concurrently 200 times each end at the exact total in both", async () => {
+  const context = await browser.newContext();
+  const [a, b] = [await openTab(context), await openTab(context)];
+  const burst = (page, prefix) => page.evaluate(async (prefix) => {
+    const node = window.statsNode;
+    const counts = await Promise.all(Array.from({ length: 200 }, (_, i) => node.like("c", `${prefix}${i}`)));
+    return counts.length;
+  }, prefix);
+  assert.deepEqual(await Promise.all([burst(a, "a"), burst(b, "b")]), [200, 200]);
+  for (const page of [a, b]) {
+    await page.waitForFunction(() => window.statsNode.likesCount("c") === 400, null, { timeout: 5_000 });
+  }
+  // And the store agrees: a new tab reads 400 from IndexedDB.
+  const c = await openTab(context);
+  assert.equal(await c.evaluate(() => window.statsNode.likesCount("c")), 400);
+  await context.close();
+});
