@@ -25,19 +25,20 @@ try {
   await page.waitForFunction(() => window.ready === true);
 
   // BENCH=open or BENCH=burst runs only that part.
-  for (const n of process.env.BENCH === "open" ? [] : [1000, 5000]) {
+  const bursts = [[1000, 100], [5000, 100], [5000, 5000]];
+  for (const [n, tweets] of process.env.BENCH === "open" ? [] : bursts) {
     const runs = [];
     for (let round = 0; round < 5; round++) {
-      runs.push(await page.evaluate(([n, round]) => window.bench.burst(`burst-${n}`, n, round), [n, round]));
+      runs.push(await page.evaluate(([n, tweets, round]) => window.bench.burst(`burst-${n}-${tweets}`, n, tweets, round), [n, tweets, round]));
     }
     const ms = median(runs);
-    console.log(`burst of ${n} likes: median ${ms.toFixed(0)} ms, ${(n / ms * 1000).toFixed(0)} persisted likes/s (runs: ${runs.map((r) => r.toFixed(0)).join(", ")} ms)`);
+    console.log(`burst of ${n} likes on ${tweets} tweets: median ${ms.toFixed(0)} ms, ${(n / ms * 1000).toFixed(0)} persisted likes/s (runs: ${runs.map((r) => r.toFixed(0)).join(", ")} ms)`);
   }
 
   if (process.env.BENCH === "burst") process.exit(0);
   const fillStart = Date.now();
   await page.evaluate(() => window.bench.fill("open-100k", 100000));
-  console.log(`filled 100,000 entries (+100,000 like marks) in ${((Date.now() - fillStart) / 1000).toFixed(1)} s`);
+  console.log(`filled 100,000 entries (one like on each of 100,000 tweets) in ${((Date.now() - fillStart) / 1000).toFixed(1)} s`);
   const opens = [];
   for (let i = 0; i < 5; i++) opens.push(await page.evaluate(() => window.bench.open("open-100k")));
   const raw = [];

@@ -33,7 +33,7 @@ pub use crate::core::{
     Signature, SignedEntry, StatKind, Stats, TweetId, UserId, WIRE_VERSION, WireError, Writer,
     signing_payload,
 };
-pub use crate::runtime::{Applied, Changes, Node, OpenError};
+pub use crate::runtime::{Applied, Changes, EntryRow, Node, OpenError};
 #[cfg(target_arch = "wasm32")]
 pub use crate::runtime::{BrowserNode, ChangeSource, OnChange};
 #[cfg(not(target_arch = "wasm32"))]

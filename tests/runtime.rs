@@ -114,7 +114,9 @@ fn a_batch_is_one_transaction() {
     let (applied, changes) = block_on(node.act(&batch)).expect("commits");
     assert_eq!(applied.len(), 50);
     assert!(applied.iter().all(|a| a.count == 10));
-    assert_eq!(changes.records.len(), 50);
+    // One row per tweet, each with its ten likers.
+    assert_eq!(changes.entries.len(), 5);
+    assert!(changes.entries.iter().all(|row| row.marks.len() == 10));
     assert_eq!(open(store).stats(&tweet("t3")).likes, 10);
 }
 
@@ -242,7 +244,10 @@ fn actions_submitted_together_share_one_transaction() {
     let node = open(store.clone());
     let committed = std::rc::Rc::new(Cell::new(0));
     let seen = committed.clone();
-    node.on_commit(move |changes| seen.set(seen.get() + changes.entries.len()));
+    // Counts the likers in committed rows: one row for the tweet, with every liker.
+    node.on_commit(move |changes| {
+        seen.set(seen.get() + changes.entries.iter().map(|row| row.marks.len()).sum::<usize>())
+    });
     let before = store.updates.get();
     let burst = (0..100).map(|i| node.submit(tweet("t"), Action::Like(user(&format!("u{i}")))));
     let results = block_on(futures::future::join_all(burst));
@@ -279,4 +284,19 @@ fn changes_travel_as_rows_between_nodes_sharing_a_store() {
     let foreign =
         Changes::from_rows(&warpnet_stats::Namespace::new("testnet").expect("valid"), &rows);
     assert_eq!(foreign.entries.len(), 0);
+}
+
+#[test]
+fn a_late_older_row_does_not_bring_back_stale_marks() {
+    let store = MemoryStore::new();
+    let (a, b) = (open(store.clone()), open(store.clone()));
+    let (_, liked) =
+        block_on(a.act(&[(tweet("t"), Action::Like(user("alice")))])).expect("commits");
+    let (_, unliked) =
+        block_on(a.act(&[(tweet("t"), Action::Unlike(user("alice")))])).expect("commits");
+    // b hears of the unlike first, then of the older like.
+    b.absorb(&unliked);
+    b.absorb(&liked);
+    assert!(!b.has_mark(Mark::Liked, &tweet("t"), "alice"));
+    assert_eq!(b.stats(&tweet("t")).likes, 0);
 }

@@ -158,6 +158,23 @@ impl NodeState {
         }
     }
 
+    /// The subjects holding a mark on a tweet (e.g. who liked it here), in no particular order.
+    pub fn marks(&self, mark: Mark, tweet: &TweetId) -> Vec<String> {
+        self.marks[mark.index()]
+            .get(tweet)
+            .map_or_else(Vec::new, |set| set.iter().map(|s| s.to_string()).collect())
+    }
+
+    /// Replaces the subjects holding a mark on a tweet (e.g. with a newer set from the store).
+    pub fn set_marks(&mut self, mark: Mark, tweet: &TweetId, subjects: &[String]) {
+        let marks = &mut self.marks[mark.index()];
+        if subjects.is_empty() {
+            marks.remove(tweet);
+        } else {
+            marks.insert(tweet.clone(), subjects.iter().map(|s| s.as_str().into()).collect());
+        }
+    }
+
     /// A tweet's aggregated statistics.
     pub fn stats(&self, tweet: &TweetId) -> Stats {
         self.replica.stats(tweet)

@@ -13,11 +13,11 @@ pub use browser::{BrowserNode, ChangeSource, OnChange};
 use std::cell::RefCell;
 
 use crate::core::{
-    Action, Entry, EntryKey, Generation, Identity, Mark, Namespace, NodeId, NodeState, Record,
-    Replica, StatKind, Stats, TweetId,
+    Action, EntryKey, Generation, Identity, Mark, Namespace, NodeId, NodeState, Replica, StatKind,
+    Stats, TweetId,
 };
 use crate::storage::{Store, StoreError, Write};
-use schema::Row;
+pub use schema::EntryRow;
 
 /// Why a node could not be opened.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,57 +47,55 @@ pub struct Applied {
     pub count: u64,
 }
 
-/// What a committed batch changed, for other tabs sharing the store (and, later, for peers).
+/// Stored rows a committed batch wrote (each a local counter with its marks), for other tabs
+/// sharing the store and, later, for peers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Changes {
-    /// Local counters that grew.
-    pub entries: Vec<Entry>,
-    /// Marks set or cleared.
-    pub records: Vec<Record>,
+    /// The rows written.
+    pub entries: Vec<EntryRow>,
 }
 
 impl Changes {
-    /// The changes as store rows (a cleared mark is a deletion): how they are written, and how
-    /// they travel to other tabs sharing the store.
+    /// The changes as store rows: how they are written, and how they travel to other tabs.
     pub fn rows(&self, namespace: &Namespace) -> Vec<Write> {
-        let entries = self.entries.iter().map(|e| {
-            (schema::entry_key(namespace, &e.key), Some(schema::entry_value(e.counter, None)))
-        });
-        let records = self
-            .records
+        self.entries
             .iter()
-            .map(|r| (schema::mark_key(r.mark, &r.tweet, &r.subject), r.present.then(Vec::new)));
-        entries.chain(records).collect()
+            .map(|row| {
+                (schema::entry_key(namespace, &row.entry.key), Some(schema::encode_row(row)))
+            })
+            .collect()
     }
 
     /// Reads rows written by [`Changes::rows`]; rows of another namespace or layout are skipped.
     pub fn from_rows(namespace: &Namespace, rows: &[Write]) -> Changes {
-        let mut changes = Changes::default();
-        for (key, value) in rows {
-            match schema::decode_row(namespace, key, value.as_deref().unwrap_or_default()) {
-                Some(Row::Entry(entry, _)) if value.is_some() => changes.entries.push(entry),
-                Some(Row::Mark(mut record)) => {
-                    record.present = value.is_some();
-                    changes.records.push(record);
-                }
-                _ => {}
-            }
-        }
-        changes
+        let entries = rows
+            .iter()
+            .filter_map(|(key, value)| schema::decode_row(namespace, key, value.as_deref()?))
+            .collect();
+        Changes { entries }
     }
 
+    /// Merges the rows into a state. A local row's marks replace the state's only if its
+    /// counter is the one the state now holds: every mark change moves the counter, so an
+    /// older row (a late message from another tab) cannot bring back stale marks.
     fn apply_to(&self, state: &mut NodeState) {
-        for entry in &self.entries {
-            state.replica_mut().restore(entry.clone(), None);
-        }
-        for record in &self.records {
-            state.restore_record(record);
+        let local = state.replica().local_writer();
+        for row in &self.entries {
+            let key = &row.entry.key;
+            state.replica_mut().restore(row.entry.clone(), row.signature);
+            if let Some(mark) = schema::mark_of(key.stat)
+                && key.writer == local
+                && state.replica().get(key) == Some(row.entry.counter)
+            {
+                state.set_marks(mark, &key.tweet, &row.marks);
+            }
         }
     }
 
     /// The tweets these changes touch, each once.
     pub fn tweets(&self) -> Vec<TweetId> {
-        let mut tweets: Vec<TweetId> = self.entries.iter().map(|e| e.key.tweet.clone()).collect();
+        let mut tweets: Vec<TweetId> =
+            self.entries.iter().map(|r| r.entry.key.tweet.clone()).collect();
         tweets.sort();
         tweets.dedup();
         tweets
@@ -162,16 +160,17 @@ impl<S: Store> Node<S> {
         let mut state =
             NodeState::new(namespace.clone(), Identity::from_secret(secret), generation);
         let mut skipped_rows = 0;
+        let mut stored = Changes::default();
         for (key, value) in store.load().await? {
+            if schema::is_meta(&key) {
+                continue;
+            }
             match schema::decode_row(&namespace, &key, &value) {
-                Some(Row::Meta) => {}
-                Some(Row::Entry(entry, signature)) => {
-                    state.replica_mut().restore(entry, signature);
-                }
-                Some(Row::Mark(record)) => state.restore_record(&record),
+                Some(row) => stored.entries.push(row),
                 None => skipped_rows += 1,
             }
         }
+        stored.apply_to(&mut state);
         Ok(Self {
             store,
             state: RefCell::new(state),
@@ -194,15 +193,18 @@ impl<S: Store> Node<S> {
             let replica = state.replica();
             (replica.namespace().clone(), replica.identity().clone(), replica.local_writer())
         };
-        let keys: Vec<String> = actions
+        // One row per (tweet, statistic): the local counter with its marks.
+        let mut touched: Vec<EntryKey> = actions
             .iter()
-            .flat_map(|(tweet, action)| {
-                let entry = EntryKey { tweet: tweet.clone(), stat: action.stat(), writer: local };
-                let mark =
-                    action.mark().map(|(mark, subject, _)| schema::mark_key(mark, tweet, subject));
-                std::iter::once(schema::entry_key(&namespace, &entry)).chain(mark)
+            .map(|(tweet, action)| EntryKey {
+                tweet: tweet.clone(),
+                stat: action.stat(),
+                writer: local,
             })
             .collect();
+        touched.sort();
+        touched.dedup();
+        let keys: Vec<String> = touched.iter().map(|k| schema::entry_key(&namespace, k)).collect();
 
         let changes = self
             .store
@@ -213,14 +215,27 @@ impl<S: Store> Node<S> {
                 let seen = Changes::from_rows(&namespace, &rows);
                 let mut scratch = NodeState::new(namespace.clone(), identity, self.generation);
                 seen.apply_to(&mut scratch);
-                let mut changes = Changes::default();
-                for (tweet, action) in actions {
-                    let outcome = scratch.apply(tweet, action);
-                    changes.entries.extend(outcome.entry);
-                    changes.records.extend(outcome.record);
-                }
-                let writes = changes.rows(&namespace);
-                (writes, (seen, changes))
+                let mut changed: Vec<EntryKey> = actions
+                    .iter()
+                    .filter_map(|(tweet, action)| Some(scratch.apply(tweet, action).entry?.key))
+                    .collect();
+                changed.sort();
+                changed.dedup();
+                let entries = changed
+                    .into_iter()
+                    .map(|key| {
+                        let counter = scratch.replica().get(&key).unwrap_or_default();
+                        let marks = schema::mark_of(key.stat)
+                            .map_or_else(Vec::new, |mark| scratch.marks(mark, &key.tweet));
+                        EntryRow {
+                            entry: crate::core::Entry { key, counter },
+                            signature: None,
+                            marks,
+                        }
+                    })
+                    .collect();
+                let changes = Changes { entries };
+                (changes.rows(&namespace), (seen, changes))
             })
             .await?;
         let (seen, changes) = changes;

@@ -5,28 +5,37 @@
 //! | `meta/version` | one byte: the layout version (1) |
 //! | `meta/identity` | the 32-byte ed25519 secret key |
 //! | `meta/generation` | the 16-byte generation of this store |
-//! | `/{namespace}/{tweet}/{stat}/{node}/{generation}` (an entry key's text form) | u64 BE increments, u64 BE decrements, then the 64-byte signature if one is held |
-//! | `mark/{liked,retweeted,replied}/{tweet}/{subject}` | empty: the mark is set (deleted when cleared) |
+//! | `/{namespace}/{tweet}/{stat}/{node}/{generation}` (an entry key's text form) | an entry row: see [`encode_row`] |
+//!
+//! A local counter's row also holds the marks that justify it (who liked, who retweeted, which
+//! reply ids), so an action reads and writes one record, and counter and marks change together.
 
-use crate::core::{Entry, EntryKey, Mark, Namespace, PnCounter, Record, Signature, TweetId};
+use crate::core::{Entry, EntryKey, Mark, Namespace, PnCounter, Signature, StatKind};
 
 pub(crate) const VERSION: u8 = 1;
 pub(crate) const VERSION_KEY: &str = "meta/version";
 pub(crate) const IDENTITY_KEY: &str = "meta/identity";
 pub(crate) const GENERATION_KEY: &str = "meta/generation";
 
-/// One decoded row of the store.
-pub(crate) enum Row {
-    Meta,
-    Entry(Entry, Option<Signature>),
-    Mark(Record),
+/// One stored counter: the entry, the signature held for it, and (local counters of likes,
+/// retweets and replies) the subjects marked on this node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryRow {
+    /// The counter.
+    pub entry: Entry,
+    /// Its writer's signature, if one is held for exactly this counter.
+    pub signature: Option<Signature>,
+    /// The user ids (likes, retweets) or reply ids (replies) marked on this node.
+    pub marks: Vec<String>,
 }
 
-fn mark_name(mark: Mark) -> &'static str {
-    match mark {
-        Mark::Liked => "liked",
-        Mark::Retweeted => "retweeted",
-        Mark::Replied => "replied",
+/// The mark kind kept with a statistic's local counter (none for views).
+pub(crate) fn mark_of(stat: StatKind) -> Option<Mark> {
+    match stat {
+        StatKind::Likes => Some(Mark::Liked),
+        StatKind::Retweets => Some(Mark::Retweeted),
+        StatKind::Replies => Some(Mark::Replied),
+        StatKind::Views => None,
     }
 }
 
@@ -34,47 +43,56 @@ pub(crate) fn entry_key(namespace: &Namespace, key: &EntryKey) -> String {
     key.path(namespace)
 }
 
-pub(crate) fn entry_value(counter: PnCounter, signature: Option<Signature>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(80);
+/// `u64 BE increments | u64 BE decrements | u8 1 + 64-byte signature, or u8 0 | marks`, each
+/// mark a `u8` length and that many bytes of UTF-8 (ids are at most 128 bytes).
+pub(crate) fn encode_row(row: &EntryRow) -> Vec<u8> {
+    let counter = row.entry.counter;
+    let mut out =
+        Vec::with_capacity(17 + 64 + row.marks.iter().map(|m| m.len() + 1).sum::<usize>());
     out.extend_from_slice(&counter.increments.to_be_bytes());
     out.extend_from_slice(&counter.decrements.to_be_bytes());
-    if let Some(signature) = signature {
-        out.extend_from_slice(&signature.0);
+    match row.signature {
+        Some(signature) => {
+            out.push(1);
+            out.extend_from_slice(&signature.0);
+        }
+        None => out.push(0),
+    }
+    for mark in &row.marks {
+        out.push(u8::try_from(mark.len()).expect("ids are at most 128 bytes"));
+        out.extend_from_slice(mark.as_bytes());
     }
     out
 }
 
-pub(crate) fn decode_entry_value(bytes: &[u8]) -> Option<(PnCounter, Option<Signature>)> {
+fn decode_value(bytes: &[u8]) -> Option<(PnCounter, Option<Signature>, Vec<String>)> {
     let word = |i: usize| Some(u64::from_be_bytes(bytes.get(i..i + 8)?.try_into().ok()?));
     let counter = PnCounter::new(word(0)?, word(8)?);
-    match bytes.len() {
-        16 => Some((counter, None)),
-        80 => Some((counter, Some(Signature(bytes[16..].try_into().ok()?)))),
-        _ => None,
+    let (signature, mut rest) = match bytes.get(16)? {
+        0 => (None, &bytes[17..]),
+        1 => (Some(Signature(bytes.get(17..81)?.try_into().ok()?)), &bytes[81..]),
+        _ => return None,
+    };
+    let mut marks = Vec::new();
+    while let Some((&len, tail)) = rest.split_first() {
+        let (mark, tail) = tail.split_at_checked(usize::from(len))?;
+        marks.push(String::from_utf8(mark.to_vec()).ok()?);
+        rest = tail;
     }
+    Some((counter, signature, marks))
 }
 
-pub(crate) fn mark_key(mark: Mark, tweet: &TweetId, subject: &str) -> String {
-    format!("mark/{}/{tweet}/{subject}", mark_name(mark))
+/// Whether a key holds the store's metadata (version, identity, generation).
+pub(crate) fn is_meta(key: &str) -> bool {
+    key.starts_with("meta/")
 }
 
-/// Decodes a row; `None` for a row this layout does not know (counted, never fatal).
-pub(crate) fn decode_row(namespace: &Namespace, key: &str, value: &[u8]) -> Option<Row> {
-    if key.starts_with("meta/") {
-        return Some(Row::Meta);
-    }
-    if let Some(rest) = key.strip_prefix("mark/") {
-        let mut parts = rest.splitn(3, '/');
-        let name = parts.next()?;
-        let mark = Mark::ALL.into_iter().find(|m| mark_name(*m) == name)?;
-        let tweet = TweetId::new(parts.next()?).ok()?;
-        let subject = parts.next().filter(|s| !s.is_empty() && !s.contains('/'))?.to_owned();
-        return Some(Row::Mark(Record { mark, tweet, subject, present: true }));
-    }
+/// Decodes an entry row; `None` for a row this layout does not know (counted, never fatal).
+pub(crate) fn decode_row(namespace: &Namespace, key: &str, value: &[u8]) -> Option<EntryRow> {
     let (row_namespace, key) = EntryKey::parse(key).ok()?;
     if row_namespace != *namespace {
         return None;
     }
-    let (counter, signature) = decode_entry_value(value)?;
-    Some(Row::Entry(Entry { key, counter }, signature))
+    let (counter, signature, marks) = decode_value(value)?;
+    Some(EntryRow { entry: Entry { key, counter }, signature, marks })
 }
