@@ -327,6 +327,15 @@ impl EntryKey {
 
     /// Parses a key's text form into its namespace and key.
     pub fn parse(text: &str) -> Result<(Namespace, EntryKey), KeyError> {
+        Self::parse_with(text, str::parse)
+    }
+
+    /// [`EntryKey::parse`] with the node id parsed by `node` (e.g. a memo, when reading many
+    /// keys of few nodes: base58 decoding is the costly part).
+    pub fn parse_with(
+        text: &str,
+        parse_node: impl FnOnce(&str) -> Result<NodeId, KeyError>,
+    ) -> Result<(Namespace, EntryKey), KeyError> {
         let malformed = || KeyError::Malformed(text.to_owned());
         let rest = text.strip_prefix('/').ok_or_else(malformed)?;
         let parts: Vec<&str> = rest.split('/').collect();
@@ -338,7 +347,7 @@ impl EntryKey {
             EntryKey {
                 tweet: tweet.parse()?,
                 stat: stat.parse()?,
-                writer: Writer { node: node.parse()?, generation: generation.parse()? },
+                writer: Writer { node: parse_node(node)?, generation: generation.parse()? },
             },
         ))
     }

@@ -161,11 +161,12 @@ impl<S: Store> Node<S> {
             NodeState::new(namespace.clone(), Identity::from_secret(secret), generation);
         let mut skipped_rows = 0;
         let mut stored = Changes::default();
+        let mut decoder = schema::RowDecoder::default();
         for (key, value) in store.load().await? {
             if schema::is_meta(&key) {
                 continue;
             }
-            match schema::decode_row(&namespace, &key, &value) {
+            match decoder.decode(&namespace, &key, &value) {
                 Some(row) => stored.entries.push(row),
                 None => skipped_rows += 1,
             }

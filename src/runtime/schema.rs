@@ -10,7 +10,9 @@
 //! A local counter's row also holds the marks that justify it (who liked, who retweeted, which
 //! reply ids), so an action reads and writes one record, and counter and marks change together.
 
-use crate::core::{Entry, EntryKey, Mark, Namespace, PnCounter, Signature, StatKind};
+use std::collections::HashMap;
+
+use crate::core::{Entry, EntryKey, Mark, Namespace, NodeId, PnCounter, Signature, StatKind};
 
 pub(crate) const VERSION: u8 = 1;
 pub(crate) const VERSION_KEY: &str = "meta/version";
@@ -87,9 +89,43 @@ pub(crate) fn is_meta(key: &str) -> bool {
     key.starts_with("meta/")
 }
 
+/// Decodes entry rows, remembering the node ids it has parsed (a store holds many rows of few
+/// nodes).
+#[derive(Default)]
+pub(crate) struct RowDecoder {
+    nodes: HashMap<String, NodeId>,
+}
+
+impl RowDecoder {
+    /// Decodes an entry row; `None` for a row this layout does not know (counted, never fatal).
+    pub(crate) fn decode(
+        &mut self,
+        namespace: &Namespace,
+        key: &str,
+        value: &[u8],
+    ) -> Option<EntryRow> {
+        let memo = |text: &str| match self.nodes.get(text) {
+            Some(node) => Ok(*node),
+            None => {
+                let node: NodeId = text.parse()?;
+                self.nodes.insert(text.to_owned(), node);
+                Ok(node)
+            }
+        };
+        decode_with(namespace, EntryKey::parse_with(key, memo).ok()?, value)
+    }
+}
+
 /// Decodes an entry row; `None` for a row this layout does not know (counted, never fatal).
 pub(crate) fn decode_row(namespace: &Namespace, key: &str, value: &[u8]) -> Option<EntryRow> {
-    let (row_namespace, key) = EntryKey::parse(key).ok()?;
+    decode_with(namespace, EntryKey::parse(key).ok()?, value)
+}
+
+fn decode_with(
+    namespace: &Namespace,
+    (row_namespace, key): (Namespace, EntryKey),
+    value: &[u8],
+) -> Option<EntryRow> {
     if row_namespace != *namespace {
         return None;
     }
