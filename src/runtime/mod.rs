@@ -11,6 +11,7 @@ mod schema;
 pub use browser::{BrowserNode, ChangeSource, OnChange};
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 
 use crate::core::{
     Action, EntryKey, Generation, Identity, Mark, Namespace, NodeId, NodeState, Replica, StatKind,
@@ -166,9 +167,16 @@ impl<S: Store> Node<S> {
             if schema::is_meta(&key) {
                 continue;
             }
-            match decoder.decode(&namespace, &key, &value) {
-                Some(row) => stored.entries.push(row),
-                None => skipped_rows += 1,
+            let rows = schema::is_bucket(&key).then(|| schema::decode_bucket(&value)).flatten();
+            let Some(rows) = rows else {
+                skipped_rows += 1;
+                continue;
+            };
+            for (key, row) in rows {
+                match decoder.decode(&namespace, &key, &row) {
+                    Some(row) => stored.entries.push(row),
+                    None => skipped_rows += 1,
+                }
             }
         }
         stored.apply_to(&mut state);
@@ -205,14 +213,31 @@ impl<S: Store> Node<S> {
             .collect();
         touched.sort();
         touched.dedup();
-        let keys: Vec<String> = touched.iter().map(|k| schema::entry_key(&namespace, k)).collect();
+        let mut buckets: Vec<String> =
+            touched.iter().map(|k| schema::bucket_key(&k.tweet)).collect();
+        buckets.sort();
+        buckets.dedup();
 
+        // Every touched tweet's bucket is in `buckets` (sorted), so the search always succeeds.
+        let bucket_index =
+            |tweet: &TweetId| buckets.binary_search(&schema::bucket_key(tweet)).unwrap_or_default();
         let changes = self
             .store
-            .update(&keys, |values| {
+            .update(&buckets, |values| {
+                let mut stored: Vec<BTreeMap<String, Vec<u8>>> = values
+                    .iter()
+                    .map(|v| v.as_deref().and_then(schema::decode_bucket).unwrap_or_default())
+                    .collect();
                 // Apply on a scratch state seeded with what the store holds now; what was read
                 // is taken in too, so a node behind its store (another tab wrote) catches up.
-                let rows: Vec<Write> = keys.iter().cloned().zip(values).collect();
+                let rows: Vec<Write> = touched
+                    .iter()
+                    .map(|key| {
+                        let text = schema::entry_key(&namespace, key);
+                        let row = stored[bucket_index(&key.tweet)].get(&text).cloned();
+                        (text, row)
+                    })
+                    .collect();
                 let seen = Changes::from_rows(&namespace, &rows);
                 let mut scratch = NodeState::new(namespace.clone(), identity, self.generation);
                 seen.apply_to(&mut scratch);
@@ -236,7 +261,23 @@ impl<S: Store> Node<S> {
                     })
                     .collect();
                 let changes = Changes { entries };
-                (changes.rows(&namespace), (seen, changes))
+                let mut dirty = vec![false; buckets.len()];
+                for row in &changes.entries {
+                    let index = bucket_index(&row.entry.key.tweet);
+                    stored[index].insert(
+                        schema::entry_key(&namespace, &row.entry.key),
+                        schema::encode_row(row),
+                    );
+                    dirty[index] = true;
+                }
+                let writes = buckets
+                    .iter()
+                    .zip(stored)
+                    .zip(dirty)
+                    .filter(|(_, dirty)| *dirty)
+                    .map(|((bucket, rows), _)| (bucket.clone(), Some(schema::encode_bucket(&rows))))
+                    .collect();
+                (writes, (seen, changes))
             })
             .await?;
         let (seen, changes) = changes;

@@ -5,14 +5,19 @@
 //! | `meta/version` | one byte: the layout version (1) |
 //! | `meta/identity` | the 32-byte ed25519 secret key |
 //! | `meta/generation` | the 16-byte generation of this store |
-//! | `/{namespace}/{tweet}/{stat}/{node}/{generation}` (an entry key's text form) | an entry row: see [`encode_row`] |
+//! | `bucket/{000..fff}` | the entry rows of every tweet whose id hashes there: see [`encode_bucket`] |
 //!
-//! A local counter's row also holds the marks that justify it (who liked, who retweeted, which
-//! reply ids), so an action reads and writes one record, and counter and marks change together.
+//! Rows are grouped into 4096 buckets by an FNV-1a hash of the tweet id, because IndexedDB
+//! costs about 17 µs per record read: opening 100,000 counters reads 4,096 records, not
+//! 100,000. An action reads and rewrites its tweet's bucket in one transaction, which also
+//! serialises tabs. A local counter's row holds the marks that justify it (who liked, who
+//! retweeted, which reply ids), so counter and marks always change together.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use crate::core::{Entry, EntryKey, Mark, Namespace, NodeId, PnCounter, Signature, StatKind};
+use crate::core::{
+    Entry, EntryKey, Mark, Namespace, NodeId, PnCounter, Signature, StatKind, TweetId,
+};
 
 pub(crate) const VERSION: u8 = 1;
 pub(crate) const VERSION_KEY: &str = "meta/version";
@@ -43,6 +48,53 @@ pub(crate) fn mark_of(stat: StatKind) -> Option<Mark> {
 
 pub(crate) fn entry_key(namespace: &Namespace, key: &EntryKey) -> String {
     key.path(namespace)
+}
+
+/// How many buckets rows are spread over.
+const BUCKETS: u64 = 4096;
+
+/// The store key of the bucket holding a tweet's rows.
+pub(crate) fn bucket_key(tweet: &TweetId) -> String {
+    // FNV-1a, 64 bit: stable across builds and platforms, unlike std's hasher.
+    let hash = tweet
+        .as_str()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    format!("bucket/{:03x}", hash % BUCKETS)
+}
+
+/// Whether a key holds a bucket of rows.
+pub(crate) fn is_bucket(key: &str) -> bool {
+    key.starts_with("bucket/")
+}
+
+/// A bucket's rows, `(entry key text, encoded row)`, each as `u32 BE length | bytes` twice.
+pub(crate) fn encode_bucket(rows: &BTreeMap<String, Vec<u8>>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(rows.iter().map(|(k, v)| k.len() + v.len() + 8).sum());
+    for (key, row) in rows {
+        for part in [key.as_bytes(), row.as_slice()] {
+            out.extend_from_slice(&u32::try_from(part.len()).unwrap_or(u32::MAX).to_be_bytes());
+            out.extend_from_slice(part);
+        }
+    }
+    out
+}
+
+/// Reads [`encode_bucket`]'s bytes; `None` if they are not well formed.
+pub(crate) fn decode_bucket(mut bytes: &[u8]) -> Option<BTreeMap<String, Vec<u8>>> {
+    fn take<'a>(bytes: &mut &'a [u8]) -> Option<&'a [u8]> {
+        let (len, rest) = bytes.split_first_chunk::<4>()?;
+        let (part, rest) =
+            rest.split_at_checked(usize::try_from(u32::from_be_bytes(*len)).ok()?)?;
+        *bytes = rest;
+        Some(part)
+    }
+    let mut rows = BTreeMap::new();
+    while !bytes.is_empty() {
+        let key = String::from_utf8(take(&mut bytes)?.to_vec()).ok()?;
+        rows.insert(key, take(&mut bytes)?.to_vec());
+    }
+    Some(rows)
 }
 
 /// `u64 BE increments | u64 BE decrements | u8 1 + 64-byte signature, or u8 0 | marks`, each
@@ -131,4 +183,33 @@ fn decode_with(
     }
     let (counter, signature, marks) = decode_value(value)?;
     Some(EntryRow { entry: Entry { key, counter }, signature, marks })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_keys_are_stable() {
+        // Pinned (values checked against an independent FNV-1a): changing the hash would
+        // strand every stored row in the wrong bucket.
+        let tweet = |t: &str| TweetId::new(t).expect("valid");
+        assert_eq!(bucket_key(&tweet("1234567890")), "bucket/1a4");
+        assert_eq!(bucket_key(&tweet("t")), "bucket/2a3");
+        assert!(is_bucket(&bucket_key(&tweet("any"))));
+    }
+
+    #[test]
+    fn buckets_round_trip_and_refuse_truncation() {
+        let rows: BTreeMap<String, Vec<u8>> =
+            [("/a".to_owned(), vec![1, 2, 3]), ("/b".to_owned(), vec![])].into();
+        let bytes = encode_bucket(&rows);
+        assert_eq!(decode_bucket(&bytes), Some(rows));
+        assert_eq!(decode_bucket(&[]), Some(BTreeMap::new()));
+        // Every cut but the one between the two rows leaves a partial row.
+        let boundary = 4 + 2 + 4 + 3;
+        for cut in (1..bytes.len()).filter(|&cut| cut != boundary) {
+            assert_eq!(decode_bucket(&bytes[..cut]), None, "truncated at {cut}");
+        }
+    }
 }
