@@ -196,6 +196,14 @@ fn unknown_layouts_are_refused_and_unknown_rows_are_skipped_not_lost() {
     let rows = block_on(store.load()).expect("loads");
     assert!(rows.iter().any(|(k, _)| k == "junk/row"), "unknown rows stay in the store");
 
+    // An action on a tweet whose bucket is malformed fails and leaves the bucket as it was.
+    let t = warpnet_stats::TweetId::new("1234567890").expect("valid"); // hashes to bucket/1a4
+    put("bucket/1a4", vec![0, 0, 0, 9, 1]);
+    let error = block_on(reopened.act(&[(t, Action::View)])).expect_err("malformed bucket");
+    assert!(matches!(error, StoreError::Read(_)), "{error:?}");
+    let rows = block_on(store.load()).expect("loads");
+    assert!(rows.contains(&("bucket/1a4".to_owned(), vec![0, 0, 0, 9, 1])));
+
     put("meta/version", vec![2]);
     let error = block_on(Node::open(namespace(), store.clone())).expect_err("newer layout");
     assert_eq!(error, OpenError::UnknownLayout(2));

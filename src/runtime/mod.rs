@@ -224,10 +224,14 @@ impl<S: Store> Node<S> {
         let changes = self
             .store
             .update(&buckets, |values| {
-                let mut stored: Vec<BTreeMap<String, Vec<u8>>> = values
+                // A bucket that does not decode is left as it is, and the batch fails.
+                let decoded: Option<Vec<BTreeMap<String, Vec<u8>>>> = values
                     .iter()
-                    .map(|v| v.as_deref().and_then(schema::decode_bucket).unwrap_or_default())
+                    .map(|v| v.as_deref().map_or(Some(BTreeMap::new()), schema::decode_bucket))
                     .collect();
+                let Some(mut stored) = decoded else {
+                    return (Vec::new(), None);
+                };
                 // Apply on a scratch state seeded with what the store holds now; what was read
                 // is taken in too, so a node behind its store (another tab wrote) catches up.
                 let rows: Vec<Write> = touched
@@ -277,10 +281,14 @@ impl<S: Store> Node<S> {
                     .filter(|(_, dirty)| *dirty)
                     .map(|((bucket, rows), _)| (bucket.clone(), Some(schema::encode_bucket(&rows))))
                     .collect();
-                (writes, (seen, changes))
+                (writes, Some((seen, changes)))
             })
             .await?;
-        let (seen, changes) = changes;
+        let (seen, changes) = changes.ok_or_else(|| {
+            StoreError::Read(format!(
+                "a stored bucket among {buckets:?} is malformed; left untouched"
+            ))
+        })?;
 
         self.absorb(&seen);
         self.absorb(&changes);
