@@ -33,6 +33,10 @@ pub use crate::core::{
     Signature, SignedEntry, StatKind, Stats, TweetId, UserId, WIRE_VERSION, WireError, Writer,
     signing_payload,
 };
+pub use crate::core::{
+    MAX_REQUEST_ITEMS, MAX_RESPONSE_ENTRIES, MAX_RESPONSE_SUMMARIES, Summary, SyncError,
+    SyncRequest, SyncResponse, SyncSession, SyncStep,
+};
 pub use crate::runtime::{Applied, Changes, EntryRow, Node, OpenError};
 #[cfg(target_arch = "wasm32")]
 pub use crate::runtime::{BrowserNode, ChangeSource, OnChange};

@@ -1,5 +1,5 @@
 //! The CRDT core: identifiers, PN-counters, the replica with incremental totals, user actions,
-//! signatures and the wire codec. std only: no I/O, no clock, no async, no wasm, no libp2p
+//! signatures, catch-up digests and the wire codec. std only: no I/O, no clock, no async, no wasm, no libp2p
 //! swarm. Time and randomness come in as arguments from the layers above.
 
 mod actions;
@@ -7,6 +7,7 @@ mod counter;
 mod ids;
 mod replica;
 mod signing;
+mod sync;
 mod wire;
 
 pub use actions::{Action, Mark, NodeState, Outcome, Record};
@@ -17,4 +18,8 @@ pub use ids::{
 };
 pub use replica::{Entry, MergeReport, Rejection, Replica, SignedEntry, Stats};
 pub use signing::{ENTRY_DOMAIN, Identity, Signature, signing_payload};
+pub use sync::{
+    MAX_REQUEST_ITEMS, MAX_RESPONSE_ENTRIES, MAX_RESPONSE_SUMMARIES, Summary, SyncError,
+    SyncRequest, SyncResponse, SyncSession, SyncStep,
+};
 pub use wire::{Batch, EntryError, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, WIRE_VERSION, WireError};

@@ -10,6 +10,7 @@ use ed25519_dalek::VerifyingKey;
 use super::counter::PnCounter;
 use super::ids::{EntryKey, Namespace, NodeId, StatKind, TweetId, Writer};
 use super::signing::{self, Check, Identity, Signature};
+use super::sync::{self, DigestTree, Summary};
 
 /// A counter and its key: what a change produces and what storage keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +96,8 @@ struct Slot {
     /// The writer's signature over exactly `counter`; `None` for local counters not yet signed
     /// since their last change.
     signature: Option<Signature>,
+    /// The counter's catch-up summary, computed when first needed after a change.
+    summary: Option<Summary>,
 }
 
 #[derive(Debug, Default)]
@@ -113,6 +116,8 @@ pub struct Replica {
     /// Public keys of nodes whose signatures have verified, so each id is decoded once.
     keys: HashMap<NodeId, VerifyingKey>,
     len: usize,
+    /// The catch-up digest tree, dropped on every change and rebuilt when next needed.
+    tree: Option<DigestTree>,
 }
 
 impl Replica {
@@ -124,7 +129,15 @@ impl Replica {
         generation: super::ids::Generation,
     ) -> Self {
         let local = Writer { node: identity.node_id(), generation };
-        Self { namespace, identity, local, tweets: HashMap::new(), keys: HashMap::new(), len: 0 }
+        Self {
+            namespace,
+            identity,
+            local,
+            tweets: HashMap::new(),
+            keys: HashMap::new(),
+            len: 0,
+            tree: None,
+        }
     }
 
     /// The namespace.
@@ -299,12 +312,34 @@ impl Replica {
         };
         let slot = counters.slots.entry((key.stat, key.writer)).or_insert_with(|| {
             self.len += 1;
-            Slot { counter: PnCounter::default(), signature: None }
+            Slot { counter: PnCounter::default(), signature: None, summary: None }
         });
         let total = &mut counters.totals[key.stat.index()];
         total.increments += u128::from(counter.increments - slot.counter.increments);
         total.decrements += u128::from(counter.decrements - slot.counter.decrements);
-        *slot = Slot { counter, signature };
+        *slot = Slot { counter, signature, summary: None };
+        self.tree = None;
+    }
+
+    /// The digest of every entry held: two replicas with equal digests hold the same entries
+    /// (up to a 64-bit hash collision), so a catch-up between them would fetch nothing.
+    pub fn sync_digest(&mut self) -> u64 {
+        self.digest_tree().root()
+    }
+
+    /// The catch-up digest tree, rebuilt if anything changed since it was last built.
+    pub(crate) fn digest_tree(&mut self) -> &DigestTree {
+        let tweets = &mut self.tweets;
+        self.tree.get_or_insert_with(|| {
+            DigestTree::build(tweets.iter_mut().flat_map(|(tweet, counters)| {
+                counters.slots.iter_mut().map(move |(&(stat, writer), slot)| {
+                    let key = EntryKey { tweet: tweet.clone(), stat, writer };
+                    let summary =
+                        *slot.summary.get_or_insert_with(|| sync::summarize(&key, slot.counter));
+                    (key, summary)
+                })
+            }))
+        })
     }
 
     fn slot(&self, key: &EntryKey) -> Option<&Slot> {
