@@ -11,7 +11,8 @@ use std::cell::Cell;
 use common::*;
 use futures::executor::block_on;
 use warpnet_stats::{
-    Action, Changes, Mark, MemoryStore, Node, OpenError, Stats, Store, StoreError, Write,
+    Action, Changes, Mark, MemoryStore, Node, OpenError, StatKind, Stats, Store, StoreError,
+    SyncSession, Write,
 };
 
 fn open<S: Store>(store: S) -> Node<S> {
@@ -308,4 +309,63 @@ fn a_late_older_row_does_not_bring_back_stale_marks() {
     b.absorb(&liked);
     assert!(!b.has_mark(Mark::Liked, &tweet("t"), "alice"));
     assert_eq!(b.stats(&tweet("t")).likes, 0);
+}
+
+#[test]
+fn remote_entries_are_verified_stored_and_survive_reopening() {
+    let store = MemoryStore::new();
+    let node = open(store.clone());
+    act(&node, "t", Action::Like(user("local"))).expect("commits");
+    let mut peer = replica(7);
+    let liked = peer.increment(&tweet("t"), StatKind::Likes);
+    let viewed = peer.increment(&tweet("u"), StatKind::Views);
+    let mut forged = peer.signed(&viewed.key).expect("held");
+    forged.entry.key.tweet = tweet("forged");
+    let entries = vec![
+        peer.signed(&liked.key).expect("held"),
+        peer.signed(&viewed.key).expect("held"),
+        forged,
+    ];
+    let report = block_on(node.merge(entries.clone())).expect("stores");
+    assert_eq!((report.changed.len(), report.rejected.len()), (2, 1));
+    assert_eq!(node.stats(&tweet("t")).likes, 2);
+    // Merging the same again changes nothing.
+    let again = block_on(node.merge(entries)).expect("stores");
+    assert_eq!((again.changed.len(), again.stale), (0, 2));
+
+    let reopened = open(store);
+    assert_eq!(reopened.stats(&tweet("t")).likes, 2);
+    assert_eq!(reopened.stats(&tweet("u")).views, 1);
+    assert_eq!(reopened.stats(&tweet("forged")), Stats::default());
+    // The local row kept its mark, and the stored remote entries can be served on with their
+    // signatures (a fresh replica accepts them).
+    assert!(reopened.has_mark(Mark::Liked, &tweet("t"), "local"));
+    let mut relay = replica(8);
+    let (mut session, mut request) = SyncSession::start();
+    loop {
+        let response = reopened.answer(&request).expect("answers");
+        let step = session.handle(&mut relay, response).expect("accepted");
+        let merged = relay.merge(&namespace(), step.fetched);
+        assert!(merged.rejected.is_empty());
+        match step.next {
+            Some(next) => request = next,
+            None => break,
+        }
+    }
+    assert_eq!(relay.stats(&tweet("t")).likes, 2);
+    assert_eq!(relay.stats(&tweet("u")).views, 1);
+}
+
+#[test]
+fn a_published_batch_carries_the_current_signed_counters() {
+    let node = open(MemoryStore::new());
+    let (_, changes) =
+        block_on(node.act(&[(tweet("t"), Action::Like(user("a"))), (tweet("t"), Action::View)]))
+            .expect("commits");
+    let batch = node.signed_batch(&changes);
+    assert_eq!(batch.entries.len(), 2);
+    let mut receiver = replica(9);
+    let report = receiver.merge(&batch.namespace, batch.entries);
+    assert!(report.rejected.is_empty());
+    assert_eq!(receiver.stats(&tweet("t")), node.stats(&tweet("t")));
 }

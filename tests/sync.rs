@@ -242,7 +242,6 @@ fn forged_entries_in_a_response_are_not_kept() {
     assert_eq!(victim.len(), 2);
 }
 
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(32))]
 

@@ -14,8 +14,8 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use crate::core::{
-    Action, EntryKey, Generation, Identity, Mark, Namespace, NodeId, NodeState, Replica, StatKind,
-    Stats, TweetId,
+    Action, Batch, EntryKey, Generation, Identity, Mark, MergeReport, Namespace, NodeId, NodeState,
+    Replica, SignedEntry, StatKind, Stats, SyncError, SyncRequest, SyncResponse, TweetId,
 };
 use crate::storage::{Store, StoreError, Write};
 pub use schema::EntryRow;
@@ -318,6 +318,99 @@ impl<S: Store> Node<S> {
     /// to publish to peers). Replaces any earlier one.
     pub fn on_commit(&self, observer: impl Fn(&Changes) + 'static) {
         *self.observer.borrow_mut() = Some(Box::new(observer));
+    }
+
+    /// Merges signed entries from a peer (gossip or catch-up): they are verified, kept in memory
+    /// and written to the store in one transaction, each row merged with what the store holds
+    /// (so a local row keeps its marks). Refused entries are reported and never stored.
+    pub async fn merge(&self, entries: Vec<SignedEntry>) -> Result<MergeReport, StoreError> {
+        let namespace = self.namespace();
+        let report = self.state.borrow_mut().replica_mut().merge(&namespace, entries);
+        if report.changed.is_empty() {
+            return Ok(report);
+        }
+        let rows: Vec<EntryRow> = {
+            let mut state = self.state.borrow_mut();
+            report
+                .changed
+                .iter()
+                .map(|entry| EntryRow {
+                    entry: entry.clone(),
+                    signature: state.replica_mut().signed(&entry.key).map(|s| s.signature),
+                    marks: Vec::new(),
+                })
+                .collect()
+        };
+        let mut buckets: Vec<String> =
+            rows.iter().map(|r| schema::bucket_key(&r.entry.key.tweet)).collect();
+        buckets.sort();
+        buckets.dedup();
+        let stored_ok = self
+            .store
+            .update(&buckets, |values| {
+                let mut writes = Vec::new();
+                for (bucket, value) in buckets.iter().zip(values) {
+                    let Some(mut stored) =
+                        value.as_deref().map_or(Some(BTreeMap::new()), schema::decode_bucket)
+                    else {
+                        return (Vec::new(), false);
+                    };
+                    for row in
+                        rows.iter().filter(|r| schema::bucket_key(&r.entry.key.tweet) == *bucket)
+                    {
+                        let text = schema::entry_key(&namespace, &row.entry.key);
+                        let held = stored
+                            .get(&text)
+                            .and_then(|v| schema::decode_row(&namespace, &text, v));
+                        let merged = match held {
+                            Some(mut held) => {
+                                let counter = held.entry.counter.merge(row.entry.counter);
+                                held.signature = if counter == row.entry.counter {
+                                    row.signature
+                                } else if counter == held.entry.counter {
+                                    held.signature
+                                } else {
+                                    None
+                                };
+                                held.entry.counter = counter;
+                                held
+                            }
+                            None => row.clone(),
+                        };
+                        stored.insert(text, schema::encode_row(&merged));
+                    }
+                    writes.push((bucket.clone(), Some(schema::encode_bucket(&stored))));
+                }
+                (writes, true)
+            })
+            .await?;
+        if !stored_ok {
+            return Err(StoreError::Read(format!(
+                "a stored bucket among {buckets:?} is malformed; left untouched"
+            )));
+        }
+        Ok(report)
+    }
+
+    /// Answers a peer's catch-up request from this node's state.
+    pub fn answer(&self, request: &SyncRequest) -> Result<SyncResponse, SyncError> {
+        self.state.borrow_mut().replica_mut().answer(request)
+    }
+
+    /// The current signed versions of the entries `changes` touched, as one batch to publish.
+    pub fn signed_batch(&self, changes: &Changes) -> Batch {
+        let mut state = self.state.borrow_mut();
+        let entries = changes
+            .entries
+            .iter()
+            .filter_map(|r| state.replica_mut().signed(&r.entry.key))
+            .collect();
+        Batch { namespace: state.replica().namespace().clone(), entries }
+    }
+
+    /// Runs `f` with the replica mutably, e.g. to drive a catch-up session against it.
+    pub fn with_replica_mut<T>(&self, f: impl FnOnce(&mut Replica) -> T) -> T {
+        f(self.state.borrow_mut().replica_mut())
     }
 
     /// Takes in changes another node sharing this store has committed (e.g. another tab).
