@@ -21,6 +21,8 @@
 #[cfg(target_arch = "wasm32")]
 mod bindings;
 mod core;
+#[cfg(not(target_arch = "wasm32"))]
+mod network;
 mod runtime;
 mod storage;
 
@@ -37,6 +39,8 @@ pub use crate::core::{
     MAX_REQUEST_ITEMS, MAX_RESPONSE_ENTRIES, MAX_RESPONSE_SUMMARIES, Summary, SyncError,
     SyncRequest, SyncResponse, SyncSession, SyncStep,
 };
+#[cfg(not(target_arch = "wasm32"))]
+pub use crate::network::{NetworkError, NetworkStats, Peer, PeerConfig, PeerHandle, PeerInfo};
 pub use crate::runtime::{Applied, Changes, EntryRow, Node, OpenError};
 #[cfg(target_arch = "wasm32")]
 pub use crate::runtime::{BrowserNode, ChangeSource, OnChange};

@@ -1,0 +1,83 @@
+//! The libp2p behaviour every node runs: gossipsub for live batches (validated by the
+//! application, with peer scoring so peers that send garbage lose standing), the catch-up
+//! request-response protocol, identify and ping. Transports are chosen elsewhere.
+
+use std::time::Duration;
+
+use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity, ValidationMode};
+use libp2p::request_response::{self, ProtocolSupport};
+use libp2p::swarm::NetworkBehaviour;
+use libp2p::{identify, identity::Keypair, ping};
+
+use super::codec::{FrameCodec, SYNC_PROTOCOL};
+use crate::core::{MAX_MESSAGE_BYTES, Namespace};
+
+/// The gossip topic of a namespace.
+pub(crate) fn topic(namespace: &Namespace) -> IdentTopic {
+    IdentTopic::new(format!("warpnet/stats/1/{}", namespace.as_str()))
+}
+
+/// Gossip, catch-up, identify and ping.
+#[derive(NetworkBehaviour)]
+#[behaviour(prelude = "libp2p::swarm::derive_prelude")]
+pub(crate) struct Behaviour {
+    pub(crate) gossipsub: gossipsub::Behaviour,
+    pub(crate) sync: request_response::Behaviour<FrameCodec>,
+    pub(crate) identify: identify::Behaviour,
+    pub(crate) ping: ping::Behaviour,
+}
+
+/// Why the behaviour could not be built.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BehaviourError {
+    /// The gossipsub configuration was refused.
+    #[error("gossipsub: {0}")]
+    Gossipsub(String),
+}
+
+impl Behaviour {
+    /// The behaviour for `key`, subscribed to the topic of `namespace`.
+    pub(crate) fn new(key: &Keypair, namespace: &Namespace) -> Result<Self, BehaviourError> {
+        let gossip_error = |e: &dyn std::fmt::Display| BehaviourError::Gossipsub(e.to_string());
+        let config = gossipsub::ConfigBuilder::default()
+            .validation_mode(ValidationMode::Strict)
+            .validate_messages()
+            // Above the wire limit, so oversized messages reach the application and are
+            // counted and penalised there rather than vanishing in the protocol layer.
+            .max_transmit_size(2 * MAX_MESSAGE_BYTES)
+            .heartbeat_interval(Duration::from_millis(700))
+            .build()
+            .map_err(|e| gossip_error(&e))?;
+        let mut gossipsub =
+            gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), config)
+                .map_err(|e| gossip_error(&e))?;
+        let topic = topic(namespace);
+        let mut scores = gossipsub::PeerScoreParams::default();
+        scores.topics.insert(topic.hash(), topic_score());
+        gossipsub
+            .with_peer_score(scores, gossipsub::PeerScoreThresholds::default())
+            .map_err(|e| gossip_error(&e))?;
+        gossipsub.subscribe(&topic).map_err(|e| gossip_error(&e))?;
+        let sync = request_response::Behaviour::with_codec(
+            FrameCodec,
+            [(SYNC_PROTOCOL, ProtocolSupport::Full)],
+            request_response::Config::default().with_request_timeout(Duration::from_secs(30)),
+        );
+        let identify = identify::Behaviour::new(identify::Config::new(
+            "/warpnet/stats/1".into(),
+            key.public(),
+        ));
+        Ok(Self { gossipsub, sync, identify, ping: ping::Behaviour::default() })
+    }
+}
+
+/// Topic scoring: each rejected message counts against the peer that delivered it, squared
+/// (gossipsub's default weight): a dozen within the decay window and the peer is graylisted.
+fn topic_score() -> gossipsub::TopicScoreParams {
+    gossipsub::TopicScoreParams {
+        // A quiet topic is normal here: never penalise peers for delivering few messages.
+        mesh_message_deliveries_weight: 0.0,
+        mesh_failure_penalty_weight: 0.0,
+        ..Default::default()
+    }
+}

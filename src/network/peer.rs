@@ -1,0 +1,533 @@
+//! The network driver, where the runtime meets the swarm: it publishes the node's committed
+//! changes as coalesced signed batches, validates and merges incoming gossip (reporting the
+//! verdict to gossipsub, so peers that send garbage are scored down), rate-limits each origin,
+//! and runs a catch-up with every newly connected peer and periodically. Time comes from here.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures::channel::mpsc;
+use futures::{FutureExt, StreamExt};
+use futures_timer::Delay;
+use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, PublishError};
+use libp2p::request_response::{self, OutboundRequestId};
+use libp2p::swarm::SwarmEvent;
+use libp2p::{Multiaddr, PeerId, Swarm};
+use web_time::{Instant, SystemTime};
+
+use super::behaviour::{Behaviour, BehaviourEvent, topic};
+use super::native::{NetworkError, build_swarm};
+use crate::core::{
+    Batch, MAX_RESPONSE_ENTRIES, Namespace, SyncRequest, SyncResponse, SyncSession, WireError,
+};
+use crate::runtime::{Changes, Node};
+use crate::storage::Store;
+
+/// How a peer behaves on the network.
+#[derive(Debug, Clone)]
+pub struct PeerConfig {
+    /// How long local changes are gathered before they are published as one batch.
+    pub coalesce: Duration,
+    /// How often a catch-up runs with every connected peer (besides one on each connection).
+    pub sync_interval: Duration,
+    /// Gossip messages per second each origin may send on average...
+    pub rate: f64,
+    /// ...and in one burst. Messages beyond are dropped (and counted), not merged.
+    pub burst: f64,
+}
+
+impl Default for PeerConfig {
+    fn default() -> Self {
+        Self {
+            coalesce: Duration::from_millis(5),
+            sync_interval: Duration::from_secs(30),
+            rate: 100.0,
+            burst: 400.0,
+        }
+    }
+}
+
+/// What the network did, for metrics and troubleshooting.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkStats {
+    /// Batches published.
+    pub published_batches: u64,
+    /// Entries published.
+    pub published_entries: u64,
+    /// Entries not published because no peer was listening (catch-up delivers them later).
+    pub unpublished_entries: u64,
+    /// Gossip messages accepted.
+    pub accepted_messages: u64,
+    /// Entries from gossip that changed a counter here.
+    pub gossip_entries: u64,
+    /// Entries from catch-up that changed a counter here.
+    pub synced_entries: u64,
+    /// Messages or entries dropped, by reason.
+    pub dropped: BTreeMap<&'static str, u64>,
+    /// Catch-ups completed, and failed.
+    pub syncs_completed: u64,
+    /// Catch-ups that failed (peer gone, bad response, timeout).
+    pub syncs_failed: u64,
+    /// When the last catch-up completed.
+    pub last_sync: Option<SystemTime>,
+}
+
+impl NetworkStats {
+    fn drop(&mut self, reason: &'static str, count: u64) {
+        if count > 0 {
+            *self.dropped.entry(reason).or_default() += count;
+        }
+    }
+}
+
+/// A connected peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// Its id.
+    pub id: PeerId,
+    /// The address of the first connection to it.
+    pub address: Multiaddr,
+    /// When that connection was established.
+    pub since: SystemTime,
+}
+
+/// What the driver shares with its handles.
+#[derive(Debug, Default)]
+struct Shared {
+    stats: NetworkStats,
+    listen_addrs: Vec<Multiaddr>,
+    peers: BTreeMap<PeerId, PeerInfo>,
+}
+
+enum Command {
+    Dial(Multiaddr),
+    Disconnect(PeerId),
+}
+
+/// Talks to a running [`Peer`]: dial, disconnect, and read its state.
+#[derive(Clone)]
+pub struct PeerHandle {
+    shared: Rc<RefCell<Shared>>,
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+impl std::fmt::Debug for PeerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeerHandle").field("shared", &self.shared).finish_non_exhaustive()
+    }
+}
+
+impl PeerHandle {
+    /// Dials `address` (the driver reports failures in its logs and retries nothing itself).
+    pub fn dial(&self, address: Multiaddr) {
+        let _ = self.commands.unbounded_send(Command::Dial(address));
+    }
+
+    /// Closes every connection to `peer`.
+    pub fn disconnect(&self, peer: PeerId) {
+        let _ = self.commands.unbounded_send(Command::Disconnect(peer));
+    }
+
+    /// What the network did so far.
+    pub fn stats(&self) -> NetworkStats {
+        self.shared.borrow().stats.clone()
+    }
+
+    /// The addresses the peer listens on, each ending in its `/p2p/` id.
+    pub fn listen_addrs(&self) -> Vec<Multiaddr> {
+        self.shared.borrow().listen_addrs.clone()
+    }
+
+    /// The peers connected now.
+    pub fn peers(&self) -> Vec<PeerInfo> {
+        self.shared.borrow().peers.values().cloned().collect()
+    }
+}
+
+/// A token bucket per origin.
+#[derive(Debug, Clone, Copy)]
+struct Allowance {
+    tokens: f64,
+    at: Instant,
+}
+
+/// A node on the network: its runtime and its swarm.
+pub struct Peer<S: Store> {
+    node: Rc<Node<S>>,
+    swarm: Swarm<Behaviour>,
+    namespace: Namespace,
+    topic: IdentTopic,
+    config: PeerConfig,
+    changes: mpsc::UnboundedReceiver<Changes>,
+    pending: Vec<Changes>,
+    sessions: HashMap<PeerId, (OutboundRequestId, SyncSession)>,
+    allowances: HashMap<PeerId, Allowance>,
+    shared: Rc<RefCell<Shared>>,
+    commands: mpsc::UnboundedReceiver<Command>,
+    handle: PeerHandle,
+}
+
+enum Wake {
+    Swarm(Box<SwarmEvent<BehaviourEvent>>),
+    Changes(Changes),
+    Publish,
+    Tick,
+    Command(Command),
+    Stop,
+}
+
+impl<S: Store> Peer<S> {
+    /// Puts `node` on the network (TCP and WebSocket, natively); takes over the node's commit
+    /// observer. Must be called inside a tokio runtime.
+    pub async fn new(node: Rc<Node<S>>, config: PeerConfig) -> Result<Self, NetworkError> {
+        let identity = node.with_replica(|r| r.identity().clone());
+        let swarm = build_swarm(&identity, &node.namespace()).await?;
+        Ok(Self::with_swarm(node, swarm, config))
+    }
+
+    fn with_swarm(node: Rc<Node<S>>, swarm: Swarm<Behaviour>, config: PeerConfig) -> Self {
+        let (sender, changes) = mpsc::unbounded();
+        node.on_commit(move |changes| {
+            // The receiver lives as long as the peer; after it is gone nothing is published.
+            let _ = sender.unbounded_send(changes.clone());
+        });
+        let namespace = node.namespace();
+        let shared = Rc::<RefCell<Shared>>::default();
+        let (sender, commands) = mpsc::unbounded();
+        let handle = PeerHandle { shared: shared.clone(), commands: sender };
+        Self {
+            topic: topic(&namespace),
+            namespace,
+            node,
+            swarm,
+            config,
+            changes,
+            pending: Vec::new(),
+            sessions: HashMap::new(),
+            allowances: HashMap::new(),
+            shared,
+            commands,
+            handle,
+        }
+    }
+
+    /// Starts listening on `address` (e.g. `/ip4/127.0.0.1/tcp/0/ws`); the actual addresses
+    /// show in [`Peer::listen_addrs`] once the driver runs.
+    pub fn listen(&mut self, address: Multiaddr) -> Result<(), NetworkError> {
+        self.swarm
+            .listen_on(address.clone())
+            .map(drop)
+            .map_err(|e| NetworkError::Transport(format!("cannot listen on {address}: {e}")))
+    }
+
+    /// Dials a peer at `address`.
+    pub fn dial(&mut self, address: Multiaddr) -> Result<(), NetworkError> {
+        self.swarm
+            .dial(address.clone())
+            .map_err(|e| NetworkError::Transport(format!("cannot dial {address}: {e}")))
+    }
+
+    /// A handle to the peer, usable while it runs.
+    pub fn handle(&self) -> PeerHandle {
+        self.handle.clone()
+    }
+
+    /// This peer's id.
+    pub fn peer_id(&self) -> PeerId {
+        *self.swarm.local_peer_id()
+    }
+
+    /// Runs until `stop` resolves, then publishes what is pending and returns.
+    pub async fn run(mut self, stop: impl Future<Output = ()>) {
+        let mut stop = std::pin::pin!(stop.fuse());
+        let mut publish_at: Option<Delay> = None;
+        let mut tick = Delay::new(self.config.sync_interval);
+        loop {
+            let wake = {
+                let mut publish = async {
+                    match publish_at.as_mut() {
+                        Some(delay) => delay.await,
+                        None => std::future::pending().await,
+                    }
+                }
+                .boxed_local()
+                .fuse();
+                futures::select_biased! {
+                    () = stop => Wake::Stop,
+                    event = self.swarm.select_next_some() => Wake::Swarm(Box::new(event)),
+                    changes = self.changes.select_next_some() => Wake::Changes(changes),
+                    command = self.commands.select_next_some() => Wake::Command(command),
+                    () = publish => Wake::Publish,
+                    () = (&mut tick).fuse() => Wake::Tick,
+                }
+            };
+            match wake {
+                Wake::Stop => break,
+                Wake::Swarm(event) => self.on_swarm_event(*event).await,
+                Wake::Changes(changes) => {
+                    self.pending.push(changes);
+                    publish_at.get_or_insert_with(|| Delay::new(self.config.coalesce));
+                }
+                Wake::Publish => {
+                    publish_at = None;
+                    self.publish();
+                }
+                Wake::Command(Command::Dial(address)) => {
+                    if let Err(error) = self.swarm.dial(address.clone()) {
+                        tracing::warn!(%address, %error, "dial failed");
+                    }
+                }
+                Wake::Command(Command::Disconnect(peer)) => {
+                    let _ = self.swarm.disconnect_peer_id(peer);
+                }
+                Wake::Tick => {
+                    tick = Delay::new(self.config.sync_interval);
+                    let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+                    for peer in peers {
+                        self.start_sync(peer);
+                    }
+                }
+            }
+        }
+        while let Ok(changes) = self.changes.try_recv() {
+            self.pending.push(changes);
+        }
+        self.publish();
+    }
+
+    /// Publishes every pending change as signed batches.
+    fn publish(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let mut changes = Changes::default();
+        for pending in self.pending.drain(..) {
+            changes.entries.extend(pending.entries);
+        }
+        changes.entries.sort_by(|a, b| a.entry.key.cmp(&b.entry.key));
+        changes.entries.dedup_by(|a, b| a.entry.key == b.entry.key);
+        let batch = self.node.signed_batch(&changes);
+        let stats = &mut self.shared.borrow_mut().stats;
+        for entries in batch.entries.chunks(MAX_RESPONSE_ENTRIES) {
+            let count = entries.len() as u64;
+            let bytes =
+                Batch { namespace: batch.namespace.clone(), entries: entries.to_vec() }.encode();
+            match self.swarm.behaviour_mut().gossipsub.publish(self.topic.clone(), bytes) {
+                Ok(_) => {
+                    stats.published_batches += 1;
+                    stats.published_entries += count;
+                }
+                Err(PublishError::NoPeersSubscribedToTopic) => stats.unpublished_entries += count,
+                Err(error) => {
+                    tracing::warn!(%error, "publishing a batch failed; catch-up will deliver it");
+                    stats.unpublished_entries += count;
+                }
+            }
+        }
+    }
+
+    async fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            })) => {
+                let origin = message.source.unwrap_or(propagation_source);
+                let verdict = self.validate(origin, &message.data).await;
+                self.swarm.behaviour_mut().gossipsub.report_message_validation_result(
+                    &message_id,
+                    &propagation_source,
+                    verdict,
+                );
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
+                peer,
+                message,
+                ..
+            })) => match message {
+                request_response::Message::Request { request, channel, .. } => {
+                    match self.answer(&request) {
+                        Ok(response) => {
+                            let _ =
+                                self.swarm.behaviour_mut().sync.send_response(channel, response);
+                        }
+                        Err(reason) => {
+                            tracing::debug!(%peer, reason, "refused a catch-up request");
+                            self.shared.borrow_mut().stats.drop(reason, 1);
+                        }
+                    }
+                }
+                request_response::Message::Response { request_id, response } => {
+                    self.continue_sync(peer, request_id, &response).await;
+                }
+            },
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(
+                request_response::Event::OutboundFailure { peer, request_id, error, .. },
+            )) if self.sessions.get(&peer).is_some_and(|(id, _)| *id == request_id) => {
+                self.sessions.remove(&peer);
+                self.shared.borrow_mut().stats.syncs_failed += 1;
+                tracing::debug!(%peer, %error, "catch-up failed");
+            }
+            SwarmEvent::ConnectionEstablished { peer_id, num_established, endpoint, .. }
+                if num_established.get() == 1 =>
+            {
+                let info = PeerInfo {
+                    id: peer_id,
+                    address: endpoint.get_remote_address().clone(),
+                    since: SystemTime::now(),
+                };
+                tracing::info!(peer = %peer_id, address = %info.address, "connected");
+                self.shared.borrow_mut().peers.insert(peer_id, info);
+                self.start_sync(peer_id);
+            }
+            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
+                tracing::info!(peer = %peer_id, "disconnected");
+                self.sessions.remove(&peer_id);
+                self.shared.borrow_mut().peers.remove(&peer_id);
+            }
+            SwarmEvent::NewListenAddr { address, .. } => {
+                let address = address.with_p2p(*self.swarm.local_peer_id()).unwrap_or_else(|a| a);
+                tracing::info!(%address, "listening");
+                self.shared.borrow_mut().listen_addrs.push(address);
+            }
+            SwarmEvent::ExpiredListenAddr { address, .. } => {
+                let address = address.with_p2p(*self.swarm.local_peer_id()).unwrap_or_else(|a| a);
+                self.shared.borrow_mut().listen_addrs.retain(|a| *a != address);
+            }
+            _ => {}
+        }
+    }
+
+    /// Checks and merges one gossip message; the verdict tells gossipsub whether to relay it
+    /// and whether to penalise the peer that sent it.
+    async fn validate(&mut self, origin: PeerId, data: &[u8]) -> MessageAcceptance {
+        if !self.allow(origin) {
+            self.shared.borrow_mut().stats.drop("rate_limited", 1);
+            return MessageAcceptance::Ignore;
+        }
+        let batch = match Batch::decode(data) {
+            Ok(batch) => batch,
+            Err(error) => {
+                self.shared.borrow_mut().stats.drop(wire_reason(&error), 1);
+                return MessageAcceptance::Reject;
+            }
+        };
+        if batch.namespace != self.namespace {
+            self.shared.borrow_mut().stats.drop("foreign_namespace", 1);
+            return MessageAcceptance::Reject;
+        }
+        match self.node.merge(batch.entries).await {
+            Ok(report) => {
+                let stats = &mut self.shared.borrow_mut().stats;
+                stats.gossip_entries += report.changed.len() as u64;
+                if report.rejected.is_empty() {
+                    stats.accepted_messages += 1;
+                    MessageAcceptance::Accept
+                } else {
+                    stats.drop("bad_signature", report.rejected.len() as u64);
+                    MessageAcceptance::Reject
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, "storing gossip failed; catch-up will bring it again");
+                MessageAcceptance::Ignore
+            }
+        }
+    }
+
+    /// Takes a token from `origin`'s allowance, if it has one.
+    fn allow(&mut self, origin: PeerId) -> bool {
+        let now = Instant::now();
+        let (rate, burst) = (self.config.rate, self.config.burst);
+        let allowance =
+            self.allowances.entry(origin).or_insert(Allowance { tokens: burst, at: now });
+        let elapsed = now.duration_since(allowance.at).as_secs_f64();
+        allowance.tokens = (allowance.tokens + elapsed * rate).min(burst);
+        allowance.at = now;
+        if allowance.tokens >= 1.0 {
+            allowance.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn answer(&mut self, request: &[u8]) -> Result<Vec<u8>, &'static str> {
+        let (namespace, request) = SyncRequest::decode(request).map_err(|e| wire_reason(&e))?;
+        if namespace != self.namespace {
+            return Err("foreign_namespace");
+        }
+        let response = self.node.answer(&request).map_err(|_| "bad_sync_request")?;
+        Ok(response.encode(&self.namespace))
+    }
+
+    fn start_sync(&mut self, peer: PeerId) {
+        if self.sessions.contains_key(&peer) {
+            return;
+        }
+        let (session, request) = SyncSession::start();
+        let id =
+            self.swarm.behaviour_mut().sync.send_request(&peer, request.encode(&self.namespace));
+        self.sessions.insert(peer, (id, session));
+    }
+
+    async fn continue_sync(&mut self, peer: PeerId, request_id: OutboundRequestId, bytes: &[u8]) {
+        let Some((id, mut session)) = self.sessions.remove(&peer) else { return };
+        if id != request_id {
+            self.sessions.insert(peer, (id, session));
+            return;
+        }
+        let step = SyncResponse::decode(bytes).map_err(|e| wire_reason(&e)).and_then(|response| {
+            self.node
+                .with_replica_mut(|replica| session.handle(replica, response))
+                .map_err(|_| "bad_sync_response")
+        });
+        let step = match step {
+            Ok(step) => step,
+            Err(reason) => {
+                let stats = &mut self.shared.borrow_mut().stats;
+                stats.drop(reason, 1);
+                stats.syncs_failed += 1;
+                return;
+            }
+        };
+        if !step.fetched.is_empty() {
+            match self.node.merge(step.fetched).await {
+                Ok(report) => {
+                    let stats = &mut self.shared.borrow_mut().stats;
+                    stats.synced_entries += report.changed.len() as u64;
+                    stats.drop("bad_signature", report.rejected.len() as u64);
+                }
+                Err(error) => tracing::error!(%error, "storing caught-up entries failed"),
+            }
+        }
+        match step.next {
+            Some(next) => {
+                let id = self
+                    .swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_request(&peer, next.encode(&self.namespace));
+                self.sessions.insert(peer, (id, session));
+            }
+            None => {
+                let stats = &mut self.shared.borrow_mut().stats;
+                stats.syncs_completed += 1;
+                stats.last_sync = Some(SystemTime::now());
+            }
+        }
+    }
+}
+
+/// The metric label of a decoding error.
+fn wire_reason(error: &WireError) -> &'static str {
+    match error {
+        WireError::UnknownVersion(_) => "unknown_version",
+        WireError::TooLarge { .. } | WireError::TooManyEntries { .. } => "oversized",
+        _ => "undecodable",
+    }
+}

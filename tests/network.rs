@@ -1,0 +1,349 @@
+//! Nodes on real libp2p connections over loopback (TCP and WebSocket): live gossip, links cut
+//! and restored, a node stopped and restarted from its on-disk store, catch-up of changes made
+//! while a node was offline, and a malicious peer whose messages are all refused and counted.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::rc::Rc;
+use std::time::Duration;
+
+use common::*;
+use futures::StreamExt;
+use futures::channel::oneshot;
+use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity};
+use libp2p::{Multiaddr, PeerId, Swarm, SwarmBuilder, noise, tcp, yamux};
+use tokio::task::{JoinHandle, LocalSet, spawn_local};
+use warpnet_stats::{
+    Action, Batch, MemoryStore, Node, Peer, PeerConfig, PeerHandle, RedbStore, SignedEntry,
+    StatKind, Stats, Store,
+};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn config() -> PeerConfig {
+    PeerConfig { sync_interval: Duration::from_secs(1), ..PeerConfig::default() }
+}
+
+/// A running peer: its node, its handle, and how to stop it.
+struct Running<S: Store> {
+    node: Rc<Node<S>>,
+    handle: PeerHandle,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl<S: Store + 'static> Running<S> {
+    async fn start(store: S, listen: &[&str]) -> Self {
+        let node = Rc::new(Node::open(namespace(), store).await.expect("opens"));
+        let mut peer = Peer::new(node.clone(), config()).await.expect("swarm");
+        for address in listen {
+            peer.listen(address.parse().expect("multiaddr")).expect("listens");
+        }
+        let handle = peer.handle();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = spawn_local(peer.run(async move {
+            let _ = stopped.await;
+        }));
+        let running = Self { node, handle, stop, task };
+        if !listen.is_empty() {
+            let handle = running.handle.clone();
+            wait_for("listening", || handle.listen_addrs().len() >= listen.len()).await;
+        }
+        running
+    }
+
+    fn address(&self, protocol: &str) -> Multiaddr {
+        self.handle
+            .listen_addrs()
+            .into_iter()
+            .find(|a| a.iter().any(|p| p.tag() == protocol))
+            .expect("listening on the protocol")
+    }
+
+    fn id(&self) -> PeerId {
+        PeerId::from_bytes(&self.node.node_id().to_bytes()).expect("peer id")
+    }
+
+    /// Stops the driver and waits for it; the node is dropped when the caller drops `self`.
+    async fn stop(self) -> Rc<Node<S>> {
+        let _ = self.stop.send(());
+        self.task.await.expect("driver ends cleanly");
+        self.node
+    }
+}
+
+async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !done() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn local<F: Future>(test: F) -> F::Output {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+    LocalSet::new().block_on(&runtime, test)
+}
+
+/// What every node should show: per tweet, the likes (distinct likers per node) and views.
+#[derive(Default)]
+struct Model {
+    liked: BTreeMap<(usize, String, String), bool>,
+    views: BTreeMap<String, u64>,
+}
+
+impl Model {
+    fn expected(&self, tweet_id: &str) -> Stats {
+        let likes = self.liked.iter().filter(|((_, t, _), on)| t == tweet_id && **on).count();
+        let views = self.views.get(tweet_id).copied().unwrap_or(0);
+        Stats { likes: likes as u64, views, ..Stats::default() }
+    }
+}
+
+const TWEETS: [&str; 4] = ["t0", "t1", "t2", "t3"];
+
+/// Random likes, unlikes and views on node `index`, recorded in the model.
+async fn random_actions<S: Store>(
+    node: &Node<S>,
+    index: usize,
+    model: &mut Model,
+    seed: &Cell<u64>,
+    count: usize,
+) {
+    for _ in 0..count {
+        let next = || {
+            seed.set(
+                seed.get().wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407),
+            );
+            (seed.get() >> 33) as usize
+        };
+        let tweet_id = TWEETS[next() % TWEETS.len()];
+        let who = format!("u{}", next() % 5);
+        let action = match next() % 3 {
+            0 => Action::Like(user(&who)),
+            1 => Action::Unlike(user(&who)),
+            _ => Action::View,
+        };
+        match &action {
+            Action::Like(_) => {
+                model.liked.insert((index, tweet_id.into(), who), true);
+            }
+            Action::Unlike(_) => {
+                model.liked.insert((index, tweet_id.into(), who), false);
+            }
+            _ => *model.views.entry(tweet_id.into()).or_default() += 1,
+        }
+        node.submit(tweet(tweet_id), action).await.expect("commits");
+    }
+}
+
+fn converged<S: Store>(nodes: &[&Node<S>], model: &Model) -> bool {
+    TWEETS.iter().all(|t| nodes.iter().all(|n| n.stats(&tweet(t)) == model.expected(t)))
+}
+
+#[test]
+fn nodes_converge_through_cut_links_and_a_restart_from_disk() {
+    local(async {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("c.redb");
+        let seed = Cell::new(7);
+        let mut model = Model::default();
+
+        let hub = Running::start(
+            MemoryStore::new(),
+            &["/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/tcp/0/ws"],
+        )
+        .await;
+        let a = Running::start(MemoryStore::new(), &[]).await;
+        let c = Running::start(RedbStore::open(&path).expect("opens"), &[]).await;
+        a.handle.dial(hub.address("tcp"));
+        c.handle.dial(hub.address("ws"));
+        wait_for("both connected", || hub.handle.peers().len() == 2).await;
+
+        random_actions(&a.node, 0, &mut model, &seed, 40).await;
+        random_actions(&hub.node, 1, &mut model, &seed, 40).await;
+        random_actions(&c.node, 2, &mut model, &seed, 40).await;
+        wait_for("convergence", || {
+            converged(&[&a.node, &hub.node], &model) && converged(&[&c.node], &model)
+        })
+        .await;
+
+        // Cut a's link; both sides keep changing; restore it.
+        hub.handle.disconnect(a.id());
+        wait_for("a cut off", || a.handle.peers().is_empty()).await;
+        random_actions(&a.node, 0, &mut model, &seed, 30).await;
+        random_actions(&hub.node, 1, &mut model, &seed, 30).await;
+        a.handle.dial(hub.address("tcp"));
+
+        // Stop c, change elsewhere, restart c from its store, change on c.
+        let c_id = c.id();
+        drop(c.stop().await);
+        random_actions(&a.node, 0, &mut model, &seed, 30).await;
+        let c = Running::start(RedbStore::open(&path).expect("reopens"), &[]).await;
+        assert_eq!(c.id(), c_id, "identity kept on disk");
+        c.handle.dial(hub.address("ws"));
+        random_actions(&c.node, 2, &mut model, &seed, 30).await;
+
+        wait_for("convergence after cuts and restart", || {
+            converged(&[&a.node, &hub.node], &model) && converged(&[&c.node], &model)
+        })
+        .await;
+        assert!(hub.handle.stats().dropped.is_empty(), "{:?}", hub.handle.stats());
+        for running in [a, hub] {
+            running.stop().await;
+        }
+        c.stop().await;
+    });
+}
+
+#[test]
+fn a_node_offline_during_a_thousand_changes_catches_up_by_sync() {
+    local(async {
+        let a = Running::start(MemoryStore::new(), &["/ip4/127.0.0.1/tcp/0"]).await;
+        let b = Running::start(MemoryStore::new(), &[]).await;
+        let actions: Vec<_> =
+            (0..1000).map(|i| (tweet(&format!("offline-{i}")), Action::View)).collect();
+        a.node.act(&actions).await.expect("commits");
+        // With nobody to tell, a's batch goes nowhere; b is offline through all of it.
+        wait_for("a's publication attempt", || a.handle.stats().unpublished_entries == 1000).await;
+        b.handle.dial(a.address("tcp"));
+        wait_for("catch-up", || b.node.stats(&tweet("offline-999")).views == 1).await;
+        wait_for("all of it", || {
+            (0..1000).all(|i| b.node.stats(&tweet(&format!("offline-{i}"))).views == 1)
+        })
+        .await;
+        let stats = b.handle.stats();
+        assert_eq!(stats.synced_entries, 1000, "{stats:?}");
+        assert_eq!(stats.gossip_entries, 0, "{stats:?}");
+        a.stop().await;
+        b.stop().await;
+    });
+}
+
+/// A hostile swarm speaking plain gossipsub on the namespace's topic.
+async fn attacker() -> Swarm<gossipsub::Behaviour> {
+    let mut swarm = SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)
+        .expect("tcp")
+        .with_behaviour(|key| {
+            let config = gossipsub::ConfigBuilder::default()
+                .max_transmit_size(4 << 20)
+                .heartbeat_interval(Duration::from_millis(200))
+                .build()
+                .expect("config");
+            gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), config)
+                .expect("behaviour")
+        })
+        .expect("behaviour")
+        .build();
+    swarm
+        .behaviour_mut()
+        .subscribe(&IdentTopic::new("warpnet/stats/1/mainnet"))
+        .expect("subscribes");
+    swarm
+}
+
+fn signed_view(seed: u8, tweet_id: &str) -> SignedEntry {
+    let mut writer = replica(seed);
+    let entry = writer.increment(&tweet(tweet_id), StatKind::Views);
+    writer.signed(&entry.key).expect("held")
+}
+
+#[test]
+fn a_malicious_peer_gets_nothing_stored_and_is_counted() {
+    local(async {
+        let victim = Running::start(MemoryStore::new(), &["/ip4/127.0.0.1/tcp/0"]).await;
+        let friend = Running::start(MemoryStore::new(), &[]).await;
+        friend.handle.dial(victim.address("tcp"));
+        let mut evil = attacker().await;
+        evil.dial(victim.address("tcp")).expect("dials");
+        let topic = IdentTopic::new("warpnet/stats/1/mainnet");
+
+        // Wait until the victim's subscription reached the attacker.
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            tokio::select! {
+                _ = evil.select_next_some() => {}
+                () = tokio::time::sleep(Duration::from_millis(10)) => {}
+            }
+            if evil.behaviour().all_peers().any(|(_, topics)| !topics.is_empty()) {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "attacker never saw a subscription");
+        }
+
+        let mut forged = signed_view(50, "forged");
+        forged.entry.counter.increments = 1_000_000;
+        let mut misattributed = signed_view(51, "stolen");
+        misattributed.entry.key.writer = replica(52).local_writer();
+        let batch =
+            |entry: SignedEntry| Batch { namespace: namespace(), entries: vec![entry] }.encode();
+        let mut oversized = batch(signed_view(53, "big"));
+        oversized.resize(1_500_000, 0);
+        let mut unknown_version = batch(signed_view(54, "future"));
+        unknown_version[0] = 9;
+        let messages = [
+            batch(forged),
+            batch(misattributed),
+            oversized,
+            vec![1, 0xff, 0xff, 0xff],
+            unknown_version,
+        ];
+        for message in messages {
+            evil.behaviour_mut().publish(topic.clone(), message).expect("published");
+        }
+        let victim_handle = victim.handle.clone();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            tokio::select! {
+                _ = evil.select_next_some() => {}
+                () = tokio::time::sleep(Duration::from_millis(10)) => {}
+            }
+            let dropped = victim_handle.stats().dropped;
+            let total: u64 = dropped.values().sum();
+            if total >= 5 {
+                assert_eq!(dropped.get("bad_signature"), Some(&2), "{dropped:?}");
+                assert_eq!(dropped.get("oversized"), Some(&1), "{dropped:?}");
+                assert_eq!(dropped.get("undecodable"), Some(&1), "{dropped:?}");
+                assert_eq!(dropped.get("unknown_version"), Some(&1), "{dropped:?}");
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "not all refused: {dropped:?}");
+        }
+        // A flood of valid messages: beyond the origin's allowance they are dropped, counted.
+        let valid = batch(signed_view(55, "flood"));
+        for _ in 0..1000 {
+            evil.behaviour_mut().publish(topic.clone(), valid.clone()).expect("published");
+        }
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            tokio::select! {
+                _ = evil.select_next_some() => {}
+                () = tokio::time::sleep(Duration::from_millis(10)) => {}
+            }
+            let stats = victim_handle.stats();
+            let limited = stats.dropped.get("rate_limited").copied().unwrap_or(0);
+            if stats.accepted_messages + limited >= 1000 {
+                assert!(limited >= 400, "{stats:?}");
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "flood not handled: {stats:?}");
+        }
+        assert_eq!(victim.node.stats(&tweet("flood")).views, 1);
+        for t in ["forged", "stolen", "big", "future"] {
+            assert_eq!(victim.node.stats(&tweet(t)), Stats::default(), "{t} was stored");
+        }
+        assert_eq!(victim.node.with_replica(|r| r.len()), 1, "only the valid flood entry");
+        // Honest nodes keep working.
+        friend.node.submit(tweet("honest"), Action::Like(user("ann"))).await.expect("commits");
+        wait_for("honest like", || victim.node.stats(&tweet("honest")).likes == 1).await;
+        drop(evil);
+        victim.stop().await;
+        friend.stop().await;
+    });
+}
