@@ -104,8 +104,21 @@ struct Shared {
 
 enum Command {
     Dial(Multiaddr),
+    Keep(Multiaddr),
     Disconnect(PeerId),
 }
+
+/// An address the peer keeps a connection to, redialling with backoff after a drop.
+#[derive(Debug)]
+struct Kept {
+    address: Multiaddr,
+    peer: Option<PeerId>,
+    backoff: Duration,
+    next_attempt: Instant,
+}
+
+/// The first and the longest wait before redialling a kept address.
+const BACKOFF: (Duration, Duration) = (Duration::from_millis(500), Duration::from_secs(30));
 
 /// Talks to a running [`Peer`]: dial, disconnect, and read its state.
 #[derive(Clone)]
@@ -124,6 +137,12 @@ impl PeerHandle {
     /// Dials `address` (the driver reports failures in its logs and retries nothing itself).
     pub fn dial(&self, address: Multiaddr) {
         let _ = self.commands.unbounded_send(Command::Dial(address));
+    }
+
+    /// Keeps a connection to `address` (which should end in `/p2p/<id>`): dials it now and
+    /// again after every drop, waiting longer after each failure (0.5 s doubling to 30 s).
+    pub fn keep_connected(&self, address: Multiaddr) {
+        let _ = self.commands.unbounded_send(Command::Keep(address));
     }
 
     /// Closes every connection to `peer`.
@@ -168,6 +187,7 @@ pub struct Peer<S: Store> {
     shared: Rc<RefCell<Shared>>,
     commands: mpsc::UnboundedReceiver<Command>,
     handle: PeerHandle,
+    kept: Vec<Kept>,
 }
 
 enum Wake {
@@ -175,6 +195,7 @@ enum Wake {
     Changes(Changes),
     Publish,
     Tick,
+    Redial,
     Command(Command),
     Stop,
 }
@@ -211,6 +232,7 @@ impl<S: Store> Peer<S> {
             shared,
             commands,
             handle,
+            kept: Vec::new(),
         }
     }
 
@@ -245,6 +267,7 @@ impl<S: Store> Peer<S> {
         let mut stop = std::pin::pin!(stop.fuse());
         let mut publish_at: Option<Delay> = None;
         let mut tick = Delay::new(self.config.sync_interval);
+        let mut redial = Delay::new(BACKOFF.0);
         loop {
             let wake = {
                 let mut publish = async {
@@ -262,6 +285,7 @@ impl<S: Store> Peer<S> {
                     command = self.commands.select_next_some() => Wake::Command(command),
                     () = publish => Wake::Publish,
                     () = (&mut tick).fuse() => Wake::Tick,
+                    () = (&mut redial).fuse() => Wake::Redial,
                 }
             };
             match wake {
@@ -280,6 +304,19 @@ impl<S: Store> Peer<S> {
                         tracing::warn!(%address, %error, "dial failed");
                     }
                 }
+                Wake::Command(Command::Keep(address)) => {
+                    let peer = address.iter().find_map(|p| match p {
+                        libp2p::multiaddr::Protocol::P2p(id) => Some(id),
+                        _ => None,
+                    });
+                    let now = Instant::now();
+                    self.kept.push(Kept { address, peer, backoff: BACKOFF.0, next_attempt: now });
+                    self.redial(now);
+                }
+                Wake::Redial => {
+                    redial = Delay::new(BACKOFF.0);
+                    self.redial(Instant::now());
+                }
                 Wake::Command(Command::Disconnect(peer)) => {
                     let _ = self.swarm.disconnect_peer_id(peer);
                 }
@@ -296,6 +333,26 @@ impl<S: Store> Peer<S> {
             self.pending.push(changes);
         }
         self.publish();
+    }
+
+    /// Dials every kept address that is not connected and whose wait is over.
+    fn redial(&mut self, now: Instant) {
+        for kept in &mut self.kept {
+            let connected = kept.peer.is_some_and(|p| self.swarm.is_connected(&p));
+            if connected {
+                kept.backoff = BACKOFF.0;
+                continue;
+            }
+            if now < kept.next_attempt {
+                continue;
+            }
+            tracing::debug!(address = %kept.address, "dialling");
+            if let Err(error) = self.swarm.dial(kept.address.clone()) {
+                tracing::debug!(address = %kept.address, %error, "dial refused");
+            }
+            kept.next_attempt = now + kept.backoff;
+            kept.backoff = (kept.backoff * 2).min(BACKOFF.1);
+        }
     }
 
     /// Publishes every pending change as signed batches.

@@ -1,0 +1,111 @@
+//! Command line, logging, signals and the event loop of the edge node binary.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::rc::Rc;
+use std::time::Duration;
+
+use clap::Parser;
+use libp2p::Multiaddr;
+use tracing_subscriber::EnvFilter;
+use warpnet_stats::{Namespace, Node, Peer, PeerConfig, RedbStore};
+
+/// A warpnet-stats edge node: browsers and other edge nodes connect to it; it stores every
+/// entry of its namespace on disk and relays gossip between its peers.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Directory of the node's store (its identity key and every entry). Created if missing;
+    /// the node keeps its id across restarts as long as this directory is kept.
+    #[arg(long, default_value = "warpnet-edge-data")]
+    data_dir: PathBuf,
+
+    /// The namespace whose statistics this node keeps (its gossip topic is
+    /// `warpnet/stats/1/<namespace>`).
+    #[arg(long, default_value = "mainnet")]
+    namespace: String,
+
+    /// Addresses to listen on (repeatable).
+    #[arg(long = "listen", default_values = ["/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/tcp/4002/ws"])]
+    listen: Vec<Multiaddr>,
+
+    /// Other edge nodes to keep connected to, as multiaddrs ending in `/p2p/<id>`
+    /// (repeatable). Redialled with backoff when the connection drops.
+    #[arg(long = "bootstrap")]
+    bootstrap: Vec<Multiaddr>,
+
+    /// Seconds between catch-ups with every connected peer.
+    #[arg(long, default_value_t = 30)]
+    sync_interval: u64,
+}
+
+pub(crate) fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(%error, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    let local = tokio::task::LocalSet::new();
+    match local.block_on(&runtime, run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let namespace = Namespace::new(&args.namespace)
+        .map_err(|e| format!("invalid --namespace {:?}: {e}", args.namespace))?;
+    std::fs::create_dir_all(&args.data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", args.data_dir.display()))?;
+    let store = RedbStore::open(args.data_dir.join("store.redb")).map_err(|e| e.to_string())?;
+    let node = Rc::new(Node::open(namespace, store).await.map_err(|e| e.to_string())?);
+    let entries = node.with_replica(|r| r.len());
+    tracing::info!(node = %node.node_id(), entries, "opened the store");
+
+    let config = PeerConfig {
+        sync_interval: Duration::from_secs(args.sync_interval),
+        ..PeerConfig::default()
+    };
+    let mut peer = Peer::new(node.clone(), config).await.map_err(|e| e.to_string())?;
+    for address in &args.listen {
+        peer.listen(address.clone()).map_err(|e| e.to_string())?;
+    }
+    let handle = peer.handle();
+    for address in args.bootstrap {
+        handle.keep_connected(address);
+    }
+    peer.run(shutdown_signal()).await;
+    tracing::info!(entries = node.with_replica(|r| r.len()), "stopped; the store is closed");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+    tracing::info!("shutting down");
+}

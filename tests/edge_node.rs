@@ -1,0 +1,178 @@
+//! The edge node binary on loopback: in-process nodes reach each other through it over TCP and
+//! WebSocket, two edge nodes mesh with `--bootstrap`, and SIGTERM stops it cleanly with its
+//! identity and entries kept for the next start.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::rc::Rc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::*;
+use futures::channel::oneshot;
+use libp2p::Multiaddr;
+use tokio::task::{LocalSet, spawn_local};
+use warpnet_stats::{Action, MemoryStore, Node, Peer, PeerConfig, PeerHandle};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// A running edge node process and the lines it logged.
+struct Edge {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Edge {
+    fn start(data_dir: &Path, bootstrap: Option<&Multiaddr>) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_warpnet-stats-edge"));
+        command
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--listen", "/ip4/127.0.0.1/tcp/0", "--listen", "/ip4/127.0.0.1/tcp/0/ws"])
+            .args(["--sync-interval", "1"])
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped());
+        if let Some(address) = bootstrap {
+            command.arg("--bootstrap").arg(address.to_string());
+        }
+        let mut child = command.spawn().expect("edge node starts");
+        let stderr = child.stderr.take().expect("piped");
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self { child, lines, seen: Vec::new() }
+    }
+
+    /// A logged line containing `needle`, waiting for it if not logged yet.
+    fn wait_line(&mut self, needle: &str) -> String {
+        match self.seen.iter().find(|l| l.contains(needle)) {
+            Some(line) => line.clone(),
+            None => self.next_line(needle),
+        }
+    }
+
+    /// The next new line containing `needle`.
+    fn next_line(&mut self, needle: &str) -> String {
+        loop {
+            let line = self.lines.recv_timeout(WAIT).unwrap_or_else(|_| {
+                panic!("no log line with {needle:?}; saw:\n{}", self.seen.join("\n"))
+            });
+            self.seen.push(line.clone());
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    }
+
+    /// The TCP or WebSocket listening address it logged.
+    fn address(&mut self, ws: bool) -> Multiaddr {
+        let parse = |line: &String| {
+            let address: Multiaddr = line.split("address=").nth(1)?.trim().parse().ok()?;
+            (address.to_string().contains("/ws/") == ws).then_some(address)
+        };
+        if let Some(address) = self.seen.iter().find_map(parse) {
+            return address;
+        }
+        loop {
+            let line = self.next_line("listening address=");
+            if let Some(address) = parse(&line) {
+                return address;
+            }
+        }
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    fn terminate(mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        let exit = self.child.wait().expect("edge node exits");
+        assert!(exit.success(), "exit status {exit}");
+        self.wait_line("stopped; the store is closed");
+    }
+}
+
+impl Drop for Edge {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Browserless {
+    node: Rc<Node<MemoryStore>>,
+    handle: PeerHandle,
+    _stop: oneshot::Sender<()>,
+}
+
+async fn client(edge: Multiaddr) -> Browserless {
+    let node = Rc::new(Node::open(namespace(), MemoryStore::new()).await.expect("opens"));
+    let config = PeerConfig { sync_interval: Duration::from_secs(1), ..PeerConfig::default() };
+    let peer = Peer::new(node.clone(), config).await.expect("swarm");
+    let handle = peer.handle();
+    let (stop, stopped) = oneshot::channel::<()>();
+    spawn_local(peer.run(async move {
+        let _ = stopped.await;
+    }));
+    handle.keep_connected(edge);
+    Browserless { node, handle, _stop: stop }
+}
+
+async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !done() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn local<F: std::future::Future>(test: F) -> F::Output {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+    LocalSet::new().block_on(&runtime, test)
+}
+
+#[test]
+fn nodes_meet_through_edge_nodes_that_restart_with_their_identity_and_entries() {
+    local(async {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut first = Edge::start(&dir.path().join("first"), None);
+        let first_tcp = first.address(false);
+        let mut second = Edge::start(&dir.path().join("second"), Some(&first_tcp));
+        let second_ws = second.address(true);
+        second.wait_line("connected");
+
+        // a talks TCP to the first edge node, b WebSocket to the second; the edge nodes mesh.
+        let a = client(first_tcp.clone()).await;
+        let b = client(second_ws).await;
+        wait_for("a connected", || !a.handle.peers().is_empty()).await;
+        wait_for("b connected", || !b.handle.peers().is_empty()).await;
+        a.node.submit(tweet("t"), Action::Like(user("ann"))).await.expect("commits");
+        b.node.submit(tweet("t"), Action::Like(user("bob"))).await.expect("commits");
+        wait_for("both likes everywhere", || {
+            a.node.stats(&tweet("t")).likes == 2 && b.node.stats(&tweet("t")).likes == 2
+        })
+        .await;
+
+        // SIGTERM: a clean exit; on restart, the same id and the entries are back.
+        let id = first_tcp.to_string().rsplit('/').next().expect("peer id").to_owned();
+        first.terminate();
+        let mut first = Edge::start(&dir.path().join("first"), None);
+        let opened = first.wait_line("opened the store");
+        assert!(opened.contains(&id), "{opened}");
+        assert!(opened.contains("entries=2"), "{opened}");
+        second.terminate();
+        first.terminate();
+    });
+}
