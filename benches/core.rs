@@ -13,7 +13,10 @@ mod native {
     use std::time::{Duration, Instant};
 
     use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
-    use warpnet_stats::{Action, Batch, EntryKey, NodeState, StatKind};
+    use warpnet_stats::{
+        Action, Batch, EntryKey, NodeState, Replica, SignedEntry, StatKind, SyncRequest,
+        SyncResponse, SyncSession,
+    };
 
     use crate::common::*;
 
@@ -136,6 +139,60 @@ mod native {
         println!("codec: a 1000-entry batch is {} bytes", bytes.len());
     }
 
+    /// A whole catch-up, every message encoded and decoded, fetched entries verified and
+    /// merged: returns the bytes exchanged.
+    fn pull(into: &mut Replica, from: &mut Replica) -> usize {
+        let (mut session, mut request) = SyncSession::start();
+        let mut bytes = 0;
+        loop {
+            let asked = request.encode(&namespace());
+            bytes += asked.len();
+            let (_, asked) = SyncRequest::decode(&asked).expect("decodes");
+            let answer = from.answer(&asked).expect("answers").encode(&namespace());
+            bytes += answer.len();
+            let response = SyncResponse::decode(&answer).expect("decodes");
+            let step = session.handle(into, response).expect("accepted");
+            into.merge(&namespace(), step.fetched);
+            match step.next {
+                Some(next) => request = next,
+                None => return bytes,
+            }
+        }
+    }
+
+    /// Catch-up of 100 missing entries among 100,000, and a cold sync of all 100,000.
+    fn catch_up(c: &mut Criterion) {
+        let mut group = c.benchmark_group("catch_up");
+        group.sample_size(10);
+        let all: Vec<SignedEntry> = rounds(10, 10_000, 1).concat();
+        let holding = |entries: &[SignedEntry]| {
+            let mut replica = replica(99);
+            for e in entries {
+                replica.restore(e.entry.clone(), Some(e.signature));
+            }
+            replica
+        };
+        let mut full = holding(&all);
+        let mut probe = holding(&all[100..]);
+        println!("catch_up: 100 of 100,000 exchange {} bytes", pull(&mut probe, &mut full));
+        group.bench_function("missing_100_of_100000", |b| {
+            b.iter_batched(
+                || holding(&all[100..]),
+                |mut behind| pull(&mut behind, &mut full),
+                BatchSize::PerIteration,
+            )
+        });
+        group.throughput(Throughput::Elements(all.len() as u64));
+        group.bench_function("cold_100000", |b| {
+            b.iter_batched(
+                || replica(98),
+                |mut empty| pull(&mut empty, &mut full),
+                BatchSize::PerIteration,
+            )
+        });
+        group.finish();
+    }
+
     /// The signature primitive alone, as a baseline for the merge figures.
     fn primitive(c: &mut Criterion) {
         let mut group = c.benchmark_group("ed25519");
@@ -157,6 +214,7 @@ mod native {
         stats(&mut c);
         codec(&mut c);
         primitive(&mut c);
+        catch_up(&mut c);
         c.final_summary();
     }
 }
