@@ -12,13 +12,12 @@ use std::rc::Rc;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use common::net::{WAIT, local, wait_for};
 use common::*;
 use futures::channel::oneshot;
 use libp2p::Multiaddr;
-use tokio::task::{LocalSet, spawn_local};
+use tokio::task::spawn_local;
 use warpnet_stats::{Action, MemoryStore, Node, Peer, PeerConfig, PeerHandle};
-
-const WAIT: Duration = Duration::from_secs(60);
 
 /// A running edge node process and the lines it logged.
 struct Edge {
@@ -128,19 +127,6 @@ async fn client(edge: Multiaddr) -> Browserless {
     }));
     handle.keep_connected(edge);
     Browserless { node, handle, _stop: stop }
-}
-
-async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !done() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-fn local<F: std::future::Future>(test: F) -> F::Output {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
-    LocalSet::new().block_on(&runtime, test)
 }
 
 #[test]

@@ -7,22 +7,20 @@ mod common;
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
+use common::net::{WAIT, local, wait_for};
 use common::*;
 use futures::StreamExt;
 use futures::channel::oneshot;
 use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity};
 use libp2p::{Multiaddr, PeerId, Swarm, SwarmBuilder, noise, tcp, yamux};
-use tokio::task::{JoinHandle, LocalSet, spawn_local};
+use tokio::task::{JoinHandle, spawn_local};
 use warpnet_stats::{
     Action, Batch, MemoryStore, Node, Peer, PeerConfig, PeerHandle, RedbStore, SignedEntry,
     StatKind, Stats, Store,
 };
-
-const WAIT: Duration = Duration::from_secs(60);
 
 fn config() -> PeerConfig {
     PeerConfig { sync_interval: Duration::from_secs(1), ..PeerConfig::default() }
@@ -74,19 +72,6 @@ impl<S: Store + 'static> Running<S> {
         self.task.await.expect("driver ends cleanly");
         self.node
     }
-}
-
-async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !done() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-fn local<F: Future>(test: F) -> F::Output {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
-    LocalSet::new().block_on(&runtime, test)
 }
 
 /// What every node should show: per tweet, the likes (distinct likers per node) and views.

@@ -103,6 +103,11 @@ impl Changes {
     }
 }
 
+/// The error of an update that found a stored bucket it cannot decode (and left it as it was).
+fn malformed(buckets: &[String]) -> StoreError {
+    StoreError::Read(format!("a stored bucket among {buckets:?} is malformed; left untouched"))
+}
+
 /// What [`Node::on_commit`] calls.
 type Observer = Box<dyn Fn(&Changes)>;
 
@@ -284,11 +289,7 @@ impl<S: Store> Node<S> {
                 (writes, Some((seen, changes)))
             })
             .await?;
-        let (seen, changes) = changes.ok_or_else(|| {
-            StoreError::Read(format!(
-                "a stored bucket among {buckets:?} is malformed; left untouched"
-            ))
-        })?;
+        let (seen, changes) = changes.ok_or_else(|| malformed(&buckets))?;
 
         self.absorb(&seen);
         self.absorb(&changes);
@@ -385,9 +386,7 @@ impl<S: Store> Node<S> {
             })
             .await?;
         if !stored_ok {
-            return Err(StoreError::Read(format!(
-                "a stored bucket among {buckets:?} is malformed; left untouched"
-            )));
+            return Err(malformed(&buckets));
         }
         Ok(report)
     }

@@ -27,3 +27,6 @@ pub fn tweet(text: &str) -> TweetId {
 pub fn user(text: &str) -> UserId {
     UserId::new(text).expect("valid user id")
 }
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod net;
