@@ -21,6 +21,43 @@ export interface StatsNodeOptions {
   namespace: string;
   /** The IndexedDB database to keep the node in; default "warpnet-stats/<namespace>". */
   dbName?: string;
+  /**
+   * Edge nodes to connect to (WebSocket or WebRTC-direct multiaddrs ending in `/p2p/<id>`,
+   * e.g. from an edge node's `/bootstrap.json`). Connections are kept, redialled with backoff
+   * after a drop. Without it the node counts offline only.
+   */
+  bootstrap?: string[];
+}
+
+/** A connected peer. */
+export interface PeerInfo {
+  id: string;
+  /** "webrtc-direct", "websocket", "tcp" or "other". */
+  transport: string;
+  address: string;
+  /** When the connection was established (ms since the epoch). */
+  since: number;
+}
+
+/** What the network did, for troubleshooting. */
+export interface SyncStatus {
+  /** Whether the node is on the network (see `setOnline`); false if it has no bootstrap. */
+  online: boolean;
+  /** Whether at least one peer is connected. */
+  connected: boolean;
+  peers: number;
+  /** When the last catch-up with a peer completed (ms since the epoch), or null. */
+  lastSync: number | null;
+  /** Local changes no peer has received yet. */
+  pendingEntries: number;
+  publishedEntries: number;
+  /** Entries from peers that changed a counter here, by gossip and by catch-up. */
+  gossipEntries: number;
+  syncedEntries: number;
+  syncsCompleted: number;
+  syncsFailed: number;
+  /** Messages or entries from peers that were refused, by reason. */
+  dropped: Record<string, number>;
 }
 
 /** A tweet's statistics, summed over all nodes. */
@@ -35,8 +72,8 @@ export interface TweetStats {
 export interface StatsChange {
   tweetId: string;
   stats: TweetStats;
-  /** "local": an action on this node; "tab": another tab of this origin. */
-  source: "local" | "tab";
+  /** "local": an action on this node; "tab": another tab of this origin; "remote": a peer. */
+  source: "local" | "tab" | "remote";
 }
 "#;
 
@@ -45,7 +82,7 @@ export interface StatsChange {
 /// ```js
 /// import init, { StatsNode } from "warpnet-stats";
 /// await init();
-/// const node = await StatsNode.open({ namespace: "mainnet" });
+/// const node = await StatsNode.open({ namespace: "mainnet", bootstrap: edgeNodeAddresses });
 /// node.addEventListener("change", (e) => render(e.detail.tweetId, e.detail.stats));
 /// await node.like("tweet-1", "alice"); // resolves to 1 once stored
 /// node.stats("tweet-1");                 // { likes: 1, retweets: 0, replies: 0, views: 0 }
@@ -66,10 +103,8 @@ impl StatsNode {
     pub fn open(
         #[wasm_bindgen(unchecked_param_type = "StatsNodeOptions")] options: JsValue,
     ) -> Result<Promise, JsValue> {
-        let (namespace, db_name) = convert::options(&options)?;
-        Ok(future_to_promise(async move {
-            Ok(StatsNode::open_checked(namespace, &db_name).await?.into())
-        }))
+        let options = convert::options(&options)?;
+        Ok(future_to_promise(async move { Ok(StatsNode::open_checked(options).await?.into()) }))
     }
 
     /// Likes `tweetId` as `userId` (once per user); resolves to the new like count once stored.
@@ -168,6 +203,37 @@ impl StatsNode {
         self.inner.node().persistent()
     }
 
+    /// The peers connected now.
+    #[wasm_bindgen(unchecked_return_type = "PeerInfo[]")]
+    pub fn peers(&self) -> js_sys::Array {
+        let peers = self.inner.network().map(|n| n.peers()).unwrap_or_default();
+        peers.iter().map(convert::peer).collect()
+    }
+
+    /// What the network did: connection, last catch-up, pending and refused entries.
+    #[wasm_bindgen(js_name = syncStatus, unchecked_return_type = "SyncStatus")]
+    pub fn sync_status(&self) -> JsValue {
+        let network = self.inner.network();
+        let stats = network.as_ref().map(|n| n.stats()).unwrap_or_default();
+        let peers = network.as_ref().map_or(0, |n| n.peers().len());
+        let online = network.as_ref().is_some_and(|n| n.online());
+        convert::sync_status(&stats, peers, online)
+    }
+
+    /// Goes offline (`false`: closes every connection and dials nothing, while counting goes on
+    /// locally) or back online (`true`: redials the edge nodes at once and catches up).
+    #[wasm_bindgen(js_name = setOnline)]
+    pub fn set_online(&self, online: JsValue) -> Result<(), JsValue> {
+        let Some(online) = online.as_bool() else {
+            return Err(js_sys::TypeError::new("setOnline needs a boolean").into());
+        };
+        self.check_open()?;
+        match self.inner.network() {
+            Some(network) => Ok(network.set_online(online)),
+            None => Err(convert::error("this StatsNode has no network: open it with a bootstrap")),
+        }
+    }
+
     /// Listens for "change" (`detail`: `StatsChange`) or "warning" (`detail`: a message).
     #[wasm_bindgen(js_name = addEventListener)]
     pub fn add_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
@@ -180,7 +246,7 @@ impl StatsNode {
         self.events.remove_event_listener_with_callback(kind, listener)
     }
 
-    /// Leaves the other tabs and closes the database; later calls throw.
+    /// Leaves the network and the other tabs and closes the database; later calls throw.
     pub fn close(&self) {
         if !self.closed.replace(true) {
             self.inner.close();
@@ -217,11 +283,11 @@ impl StatsNode {
 impl StatsNode {
     /// `StatsNode.open` for Rust callers: awaits the node instead of returning a Promise.
     pub async fn open_with(options: &JsValue) -> Result<StatsNode, JsValue> {
-        let (namespace, db_name) = convert::options(options)?;
-        Self::open_checked(namespace, &db_name).await
+        Self::open_checked(convert::options(options)?).await
     }
 
-    async fn open_checked(namespace: Namespace, db_name: &str) -> Result<StatsNode, JsValue> {
+    async fn open_checked(options: convert::Options) -> Result<StatsNode, JsValue> {
+        let convert::Options { namespace, db_name, bootstrap } = options;
         let events = EventTarget::new()?;
         let target = events.clone();
         let on_change: OnChange = Rc::new(move |tweet, stats, source| {
@@ -231,13 +297,17 @@ impl StatsNode {
             let source = match source {
                 ChangeSource::Local => "local",
                 ChangeSource::Tab => "tab",
+                ChangeSource::Remote => "remote",
             };
             convert::set(&detail, "source", &source.into());
             convert::dispatch(&target, "change", &detail);
         });
-        let inner = BrowserNode::open(namespace, db_name, on_change)
+        let inner = BrowserNode::open(namespace, &db_name, on_change)
             .await
             .map_err(|e| convert::error(&e.to_string()))?;
+        if !bootstrap.is_empty() {
+            inner.join(bootstrap).await.map_err(|e| convert::error(&e.to_string()))?;
+        }
         if let Some(reason) = inner.fallback() {
             let message = format!("IndexedDB unavailable, counting in memory only: {reason}");
             web_sys::console::warn_1(&message.clone().into());
@@ -251,6 +321,9 @@ impl StatsNode {
 mod convert {
     use super::*;
     use crate::core::KeyError;
+    use crate::network::{NetworkStats, PeerInfo};
+    use libp2p::Multiaddr;
+    use libp2p::multiaddr::Protocol;
 
     /// A checked id from a JS argument: `TypeError` if not a string, `RangeError` if invalid.
     pub(super) fn id<T: std::str::FromStr<Err = KeyError>>(
@@ -266,7 +339,14 @@ mod convert {
         text.parse().map_err(|e: KeyError| js_sys::RangeError::new(&format!("{name}: {e}")).into())
     }
 
-    pub(super) fn options(options: &JsValue) -> Result<(Namespace, String), JsValue> {
+    /// What `StatsNode.open` was asked for.
+    pub(super) struct Options {
+        pub(super) namespace: Namespace,
+        pub(super) db_name: String,
+        pub(super) bootstrap: Vec<Multiaddr>,
+    }
+
+    pub(super) fn options(options: &JsValue) -> Result<Options, JsValue> {
         if !options.is_object() {
             return Err(js_sys::TypeError::new(
                 "StatsNode.open needs an options object: { namespace }",
@@ -293,7 +373,76 @@ mod convert {
                 }
             },
         };
-        Ok((namespace, db_name))
+        let bootstrap = match field("bootstrap") {
+            value if value.is_undefined() => Vec::new(),
+            value => bootstrap(&value)?,
+        };
+        Ok(Options { namespace, db_name, bootstrap })
+    }
+
+    fn bootstrap(value: &JsValue) -> Result<Vec<Multiaddr>, JsValue> {
+        if !js_sys::Array::is_array(value) {
+            return Err(js_sys::TypeError::new("options.bootstrap must be an array of strings")
+                .into());
+        }
+        js_sys::Array::from(value)
+            .iter()
+            .map(|item| {
+                let Some(text) = item.as_string() else {
+                    return Err(js_sys::TypeError::new(
+                        "options.bootstrap must be an array of strings",
+                    )
+                    .into());
+                };
+                let range = |why: String| -> JsValue {
+                    js_sys::RangeError::new(&format!("options.bootstrap: {text:?} {why}")).into()
+                };
+                let address: Multiaddr =
+                    text.parse().map_err(|e| range(format!("is not a multiaddr ({e})")))?;
+                if !address.iter().any(|p| matches!(p, Protocol::P2p(_))) {
+                    return Err(range("must end in /p2p/<peer id>".into()));
+                }
+                Ok(address)
+            })
+            .collect()
+    }
+
+    pub(super) fn peer(peer: &PeerInfo) -> JsValue {
+        let object = Object::new();
+        set(&object, "id", &peer.id.to_string().into());
+        set(&object, "transport", &peer.transport().into());
+        set(&object, "address", &peer.address.to_string().into());
+        set(&object, "since", &millis(peer.since));
+        object.into()
+    }
+
+    pub(super) fn sync_status(stats: &NetworkStats, peers: usize, online: bool) -> JsValue {
+        let object = Object::new();
+        set(&object, "online", &online.into());
+        set(&object, "connected", &(peers > 0).into());
+        set(&object, "peers", &(peers as f64).into());
+        set(&object, "lastSync", &stats.last_sync.map_or(JsValue::NULL, millis));
+        for (name, value) in [
+            ("pendingEntries", stats.pending_entries),
+            ("publishedEntries", stats.published_entries),
+            ("gossipEntries", stats.gossip_entries),
+            ("syncedEntries", stats.synced_entries),
+            ("syncsCompleted", stats.syncs_completed),
+            ("syncsFailed", stats.syncs_failed),
+        ] {
+            set(&object, name, &number(value));
+        }
+        let dropped = Object::new();
+        for (reason, count) in &stats.dropped {
+            set(&dropped, reason, &number(*count));
+        }
+        set(&object, "dropped", &dropped);
+        object.into()
+    }
+
+    fn millis(time: web_time::SystemTime) -> JsValue {
+        let since = time.duration_since(web_time::UNIX_EPOCH).unwrap_or_default();
+        JsValue::from(since.as_millis() as f64)
     }
 
     pub(super) fn number(count: u64) -> JsValue {

@@ -21,7 +21,6 @@
 #[cfg(target_arch = "wasm32")]
 mod bindings;
 mod core;
-#[cfg(not(target_arch = "wasm32"))]
 mod network;
 mod runtime;
 mod storage;
@@ -39,11 +38,10 @@ pub use crate::core::{
     MAX_REQUEST_ITEMS, MAX_RESPONSE_ENTRIES, MAX_RESPONSE_SUMMARIES, Summary, SyncError,
     SyncRequest, SyncResponse, SyncSession, SyncStep,
 };
-#[cfg(not(target_arch = "wasm32"))]
 pub use crate::network::{NetworkError, NetworkStats, Peer, PeerConfig, PeerHandle, PeerInfo};
-pub use crate::runtime::{Applied, Changes, EntryRow, Node, OpenError};
+pub use crate::runtime::{Applied, ChangeSource, Changes, EntryRow, Node, OpenError};
 #[cfg(target_arch = "wasm32")]
-pub use crate::runtime::{BrowserNode, ChangeSource, OnChange};
+pub use crate::runtime::{BrowserNode, OnChange};
 #[cfg(not(target_arch = "wasm32"))]
 pub use crate::storage::RedbStore;
 #[cfg(target_arch = "wasm32")]

@@ -255,7 +255,7 @@ fn actions_submitted_together_share_one_transaction() {
     let committed = std::rc::Rc::new(Cell::new(0));
     let seen = committed.clone();
     // Counts the likers in committed rows: one row for the tweet, with every liker.
-    node.on_commit(move |changes| {
+    node.on_commit(move |changes, _| {
         seen.set(seen.get() + changes.entries.iter().map(|row| row.marks.len()).sum::<usize>())
     });
     let before = store.updates.get();

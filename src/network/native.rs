@@ -4,19 +4,9 @@ use std::time::Duration;
 
 use libp2p::{Swarm, SwarmBuilder, noise, tcp, yamux};
 
+use super::NetworkError;
 use super::behaviour::Behaviour;
 use crate::core::{Identity, Namespace};
-
-/// Why the swarm could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum NetworkError {
-    /// A transport could not be set up.
-    #[error("transport: {0}")]
-    Transport(String),
-    /// The behaviour could not be built.
-    #[error("behaviour: {0}")]
-    Behaviour(String),
-}
 
 /// A swarm for `identity` in `namespace`, with TCP and WebSocket transports. Must be called
 /// inside a tokio runtime.

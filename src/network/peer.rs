@@ -4,7 +4,7 @@
 //! and runs a catch-up with every newly connected peer and periodically. Time comes from here.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
@@ -19,11 +19,12 @@ use libp2p::{Multiaddr, PeerId, Swarm};
 use web_time::{Instant, SystemTime};
 
 use super::behaviour::{Behaviour, BehaviourEvent, topic};
-use super::native::{NetworkError, build_swarm};
+use super::{NetworkError, build_swarm};
 use crate::core::{
-    Batch, MAX_RESPONSE_ENTRIES, Namespace, SyncRequest, SyncResponse, SyncSession, WireError,
+    Batch, EntryKey, MAX_RESPONSE_ENTRIES, Namespace, SyncRequest, SyncResponse, SyncSession,
+    WireError,
 };
-use crate::runtime::{Changes, Node};
+use crate::runtime::{ChangeSource, Changes, Node};
 use crate::storage::Store;
 
 /// How a peer behaves on the network.
@@ -59,6 +60,9 @@ pub struct NetworkStats {
     pub published_entries: u64,
     /// Entries not published because no peer was listening (catch-up delivers them later).
     pub unpublished_entries: u64,
+    /// Local changes no peer has received yet: gathered for the next batch, or unpublished and
+    /// not yet fetched by a peer's catch-up.
+    pub pending_entries: u64,
     /// Gossip messages accepted.
     pub accepted_messages: u64,
     /// Entries from gossip that changed a counter here.
@@ -94,18 +98,48 @@ pub struct PeerInfo {
     pub since: SystemTime,
 }
 
+impl PeerInfo {
+    /// The transport of the connection: "webrtc-direct", "websocket", "tcp" or "other".
+    pub fn transport(&self) -> &'static str {
+        use libp2p::multiaddr::Protocol;
+        let mut transport = "other";
+        for protocol in self.address.iter() {
+            transport = match protocol {
+                Protocol::WebRTCDirect => return "webrtc-direct",
+                Protocol::Ws(_) | Protocol::Wss(_) => return "websocket",
+                Protocol::Tcp(_) => "tcp",
+                _ => transport,
+            };
+        }
+        transport
+    }
+}
+
 /// What the driver shares with its handles.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Shared {
     stats: NetworkStats,
     listen_addrs: Vec<Multiaddr>,
     peers: BTreeMap<PeerId, PeerInfo>,
+    online: bool,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Self {
+            stats: NetworkStats::default(),
+            listen_addrs: Vec::new(),
+            peers: BTreeMap::new(),
+            online: true,
+        }
+    }
 }
 
 enum Command {
     Dial(Multiaddr),
     Keep(Multiaddr),
     Disconnect(PeerId),
+    Online(bool),
 }
 
 /// An address the peer keeps a connection to, redialling with backoff after a drop.
@@ -150,6 +184,18 @@ impl PeerHandle {
         let _ = self.commands.unbounded_send(Command::Disconnect(peer));
     }
 
+    /// Goes offline (closes every connection and dials nothing; the node keeps counting
+    /// locally) or back online (redials the kept addresses at once, which catches up).
+    pub fn set_online(&self, online: bool) {
+        self.shared.borrow_mut().online = online;
+        let _ = self.commands.unbounded_send(Command::Online(online));
+    }
+
+    /// Whether the peer is online (see [`PeerHandle::set_online`]).
+    pub fn online(&self) -> bool {
+        self.shared.borrow().online
+    }
+
     /// What the network did so far.
     pub fn stats(&self) -> NetworkStats {
         self.shared.borrow().stats.clone()
@@ -182,6 +228,7 @@ pub struct Peer<S: Store> {
     config: PeerConfig,
     changes: mpsc::UnboundedReceiver<Changes>,
     pending: Vec<Changes>,
+    unsent: BTreeSet<EntryKey>,
     sessions: HashMap<PeerId, (OutboundRequestId, SyncSession)>,
     allowances: HashMap<PeerId, Allowance>,
     shared: Rc<RefCell<Shared>>,
@@ -201,8 +248,8 @@ enum Wake {
 }
 
 impl<S: Store> Peer<S> {
-    /// Puts `node` on the network (TCP and WebSocket, natively); takes over the node's commit
-    /// observer. Must be called inside a tokio runtime.
+    /// Puts `node` on the network (natively TCP and WebSocket, inside a tokio runtime; in the
+    /// browser WebSocket and WebRTC-direct) and publishes its local changes from now on.
     pub async fn new(node: Rc<Node<S>>, config: PeerConfig) -> Result<Self, NetworkError> {
         let identity = node.with_replica(|r| r.identity().clone());
         let swarm = build_swarm(&identity, &node.namespace()).await?;
@@ -211,9 +258,12 @@ impl<S: Store> Peer<S> {
 
     fn with_swarm(node: Rc<Node<S>>, swarm: Swarm<Behaviour>, config: PeerConfig) -> Self {
         let (sender, changes) = mpsc::unbounded();
-        node.on_commit(move |changes| {
-            // The receiver lives as long as the peer; after it is gone nothing is published.
-            let _ = sender.unbounded_send(changes.clone());
+        node.on_commit(move |changes, source| {
+            // Only this node's own changes are published: peers' entries came by gossip (which
+            // relays them itself) or by catch-up. After the peer is gone nothing is published.
+            if source == ChangeSource::Local {
+                let _ = sender.unbounded_send(changes.clone());
+            }
         });
         let namespace = node.namespace();
         let shared = Rc::<RefCell<Shared>>::default();
@@ -227,6 +277,7 @@ impl<S: Store> Peer<S> {
             config,
             changes,
             pending: Vec::new(),
+            unsent: BTreeSet::new(),
             sessions: HashMap::new(),
             allowances: HashMap::new(),
             shared,
@@ -293,17 +344,19 @@ impl<S: Store> Peer<S> {
                 Wake::Swarm(event) => self.on_swarm_event(*event).await,
                 Wake::Changes(changes) => {
                     self.pending.push(changes);
+                    self.count_pending();
                     publish_at.get_or_insert_with(|| Delay::new(self.config.coalesce));
                 }
                 Wake::Publish => {
                     publish_at = None;
                     self.publish();
                 }
-                Wake::Command(Command::Dial(address)) => {
+                Wake::Command(Command::Dial(address)) if self.shared.borrow().online => {
                     if let Err(error) = self.swarm.dial(address.clone()) {
                         tracing::warn!(%address, %error, "dial failed");
                     }
                 }
+                Wake::Command(Command::Dial(_)) => {}
                 Wake::Command(Command::Keep(address)) => {
                     let peer = address.iter().find_map(|p| match p {
                         libp2p::multiaddr::Protocol::P2p(id) => Some(id),
@@ -320,6 +373,19 @@ impl<S: Store> Peer<S> {
                 Wake::Command(Command::Disconnect(peer)) => {
                     let _ = self.swarm.disconnect_peer_id(peer);
                 }
+                Wake::Command(Command::Online(false)) => {
+                    let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+                    for peer in peers {
+                        let _ = self.swarm.disconnect_peer_id(peer);
+                    }
+                }
+                Wake::Command(Command::Online(true)) => {
+                    let now = Instant::now();
+                    for kept in &mut self.kept {
+                        (kept.backoff, kept.next_attempt) = (BACKOFF.0, now);
+                    }
+                    self.redial(now);
+                }
                 Wake::Tick => {
                     tick = Delay::new(self.config.sync_interval);
                     let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
@@ -335,8 +401,11 @@ impl<S: Store> Peer<S> {
         self.publish();
     }
 
-    /// Dials every kept address that is not connected and whose wait is over.
+    /// Dials every kept address that is not connected and whose wait is over (none offline).
     fn redial(&mut self, now: Instant) {
+        if !self.shared.borrow().online {
+            return;
+        }
         for kept in &mut self.kept {
             let connected = kept.peer.is_some_and(|p| self.swarm.is_connected(&p));
             if connected {
@@ -372,18 +441,36 @@ impl<S: Store> Peer<S> {
             let count = entries.len() as u64;
             let bytes =
                 Batch { namespace: batch.namespace.clone(), entries: entries.to_vec() }.encode();
-            match self.swarm.behaviour_mut().gossipsub.publish(self.topic.clone(), bytes) {
-                Ok(_) => {
-                    stats.published_batches += 1;
-                    stats.published_entries += count;
-                }
-                Err(PublishError::NoPeersSubscribedToTopic) => stats.unpublished_entries += count,
-                Err(error) => {
-                    tracing::warn!(%error, "publishing a batch failed; catch-up will deliver it");
-                    stats.unpublished_entries += count;
+            let published =
+                match self.swarm.behaviour_mut().gossipsub.publish(self.topic.clone(), bytes) {
+                    Ok(_) => true,
+                    Err(PublishError::NoPeersSubscribedToTopic) => false,
+                    Err(error) => {
+                        tracing::warn!(%error, "publishing failed; catch-up will deliver it");
+                        false
+                    }
+                };
+            for signed in entries {
+                if published {
+                    self.unsent.remove(&signed.entry.key);
+                } else {
+                    self.unsent.insert(signed.entry.key.clone());
                 }
             }
+            if published {
+                stats.published_batches += 1;
+                stats.published_entries += count;
+            } else {
+                stats.unpublished_entries += count;
+            }
         }
+        stats.pending_entries = self.unsent.len() as u64;
+    }
+
+    /// Updates the count of local changes no peer has yet.
+    fn count_pending(&mut self) {
+        let gathered: usize = self.pending.iter().map(|c| c.entries.len()).sum();
+        self.shared.borrow_mut().stats.pending_entries = (self.unsent.len() + gathered) as u64;
     }
 
     async fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
@@ -519,6 +606,15 @@ impl<S: Store> Peer<S> {
             return Err("foreign_namespace");
         }
         let response = self.node.answer(&request).map_err(|_| "bad_sync_request")?;
+        if let SyncResponse::Entries { entries, .. } = &response
+            && !self.unsent.is_empty()
+        {
+            // The peer fetched these by catch-up: they are not pending any more.
+            for signed in entries {
+                self.unsent.remove(&signed.entry.key);
+            }
+            self.count_pending();
+        }
         Ok(response.encode(&self.namespace))
     }
 

@@ -1,26 +1,22 @@
 //! The browser node: a node over IndexedDB (or memory, when IndexedDB cannot be opened), kept in
 //! step with the other tabs of the origin through a BroadcastChannel, reporting every change of
-//! a tweet's stats (its own or another tab's) to one callback.
+//! a tweet's stats (its own, another tab's, or a peer's) to one callback.
 
+use std::cell::RefCell;
 use std::rc::Rc;
+
+use futures_channel::oneshot;
+use libp2p::Multiaddr;
 
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{BroadcastChannel, MessageEvent};
 
-use super::{Changes, Node, OpenError};
+use super::{ChangeSource, Changes, Node, OpenError};
 use crate::core::{Namespace, Stats, TweetId};
+use crate::network::{NetworkError, Peer, PeerConfig, PeerHandle};
 use crate::storage::{BrowserStore, StoreError, Write};
-
-/// Where a change came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChangeSource {
-    /// An action on this node.
-    Local,
-    /// Another tab sharing the store.
-    Tab,
-}
 
 /// Told of every tweet whose stats changed, with its new stats.
 pub type OnChange = Rc<dyn Fn(&TweetId, Stats, ChangeSource)>;
@@ -31,6 +27,7 @@ pub struct BrowserNode {
     channel: Option<BroadcastChannel>,
     _listener: Option<Closure<dyn FnMut(MessageEvent)>>,
     fallback: Option<StoreError>,
+    network: RefCell<Option<(PeerHandle, oneshot::Sender<()>)>>,
 }
 
 impl BrowserNode {
@@ -48,13 +45,14 @@ impl BrowserNode {
         let (weak, tab_channel, notify) =
             (Rc::downgrade(&node), channel.clone(), on_change.clone());
         let ns = namespace.clone();
-        node.on_commit(move |changes| {
+        node.on_commit(move |changes, source| {
+            // Local actions and peers' entries alike: the other tabs hold the same node.
             if let Some(channel) = &tab_channel {
                 let _ = channel.post_message(&rows_to_js(&changes.rows(&ns)));
             }
             if let Some(node) = weak.upgrade() {
                 for tweet in changes.tweets() {
-                    notify(&tweet, node.stats(&tweet), ChangeSource::Local);
+                    notify(&tweet, node.stats(&tweet), source);
                 }
             }
         });
@@ -72,7 +70,7 @@ impl BrowserNode {
             channel.set_onmessage(Some(listener.as_ref().unchecked_ref()));
             listener
         });
-        Ok(Self { node, channel, _listener: listener, fallback })
+        Ok(Self { node, channel, _listener: listener, fallback, network: RefCell::default() })
     }
 
     /// The node.
@@ -85,8 +83,32 @@ impl BrowserNode {
         self.fallback.as_ref()
     }
 
-    /// Leaves the other tabs and closes the database connection.
+    /// Puts the node on the network, keeping a connection to each of the `bootstrap` edge nodes
+    /// (redialled with backoff after a drop). The peer runs on the page's event loop until
+    /// [`BrowserNode::close`].
+    pub async fn join(&self, bootstrap: Vec<Multiaddr>) -> Result<PeerHandle, NetworkError> {
+        let peer = Peer::new(self.node.clone(), PeerConfig::default()).await?;
+        let handle = peer.handle();
+        for address in bootstrap {
+            handle.keep_connected(address);
+        }
+        let (stop, stopped) = oneshot::channel::<()>();
+        wasm_bindgen_futures::spawn_local(peer.run(async move {
+            let _ = stopped.await;
+        }));
+        *self.network.borrow_mut() = Some((handle.clone(), stop));
+        Ok(handle)
+    }
+
+    /// The node's peer, if it joined the network.
+    pub fn network(&self) -> Option<PeerHandle> {
+        self.network.borrow().as_ref().map(|(handle, _)| handle.clone())
+    }
+
+    /// Leaves the network and the other tabs, and closes the database connection.
     pub fn close(&self) {
+        // Dropping the sender stops the peer (after it publishes what is pending).
+        drop(self.network.borrow_mut().take());
         if let Some(channel) = &self.channel {
             channel.set_onmessage(None);
             channel.close();

@@ -8,7 +8,18 @@ mod browser;
 mod schema;
 
 #[cfg(target_arch = "wasm32")]
-pub use browser::{BrowserNode, ChangeSource, OnChange};
+pub use browser::{BrowserNode, OnChange};
+
+/// Where a change came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeSource {
+    /// An action on this node.
+    Local,
+    /// Another tab sharing the store.
+    Tab,
+    /// A peer on the network (gossip or catch-up).
+    Remote,
+}
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -109,7 +120,7 @@ fn malformed(buckets: &[String]) -> StoreError {
 }
 
 /// What [`Node::on_commit`] calls.
-type Observer = Box<dyn Fn(&Changes)>;
+type Observer = Box<dyn Fn(&Changes, ChangeSource)>;
 
 /// One node: its state in memory and its store.
 pub struct Node<S> {
@@ -118,7 +129,7 @@ pub struct Node<S> {
     generation: Generation,
     skipped_rows: usize,
     queue: batcher::Queue,
-    observer: RefCell<Option<Observer>>,
+    observers: RefCell<Vec<Observer>>,
 }
 
 impl<S: std::fmt::Debug> std::fmt::Debug for Node<S> {
@@ -191,7 +202,7 @@ impl<S: Store> Node<S> {
             generation,
             skipped_rows,
             queue: batcher::Queue::default(),
-            observer: RefCell::new(None),
+            observers: RefCell::default(),
         })
     }
 
@@ -293,9 +304,7 @@ impl<S: Store> Node<S> {
 
         self.absorb(&seen);
         self.absorb(&changes);
-        if let Some(observer) = self.observer.borrow().as_ref() {
-            observer(&changes);
-        }
+        self.notify(&changes, ChangeSource::Local);
         let state = self.state.borrow();
         let applied = actions
             .iter()
@@ -315,10 +324,17 @@ impl<S: Store> Node<S> {
         batcher::submit(self, tweet, action).await
     }
 
-    /// Sets the function told of every committed batch's changes (e.g. to tell other tabs, or
-    /// to publish to peers). Replaces any earlier one.
-    pub fn on_commit(&self, observer: impl Fn(&Changes) + 'static) {
-        *self.observer.borrow_mut() = Some(Box::new(observer));
+    /// Adds a function told of every committed change with its source: the rows of each batch
+    /// of local actions ([`ChangeSource::Local`]: publish them, tell other tabs) and of each
+    /// merge of peers' entries ([`ChangeSource::Remote`]).
+    pub fn on_commit(&self, observer: impl Fn(&Changes, ChangeSource) + 'static) {
+        self.observers.borrow_mut().push(Box::new(observer));
+    }
+
+    fn notify(&self, changes: &Changes, source: ChangeSource) {
+        for observer in self.observers.borrow().iter() {
+            observer(changes, source);
+        }
     }
 
     /// Merges signed entries from a peer (gossip or catch-up): they are verified, kept in memory
@@ -346,15 +362,15 @@ impl<S: Store> Node<S> {
             rows.iter().map(|r| schema::bucket_key(&r.entry.key.tweet)).collect();
         buckets.sort();
         buckets.dedup();
-        let stored_ok = self
+        let written = self
             .store
             .update(&buckets, |values| {
-                let mut writes = Vec::new();
+                let (mut writes, mut written) = (Vec::new(), Vec::new());
                 for (bucket, value) in buckets.iter().zip(values) {
                     let Some(mut stored) =
                         value.as_deref().map_or(Some(BTreeMap::new()), schema::decode_bucket)
                     else {
-                        return (Vec::new(), false);
+                        return (Vec::new(), None);
                     };
                     for row in
                         rows.iter().filter(|r| schema::bucket_key(&r.entry.key.tweet) == *bucket)
@@ -379,15 +395,15 @@ impl<S: Store> Node<S> {
                             None => row.clone(),
                         };
                         stored.insert(text, schema::encode_row(&merged));
+                        written.push(merged);
                     }
                     writes.push((bucket.clone(), Some(schema::encode_bucket(&stored))));
                 }
-                (writes, true)
+                (writes, Some(written))
             })
             .await?;
-        if !stored_ok {
-            return Err(malformed(&buckets));
-        }
+        let written = written.ok_or_else(|| malformed(&buckets))?;
+        self.notify(&Changes { entries: written }, ChangeSource::Remote);
         Ok(report)
     }
 
