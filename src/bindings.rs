@@ -382,8 +382,9 @@ mod convert {
 
     fn bootstrap(value: &JsValue) -> Result<Vec<Multiaddr>, JsValue> {
         if !js_sys::Array::is_array(value) {
-            return Err(js_sys::TypeError::new("options.bootstrap must be an array of strings")
-                .into());
+            return Err(
+                js_sys::TypeError::new("options.bootstrap must be an array of strings").into()
+            );
         }
         js_sys::Array::from(value)
             .iter()

@@ -39,6 +39,8 @@ pub use crate::core::{
     SyncRequest, SyncResponse, SyncSession, SyncStep,
 };
 pub use crate::network::{NetworkError, NetworkStats, Peer, PeerConfig, PeerHandle, PeerInfo};
+#[cfg(not(target_arch = "wasm32"))]
+pub use crate::network::{NetworkMetrics, WebRtcCertificate};
 pub use crate::runtime::{Applied, ChangeSource, Changes, EntryRow, Node, OpenError};
 #[cfg(target_arch = "wasm32")]
 pub use crate::runtime::{BrowserNode, OnChange};

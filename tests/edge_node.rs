@@ -1,11 +1,12 @@
 //! The edge node binary on loopback: in-process nodes reach each other through it over TCP and
-//! WebSocket, two edge nodes mesh with `--bootstrap`, and SIGTERM stops it cleanly with its
-//! identity and entries kept for the next start.
+//! WebSocket, two edge nodes mesh with `--bootstrap`, it serves its addresses and metrics over
+//! HTTP, and SIGTERM stops it cleanly with its identity, WebRTC certificate and entries kept for
+//! the next start.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
@@ -33,6 +34,7 @@ impl Edge {
             .arg("--data-dir")
             .arg(data_dir)
             .args(["--listen", "/ip4/127.0.0.1/tcp/0", "--listen", "/ip4/127.0.0.1/tcp/0/ws"])
+            .args(["--listen", "/ip4/127.0.0.1/udp/0/webrtc-direct", "--http", "127.0.0.1:0"])
             .args(["--sync-interval", "1"])
             .env("RUST_LOG", "info")
             .stderr(Stdio::piped());
@@ -73,11 +75,16 @@ impl Edge {
         }
     }
 
-    /// The TCP or WebSocket listening address it logged.
-    fn address(&mut self, ws: bool) -> Multiaddr {
+    /// The listening address it logged for `transport` ("tcp", "ws" or "webrtc-direct").
+    fn address(&mut self, transport: &str) -> Multiaddr {
         let parse = |line: &String| {
             let address: Multiaddr = line.split("address=").nth(1)?.trim().parse().ok()?;
-            (address.to_string().contains("/ws/") == ws).then_some(address)
+            let text = address.to_string();
+            let kind = ["ws", "webrtc-direct"]
+                .into_iter()
+                .find(|kind| text.contains(&format!("/{kind}/")))
+                .unwrap_or("tcp");
+            (kind == transport).then_some(address)
         };
         if let Some(address) = self.seen.iter().find_map(parse) {
             return address;
@@ -88,6 +95,19 @@ impl Edge {
                 return address;
             }
         }
+    }
+
+    /// `GET path` from its HTTP server: the status line and the body.
+    fn get(&mut self, path: &str) -> (String, String) {
+        let line = self.wait_line("serving the demo page");
+        let url = line.split("url=http://").nth(1).expect("a url").trim().trim_end_matches('/');
+        let mut stream = std::net::TcpStream::connect(url).expect("connects");
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: {url}\r\nConnection: close\r\n\r\n")
+            .expect("request sent");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("response read");
+        let (head, body) = response.split_once("\r\n\r\n").expect("a head and a body");
+        (head.lines().next().unwrap_or_default().to_owned(), body.to_owned())
     }
 
     /// Sends SIGTERM and waits for a clean exit.
@@ -134,9 +154,10 @@ fn nodes_meet_through_edge_nodes_that_restart_with_their_identity_and_entries() 
     local(async {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut first = Edge::start(&dir.path().join("first"), None);
-        let first_tcp = first.address(false);
+        let first_tcp = first.address("tcp");
+        let first_webrtc = first.address("webrtc-direct");
         let mut second = Edge::start(&dir.path().join("second"), Some(&first_tcp));
-        let second_ws = second.address(true);
+        let second_ws = second.address("ws");
         second.wait_line("connected");
 
         // a talks TCP to the first edge node, b WebSocket to the second; the edge nodes mesh.
@@ -151,13 +172,36 @@ fn nodes_meet_through_edge_nodes_that_restart_with_their_identity_and_entries() 
         })
         .await;
 
-        // SIGTERM: a clean exit; on restart, the same id and the entries are back.
+        // Over HTTP: its addresses (the browser ones first) and its metrics.
+        let (status, body) = first.get("/bootstrap.json");
+        assert!(status.contains("200"), "{status}");
         let id = first_tcp.to_string().rsplit('/').next().expect("peer id").to_owned();
+        assert!(body.starts_with(&format!("{{\"peerId\":\"{id}\",\"addresses\":[\"")), "{body}");
+        assert!(body.contains(&format!("\"{first_webrtc}\"")), "{body}");
+        assert!(body.find("/webrtc-direct/") < body.find("/tcp/0/p2p").or(Some(usize::MAX)));
+        let (status, metrics) = first.get("/metrics");
+        assert!(status.contains("200"), "{status}");
+        let value = |name: &str| -> u64 {
+            let line = metrics.lines().find(|l| l.starts_with(&format!("{name} ")));
+            let value = line.and_then(|l| l.rsplit(' ').next()?.parse().ok());
+            value.unwrap_or_else(|| panic!("no {name} in\n{metrics}"))
+        };
+        assert_eq!(value("warpnet_stats_connected_peers"), 2, "a client and the other edge node");
+        let received = value("warpnet_stats_gossip_entries_total")
+            + value("warpnet_stats_synced_entries_total");
+        assert_eq!(received, 2, "both likes were merged once");
+        assert!(metrics.contains("warpnet_stats_libp2p_swarm_connections_established_total"));
+        assert!(first.get("/no-such-file").0.contains("404"));
+
+        // SIGTERM: a clean exit; on restart, the same id, WebRTC certificate and entries.
         first.terminate();
         let mut first = Edge::start(&dir.path().join("first"), None);
         let opened = first.wait_line("opened the store");
         assert!(opened.contains(&id), "{opened}");
         assert!(opened.contains("entries=2"), "{opened}");
+        let certhash =
+            |address: &Multiaddr| address.to_string().split("/certhash/").nth(1).map(String::from);
+        assert_eq!(certhash(&first.address("webrtc-direct")), certhash(&first_webrtc));
         second.terminate();
         first.terminate();
     });

@@ -20,9 +20,7 @@ pub(crate) async fn build_swarm(
     let transport = |e: &dyn std::fmt::Display| NetworkError::Transport(e.to_string());
     let swarm = SwarmBuilder::with_existing_identity(identity.to_libp2p())
         .with_wasm_bindgen()
-        .with_other_transport(|key| {
-            webrtc_websys::Transport::new(webrtc_websys::Config::new(key))
-        })
+        .with_other_transport(|key| webrtc_websys::Transport::new(webrtc_websys::Config::new(key)))
         .map_err(|e| transport(&e))?
         .with_other_transport(|key| {
             let noise = noise::Config::new(key).map_err(|e| Box::new(e) as BoxError)?;
@@ -34,10 +32,7 @@ pub(crate) async fn build_swarm(
             )
         })
         .map_err(|e| transport(&e))?
-        .with_behaviour(|key| {
-            Behaviour::new(key, namespace)
-                .map_err(|e| Box::new(e) as BoxError)
-        })
+        .with_behaviour(|key| Behaviour::new(key, namespace).map_err(|e| Box::new(e) as BoxError))
         .map_err(|e| NetworkError::Behaviour(e.to_string()))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
         .build();

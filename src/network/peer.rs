@@ -157,6 +157,7 @@ const BACKOFF: (Duration, Duration) = (Duration::from_millis(500), Duration::fro
 /// Talks to a running [`Peer`]: dial, disconnect, and read its state.
 #[derive(Clone)]
 pub struct PeerHandle {
+    id: PeerId,
     shared: Rc<RefCell<Shared>>,
     commands: mpsc::UnboundedSender<Command>,
 }
@@ -168,6 +169,11 @@ impl std::fmt::Debug for PeerHandle {
 }
 
 impl PeerHandle {
+    /// The peer's id.
+    pub fn peer_id(&self) -> PeerId {
+        self.id
+    }
+
     /// Dials `address` (the driver reports failures in its logs and retries nothing itself).
     pub fn dial(&self, address: Multiaddr) {
         let _ = self.commands.unbounded_send(Command::Dial(address));
@@ -235,7 +241,11 @@ pub struct Peer<S: Store> {
     commands: mpsc::UnboundedReceiver<Command>,
     handle: PeerHandle,
     kept: Vec<Kept>,
+    pub(super) recorder: Option<Recorder>,
 }
+
+/// Told of every swarm event (for metrics).
+pub(super) type Recorder = Box<dyn FnMut(&SwarmEvent<BehaviourEvent>)>;
 
 enum Wake {
     Swarm(Box<SwarmEvent<BehaviourEvent>>),
@@ -256,7 +266,11 @@ impl<S: Store> Peer<S> {
         Ok(Self::with_swarm(node, swarm, config))
     }
 
-    fn with_swarm(node: Rc<Node<S>>, swarm: Swarm<Behaviour>, config: PeerConfig) -> Self {
+    pub(super) fn with_swarm(
+        node: Rc<Node<S>>,
+        swarm: Swarm<Behaviour>,
+        config: PeerConfig,
+    ) -> Self {
         let (sender, changes) = mpsc::unbounded();
         node.on_commit(move |changes, source| {
             // Only this node's own changes are published: peers' entries came by gossip (which
@@ -268,7 +282,8 @@ impl<S: Store> Peer<S> {
         let namespace = node.namespace();
         let shared = Rc::<RefCell<Shared>>::default();
         let (sender, commands) = mpsc::unbounded();
-        let handle = PeerHandle { shared: shared.clone(), commands: sender };
+        let handle =
+            PeerHandle { id: *swarm.local_peer_id(), shared: shared.clone(), commands: sender };
         Self {
             topic: topic(&namespace),
             namespace,
@@ -284,6 +299,7 @@ impl<S: Store> Peer<S> {
             commands,
             handle,
             kept: Vec::new(),
+            recorder: None,
         }
     }
 
@@ -341,7 +357,12 @@ impl<S: Store> Peer<S> {
             };
             match wake {
                 Wake::Stop => break,
-                Wake::Swarm(event) => self.on_swarm_event(*event).await,
+                Wake::Swarm(event) => {
+                    if let Some(record) = self.recorder.as_mut() {
+                        record(&event);
+                    }
+                    self.on_swarm_event(*event).await
+                }
                 Wake::Changes(changes) => {
                     self.pending.push(changes);
                     self.count_pending();

@@ -1,7 +1,8 @@
 //! Command line, logging, signals and the event loop of the edge node binary.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::rc::Rc;
 use std::time::Duration;
@@ -9,15 +10,18 @@ use std::time::Duration;
 use clap::Parser;
 use libp2p::Multiaddr;
 use tracing_subscriber::EnvFilter;
-use warpnet_stats::{Namespace, Node, Peer, PeerConfig, RedbStore};
+use warpnet_stats::{Namespace, Node, Peer, PeerConfig, RedbStore, WebRtcCertificate};
+
+use crate::http;
 
 /// A warpnet-stats edge node: browsers and other edge nodes connect to it; it stores every
 /// entry of its namespace on disk and relays gossip between its peers.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
-    /// Directory of the node's store (its identity key and every entry). Created if missing;
-    /// the node keeps its id across restarts as long as this directory is kept.
+    /// Directory of the node's store (its identity key and every entry) and of its WebRTC
+    /// certificate. Created if missing; the node keeps its id and addresses across restarts as
+    /// long as this directory is kept.
     #[arg(long, default_value = "warpnet-edge-data")]
     data_dir: PathBuf,
 
@@ -26,8 +30,13 @@ struct Args {
     #[arg(long, default_value = "mainnet")]
     namespace: String,
 
-    /// Addresses to listen on (repeatable).
-    #[arg(long = "listen", default_values = ["/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/tcp/4002/ws"])]
+    /// Addresses to listen on (repeatable): TCP for edge nodes, WebSocket and WebRTC-direct
+    /// for browsers.
+    #[arg(long = "listen", default_values = [
+        "/ip4/0.0.0.0/tcp/4001",
+        "/ip4/0.0.0.0/tcp/4002/ws",
+        "/ip4/0.0.0.0/udp/4003/webrtc-direct",
+    ])]
     listen: Vec<Multiaddr>,
 
     /// Other edge nodes to keep connected to, as multiaddrs ending in `/p2p/<id>`
@@ -38,6 +47,32 @@ struct Args {
     /// Seconds between catch-ups with every connected peer.
     #[arg(long, default_value_t = 30)]
     sync_interval: u64,
+
+    /// Address of the HTTP server: the demo page, the package, `/bootstrap.json` (this
+    /// node's multiaddrs) and Prometheus `/metrics`. `off` serves nothing.
+    #[arg(long, default_value = "127.0.0.1:8080", value_parser = http_address)]
+    http: HttpAddress,
+
+    /// Directory served at `/` (the demo page).
+    #[arg(long, default_value = "www")]
+    www: PathBuf,
+
+    /// Directory served at `/pkg/` (the built npm package).
+    #[arg(long, default_value = "pkg")]
+    pkg: PathBuf,
+}
+
+/// Where to serve HTTP, if anywhere.
+#[derive(Debug, Clone, Copy)]
+struct HttpAddress(Option<SocketAddr>);
+
+fn http_address(text: &str) -> Result<HttpAddress, String> {
+    if text == "off" {
+        return Ok(HttpAddress(None));
+    }
+    text.parse()
+        .map(|a| HttpAddress(Some(a)))
+        .map_err(|e| format!("{e} (expected e.g. 127.0.0.1:8080, or off)"))
 }
 
 pub(crate) fn main() -> ExitCode {
@@ -80,7 +115,9 @@ async fn run(args: Args) -> Result<(), String> {
         sync_interval: Duration::from_secs(args.sync_interval),
         ..PeerConfig::default()
     };
-    let mut peer = Peer::new(node.clone(), config).await.map_err(|e| e.to_string())?;
+    let certificate = webrtc_certificate(&args.data_dir)?;
+    let mut peer =
+        Peer::with_webrtc(node.clone(), config, certificate).await.map_err(|e| e.to_string())?;
     for address in &args.listen {
         peer.listen(address.clone()).map_err(|e| e.to_string())?;
     }
@@ -88,9 +125,47 @@ async fn run(args: Args) -> Result<(), String> {
     for address in args.bootstrap {
         handle.keep_connected(address);
     }
+    if let HttpAddress(Some(address)) = args.http {
+        let site = http::Site { www: args.www, pkg: args.pkg };
+        http::serve(address, site, handle.clone(), peer.metrics()).await?;
+    }
     peer.run(shutdown_signal()).await;
     tracing::info!(entries = node.with_replica(|r| r.len()), "stopped; the store is closed");
     Ok(())
+}
+
+/// The WebRTC certificate kept in `data_dir` (made on first start), so that the node's
+/// `/webrtc-direct/certhash/...` addresses stay the same across restarts.
+fn webrtc_certificate(data_dir: &Path) -> Result<WebRtcCertificate, String> {
+    let path = data_dir.join("webrtc.pem");
+    match std::fs::read_to_string(&path) {
+        Ok(pem) => {
+            WebRtcCertificate::from_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let certificate = WebRtcCertificate::generate().map_err(|e| e.to_string())?;
+            write_private(&path, certificate.to_pem().as_bytes())
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            Ok(certificate)
+        }
+        Err(error) => Err(format!("cannot read {}: {error}", path.display())),
+    }
+}
+
+/// Writes a file only its owner can read, whole or not at all.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let partial = path.with_extension("partial");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&partial)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(partial, path)
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -1,8 +1,11 @@
 //! The edge node: a native node of warpnet-stats that listens for browsers and other edge
-//! nodes, keeps every entry in an on-disk store, and relays gossip between its peers.
+//! nodes, keeps every entry in an on-disk store, relays gossip between its peers, and serves
+//! the demo page, its addresses and its metrics over HTTP.
 
 #[cfg(not(target_arch = "wasm32"))]
 mod edge;
+#[cfg(not(target_arch = "wasm32"))]
+mod http;
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {
