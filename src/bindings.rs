@@ -229,7 +229,10 @@ impl StatsNode {
         };
         self.check_open()?;
         match self.inner.network() {
-            Some(network) => Ok(network.set_online(online)),
+            Some(network) => {
+                network.set_online(online);
+                Ok(())
+            }
             None => Err(convert::error("this StatsNode has no network: open it with a bootstrap")),
         }
     }

@@ -13,6 +13,11 @@ use crate::core::MAX_MESSAGE_BYTES;
 /// The catch-up protocol's name.
 pub(crate) const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/warpnet/stats-sync/1");
 
+/// The most bytes handed to the stream before a flush. Over WebRTC what is flushed at once
+/// travels as one data channel message, and the native WebRTC transport fails reading messages
+/// above 8 KiB.
+pub(crate) const WRITE_CHUNK: usize = 7 * 1024;
+
 /// Length-prefixed frames of message bytes.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct FrameCodec;
@@ -38,7 +43,10 @@ async fn write_frame<T: AsyncWrite + Unpin + Send>(io: &mut T, bytes: Vec<u8>) -
         .filter(|&l| l as usize <= MAX_MESSAGE_BYTES)
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "frame too large"))?;
     io.write_all(&length.to_be_bytes()).await?;
-    io.write_all(&bytes).await?;
+    for chunk in bytes.chunks(WRITE_CHUNK) {
+        io.write_all(chunk).await?;
+        io.flush().await?;
+    }
     io.close().await
 }
 

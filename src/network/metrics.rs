@@ -87,6 +87,7 @@ impl Collector for StatsCollector {
                 "Entries from catch-up that changed a counter",
                 stats.synced_entries,
             ),
+            ("relayed_entries", "Entries from catch-up passed on by gossip", stats.relayed_entries),
             ("syncs_completed", "Catch-ups completed", stats.syncs_completed),
             ("syncs_failed", "Catch-ups failed", stats.syncs_failed),
         ];

@@ -14,6 +14,8 @@ mod peer;
 
 #[cfg(target_arch = "wasm32")]
 use browser::build_swarm;
+#[cfg(target_arch = "wasm32")]
+pub(crate) use codec::WRITE_CHUNK;
 #[cfg(not(target_arch = "wasm32"))]
 pub use metrics::NetworkMetrics;
 #[cfg(not(target_arch = "wasm32"))]

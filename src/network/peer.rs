@@ -4,7 +4,7 @@
 //! and runs a catch-up with every newly connected peer and periodically. Time comes from here.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
@@ -14,17 +14,19 @@ use futures::{FutureExt, StreamExt};
 use futures_timer::Delay;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, PublishError};
 use libp2p::request_response::{self, OutboundRequestId};
-use libp2p::swarm::SwarmEvent;
+use libp2p::swarm::{ConnectionId, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm};
 use web_time::{Instant, SystemTime};
 
 use super::behaviour::{Behaviour, BehaviourEvent, topic};
+#[cfg(doc)]
+use super::codec::WRITE_CHUNK;
 use super::{NetworkError, build_swarm};
 use crate::core::{
-    Batch, EntryKey, MAX_RESPONSE_ENTRIES, Namespace, SyncRequest, SyncResponse, SyncSession,
-    WireError,
+    Batch, Entry, EntryKey, MAX_MESSAGE_BYTES, MAX_RESPONSE_ENTRIES, Namespace, SignedEntry,
+    SyncRequest, SyncResponse, SyncSession, WireError,
 };
-use crate::runtime::{ChangeSource, Changes, Node};
+use crate::runtime::{ChangeSource, Changes, EntryRow, Node};
 use crate::storage::Store;
 
 /// How a peer behaves on the network.
@@ -38,6 +40,9 @@ pub struct PeerConfig {
     pub rate: f64,
     /// ...and in one burst. Messages beyond are dropped (and counted), not merged.
     pub burst: f64,
+    /// The largest gossip message this peer publishes: batches above are split. Browsers use
+    /// [`WRITE_CHUNK`]-sized messages, the most the native WebRTC transport reads at once.
+    pub max_message_bytes: usize,
 }
 
 impl Default for PeerConfig {
@@ -47,6 +52,7 @@ impl Default for PeerConfig {
             sync_interval: Duration::from_secs(30),
             rate: 100.0,
             burst: 400.0,
+            max_message_bytes: MAX_MESSAGE_BYTES,
         }
     }
 }
@@ -69,6 +75,8 @@ pub struct NetworkStats {
     pub gossip_entries: u64,
     /// Entries from catch-up that changed a counter here.
     pub synced_entries: u64,
+    /// Entries from catch-up passed on to the other peers by gossip.
+    pub relayed_entries: u64,
     /// Messages or entries dropped, by reason.
     pub dropped: BTreeMap<&'static str, u64>,
     /// Catch-ups completed, and failed.
@@ -236,6 +244,8 @@ pub struct Peer<S: Store> {
     pending: Vec<Changes>,
     unsent: BTreeSet<EntryKey>,
     sessions: HashMap<PeerId, (OutboundRequestId, SyncSession)>,
+    again: HashSet<PeerId>,
+    inbound: HashMap<PeerId, ConnectionId>,
     allowances: HashMap<PeerId, Allowance>,
     shared: Rc<RefCell<Shared>>,
     commands: mpsc::UnboundedReceiver<Command>,
@@ -294,6 +304,8 @@ impl<S: Store> Peer<S> {
             pending: Vec::new(),
             unsent: BTreeSet::new(),
             sessions: HashMap::new(),
+            again: HashSet::new(),
+            inbound: HashMap::new(),
             allowances: HashMap::new(),
             shared,
             commands,
@@ -458,10 +470,8 @@ impl<S: Store> Peer<S> {
         changes.entries.dedup_by(|a, b| a.entry.key == b.entry.key);
         let batch = self.node.signed_batch(&changes);
         let stats = &mut self.shared.borrow_mut().stats;
-        for entries in batch.entries.chunks(MAX_RESPONSE_ENTRIES) {
+        for (entries, bytes) in split(&batch, self.config.max_message_bytes) {
             let count = entries.len() as u64;
-            let bytes =
-                Batch { namespace: batch.namespace.clone(), entries: entries.to_vec() }.encode();
             let published =
                 match self.swarm.behaviour_mut().gossipsub.publish(self.topic.clone(), bytes) {
                     Ok(_) => true,
@@ -486,6 +496,23 @@ impl<S: Store> Peer<S> {
             }
         }
         stats.pending_entries = self.unsent.len() as u64;
+    }
+
+    /// Publishes entries caught up from one peer to the others (gossip also reaches that peer,
+    /// which finds them stale and spends nothing on them).
+    fn relay(&mut self, entries: &[Entry]) {
+        let changes = Changes {
+            entries: entries
+                .iter()
+                .map(|entry| EntryRow { entry: entry.clone(), signature: None, marks: Vec::new() })
+                .collect(),
+        };
+        let batch = self.node.signed_batch(&changes);
+        for (entries, bytes) in split(&batch, self.config.max_message_bytes) {
+            if self.swarm.behaviour_mut().gossipsub.publish(self.topic.clone(), bytes).is_ok() {
+                self.shared.borrow_mut().stats.relayed_entries += entries.len() as u64;
+            }
+        }
     }
 
     /// Updates the count of local changes no peer has yet.
@@ -530,16 +557,26 @@ impl<S: Store> Peer<S> {
                     self.continue_sync(peer, request_id, &response).await;
                 }
             },
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Subscribed {
+                peer_id,
+                topic,
+            })) if topic == self.topic.hash() => {
+                // Gossip reaches the peer from now on; what came before its subscription is
+                // fetched by a catch-up started after it (the one started on connecting may
+                // have been answered before).
+                self.resync(peer_id);
+            }
             SwarmEvent::Behaviour(BehaviourEvent::Sync(
                 request_response::Event::OutboundFailure { peer, request_id, error, .. },
             )) if self.sessions.get(&peer).is_some_and(|(id, _)| *id == request_id) => {
                 self.sessions.remove(&peer);
                 self.shared.borrow_mut().stats.syncs_failed += 1;
                 tracing::debug!(%peer, %error, "catch-up failed");
+                if self.again.remove(&peer) && self.swarm.is_connected(&peer) {
+                    self.start_sync(peer);
+                }
             }
-            SwarmEvent::ConnectionEstablished { peer_id, num_established, endpoint, .. }
-                if num_established.get() == 1 =>
-            {
+            SwarmEvent::ConnectionEstablished { peer_id, connection_id, endpoint, .. } => {
                 let info = PeerInfo {
                     id: peer_id,
                     address: endpoint.get_remote_address().clone(),
@@ -547,11 +584,26 @@ impl<S: Store> Peer<S> {
                 };
                 tracing::info!(peer = %peer_id, address = %info.address, "connected");
                 self.shared.borrow_mut().peers.insert(peer_id, info);
-                self.start_sync(peer_id);
+                if endpoint.is_listener()
+                    && let Some(stale) = self.inbound.insert(peer_id, connection_id)
+                {
+                    // The peer dialled again, so its earlier connection is dead even if that
+                    // has not shown yet (a WebRTC connection can take half a minute to): close
+                    // it, or gossip and catch-up would keep using it.
+                    self.swarm.close_connection(stale);
+                }
+                self.resync(peer_id);
+            }
+            SwarmEvent::ConnectionClosed { peer_id, connection_id, num_established, .. }
+                if num_established > 0 && self.inbound.get(&peer_id) == Some(&connection_id) =>
+            {
+                self.inbound.remove(&peer_id);
             }
             SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
                 tracing::info!(peer = %peer_id, "disconnected");
                 self.sessions.remove(&peer_id);
+                self.again.remove(&peer_id);
+                self.inbound.remove(&peer_id);
                 self.shared.borrow_mut().peers.remove(&peer_id);
             }
             SwarmEvent::NewListenAddr { address, .. } => {
@@ -639,6 +691,15 @@ impl<S: Store> Peer<S> {
         Ok(response.encode(&self.namespace))
     }
 
+    /// Starts a catch-up with `peer`, or another one after the one running.
+    fn resync(&mut self, peer: PeerId) {
+        if self.sessions.contains_key(&peer) {
+            self.again.insert(peer);
+        } else {
+            self.start_sync(peer);
+        }
+    }
+
     fn start_sync(&mut self, peer: PeerId) {
         if self.sessions.contains_key(&peer) {
             return;
@@ -672,9 +733,16 @@ impl<S: Store> Peer<S> {
         if !step.fetched.is_empty() {
             match self.node.merge(step.fetched).await {
                 Ok(report) => {
-                    let stats = &mut self.shared.borrow_mut().stats;
-                    stats.synced_entries += report.changed.len() as u64;
-                    stats.drop("bad_signature", report.rejected.len() as u64);
+                    {
+                        let stats = &mut self.shared.borrow_mut().stats;
+                        stats.synced_entries += report.changed.len() as u64;
+                        stats.drop("bad_signature", report.rejected.len() as u64);
+                    }
+                    // Other peers may lack them too (a node that was offline brought them):
+                    // pass them on at once rather than at their next catch-up.
+                    if self.swarm.connected_peers().any(|p| *p != peer) {
+                        self.relay(&report.changed);
+                    }
                 }
                 Err(error) => tracing::error!(%error, "storing caught-up entries failed"),
             }
@@ -689,12 +757,40 @@ impl<S: Store> Peer<S> {
                 self.sessions.insert(peer, (id, session));
             }
             None => {
-                let stats = &mut self.shared.borrow_mut().stats;
-                stats.syncs_completed += 1;
-                stats.last_sync = Some(SystemTime::now());
+                {
+                    let stats = &mut self.shared.borrow_mut().stats;
+                    stats.syncs_completed += 1;
+                    stats.last_sync = Some(SystemTime::now());
+                }
+                if self.again.remove(&peer) {
+                    self.start_sync(peer);
+                }
             }
         }
     }
+}
+
+/// A batch as gossip messages of at most `max_bytes` (and [`MAX_RESPONSE_ENTRIES`]) each:
+/// the entries of each message, and its bytes.
+fn split(batch: &Batch, max_bytes: usize) -> Vec<(&[SignedEntry], Vec<u8>)> {
+    let mut messages = Vec::new();
+    let mut rest = batch.entries.as_slice();
+    while !rest.is_empty() {
+        let mut count = rest.len().min(MAX_RESPONSE_ENTRIES);
+        loop {
+            let piece =
+                Batch { namespace: batch.namespace.clone(), entries: rest[..count].to_vec() };
+            let bytes = piece.encode();
+            if bytes.len() <= max_bytes || count == 1 {
+                messages.push((&rest[..count], bytes));
+                rest = &rest[count..];
+                break;
+            }
+            // Shrink in proportion, with a margin for entries of uneven size.
+            count = (count * max_bytes / bytes.len() * 9 / 10).clamp(1, count - 1);
+        }
+    }
+    messages
 }
 
 /// The metric label of a decoding error.

@@ -15,7 +15,7 @@ use web_sys::{BroadcastChannel, MessageEvent};
 
 use super::{ChangeSource, Changes, Node, OpenError};
 use crate::core::{Namespace, Stats, TweetId};
-use crate::network::{NetworkError, Peer, PeerConfig, PeerHandle};
+use crate::network::{NetworkError, Peer, PeerConfig, PeerHandle, WRITE_CHUNK};
 use crate::storage::{BrowserStore, StoreError, Write};
 
 /// Told of every tweet whose stats changed, with its new stats.
@@ -87,7 +87,8 @@ impl BrowserNode {
     /// (redialled with backoff after a drop). The peer runs on the page's event loop until
     /// [`BrowserNode::close`].
     pub async fn join(&self, bootstrap: Vec<Multiaddr>) -> Result<PeerHandle, NetworkError> {
-        let peer = Peer::new(self.node.clone(), PeerConfig::default()).await?;
+        let config = PeerConfig { max_message_bytes: WRITE_CHUNK, ..PeerConfig::default() };
+        let peer = Peer::new(self.node.clone(), config).await?;
         let handle = peer.handle();
         for address in bootstrap {
             handle.keep_connected(address);

@@ -75,11 +75,16 @@ fn http_address(text: &str) -> Result<HttpAddress, String> {
         .map_err(|e| format!("{e} (expected e.g. 127.0.0.1:8080, or off)"))
 }
 
+/// What is logged unless `RUST_LOG` says otherwise: this node's own events, and only problems
+/// from the libraries (the WebRTC stack is chatty about harmless details).
+const DEFAULT_LOG: &str =
+    "warn,warpnet_stats=info,warpnet_stats_edge=info,dtls=error,webrtc_sctp=error";
+
 pub(crate) fn main() -> ExitCode {
     let args = Args::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG)),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())

@@ -1,0 +1,20 @@
+// A browser node that finds its edge node from /bootstrap.json of its origin, as the demo page
+// does. Query: ?transport=websocket|webrtc-direct&namespace=...; tests drive it through
+// window.statsNode and read every change event (with its arrival time) from window.changes.
+import init, { StatsNode } from "/pkg/warpnet_stats.js";
+
+const query = new URLSearchParams(location.search);
+const transport = query.get("transport") ?? "websocket";
+const marker = transport === "webrtc-direct" ? "/webrtc-direct/" : "/ws/";
+try {
+  await init();
+  const { addresses } = await (await fetch("/bootstrap.json")).json();
+  const bootstrap = addresses.filter((a) => a.includes(marker) && a.startsWith("/ip4/127.0.0.1/"));
+  const node = await StatsNode.open({ namespace: query.get("namespace") ?? "e2e", bootstrap });
+  window.changes = [];
+  node.addEventListener("change", (e) => window.changes.push({ ...e.detail, at: performance.now() }));
+  document.getElementById("node-id").textContent = node.nodeId;
+  window.statsNode = node;
+} catch (error) {
+  window.openError = String(error?.stack ?? error);
+}

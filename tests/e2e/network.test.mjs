@@ -1,0 +1,98 @@
+// Two browser nodes (two contexts: separate storage, so separate node ids) and an edge node
+// process, all on loopback, over WebSocket and over WebRTC-direct: a like in one appears in
+// the other; one goes offline, both change, it comes back, and both converge.
+// Needs scripts/build-pkg and the debug edge node binary (scripts/test builds both first).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { chromium } from "playwright-core";
+import { startEdge, chromiumArgs } from "./edge.mjs";
+
+let edge, browser;
+
+before(async () => {
+  edge = await startEdge();
+  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: chromiumArgs });
+});
+
+after(async () => {
+  await browser?.close();
+  if (edge) {
+    const status = await edge.stop();
+    assert.equal(status.code, 0, `the edge node exits cleanly on SIGTERM:\n${edge.log()}`);
+  }
+});
+
+/** A browser node in a fresh context, connected to the edge node over `transport` and caught up. */
+async function openNode(transport) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${edge.url}index.html?transport=${transport}`);
+  await page.waitForFunction(() => window.statsNode || window.openError, null, { timeout: 20_000 });
+  assert.equal(await page.evaluate(() => window.openError), undefined);
+  await waitConnected(page);
+  return page;
+}
+
+async function waitConnected(page) {
+  await page.waitForFunction(() => {
+    const status = window.statsNode.syncStatus();
+    return status.connected && status.syncsCompleted > 0;
+  }, null, { timeout: 30_000 });
+}
+
+const count = (page, tweet) => page.evaluate((tweet) => window.statsNode.stats(tweet), tweet);
+async function until(page, tweet, likes, retweets = 0) {
+  try {
+    await page.waitForFunction(([tweet, likes, retweets]) => {
+      const stats = window.statsNode.stats(tweet);
+      return stats.likes === likes && stats.retweets === retweets;
+    }, [tweet, likes, retweets], { timeout: 15_000 });
+  } catch (error) {
+    const state = await page.evaluate((t) => ({ stats: window.statsNode.stats(t), status: window.statsNode.syncStatus() }), tweet);
+    throw new Error(`${error.message}\nwanted ${likes} likes, ${retweets} retweets; ${JSON.stringify(state)}\nedge log:\n${edge.log().split("\n").filter((l) => /warpnet/.test(l)).join("\n")}`);
+  }
+}
+
+for (const transport of ["websocket", "webrtc-direct"]) {
+  test(`over ${transport}: likes travel, and a node that was offline converges`, async () => {
+    const [a, b] = [await openNode(transport), await openNode(transport)];
+    const ids = await Promise.all([a, b].map((p) => p.evaluate(() => window.statsNode.nodeId)));
+    assert.notEqual(ids[0], ids[1], "two nodes");
+    for (const page of [a, b]) {
+      const peers = await page.evaluate(() => window.statsNode.peers());
+      assert.equal(peers.length, 1);
+      assert.equal(peers[0].transport, transport);
+      assert.ok(peers[0].address.includes(transport === "websocket" ? "/ws" : "/webrtc-direct"));
+    }
+    const tweet = `t-${transport}`;
+
+    // Live: a like in a appears in b as a remote change.
+    assert.equal(await a.evaluate((t) => window.statsNode.like(t, "alice"), tweet), 1);
+    await until(b, tweet, 1);
+    // The event follows once the entry is stored.
+    await b.waitForFunction((t) => window.changes.some((c) => c.tweetId === t), tweet);
+    const remote = await b.evaluate((t) => window.changes.filter((c) => c.tweetId === t), tweet);
+    assert.deepEqual(remote.map((c) => [c.source, c.stats.likes]), [["remote", 1]]);
+
+    // b goes offline; both change; b keeps counting locally and holds its change as pending.
+    await b.evaluate(() => window.statsNode.setOnline(false));
+    await b.waitForFunction(() => window.statsNode.peers().length === 0, null, { timeout: 10_000 });
+    await a.evaluate((t) => window.statsNode.like(t, "bob"), tweet);
+    await b.evaluate(async (t) => { await window.statsNode.like(t, "carol"); await window.statsNode.retweet(t, "carol"); }, tweet);
+    assert.deepEqual(await count(b, tweet), { likes: 2, retweets: 1, replies: 0, views: 0 }, "alice's and carol's");
+    await until(a, tweet, 2);
+    const offline = await b.evaluate(() => window.statsNode.syncStatus());
+    assert.equal(offline.online, false);
+    assert.equal(offline.connected, false);
+    assert.ok(offline.pendingEntries >= 2, `pending while offline: ${JSON.stringify(offline)}`);
+
+    // Back online: both converge to the same totals, and nothing is pending.
+    await b.evaluate(() => window.statsNode.setOnline(true));
+    await waitConnected(b);
+    await until(a, tweet, 3, 1);
+    await until(b, tweet, 3, 1);
+    await b.waitForFunction(() => window.statsNode.syncStatus().pendingEntries === 0, null, { timeout: 10_000 });
+    assert.equal(await b.evaluate((t) => window.statsNode.hasLiked(t, "carol"), tweet), true);
+    for (const page of [a, b]) await page.context().close();
+  });
+}
