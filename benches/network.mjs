@@ -1,7 +1,8 @@
-// Browser network benchmark (not a test): an edge node process (release build) and two headless
+// Browser network benchmark (not a test): an edge node process (release build) and headless
 // Chromium nodes on loopback. For each transport: the time from opening a page to its first
-// completed catch-up, then the latency from like() in one browser to the change event in the
-// other, over 200 likes one after another. Prints medians and percentiles as JSON lines.
+// completed catch-up; the latency from like() in one browser to the change event in another,
+// over 200 likes one after another (median, p99); then a cold sync of 100,000 entries into a
+// fresh browser node. Prints JSON lines. LIKES, COLD and TRANSPORTS override the defaults.
 //   scripts/bench --network
 import { chromium } from "playwright-core";
 import { startEdge, chromiumArgs } from "../tests/e2e/edge.mjs";
@@ -58,6 +59,31 @@ try {
       open_to_caught_up_ms: ready, first_update_after_connect_ms: firstUpdate,
     }));
     for (const page of pages) await page.context().close();
+  }
+
+  // Cold sync: the edge node holds COLD entries (liked through one browser node over
+  // WebSocket); a fresh browser node opens and catches up, verifying every signature and
+  // storing in IndexedDB. Timed from the page's start to the catch-up holding them all.
+  const COLD = Number(process.env.COLD ?? 100_000);
+  if (COLD > 0) {
+    const filler = await (await browser.newContext()).newPage();
+    await filler.goto(`${edge.url}index.html?transport=websocket&namespace=bench`);
+    await filler.waitForFunction(() => window.statsNode?.syncStatus().syncsCompleted > 0, null, { timeout: 60_000 });
+    await filler.evaluate(async (n) => {
+      for (let k = 0; k < n; k += 1000) {
+        await Promise.all(Array.from({ length: Math.min(1000, n - k) }, (_, i) => window.statsNode.like(`cold-${k + i}`, "u")));
+      }
+    }, COLD);
+    await filler.waitForFunction(() => window.statsNode.syncStatus().pendingEntries === 0, null, { timeout: 600_000 });
+    await filler.context().close();
+    for (const transport of (process.env.TRANSPORTS ?? "websocket,webrtc-direct").split(",")) {
+      const page = await (await browser.newContext()).newPage();
+      await page.goto(`${edge.url}index.html?transport=${transport}&namespace=bench`);
+      await page.waitForFunction((n) => window.statsNode?.syncStatus().syncedEntries >= n, COLD, { timeout: 600_000, polling: 50 });
+      const ms = await page.evaluate(() => performance.now());
+      console.log(JSON.stringify({ transport, cold_sync_entries: COLD, page_start_to_synced_ms: Math.round(ms) }));
+      await page.context().close();
+    }
   }
 } finally {
   await browser.close();

@@ -36,8 +36,12 @@ struct Running<S: Store> {
 
 impl<S: Store + 'static> Running<S> {
     async fn start(store: S, listen: &[&str]) -> Self {
+        Self::start_with(store, listen, config()).await
+    }
+
+    async fn start_with(store: S, listen: &[&str], config: PeerConfig) -> Self {
         let node = Rc::new(Node::open(namespace(), store).await.expect("opens"));
-        let mut peer = Peer::new(node.clone(), config()).await.expect("swarm");
+        let mut peer = Peer::new(node.clone(), config).await.expect("swarm");
         for address in listen {
             peer.listen(address.parse().expect("multiaddr")).expect("listens");
         }
@@ -330,5 +334,42 @@ fn a_malicious_peer_gets_nothing_stored_and_is_counted() {
         drop(evil);
         victim.stop().await;
         friend.stop().await;
+    });
+}
+
+/// An edge node is a hub: many peers from one address (loopback here; a NAT or an office in
+/// practice), each connected to it alone. Gossip must reach every one of them without waiting
+/// for catch-up: neither scored down for sharing an address nor left out of a small mesh.
+#[test]
+fn a_hub_gossips_every_like_to_twenty_peers_on_one_address() {
+    local(async {
+        let quiet = PeerConfig { sync_interval: Duration::from_secs(3600), ..config() };
+        let hub =
+            Running::start_with(MemoryStore::new(), &["/ip4/127.0.0.1/tcp/0"], quiet.clone()).await;
+        let mut peers = Vec::new();
+        for _ in 0..20 {
+            let peer = Running::start_with(MemoryStore::new(), &[], quiet.clone()).await;
+            peer.handle.keep_connected(hub.address("tcp"));
+            peers.push(peer);
+        }
+        // A catch-up on connecting and one once the hub's subscription is known: after that,
+        // what follows travels by gossip only.
+        wait_for("connected and subscribed", || {
+            peers.iter().all(|p| p.handle.stats().syncs_completed >= 2)
+        })
+        .await;
+        for (i, peer) in peers.iter().enumerate() {
+            let like = Action::Like(user(&format!("u{i}")));
+            peer.node.submit(tweet("t"), like).await.expect("commits");
+        }
+        wait_for("every like at every peer", || {
+            peers.iter().all(|p| p.node.stats(&tweet("t")).likes == 20)
+        })
+        .await;
+        for peer in &peers {
+            let stats = peer.handle.stats();
+            assert_eq!((stats.gossip_entries, stats.synced_entries), (19, 0), "{stats:?}");
+        }
+        assert_eq!(hub.handle.stats().gossip_entries, 20);
     });
 }

@@ -113,3 +113,38 @@ async fn changes_are_announced_locally_and_to_other_tabs() {
     a.close();
     b.close();
 }
+
+#[wasm_bindgen_test]
+async fn bad_bootstrap_options_are_refused_and_a_node_without_one_is_offline() {
+    let with = |bootstrap: JsValue| {
+        let options = options(&fresh_name());
+        Reflect::set(&options, &"bootstrap".into(), &bootstrap).expect("set");
+        options
+    };
+    let refused = |options: &JsValue| StatsNode::open(options.clone()).expect_err("refused");
+    let list = |items: &[&str]| {
+        JsValue::from(items.iter().map(|s| JsValue::from(*s)).collect::<js_sys::Array>())
+    };
+    assert!(refused(&with("/ip4/127.0.0.1/tcp/1/ws".into())).is_instance_of::<js_sys::TypeError>());
+    assert!(
+        refused(&with(js_sys::Array::of1(&1.into()).into())).is_instance_of::<js_sys::TypeError>()
+    );
+    let error = refused(&with(list(&["not a multiaddr"])));
+    assert!(error.is_instance_of::<js_sys::RangeError>());
+    let error = refused(&with(list(&["/ip4/127.0.0.1/tcp/1/ws"])));
+    let message = js_sys::Error::from(error).message().as_string().unwrap_or_default();
+    assert!(message.contains("/p2p/"), "{message}");
+
+    let node = open(&fresh_name()).await;
+    let status = node.sync_status();
+    let field = |name: &str| Reflect::get(&status, &name.into()).expect("field");
+    assert_eq!(field("online").as_bool(), Some(false));
+    assert_eq!(field("connected").as_bool(), Some(false));
+    assert_eq!(field("pendingEntries").as_f64(), Some(0.0));
+    assert_eq!(node.peers().length(), 0);
+    assert!(node.set_online(true.into()).is_err(), "no network to go online to");
+    assert!(
+        node.set_online("yes".into()).expect_err("refused").is_instance_of::<js_sys::TypeError>()
+    );
+    node.close();
+}

@@ -12,6 +12,9 @@ use libp2p::{identify, identity::Keypair, ping};
 use super::codec::{FrameCodec, SYNC_PROTOCOL};
 use crate::core::{MAX_MESSAGE_BYTES, Namespace};
 
+/// The most peers an edge node keeps in its gossip mesh.
+const MESH_N_HIGH: usize = 4096;
+
 /// The gossip topic of a namespace.
 pub(crate) fn topic(namespace: &Namespace) -> IdentTopic {
     IdentTopic::new(format!("warpnet/stats/1/{}", namespace.as_str()))
@@ -46,13 +49,23 @@ impl Behaviour {
             // counted and penalised there rather than vanishing in the protocol layer.
             .max_transmit_size(2 * MAX_MESSAGE_BYTES)
             .heartbeat_interval(Duration::from_millis(700))
+            // Edge nodes are hubs: browsers connect to one and to nothing else, so every
+            // subscribed peer that grafts stays in the mesh and gets each message at once.
+            // With gossipsub's default (at most 12) the others only hear of messages through
+            // lazy gossip to a few random peers per heartbeat, and some never do.
+            .mesh_n_high(MESH_N_HIGH)
             .build()
             .map_err(|e| gossip_error(&e))?;
         let mut gossipsub =
             gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), config)
                 .map_err(|e| gossip_error(&e))?;
         let topic = topic(namespace);
-        let mut scores = gossipsub::PeerScoreParams::default();
+        let mut scores = gossipsub::PeerScoreParams {
+            // Many browsers reach an edge node from one address (an office, a NAT, loopback):
+            // that says nothing about them, so no penalty for sharing it.
+            ip_colocation_factor_weight: 0.0,
+            ..Default::default()
+        };
         scores.topics.insert(topic.hash(), topic_score());
         gossipsub
             .with_peer_score(scores, gossipsub::PeerScoreThresholds::default())

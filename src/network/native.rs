@@ -82,9 +82,6 @@ async fn build(
             Some(certificate) => OptionalTransport::some(
                 libp2p_webrtc::tokio::Transport::new(key.clone(), certificate).map(
                     |(peer, connection), _| {
-                        if std::env::var_os("EXPERIMENT_PLAIN").is_some() {
-                            return (peer, StreamMuxerBox::new(connection));
-                        }
                         (peer, StreamMuxerBox::new(RemoteOpensFirst::new(connection)))
                     },
                 ),
