@@ -10,7 +10,7 @@ import { startEdge, chromiumArgs } from "../tests/e2e/edge.mjs";
 const LIKES = Number(process.env.LIKES ?? 200);
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
-const edge = await startEdge({ binary: "target/release/warpnet-stats-edge", namespace: "bench" });
+const edge = await startEdge({ profile: "release", namespace: "bench" });
 const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: chromiumArgs });
 try {
   for (const transport of (process.env.TRANSPORTS ?? "websocket,webrtc-direct").split(",")) {

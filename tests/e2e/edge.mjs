@@ -7,9 +7,12 @@ import { join, resolve } from "node:path";
 
 const repo = resolve(import.meta.dirname, "../..");
 
-export async function startEdge({ binary = "target/debug/warpnet-stats-edge", namespace = "e2e", www, env = {} } = {}) {
+const target = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(repo, "target");
+
+/** `profile`: "debug" (built by `cargo test`) or "release". */
+export async function startEdge({ profile = "debug", namespace = "e2e", www, env = {} } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), "warpnet-edge-"));
-  const child = spawn(join(repo, binary), [
+  const child = spawn(join(target, profile, "warpnet-stats-edge"), [
     "--data-dir", dataDir, "--namespace", namespace, "--http", "127.0.0.1:0",
     "--listen", "/ip4/127.0.0.1/tcp/0/ws", "--listen", "/ip4/127.0.0.1/udp/0/webrtc-direct",
     "--www", www ?? join(repo, "tests/e2e/network-app"), "--pkg", join(repo, "pkg"),
@@ -23,6 +26,7 @@ export async function startEdge({ binary = "target/debug/warpnet-stats-edge", na
       if (match) { clearTimeout(timer); resolve(match[1]); }
     });
     child.on("exit", (code) => reject(new Error(`the edge node exited with ${code}:\n${log}`)));
+    child.on("error", (error) => { clearTimeout(timer); reject(error); });
   });
   const exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
   return {
