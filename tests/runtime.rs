@@ -362,7 +362,7 @@ fn a_published_batch_carries_the_current_signed_counters() {
     let (_, changes) =
         block_on(node.act(&[(tweet("t"), Action::Like(user("a"))), (tweet("t"), Action::View)]))
             .expect("commits");
-    let batch = node.signed_batch(&changes);
+    let batch = node.signed_batch(changes.entries.iter().map(|row| &row.entry.key));
     assert_eq!(batch.entries.len(), 2);
     let mut receiver = replica(9);
     let report = receiver.merge(&batch.namespace, batch.entries);

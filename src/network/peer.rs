@@ -26,7 +26,7 @@ use crate::core::{
     Batch, Entry, EntryKey, MAX_MESSAGE_BYTES, MAX_RESPONSE_ENTRIES, Namespace, SignedEntry,
     SyncRequest, SyncResponse, SyncSession, WireError,
 };
-use crate::runtime::{ChangeSource, Changes, EntryRow, Node};
+use crate::runtime::{ChangeSource, Changes, Node};
 use crate::storage::Store;
 
 /// How a peer behaves on the network.
@@ -462,25 +462,14 @@ impl<S: Store> Peer<S> {
         if self.pending.is_empty() {
             return;
         }
-        let mut changes = Changes::default();
-        for pending in self.pending.drain(..) {
-            changes.entries.extend(pending.entries);
-        }
-        changes.entries.sort_by(|a, b| a.entry.key.cmp(&b.entry.key));
-        changes.entries.dedup_by(|a, b| a.entry.key == b.entry.key);
-        let batch = self.node.signed_batch(&changes);
+        let pending = std::mem::take(&mut self.pending);
+        let keys: BTreeSet<&EntryKey> =
+            pending.iter().flat_map(|c| c.entries.iter().map(|row| &row.entry.key)).collect();
+        let batch = self.node.signed_batch(keys);
+        let sent = self.gossip(&batch);
         let stats = &mut self.shared.borrow_mut().stats;
-        for (entries, bytes) in split(&batch, self.config.max_message_bytes) {
+        for (entries, published) in sent {
             let count = entries.len() as u64;
-            let published =
-                match self.swarm.behaviour_mut().gossipsub.publish(self.topic.clone(), bytes) {
-                    Ok(_) => true,
-                    Err(PublishError::NoPeersSubscribedToTopic) => false,
-                    Err(error) => {
-                        tracing::warn!(%error, "publishing failed; catch-up will deliver it");
-                        false
-                    }
-                };
             for signed in entries {
                 if published {
                     self.unsent.remove(&signed.entry.key);
@@ -501,18 +490,31 @@ impl<S: Store> Peer<S> {
     /// Publishes entries caught up from one peer to the others (gossip also reaches that peer,
     /// which finds them stale and spends nothing on them).
     fn relay(&mut self, entries: &[Entry]) {
-        let changes = Changes {
-            entries: entries
-                .iter()
-                .map(|entry| EntryRow { entry: entry.clone(), signature: None, marks: Vec::new() })
-                .collect(),
-        };
-        let batch = self.node.signed_batch(&changes);
-        for (entries, bytes) in split(&batch, self.config.max_message_bytes) {
-            if self.swarm.behaviour_mut().gossipsub.publish(self.topic.clone(), bytes).is_ok() {
-                self.shared.borrow_mut().stats.relayed_entries += entries.len() as u64;
-            }
-        }
+        let batch = self.node.signed_batch(entries.iter().map(|entry| &entry.key));
+        let relayed: usize =
+            self.gossip(&batch).iter().filter(|(_, sent)| *sent).map(|(e, _)| e.len()).sum();
+        self.shared.borrow_mut().stats.relayed_entries += relayed as u64;
+    }
+
+    /// Publishes `batch` as gossip messages of at most the configured size: each message's
+    /// entries, and whether it went out (not when no peer is subscribed).
+    fn gossip<'b>(&mut self, batch: &'b Batch) -> Vec<(&'b [SignedEntry], bool)> {
+        let messages = split(batch, self.config.max_message_bytes);
+        let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
+        messages
+            .into_iter()
+            .map(|(entries, bytes)| {
+                let sent = match gossipsub.publish(self.topic.clone(), bytes) {
+                    Ok(_) => true,
+                    Err(PublishError::NoPeersSubscribedToTopic) => false,
+                    Err(error) => {
+                        tracing::warn!(%error, "publishing failed; catch-up will deliver it");
+                        false
+                    }
+                };
+                (entries, sent)
+            })
+            .collect()
     }
 
     /// Updates the count of local changes no peer has yet.

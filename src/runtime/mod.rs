@@ -412,14 +412,10 @@ impl<S: Store> Node<S> {
         self.state.borrow_mut().replica_mut().answer(request)
     }
 
-    /// The current signed versions of the entries `changes` touched, as one batch to publish.
-    pub fn signed_batch(&self, changes: &Changes) -> Batch {
+    /// The current signed versions of the entries with these keys, as one batch to publish.
+    pub fn signed_batch<'a>(&self, keys: impl IntoIterator<Item = &'a EntryKey>) -> Batch {
         let mut state = self.state.borrow_mut();
-        let entries = changes
-            .entries
-            .iter()
-            .filter_map(|r| state.replica_mut().signed(&r.entry.key))
-            .collect();
+        let entries = keys.into_iter().filter_map(|key| state.replica_mut().signed(key)).collect();
         Batch { namespace: state.replica().namespace().clone(), entries }
     }
 
