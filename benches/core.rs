@@ -73,12 +73,14 @@ mod native {
         let mut group = c.benchmark_group("merge");
         // New entries, verified. Batches of 1 use single-signature checks; larger ones batch
         // verification. The receiver already knows the writers (their keys are cached), as in
-        // steady-state gossip.
-        for (writers, per_writer) in [(1u64, 1usize), (4, 16), (8, 32)] {
+        // steady-state gossip. The last is a catch-up response: 2,048 entries of one writer.
+        for (writers, per_writer) in [(1u64, 1usize), (4, 16), (8, 32), (1, 2048)] {
             let n = writers as usize * per_writer;
+            let name =
+                if writers == 1 && n > 1 { "new_verified_one_writer" } else { "new_verified" };
             let batches = rounds(writers, per_writer, 2);
             group.throughput(Throughput::Elements(n as u64));
-            group.bench_with_input(BenchmarkId::new("new_verified", n), &batches, |b, batches| {
+            group.bench_with_input(BenchmarkId::new(name, n), &batches, |b, batches| {
                 b.iter_batched(
                     || {
                         let mut r = replica(100);

@@ -13,7 +13,8 @@ use wasm_bindgen_test::{Criterion, Instant, wasm_bindgen_bench};
 fn verified_merge(c: &mut Criterion, writers: u64, per_writer: usize) {
     let batches = rounds(writers, per_writer, 2);
     let n = batches[1].len();
-    c.bench_function(&format!("wasm merge/new_verified/{n}"), |b| {
+    let name = if writers == 1 && n > 1 { "new_verified_one_writer" } else { "new_verified" };
+    c.bench_function(&format!("wasm merge/{name}/{n}"), |b| {
         b.iter_custom(|iters| {
             let mut total = std::time::Duration::ZERO;
             for _ in 0..iters {
@@ -38,6 +39,12 @@ fn verified_merge_single(c: &mut Criterion) {
 #[wasm_bindgen_bench]
 fn verified_merge_batch_of_64(c: &mut Criterion) {
     verified_merge(c, 4, 16);
+}
+
+/// A catch-up response: 2,048 entries of one writer.
+#[wasm_bindgen_bench]
+fn verified_merge_catch_up_response(c: &mut Criterion) {
+    verified_merge(c, 1, 2048);
 }
 
 #[wasm_bindgen_bench]
@@ -81,4 +88,7 @@ fn primitive(c: &mut Criterion) {
     let raw = RawSignatures::new(64);
     c.bench_function("wasm ed25519/verify_batch/64", |b| b.iter(|| raw.verify_batch()));
     c.bench_function("wasm ed25519/verify_each/64", |b| b.iter(|| raw.verify_each()));
+    // A catch-up response carries up to 2,048 entries, verified as one batch.
+    let raw = RawSignatures::new(2048);
+    c.bench_function("wasm ed25519/verify_batch/2048", |b| b.iter(|| raw.verify_batch()));
 }

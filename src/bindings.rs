@@ -10,7 +10,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use web_sys::{CustomEvent, CustomEventInit, EventTarget};
 
-use crate::core::{Action, Mark, Namespace, ReplyId, StatKind, Stats, TweetId, UserId};
+use crate::core::{
+    Action, Contribution, Mark, Namespace, ReplyId, StatKind, Stats, TweetId, UserId,
+};
 use crate::runtime::{BrowserNode, ChangeSource, OnChange};
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -62,6 +64,20 @@ export interface SyncStatus {
 
 /** A tweet's statistics, summed over all nodes. */
 export interface TweetStats {
+  likes: number;
+  retweets: number;
+  replies: number;
+  views: number;
+}
+
+/** One node's share of a tweet's statistics (see `contributions`). */
+export interface Contribution {
+  /** The node that counted (its libp2p peer id). */
+  nodeId: string;
+  /** The generation of that node's store (32 hex digits): a fresh one each time a store is created. */
+  generation: string;
+  /** Whether it is this node (in this store's generation). */
+  local: boolean;
   likes: number;
   retweets: number;
   replies: number;
@@ -195,6 +211,21 @@ impl StatsNode {
     #[wasm_bindgen(getter, js_name = nodeId)]
     pub fn node_id(&self) -> String {
         self.inner.node().node_id().to_string()
+    }
+
+    /// Who contributed what to a tweet's statistics: one item per node (and generation of its
+    /// store) that counted anything for it; for each statistic the items add up to `stats`.
+    ///
+    /// ```js
+    /// node.contributions("tweet-1"); // [{ nodeId: "12D3Koo…", generation: "…", local: true, likes: 1, … }]
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Contribution[]")]
+    pub fn contributions(&self, tweet_id: JsValue) -> Result<js_sys::Array, JsValue> {
+        let tweet = convert::id::<TweetId>("tweetId", &tweet_id)?;
+        let node = self.inner.node();
+        let local = node.with_replica(|r| r.local_writer());
+        let shares = node.with_replica(|r| r.contributions(&tweet));
+        Ok(shares.iter().map(|share| convert::contribution(share, share.writer == local)).collect())
     }
 
     /// Whether counts are kept in IndexedDB (`false`: memory only, for this session).
@@ -417,6 +448,18 @@ mod convert {
         set(&object, "transport", &peer.transport().into());
         set(&object, "address", &peer.address.to_string().into());
         set(&object, "since", &millis(peer.since));
+        object.into()
+    }
+
+    pub(super) fn contribution(share: &Contribution, local: bool) -> JsValue {
+        let object = Object::new();
+        set(&object, "nodeId", &share.writer.node.to_string().into());
+        set(&object, "generation", &share.writer.generation.to_string().into());
+        set(&object, "local", &local.into());
+        for kind in StatKind::ALL {
+            // Counts beyond 2^53 lose precision as JS numbers; they are far beyond real use.
+            set(&object, kind.as_str(), &JsValue::from(share.value(kind) as f64));
+        }
         object.into()
     }
 

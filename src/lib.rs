@@ -28,11 +28,11 @@ mod storage;
 #[cfg(target_arch = "wasm32")]
 pub use crate::bindings::StatsNode;
 pub use crate::core::{
-    Action, Batch, ENTRY_DOMAIN, Entry, EntryError, EntryKey, Generation, Identity, KeyError,
-    MAX_BATCH_ENTRIES, MAX_ID_LEN, MAX_MESSAGE_BYTES, MAX_NAMESPACE_LEN, Mark, MergeReport,
-    Namespace, NodeId, NodeState, Outcome, PnCounter, Record, Rejection, Replica, ReplyId,
-    Signature, SignedEntry, StatKind, Stats, TweetId, UserId, WIRE_VERSION, WireError, Writer,
-    signing_payload,
+    Action, Batch, Contribution, ENTRY_DOMAIN, Entry, EntryError, EntryKey, Generation, Identity,
+    KeyError, MAX_BATCH_ENTRIES, MAX_ID_LEN, MAX_MESSAGE_BYTES, MAX_NAMESPACE_LEN, Mark,
+    MergeReport, Namespace, NodeId, NodeState, Outcome, PnCounter, Record, Rejection, Replica,
+    ReplyId, Signature, SignedEntry, StatKind, Stats, TweetId, UserId, WIRE_VERSION, WireError,
+    Writer, signing_payload,
 };
 pub use crate::core::{
     MAX_REQUEST_ITEMS, MAX_RESPONSE_ENTRIES, MAX_RESPONSE_SUMMARIES, Summary, SyncError,

@@ -176,7 +176,8 @@ fn nodes_meet_through_edge_nodes_that_restart_with_their_identity_and_entries() 
         let (status, body) = first.get("/bootstrap.json");
         assert!(status.contains("200"), "{status}");
         let id = first_tcp.to_string().rsplit('/').next().expect("peer id").to_owned();
-        assert!(body.starts_with(&format!("{{\"peerId\":\"{id}\",\"addresses\":[\"")), "{body}");
+        let head = format!("{{\"peerId\":\"{id}\",\"namespace\":\"mainnet\",\"addresses\":[\"");
+        assert!(body.starts_with(&head), "{body}");
         assert!(body.contains(&format!("\"{first_webrtc}\"")), "{body}");
         assert!(body.find("/webrtc-direct/") < body.find("/tcp/0/p2p").or(Some(usize::MAX)));
         let (status, metrics) = first.get("/metrics");

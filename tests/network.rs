@@ -373,3 +373,53 @@ fn a_hub_gossips_every_like_to_twenty_peers_on_one_address() {
         assert_eq!(hub.handle.stats().gossip_entries, 20);
     });
 }
+
+#[test]
+fn an_honest_burst_beyond_the_rate_limit_arrives_by_catch_up() {
+    local(async {
+        // No periodic catch-up within the test; the receiver allows bursts of 5 messages, and
+        // the sender splits its batches into messages of at most 1 KiB (about 7 entries).
+        let quiet = PeerConfig { sync_interval: Duration::from_secs(3600), ..config() };
+        let strict = PeerConfig { rate: 1.0, burst: 5.0, ..quiet.clone() };
+        let small = PeerConfig { max_message_bytes: 1024, ..quiet };
+        let receiver =
+            Running::start_with(MemoryStore::new(), &["/ip4/127.0.0.1/tcp/0"], strict).await;
+        let sender = Running::start_with(MemoryStore::new(), &[], small).await;
+        sender.handle.keep_connected(receiver.address("tcp"));
+        wait_for("connected and subscribed", || sender.handle.stats().syncs_completed >= 2).await;
+        let actions: Vec<_> = (0..500).map(|i| (tweet(&format!("b{i}")), Action::View)).collect();
+        sender.node.act(&actions).await.expect("commits");
+        wait_for("the whole burst", || {
+            (0..500).all(|i| receiver.node.stats(&tweet(&format!("b{i}"))).views == 1)
+        })
+        .await;
+        let stats = receiver.handle.stats();
+        assert!(stats.dropped.get("rate_limited").copied().unwrap_or(0) > 0, "{stats:?}");
+        assert!(stats.synced_entries > 0, "{stats:?}");
+        assert_eq!(stats.synced_entries + stats.gossip_entries, 500, "{stats:?}");
+        sender.stop().await;
+        receiver.stop().await;
+    });
+}
+
+#[test]
+fn a_failed_catch_up_is_retried_before_the_periodic_one() {
+    local(async {
+        // A peer that speaks gossipsub but not the catch-up protocol: every catch-up with it
+        // fails. With no periodic catch-up in sight, the retries alone must try again.
+        let quiet = PeerConfig { sync_interval: Duration::from_secs(3600), ..config() };
+        let node = Running::start_with(MemoryStore::new(), &["/ip4/127.0.0.1/tcp/0"], quiet).await;
+        let mut other = attacker().await;
+        other.dial(node.address("tcp")).expect("dials");
+        let handle = node.handle.clone();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while handle.stats().syncs_failed < 3 {
+            tokio::select! {
+                _ = other.select_next_some() => {}
+                () = tokio::time::sleep(Duration::from_millis(10)) => {}
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{:?}", handle.stats());
+        }
+        node.stop().await;
+    });
+}

@@ -56,8 +56,8 @@ fn the_aggregate_is_the_sum_over_writers() {
     assert_eq!(report.changed.len(), 4);
     assert!(report.rejected.is_empty());
     assert_eq!(observer.stats(&t).retweets, 1 + 2 + 3 + 4);
-    let mut per_writer: Vec<u64> =
-        observer.writers(&t, StatKind::Retweets).into_iter().map(|(_, c)| c.increments).collect();
+    let mut per_writer: Vec<i128> =
+        observer.contributions(&t).iter().map(|c| c.value(StatKind::Retweets)).collect();
     per_writer.sort();
     assert_eq!(per_writer, [1, 2, 3, 4]);
 }
@@ -268,13 +268,35 @@ fn counts_never_go_below_zero() {
 }
 
 #[test]
-fn writers_of_a_stat_show_each_contribution() {
+fn contributions_show_each_writer_and_add_up_to_the_totals() {
     let mut a = replica(1);
+    let mut b = replica(2);
     let t = tweet("t");
     a.increment(&t, StatKind::Likes);
-    let writers: Vec<(Writer, PnCounter)> = a.writers(&t, StatKind::Likes);
-    assert_eq!(writers, vec![(a.local_writer(), PnCounter::new(1, 0))]);
-    assert!(a.writers(&t, StatKind::Views).is_empty());
+    a.increment(&t, StatKind::Views);
+    a.increment(&t, StatKind::Views);
+    b.increment(&t, StatKind::Likes);
+    b.increment(&t, StatKind::Replies);
+    b.decrement(&t, StatKind::Replies);
+    let from_b: Vec<SignedEntry> = [StatKind::Likes, StatKind::Replies]
+        .into_iter()
+        .map(|stat| signed(&mut b, "t", stat))
+        .collect();
+    assert!(a.merge(&namespace(), from_b).rejected.is_empty());
+    let shares = a.contributions(&t);
+    let mut writers: Vec<Writer> = vec![a.local_writer(), b.local_writer()];
+    writers.sort();
+    assert_eq!(shares.iter().map(|c| c.writer).collect::<Vec<_>>(), writers);
+    let of = |w: Writer| shares.iter().find(|c| c.writer == w).expect("listed");
+    assert_eq!(of(a.local_writer()).counter(StatKind::Views), PnCounter::new(2, 0));
+    assert_eq!(of(b.local_writer()).counter(StatKind::Replies), PnCounter::new(1, 1));
+    assert_eq!(of(b.local_writer()).value(StatKind::Views), 0);
+    let stats = a.stats(&t);
+    for stat in StatKind::ALL {
+        let sum: i128 = shares.iter().map(|c| c.value(stat)).sum();
+        assert_eq!(sum, i128::from(stats.get(stat)), "{stat:?}");
+    }
+    assert!(a.contributions(&tweet("unknown")).is_empty());
 }
 
 #[test]

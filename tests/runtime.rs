@@ -11,8 +11,8 @@ use std::cell::Cell;
 use common::*;
 use futures::executor::block_on;
 use warpnet_stats::{
-    Action, Changes, Mark, MemoryStore, Node, OpenError, StatKind, Stats, Store, StoreError,
-    SyncSession, Write,
+    Action, ChangeSource, Changes, Mark, MemoryStore, Node, OpenError, StatKind, Stats, Store,
+    StoreError, SyncSession, Write,
 };
 
 fn open<S: Store>(store: S) -> Node<S> {
@@ -123,7 +123,8 @@ fn a_batch_is_one_transaction() {
 
 /// Fault injection around the real memory store: a disk that fails on demand cannot be had
 /// here, so this wrapper aborts updates (runs the change, keeps none of its writes) when told.
-/// It also counts update transactions.
+/// It also counts update transactions, and each takes a turn of the executor to complete (as
+/// a real store's would), so that work can arrive while one is under way.
 #[derive(Clone)]
 struct Failing {
     inner: MemoryStore,
@@ -148,6 +149,15 @@ impl Store for Failing {
         change: impl FnOnce(Vec<Option<Vec<u8>>>) -> (Vec<Write>, R),
     ) -> Result<R, StoreError> {
         self.updates.set(self.updates.get() + 1);
+        let mut yielded = false;
+        std::future::poll_fn(|cx| {
+            if std::mem::replace(&mut yielded, true) {
+                return std::task::Poll::Ready(());
+            }
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        })
+        .await;
         if self.fail.get() {
             let current = vec![None; keys.len()];
             let _ = change(current);
@@ -283,8 +293,8 @@ fn changes_travel_as_rows_between_nodes_sharing_a_store() {
         (tweet("u"), Action::Retweet(user("alice"))),
     ]))
     .expect("commits");
-    let rows = changes.rows(&namespace());
-    let received = Changes::from_rows(&namespace(), &rows);
+    let bytes = changes.encode(&namespace());
+    let received = Changes::decode(&namespace(), &bytes);
     assert_eq!(received, changes);
     assert_eq!(received.tweets(), vec![tweet("t"), tweet("u")]);
     b.absorb(&received);
@@ -292,8 +302,10 @@ fn changes_travel_as_rows_between_nodes_sharing_a_store() {
     assert!(b.has_mark(Mark::Liked, &tweet("t"), "alice"));
     // Rows of another namespace are ignored.
     let foreign =
-        Changes::from_rows(&warpnet_stats::Namespace::new("testnet").expect("valid"), &rows);
+        Changes::decode(&warpnet_stats::Namespace::new("testnet").expect("valid"), &bytes);
     assert_eq!(foreign.entries.len(), 0);
+    // Bytes that do not decode yield nothing.
+    assert_eq!(Changes::decode(&namespace(), &bytes[..bytes.len() - 1]).entries.len(), 0);
 }
 
 #[test]
@@ -354,6 +366,126 @@ fn remote_entries_are_verified_stored_and_survive_reopening() {
     }
     assert_eq!(relay.stats(&tweet("t")).likes, 2);
     assert_eq!(relay.stats(&tweet("u")).views, 1);
+}
+
+#[test]
+fn merges_arriving_during_a_write_share_the_next_transaction() {
+    let store = Failing::new();
+    let node = open(store.clone());
+    let notified = std::rc::Rc::new(Cell::new((0, 0)));
+    let seen = notified.clone();
+    node.on_commit(move |changes, source| {
+        assert_eq!(source, ChangeSource::Remote);
+        let (calls, rows) = seen.get();
+        seen.set((calls + 1, rows + changes.entries.len()));
+    });
+    let mut peer = replica(7);
+    let mut batches = Vec::new();
+    for round in 0..5 {
+        let batch: Vec<_> = (0..10)
+            .map(|t| {
+                let key = peer.increment(&tweet(&format!("t{round}-{t}")), StatKind::Likes).key;
+                peer.signed(&key).expect("held")
+            })
+            .collect();
+        let (report, rows) = node.take_in(batch);
+        assert_eq!(report.changed.len(), 10);
+        batches.push(rows);
+    }
+    // Taken in: counted at once, before anything is stored.
+    assert_eq!(node.stats(&tweet("t4-9")).likes, 1);
+    let before = store.updates.get();
+    let results = block_on(futures::future::join_all(
+        batches.into_iter().map(|rows| node.store_merged(rows)),
+    ));
+    assert!(results.iter().all(Result::is_ok));
+    // The first batch alone, then the four that arrived while it was being written.
+    assert_eq!(store.updates.get() - before, 2);
+    assert_eq!(notified.get(), (2, 50));
+    let reopened = open(store.inner.clone());
+    for round in 0..5 {
+        for t in 0..10 {
+            assert_eq!(reopened.stats(&tweet(&format!("t{round}-{t}"))).likes, 1);
+        }
+    }
+}
+
+#[test]
+fn a_large_merge_goes_to_one_journal_record_that_compaction_folds_into_the_buckets() {
+    let store = Failing::new();
+    let node = open(store.clone());
+    act(&node, "t0", Action::Like(user("local"))).expect("commits");
+    let mut peer = replica(7);
+    let batch: Vec<_> = (0..600)
+        .map(|t| {
+            let key = peer.increment(&tweet(&format!("t{t}")), StatKind::Likes).key;
+            peer.signed(&key).expect("held")
+        })
+        .collect();
+    let before = store.updates.get();
+    let report = block_on(node.merge(batch)).expect("stores");
+    assert_eq!(report.changed.len(), 600);
+    assert_eq!(store.updates.get() - before, 1, "one transaction for 600 rows");
+    let keys = |store: &Failing| -> Vec<String> {
+        block_on(store.load()).expect("loads").into_iter().map(|(k, _)| k).collect()
+    };
+    let journal =
+        |store: &Failing| keys(store).iter().filter(|k| k.starts_with("journal/")).count();
+    assert_eq!(journal(&store), 1);
+    assert!(node.has_journal());
+
+    // Another node on the store (a tab opened later) reads it, and takes over folding it.
+    let other = open(store.clone());
+    assert_eq!(other.stats(&tweet("t0")).likes, 2);
+    assert_eq!(other.stats(&tweet("t599")).likes, 1);
+    assert!(other.has_mark(Mark::Liked, &tweet("t0"), "local"));
+    assert!(other.has_journal());
+    block_on(other.compact()).expect("folds");
+    assert_eq!(journal(&store), 0);
+    assert!(!other.has_journal());
+    // The first node's fold finds its record gone and changes nothing.
+    block_on(node.compact()).expect("nothing left to fold");
+    let reopened = open(store.clone());
+    assert_eq!(reopened.skipped_rows(), 0);
+    for t in 0..600 {
+        let expected = if t == 0 { 2 } else { 1 };
+        assert_eq!(reopened.stats(&tweet(&format!("t{t}"))).likes, expected);
+    }
+    assert!(reopened.has_mark(Mark::Liked, &tweet("t0"), "local"));
+    // Folded rows keep their signatures: a fresh replica accepts them from this node.
+    let mut relay = replica(8);
+    let (mut session, mut request) = SyncSession::start();
+    loop {
+        let step = session.handle(&mut relay, reopened.answer(&request).expect("answers"));
+        let step = step.expect("accepted");
+        assert!(relay.merge(&namespace(), step.fetched).rejected.is_empty());
+        match step.next {
+            Some(next) => request = next,
+            None => break,
+        }
+    }
+    assert_eq!(relay.stats(&tweet("t599")).likes, 1);
+}
+
+#[test]
+fn a_failed_fold_keeps_the_journal_for_the_next_attempt() {
+    let store = Failing::new();
+    let node = open(store.clone());
+    let mut peer = replica(7);
+    let batch: Vec<_> = (0..512)
+        .map(|t| {
+            let key = peer.increment(&tweet(&format!("t{t}")), StatKind::Views).key;
+            peer.signed(&key).expect("held")
+        })
+        .collect();
+    block_on(node.merge(batch)).expect("stores");
+    store.fail.set(true);
+    assert!(block_on(node.compact()).is_err());
+    assert!(node.has_journal());
+    store.fail.set(false);
+    block_on(node.compact()).expect("folds");
+    assert!(!node.has_journal());
+    assert_eq!(open(store.inner.clone()).stats(&tweet("t511")).views, 1);
 }
 
 #[test]

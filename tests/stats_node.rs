@@ -53,6 +53,18 @@ async fn actions_persist_across_close_and_reopen() {
     assert_eq!(node.has_liked(t.clone(), alice.clone()), Ok(true));
     assert_eq!(node.has_retweeted(t.clone(), bob.clone()), Ok(false));
     assert_eq!(count(node.like(t.clone(), alice)).await, 1.0, "still idempotent after reopening");
+    // This node alone counted: one contribution, its own, equal to the totals.
+    let shares = node.contributions(t.clone()).expect("valid id");
+    assert_eq!(shares.length(), 1);
+    let share = shares.get(0);
+    let field = |name: &str| Reflect::get(&share, &name.into()).expect("field");
+    assert_eq!(field("nodeId").as_string(), Some(id));
+    assert_eq!(field("generation").as_string().map(|g| g.len()), Some(32));
+    assert_eq!(field("local").as_bool(), Some(true));
+    let totals = ["likes", "retweets", "replies", "views"].map(|s| stat(&share, s));
+    assert_eq!(totals, [1.0, 0.0, 1.0, 2.0]);
+    assert_eq!(node.contributions("other".into()).expect("valid id").length(), 0);
+    assert!(node.contributions(JsValue::from(5)).is_err());
     node.close();
 }
 

@@ -61,33 +61,34 @@ pub fn tweet_with_writers(writers: usize) -> Replica {
 }
 
 /// `n` payloads of entry size signed by `n` keys, for baseline measurements of the signature
-/// primitive itself (ed25519-dalek, without any of this crate's work around it).
+/// primitive itself (ed25519-zebra, without any of this crate's work around it).
 pub struct RawSignatures {
     pub messages: Vec<Vec<u8>>,
-    pub signatures: Vec<ed25519_dalek::Signature>,
-    pub keys: Vec<ed25519_dalek::VerifyingKey>,
+    pub signatures: Vec<ed25519_zebra::Signature>,
+    pub keys: Vec<ed25519_zebra::VerificationKey>,
 }
 
 impl RawSignatures {
     pub fn new(n: usize) -> Self {
-        use ed25519_dalek::Signer;
-        let signers: Vec<ed25519_dalek::SigningKey> =
-            (0..n).map(|i| ed25519_dalek::SigningKey::from_bytes(&[i as u8 + 1; 32])).collect();
+        let signers: Vec<ed25519_zebra::SigningKey> =
+            (0..n).map(|i| ed25519_zebra::SigningKey::from([i as u8 + 1; 32])).collect();
         let messages: Vec<Vec<u8>> = (0..n).map(|i| vec![i as u8; 120]).collect();
         let signatures = signers.iter().zip(&messages).map(|(k, m)| k.sign(m)).collect();
-        let keys = signers.iter().map(|k| k.verifying_key()).collect();
+        let keys = signers.iter().map(ed25519_zebra::VerificationKey::from).collect();
         Self { messages, signatures, keys }
     }
 
     pub fn verify_batch(&self) {
-        let messages: Vec<&[u8]> = self.messages.iter().map(Vec::as_slice).collect();
-        ed25519_dalek::verify_batch(&messages, &self.signatures, &self.keys).expect("valid");
+        let mut batch = ed25519_zebra::batch::Verifier::new();
+        for ((m, s), k) in self.messages.iter().zip(&self.signatures).zip(&self.keys) {
+            batch.queue((ed25519_zebra::VerificationKeyBytes::from(*k), *s, m.as_slice()));
+        }
+        batch.verify(rand_core::UnwrapErr(getrandom::SysRng)).expect("valid");
     }
 
     pub fn verify_each(&self) {
-        use ed25519_dalek::Verifier;
         for ((m, s), k) in self.messages.iter().zip(&self.signatures).zip(&self.keys) {
-            k.verify(m, s).expect("valid");
+            k.verify(s, m).expect("valid");
         }
     }
 }

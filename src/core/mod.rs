@@ -16,7 +16,7 @@ pub use ids::{
     EntryKey, Generation, KeyError, MAX_ID_LEN, MAX_NAMESPACE_LEN, Namespace, NodeId, ReplyId,
     StatKind, TweetId, UserId, Writer,
 };
-pub use replica::{Entry, MergeReport, Rejection, Replica, SignedEntry, Stats};
+pub use replica::{Contribution, Entry, MergeReport, Rejection, Replica, SignedEntry, Stats};
 pub use signing::{ENTRY_DOMAIN, Identity, Signature, signing_payload};
 pub use sync::{
     MAX_REQUEST_ITEMS, MAX_RESPONSE_ENTRIES, MAX_RESPONSE_SUMMARIES, Summary, SyncError,

@@ -3,9 +3,9 @@
 //! local writer's counters; remote entries are merged after their signatures check out.
 //! Pure state: no I/O, no clock, no randomness.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use ed25519_dalek::VerifyingKey;
+use ed25519_zebra::VerificationKey;
 
 use super::counter::PnCounter;
 use super::ids::{EntryKey, Namespace, NodeId, StatKind, TweetId, Writer};
@@ -53,6 +53,28 @@ impl Stats {
             StatKind::Replies => self.replies,
             StatKind::Views => self.views,
         }
+    }
+}
+
+/// One writer's share of a tweet's statistics (see [`Replica::contributions`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Contribution {
+    /// The node, and the generation of its store, that wrote the counters.
+    pub writer: Writer,
+    /// Its counter for each statistic, in [`StatKind::ALL`] order (zero where it wrote none).
+    pub counters: [PnCounter; 4],
+}
+
+impl Contribution {
+    /// This writer's counter for one statistic.
+    pub fn counter(&self, stat: StatKind) -> PnCounter {
+        self.counters[stat.index()]
+    }
+
+    /// What this writer adds to one statistic (negative only if it took back more than it
+    /// counted, which the aggregate never shows below zero).
+    pub fn value(&self, stat: StatKind) -> i128 {
+        self.counter(stat).value()
     }
 }
 
@@ -114,7 +136,7 @@ pub struct Replica {
     local: Writer,
     tweets: HashMap<TweetId, TweetCounters>,
     /// Public keys of nodes whose signatures have verified, so each id is decoded once.
-    keys: HashMap<NodeId, VerifyingKey>,
+    keys: HashMap<NodeId, VerificationKey>,
     len: usize,
     /// The catch-up digest tree, dropped on every change and rebuilt when next needed.
     tree: Option<DigestTree>,
@@ -192,15 +214,15 @@ impl Replica {
         })
     }
 
-    /// Each writer's counter for one tweet and statistic, e.g. to show who contributed what.
-    pub fn writers(&self, tweet: &TweetId, stat: StatKind) -> Vec<(Writer, PnCounter)> {
+    /// Every writer's share of one tweet's statistics, ordered by writer: what each node (in
+    /// each generation of its store) contributed to [`Replica::stats`].
+    pub fn contributions(&self, tweet: &TweetId) -> Vec<Contribution> {
         let Some(counters) = self.tweets.get(tweet) else { return Vec::new() };
-        counters
-            .slots
-            .iter()
-            .filter(|((s, _), _)| *s == stat)
-            .map(|(&(_, writer), slot)| (writer, slot.counter))
-            .collect()
+        let mut shares: BTreeMap<Writer, [PnCounter; 4]> = BTreeMap::new();
+        for (&(stat, writer), slot) in &counters.slots {
+            shares.entry(writer).or_default()[stat.index()] = slot.counter;
+        }
+        shares.into_iter().map(|(writer, counters)| Contribution { writer, counters }).collect()
     }
 
     /// Adds one to this node's counter for `tweet` and `stat`; returns the changed entry.
@@ -256,7 +278,7 @@ impl Replica {
             .partition(|e| self.get(&e.entry.key).unwrap_or_default().is_behind(e.entry.counter));
         report.stale = stale.len();
 
-        let keys: Vec<Option<VerifyingKey>> =
+        let keys: Vec<Option<VerificationKey>> =
             fresh.iter().map(|e| self.key_of(&e.entry.key.writer.node)).collect();
         let payloads: Vec<Vec<u8>> = fresh
             .iter()
@@ -346,7 +368,7 @@ impl Replica {
         self.tweets.get(&key.tweet)?.slots.get(&(key.stat, key.writer))
     }
 
-    fn key_of(&self, node: &NodeId) -> Option<VerifyingKey> {
+    fn key_of(&self, node: &NodeId) -> Option<VerificationKey> {
         self.keys.get(node).copied().or_else(|| signing::public_key_of(node.peer_id()))
     }
 }

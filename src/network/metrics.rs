@@ -36,7 +36,7 @@ impl NetworkMetrics {
     }
 }
 
-impl<S: Store> Peer<S> {
+impl<S: Store + 'static> Peer<S> {
     /// Starts recording metrics; read them with [`NetworkMetrics::encode`].
     pub fn metrics(&mut self) -> NetworkMetrics {
         let mut registry = Registry::with_prefix("warpnet_stats");

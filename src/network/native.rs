@@ -45,7 +45,7 @@ impl WebRtcCertificate {
     }
 }
 
-impl<S: Store> Peer<S> {
+impl<S: Store + 'static> Peer<S> {
     /// Like [`Peer::new`], and also able to listen on WebRTC-direct addresses
     /// (`/ip4/.../udp/<port>/webrtc-direct`), which browsers can dial without TLS.
     pub async fn with_webrtc(

@@ -10,6 +10,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use futures::channel::mpsc;
+use futures::future::LocalBoxFuture;
+use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
 use futures_timer::Delay;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, PublishError};
@@ -26,8 +28,8 @@ use crate::core::{
     Batch, Entry, EntryKey, MAX_MESSAGE_BYTES, MAX_RESPONSE_ENTRIES, Namespace, SignedEntry,
     SyncRequest, SyncResponse, SyncSession, WireError,
 };
-use crate::runtime::{ChangeSource, Changes, Node};
-use crate::storage::Store;
+use crate::runtime::{ChangeSource, Changes, EntryRow, Node};
+use crate::storage::{Store, StoreError};
 
 /// How a peer behaves on the network.
 #[derive(Debug, Clone)]
@@ -162,6 +164,9 @@ struct Kept {
 /// The first and the longest wait before redialling a kept address.
 const BACKOFF: (Duration, Duration) = (Duration::from_millis(500), Duration::from_secs(30));
 
+/// The wait before retrying a failed catch-up; it doubles with each failure in a row.
+const SYNC_RETRY: Duration = Duration::from_secs(1);
+
 /// Talks to a running [`Peer`]: dial, disconnect, and read its state.
 #[derive(Clone)]
 pub struct PeerHandle {
@@ -245,12 +250,17 @@ pub struct Peer<S: Store> {
     unsent: BTreeSet<EntryKey>,
     sessions: HashMap<PeerId, (OutboundRequestId, SyncSession)>,
     again: HashSet<PeerId>,
+    /// Peers whose last catch-up failed: how long to wait after the next failure, and when to
+    /// try again (1 s, doubling up to the sync interval; cleared when one completes).
+    retries: HashMap<PeerId, (Duration, Instant)>,
     inbound: HashMap<PeerId, ConnectionId>,
     allowances: HashMap<PeerId, Allowance>,
     shared: Rc<RefCell<Shared>>,
     commands: mpsc::UnboundedReceiver<Command>,
     handle: PeerHandle,
     kept: Vec<Kept>,
+    storing: FuturesUnordered<LocalBoxFuture<'static, Result<(), StoreError>>>,
+    fold_journal: bool,
     pub(super) recorder: Option<Recorder>,
 }
 
@@ -264,10 +274,11 @@ enum Wake {
     Tick,
     Redial,
     Command(Command),
+    Stored(Result<(), StoreError>),
     Stop,
 }
 
-impl<S: Store> Peer<S> {
+impl<S: Store + 'static> Peer<S> {
     /// Puts `node` on the network (natively TCP and WebSocket, inside a tokio runtime; in the
     /// browser WebSocket and WebRTC-direct) and publishes its local changes from now on.
     pub async fn new(node: Rc<Node<S>>, config: PeerConfig) -> Result<Self, NetworkError> {
@@ -305,12 +316,15 @@ impl<S: Store> Peer<S> {
             unsent: BTreeSet::new(),
             sessions: HashMap::new(),
             again: HashSet::new(),
+            retries: HashMap::new(),
             inbound: HashMap::new(),
             allowances: HashMap::new(),
             shared,
             commands,
             handle,
             kept: Vec::new(),
+            storing: FuturesUnordered::new(),
+            fold_journal: false,
             recorder: None,
         }
     }
@@ -362,6 +376,7 @@ impl<S: Store> Peer<S> {
                     event = self.swarm.select_next_some() => Wake::Swarm(Box::new(event)),
                     changes = self.changes.select_next_some() => Wake::Changes(changes),
                     command = self.commands.select_next_some() => Wake::Command(command),
+                    stored = self.storing.select_next_some() => Wake::Stored(stored),
                     () = publish => Wake::Publish,
                     () = (&mut tick).fuse() => Wake::Tick,
                     () = (&mut redial).fuse() => Wake::Redial,
@@ -373,8 +388,14 @@ impl<S: Store> Peer<S> {
                     if let Some(record) = self.recorder.as_mut() {
                         record(&event);
                     }
-                    self.on_swarm_event(*event).await
+                    self.on_swarm_event(*event)
                 }
+                Wake::Stored(Err(error)) => {
+                    // Kept in memory, so served to peers; fetched again after a restart.
+                    tracing::error!(%error, "storing peers' entries failed");
+                    self.compact();
+                }
+                Wake::Stored(Ok(())) => self.compact(),
                 Wake::Changes(changes) => {
                     self.pending.push(changes);
                     self.count_pending();
@@ -401,7 +422,9 @@ impl<S: Store> Peer<S> {
                 }
                 Wake::Redial => {
                     redial = Delay::new(BACKOFF.0);
-                    self.redial(Instant::now());
+                    let now = Instant::now();
+                    self.redial(now);
+                    self.retry_syncs(now);
                 }
                 Wake::Command(Command::Disconnect(peer)) => {
                     let _ = self.swarm.disconnect_peer_id(peer);
@@ -421,6 +444,8 @@ impl<S: Store> Peer<S> {
                 }
                 Wake::Tick => {
                     tick = Delay::new(self.config.sync_interval);
+                    self.fold_journal = true;
+                    self.compact();
                     let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
                     for peer in peers {
                         self.start_sync(peer);
@@ -432,6 +457,30 @@ impl<S: Store> Peer<S> {
             self.pending.push(changes);
         }
         self.publish();
+        // Entries taken in are stored before the peer returns.
+        while let Some(stored) = self.storing.next().await {
+            if let Err(error) = stored {
+                tracing::error!(%error, "storing peers' entries failed");
+            }
+        }
+    }
+
+    /// Folds the node's journal into its buckets once a catch-up completed (or periodically)
+    /// and every write before has finished.
+    fn compact(&mut self) {
+        if self.fold_journal && self.storing.is_empty() && self.node.has_journal() {
+            self.fold_journal = false;
+            let node = self.node.clone();
+            self.storing.push(async move { node.compact().await }.boxed_local());
+        }
+    }
+
+    /// Stores merged rows in the background (the node groups them into few transactions).
+    fn store(&mut self, rows: Vec<EntryRow>) {
+        if !rows.is_empty() {
+            let node = self.node.clone();
+            self.storing.push(async move { node.store_merged(rows).await }.boxed_local());
+        }
     }
 
     /// Dials every kept address that is not connected and whose wait is over (none offline).
@@ -523,7 +572,7 @@ impl<S: Store> Peer<S> {
         self.shared.borrow_mut().stats.pending_entries = (self.unsent.len() + gathered) as u64;
     }
 
-    async fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
                 propagation_source,
@@ -531,7 +580,7 @@ impl<S: Store> Peer<S> {
                 message,
             })) => {
                 let origin = message.source.unwrap_or(propagation_source);
-                let verdict = self.validate(origin, &message.data).await;
+                let verdict = self.validate(origin, propagation_source, &message.data);
                 self.swarm.behaviour_mut().gossipsub.report_message_validation_result(
                     &message_id,
                     &propagation_source,
@@ -556,7 +605,7 @@ impl<S: Store> Peer<S> {
                     }
                 }
                 request_response::Message::Response { request_id, response } => {
-                    self.continue_sync(peer, request_id, &response).await;
+                    self.continue_sync(peer, request_id, &response);
                 }
             },
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Subscribed {
@@ -572,8 +621,8 @@ impl<S: Store> Peer<S> {
                 request_response::Event::OutboundFailure { peer, request_id, error, .. },
             )) if self.sessions.get(&peer).is_some_and(|(id, _)| *id == request_id) => {
                 self.sessions.remove(&peer);
-                self.shared.borrow_mut().stats.syncs_failed += 1;
                 tracing::debug!(%peer, %error, "catch-up failed");
+                self.sync_failed(peer);
                 if self.again.remove(&peer) && self.swarm.is_connected(&peer) {
                     self.start_sync(peer);
                 }
@@ -605,6 +654,7 @@ impl<S: Store> Peer<S> {
                 tracing::info!(peer = %peer_id, "disconnected");
                 self.sessions.remove(&peer_id);
                 self.again.remove(&peer_id);
+                self.retries.remove(&peer_id);
                 self.inbound.remove(&peer_id);
                 self.shared.borrow_mut().peers.remove(&peer_id);
             }
@@ -621,11 +671,14 @@ impl<S: Store> Peer<S> {
         }
     }
 
-    /// Checks and merges one gossip message; the verdict tells gossipsub whether to relay it
-    /// and whether to penalise the peer that sent it.
-    async fn validate(&mut self, origin: PeerId, data: &[u8]) -> MessageAcceptance {
+    /// Checks and merges one gossip message from `origin`, passed on by `source`; the verdict
+    /// tells gossipsub whether to relay it and whether to penalise the peer that sent it.
+    fn validate(&mut self, origin: PeerId, source: PeerId, data: &[u8]) -> MessageAcceptance {
         if !self.allow(origin) {
             self.shared.borrow_mut().stats.drop("rate_limited", 1);
+            // An honest burst loses nothing: what was dropped is fetched from the sender by a
+            // catch-up (at most one running and one waiting per peer, whatever the flood).
+            self.resync(source);
             return MessageAcceptance::Ignore;
         }
         let batch = match Batch::decode(data) {
@@ -639,22 +692,16 @@ impl<S: Store> Peer<S> {
             self.shared.borrow_mut().stats.drop("foreign_namespace", 1);
             return MessageAcceptance::Reject;
         }
-        match self.node.merge(batch.entries).await {
-            Ok(report) => {
-                let stats = &mut self.shared.borrow_mut().stats;
-                stats.gossip_entries += report.changed.len() as u64;
-                if report.rejected.is_empty() {
-                    stats.accepted_messages += 1;
-                    MessageAcceptance::Accept
-                } else {
-                    stats.drop("bad_signature", report.rejected.len() as u64);
-                    MessageAcceptance::Reject
-                }
-            }
-            Err(error) => {
-                tracing::error!(%error, "storing gossip failed; catch-up will bring it again");
-                MessageAcceptance::Ignore
-            }
+        let (report, rows) = self.node.take_in(batch.entries);
+        self.store(rows);
+        let stats = &mut self.shared.borrow_mut().stats;
+        stats.gossip_entries += report.changed.len() as u64;
+        if report.rejected.is_empty() {
+            stats.accepted_messages += 1;
+            MessageAcceptance::Accept
+        } else {
+            stats.drop("bad_signature", report.rejected.len() as u64);
+            MessageAcceptance::Reject
         }
     }
 
@@ -712,7 +759,33 @@ impl<S: Store> Peer<S> {
         self.sessions.insert(peer, (id, session));
     }
 
-    async fn continue_sync(&mut self, peer: PeerId, request_id: OutboundRequestId, bytes: &[u8]) {
+    /// Counts a failed catch-up and schedules another with the same peer soon, rather than at
+    /// the next periodic one.
+    fn sync_failed(&mut self, peer: PeerId) {
+        self.shared.borrow_mut().stats.syncs_failed += 1;
+        let wait = self.retries.get(&peer).map_or(SYNC_RETRY, |(wait, _)| *wait);
+        let next = (wait * 2).min(self.config.sync_interval.max(SYNC_RETRY));
+        self.retries.insert(peer, (next, Instant::now() + wait));
+    }
+
+    /// Starts the catch-ups whose retry is due.
+    fn retry_syncs(&mut self, now: Instant) {
+        let due: Vec<PeerId> = self
+            .retries
+            .iter()
+            .filter(|(peer, (_, at))| *at <= now && !self.sessions.contains_key(peer))
+            .map(|(peer, _)| *peer)
+            .collect();
+        for peer in due {
+            if self.swarm.is_connected(&peer) {
+                self.start_sync(peer);
+            } else {
+                self.retries.remove(&peer);
+            }
+        }
+    }
+
+    fn continue_sync(&mut self, peer: PeerId, request_id: OutboundRequestId, bytes: &[u8]) {
         let Some((id, mut session)) = self.sessions.remove(&peer) else { return };
         if id != request_id {
             self.sessions.insert(peer, (id, session));
@@ -726,29 +799,13 @@ impl<S: Store> Peer<S> {
         let step = match step {
             Ok(step) => step,
             Err(reason) => {
-                let stats = &mut self.shared.borrow_mut().stats;
-                stats.drop(reason, 1);
-                stats.syncs_failed += 1;
+                self.shared.borrow_mut().stats.drop(reason, 1);
+                self.sync_failed(peer);
                 return;
             }
         };
-        if !step.fetched.is_empty() {
-            match self.node.merge(step.fetched).await {
-                Ok(report) => {
-                    {
-                        let stats = &mut self.shared.borrow_mut().stats;
-                        stats.synced_entries += report.changed.len() as u64;
-                        stats.drop("bad_signature", report.rejected.len() as u64);
-                    }
-                    // Other peers may lack them too (a node that was offline brought them):
-                    // pass them on at once rather than at their next catch-up.
-                    if self.swarm.connected_peers().any(|p| *p != peer) {
-                        self.relay(&report.changed);
-                    }
-                }
-                Err(error) => tracing::error!(%error, "storing caught-up entries failed"),
-            }
-        }
+        // The next request goes out before this response's entries are verified, so the peer
+        // prepares and sends the next while this node checks signatures.
         match step.next {
             Some(next) => {
                 let id = self
@@ -759,16 +816,31 @@ impl<S: Store> Peer<S> {
                 self.sessions.insert(peer, (id, session));
             }
             None => {
-                {
-                    let stats = &mut self.shared.borrow_mut().stats;
-                    stats.syncs_completed += 1;
-                    stats.last_sync = Some(SystemTime::now());
-                }
-                if self.again.remove(&peer) {
-                    self.start_sync(peer);
-                }
+                let stats = &mut self.shared.borrow_mut().stats;
+                stats.syncs_completed += 1;
+                stats.last_sync = Some(SystemTime::now());
+                self.fold_journal = true;
+                self.retries.remove(&peer);
             }
         }
+        if !step.fetched.is_empty() {
+            let (report, rows) = self.node.take_in(step.fetched);
+            self.store(rows);
+            {
+                let stats = &mut self.shared.borrow_mut().stats;
+                stats.synced_entries += report.changed.len() as u64;
+                stats.drop("bad_signature", report.rejected.len() as u64);
+            }
+            // Other peers may lack them too (a node that was offline brought them): pass them
+            // on at once rather than at their next catch-up.
+            if !report.changed.is_empty() && self.swarm.connected_peers().any(|p| *p != peer) {
+                self.relay(&report.changed);
+            }
+        }
+        if !self.sessions.contains_key(&peer) && self.again.remove(&peer) {
+            self.start_sync(peer);
+        }
+        self.compact();
     }
 }
 

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use futures_channel::oneshot;
 use libp2p::Multiaddr;
 
-use js_sys::{Array, Uint8Array};
+use js_sys::Uint8Array;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{BroadcastChannel, MessageEvent};
@@ -16,7 +16,7 @@ use web_sys::{BroadcastChannel, MessageEvent};
 use super::{ChangeSource, Changes, Node, OpenError};
 use crate::core::{Namespace, Stats, TweetId};
 use crate::network::{NetworkError, Peer, PeerConfig, PeerHandle, WRITE_CHUNK};
-use crate::storage::{BrowserStore, StoreError, Write};
+use crate::storage::{BrowserStore, StoreError};
 
 /// Told of every tweet whose stats changed, with its new stats.
 pub type OnChange = Rc<dyn Fn(&TweetId, Stats, ChangeSource)>;
@@ -48,7 +48,7 @@ impl BrowserNode {
         node.on_commit(move |changes, source| {
             // Local actions and peers' entries alike: the other tabs hold the same node.
             if let Some(channel) = &tab_channel {
-                let _ = channel.post_message(&rows_to_js(&changes.rows(&ns)));
+                let _ = channel.post_message(&Uint8Array::from(changes.encode(&ns).as_slice()));
             }
             if let Some(node) = weak.upgrade() {
                 for tweet in changes.tweets() {
@@ -61,7 +61,8 @@ impl BrowserNode {
             let weak = Rc::downgrade(&node);
             let listener = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
                 let Some(node) = weak.upgrade() else { return };
-                let changes = Changes::from_rows(&namespace, &rows_from_js(&event.data()));
+                let Ok(bytes) = event.data().dyn_into::<Uint8Array>() else { return };
+                let changes = Changes::decode(&namespace, &bytes.to_vec());
                 node.absorb(&changes);
                 for tweet in changes.tweets() {
                     on_change(&tweet, node.stats(&tweet), ChangeSource::Tab);
@@ -118,30 +119,4 @@ impl BrowserNode {
             store.close();
         }
     }
-}
-
-/// Rows as a JS array of `[key, Uint8Array | null]` pairs, for `postMessage`.
-fn rows_to_js(rows: &[Write]) -> Array {
-    rows.iter()
-        .map(|(key, value)| {
-            let value: JsValue = match value {
-                Some(bytes) => Uint8Array::from(bytes.as_slice()).into(),
-                None => JsValue::NULL,
-            };
-            Array::of2(&JsValue::from_str(key), &value)
-        })
-        .collect()
-}
-
-/// Reads what [`rows_to_js`] wrote; anything else yields no rows.
-fn rows_from_js(data: &JsValue) -> Vec<Write> {
-    let Some(rows) = data.dyn_ref::<Array>() else { return Vec::new() };
-    rows.iter()
-        .filter_map(|row| {
-            let row = row.dyn_into::<Array>().ok()?;
-            let key = row.get(0).as_string()?;
-            let value = row.get(1).dyn_into::<Uint8Array>().ok().map(|a| a.to_vec());
-            Some((key, value))
-        })
-        .collect()
 }

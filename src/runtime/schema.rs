@@ -6,17 +6,22 @@
 //! | `meta/identity` | the 32-byte ed25519 secret key |
 //! | `meta/generation` | the 16-byte generation of this store |
 //! | `bucket/{000..fff}` | the entry rows of every tweet whose id hashes there: see [`encode_bucket`] |
+//! | `journal/{16 hex digits}` | peers' entry rows of one large merge, encoded as a bucket |
 //!
 //! Rows are grouped into 4096 buckets by an FNV-1a hash of the tweet id, because IndexedDB
 //! costs about 17 µs per record read: opening 100,000 counters reads 4,096 records, not
 //! 100,000. An action reads and rewrites its tweet's bucket in one transaction, which also
 //! serialises tabs. A local counter's row holds the marks that justify it (who liked, who
 //! retweeted, which reply ids), so counter and marks always change together.
+//!
+//! A large merge of peers' entries (a catch-up) is written as one journal record instead of
+//! rewriting thousands of buckets per response; journal records are folded into the buckets
+//! later, in one transaction. They never hold this node's own counters (the buckets do).
 
 use std::collections::{BTreeMap, HashMap};
 
 use crate::core::{
-    Entry, EntryKey, Mark, Namespace, NodeId, PnCounter, Signature, StatKind, TweetId,
+    Entry, EntryKey, Mark, Namespace, NodeId, PnCounter, Signature, StatKind, TweetId, Writer,
 };
 
 pub(crate) const VERSION: u8 = 1;
@@ -50,6 +55,49 @@ pub(crate) fn entry_key(namespace: &Namespace, key: &EntryKey) -> String {
     key.path(namespace)
 }
 
+/// Formats entry keys like [`entry_key`], remembering each writer's part (base58-encoding a node
+/// id is the costly part, and a batch holds many rows of few writers).
+#[derive(Default)]
+pub(crate) struct KeyText {
+    writers: HashMap<Writer, String>,
+}
+
+impl KeyText {
+    pub(crate) fn of(&mut self, namespace: &Namespace, key: &EntryKey) -> String {
+        let writer = self
+            .writers
+            .entry(key.writer)
+            .or_insert_with(|| format!("{}/{}", key.writer.node, key.writer.generation));
+        format!("/{namespace}/{}/{}/{writer}", key.tweet, key.stat)
+    }
+}
+
+/// The store key of a journal record.
+pub(crate) fn journal_key(id: u64) -> String {
+    format!("journal/{id:016x}")
+}
+
+/// Whether a key holds a journal record.
+pub(crate) fn is_journal(key: &str) -> bool {
+    key.starts_with("journal/")
+}
+
+/// One row merged into the row held for the same key: the joined counter, the signature of
+/// whichever side holds exactly that counter (none if neither does), the held row's marks.
+pub(crate) fn merge_row(held: Option<EntryRow>, row: EntryRow) -> EntryRow {
+    let Some(mut held) = held else { return row };
+    let counter = held.entry.counter.merge(row.entry.counter);
+    held.signature = if counter == row.entry.counter {
+        row.signature
+    } else if counter == held.entry.counter {
+        held.signature
+    } else {
+        None
+    };
+    held.entry.counter = counter;
+    held
+}
+
 /// How many buckets rows are spread over.
 const BUCKETS: u64 = 4096;
 
@@ -70,9 +118,15 @@ pub(crate) fn is_bucket(key: &str) -> bool {
 
 /// A bucket's rows, `(entry key text, encoded row)`, each as `u32 BE length | bytes` twice.
 pub(crate) fn encode_bucket(rows: &BTreeMap<String, Vec<u8>>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(rows.iter().map(|(k, v)| k.len() + v.len() + 8).sum());
+    encode_rows(rows.iter().map(|(k, v)| (k.as_str(), v.as_slice())))
+}
+
+/// Rows in [`encode_bucket`]'s format, in the order given (a later row of the same key wins
+/// when decoded).
+pub(crate) fn encode_rows<'a>(rows: impl Iterator<Item = (&'a str, &'a [u8])> + Clone) -> Vec<u8> {
+    let mut out = Vec::with_capacity(rows.clone().map(|(k, v)| k.len() + v.len() + 8).sum());
     for (key, row) in rows {
-        for part in [key.as_bytes(), row.as_slice()] {
+        for part in [key.as_bytes(), row] {
             out.extend_from_slice(&u32::try_from(part.len()).unwrap_or(u32::MAX).to_be_bytes());
             out.extend_from_slice(part);
         }
@@ -197,6 +251,20 @@ mod tests {
         assert_eq!(bucket_key(&tweet("1234567890")), "bucket/1a4");
         assert_eq!(bucket_key(&tweet("t")), "bucket/2a3");
         assert!(is_bucket(&bucket_key(&tweet("any"))));
+    }
+
+    #[test]
+    fn remembered_key_texts_equal_the_entry_keys() {
+        let namespace = Namespace::new("mainnet").expect("valid");
+        let node = crate::core::Identity::from_secret([7; 32]).node_id();
+        let writer = Writer { node, generation: crate::core::Generation([3; 16]) };
+        let mut texts = KeyText::default();
+        for (tweet, stat) in
+            [("a", StatKind::Likes), ("b", StatKind::Views), ("a", StatKind::Replies)]
+        {
+            let key = EntryKey { tweet: TweetId::new(tweet).expect("valid"), stat, writer };
+            assert_eq!(texts.of(&namespace, &key), entry_key(&namespace, &key));
+        }
     }
 
     #[test]

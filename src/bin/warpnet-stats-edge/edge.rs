@@ -112,7 +112,7 @@ async fn run(args: Args) -> Result<(), String> {
     std::fs::create_dir_all(&args.data_dir)
         .map_err(|e| format!("cannot create {}: {e}", args.data_dir.display()))?;
     let store = RedbStore::open(args.data_dir.join("store.redb")).map_err(|e| e.to_string())?;
-    let node = Rc::new(Node::open(namespace, store).await.map_err(|e| e.to_string())?);
+    let node = Rc::new(Node::open(namespace.clone(), store).await.map_err(|e| e.to_string())?);
     let entries = node.with_replica(|r| r.len());
     tracing::info!(node = %node.node_id(), entries, "opened the store");
 
@@ -131,7 +131,7 @@ async fn run(args: Args) -> Result<(), String> {
         handle.keep_connected(address);
     }
     if let HttpAddress(Some(address)) = args.http {
-        let site = http::Site { www: args.www, pkg: args.pkg };
+        let site = http::Site { www: args.www, pkg: args.pkg, namespace };
         http::serve(address, site, handle.clone(), peer.metrics()).await?;
     }
     peer.run(shutdown_signal()).await;

@@ -1,5 +1,6 @@
 //! The edge node's HTTP server: the demo page (`/`), the npm package (`/pkg/`), this node's
-//! multiaddrs (`/bootstrap.json`, how the demo page finds its edge node) and Prometheus
+//! multiaddrs and namespace (`/bootstrap.json`, how the demo page finds its edge node and the
+//! network to join) and Prometheus
 //! `/metrics`. The peer's state lives on the node's thread; handlers ask it through a channel.
 
 use std::net::SocketAddr;
@@ -12,13 +13,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::sync::{mpsc, oneshot};
 use tower_http::services::ServeDir;
-use warpnet_stats::{NetworkMetrics, PeerHandle};
+use warpnet_stats::{Namespace, NetworkMetrics, PeerHandle};
 
-/// The directories served.
+/// What is served: two directories, and the namespace named in `/bootstrap.json`.
 #[derive(Debug, Clone)]
 pub(crate) struct Site {
     pub(crate) www: PathBuf,
     pub(crate) pkg: PathBuf,
+    pub(crate) namespace: Namespace,
 }
 
 enum Query {
@@ -40,10 +42,11 @@ pub(crate) async fn serve(
         .map_err(|e| format!("cannot serve HTTP on {address}: {e}"))?;
     let address = listener.local_addr().unwrap_or(address);
     let (queries, mut asked) = mpsc::unbounded_channel::<(Query, oneshot::Sender<String>)>();
+    let namespace = site.namespace.clone();
     tokio::task::spawn_local(async move {
         while let Some((query, reply)) = asked.recv().await {
             let _ = reply.send(match query {
-                Query::Bootstrap => bootstrap_json(&peer),
+                Query::Bootstrap => bootstrap_json(&peer, &namespace),
                 Query::Metrics => metrics.encode(),
             });
         }
@@ -81,12 +84,16 @@ async fn prometheus(State(queries): State<Queries>) -> Result<Response, StatusCo
     Ok(([(header::CONTENT_TYPE, kind)], body).into_response())
 }
 
-/// `{"peerId": "...", "addresses": [...]}`: the addresses browsers can dial (WebSocket and
-/// WebRTC-direct) first, then the others.
-fn bootstrap_json(peer: &PeerHandle) -> String {
+/// `{"peerId": "...", "namespace": "...", "addresses": [...]}`: the addresses browsers can dial
+/// (WebSocket and WebRTC-direct) first, then the others.
+fn bootstrap_json(peer: &PeerHandle, namespace: &Namespace) -> String {
     let mut addresses: Vec<String> = peer.listen_addrs().iter().map(|a| a.to_string()).collect();
     addresses.sort_by_key(|a| !(a.contains("/ws") || a.contains("/webrtc-direct")));
     let quoted: Vec<String> = addresses.iter().map(|a| format!("{a:?}")).collect();
     let id = peer.peer_id();
-    format!("{{\"peerId\":\"{id}\",\"addresses\":[{}]}}", quoted.join(","))
+    let namespace = namespace.as_str();
+    format!(
+        "{{\"peerId\":\"{id}\",\"namespace\":{namespace:?},\"addresses\":[{}]}}",
+        quoted.join(",")
+    )
 }

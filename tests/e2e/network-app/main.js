@@ -1,6 +1,7 @@
 // A browser node that finds its edge node from /bootstrap.json of its origin, as the demo page
 // does. Query: ?transport=websocket|webrtc-direct&namespace=...; tests drive it through
-// window.statsNode and read every change event (with its arrival time) from window.changes.
+// window.statsNode and read every change event (with its arrival time) from window.changes
+// and their count from peers (stored in IndexedDB before the event) from window.remoteChanges.
 import init, { StatsNode } from "/pkg/warpnet_stats.js";
 
 const query = new URLSearchParams(location.search);
@@ -12,7 +13,11 @@ try {
   const bootstrap = addresses.filter((a) => a.includes(marker) && a.startsWith("/ip4/127.0.0.1/"));
   const node = await StatsNode.open({ namespace: query.get("namespace") ?? "e2e", bootstrap });
   window.changes = [];
-  node.addEventListener("change", (e) => window.changes.push({ ...e.detail, at: performance.now() }));
+  window.remoteChanges = 0;
+  node.addEventListener("change", (e) => {
+    window.changes.push({ ...e.detail, at: performance.now() });
+    if (e.detail.source === "remote") window.remoteChanges++;
+  });
   document.getElementById("node-id").textContent = node.nodeId;
   window.statsNode = node;
 } catch (error) {
