@@ -99,7 +99,9 @@ test("the demo page: counts travel, an offline node converges, state persists, t
   assert.notEqual(ids[0], ids[1], "two nodes");
   for (const page of [a, b]) {
     assert.equal(await page.locator("#storage").textContent(), "IndexedDB");
-    assert.equal(await page.locator("#peers li[data-transport=websocket]").count(), 1, "one peer, the edge node, over WebSocket");
+    // The panel refreshes every second: one peer, the edge node, over WebSocket.
+    await page.waitForSelector("#peers li[data-transport=websocket]", { timeout: 5_000 });
+    assert.equal(await page.locator("#peers li").count(), 1);
   }
 
   // Likes and retweets in a show in b; a's buttons show its own state.
@@ -171,6 +173,9 @@ test("the demo page: counts travel, an offline node converges, state persists, t
   await a.fill("#user", "alice");
   await a.locator("#user").blur();
 
+  for (const page of [a, b]) {
+    await page.waitForFunction(() => document.querySelector('[data-status="state"]')?.textContent === "online, connected", null, { timeout: 10_000 });
+  }
   mkdirSync(artifacts, { recursive: true });
   await a.screenshot({ path: join(artifacts, "demo-a.png"), fullPage: true });
   await b.screenshot({ path: join(artifacts, "demo-b.png"), fullPage: true });
