@@ -5,39 +5,25 @@
 // breakdown adds up to the totals; a bad user name shows an error on the page. Screenshots of
 // both pages are saved to target/e2e-artifacts/ (not committed).
 // Needs scripts/build-pkg and the debug edge node binary (scripts/test builds both first).
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { chromium } from "playwright-core";
-import { startEdge, chromiumArgs } from "./edge.mjs";
+import { edgeAndBrowser } from "./hooks.mjs";
 
 const repo = resolve(import.meta.dirname, "../..");
 const artifacts = join(process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(repo, "target"), "e2e-artifacts");
-let edge, browser;
-
-before(async () => {
-  edge = await startEdge({ www: join(repo, "www"), namespace: "demo-e2e" });
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: chromiumArgs });
-});
-
-after(async () => {
-  await browser?.close();
-  if (edge) {
-    const status = await edge.stop();
-    assert.equal(status.code, 0, `the edge node exits cleanly on SIGTERM:\n${edge.log()}`);
-  }
-});
+const env = edgeAndBrowser({ www: join(repo, "www"), namespace: "demo-e2e" });
 
 const STATS = ["likes", "retweets", "replies", "views"];
 
 /** Opens the demo page in a fresh context (a new node) as `user`, connected and caught up. */
 async function openPage(user) {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  const context = await env.browser.newContext({ viewport: { width: 1100, height: 900 } });
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e));
-  await page.goto(edge.url);
+  await page.goto(env.edge.url);
   await ready(page);
   await page.fill("#user", user);
   await page.press("#user", "Enter");

@@ -2,31 +2,17 @@
 // process, all on loopback, over WebSocket and over WebRTC-direct: a like in one appears in
 // the other; one goes offline, both change, it comes back, and both converge.
 // Needs scripts/build-pkg and the debug edge node binary (scripts/test builds both first).
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
-import { startEdge, chromiumArgs } from "./edge.mjs";
+import { edgeAndBrowser } from "./hooks.mjs";
 
-let edge, browser;
-
-before(async () => {
-  edge = await startEdge();
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: chromiumArgs });
-});
-
-after(async () => {
-  await browser?.close();
-  if (edge) {
-    const status = await edge.stop();
-    assert.equal(status.code, 0, `the edge node exits cleanly on SIGTERM:\n${edge.log()}`);
-  }
-});
+const env = edgeAndBrowser();
 
 /** A browser node in a fresh context, connected to the edge node over `transport` and caught up. */
 async function openNode(transport) {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const page = await context.newPage();
-  await page.goto(`${edge.url}index.html?transport=${transport}`);
+  await page.goto(`${env.edge.url}index.html?transport=${transport}`);
   await page.waitForFunction(() => window.statsNode || window.openError, null, { timeout: 20_000 });
   assert.equal(await page.evaluate(() => window.openError), undefined);
   await waitConnected(page);
@@ -49,7 +35,7 @@ async function until(page, tweet, likes, retweets = 0) {
     }, [tweet, likes, retweets], { timeout: 15_000 });
   } catch (error) {
     const state = await page.evaluate((t) => ({ stats: window.statsNode.stats(t), status: window.statsNode.syncStatus() }), tweet);
-    throw new Error(`${error.message}\nwanted ${likes} likes, ${retweets} retweets; ${JSON.stringify(state)}\nedge log:\n${edge.log().split("\n").filter((l) => /warpnet/.test(l)).join("\n")}`);
+    throw new Error(`${error.message}\nwanted ${likes} likes, ${retweets} retweets; ${JSON.stringify(state)}\nedge log:\n${env.edge.log().split("\n").filter((l) => /warpnet/.test(l)).join("\n")}`);
   }
 }
 
