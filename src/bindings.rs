@@ -324,17 +324,13 @@ impl StatsNode {
         let convert::Options { namespace, db_name, bootstrap } = options;
         let events = EventTarget::new()?;
         let target = events.clone();
-        let on_change: OnChange = Rc::new(move |tweet, stats, source| {
-            let detail = Object::new();
-            convert::set(&detail, "tweetId", &tweet.as_str().into());
-            convert::set(&detail, "stats", &convert::stats(stats));
+        let on_change: OnChange = Rc::new(move |changed, source| {
             let source = match source {
                 ChangeSource::Local => "local",
                 ChangeSource::Tab => "tab",
                 ChangeSource::Remote => "remote",
             };
-            convert::set(&detail, "source", &source.into());
-            convert::dispatch(&target, "change", &detail);
+            convert::dispatch_changes(&target, changed, source);
         });
         let inner = BrowserNode::open(namespace, &db_name, on_change)
             .await
@@ -511,6 +507,42 @@ mod convert {
 
     pub(super) fn error(message: &str) -> JsValue {
         js_sys::Error::new(message).into()
+    }
+
+    /// One "change" event per tweet, built and dispatched on the JS side: one call into JS for
+    /// a whole commit (a catch-up commits thousands of tweets at once).
+    pub(super) fn dispatch_changes(
+        target: &EventTarget,
+        changed: &[(TweetId, Stats)],
+        source: &str,
+    ) {
+        if changed.is_empty() {
+            return;
+        }
+        let mut ids = String::new();
+        let mut counts = Vec::with_capacity(changed.len() * StatKind::ALL.len());
+        for (index, (tweet, stats)) in changed.iter().enumerate() {
+            if index > 0 {
+                ids.push('\n'); // tweet ids hold no control characters
+            }
+            ids.push_str(tweet.as_str());
+            counts.extend(StatKind::ALL.map(|kind| stats.get(kind) as f64));
+        }
+        dispatch_change_events(target, &ids, counts, source);
+    }
+
+    #[wasm_bindgen(inline_js = r#"
+export function dispatchChangeEvents(target, ids, counts, source) {
+  const tweetIds = ids.split("\n");
+  for (let i = 0, at = 0; i < tweetIds.length; i++, at += 4) {
+    const stats = { likes: counts[at], retweets: counts[at + 1], replies: counts[at + 2], views: counts[at + 3] };
+    target.dispatchEvent(new CustomEvent("change", { detail: { tweetId: tweetIds[i], stats, source } }));
+  }
+}"#)]
+    extern "C" {
+        /// `counts` holds four numbers per tweet, in `StatKind::ALL` order.
+        #[wasm_bindgen(js_name = dispatchChangeEvents)]
+        fn dispatch_change_events(target: &EventTarget, ids: &str, counts: Vec<f64>, source: &str);
     }
 
     pub(super) fn dispatch(target: &EventTarget, kind: &str, detail: &JsValue) {

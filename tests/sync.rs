@@ -279,6 +279,38 @@ proptest! {
     }
 
     #[test]
+    fn the_digest_tree_kept_up_to_date_equals_one_built_afresh(
+        history in prop::collection::vec((0..4usize, 0..6usize, 0..4usize, prop::bool::weighted(0.7)), 1..80),
+    ) {
+        // `kept` builds its tree at once and follows every change; `fresh` builds it at the end.
+        let mut writers: Vec<Replica> = (1..=3).map(replica).collect();
+        let (mut kept, mut fresh) = (replica(10), replica(10));
+        kept.sync_digest();
+        for &(w, t, s, up) in &history {
+            let (tweet, stat) = (tweet(&format!("t{t}")), StatKind::ALL[s]);
+            if w == 3 {
+                for node in [&mut kept, &mut fresh] {
+                    if up { node.increment(&tweet, stat); } else { node.decrement(&tweet, stat); }
+                }
+            } else {
+                let entry = if up { writers[w].increment(&tweet, stat) } else { writers[w].decrement(&tweet, stat) };
+                let signed = writers[w].signed(&entry.key).expect("held");
+                kept.merge(&namespace(), vec![signed.clone()]);
+                fresh.merge(&namespace(), vec![signed]);
+            }
+        }
+        prop_assert_eq!(kept.sync_digest(), fresh.sync_digest());
+        let every_leaf = SyncRequest::Leaves { indices: (0..4096).collect() };
+        let leaves = kept.answer(&every_leaf).expect("answered");
+        prop_assert_eq!(&leaves, &fresh.answer(&every_leaf).expect("answered"));
+        let SyncResponse::Leaves { leaves } = leaves else { panic!("not leaves") };
+        let key_hashes: Vec<u64> = leaves.iter().flatten().map(|s| s.key_hash).collect();
+        prop_assert_eq!(key_hashes.len(), kept.len());
+        let fetch = SyncRequest::Fetch { key_hashes };
+        prop_assert_eq!(kept.answer(&fetch).expect("answered"), fresh.answer(&fetch).expect("answered"));
+    }
+
+    #[test]
     fn sync_decoders_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
         let _ = SyncRequest::decode(&bytes);
         let _ = SyncResponse::decode(&bytes);

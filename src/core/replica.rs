@@ -118,7 +118,8 @@ struct Slot {
     /// The writer's signature over exactly `counter`; `None` for local counters not yet signed
     /// since their last change.
     signature: Option<Signature>,
-    /// The counter's catch-up summary, computed when first needed after a change.
+    /// The counter's catch-up summary: computed when the digest tree is built, and on every
+    /// change after that.
     summary: Option<Summary>,
 }
 
@@ -138,7 +139,7 @@ pub struct Replica {
     /// Public keys of nodes whose signatures have verified, so each id is decoded once.
     keys: HashMap<NodeId, VerificationKey>,
     len: usize,
-    /// The catch-up digest tree, dropped on every change and rebuilt when next needed.
+    /// The catch-up digest tree: built when first needed, then updated on every change.
     tree: Option<DigestTree>,
 }
 
@@ -339,8 +340,14 @@ impl Replica {
         let total = &mut counters.totals[key.stat.index()];
         total.increments += u128::from(counter.increments - slot.counter.increments);
         total.decrements += u128::from(counter.decrements - slot.counter.decrements);
+        let old = slot.summary;
         *slot = Slot { counter, signature, summary: None };
-        self.tree = None;
+        // Once built, the tree follows every change (each slot then has its summary).
+        if let Some(tree) = &mut self.tree {
+            let summary = sync::summarize(key, counter);
+            slot.summary = Some(summary);
+            tree.update(key, old, summary);
+        }
     }
 
     /// The digest of every entry held: two replicas with equal digests hold the same entries
@@ -349,7 +356,7 @@ impl Replica {
         self.digest_tree().root()
     }
 
-    /// The catch-up digest tree, rebuilt if anything changed since it was last built.
+    /// The catch-up digest tree, built on first use (and kept up to date by [`Replica::put`]).
     pub(crate) fn digest_tree(&mut self) -> &DigestTree {
         let tweets = &mut self.tweets;
         self.tree.get_or_insert_with(|| {

@@ -178,14 +178,12 @@ impl SyncSession {
                 }
                 let tree = replica.digest_tree();
                 for theirs in &leaves {
-                    let Some(leaf) = self.leaves.pop_front() else { break };
-                    let mine = tree.leaf(leaf);
-                    // Both sorted by key hash: want every item of theirs that mine lacks.
+                    if self.leaves.pop_front().is_none() {
+                        break;
+                    }
+                    // Want every entry of theirs that is not exactly what this replica holds.
                     self.wanted.extend(
-                        theirs
-                            .iter()
-                            .filter(|item| mine.binary_search(item).is_err())
-                            .map(|item| item.key_hash),
+                        theirs.iter().filter(|item| !tree.holds(item)).map(|item| item.key_hash),
                     );
                 }
             }
@@ -262,7 +260,7 @@ impl Replica {
                         break;
                     }
                     budget = budget.saturating_sub(leaf.len());
-                    leaves.push(leaf.to_vec());
+                    leaves.push(leaf.collect());
                 }
                 Ok(SyncResponse::Leaves { leaves })
             }
@@ -270,11 +268,11 @@ impl Replica {
                 let mut keys = Vec::new();
                 let mut answered = 0;
                 for hash in key_hashes {
-                    let found = tree.keys_with_hash(*hash);
+                    let found: Vec<&EntryKey> = tree.keys_with_hash(*hash).collect();
                     if keys.len() + found.len() > MAX_RESPONSE_ENTRIES && answered > 0 {
                         break;
                     }
-                    keys.extend(found.iter().map(|(_, key)| key.clone()));
+                    keys.extend(found.into_iter().cloned());
                     answered += 1;
                 }
                 let entries = keys.iter().filter_map(|key| self.signed(key)).collect();
@@ -285,46 +283,73 @@ impl Replica {
     }
 }
 
-/// Digests of a replica's entries over the sync tree. The replica rebuilds it when asked after
-/// a change, from per-entry summaries it caches (only changed entries are hashed again).
+/// Digests of a replica's entries over the sync tree. Built once from per-entry summaries when
+/// first needed, then kept up to date by the replica on every change ([`DigestTree::update`]).
 #[derive(Debug, Clone)]
 pub(crate) struct DigestTree {
     /// Node digests per level: 1, 16, 256 and 4,096 nodes.
     levels: [Vec<u64>; DEPTH as usize + 1],
-    /// Per leaf, its summaries sorted by key hash.
-    leaves: Vec<Vec<Summary>>,
-    /// Keys sorted by hash, to answer fetches.
-    keys: Vec<(u64, EntryKey)>,
+    /// Per leaf, its entries' summaries and keys, sorted by summary.
+    leaves: Vec<Vec<(Summary, EntryKey)>>,
 }
 
 impl DigestTree {
     /// Builds the tree from every entry's key and summary.
     pub(crate) fn build(entries: impl Iterator<Item = (EntryKey, Summary)>) -> Self {
         let mut leaves = vec![Vec::new(); LEAVES as usize];
-        let mut keys = Vec::new();
         for (key, summary) in entries {
-            leaves[leaf_of(summary.key_hash) as usize].push(summary);
-            keys.push((summary.key_hash, key));
+            leaves[leaf_of(summary.key_hash) as usize].push((summary, key));
         }
-        keys.sort_unstable();
         let mut levels: [Vec<u64>; DEPTH as usize + 1] =
             std::array::from_fn(|level| vec![0; FANOUT.pow(level as u32) as usize]);
         for (index, leaf) in leaves.iter_mut().enumerate() {
-            leaf.sort_unstable();
-            let digest = leaf.iter().fold(0, |acc, s| acc ^ s.digest);
-            for (level, digests) in levels.iter_mut().enumerate() {
-                digests[index >> (4 * (usize::from(DEPTH) - level))] ^= digest;
+            leaf.sort_unstable_by_key(|(summary, _)| *summary);
+            let digest = leaf.iter().fold(0, |acc, (s, _)| acc ^ s.digest);
+            Self::toggle(&mut levels, index, digest);
+        }
+        Self { levels, leaves }
+    }
+
+    /// Replaces an entry's summary (`old` is `None` for a new entry).
+    pub(crate) fn update(&mut self, key: &EntryKey, old: Option<Summary>, new: Summary) {
+        let index = leaf_of(new.key_hash) as usize;
+        let leaf = &mut self.leaves[index];
+        let mut change = new.digest;
+        let mut held = None;
+        if let Some(old) = old {
+            let start = leaf.partition_point(|(s, _)| *s < old);
+            if let Some(offset) =
+                leaf[start..].iter().take_while(|(s, _)| *s == old).position(|(_, k)| k == key)
+            {
+                held = Some(leaf.remove(start + offset).1);
+                change ^= old.digest;
             }
         }
-        Self { levels, leaves, keys }
+        let at = leaf.partition_point(|(s, _)| *s < new);
+        leaf.insert(at, (new, held.unwrap_or_else(|| key.clone())));
+        Self::toggle(&mut self.levels, index, change);
+    }
+
+    /// XORs `digest` into a leaf and every node above it.
+    fn toggle(levels: &mut [Vec<u64>; DEPTH as usize + 1], leaf: usize, digest: u64) {
+        for (level, digests) in levels.iter_mut().enumerate() {
+            digests[leaf >> (4 * (usize::from(DEPTH) - level))] ^= digest;
+        }
     }
 
     pub(crate) fn digest(&self, level: u8, index: u32) -> u64 {
         self.levels[usize::from(level)][index as usize]
     }
 
-    pub(crate) fn leaf(&self, index: u32) -> &[Summary] {
-        &self.leaves[index as usize]
+    /// A leaf's summaries, sorted.
+    pub(crate) fn leaf(&self, index: u32) -> impl ExactSizeIterator<Item = Summary> + '_ {
+        self.leaves[index as usize].iter().map(|(summary, _)| *summary)
+    }
+
+    /// Whether a leaf holds an entry with this summary.
+    pub(crate) fn holds(&self, summary: &Summary) -> bool {
+        let leaf = &self.leaves[leaf_of(summary.key_hash) as usize];
+        leaf.binary_search_by(|(s, _)| s.cmp(summary)).is_ok()
     }
 
     /// The root digest: equal roots mean equal entry sets (up to hash collisions).
@@ -332,10 +357,10 @@ impl DigestTree {
         self.levels[0][0]
     }
 
-    fn keys_with_hash(&self, hash: u64) -> &[(u64, EntryKey)] {
-        let start = self.keys.partition_point(|(h, _)| *h < hash);
-        let end = self.keys.partition_point(|(h, _)| *h <= hash);
-        &self.keys[start..end]
+    fn keys_with_hash(&self, hash: u64) -> impl Iterator<Item = &EntryKey> {
+        let leaf = &self.leaves[leaf_of(hash) as usize];
+        let start = leaf.partition_point(|(s, _)| s.key_hash < hash);
+        leaf[start..].iter().take_while(move |(s, _)| s.key_hash == hash).map(|(_, key)| key)
     }
 }
 

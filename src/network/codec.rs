@@ -1,6 +1,7 @@
 //! The catch-up protocol's stream codec: each request and response is one frame, a 4-byte
 //! big-endian length then the message bytes ([`crate::core`]'s versioned encoding). Frames
-//! longer than the wire limit are refused before anything is read into memory.
+//! longer than the wire limit are refused before anything is read into memory. Toward a WebRTC
+//! peer a frame is written in small pieces; elsewhere at once.
 
 use std::io;
 
@@ -13,16 +14,33 @@ use crate::core::MAX_MESSAGE_BYTES;
 /// The catch-up protocol's name.
 pub(crate) const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/warpnet/stats-sync/1");
 
-/// The most bytes handed to the stream before a flush. Over WebRTC what is flushed at once
-/// travels as one data channel message, and the native WebRTC transport fails reading messages
-/// above 8 KiB.
+/// The most bytes handed to a WebRTC stream before a flush. What is flushed at once travels as
+/// one data channel message, and the native WebRTC transport (the edge node) fails reading
+/// messages above 8 KiB; elsewhere a frame is written at once (fewer, larger transport frames to
+/// decrypt and dispatch).
 pub(crate) const WRITE_CHUNK: usize = 7 * 1024;
+
+/// One message, and how to write it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Frame {
+    /// The message bytes.
+    pub bytes: Vec<u8>,
+    /// Flush after every this many bytes: [`WRITE_CHUNK`] toward a WebRTC peer.
+    pub flush_every: usize,
+}
+
+impl Frame {
+    /// A frame to send to a peer over WebRTC (`webrtc` true) or another transport.
+    pub(crate) fn new(bytes: Vec<u8>, webrtc: bool) -> Self {
+        Self { bytes, flush_every: if webrtc { WRITE_CHUNK } else { MAX_MESSAGE_BYTES } }
+    }
+}
 
 /// Length-prefixed frames of message bytes.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct FrameCodec;
 
-async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T) -> io::Result<Vec<u8>> {
+async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T) -> io::Result<Frame> {
     let mut length = [0; 4];
     io.read_exact(&mut length).await?;
     let length = u32::from_be_bytes(length) as usize;
@@ -34,16 +52,17 @@ async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T) -> io::Result<Vec<u
     }
     let mut bytes = vec![0; length];
     io.read_exact(&mut bytes).await?;
-    Ok(bytes)
+    Ok(Frame { bytes, flush_every: MAX_MESSAGE_BYTES })
 }
 
-async fn write_frame<T: AsyncWrite + Unpin + Send>(io: &mut T, bytes: Vec<u8>) -> io::Result<()> {
+async fn write_frame<T: AsyncWrite + Unpin + Send>(io: &mut T, frame: Frame) -> io::Result<()> {
+    let Frame { bytes, flush_every } = frame;
     let length = u32::try_from(bytes.len())
         .ok()
         .filter(|&l| l as usize <= MAX_MESSAGE_BYTES)
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "frame too large"))?;
     io.write_all(&length.to_be_bytes()).await?;
-    for chunk in bytes.chunks(WRITE_CHUNK) {
+    for chunk in bytes.chunks(flush_every.max(1)) {
         io.write_all(chunk).await?;
         io.flush().await?;
     }
@@ -52,14 +71,14 @@ async fn write_frame<T: AsyncWrite + Unpin + Send>(io: &mut T, bytes: Vec<u8>) -
 
 impl Codec for FrameCodec {
     type Protocol = StreamProtocol;
-    type Request = Vec<u8>;
-    type Response = Vec<u8>;
+    type Request = Frame;
+    type Response = Frame;
 
     fn read_request<T>(
         &mut self,
         _: &StreamProtocol,
         io: &mut T,
-    ) -> impl Future<Output = io::Result<Vec<u8>>> + Send
+    ) -> impl Future<Output = io::Result<Frame>> + Send
     where
         T: AsyncRead + Unpin + Send,
     {
@@ -70,7 +89,7 @@ impl Codec for FrameCodec {
         &mut self,
         _: &StreamProtocol,
         io: &mut T,
-    ) -> impl Future<Output = io::Result<Vec<u8>>> + Send
+    ) -> impl Future<Output = io::Result<Frame>> + Send
     where
         T: AsyncRead + Unpin + Send,
     {
@@ -81,7 +100,7 @@ impl Codec for FrameCodec {
         &mut self,
         _: &StreamProtocol,
         io: &mut T,
-        request: Vec<u8>,
+        request: Frame,
     ) -> impl Future<Output = io::Result<()>> + Send
     where
         T: AsyncWrite + Unpin + Send,
@@ -93,7 +112,7 @@ impl Codec for FrameCodec {
         &mut self,
         _: &StreamProtocol,
         io: &mut T,
-        response: Vec<u8>,
+        response: Frame,
     ) -> impl Future<Output = io::Result<()>> + Send
     where
         T: AsyncWrite + Unpin + Send,

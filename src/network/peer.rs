@@ -21,6 +21,7 @@ use libp2p::{Multiaddr, PeerId, Swarm};
 use web_time::{Instant, SystemTime};
 
 use super::behaviour::{Behaviour, BehaviourEvent, topic};
+use super::codec::Frame;
 #[cfg(doc)]
 use super::codec::WRITE_CHUNK;
 use super::{NetworkError, build_swarm};
@@ -593,8 +594,9 @@ impl<S: Store + 'static> Peer<S> {
                 ..
             })) => match message {
                 request_response::Message::Request { request, channel, .. } => {
-                    match self.answer(&request) {
+                    match self.answer(&request.bytes) {
                         Ok(response) => {
+                            let response = self.frame(&peer, response);
                             let _ =
                                 self.swarm.behaviour_mut().sync.send_response(channel, response);
                         }
@@ -605,7 +607,7 @@ impl<S: Store + 'static> Peer<S> {
                     }
                 }
                 request_response::Message::Response { request_id, response } => {
-                    self.continue_sync(peer, request_id, &response);
+                    self.continue_sync(peer, request_id, &response.bytes);
                 }
             },
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Subscribed {
@@ -754,9 +756,16 @@ impl<S: Store + 'static> Peer<S> {
             return;
         }
         let (session, request) = SyncSession::start();
-        let id =
-            self.swarm.behaviour_mut().sync.send_request(&peer, request.encode(&self.namespace));
+        let request = self.frame(&peer, request.encode(&self.namespace));
+        let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
         self.sessions.insert(peer, (id, session));
+    }
+
+    /// A catch-up message to `peer`, written in small pieces if the connection is WebRTC.
+    fn frame(&self, peer: &PeerId, bytes: Vec<u8>) -> Frame {
+        let webrtc =
+            self.shared.borrow().peers.get(peer).is_some_and(|p| p.transport() == "webrtc-direct");
+        Frame::new(bytes, webrtc)
     }
 
     /// Counts a failed catch-up and schedules another with the same peer soon, rather than at
@@ -808,11 +817,8 @@ impl<S: Store + 'static> Peer<S> {
         // prepares and sends the next while this node checks signatures.
         match step.next {
             Some(next) => {
-                let id = self
-                    .swarm
-                    .behaviour_mut()
-                    .sync
-                    .send_request(&peer, next.encode(&self.namespace));
+                let next = self.frame(&peer, next.encode(&self.namespace));
+                let id = self.swarm.behaviour_mut().sync.send_request(&peer, next);
                 self.sessions.insert(peer, (id, session));
             }
             None => {

@@ -1,6 +1,6 @@
 //! The browser node: a node over IndexedDB (or memory, when IndexedDB cannot be opened), kept in
 //! step with the other tabs of the origin through a BroadcastChannel, reporting every change of
-//! a tweet's stats (its own, another tab's, or a peer's) to one callback.
+//! a tweet's stats (its own, another tab's, or a peer's) to one callback, a commit at a time.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -18,8 +18,8 @@ use crate::core::{Namespace, Stats, TweetId};
 use crate::network::{NetworkError, Peer, PeerConfig, PeerHandle, WRITE_CHUNK};
 use crate::storage::{BrowserStore, StoreError};
 
-/// Told of every tweet whose stats changed, with its new stats.
-pub type OnChange = Rc<dyn Fn(&TweetId, Stats, ChangeSource)>;
+/// Told of the tweets whose stats one commit changed, each once with its new stats.
+pub type OnChange = Rc<dyn Fn(&[(TweetId, Stats)], ChangeSource)>;
 
 /// A node in a browser tab.
 pub struct BrowserNode {
@@ -51,9 +51,7 @@ impl BrowserNode {
                 let _ = channel.post_message(&Uint8Array::from(changes.encode(&ns).as_slice()));
             }
             if let Some(node) = weak.upgrade() {
-                for tweet in changes.tweets() {
-                    notify(&tweet, node.stats(&tweet), source);
-                }
+                notify(&node.changed_stats(changes), source);
             }
         });
 
@@ -64,9 +62,7 @@ impl BrowserNode {
                 let Ok(bytes) = event.data().dyn_into::<Uint8Array>() else { return };
                 let changes = Changes::decode(&namespace, &bytes.to_vec());
                 node.absorb(&changes);
-                for tweet in changes.tweets() {
-                    on_change(&tweet, node.stats(&tweet), ChangeSource::Tab);
-                }
+                on_change(&node.changed_stats(&changes), ChangeSource::Tab);
             });
             channel.set_onmessage(Some(listener.as_ref().unchecked_ref()));
             listener

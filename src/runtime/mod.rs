@@ -629,6 +629,19 @@ impl<S: Store> Node<S> {
         self.state.borrow().stats(tweet)
     }
 
+    /// Each tweet the changes touch, once, with its current statistics.
+    pub fn changed_stats(&self, changes: &Changes) -> Vec<(TweetId, Stats)> {
+        let state = self.state.borrow();
+        changes
+            .tweets()
+            .into_iter()
+            .map(|tweet| {
+                let stats = state.stats(&tweet);
+                (tweet, stats)
+            })
+            .collect()
+    }
+
     /// Whether this node holds a mark (e.g. whether `user` liked `tweet` here).
     pub fn has_mark(&self, mark: Mark, tweet: &TweetId, subject: &str) -> bool {
         self.state.borrow().has_mark(mark, tweet, subject)
