@@ -4,7 +4,7 @@
 //! and runs a catch-up with every newly connected peer and periodically. Time comes from here.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
@@ -29,7 +29,7 @@ use crate::core::{
     Batch, Entry, EntryKey, MAX_MESSAGE_BYTES, MAX_RESPONSE_ENTRIES, Namespace, SignedEntry,
     SyncRequest, SyncResponse, SyncSession, WireError,
 };
-use crate::runtime::{ChangeSource, Changes, EntryRow, Node};
+use crate::runtime::{ChangeSource, Changes, EntryRow, Node, YieldOnce};
 use crate::storage::{Store, StoreError};
 
 /// How a peer behaves on the network.
@@ -261,8 +261,33 @@ pub struct Peer<S: Store> {
     handle: PeerHandle,
     kept: Vec<Kept>,
     storing: FuturesUnordered<LocalBoxFuture<'static, Result<(), StoreError>>>,
+    /// Catch-up responses' entries waiting to be verified and taken in, after the next request
+    /// went out (see [`Peer::continue_sync`]).
+    fetched: VecDeque<Fetched>,
     fold_journal: bool,
     pub(super) recorder: Option<Recorder>,
+}
+
+/// Entries one catch-up response delivered.
+struct Fetched {
+    peer: PeerId,
+    entries: Vec<SignedEntry>,
+    /// Whether the response was the catch-up's last.
+    last: bool,
+}
+
+/// Resolves when the future in `slot` does; never while it holds none.
+fn when_set<F: Future<Output = ()> + Unpin>(
+    slot: &mut Option<F>,
+) -> futures::future::Fuse<LocalBoxFuture<'_, ()>> {
+    async move {
+        match slot {
+            Some(future) => future.await,
+            None => std::future::pending().await,
+        }
+    }
+    .boxed_local()
+    .fuse()
 }
 
 /// Told of every swarm event (for metrics).
@@ -276,6 +301,7 @@ enum Wake {
     Redial,
     Command(Command),
     Stored(Result<(), StoreError>),
+    TakeIn,
     Stop,
 }
 
@@ -325,6 +351,7 @@ impl<S: Store + 'static> Peer<S> {
             handle,
             kept: Vec::new(),
             storing: FuturesUnordered::new(),
+            fetched: VecDeque::new(),
             fold_journal: false,
             recorder: None,
         }
@@ -362,22 +389,21 @@ impl<S: Store + 'static> Peer<S> {
         let mut publish_at: Option<Delay> = None;
         let mut tick = Delay::new(self.config.sync_interval);
         let mut redial = Delay::new(BACKOFF.0);
+        let mut take_in: Option<YieldOnce> = None;
         loop {
+            if !self.fetched.is_empty() {
+                take_in.get_or_insert_with(YieldOnce::default);
+            }
             let wake = {
-                let mut publish = async {
-                    match publish_at.as_mut() {
-                        Some(delay) => delay.await,
-                        None => std::future::pending().await,
-                    }
-                }
-                .boxed_local()
-                .fuse();
+                let mut take_in = when_set(&mut take_in);
+                let mut publish = when_set(&mut publish_at);
                 futures::select_biased! {
                     () = stop => Wake::Stop,
                     event = self.swarm.select_next_some() => Wake::Swarm(Box::new(event)),
                     changes = self.changes.select_next_some() => Wake::Changes(changes),
                     command = self.commands.select_next_some() => Wake::Command(command),
                     stored = self.storing.select_next_some() => Wake::Stored(stored),
+                    () = take_in => Wake::TakeIn,
                     () = publish => Wake::Publish,
                     () = (&mut tick).fuse() => Wake::Tick,
                     () = (&mut redial).fuse() => Wake::Redial,
@@ -405,6 +431,12 @@ impl<S: Store + 'static> Peer<S> {
                 Wake::Publish => {
                     publish_at = None;
                     self.publish();
+                }
+                Wake::TakeIn => {
+                    take_in = None;
+                    if let Some(fetched) = self.fetched.pop_front() {
+                        self.take_in(fetched);
+                    }
                 }
                 Wake::Command(Command::Dial(address)) if self.shared.borrow().online => {
                     if let Err(error) = self.swarm.dial(address.clone()) {
@@ -453,6 +485,9 @@ impl<S: Store + 'static> Peer<S> {
                     }
                 }
             }
+        }
+        while let Some(fetched) = self.fetched.pop_front() {
+            self.take_in(fetched);
         }
         while let Ok(changes) = self.changes.try_recv() {
             self.pending.push(changes);
@@ -813,24 +848,24 @@ impl<S: Store + 'static> Peer<S> {
                 return;
             }
         };
-        // The next request goes out before this response's entries are verified, so the peer
-        // prepares and sends the next while this node checks signatures.
-        match step.next {
-            Some(next) => {
-                let next = self.frame(&peer, next.encode(&self.namespace));
-                let id = self.swarm.behaviour_mut().sync.send_request(&peer, next);
-                self.sessions.insert(peer, (id, session));
-            }
-            None => {
-                let stats = &mut self.shared.borrow_mut().stats;
-                stats.syncs_completed += 1;
-                stats.last_sync = Some(SystemTime::now());
-                self.fold_journal = true;
-                self.retries.remove(&peer);
-            }
+        // The next request goes out before this response's entries are verified (they are
+        // taken in once the request is on its way), so the peer prepares and sends the next
+        // while this node checks signatures.
+        let last = step.next.is_none();
+        if let Some(next) = step.next {
+            let next = self.frame(&peer, next.encode(&self.namespace));
+            let id = self.swarm.behaviour_mut().sync.send_request(&peer, next);
+            self.sessions.insert(peer, (id, session));
         }
-        if !step.fetched.is_empty() {
-            let (report, rows) = self.node.take_in(step.fetched);
+        if last || !step.fetched.is_empty() {
+            self.fetched.push_back(Fetched { peer, entries: step.fetched, last });
+        }
+    }
+
+    /// Verifies and takes in one response's entries; after a catch-up's last, counts it done.
+    fn take_in(&mut self, Fetched { peer, entries, last }: Fetched) {
+        if !entries.is_empty() {
+            let (report, rows) = self.node.take_in(entries);
             self.store(rows);
             {
                 let stats = &mut self.shared.borrow_mut().stats;
@@ -842,6 +877,13 @@ impl<S: Store + 'static> Peer<S> {
             if !report.changed.is_empty() && self.swarm.connected_peers().any(|p| *p != peer) {
                 self.relay(&report.changed);
             }
+        }
+        if last {
+            let stats = &mut self.shared.borrow_mut().stats;
+            stats.syncs_completed += 1;
+            stats.last_sync = Some(SystemTime::now());
+            self.fold_journal = true;
+            self.retries.remove(&peer);
         }
         if !self.sessions.contains_key(&peer) && self.again.remove(&peer) {
             self.start_sync(peer);

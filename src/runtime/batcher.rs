@@ -57,8 +57,10 @@ pub(super) async fn submit<S: Store>(
     result.await.unwrap_or_else(|_| Err(StoreError::Write("the batch was dropped".into())))
 }
 
-/// Returns `Pending` once (waking itself at once), letting other tasks of this turn run.
-struct YieldOnce(bool);
+/// Returns `Pending` once (waking itself at once), letting other tasks of this turn run (in a
+/// browser, e.g. the connection tasks that write a request just queued).
+#[derive(Debug, Default)]
+pub(crate) struct YieldOnce(bool);
 
 impl Future for YieldOnce {
     type Output = ();

@@ -3,6 +3,7 @@
 //! batch of actions is one atomic store transaction. Randomness (new identities) comes in here.
 
 mod batcher;
+pub(crate) use batcher::YieldOnce;
 #[cfg(target_arch = "wasm32")]
 mod browser;
 mod schema;
