@@ -26,6 +26,12 @@ fn config() -> PeerConfig {
     PeerConfig { sync_interval: Duration::from_secs(1), ..PeerConfig::default() }
 }
 
+/// A config whose periodic catch-up never comes during a test: only connections, gossip and
+/// retries start one.
+fn quiet() -> PeerConfig {
+    PeerConfig { sync_interval: Duration::from_secs(3600), ..config() }
+}
+
 /// A running peer: its node, its handle, and how to stop it.
 struct Running<S: Store> {
     node: Rc<Node<S>>,
@@ -343,7 +349,7 @@ fn a_malicious_peer_gets_nothing_stored_and_is_counted() {
 #[test]
 fn a_hub_gossips_every_like_to_twenty_peers_on_one_address() {
     local(async {
-        let quiet = PeerConfig { sync_interval: Duration::from_secs(3600), ..config() };
+        let quiet = quiet();
         let hub =
             Running::start_with(MemoryStore::new(), &["/ip4/127.0.0.1/tcp/0"], quiet.clone()).await;
         let mut peers = Vec::new();
@@ -379,7 +385,7 @@ fn an_honest_burst_beyond_the_rate_limit_arrives_by_catch_up() {
     local(async {
         // No periodic catch-up within the test; the receiver allows bursts of 5 messages, and
         // the sender splits its batches into messages of at most 1 KiB (about 7 entries).
-        let quiet = PeerConfig { sync_interval: Duration::from_secs(3600), ..config() };
+        let quiet = quiet();
         let strict = PeerConfig { rate: 1.0, burst: 5.0, ..quiet.clone() };
         let small = PeerConfig { max_message_bytes: 1024, ..quiet };
         let receiver =
@@ -407,8 +413,8 @@ fn a_failed_catch_up_is_retried_before_the_periodic_one() {
     local(async {
         // A peer that speaks gossipsub but not the catch-up protocol: every catch-up with it
         // fails. With no periodic catch-up in sight, the retries alone must try again.
-        let quiet = PeerConfig { sync_interval: Duration::from_secs(3600), ..config() };
-        let node = Running::start_with(MemoryStore::new(), &["/ip4/127.0.0.1/tcp/0"], quiet).await;
+        let node =
+            Running::start_with(MemoryStore::new(), &["/ip4/127.0.0.1/tcp/0"], quiet()).await;
         let mut other = attacker().await;
         other.dial(node.address("tcp")).expect("dials");
         let handle = node.handle.clone();

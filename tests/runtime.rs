@@ -11,8 +11,8 @@ use std::cell::Cell;
 use common::*;
 use futures::executor::block_on;
 use warpnet_stats::{
-    Action, ChangeSource, Changes, Mark, MemoryStore, Node, OpenError, StatKind, Stats, Store,
-    StoreError, SyncSession, Write,
+    Action, ChangeSource, Changes, Mark, MemoryStore, Node, OpenError, Replica, SignedEntry,
+    StatKind, Stats, Store, StoreError, SyncSession, Write,
 };
 
 fn open<S: Store>(store: S) -> Node<S> {
@@ -382,12 +382,8 @@ fn merges_arriving_during_a_write_share_the_next_transaction() {
     let mut peer = replica(7);
     let mut batches = Vec::new();
     for round in 0..5 {
-        let batch: Vec<_> = (0..10)
-            .map(|t| {
-                let key = peer.increment(&tweet(&format!("t{round}-{t}")), StatKind::Likes).key;
-                peer.signed(&key).expect("held")
-            })
-            .collect();
+        let batch =
+            signed_counts(&mut peer, StatKind::Likes, (0..10).map(|t| format!("t{round}-{t}")));
         let (report, rows) = node.take_in(batch);
         assert_eq!(report.changed.len(), 10);
         batches.push(rows);
@@ -410,18 +406,27 @@ fn merges_arriving_during_a_write_share_the_next_transaction() {
     }
 }
 
+/// One count of `stat` by `peer` on each of `tweets`, signed, as a peer would send them.
+fn signed_counts(
+    peer: &mut Replica,
+    stat: StatKind,
+    tweets: impl Iterator<Item = String>,
+) -> Vec<SignedEntry> {
+    tweets
+        .map(|t| {
+            let key = peer.increment(&tweet(&t), stat).key;
+            peer.signed(&key).expect("held")
+        })
+        .collect()
+}
+
 #[test]
 fn a_large_merge_goes_to_one_journal_record_that_compaction_folds_into_the_buckets() {
     let store = Failing::new();
     let node = open(store.clone());
     act(&node, "t0", Action::Like(user("local"))).expect("commits");
     let mut peer = replica(7);
-    let batch: Vec<_> = (0..600)
-        .map(|t| {
-            let key = peer.increment(&tweet(&format!("t{t}")), StatKind::Likes).key;
-            peer.signed(&key).expect("held")
-        })
-        .collect();
+    let batch = signed_counts(&mut peer, StatKind::Likes, (0..600).map(|t| format!("t{t}")));
     let before = store.updates.get();
     let report = block_on(node.merge(batch)).expect("stores");
     assert_eq!(report.changed.len(), 600);
@@ -472,12 +477,7 @@ fn a_failed_fold_keeps_the_journal_for_the_next_attempt() {
     let store = Failing::new();
     let node = open(store.clone());
     let mut peer = replica(7);
-    let batch: Vec<_> = (0..512)
-        .map(|t| {
-            let key = peer.increment(&tweet(&format!("t{t}")), StatKind::Views).key;
-            peer.signed(&key).expect("held")
-        })
-        .collect();
+    let batch = signed_counts(&mut peer, StatKind::Views, (0..512).map(|t| format!("t{t}")));
     block_on(node.merge(batch)).expect("stores");
     store.fail.set(true);
     assert!(block_on(node.compact()).is_err());

@@ -268,11 +268,11 @@ impl Replica {
                 let mut keys = Vec::new();
                 let mut answered = 0;
                 for hash in key_hashes {
-                    let found: Vec<&EntryKey> = tree.keys_with_hash(*hash).collect();
+                    let found = tree.keys_with_hash(*hash);
                     if keys.len() + found.len() > MAX_RESPONSE_ENTRIES && answered > 0 {
                         break;
                     }
-                    keys.extend(found.into_iter().cloned());
+                    keys.extend(found.iter().map(|(_, key)| key.clone()));
                     answered += 1;
                 }
                 let entries = keys.iter().filter_map(|key| self.signed(key)).collect();
@@ -357,10 +357,12 @@ impl DigestTree {
         self.levels[0][0]
     }
 
-    fn keys_with_hash(&self, hash: u64) -> impl Iterator<Item = &EntryKey> {
+    /// The entries whose keys hash to `hash` (adjacent in their leaf, which is sorted by it).
+    fn keys_with_hash(&self, hash: u64) -> &[(Summary, EntryKey)] {
         let leaf = &self.leaves[leaf_of(hash) as usize];
         let start = leaf.partition_point(|(s, _)| s.key_hash < hash);
-        leaf[start..].iter().take_while(move |(s, _)| s.key_hash == hash).map(|(_, key)| key)
+        let end = leaf.partition_point(|(s, _)| s.key_hash <= hash);
+        &leaf[start..end]
     }
 }
 
