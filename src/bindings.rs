@@ -351,7 +351,8 @@ impl StatsNode {
 mod convert {
     use super::*;
     use crate::core::KeyError;
-    use crate::network::{NetworkStats, PeerInfo};
+    use crate::network::protocol::{NetworkStats, PeerInfo};
+    use crate::runtime::wall_clock;
     use libp2p::Multiaddr;
     use libp2p::multiaddr::Protocol;
 
@@ -443,7 +444,7 @@ mod convert {
         set(&object, "id", &peer.id.to_string().into());
         set(&object, "transport", &peer.transport().into());
         set(&object, "address", &peer.address.to_string().into());
-        set(&object, "since", &millis(peer.since));
+        set(&object, "since", &millis(wall_clock(peer.since)));
         object.into()
     }
 
@@ -464,7 +465,8 @@ mod convert {
         set(&object, "online", &online.into());
         set(&object, "connected", &(peers > 0).into());
         set(&object, "peers", &(peers as f64).into());
-        set(&object, "lastSync", &stats.last_sync.map_or(JsValue::NULL, millis));
+        let last_sync = stats.last_sync.map(wall_clock);
+        set(&object, "lastSync", &last_sync.map_or(JsValue::NULL, millis));
         for (name, value) in [
             ("pendingEntries", stats.pending_entries),
             ("publishedEntries", stats.published_entries),
@@ -477,7 +479,7 @@ mod convert {
         }
         let dropped = Object::new();
         for (reason, count) in &stats.dropped {
-            set(&dropped, reason, &number(*count));
+            set(&dropped, reason.as_str(), &number(*count));
         }
         set(&object, "dropped", &dropped);
         object.into()

@@ -38,10 +38,16 @@ pub use crate::core::{
     MAX_REQUEST_ITEMS, MAX_RESPONSE_ENTRIES, MAX_RESPONSE_SUMMARIES, Summary, SyncError,
     SyncRequest, SyncResponse, SyncSession, SyncStep,
 };
-pub use crate::network::{NetworkError, NetworkStats, Peer, PeerConfig, PeerHandle, PeerInfo};
+pub use crate::network::protocol::{
+    Action as NetworkAction, DialId, DropReason, MergeFrom, NetworkStats, PeerConfig, PeerInfo,
+    Protocol, Reply, RequestId, SyncFailure, Verdict,
+};
+pub use crate::network::{BoxError, NetworkError};
 #[cfg(not(target_arch = "wasm32"))]
 pub use crate::network::{NetworkMetrics, WebRtcCertificate};
-pub use crate::runtime::{Applied, ChangeSource, Changes, EntryRow, Node, OpenError};
+pub use crate::runtime::{
+    Applied, ChangeSource, Changes, EntryRow, Node, OpenError, Peer, PeerHandle, wall_clock,
+};
 #[cfg(target_arch = "wasm32")]
 pub use crate::runtime::{BrowserNode, OnChange};
 #[cfg(not(target_arch = "wasm32"))]

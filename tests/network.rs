@@ -18,8 +18,8 @@ use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity};
 use libp2p::{Multiaddr, PeerId, Swarm, SwarmBuilder, noise, tcp, yamux};
 use tokio::task::{JoinHandle, spawn_local};
 use warpnet_stats::{
-    Action, Batch, MemoryStore, Node, Peer, PeerConfig, PeerHandle, RedbStore, SignedEntry,
-    StatKind, Stats, Store,
+    Action, Batch, DropReason, MemoryStore, Node, Peer, PeerConfig, PeerHandle, RedbStore,
+    SignedEntry, StatKind, Stats, Store,
 };
 
 fn config() -> PeerConfig {
@@ -302,10 +302,10 @@ fn a_malicious_peer_gets_nothing_stored_and_is_counted() {
             let dropped = victim_handle.stats().dropped;
             let total: u64 = dropped.values().sum();
             if total >= 5 {
-                assert_eq!(dropped.get("bad_signature"), Some(&2), "{dropped:?}");
-                assert_eq!(dropped.get("oversized"), Some(&1), "{dropped:?}");
-                assert_eq!(dropped.get("undecodable"), Some(&1), "{dropped:?}");
-                assert_eq!(dropped.get("unknown_version"), Some(&1), "{dropped:?}");
+                assert_eq!(dropped.get(&DropReason::BadSignature), Some(&2), "{dropped:?}");
+                assert_eq!(dropped.get(&DropReason::Oversized), Some(&1), "{dropped:?}");
+                assert_eq!(dropped.get(&DropReason::Undecodable), Some(&1), "{dropped:?}");
+                assert_eq!(dropped.get(&DropReason::UnknownVersion), Some(&1), "{dropped:?}");
                 break;
             }
             assert!(tokio::time::Instant::now() < deadline, "not all refused: {dropped:?}");
@@ -322,7 +322,7 @@ fn a_malicious_peer_gets_nothing_stored_and_is_counted() {
                 () = tokio::time::sleep(Duration::from_millis(10)) => {}
             }
             let stats = victim_handle.stats();
-            let limited = stats.dropped.get("rate_limited").copied().unwrap_or(0);
+            let limited = stats.dropped(DropReason::RateLimited);
             if stats.accepted_messages + limited >= 1000 {
                 assert!(limited >= 400, "{stats:?}");
                 break;
@@ -400,7 +400,7 @@ fn an_honest_burst_beyond_the_rate_limit_arrives_by_catch_up() {
         })
         .await;
         let stats = receiver.handle.stats();
-        assert!(stats.dropped.get("rate_limited").copied().unwrap_or(0) > 0, "{stats:?}");
+        assert!(stats.dropped(DropReason::RateLimited) > 0, "{stats:?}");
         assert!(stats.synced_entries > 0, "{stats:?}");
         assert_eq!(stats.synced_entries + stats.gossip_entries, 500, "{stats:?}");
         sender.stop().await;

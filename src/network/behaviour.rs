@@ -9,6 +9,7 @@ use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::{identify, identity::Keypair, ping};
 
+use super::BoxError;
 use super::codec::{FrameCodec, SYNC_PROTOCOL};
 use crate::core::{MAX_MESSAGE_BYTES, Namespace};
 
@@ -30,18 +31,13 @@ pub(crate) struct Behaviour {
     pub(crate) ping: ping::Behaviour,
 }
 
-/// Why the behaviour could not be built.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum BehaviourError {
-    /// The gossipsub configuration was refused.
-    #[error("gossipsub: {0}")]
-    Gossipsub(String),
-}
+/// How often each connection is pinged, and how long an answer may take: a dead connection
+/// (a peer gone without closing) is noticed and closed within their sum.
+const PING: (Duration, Duration) = (Duration::from_secs(2), Duration::from_secs(5));
 
 impl Behaviour {
     /// The behaviour for `key`, subscribed to the topic of `namespace`.
-    pub(crate) fn new(key: &Keypair, namespace: &Namespace) -> Result<Self, BehaviourError> {
-        let gossip_error = |e: &dyn std::fmt::Display| BehaviourError::Gossipsub(e.to_string());
+    pub(crate) fn new(key: &Keypair, namespace: &Namespace) -> Result<Self, BoxError> {
         let config = gossipsub::ConfigBuilder::default()
             .validation_mode(ValidationMode::Strict)
             .validate_messages()
@@ -54,11 +50,9 @@ impl Behaviour {
             // With gossipsub's default (at most 12) the others only hear of messages through
             // lazy gossip to a few random peers per heartbeat, and some never do.
             .mesh_n_high(MESH_N_HIGH)
-            .build()
-            .map_err(|e| gossip_error(&e))?;
+            .build()?;
         let mut gossipsub =
-            gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), config)
-                .map_err(|e| gossip_error(&e))?;
+            gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), config)?;
         let topic = topic(namespace);
         let mut scores = gossipsub::PeerScoreParams {
             // Many browsers reach an edge node from one address (an office, a NAT, loopback):
@@ -67,10 +61,8 @@ impl Behaviour {
             ..Default::default()
         };
         scores.topics.insert(topic.hash(), topic_score());
-        gossipsub
-            .with_peer_score(scores, gossipsub::PeerScoreThresholds::default())
-            .map_err(|e| gossip_error(&e))?;
-        gossipsub.subscribe(&topic).map_err(|e| gossip_error(&e))?;
+        gossipsub.with_peer_score(scores, gossipsub::PeerScoreThresholds::default())?;
+        gossipsub.subscribe(&topic)?;
         let sync = request_response::Behaviour::with_codec(
             FrameCodec,
             [(SYNC_PROTOCOL, ProtocolSupport::Full)],
@@ -80,7 +72,9 @@ impl Behaviour {
             "/warpnet/stats/1".into(),
             key.public(),
         ));
-        Ok(Self { gossipsub, sync, identify, ping: ping::Behaviour::default() })
+        let ping =
+            ping::Behaviour::new(ping::Config::new().with_interval(PING.0).with_timeout(PING.1));
+        Ok(Self { gossipsub, sync, identify, ping })
     }
 }
 

@@ -6,22 +6,20 @@ use std::time::Duration;
 use libp2p::core::upgrade::Version;
 use libp2p::{Swarm, SwarmBuilder, Transport, noise, webrtc_websys, websocket_websys, yamux};
 
-use super::NetworkError;
 use super::behaviour::Behaviour;
+use super::{BoxError, NetworkError};
 use crate::core::{Identity, Namespace};
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A swarm for `identity` in `namespace`, dialling over WebSocket and WebRTC-direct.
 pub(crate) async fn build_swarm(
     identity: &Identity,
     namespace: &Namespace,
 ) -> Result<Swarm<Behaviour>, NetworkError> {
-    let transport = |e: &dyn std::fmt::Display| NetworkError::Transport(e.to_string());
+    let transport = |e: BoxError| NetworkError::Transport(e);
     let swarm = SwarmBuilder::with_existing_identity(identity.to_libp2p())
         .with_wasm_bindgen()
         .with_other_transport(|key| webrtc_websys::Transport::new(webrtc_websys::Config::new(key)))
-        .map_err(|e| transport(&e))?
+        .map_err(|e| transport(Box::new(e)))?
         .with_other_transport(|key| {
             let noise = noise::Config::new(key).map_err(|e| Box::new(e) as BoxError)?;
             Ok::<_, BoxError>(
@@ -31,9 +29,9 @@ pub(crate) async fn build_swarm(
                     .multiplex(yamux::Config::default()),
             )
         })
-        .map_err(|e| transport(&e))?
-        .with_behaviour(|key| Behaviour::new(key, namespace).map_err(|e| Box::new(e) as BoxError))
-        .map_err(|e| NetworkError::Behaviour(e.to_string()))?
+        .map_err(|e| transport(Box::new(e)))?
+        .with_behaviour(|key| Behaviour::new(key, namespace))
+        .map_err(|e| transport(Box::new(e)))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
         .build();
     Ok(swarm)

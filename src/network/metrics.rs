@@ -11,37 +11,31 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
 use super::behaviour::BehaviourEvent;
-use super::{NetworkStats, Peer, PeerHandle};
-use crate::storage::Store;
+use super::driver::Driver;
+use super::protocol::{DropReason, NetworkStats};
 
-/// The metrics of one peer, read at each scrape.
-#[derive(Debug)]
+/// Reads the node's statistics and the number of connected peers at a scrape.
+pub(crate) type ReadStats = Box<dyn Fn() -> (NetworkStats, usize)>;
+
+/// The metrics of one node, read at each scrape.
 pub struct NetworkMetrics {
     registry: Registry,
     snapshot: Arc<Mutex<Snapshot>>,
-    handle: PeerHandle,
+    read: ReadStats,
 }
 
-impl NetworkMetrics {
-    /// Every metric, in the Prometheus text format.
-    pub fn encode(&self) -> String {
-        let snapshot = Snapshot { stats: self.handle.stats(), peers: self.handle.peers().len() };
-        if let Ok(mut shared) = self.snapshot.lock() {
-            *shared = snapshot;
-        }
-        let mut text = String::new();
-        // Writing to a String cannot fail.
-        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
-        text
+impl std::fmt::Debug for NetworkMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NetworkMetrics").finish_non_exhaustive()
     }
 }
 
-impl<S: Store + 'static> Peer<S> {
-    /// Starts recording metrics; read them with [`NetworkMetrics::encode`].
-    pub fn metrics(&mut self) -> NetworkMetrics {
+impl NetworkMetrics {
+    /// Starts recording the driver's swarm events; `read` supplies the node's own figures.
+    pub(crate) fn record(driver: &mut Driver, read: ReadStats) -> Self {
         let mut registry = Registry::with_prefix("warpnet_stats");
         let libp2p = Metrics::new(&mut registry);
-        self.recorder = Some(Box::new(move |event| {
+        driver.recorder = Some(Box::new(move |event| {
             if let libp2p::swarm::SwarmEvent::Behaviour(behaviour) = event {
                 match behaviour {
                     BehaviourEvent::Gossipsub(event) => libp2p.record(event),
@@ -54,7 +48,20 @@ impl<S: Store + 'static> Peer<S> {
         }));
         let snapshot = Arc::<Mutex<Snapshot>>::default();
         registry.register_collector(Box::new(StatsCollector(snapshot.clone())));
-        NetworkMetrics { registry, snapshot, handle: self.handle() }
+        Self { registry, snapshot, read }
+    }
+
+    /// Every metric, in the Prometheus text format.
+    pub fn encode(&self) -> String {
+        let (stats, peers) = (self.read)();
+        let snapshot = Snapshot { stats, peers };
+        if let Ok(mut shared) = self.snapshot.lock() {
+            *shared = snapshot;
+        }
+        let mut text = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
     }
 }
 
@@ -90,6 +97,8 @@ impl Collector for StatsCollector {
             ("relayed_entries", "Entries from catch-up passed on by gossip", stats.relayed_entries),
             ("syncs_completed", "Catch-ups completed", stats.syncs_completed),
             ("syncs_failed", "Catch-ups failed", stats.syncs_failed),
+            ("dials", "Dials started", stats.dials),
+            ("dials_timed_out", "Dials given up after the dial timeout", stats.dials_timed_out),
         ];
         for (name, help, value) in counters {
             let counter = ConstCounter::new(value);
@@ -107,8 +116,9 @@ impl Collector for StatsCollector {
             None,
             dropped.metric_type(),
         )?;
-        for (reason, count) in &stats.dropped {
-            ConstCounter::new(*count).encode(family.encode_family(&[("reason", *reason)])?)?;
+        for reason in DropReason::ALL {
+            let count = ConstCounter::new(stats.dropped(reason));
+            count.encode(family.encode_family(&[("reason", reason.as_str())])?)?;
         }
         for (name, help, value) in [
             ("pending_entries", "Local changes no peer has yet", stats.pending_entries as i64),

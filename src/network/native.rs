@@ -2,7 +2,6 @@
 //! DNS, on tokio.
 
 use std::pin::Pin;
-use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -12,10 +11,8 @@ use libp2p::{Swarm, SwarmBuilder, Transport, noise, tcp, yamux};
 use libp2p_webrtc::tokio::Certificate;
 
 use super::behaviour::Behaviour;
-use super::{NetworkError, Peer, PeerConfig};
+use super::{BoxError, NetworkError};
 use crate::core::{Identity, Namespace};
-use crate::runtime::Node;
-use crate::storage::Store;
 
 /// The certificate of a node's WebRTC-direct listener. Its hash is part of the node's
 /// `/webrtc-direct/certhash/...` addresses, so keep it (as PEM) for the addresses to survive
@@ -29,14 +26,12 @@ impl WebRtcCertificate {
         // The argument is ignored by libp2p-webrtc, which draws from the system's source.
         Certificate::generate(&mut rand::rng())
             .map(Self)
-            .map_err(|e| NetworkError::Transport(format!("cannot make a WebRTC certificate: {e}")))
+            .map_err(|e| NetworkError::Certificate(Box::new(e)))
     }
 
     /// Reads a certificate written by [`WebRtcCertificate::to_pem`].
     pub fn from_pem(pem: &str) -> Result<Self, NetworkError> {
-        Certificate::from_pem(pem)
-            .map(Self)
-            .map_err(|e| NetworkError::Transport(format!("invalid WebRTC certificate: {e}")))
+        Certificate::from_pem(pem).map(Self).map_err(|e| NetworkError::Certificate(Box::new(e)))
     }
 
     /// The certificate and its private key, in PEM.
@@ -45,41 +40,29 @@ impl WebRtcCertificate {
     }
 }
 
-impl<S: Store + 'static> Peer<S> {
-    /// Like [`Peer::new`], and also able to listen on WebRTC-direct addresses
-    /// (`/ip4/.../udp/<port>/webrtc-direct`), which browsers can dial without TLS.
-    pub async fn with_webrtc(
-        node: Rc<Node<S>>,
-        config: PeerConfig,
-        certificate: WebRtcCertificate,
-    ) -> Result<Self, NetworkError> {
-        let identity = node.with_replica(|r| r.identity().clone());
-        let swarm = build(&identity, &node.namespace(), Some(certificate.0)).await?;
-        Ok(Self::with_swarm(node, swarm, config))
-    }
-}
-
-/// A swarm for `identity` in `namespace`, with TCP and WebSocket transports. Must be called
+/// A swarm for `identity` in `namespace` with TCP and WebSocket transports. Must be called
 /// inside a tokio runtime.
 pub(crate) async fn build_swarm(
     identity: &Identity,
     namespace: &Namespace,
 ) -> Result<Swarm<Behaviour>, NetworkError> {
-    build(identity, namespace, None).await
+    build_swarm_with_webrtc(identity, namespace, None).await
 }
 
-async fn build(
+/// Like [`build_swarm`], and listening on WebRTC-direct addresses too
+/// (`/ip4/.../udp/<port>/webrtc-direct`, which browsers dial without TLS) given a certificate.
+pub(crate) async fn build_swarm_with_webrtc(
     identity: &Identity,
     namespace: &Namespace,
-    webrtc: Option<Certificate>,
+    webrtc: Option<WebRtcCertificate>,
 ) -> Result<Swarm<Behaviour>, NetworkError> {
-    let transport = |e: &dyn std::fmt::Display| NetworkError::Transport(e.to_string());
+    let transport = |e: BoxError| NetworkError::Transport(e);
     let swarm = SwarmBuilder::with_existing_identity(identity.to_libp2p())
         .with_tokio()
         .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
-        .map_err(|e| transport(&e))?
+        .map_err(|e| transport(Box::new(e)))?
         .with_other_transport(|key| match webrtc {
-            Some(certificate) => OptionalTransport::some(
+            Some(WebRtcCertificate(certificate)) => OptionalTransport::some(
                 libp2p_webrtc::tokio::Transport::new(key.clone(), certificate).map(
                     |(peer, connection), _| {
                         (peer, StreamMuxerBox::new(RemoteOpensFirst::new(connection)))
@@ -88,17 +71,14 @@ async fn build(
             ),
             None => OptionalTransport::none(),
         })
-        .map_err(|e| transport(&e))?
+        .map_err(|e| transport(Box::new(e)))?
         .with_dns()
-        .map_err(|e| transport(&e))?
+        .map_err(|e| transport(Box::new(e)))?
         .with_websocket(noise::Config::new, yamux::Config::default)
         .await
-        .map_err(|e| transport(&e))?
-        .with_behaviour(|key| {
-            Behaviour::new(key, namespace)
-                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
-        })
-        .map_err(|e| NetworkError::Behaviour(e.to_string()))?
+        .map_err(|e| transport(Box::new(e)))?
+        .with_behaviour(|key| Behaviour::new(key, namespace))
+        .map_err(|e| transport(Box::new(e)))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
         .build();
     Ok(swarm)

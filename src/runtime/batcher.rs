@@ -60,7 +60,7 @@ pub(super) async fn submit<S: Store>(
 /// Returns `Pending` once (waking itself at once), letting other tasks of this turn run (in a
 /// browser, e.g. the connection tasks that write a request just queued).
 #[derive(Debug, Default)]
-pub(crate) struct YieldOnce(bool);
+pub(super) struct YieldOnce(bool);
 
 impl Future for YieldOnce {
     type Output = ();

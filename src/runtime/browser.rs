@@ -13,9 +13,10 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{BroadcastChannel, MessageEvent};
 
-use super::{ChangeSource, Changes, Node, OpenError};
+use super::{ChangeSource, Changes, Node, OpenError, Peer, PeerHandle};
 use crate::core::{Namespace, Stats, TweetId};
-use crate::network::{NetworkError, Peer, PeerConfig, PeerHandle, WRITE_CHUNK};
+use crate::network::protocol::PeerConfig;
+use crate::network::{NetworkError, WRITE_CHUNK};
 use crate::storage::{BrowserStore, StoreError};
 
 /// Told of the tweets whose stats one commit changed, each once with its new stats.

@@ -1,0 +1,237 @@
+//! The libp2p driver: translates swarm events into [`Protocol`] inputs and the protocol's
+//! actions into swarm calls, and nothing else (no policy, no clock: `now` is passed in). It
+//! maps the protocol's dial and request ids to the swarm's.
+
+use std::collections::HashMap;
+
+use futures::StreamExt;
+use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance};
+use libp2p::request_response::{self, OutboundFailure, OutboundRequestId};
+use libp2p::swarm::dial_opts::DialOpts;
+use libp2p::swarm::{ConnectionId, SwarmEvent};
+use libp2p::{Multiaddr, PeerId, Swarm, ping};
+use web_time::Instant;
+
+use super::NetworkError;
+use super::behaviour::{Behaviour, BehaviourEvent, topic};
+use super::codec::Frame;
+use super::protocol::{Action, DialId, Protocol, RequestId, SyncFailure, Verdict};
+use crate::core::{Namespace, Replica};
+
+/// Told of every swarm event (for metrics).
+pub(crate) type Recorder = Box<dyn FnMut(&Event)>;
+
+/// What the swarm reports.
+pub(crate) type Event = SwarmEvent<BehaviourEvent>;
+
+/// A swarm and the ids it shares with the protocol.
+pub(crate) struct Driver {
+    swarm: Swarm<Behaviour>,
+    topic: IdentTopic,
+    dials: HashMap<ConnectionId, (DialId, Option<PeerId>)>,
+    requests: HashMap<OutboundRequestId, RequestId>,
+    listen_addrs: Vec<Multiaddr>,
+    /// Told of every event (set by the metrics, natively).
+    pub(super) recorder: Option<Recorder>,
+}
+
+impl Driver {
+    pub(crate) fn new(swarm: Swarm<Behaviour>, namespace: &Namespace) -> Self {
+        Self {
+            swarm,
+            topic: topic(namespace),
+            dials: HashMap::new(),
+            requests: HashMap::new(),
+            listen_addrs: Vec::new(),
+            recorder: None,
+        }
+    }
+
+    /// Starts listening on `address`.
+    pub(crate) fn listen(&mut self, address: Multiaddr) -> Result<(), NetworkError> {
+        self.swarm
+            .listen_on(address.clone())
+            .map(drop)
+            .map_err(|source| NetworkError::Listen { address, source })
+    }
+
+    pub(crate) fn peer_id(&self) -> PeerId {
+        *self.swarm.local_peer_id()
+    }
+
+    /// The addresses listened on, each ending in this node's `/p2p/` id.
+    pub(crate) fn listen_addrs(&self) -> &[Multiaddr] {
+        &self.listen_addrs
+    }
+
+    /// The next swarm event.
+    pub(crate) async fn next_event(&mut self) -> Event {
+        self.swarm.select_next_some().await
+    }
+
+    /// Hands a swarm event to the protocol (`replica` answers and checks catch-up messages).
+    pub(crate) fn handle_event(
+        &mut self,
+        event: Event,
+        protocol: &mut Protocol,
+        replica: &mut Replica,
+        now: Instant,
+    ) {
+        if let Some(record) = self.recorder.as_mut() {
+            record(&event);
+        }
+        match event {
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            })) => {
+                let origin = message.source.unwrap_or(propagation_source);
+                protocol.handle_gossip(message_id, propagation_source, origin, &message.data, now);
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Subscribed {
+                peer_id,
+                topic,
+            })) if topic == self.topic.hash() => protocol.handle_subscribed(peer_id),
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
+                peer,
+                message,
+                ..
+            })) => match message {
+                request_response::Message::Request { request, channel, .. } => {
+                    // A refused request gets no response: the peer sees its stream end.
+                    if let Some(reply) = protocol.handle_sync_request(peer, &request.bytes, replica)
+                    {
+                        let frame = Frame::new(reply.bytes, reply.chunked);
+                        let _ = self.swarm.behaviour_mut().sync.send_response(channel, frame);
+                    }
+                }
+                request_response::Message::Response { request_id, response } => {
+                    if let Some(request) = self.requests.remove(&request_id) {
+                        protocol.handle_sync_response(peer, request, &response.bytes, replica, now);
+                    }
+                }
+            },
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(
+                request_response::Event::OutboundFailure { peer, request_id, error, .. },
+            )) => {
+                if let Some(request) = self.requests.remove(&request_id) {
+                    let failure = match error {
+                        OutboundFailure::ConnectionClosed | OutboundFailure::DialFailure => {
+                            SyncFailure::ConnectionClosed
+                        }
+                        OutboundFailure::Timeout => SyncFailure::Timeout,
+                        OutboundFailure::UnsupportedProtocols => SyncFailure::Unsupported,
+                        OutboundFailure::Io(_) => SyncFailure::Io,
+                    };
+                    protocol.handle_sync_failed(peer, request, failure, now);
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event {
+                connection,
+                result: Err(error),
+                ..
+            })) if !matches!(error, ping::Failure::Unsupported) => {
+                tracing::debug!(?connection, %error, "ping failed: closing the connection");
+                protocol.handle_ping_failed(connection);
+            }
+            SwarmEvent::ConnectionEstablished { peer_id, connection_id, endpoint, .. } => {
+                let dial = self.dials.remove(&connection_id).map(|(dial, _)| dial);
+                let address = endpoint.get_remote_address().clone();
+                tracing::info!(peer = %peer_id, %address, "connected");
+                let inbound = endpoint.is_listener();
+                protocol.handle_connected(peer_id, connection_id, address, inbound, dial, now);
+            }
+            SwarmEvent::ConnectionClosed { peer_id, connection_id, num_established, .. } => {
+                if num_established == 0 {
+                    tracing::info!(peer = %peer_id, "disconnected");
+                }
+                protocol.handle_closed(peer_id, connection_id, now);
+            }
+            SwarmEvent::OutgoingConnectionError { connection_id, error, .. } => {
+                if let Some((dial, _)) = self.dials.remove(&connection_id) {
+                    tracing::debug!(%error, "dial failed");
+                    protocol.handle_dial_failed(dial, now);
+                }
+            }
+            SwarmEvent::NewListenAddr { address, .. } => {
+                let address = address.with_p2p(self.peer_id()).unwrap_or_else(|a| a);
+                tracing::info!(%address, "listening");
+                self.listen_addrs.push(address);
+            }
+            SwarmEvent::ExpiredListenAddr { address, .. } => {
+                let address = address.with_p2p(self.peer_id()).unwrap_or_else(|a| a);
+                self.listen_addrs.retain(|a| *a != address);
+            }
+            _ => {}
+        }
+    }
+
+    /// Carries out one of the protocol's actions (all but [`Action::Merge`], which the runtime
+    /// carries out), reporting the outcome to the protocol where it asks for one.
+    pub(crate) fn execute(&mut self, action: Action, protocol: &mut Protocol, now: Instant) {
+        match action {
+            Action::Dial { dial, address } => {
+                let opts = DialOpts::from(address.clone());
+                let (connection, peer) = (opts.connection_id(), opts.get_peer_id());
+                tracing::debug!(%address, "dialling");
+                match self.swarm.dial(opts) {
+                    Ok(()) => {
+                        self.dials.insert(connection, (dial, peer));
+                    }
+                    Err(error) => {
+                        tracing::debug!(%address, %error, "dial refused");
+                        protocol.handle_dial_failed(dial, now);
+                    }
+                }
+            }
+            Action::CancelDial(dial) => {
+                let pending =
+                    self.dials.iter().find(|(_, (d, _))| *d == dial).map(|(c, (_, p))| (*c, *p));
+                if let Some((connection, peer)) = pending {
+                    self.dials.remove(&connection);
+                    // The swarm aborts pending dials only per peer; the peer has no established
+                    // connection (or the dial would have ended), so nothing else is closed.
+                    if let Some(peer) = peer.filter(|p| !self.swarm.is_connected(p)) {
+                        let _ = self.swarm.disconnect_peer_id(peer);
+                    }
+                }
+            }
+            Action::HangUp(connection) => {
+                self.swarm.close_connection(connection);
+            }
+            Action::Disconnect(peer) => {
+                let _ = self.swarm.disconnect_peer_id(peer);
+            }
+            Action::Publish { bytes, keys, relay } => {
+                let sent =
+                    match self.swarm.behaviour_mut().gossipsub.publish(self.topic.clone(), bytes) {
+                        Ok(_) => true,
+                        Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => false,
+                        Err(error) => {
+                            tracing::warn!(%error, "publishing failed; catch-up will deliver it");
+                            false
+                        }
+                    };
+                protocol.handle_publish_result(&keys, relay, sent);
+            }
+            Action::SendRequest { peer, request, bytes, chunked } => {
+                let id =
+                    self.swarm.behaviour_mut().sync.send_request(&peer, Frame::new(bytes, chunked));
+                self.requests.insert(id, request);
+            }
+            Action::Verdict { message, source, verdict } => {
+                let acceptance = match verdict {
+                    Verdict::Accept => MessageAcceptance::Accept,
+                    Verdict::Reject => MessageAcceptance::Reject,
+                    Verdict::Ignore => MessageAcceptance::Ignore,
+                };
+                let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
+                gossipsub.report_message_validation_result(&message, &source, acceptance);
+            }
+            Action::Merge { .. } => {
+                debug_assert!(false, "merges are the runtime's");
+            }
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! What goes in and out of the protocol besides the `handle_*` calls: its configuration, the
+//! actions it asks for, and the ids and verdicts those carry.
+
+use std::time::Duration;
+
+use libp2p::gossipsub::MessageId;
+use libp2p::swarm::ConnectionId;
+use libp2p::{Multiaddr, PeerId};
+
+#[cfg(doc)]
+use super::Protocol;
+use super::{DialId, RequestId};
+use crate::core::{EntryKey, MAX_MESSAGE_BYTES, SignedEntry};
+
+/// How a node behaves on the network.
+#[derive(Debug, Clone)]
+pub struct PeerConfig {
+    /// How long local changes are gathered before they are published as one batch.
+    pub coalesce: Duration,
+    /// How often a catch-up runs with every connected peer (besides one on each connection).
+    pub sync_interval: Duration,
+    /// Gossip messages per second each origin may send on average...
+    pub rate: f64,
+    /// ...and in one burst. Messages beyond are dropped (and counted), not merged, and a
+    /// catch-up with the peer that sent them fetches what they held.
+    pub burst: f64,
+    /// The largest gossip message this node publishes: batches above are split.
+    pub max_message_bytes: usize,
+    /// How long a dial may take before it is given up (a WebRTC dial to a dead port does not
+    /// fail by itself).
+    pub dial_timeout: Duration,
+    /// The first and the longest wait before redialling a kept address that failed.
+    pub redial_backoff: (Duration, Duration),
+    /// The first wait before retrying a failed catch-up; it doubles up to the sync interval.
+    pub sync_retry: Duration,
+}
+
+impl Default for PeerConfig {
+    fn default() -> Self {
+        Self {
+            coalesce: Duration::from_millis(5),
+            sync_interval: Duration::from_secs(30),
+            rate: 100.0,
+            burst: 400.0,
+            max_message_bytes: MAX_MESSAGE_BYTES,
+            dial_timeout: Duration::from_secs(10),
+            redial_backoff: (Duration::from_millis(500), Duration::from_secs(30)),
+            sync_retry: Duration::from_secs(1),
+        }
+    }
+}
+
+/// What the node's validation says of a gossip message: relay it, or not and penalise the
+/// peer that sent it, or neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Valid: relay it.
+    Accept,
+    /// Invalid: do not relay, penalise the sender.
+    Reject,
+    /// Not relayed, no penalty (e.g. beyond the rate limit).
+    Ignore,
+}
+
+/// Where entries to merge came from; told back with [`Protocol::handle_merged`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MergeFrom {
+    /// A gossip message, passed on by `source`.
+    Gossip {
+        /// The message.
+        message: MessageId,
+        /// The peer that passed it on.
+        source: PeerId,
+    },
+    /// A catch-up response from `peer`.
+    CatchUp {
+        /// The peer answering.
+        peer: PeerId,
+        /// Whether it was the catch-up's last response.
+        last: bool,
+    },
+}
+
+/// What the protocol wants done, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Dial `address`; report the outcome with `dial`.
+    Dial {
+        /// Names the dial in [`Protocol::handle_connected`] and
+        /// [`Protocol::handle_dial_failed`].
+        dial: DialId,
+        /// Where to.
+        address: Multiaddr,
+    },
+    /// Abandon a dial still in flight.
+    CancelDial(DialId),
+    /// Close one connection.
+    HangUp(ConnectionId),
+    /// Close every connection to a peer.
+    Disconnect(PeerId),
+    /// Publish a gossip message; report with [`Protocol::handle_publish_result`].
+    Publish {
+        /// The message (a batch of signed entries).
+        bytes: Vec<u8>,
+        /// The keys of its entries.
+        keys: Vec<EntryKey>,
+        /// Whether it passes on entries caught up from a peer (rather than local changes).
+        relay: bool,
+    },
+    /// Send a catch-up request; report the response or the failure with `request`.
+    SendRequest {
+        /// To whom.
+        peer: PeerId,
+        /// Names the request.
+        request: RequestId,
+        /// The request's bytes.
+        bytes: Vec<u8>,
+        /// Write it in small pieces (the peer is on WebRTC-direct).
+        chunked: bool,
+    },
+    /// Tell gossipsub what validation found.
+    Verdict {
+        /// The message.
+        message: MessageId,
+        /// The peer that passed it on.
+        source: PeerId,
+        /// What was found.
+        verdict: Verdict,
+    },
+    /// Verify and merge these entries, then report with [`Protocol::handle_merged`].
+    Merge {
+        /// Where they came from.
+        from: MergeFrom,
+        /// The entries, not yet verified.
+        entries: Vec<SignedEntry>,
+    },
+}
+
+/// The answer to a catch-up request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// The response's bytes.
+    pub bytes: Vec<u8>,
+    /// Write it in small pieces (the peer is on WebRTC-direct).
+    pub chunked: bool,
+}

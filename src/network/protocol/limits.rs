@@ -1,0 +1,70 @@
+//! Time-based allowances of the protocol, on time passed in: a token bucket (how much a peer
+//! may send) and an exponential backoff (how long to wait before trying again).
+
+use std::time::Duration;
+
+use web_time::Instant;
+
+/// A token bucket: `burst` tokens at most, refilled at `rate` tokens per second.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TokenBucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl TokenBucket {
+    /// A full bucket.
+    pub(crate) fn full(burst: f64, now: Instant) -> Self {
+        Self { tokens: burst, at: now }
+    }
+
+    fn refill(&mut self, now: Instant, rate: f64, burst: f64) {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * rate).min(burst);
+        self.at = self.at.max(now);
+    }
+
+    /// Takes a token if there is one.
+    pub(crate) fn take(&mut self, now: Instant, rate: f64, burst: f64) -> bool {
+        self.refill(now, rate, burst);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Whether the bucket would be full at `now` (then forgetting it loses nothing).
+    pub(crate) fn is_full(&self, now: Instant, rate: f64, burst: f64) -> bool {
+        let mut bucket = *self;
+        bucket.refill(now, rate, burst);
+        bucket.tokens >= burst
+    }
+}
+
+/// Waits that double after each failure, from `first` up to `max`, back to `first` on reset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Backoff {
+    next: Duration,
+    first: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    pub(crate) fn new(first: Duration, max: Duration) -> Self {
+        Self { next: first, first, max: max.max(first) }
+    }
+
+    /// The wait before the next attempt; the one after will be twice as long.
+    pub(crate) fn next_wait(&mut self) -> Duration {
+        let wait = self.next;
+        self.next = (self.next * 2).min(self.max);
+        wait
+    }
+
+    /// Back to the first wait (after a success).
+    pub(crate) fn reset(&mut self) {
+        self.next = self.first;
+    }
+}

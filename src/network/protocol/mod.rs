@@ -1,0 +1,572 @@
+//! The network protocol as a deterministic state machine, like quinn-proto's `Connection`:
+//! inputs are `handle_*(…, now)` calls, outputs are polled ([`Protocol::poll_action`],
+//! [`Protocol::poll_timeout`]). It owns every network policy: per-peer catch-up sessions and
+//! their scheduling and retries, per-origin rate limits, coalescing and splitting of published
+//! batches, unsent-entry tracking, kept connections with dial timeouts and backoff, and the
+//! statistics. It depends on the core only: no swarm, no clock, no async, no store, and never
+//! the runtime; it borrows a [`Replica`] where it must read or sign entries, and returns what
+//! should be merged ([`Action::Merge`]) rather than merging.
+
+mod catch_up;
+mod interface;
+mod limits;
+mod links;
+mod stats;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+use libp2p::gossipsub::MessageId;
+use libp2p::swarm::ConnectionId;
+use libp2p::{Multiaddr, PeerId};
+use web_time::Instant;
+
+use crate::core::{
+    Batch, Entry, EntryKey, MAX_RESPONSE_ENTRIES, MergeReport, Namespace, Replica, SignedEntry,
+    SyncRequest, SyncResponse,
+};
+use catch_up::CatchUp;
+pub use catch_up::{RequestId, SyncFailure};
+pub use interface::{Action, MergeFrom, PeerConfig, Reply, Verdict};
+use limits::{Backoff, TokenBucket};
+pub use links::DialId;
+use links::{LinkAction, Links};
+pub use stats::{DropReason, NetworkStats, PeerInfo};
+
+#[derive(Debug)]
+struct Connection {
+    id: ConnectionId,
+    address: Multiaddr,
+    inbound: bool,
+    since: Instant,
+}
+
+/// A connected peer.
+#[derive(Debug)]
+struct Link {
+    connections: Vec<Connection>,
+    catch_up: CatchUp,
+}
+
+/// One node's network protocol. See the module docs.
+#[derive(Debug)]
+pub struct Protocol {
+    config: PeerConfig,
+    namespace: Namespace,
+    online: bool,
+    peers: BTreeMap<PeerId, Link>,
+    links: Links,
+    allowances: HashMap<PeerId, TokenBucket>,
+    gathered: BTreeSet<EntryKey>,
+    publish_at: Option<Instant>,
+    unsent: BTreeSet<EntryKey>,
+    next_tick: Instant,
+    next_request: u64,
+    stats: NetworkStats,
+    actions: VecDeque<Action>,
+}
+
+impl Protocol {
+    /// The protocol of a node in `namespace`, online, with no peers yet.
+    pub fn new(namespace: Namespace, config: PeerConfig, now: Instant) -> Self {
+        let (first, max) = config.redial_backoff;
+        Self {
+            links: Links::new(config.dial_timeout, Backoff::new(first, max)),
+            next_tick: now + config.sync_interval,
+            config,
+            namespace,
+            online: true,
+            peers: BTreeMap::new(),
+            allowances: HashMap::new(),
+            gathered: BTreeSet::new(),
+            publish_at: None,
+            unsent: BTreeSet::new(),
+            next_request: 0,
+            stats: NetworkStats::default(),
+            actions: VecDeque::new(),
+        }
+    }
+
+    /// The next thing to do, if any.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// When [`Protocol::handle_timeout`] should be called next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let retries = self.peers.values().filter_map(|link| link.catch_up.retry_at());
+        [self.publish_at, self.links.next_due(self.online), Some(self.next_tick)]
+            .into_iter()
+            .flatten()
+            .chain(retries)
+            .min()
+    }
+
+    /// Does what is due at `now`: publishes gathered changes (signed from `replica`), dials
+    /// and gives up dials, retries failed catch-ups, and runs the periodic catch-up.
+    pub fn handle_timeout(&mut self, now: Instant, replica: &mut Replica) {
+        if self.publish_at.is_some_and(|at| at <= now) {
+            self.publish(replica);
+        }
+        let peers = &self.peers;
+        for action in self.links.poll(now, self.online, |peer| peers.contains_key(peer)) {
+            self.link_action(action, true);
+        }
+        let due: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(_, link)| link.catch_up.retry_at().is_some_and(|at| at <= now))
+            .map(|(peer, _)| *peer)
+            .collect();
+        for peer in due {
+            self.catch_up(peer);
+        }
+        if self.next_tick <= now {
+            self.next_tick = now + self.config.sync_interval;
+            let peers: Vec<PeerId> = self.peers.keys().copied().collect();
+            for peer in peers {
+                self.catch_up(peer);
+            }
+            let (rate, burst) = (self.config.rate, self.config.burst);
+            self.allowances.retain(|_, bucket| !bucket.is_full(now, rate, burst));
+        }
+    }
+
+    /// Publishes everything gathered now, whatever the coalescing wait (before stopping).
+    pub fn flush(&mut self, replica: &mut Replica) {
+        self.publish(replica);
+    }
+
+    /// Keeps a connection to `address` (ending in `/p2p/<id>`): dials it when due and again
+    /// after every drop, with backoff after failures.
+    pub fn keep_connected(&mut self, address: Multiaddr, now: Instant) {
+        self.links.keep(address, now);
+        self.handle_links(now);
+    }
+
+    /// Dials `address` once (unless a dial to it is in flight, or the node is offline).
+    pub fn dial(&mut self, address: Multiaddr, now: Instant) {
+        if self.online
+            && let Some(action) = self.links.dial(address, now)
+        {
+            self.link_action(action, false);
+        }
+    }
+
+    /// Closes every connection to `peer`.
+    pub fn disconnect(&mut self, peer: PeerId) {
+        self.actions.push_back(Action::Disconnect(peer));
+    }
+
+    /// Goes offline (cancels every dial in flight, closes every connection, dials nothing) or
+    /// back online (dials the kept addresses at once).
+    pub fn set_online(&mut self, online: bool, now: Instant) {
+        self.online = online;
+        if online {
+            self.links.go_online(now);
+            self.handle_links(now);
+        } else {
+            for action in self.links.go_offline(now) {
+                self.link_action(action, false);
+            }
+            for peer in self.peers.keys() {
+                self.actions.push_back(Action::Disconnect(*peer));
+            }
+        }
+    }
+
+    /// Whether the node is online (see [`Protocol::set_online`]).
+    pub fn online(&self) -> bool {
+        self.online
+    }
+
+    /// What the network did so far.
+    pub fn stats(&self) -> &NetworkStats {
+        &self.stats
+    }
+
+    /// The peers connected now.
+    pub fn peers(&self) -> Vec<PeerInfo> {
+        self.peers
+            .iter()
+            .filter_map(|(id, link)| {
+                let first = link.connections.first()?;
+                Some(PeerInfo { id: *id, address: first.address.clone(), since: first.since })
+            })
+            .collect()
+    }
+
+    /// Local changes committed: gathered, and published as one batch after the coalescing wait.
+    pub fn handle_local_changes(&mut self, keys: impl IntoIterator<Item = EntryKey>, now: Instant) {
+        self.gathered.extend(keys);
+        if !self.gathered.is_empty() {
+            self.publish_at.get_or_insert(now + self.config.coalesce);
+        }
+        self.count_pending();
+    }
+
+    /// A connection to `peer` is up (`dial` names it if it was one of ours). A catch-up starts.
+    pub fn handle_connected(
+        &mut self,
+        peer: PeerId,
+        connection: ConnectionId,
+        address: Multiaddr,
+        inbound: bool,
+        dial: Option<DialId>,
+        now: Instant,
+    ) {
+        if !self.online {
+            // A dial that was under way when the node went offline.
+            self.actions.push_back(Action::HangUp(connection));
+            return;
+        }
+        let config = &self.config;
+        let link = self.peers.entry(peer).or_insert_with(|| Link {
+            connections: Vec::new(),
+            catch_up: CatchUp::new(Backoff::new(config.sync_retry, config.sync_interval)),
+        });
+        if inbound && let Some(stale) = link.connections.iter().find(|c| c.inbound).map(|c| c.id) {
+            // The peer dialled again, so its earlier connection is dead even if that has not
+            // shown yet (a WebRTC connection can take half a minute to): close it, or gossip
+            // and catch-up would keep using it.
+            self.actions.push_back(Action::HangUp(stale));
+        }
+        link.connections.push(Connection { id: connection, address, inbound, since: now });
+        link.catch_up.new_connection();
+        self.links.connected(peer, dial, now);
+        self.catch_up(peer);
+    }
+
+    /// A connection closed. When it was the peer's last, its kept address is redialled.
+    pub fn handle_closed(&mut self, peer: PeerId, connection: ConnectionId, now: Instant) {
+        let Some(link) = self.peers.get_mut(&peer) else { return };
+        link.connections.retain(|c| c.id != connection);
+        if link.connections.is_empty() {
+            self.peers.remove(&peer);
+            self.links.disconnected(peer, now);
+            self.handle_links(now);
+        }
+    }
+
+    /// A dial failed: its kept address waits before the next attempt.
+    pub fn handle_dial_failed(&mut self, dial: DialId, now: Instant) {
+        if self.links.is_dialling(dial) {
+            self.links.failed(dial, now);
+        }
+    }
+
+    /// `peer` subscribed to the namespace's topic: gossip reaches it from now on, and a
+    /// catch-up fetches what came before (the one on connecting may have been answered
+    /// before the subscription).
+    pub fn handle_subscribed(&mut self, peer: PeerId) {
+        self.catch_up(peer);
+    }
+
+    /// A ping on `connection` timed out or failed: the connection is dead; close it (its
+    /// kept address is then redialled).
+    pub fn handle_ping_failed(&mut self, connection: ConnectionId) {
+        self.actions.push_back(Action::HangUp(connection));
+    }
+
+    /// A gossip message from `origin`, passed on by `source`: rate-limited per origin, decoded
+    /// and checked, then handed out to merge ([`Action::Merge`]); the verdict follows the merge.
+    pub fn handle_gossip(
+        &mut self,
+        message: MessageId,
+        source: PeerId,
+        origin: PeerId,
+        data: &[u8],
+        now: Instant,
+    ) {
+        let (rate, burst) = (self.config.rate, self.config.burst);
+        let allowance =
+            self.allowances.entry(origin).or_insert_with(|| TokenBucket::full(burst, now));
+        if !allowance.take(now, rate, burst) {
+            self.stats.drop(DropReason::RateLimited, 1);
+            self.actions.push_back(Action::Verdict { message, source, verdict: Verdict::Ignore });
+            // An honest burst loses nothing: a catch-up with the sender fetches it (at most
+            // one running and one waiting per peer, whatever the flood).
+            self.catch_up(source);
+            return;
+        }
+        let refused = match Batch::decode(data) {
+            Ok(batch) if batch.namespace == self.namespace => {
+                let from = MergeFrom::Gossip { message, source };
+                self.actions.push_back(Action::Merge { from, entries: batch.entries });
+                return;
+            }
+            Ok(_) => DropReason::ForeignNamespace,
+            Err(error) => DropReason::of_wire(&error),
+        };
+        self.stats.drop(refused, 1);
+        self.actions.push_back(Action::Verdict { message, source, verdict: Verdict::Reject });
+    }
+
+    /// What merging an [`Action::Merge`]'s entries did: gossip gets its verdict; entries caught
+    /// up from one peer are relayed to the others (signed as held in `replica`); a catch-up's
+    /// last response completes it.
+    pub fn handle_merged(
+        &mut self,
+        from: MergeFrom,
+        report: &MergeReport,
+        replica: &mut Replica,
+        now: Instant,
+    ) {
+        let rejected = report.rejected.len() as u64;
+        self.stats.drop(DropReason::BadSignature, rejected);
+        match from {
+            MergeFrom::Gossip { message, source } => {
+                self.stats.gossip_entries += report.changed.len() as u64;
+                let verdict = if rejected == 0 {
+                    self.stats.accepted_messages += 1;
+                    Verdict::Accept
+                } else {
+                    Verdict::Reject
+                };
+                self.actions.push_back(Action::Verdict { message, source, verdict });
+            }
+            MergeFrom::CatchUp { peer, last } => {
+                self.stats.synced_entries += report.changed.len() as u64;
+                // Other peers may lack them too (a node that was offline brought them): pass
+                // them on at once rather than at their next catch-up.
+                if !report.changed.is_empty() && self.peers.keys().any(|p| *p != peer) {
+                    self.relay(&report.changed, replica);
+                }
+                if last {
+                    self.stats.syncs_completed += 1;
+                    self.stats.last_sync = Some(now);
+                    if let Some(link) = self.peers.get_mut(&peer)
+                        && link.catch_up.completed()
+                    {
+                        self.catch_up(peer);
+                    }
+                }
+            }
+        }
+    }
+
+    /// What became of an [`Action::Publish`]: whether it went out (not when no peer listens).
+    pub fn handle_publish_result(&mut self, keys: &[EntryKey], relay: bool, sent: bool) {
+        let count = keys.len() as u64;
+        if relay {
+            if sent {
+                self.stats.relayed_entries += count;
+            }
+            return;
+        }
+        if sent {
+            self.stats.published_batches += 1;
+            self.stats.published_entries += count;
+            for key in keys {
+                self.unsent.remove(key);
+            }
+        } else {
+            self.stats.unpublished_entries += count;
+        }
+        self.count_pending();
+    }
+
+    /// Answers a catch-up request from `peer` out of `replica`; `None` (and a counted drop) if
+    /// the request is malformed or of another namespace.
+    pub fn handle_sync_request(
+        &mut self,
+        peer: PeerId,
+        data: &[u8],
+        replica: &mut Replica,
+    ) -> Option<Reply> {
+        let (namespace, request) = match SyncRequest::decode(data) {
+            Ok(decoded) => decoded,
+            Err(error) => {
+                self.stats.drop(DropReason::of_wire(&error), 1);
+                return None;
+            }
+        };
+        if namespace != self.namespace {
+            self.stats.drop(DropReason::ForeignNamespace, 1);
+            return None;
+        }
+        let Ok(response) = replica.answer(&request) else {
+            self.stats.drop(DropReason::BadSyncRequest, 1);
+            return None;
+        };
+        if let SyncResponse::Entries { entries, .. } = &response
+            && !self.unsent.is_empty()
+        {
+            // The peer fetched these by catch-up: they are not pending any more.
+            for signed in entries {
+                self.unsent.remove(&signed.entry.key);
+            }
+            self.count_pending();
+        }
+        Some(Reply { bytes: response.encode(&self.namespace), chunked: self.chunked(&peer) })
+    }
+
+    /// The response to a catch-up request: the next request goes out at once, before the
+    /// entries it delivered are merged ([`Action::Merge`] after [`Action::SendRequest`]), so
+    /// the peer prepares the next answer while this node verifies.
+    pub fn handle_sync_response(
+        &mut self,
+        peer: PeerId,
+        request: RequestId,
+        data: &[u8],
+        replica: &mut Replica,
+        now: Instant,
+    ) {
+        let Some(link) = self.peers.get_mut(&peer) else { return };
+        let Some(mut session) = link.catch_up.take_session(request) else { return };
+        let step = match SyncResponse::decode(data) {
+            Ok(response) => {
+                session.handle(replica, response).map_err(|_| DropReason::BadSyncResponse)
+            }
+            Err(error) => Err(DropReason::of_wire(&error)),
+        };
+        let step = match step {
+            Ok(step) => step,
+            Err(reason) => {
+                self.stats.drop(reason, 1);
+                self.stats.syncs_failed += 1;
+                if link.catch_up.failed(now) {
+                    self.catch_up(peer);
+                }
+                return;
+            }
+        };
+        let last = step.next.is_none();
+        if let Some(next) = step.next {
+            let request = self.request_id();
+            let bytes = next.encode(&self.namespace);
+            let chunked = self.chunked(&peer);
+            if let Some(link) = self.peers.get_mut(&peer) {
+                link.catch_up.resume(request, session);
+            }
+            self.actions.push_back(Action::SendRequest { peer, request, bytes, chunked });
+        }
+        if last || !step.fetched.is_empty() {
+            let from = MergeFrom::CatchUp { peer, last };
+            self.actions.push_back(Action::Merge { from, entries: step.fetched });
+        }
+    }
+
+    /// A catch-up request failed. It is retried at once if the peer has connected anew since
+    /// it was sent (the request died with the old connection), else after a backoff.
+    pub fn handle_sync_failed(
+        &mut self,
+        peer: PeerId,
+        request: RequestId,
+        failure: SyncFailure,
+        now: Instant,
+    ) {
+        let Some(link) = self.peers.get_mut(&peer) else { return };
+        if link.catch_up.take_session(request).is_none() {
+            return;
+        }
+        tracing::debug!(%peer, ?failure, "catch-up failed");
+        self.stats.syncs_failed += 1;
+        if link.catch_up.failed(now) {
+            self.catch_up(peer);
+        }
+    }
+
+    /// Starts a catch-up with `peer`, or another one after the one running.
+    fn catch_up(&mut self, peer: PeerId) {
+        let Some(link) = self.peers.get_mut(&peer) else { return };
+        if !link.catch_up.want() {
+            return;
+        }
+        let request = self.request_id();
+        let (session, first) = crate::core::SyncSession::start();
+        let chunked = self.chunked(&peer);
+        if let Some(link) = self.peers.get_mut(&peer) {
+            link.catch_up.start(request, session);
+        }
+        let bytes = first.encode(&self.namespace);
+        self.actions.push_back(Action::SendRequest { peer, request, bytes, chunked });
+    }
+
+    fn request_id(&mut self) -> RequestId {
+        self.next_request += 1;
+        RequestId(self.next_request)
+    }
+
+    /// Whether messages to `peer` go in small pieces (it is on WebRTC-direct).
+    fn chunked(&self, peer: &PeerId) -> bool {
+        self.peers.get(peer).is_some_and(|link| {
+            link.connections.iter().any(|c| stats::transport(&c.address) == "webrtc-direct")
+        })
+    }
+
+    fn handle_links(&mut self, now: Instant) {
+        let peers = &self.peers;
+        for action in self.links.poll(now, self.online, |peer| peers.contains_key(peer)) {
+            self.link_action(action, true);
+        }
+    }
+
+    fn link_action(&mut self, action: LinkAction, timed_out: bool) {
+        match action {
+            LinkAction::Dial(dial, address) => {
+                self.stats.dials += 1;
+                self.actions.push_back(Action::Dial { dial, address });
+            }
+            LinkAction::Cancel(dial) => {
+                if timed_out {
+                    self.stats.dials_timed_out += 1;
+                }
+                self.actions.push_back(Action::CancelDial(dial));
+            }
+        }
+    }
+
+    /// Publishes every gathered change as signed batches.
+    fn publish(&mut self, replica: &mut Replica) {
+        self.publish_at = None;
+        let keys = std::mem::take(&mut self.gathered);
+        let entries: Vec<SignedEntry> = keys.iter().filter_map(|key| replica.signed(key)).collect();
+        self.unsent.extend(keys);
+        for (keys, bytes) in split(&self.namespace, &entries, self.config.max_message_bytes) {
+            self.actions.push_back(Action::Publish { bytes, keys, relay: false });
+        }
+        self.count_pending();
+    }
+
+    /// Publishes entries caught up from one peer to the others (gossip also reaches that peer,
+    /// which finds them stale and spends nothing on them).
+    fn relay(&mut self, changed: &[Entry], replica: &mut Replica) {
+        let entries: Vec<SignedEntry> =
+            changed.iter().filter_map(|entry| replica.signed(&entry.key)).collect();
+        for (keys, bytes) in split(&self.namespace, &entries, self.config.max_message_bytes) {
+            self.actions.push_back(Action::Publish { bytes, keys, relay: true });
+        }
+    }
+
+    fn count_pending(&mut self) {
+        let gathered = self.gathered.iter().filter(|k| !self.unsent.contains(k)).count();
+        self.stats.pending_entries = (self.unsent.len() + gathered) as u64;
+    }
+}
+
+/// Entries as gossip messages of at most `max_bytes` (and [`MAX_RESPONSE_ENTRIES`] entries)
+/// each: the keys of each message, and its bytes.
+pub(crate) fn split(
+    namespace: &Namespace,
+    entries: &[SignedEntry],
+    max_bytes: usize,
+) -> Vec<(Vec<EntryKey>, Vec<u8>)> {
+    let mut messages = Vec::new();
+    let mut rest = entries;
+    while !rest.is_empty() {
+        let mut count = rest.len().min(MAX_RESPONSE_ENTRIES);
+        loop {
+            let piece = Batch { namespace: namespace.clone(), entries: rest[..count].to_vec() };
+            let bytes = piece.encode();
+            if bytes.len() <= max_bytes || count == 1 {
+                let keys = rest[..count].iter().map(|s| s.entry.key.clone()).collect();
+                messages.push((keys, bytes));
+                rest = &rest[count..];
+                break;
+            }
+            // Shrink in proportion, with a margin for entries of uneven size.
+            count = (count * max_bytes / bytes.len() * 9 / 10).clamp(1, count - 1);
+        }
+    }
+    messages
+}

@@ -1,0 +1,153 @@
+//! What the protocol counts: published, received and dropped messages and entries (drops by
+//! reason), catch-ups, and the peers connected now.
+
+use std::collections::BTreeMap;
+
+use libp2p::multiaddr::Protocol as Part;
+use libp2p::{Multiaddr, PeerId};
+use web_time::Instant;
+
+use crate::core::WireError;
+
+/// Why a message or entry from a peer was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DropReason {
+    /// Bytes that do not decode as a message of the wire format.
+    Undecodable,
+    /// A message above the size limit, or with too many entries.
+    Oversized,
+    /// A message of a wire version this build does not read.
+    UnknownVersion,
+    /// A message of another namespace.
+    ForeignNamespace,
+    /// An entry whose signature does not verify against its writer.
+    BadSignature,
+    /// A gossip message beyond its origin's allowance (fetched by catch-up instead).
+    RateLimited,
+    /// A catch-up request that cannot be answered.
+    BadSyncRequest,
+    /// A catch-up response that does not answer the request sent.
+    BadSyncResponse,
+}
+
+impl DropReason {
+    /// Every reason, in order.
+    pub const ALL: [DropReason; 8] = [
+        Self::Undecodable,
+        Self::Oversized,
+        Self::UnknownVersion,
+        Self::ForeignNamespace,
+        Self::BadSignature,
+        Self::RateLimited,
+        Self::BadSyncRequest,
+        Self::BadSyncResponse,
+    ];
+
+    /// Its name in metrics and in `syncStatus().dropped`, e.g. `bad_signature`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Undecodable => "undecodable",
+            Self::Oversized => "oversized",
+            Self::UnknownVersion => "unknown_version",
+            Self::ForeignNamespace => "foreign_namespace",
+            Self::BadSignature => "bad_signature",
+            Self::RateLimited => "rate_limited",
+            Self::BadSyncRequest => "bad_sync_request",
+            Self::BadSyncResponse => "bad_sync_response",
+        }
+    }
+
+    /// The reason a decoding error drops a message for.
+    pub(crate) fn of_wire(error: &WireError) -> Self {
+        match error {
+            WireError::UnknownVersion(_) => Self::UnknownVersion,
+            WireError::TooLarge { .. } | WireError::TooManyEntries { .. } => Self::Oversized,
+            _ => Self::Undecodable,
+        }
+    }
+}
+
+impl std::fmt::Display for DropReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the network did, for metrics and troubleshooting.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkStats {
+    /// Batches of local changes published.
+    pub published_batches: u64,
+    /// Entries published.
+    pub published_entries: u64,
+    /// Entries not published because no peer was listening (catch-up delivers them later).
+    pub unpublished_entries: u64,
+    /// Local changes no peer has received yet: gathered for the next batch, or unpublished and
+    /// not yet fetched by a peer's catch-up.
+    pub pending_entries: u64,
+    /// Gossip messages accepted.
+    pub accepted_messages: u64,
+    /// Entries from gossip that changed a counter here.
+    pub gossip_entries: u64,
+    /// Entries from catch-up that changed a counter here.
+    pub synced_entries: u64,
+    /// Entries from catch-up passed on to the other peers by gossip.
+    pub relayed_entries: u64,
+    /// Messages or entries dropped, by reason.
+    pub dropped: BTreeMap<DropReason, u64>,
+    /// Catch-ups completed.
+    pub syncs_completed: u64,
+    /// Catch-ups that failed (peer gone, bad response, timeout).
+    pub syncs_failed: u64,
+    /// Dials started (to kept addresses and on request).
+    pub dials: u64,
+    /// Dials given up after the dial timeout.
+    pub dials_timed_out: u64,
+    /// When the last catch-up completed.
+    pub last_sync: Option<Instant>,
+}
+
+impl NetworkStats {
+    pub(crate) fn drop(&mut self, reason: DropReason, count: u64) {
+        if count > 0 {
+            *self.dropped.entry(reason).or_default() += count;
+        }
+    }
+
+    /// How many were dropped for `reason`.
+    pub fn dropped(&self, reason: DropReason) -> u64 {
+        self.dropped.get(&reason).copied().unwrap_or(0)
+    }
+}
+
+/// A connected peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// Its id.
+    pub id: PeerId,
+    /// The address of its oldest open connection.
+    pub address: Multiaddr,
+    /// When that connection was established.
+    pub since: Instant,
+}
+
+impl PeerInfo {
+    /// The transport of the connection: "webrtc-direct", "websocket", "tcp" or "other".
+    pub fn transport(&self) -> &'static str {
+        transport(&self.address)
+    }
+}
+
+/// The transport of a connection to or from `address`.
+pub(crate) fn transport(address: &Multiaddr) -> &'static str {
+    let mut transport = "other";
+    for part in address.iter() {
+        transport = match part {
+            Part::WebRTCDirect => return "webrtc-direct",
+            Part::Ws(_) | Part::Wss(_) => return "websocket",
+            Part::Tcp(_) => "tcp",
+            _ => transport,
+        };
+    }
+    transport
+}

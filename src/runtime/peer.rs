@@ -1,0 +1,355 @@
+//! A node on the network: composes the node, the network [`Protocol`] and the libp2p driver
+//! on one event loop. It owns time (every input is stamped with `Instant::now()`) and the
+//! timers, carries out merges (verify, take in, store in the background) and passes the node's
+//! committed local changes to the protocol. No policy lives here: the protocol decides.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures::channel::mpsc;
+use futures::future::LocalBoxFuture;
+use futures::stream::FuturesUnordered;
+use futures::{FutureExt, StreamExt};
+use futures_timer::Delay;
+use libp2p::{Multiaddr, PeerId};
+use web_time::{Instant, SystemTime};
+
+use super::{ChangeSource, Node, YieldOnce};
+use crate::core::{EntryKey, SignedEntry};
+use crate::network::protocol::{Action, MergeFrom, NetworkStats, PeerConfig, PeerInfo, Protocol};
+use crate::network::{Driver, Event, NetworkError, build_swarm};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::network::{NetworkMetrics, WebRtcCertificate, build_swarm_with_webrtc};
+use crate::storage::{Store, StoreError};
+
+/// The wall-clock time of an instant the network reported (e.g. [`NetworkStats::last_sync`]).
+pub fn wall_clock(at: Instant) -> SystemTime {
+    SystemTime::now() - Instant::now().saturating_duration_since(at)
+}
+
+/// What the peer shares with its handles.
+#[derive(Debug)]
+struct Shared {
+    protocol: RefCell<Protocol>,
+    listen_addrs: RefCell<Vec<Multiaddr>>,
+}
+
+/// Talks to a running [`Peer`]: dial, disconnect, go offline, and read its state.
+#[derive(Clone)]
+pub struct PeerHandle {
+    id: PeerId,
+    shared: Rc<Shared>,
+    wake: mpsc::UnboundedSender<()>,
+}
+
+impl std::fmt::Debug for PeerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeerHandle").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+impl PeerHandle {
+    /// The peer's id.
+    pub fn peer_id(&self) -> PeerId {
+        self.id
+    }
+
+    fn with_protocol(&self, change: impl FnOnce(&mut Protocol, Instant)) {
+        change(&mut self.shared.protocol.borrow_mut(), Instant::now());
+        let _ = self.wake.unbounded_send(());
+    }
+
+    /// Dials `address` once (not while a dial to it is in flight, nor offline).
+    pub fn dial(&self, address: Multiaddr) {
+        self.with_protocol(|protocol, now| protocol.dial(address, now));
+    }
+
+    /// Keeps a connection to `address` (which should end in `/p2p/<id>`): dials it now and
+    /// again after every drop, waiting longer after each failure (0.5 s doubling to 30 s).
+    pub fn keep_connected(&self, address: Multiaddr) {
+        self.with_protocol(|protocol, now| protocol.keep_connected(address, now));
+    }
+
+    /// Closes every connection to `peer`.
+    pub fn disconnect(&self, peer: PeerId) {
+        self.with_protocol(|protocol, _| protocol.disconnect(peer));
+    }
+
+    /// Goes offline (cancels dials, closes every connection and dials nothing; the node keeps
+    /// counting locally) or back online (redials the kept addresses at once, which catches up).
+    pub fn set_online(&self, online: bool) {
+        self.with_protocol(|protocol, now| protocol.set_online(online, now));
+    }
+
+    /// Whether the peer is online (see [`PeerHandle::set_online`]).
+    pub fn online(&self) -> bool {
+        self.shared.protocol.borrow().online()
+    }
+
+    /// What the network did so far.
+    pub fn stats(&self) -> NetworkStats {
+        self.shared.protocol.borrow().stats().clone()
+    }
+
+    /// The addresses the peer listens on, each ending in its `/p2p/` id.
+    pub fn listen_addrs(&self) -> Vec<Multiaddr> {
+        self.shared.listen_addrs.borrow().clone()
+    }
+
+    /// The peers connected now.
+    pub fn peers(&self) -> Vec<PeerInfo> {
+        self.shared.protocol.borrow().peers()
+    }
+}
+
+/// A node on the network: the node, its protocol and its swarm.
+pub struct Peer<S: Store> {
+    node: Rc<Node<S>>,
+    driver: Driver,
+    shared: Rc<Shared>,
+    handle: PeerHandle,
+    changes: mpsc::UnboundedReceiver<Vec<EntryKey>>,
+    wakes: mpsc::UnboundedReceiver<()>,
+    storing: FuturesUnordered<LocalBoxFuture<'static, Result<(), StoreError>>>,
+    /// Catch-up responses' entries, merged after one yield so the next request (already
+    /// handed to the swarm) leaves first.
+    fetched: VecDeque<(MergeFrom, Vec<SignedEntry>)>,
+    fold_journal: bool,
+}
+
+enum Wake {
+    Swarm(Box<Event>),
+    Changes(Vec<EntryKey>),
+    Poked,
+    Stored(Result<(), StoreError>),
+    TakeIn,
+    Timeout,
+    Stop,
+}
+
+/// Resolves when the future in `slot` does; never while it holds none.
+fn when_set<F: Future<Output = ()> + Unpin>(
+    slot: &mut Option<F>,
+) -> futures::future::Fuse<LocalBoxFuture<'_, ()>> {
+    async move {
+        match slot {
+            Some(future) => future.await,
+            None => std::future::pending().await,
+        }
+    }
+    .boxed_local()
+    .fuse()
+}
+
+/// How long the loop sleeps when the protocol has nothing due.
+const IDLE: Duration = Duration::from_secs(3600);
+
+impl<S: Store + 'static> Peer<S> {
+    /// Puts `node` on the network (natively TCP and WebSocket, inside a tokio runtime; in the
+    /// browser WebSocket and WebRTC-direct) and publishes its local changes from now on.
+    pub async fn new(node: Rc<Node<S>>, config: PeerConfig) -> Result<Self, NetworkError> {
+        let identity = node.with_replica(|r| r.identity().clone());
+        let swarm = build_swarm(&identity, &node.namespace()).await?;
+        let driver = Driver::new(swarm, &node.namespace());
+        Ok(Self::with_driver(node, driver, config))
+    }
+
+    /// Like [`Peer::new`], and also able to listen on WebRTC-direct addresses
+    /// (`/ip4/.../udp/<port>/webrtc-direct`), which browsers can dial without TLS.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub async fn with_webrtc(
+        node: Rc<Node<S>>,
+        config: PeerConfig,
+        certificate: WebRtcCertificate,
+    ) -> Result<Self, NetworkError> {
+        let identity = node.with_replica(|r| r.identity().clone());
+        let swarm =
+            build_swarm_with_webrtc(&identity, &node.namespace(), Some(certificate)).await?;
+        let driver = Driver::new(swarm, &node.namespace());
+        Ok(Self::with_driver(node, driver, config))
+    }
+
+    fn with_driver(node: Rc<Node<S>>, driver: Driver, config: PeerConfig) -> Self {
+        let (sender, changes) = mpsc::unbounded();
+        node.on_commit(move |changes, source| {
+            // Only this node's own changes are published: peers' entries came by gossip (which
+            // relays them itself) or by catch-up. After the peer is gone nothing is published.
+            if source == ChangeSource::Local {
+                let keys = changes.entries.iter().map(|row| row.entry.key.clone()).collect();
+                let _ = sender.unbounded_send(keys);
+            }
+        });
+        let protocol = Protocol::new(node.namespace(), config, Instant::now());
+        let shared =
+            Rc::new(Shared { protocol: RefCell::new(protocol), listen_addrs: RefCell::default() });
+        let (wake, wakes) = mpsc::unbounded();
+        let handle = PeerHandle { id: driver.peer_id(), shared: shared.clone(), wake };
+        Self {
+            node,
+            driver,
+            shared,
+            handle,
+            changes,
+            wakes,
+            storing: FuturesUnordered::new(),
+            fetched: VecDeque::new(),
+            fold_journal: false,
+        }
+    }
+
+    /// Starts listening on `address` (e.g. `/ip4/127.0.0.1/tcp/0/ws`); the actual addresses
+    /// show in [`PeerHandle::listen_addrs`] once the peer runs.
+    pub fn listen(&mut self, address: Multiaddr) -> Result<(), NetworkError> {
+        self.driver.listen(address)
+    }
+
+    /// A handle to the peer, usable while it runs.
+    pub fn handle(&self) -> PeerHandle {
+        self.handle.clone()
+    }
+
+    /// This peer's id.
+    pub fn peer_id(&self) -> PeerId {
+        self.driver.peer_id()
+    }
+
+    /// Starts recording metrics; read them with [`NetworkMetrics::encode`].
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn metrics(&mut self) -> NetworkMetrics {
+        let handle = self.handle();
+        let read = Box::new(move || (handle.stats(), handle.peers().len()));
+        NetworkMetrics::record(&mut self.driver, read)
+    }
+
+    /// Runs until `stop` resolves, then publishes what is pending, stores what was taken in,
+    /// and returns.
+    pub async fn run(mut self, stop: impl Future<Output = ()>) {
+        let mut stop = std::pin::pin!(stop.fuse());
+        let mut timer = Delay::new(Duration::ZERO);
+        let mut armed: Option<Instant> = None;
+        let mut take_in: Option<YieldOnce> = None;
+        loop {
+            self.carry_out();
+            let due = self.shared.protocol.borrow().poll_timeout();
+            if due != armed {
+                armed = due;
+                let now = Instant::now();
+                timer.reset(due.map_or(IDLE, |at| at.saturating_duration_since(now)));
+            }
+            if !self.fetched.is_empty() {
+                take_in.get_or_insert_with(YieldOnce::default);
+            }
+            let wake = {
+                let mut take_in = when_set(&mut take_in);
+                futures::select_biased! {
+                    () = stop => Wake::Stop,
+                    event = self.driver.next_event().fuse() => Wake::Swarm(Box::new(event)),
+                    keys = self.changes.select_next_some() => Wake::Changes(keys),
+                    () = self.wakes.select_next_some() => Wake::Poked,
+                    stored = self.storing.select_next_some() => Wake::Stored(stored),
+                    () = take_in => Wake::TakeIn,
+                    () = (&mut timer).fuse() => Wake::Timeout,
+                }
+            };
+            let now = Instant::now();
+            match wake {
+                Wake::Stop => break,
+                Wake::Swarm(event) => {
+                    let protocol = &mut self.shared.protocol.borrow_mut();
+                    let driver = &mut self.driver;
+                    self.node.with_replica_mut(|r| driver.handle_event(*event, protocol, r, now));
+                    *self.shared.listen_addrs.borrow_mut() = self.driver.listen_addrs().to_vec();
+                }
+                Wake::Changes(keys) => {
+                    self.shared.protocol.borrow_mut().handle_local_changes(keys, now);
+                }
+                Wake::Poked => {}
+                Wake::Stored(result) => {
+                    if let Err(error) = result {
+                        // Kept in memory, so served to peers; fetched again after a restart.
+                        tracing::error!(%error, "storing peers' entries failed");
+                    }
+                    self.compact();
+                }
+                Wake::TakeIn => {
+                    take_in = None;
+                    if let Some((from, entries)) = self.fetched.pop_front() {
+                        self.merge(from, entries);
+                    }
+                }
+                Wake::Timeout => {
+                    armed = None;
+                    let protocol = &mut self.shared.protocol.borrow_mut();
+                    self.node.with_replica_mut(|r| protocol.handle_timeout(now, r));
+                }
+            }
+        }
+        while let Some((from, entries)) = self.fetched.pop_front() {
+            self.merge(from, entries);
+        }
+        while let Ok(keys) = self.changes.try_recv() {
+            self.shared.protocol.borrow_mut().handle_local_changes(keys, Instant::now());
+        }
+        {
+            let protocol = &mut self.shared.protocol.borrow_mut();
+            self.node.with_replica_mut(|r| protocol.flush(r));
+        }
+        self.carry_out();
+        // Entries taken in are stored before the peer returns.
+        while let Some(stored) = self.storing.next().await {
+            if let Err(error) = stored {
+                tracing::error!(%error, "storing peers' entries failed");
+            }
+        }
+    }
+
+    /// Carries out the protocol's actions: merges here, the rest through the driver.
+    fn carry_out(&mut self) {
+        loop {
+            let action = self.shared.protocol.borrow_mut().poll_action();
+            match action {
+                None => break,
+                Some(Action::Merge { from: from @ MergeFrom::Gossip { .. }, entries }) => {
+                    self.merge(from, entries);
+                }
+                Some(Action::Merge { from, entries }) => self.fetched.push_back((from, entries)),
+                Some(action) => {
+                    let protocol = &mut self.shared.protocol.borrow_mut();
+                    self.driver.execute(action, protocol, Instant::now());
+                }
+            }
+        }
+    }
+
+    /// Verifies and takes in entries from a peer, stores them in the background, and tells the
+    /// protocol what came of them.
+    fn merge(&mut self, from: MergeFrom, entries: Vec<SignedEntry>) {
+        let (report, rows) = self.node.take_in(entries);
+        if !rows.is_empty() {
+            let node = self.node.clone();
+            self.storing.push(async move { node.store_merged(rows).await }.boxed_local());
+        }
+        if matches!(from, MergeFrom::CatchUp { last: true, .. }) {
+            self.fold_journal = true;
+        }
+        {
+            let protocol = &mut self.shared.protocol.borrow_mut();
+            let now = Instant::now();
+            self.node.with_replica_mut(|r| protocol.handle_merged(from, &report, r, now));
+        }
+        self.compact();
+    }
+
+    /// Folds the node's journal into its buckets once a catch-up completed and every write
+    /// before has finished.
+    fn compact(&mut self) {
+        if self.fold_journal && self.storing.is_empty() && self.node.has_journal() {
+            self.fold_journal = false;
+            let node = self.node.clone();
+            self.storing.push(async move { node.compact().await }.boxed_local());
+        }
+    }
+}

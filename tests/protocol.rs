@@ -1,0 +1,503 @@
+//! The network protocol on virtual time, with no sockets and no sleeping: rate limits, dials
+//! (one in flight per address, timeouts, backoff, offline), redials, catch-up scheduling and
+//! retries, coalescing and splitting, gossip verdicts, the edge-restart storm, and two
+//! protocols converging through a simulated link. The same tests run natively and in wasm.
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use libp2p::gossipsub::MessageId;
+use libp2p::swarm::ConnectionId;
+use libp2p::{Multiaddr, PeerId};
+use warpnet_stats::{
+    Batch, DialId, DropReason, MergeFrom, NetworkAction as Action, PeerConfig, Protocol, Replica,
+    RequestId, StatKind, SyncFailure, Verdict,
+};
+use web_time::Instant;
+
+/// A protocol, its replica and a virtual clock.
+struct Sim {
+    protocol: Protocol,
+    replica: Replica,
+    now: Instant,
+    next_connection: usize,
+}
+
+impl Sim {
+    fn new(seed: u8, config: PeerConfig) -> Self {
+        let now = Instant::now();
+        Self {
+            protocol: Protocol::new(namespace(), config, now),
+            replica: replica(seed),
+            now,
+            next_connection: seed as usize * 1000,
+        }
+    }
+
+    /// Moves the clock and runs what is due.
+    fn advance(&mut self, by: Duration) {
+        self.now += by;
+        self.protocol.handle_timeout(self.now, &mut self.replica);
+    }
+
+    /// Moves the clock to the protocol's next deadline, if it is before `limit` from now.
+    fn step_until(&mut self, limit: Instant) -> bool {
+        match self.protocol.poll_timeout() {
+            Some(at) if at <= limit => {
+                self.now = self.now.max(at);
+                self.protocol.handle_timeout(self.now, &mut self.replica);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn actions(&mut self) -> Vec<Action> {
+        std::iter::from_fn(|| self.protocol.poll_action()).collect()
+    }
+
+    fn connect(
+        &mut self,
+        peer: PeerId,
+        address: &Multiaddr,
+        inbound: bool,
+        dial: Option<DialId>,
+    ) -> ConnectionId {
+        self.next_connection += 1;
+        let connection = ConnectionId::new_unchecked(self.next_connection);
+        self.protocol.handle_connected(peer, connection, address.clone(), inbound, dial, self.now);
+        connection
+    }
+}
+
+fn peer_id(seed: u8) -> PeerId {
+    *identity(seed).node_id().peer_id()
+}
+
+fn edge_address(seed: u8, transport: &str) -> Multiaddr {
+    let transport = match transport {
+        "websocket" => "tcp/4002/ws",
+        _ => "udp/4003/webrtc-direct",
+    };
+    format!("/ip4/127.0.0.1/{transport}/p2p/{}", peer_id(seed)).parse().expect("address")
+}
+
+fn dials(actions: &[Action]) -> Vec<DialId> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Dial { dial, .. } => Some(*dial),
+            _ => None,
+        })
+        .collect()
+}
+
+fn requests(actions: &[Action]) -> Vec<RequestId> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::SendRequest { request, .. } => Some(*request),
+            _ => None,
+        })
+        .collect()
+}
+
+fn message(n: u8) -> MessageId {
+    MessageId::new(&[n])
+}
+
+fn gossip_bytes(seed: u8, tweet_id: &str) -> Vec<u8> {
+    let mut writer = replica(seed);
+    let entry = writer.increment(&tweet(tweet_id), StatKind::Views);
+    let signed = writer.signed(&entry.key).expect("held");
+    Batch { namespace: namespace(), entries: vec![signed] }.encode()
+}
+
+#[test]
+fn gossip_beyond_an_origins_allowance_is_ignored_counted_and_fetched_by_catch_up() {
+    let config = PeerConfig { rate: 10.0, burst: 5.0, ..PeerConfig::default() };
+    let mut sim = Sim::new(1, config);
+    let (source, origin) = (peer_id(2), peer_id(3));
+    sim.connect(source, &edge_address(2, "webrtc-direct"), true, None);
+    let first = requests(&sim.actions());
+    assert_eq!(first.len(), 1, "a catch-up on connecting");
+    let bytes = gossip_bytes(3, "t");
+    for n in 0..5 {
+        sim.protocol.handle_gossip(message(n), source, origin, &bytes, sim.now);
+    }
+    let merges = sim.actions().iter().filter(|a| matches!(a, Action::Merge { .. })).count();
+    assert_eq!(merges, 5, "the burst is allowed");
+    sim.protocol.handle_gossip(message(5), source, origin, &bytes, sim.now);
+    let actions = sim.actions();
+    let verdict = Action::Verdict { message: message(5), source, verdict: Verdict::Ignore };
+    assert_eq!(actions, vec![verdict], "no new catch-up while one runs");
+    assert_eq!(sim.protocol.stats().dropped(DropReason::RateLimited), 1);
+    // A tenth of a second later the bucket holds one token again.
+    sim.advance(Duration::from_millis(100));
+    sim.actions();
+    sim.protocol.handle_gossip(message(6), source, origin, &bytes, sim.now);
+    assert!(matches!(sim.actions()[..], [Action::Merge { .. }]));
+    sim.protocol.handle_gossip(message(7), source, origin, &bytes, sim.now);
+    assert!(matches!(sim.actions()[..], [Action::Verdict { verdict: Verdict::Ignore, .. }]));
+    // Another origin has an allowance of its own.
+    sim.protocol.handle_gossip(message(8), source, peer_id(4), &bytes, sim.now);
+    assert!(matches!(sim.actions()[..], [Action::Merge { .. }]));
+    // The catch-up wanted during the flood starts once the running one fails.
+    sim.protocol.handle_sync_failed(source, first[0], SyncFailure::Timeout, sim.now);
+    assert_eq!(requests(&sim.actions()).len(), 1);
+}
+
+#[test]
+fn gossip_verdicts_follow_decoding_namespace_and_signatures() {
+    let mut sim = Sim::new(1, PeerConfig::default());
+    let source = peer_id(2);
+    sim.protocol.handle_gossip(message(0), source, source, &[1, 0xff, 0xff], sim.now);
+    let reject = |n| Action::Verdict { message: message(n), source, verdict: Verdict::Reject };
+    assert_eq!(sim.actions(), vec![reject(0)]);
+    let mut future = gossip_bytes(2, "t");
+    future[0] = 9;
+    sim.protocol.handle_gossip(message(1), source, source, &future, sim.now);
+    assert_eq!(sim.actions(), vec![reject(1)]);
+    let mut foreign = replica(2);
+    let entry = foreign.increment(&tweet("t"), StatKind::Views);
+    let signed = foreign.signed(&entry.key).expect("held");
+    let other = warpnet_stats::Namespace::new("testnet").expect("valid");
+    let bytes = Batch { namespace: other, entries: vec![signed] }.encode();
+    sim.protocol.handle_gossip(message(2), source, source, &bytes, sim.now);
+    assert_eq!(sim.actions(), vec![reject(2)]);
+    let stats = sim.protocol.stats().clone();
+    assert_eq!(stats.dropped(DropReason::Undecodable), 1);
+    assert_eq!(stats.dropped(DropReason::UnknownVersion), 1);
+    assert_eq!(stats.dropped(DropReason::ForeignNamespace), 1);
+
+    // A valid message is handed out to merge; its verdict follows the merge.
+    sim.protocol.handle_gossip(message(3), source, source, &gossip_bytes(2, "t"), sim.now);
+    let actions = sim.actions();
+    let [Action::Merge { from, entries }] = &actions[..] else { panic!("one merge") };
+    let mut forged = entries.clone();
+    forged[0].entry.counter.increments = 99;
+    for (n, entries) in [(3, entries.clone()), (3, forged)] {
+        let report = sim.replica.merge(&namespace(), entries);
+        sim.protocol.handle_merged(from.clone(), &report, &mut sim.replica, sim.now);
+        let verdict = if report.rejected.is_empty() { Verdict::Accept } else { Verdict::Reject };
+        assert_eq!(sim.actions(), vec![Action::Verdict { message: message(n), source, verdict }]);
+    }
+    assert_eq!(sim.protocol.stats().dropped(DropReason::BadSignature), 1);
+    assert_eq!(sim.protocol.stats().gossip_entries, 1);
+}
+
+#[test]
+fn a_kept_address_has_one_dial_in_flight_given_up_after_the_timeout_then_backed_off() {
+    let config = PeerConfig::default();
+    let (timeout, (first, max)) = (config.dial_timeout, config.redial_backoff);
+    let mut sim = Sim::new(1, config);
+    let edge = edge_address(2, "webrtc-direct");
+    sim.protocol.keep_connected(edge.clone(), sim.now);
+    sim.protocol.keep_connected(edge.clone(), sim.now);
+    sim.protocol.dial(edge.clone(), sim.now);
+    assert_eq!(dials(&sim.actions()).len(), 1, "one dial, however often asked");
+    // A dead WebRTC port never answers: the dial is given up at the timeout, and the waits
+    // between attempts double up to the longest.
+    let start = sim.now;
+    let mut attempts = vec![start];
+    let mut in_flight = 1;
+    while sim.step_until(start + Duration::from_secs(300)) {
+        for action in sim.actions() {
+            match action {
+                Action::Dial { .. } => {
+                    in_flight += 1;
+                    attempts.push(sim.now);
+                }
+                Action::CancelDial(_) => in_flight -= 1,
+                other => panic!("unexpected {other:?}"),
+            }
+            assert!(in_flight <= 1, "two dials in flight");
+        }
+    }
+    let gaps: Vec<Duration> = attempts.windows(2).map(|w| w[1] - w[0] - timeout).collect();
+    assert_eq!(gaps[0], first);
+    assert_eq!(gaps[1], first * 2);
+    assert!(gaps.iter().all(|gap| *gap <= max));
+    assert_eq!(*gaps.last().expect("gaps"), max);
+    let stats = sim.protocol.stats();
+    assert_eq!(stats.dials, attempts.len() as u64);
+    assert_eq!(stats.dials_timed_out + 1, stats.dials);
+}
+
+#[test]
+fn going_offline_cancels_dials_closes_connections_and_dials_nothing_until_back() {
+    let mut sim = Sim::new(1, PeerConfig::default());
+    let (ws, webrtc) = (edge_address(2, "webrtc-direct"), edge_address(3, "webrtc-direct"));
+    sim.protocol.keep_connected(ws.clone(), sim.now);
+    sim.protocol.keep_connected(webrtc.clone(), sim.now);
+    let pending = dials(&sim.actions());
+    assert_eq!(pending.len(), 2);
+    let connection = sim.connect(peer_id(2), &ws, false, Some(pending[0]));
+    sim.actions();
+    sim.protocol.set_online(false, sim.now);
+    let actions = sim.actions();
+    assert!(actions.contains(&Action::CancelDial(pending[1])), "{actions:?}");
+    assert!(actions.contains(&Action::Disconnect(peer_id(2))), "{actions:?}");
+    sim.protocol.handle_closed(peer_id(2), connection, sim.now);
+    assert!(!sim.protocol.online());
+    // The cancelled dial's connection, had it raced the cancel, is hung up at once.
+    let raced = sim.connect(peer_id(3), &webrtc, false, Some(pending[1]));
+    assert_eq!(sim.actions(), vec![Action::HangUp(raced)]);
+    for _ in 0..120 {
+        sim.advance(Duration::from_secs(1));
+        assert!(dials(&sim.actions()).is_empty(), "dialled while offline");
+    }
+    sim.protocol.set_online(true, sim.now);
+    assert_eq!(dials(&sim.actions()).len(), 2, "both redialled at once");
+}
+
+#[test]
+fn a_lasting_connection_is_redialled_at_once_a_flapping_one_after_a_growing_wait() {
+    let mut sim = Sim::new(1, PeerConfig::default());
+    let edge = edge_address(2, "websocket");
+    sim.protocol.keep_connected(edge.clone(), sim.now);
+    let mut dial = dials(&sim.actions())[0];
+    let connection = sim.connect(peer_id(2), &edge, false, Some(dial));
+    sim.advance(Duration::from_secs(60));
+    sim.actions();
+    sim.protocol.handle_closed(peer_id(2), connection, sim.now);
+    dial = dials(&sim.actions())[0];
+    // Accepted and dropped at once, again and again: each redial waits longer.
+    let mut waits = Vec::new();
+    for _ in 0..4 {
+        let connection = sim.connect(peer_id(2), &edge, false, Some(dial));
+        sim.protocol.handle_closed(peer_id(2), connection, sim.now);
+        let closed = sim.now;
+        assert!(dials(&sim.actions()).is_empty(), "a flapping peer is not redialled at once");
+        let deadline = sim.now + Duration::from_secs(60);
+        dial = loop {
+            assert!(sim.step_until(deadline), "redialled");
+            if let Some(dial) = dials(&sim.actions()).first() {
+                break *dial;
+            }
+        };
+        waits.push(sim.now - closed);
+    }
+    assert!(waits.windows(2).all(|w| w[1] == w[0] * 2), "{waits:?}");
+}
+
+#[test]
+fn a_catch_up_lost_with_its_connection_is_retried_on_the_new_one_at_once() {
+    // The edge side of a browser that redialled: the new inbound connection replaces the old
+    // one, and the catch-up that was running on the old one is retried at once.
+    let mut edge = Sim::new(1, PeerConfig::default());
+    let browser = peer_id(2);
+    let address: Multiaddr = "/ip4/127.0.0.1/udp/50000/webrtc-direct".parse().expect("address");
+    let old = edge.connect(browser, &address, true, None);
+    let running = requests(&edge.actions());
+    assert_eq!(running.len(), 1);
+    let new = edge.connect(browser, &address, true, None);
+    assert_eq!(edge.actions(), vec![Action::HangUp(old)], "the stale connection is closed");
+    edge.protocol.handle_closed(browser, old, edge.now);
+    edge.protocol.handle_sync_failed(browser, running[0], SyncFailure::ConnectionClosed, edge.now);
+    let retried = edge.actions();
+    assert_eq!(requests(&retried).len(), 1, "retried at once: {retried:?}");
+    assert!(matches!(retried[0], Action::SendRequest { chunked: true, .. }), "WebRTC: chunked");
+    assert_eq!(edge.protocol.peers().len(), 1);
+    let _ = new;
+}
+
+#[test]
+fn failed_catch_ups_are_retried_with_a_doubling_wait() {
+    // No periodic catch-up in sight: only the retries start one.
+    let config = PeerConfig { sync_interval: Duration::from_secs(3600), ..PeerConfig::default() };
+    let mut sim = Sim::new(1, config);
+    let peer = peer_id(2);
+    sim.connect(peer, &edge_address(2, "websocket"), false, None);
+    let mut request = requests(&sim.actions())[0];
+    let mut waits = Vec::new();
+    for _ in 0..5 {
+        sim.protocol.handle_sync_failed(peer, request, SyncFailure::Timeout, sim.now);
+        assert!(requests(&sim.actions()).is_empty(), "not at once: nothing changed");
+        let failed = sim.now;
+        request = loop {
+            assert!(sim.step_until(failed + Duration::from_secs(60)));
+            if let Some(request) = requests(&sim.actions()).first() {
+                break *request;
+            }
+        };
+        waits.push((sim.now - failed).as_secs());
+    }
+    assert_eq!(waits, [1, 2, 4, 8, 16]);
+    assert_eq!(sim.protocol.stats().syncs_failed, 5);
+    // A late answer to an abandoned request is ignored.
+    sim.protocol.handle_sync_failed(peer, RequestId(1), SyncFailure::Timeout, sim.now);
+    assert_eq!(sim.protocol.stats().syncs_failed, 5);
+}
+
+#[test]
+fn a_dead_connection_is_hung_up_when_its_ping_fails() {
+    let mut sim = Sim::new(1, PeerConfig::default());
+    let connection = sim.connect(peer_id(2), &edge_address(2, "websocket"), false, None);
+    sim.actions();
+    sim.protocol.handle_ping_failed(connection);
+    assert_eq!(sim.actions(), vec![Action::HangUp(connection)]);
+}
+
+#[test]
+fn local_changes_are_gathered_published_split_and_counted_until_a_peer_has_them() {
+    let config = PeerConfig { max_message_bytes: 1024, ..PeerConfig::default() };
+    let coalesce = config.coalesce;
+    let mut sim = Sim::new(1, config);
+    let keys: Vec<_> = (0..40)
+        .map(|i| sim.replica.increment(&tweet(&format!("t{i}")), StatKind::Views).key)
+        .collect();
+    sim.protocol.handle_local_changes(keys[..20].to_vec(), sim.now);
+    sim.advance(coalesce / 2);
+    sim.protocol.handle_local_changes(keys[20..].to_vec(), sim.now);
+    assert!(sim.actions().is_empty(), "gathered, not yet published");
+    assert_eq!(sim.protocol.stats().pending_entries, 40);
+    sim.advance(coalesce / 2);
+    let messages: Vec<(Vec<u8>, Vec<_>)> = sim
+        .actions()
+        .into_iter()
+        .map(|a| match a {
+            Action::Publish { bytes, keys, relay: false } => (bytes, keys),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert!(messages.len() > 1, "split");
+    assert!(messages.iter().all(|(bytes, _)| bytes.len() <= 1024));
+    let published: usize = messages.iter().map(|(_, keys)| keys.len()).sum();
+    assert_eq!(published, 40);
+    // Nobody listens: the entries stay pending until a peer fetches them by catch-up.
+    for (_, keys) in &messages {
+        sim.protocol.handle_publish_result(keys, false, false);
+    }
+    let stats = sim.protocol.stats().clone();
+    assert_eq!((stats.unpublished_entries, stats.pending_entries), (40, 40));
+    let mut peer = Sim::new(2, PeerConfig::default());
+    converge(&mut sim, &mut peer);
+    assert_eq!(sim.protocol.stats().pending_entries, 0);
+    assert_eq!(peer.replica.len(), 40);
+}
+
+/// Connects two simulated nodes and carries every request, response and merge between them
+/// until both are quiet.
+fn converge(a: &mut Sim, b: &mut Sim) {
+    let address: Multiaddr = "/ip4/127.0.0.1/tcp/4001".parse().expect("address");
+    let (id_a, id_b) = (a.replica.local_writer().node, b.replica.local_writer().node);
+    let (id_a, id_b) = (*id_a.peer_id(), *id_b.peer_id());
+    a.connect(id_b, &address, false, None);
+    b.connect(id_a, &address, true, None);
+    for _ in 0..100 {
+        let moved = carry(a, b, id_a) | carry(b, a, id_b);
+        if !moved {
+            return;
+        }
+    }
+    panic!("no convergence");
+}
+
+/// Carries out `from`'s actions against `to`; whether there were any.
+fn carry(from: &mut Sim, to: &mut Sim, from_id: PeerId) -> bool {
+    let actions = from.actions();
+    let any = !actions.is_empty();
+    for action in actions {
+        match action {
+            Action::SendRequest { request, bytes, .. } => {
+                let to_id = *to.replica.local_writer().node.peer_id();
+                let reply = to.protocol.handle_sync_request(from_id, &bytes, &mut to.replica);
+                let reply = reply.expect("answered");
+                from.protocol.handle_sync_response(
+                    to_id,
+                    request,
+                    &reply.bytes,
+                    &mut from.replica,
+                    from.now,
+                );
+            }
+            Action::Merge { from: origin, entries } => {
+                let report = from.replica.merge(&namespace(), entries);
+                from.protocol.handle_merged(origin, &report, &mut from.replica, from.now);
+            }
+            Action::Publish { keys, relay, .. } => {
+                from.protocol.handle_publish_result(&keys, relay, false)
+            }
+            _ => {}
+        }
+    }
+    any
+}
+
+#[test]
+fn two_nodes_converge_by_catch_up_through_a_simulated_link() {
+    let mut a = Sim::new(1, PeerConfig::default());
+    let mut b = Sim::new(2, PeerConfig::default());
+    for i in 0..300 {
+        a.replica.increment(&tweet(&format!("a{i}")), StatKind::Likes);
+        b.replica.increment(&tweet(&format!("b{}", i % 7)), StatKind::Views);
+    }
+    converge(&mut a, &mut b);
+    assert_eq!(a.replica.sync_digest(), b.replica.sync_digest());
+    assert_eq!(a.protocol.stats().syncs_completed, 1);
+    assert_eq!(b.protocol.stats().synced_entries, 300);
+    assert!(matches!(
+        (a.protocol.stats().last_sync, b.protocol.stats().last_sync),
+        (Some(_), Some(_))
+    ));
+    let _ = MergeFrom::CatchUp { peer: peer_id(1), last: true };
+}
+
+#[test]
+fn the_edge_restart_storm_leaves_one_dial_at_a_time_and_catches_up_at_once() {
+    // A browser on WebRTC-direct; its edge node is killed, stays down while the browser's
+    // dials go unanswered, and comes back on the same port.
+    let config = PeerConfig::default();
+    let timeout = config.dial_timeout;
+    let mut browser = Sim::new(1, config);
+    let edge = edge_address(2, "webrtc-direct");
+    browser.protocol.keep_connected(edge.clone(), browser.now);
+    let dial = dials(&browser.actions())[0];
+    let connection = browser.connect(peer_id(2), &edge, false, Some(dial));
+    let first = requests(&browser.actions());
+    browser.advance(Duration::from_secs(30));
+    browser.actions();
+    // SIGKILL: the ping fails, the connection is hung up and closes; the catch-up fails.
+    browser.protocol.handle_ping_failed(connection);
+    assert_eq!(browser.actions(), vec![Action::HangUp(connection)]);
+    browser.protocol.handle_sync_failed(
+        peer_id(2),
+        first[0],
+        SyncFailure::ConnectionClosed,
+        browser.now,
+    );
+    browser.protocol.handle_closed(peer_id(2), connection, browser.now);
+    let down_at = browser.now;
+    let mut pending = dials(&browser.actions());
+    assert_eq!(pending.len(), 1, "redialled at once");
+    // Down for 25 s: dials are given up one at a time, never two in flight.
+    while browser.step_until(down_at + Duration::from_secs(25)) {
+        for action in browser.actions() {
+            match action {
+                Action::Dial { dial, .. } => pending.push(dial),
+                Action::CancelDial(dial) => pending.retain(|d| *d != dial),
+                other => panic!("unexpected {other:?}"),
+            }
+            assert!(pending.len() <= 1, "{pending:?}");
+        }
+    }
+    assert!(browser.protocol.stats().dials_timed_out >= 2);
+    // Back up: the next dial connects (within the dial timeout) and a catch-up starts at once.
+    let dial = loop {
+        if let Some(dial) = pending.first() {
+            break *dial;
+        }
+        assert!(browser.step_until(browser.now + timeout * 4));
+        pending = dials(&browser.actions());
+    };
+    browser.connect(peer_id(2), &edge, false, Some(dial));
+    let actions = browser.actions();
+    assert_eq!(requests(&actions).len(), 1, "{actions:?}");
+    assert_eq!(browser.protocol.peers().len(), 1);
+    assert!(browser.protocol.stats().syncs_failed >= 1);
+}
