@@ -58,6 +58,9 @@ export interface SyncStatus {
   syncedEntries: number;
   syncsCompleted: number;
   syncsFailed: number;
+  /** Dials to edge nodes started, and given up after the dial timeout (10 s). */
+  dials: number;
+  dialsTimedOut: number;
   /** Messages or entries from peers that were refused, by reason. */
   dropped: Record<string, number>;
 }
@@ -474,6 +477,8 @@ mod convert {
             ("syncedEntries", stats.synced_entries),
             ("syncsCompleted", stats.syncs_completed),
             ("syncsFailed", stats.syncs_failed),
+            ("dials", stats.dials),
+            ("dialsTimedOut", stats.dials_timed_out),
         ] {
             set(&object, name, &number(value));
         }

@@ -9,13 +9,19 @@ const repo = resolve(import.meta.dirname, "../..");
 
 const target = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(repo, "target");
 
-/** `profile`: "debug" (built by `cargo test`) or "release". */
-export async function startEdge({ profile = "debug", namespace = "e2e", www, env = {} } = {}) {
-  const dataDir = mkdtempSync(join(tmpdir(), "warpnet-edge-"));
+/**
+ * `profile`: "debug" (built by `cargo test`) or "release". `dataDir` and `ports` ({ http, ws,
+ * webrtc }) restart a node where an earlier one ran (default: a fresh directory, free ports);
+ * `args`: more arguments.
+ */
+export async function startEdge({ profile = "debug", namespace = "e2e", www, env = {}, dataDir, ports = {}, args = [] } = {}) {
+  const ownDir = !dataDir;
+  dataDir ??= mkdtempSync(join(tmpdir(), "warpnet-edge-"));
   const child = spawn(join(target, profile, "warpnet-stats-edge"), [
-    "--data-dir", dataDir, "--namespace", namespace, "--http", "127.0.0.1:0",
-    "--listen", "/ip4/127.0.0.1/tcp/0/ws", "--listen", "/ip4/127.0.0.1/udp/0/webrtc-direct",
-    "--www", www ?? join(repo, "tests/e2e/network-app"), "--pkg", join(repo, "pkg"),
+    "--data-dir", dataDir, "--namespace", namespace, "--http", `127.0.0.1:${ports.http ?? 0}`,
+    "--listen", `/ip4/127.0.0.1/tcp/${ports.ws ?? 0}/ws`,
+    "--listen", `/ip4/127.0.0.1/udp/${ports.webrtc ?? 0}/webrtc-direct`,
+    "--www", www ?? join(repo, "tests/e2e/network-app"), "--pkg", join(repo, "pkg"), ...args,
   ], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, RUST_LOG: "warn,warpnet_stats=info,warpnet_stats_edge=info", ...env } });
   let log = "";
   const url = await new Promise((resolve, reject) => {
@@ -32,13 +38,37 @@ export async function startEdge({ profile = "debug", namespace = "e2e", www, env
   return {
     url,
     log: () => log,
+    dataDir,
     async stop() {
       child.kill("SIGTERM");
       const status = await exited;
-      rmSync(dataDir, { recursive: true, force: true });
+      if (ownDir) rmSync(dataDir, { recursive: true, force: true });
       return status;
     },
+    /** Ends the process at once (SIGKILL), keeping its data directory. */
+    async kill() {
+      child.kill("SIGKILL");
+      return exited;
+    },
   };
+}
+
+/** A free TCP port and a free UDP port on 127.0.0.1 (free when asked). */
+export async function freePorts() {
+  const { createServer } = await import("node:net");
+  const { createSocket } = await import("node:dgram");
+  const tcp = async () => {
+    const server = createServer();
+    await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address();
+    await new Promise((resolve) => server.close(resolve));
+    return port;
+  };
+  const socket = createSocket("udp4");
+  await new Promise((resolve) => socket.bind(0, "127.0.0.1", resolve));
+  const webrtc = socket.address().port;
+  await new Promise((resolve) => socket.close(resolve));
+  return { http: await tcp(), ws: await tcp(), webrtc };
 }
 
 export const chromiumArgs = [

@@ -1,0 +1,56 @@
+// Firefox ESR (headless, through geckodriver) and Chromium as two browser nodes on one edge
+// node process: each one's like reaches the other (over WebSocket; WebRTC-direct below).
+// Needs scripts/build-pkg, the debug edge node binary, firefox-esr and geckodriver.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { edgeAndBrowser } from "./hooks.mjs";
+import { firefox } from "./firefox.mjs";
+
+const env = edgeAndBrowser();
+let fox;
+after(async () => fox?.close());
+
+/** Polls `check` in Firefox until it returns true. */
+async function foxUntil(what, check, timeout = 20_000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const state = await fox.run(check);
+    if (state === true) return;
+    if (Date.now() > deadline) throw new Error(`Firefox: timed out waiting for ${what}: ${JSON.stringify(state)}\nedge log:\n${env.edge.log()}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+// Over WebRTC-direct, Firefox (with loopback ICE allowed) establishes the connection but the
+// Noise handshake on its first data channel fails with a broken pipe: not solved yet.
+const known = { "webrtc-direct": "Firefox: the Noise handshake over the WebRTC data channel breaks" };
+
+for (const transport of ["websocket", "webrtc-direct"]) {
+  test(`Firefox and Chromium sync over ${transport}`, { skip: known[transport] }, async () => {
+    fox ??= await firefox();
+    const url = `${env.edge.url}index.html?transport=${transport}`;
+    await fox.goto(url);
+    await foxUntil("the node", "return !!window.statsNode || window.openError || false");
+    assert.equal(await fox.run("return window.openError ?? null"), null);
+    await foxUntil("a connection and a catch-up", `
+      const s = window.statsNode.syncStatus();
+      return (s.connected && s.syncsCompleted > 0) || s;`);
+    const peers = await fox.run("return window.statsNode.peers()");
+    assert.equal(peers.length, 1);
+    assert.equal(peers[0].transport, transport);
+
+    const page = await (await env.browser.newContext()).newPage();
+    await page.goto(url);
+    await page.waitForFunction(() => {
+      const s = window.statsNode?.syncStatus();
+      return s && s.connected && s.syncsCompleted > 0;
+    }, null, { timeout: 20_000 });
+
+    const tweet = `ff-${transport}`;
+    await fox.run(`return window.statsNode.like(arguments[0], "fox")`, [tweet]);
+    await page.waitForFunction((t) => window.statsNode.stats(t).likes === 1, tweet, { timeout: 15_000 });
+    await page.evaluate((t) => window.statsNode.like(t, "chrome"), tweet);
+    await foxUntil("Chromium's like", `return window.statsNode.stats(arguments[0]).likes === 2 || window.statsNode.stats(arguments[0])`.replace(/arguments\[0\]/g, JSON.stringify(tweet)));
+    await page.context().close();
+  });
+}
