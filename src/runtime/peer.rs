@@ -261,7 +261,11 @@ impl<S: Store + 'static> Peer<S> {
                     let protocol = &mut self.shared.protocol.borrow_mut();
                     let driver = &mut self.driver;
                     self.node.with_replica_mut(|r| driver.handle_event(*event, protocol, r, now));
-                    *self.shared.listen_addrs.borrow_mut() = self.driver.listen_addrs().to_vec();
+                    // Copied for the handles only when it changed (rare), not per event.
+                    if self.shared.listen_addrs.borrow().as_slice() != self.driver.listen_addrs() {
+                        *self.shared.listen_addrs.borrow_mut() =
+                            self.driver.listen_addrs().to_vec();
+                    }
                 }
                 Wake::Changes(keys) => {
                     self.shared.protocol.borrow_mut().handle_local_changes(keys, now);
