@@ -75,7 +75,7 @@ fn local_like(c: &mut Criterion) {
             let t = tweet(0);
             let start = Instant::now();
             for like in &likes {
-                node.apply(&t, like);
+                node.apply(&t, like).expect("within bounds");
             }
             start.elapsed()
         })

@@ -13,7 +13,7 @@ use web_sys::{CustomEvent, CustomEventInit, EventTarget};
 use crate::core::{
     Action, Contribution, Mark, Namespace, ReplyId, StatKind, Stats, TweetId, UserId,
 };
-use crate::runtime::{BrowserNode, ChangeSource, OnChange};
+use crate::runtime::{ActionError, BrowserNode, ChangeSource, OnChange};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = r#"
@@ -295,8 +295,12 @@ impl StatsNode {
         self.check_open()?;
         let node = self.inner.node().clone();
         Ok(future_to_promise(async move {
-            let applied =
-                node.submit(tweet, action).await.map_err(|e| convert::error(&e.to_string()))?;
+            let applied = node.submit(tweet, action).await.map_err(|error| match error {
+                ActionError::OutOfBounds(bound) => {
+                    JsValue::from(js_sys::RangeError::new(&bound.to_string()))
+                }
+                ActionError::Store(error) => convert::error(&error.to_string()),
+            })?;
             Ok(convert::number(applied.count))
         }))
     }

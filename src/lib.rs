@@ -12,10 +12,10 @@
 //! let mut node = NodeState::new(namespace, Identity::from_secret([7; 32]), Generation([1; 16]));
 //! let tweet = TweetId::new("tweet-1")?;
 //! let alice = UserId::new("alice")?;
-//! assert_eq!(node.apply(&tweet, &Action::Like(alice.clone())).count, 1);
-//! assert_eq!(node.apply(&tweet, &Action::Like(alice)).count, 1); // idempotent
+//! assert_eq!(node.apply(&tweet, &Action::Like(alice.clone()))?.count, 1);
+//! assert_eq!(node.apply(&tweet, &Action::Like(alice))?.count, 1); // idempotent
 //! assert_eq!(node.stats(&tweet).likes, 1);
-//! # Ok::<(), warpnet_stats::KeyError>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 #[cfg(target_arch = "wasm32")]
@@ -28,15 +28,12 @@ mod storage;
 #[cfg(target_arch = "wasm32")]
 pub use crate::bindings::StatsNode;
 pub use crate::core::{
-    Action, Batch, Contribution, ENTRY_DOMAIN, Entry, EntryError, EntryKey, Generation, Identity,
-    KeyError, MAX_BATCH_ENTRIES, MAX_ID_LEN, MAX_MESSAGE_BYTES, MAX_NAMESPACE_LEN, Mark,
-    MergeReport, Namespace, NodeId, NodeState, Outcome, PnCounter, Record, Rejection, Replica,
-    ReplyId, Signature, SignedEntry, StatKind, Stats, TweetId, UserId, WIRE_VERSION, WireError,
-    Writer, signing_payload,
-};
-pub use crate::core::{
-    MAX_REQUEST_ITEMS, MAX_RESPONSE_ENTRIES, MAX_RESPONSE_SUMMARIES, Summary, SyncError,
-    SyncRequest, SyncResponse, SyncSession, SyncStep,
+    Action, Batch, Caps, Contribution, ENTRY_DOMAIN, Entry, EntryError, EntryKey, Generation,
+    Identity, KeyError, MAX_BATCH_ENTRIES, MAX_ID_LEN, MAX_MESSAGE_BYTES, MAX_NAMESPACE_LEN,
+    MAX_REQUEST_ITEMS, MAX_RESPONSE_ENTRIES, MAX_RESPONSE_SUMMARIES, Mark, MergeReport, Namespace,
+    NodeId, NodeState, OutOfBounds, Outcome, PnCounter, Record, Rejection, Replica, ReplyId,
+    Signature, SignedEntry, StatKind, Stats, Summary, SyncError, SyncRequest, SyncResponse,
+    SyncSession, SyncStep, TweetId, UserId, WIRE_VERSION, WireError, Writer, signing_payload,
 };
 pub use crate::network::protocol::{
     Action as NetworkAction, DialId, DropReason, MergeFrom, NetworkStats, PeerConfig, PeerInfo,
@@ -46,7 +43,7 @@ pub use crate::network::{BoxError, NetworkError};
 #[cfg(not(target_arch = "wasm32"))]
 pub use crate::network::{NetworkMetrics, WebRtcCertificate};
 pub use crate::runtime::{
-    Applied, ChangeSource, Changes, EntryRow, Node, OpenError, Peer, PeerHandle, wall_clock,
+    ActionError, Applied, ChangeSource, Changes, Node, OpenError, Peer, PeerHandle, wall_clock,
 };
 #[cfg(target_arch = "wasm32")]
 pub use crate::runtime::{BrowserNode, OnChange};
@@ -54,4 +51,4 @@ pub use crate::runtime::{BrowserNode, OnChange};
 pub use crate::storage::RedbStore;
 #[cfg(target_arch = "wasm32")]
 pub use crate::storage::{BrowserStore, IndexedDbStore};
-pub use crate::storage::{MemoryStore, Store, StoreError, Write};
+pub use crate::storage::{MemoryStore, Store, StoreCause, StoreError, Write};

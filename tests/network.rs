@@ -7,82 +7,16 @@ mod common;
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::rc::Rc;
 use std::time::Duration;
 
-use common::net::{WAIT, local, wait_for};
+use common::net::{Running, WAIT, attacker, local, quiet, wait_for};
 use common::*;
 use futures::StreamExt;
-use futures::channel::oneshot;
-use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity};
-use libp2p::{Multiaddr, PeerId, Swarm, SwarmBuilder, noise, tcp, yamux};
-use tokio::task::{JoinHandle, spawn_local};
+use libp2p::gossipsub::IdentTopic;
 use warpnet_stats::{
-    Action, Batch, DropReason, MemoryStore, Node, Peer, PeerConfig, PeerHandle, RedbStore,
-    SignedEntry, StatKind, Stats, Store,
+    Action, Batch, DropReason, MemoryStore, Node, PeerConfig, RedbStore, SignedEntry, StatKind,
+    Stats, Store,
 };
-
-fn config() -> PeerConfig {
-    PeerConfig { sync_interval: Duration::from_secs(1), ..PeerConfig::default() }
-}
-
-/// A config whose periodic catch-up never comes during a test: only connections, gossip and
-/// retries start one.
-fn quiet() -> PeerConfig {
-    PeerConfig { sync_interval: Duration::from_secs(3600), ..config() }
-}
-
-/// A running peer: its node, its handle, and how to stop it.
-struct Running<S: Store> {
-    node: Rc<Node<S>>,
-    handle: PeerHandle,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<()>,
-}
-
-impl<S: Store + 'static> Running<S> {
-    async fn start(store: S, listen: &[&str]) -> Self {
-        Self::start_with(store, listen, config()).await
-    }
-
-    async fn start_with(store: S, listen: &[&str], config: PeerConfig) -> Self {
-        let node = Rc::new(Node::open(namespace(), store).await.expect("opens"));
-        let mut peer = Peer::new(node.clone(), config).await.expect("swarm");
-        for address in listen {
-            peer.listen(address.parse().expect("multiaddr")).expect("listens");
-        }
-        let handle = peer.handle();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = spawn_local(peer.run(async move {
-            let _ = stopped.await;
-        }));
-        let running = Self { node, handle, stop, task };
-        if !listen.is_empty() {
-            let handle = running.handle.clone();
-            wait_for("listening", || handle.listen_addrs().len() >= listen.len()).await;
-        }
-        running
-    }
-
-    fn address(&self, protocol: &str) -> Multiaddr {
-        self.handle
-            .listen_addrs()
-            .into_iter()
-            .find(|a| a.iter().any(|p| p.tag() == protocol))
-            .expect("listening on the protocol")
-    }
-
-    fn id(&self) -> PeerId {
-        PeerId::from_bytes(&self.node.node_id().to_bytes()).expect("peer id")
-    }
-
-    /// Stops the driver and waits for it; the node is dropped when the caller drops `self`.
-    async fn stop(self) -> Rc<Node<S>> {
-        let _ = self.stop.send(());
-        self.task.await.expect("driver ends cleanly");
-        self.node
-    }
-}
 
 /// What every node should show: per tweet, the likes (distinct likers per node) and views.
 #[derive(Default)]
@@ -219,33 +153,9 @@ fn a_node_offline_during_a_thousand_changes_catches_up_by_sync() {
     });
 }
 
-/// A hostile swarm speaking plain gossipsub on the namespace's topic.
-async fn attacker() -> Swarm<gossipsub::Behaviour> {
-    let mut swarm = SwarmBuilder::with_new_identity()
-        .with_tokio()
-        .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)
-        .expect("tcp")
-        .with_behaviour(|key| {
-            let config = gossipsub::ConfigBuilder::default()
-                .max_transmit_size(4 << 20)
-                .heartbeat_interval(Duration::from_millis(200))
-                .build()
-                .expect("config");
-            gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), config)
-                .expect("behaviour")
-        })
-        .expect("behaviour")
-        .build();
-    swarm
-        .behaviour_mut()
-        .subscribe(&IdentTopic::new("warpnet/stats/1/mainnet"))
-        .expect("subscribes");
-    swarm
-}
-
 fn signed_view(seed: u8, tweet_id: &str) -> SignedEntry {
     let mut writer = replica(seed);
-    let entry = writer.increment(&tweet(tweet_id), StatKind::Views);
+    let entry = writer.increment(&tweet(tweet_id), StatKind::Views).expect("within bounds");
     writer.signed(&entry.key).expect("held")
 }
 
@@ -273,7 +183,7 @@ fn a_malicious_peer_gets_nothing_stored_and_is_counted() {
         }
 
         let mut forged = signed_view(50, "forged");
-        forged.entry.counter.increments = 1_000_000;
+        forged.entry.counter.increments = 100; // within the caps, not what was signed
         let mut misattributed = signed_view(51, "stolen");
         misattributed.entry.key.writer = replica(52).local_writer();
         let batch =

@@ -15,7 +15,7 @@ use libp2p::swarm::ConnectionId;
 use libp2p::{Multiaddr, PeerId};
 use warpnet_stats::{
     Batch, DialId, DropReason, MergeFrom, NetworkAction as Action, PeerConfig, Protocol, Replica,
-    RequestId, StatKind, SyncFailure, Verdict,
+    RequestId, SignedEntry, StatKind, SyncFailure, SyncRequest, SyncResponse, Verdict,
 };
 use web_time::Instant;
 
@@ -112,7 +112,7 @@ fn message(n: u8) -> MessageId {
 
 fn gossip_bytes(seed: u8, tweet_id: &str) -> Vec<u8> {
     let mut writer = replica(seed);
-    let entry = writer.increment(&tweet(tweet_id), StatKind::Views);
+    let entry = writer.increment(&tweet(tweet_id), StatKind::Views).expect("within bounds");
     let signed = writer.signed(&entry.key).expect("held");
     Batch { namespace: namespace(), entries: vec![signed] }.encode()
 }
@@ -163,7 +163,7 @@ fn gossip_verdicts_follow_decoding_namespace_and_signatures() {
     sim.protocol.handle_gossip(message(1), source, source, &future, sim.now);
     assert_eq!(sim.actions(), vec![reject(1)]);
     let mut foreign = replica(2);
-    let entry = foreign.increment(&tweet("t"), StatKind::Views);
+    let entry = foreign.increment(&tweet("t"), StatKind::Views).expect("within bounds");
     let signed = foreign.signed(&entry.key).expect("held");
     let other = warpnet_stats::Namespace::new("testnet").expect("valid");
     let bytes = Batch { namespace: other, entries: vec![signed] }.encode();
@@ -349,7 +349,12 @@ fn local_changes_are_gathered_published_split_and_counted_until_a_peer_has_them(
     let coalesce = config.coalesce;
     let mut sim = Sim::new(1, config);
     let keys: Vec<_> = (0..40)
-        .map(|i| sim.replica.increment(&tweet(&format!("t{i}")), StatKind::Views).key)
+        .map(|i| {
+            sim.replica
+                .increment(&tweet(&format!("t{i}")), StatKind::Views)
+                .expect("within bounds")
+                .key
+        })
         .collect();
     sim.protocol.handle_local_changes(keys[..20].to_vec(), sim.now);
     sim.advance(coalesce / 2);
@@ -430,12 +435,63 @@ fn carry(from: &mut Sim, to: &mut Sim, from_id: PeerId) -> bool {
 }
 
 #[test]
+fn a_catch_up_response_with_entries_not_asked_for_is_dropped_and_the_catch_up_fails() {
+    let config = PeerConfig { sync_interval: Duration::from_secs(3600), ..PeerConfig::default() };
+    let mut victim = Sim::new(1, config);
+    let mut liar = replica(2);
+    liar.increment(&tweet("asked"), StatKind::Likes).expect("within bounds");
+    // Valid entries of another writer, which the liar adds to every Fetch answer.
+    let mut other = replica(3);
+    let extra: Vec<SignedEntry> = (0..50)
+        .map(|i| {
+            let key = other.increment(&tweet(&format!("x{i}")), StatKind::Views).expect("ok").key;
+            other.signed(&key).expect("held")
+        })
+        .collect();
+    let liar_id = *liar.local_writer().node.peer_id();
+    victim.connect(liar_id, &edge_address(2, "websocket"), false, None);
+    let mut merged = 0;
+    for _ in 0..10 {
+        let mut answered = false;
+        for action in victim.actions() {
+            match action {
+                Action::SendRequest { request, bytes, .. } => {
+                    let (_, asked) = SyncRequest::decode(&bytes).expect("decodes");
+                    let mut response = asked.answer_from(&mut liar).expect("answered");
+                    if let SyncResponse::Entries { entries, .. } = &mut response {
+                        entries.extend(extra.iter().cloned());
+                    }
+                    let bytes = response.encode(&namespace());
+                    let (now, replica) = (victim.now, &mut victim.replica);
+                    victim.protocol.handle_sync_response(liar_id, request, &bytes, replica, now);
+                    answered = true;
+                }
+                Action::Merge { entries, .. } => merged += entries.len(),
+                _ => {}
+            }
+        }
+        if !answered {
+            break;
+        }
+    }
+    let stats = victim.protocol.stats();
+    assert_eq!(stats.dropped(DropReason::Unsolicited), 50);
+    assert_eq!((stats.syncs_failed, stats.syncs_completed), (1, 0));
+    assert_eq!(merged, 0, "nothing of the lying response is merged");
+    assert!(victim.replica.is_empty());
+    // The catch-up is retried after a wait, not at once.
+    assert!(requests(&victim.actions()).is_empty());
+}
+
+#[test]
 fn two_nodes_converge_by_catch_up_through_a_simulated_link() {
     let mut a = Sim::new(1, PeerConfig::default());
     let mut b = Sim::new(2, PeerConfig::default());
     for i in 0..300 {
-        a.replica.increment(&tweet(&format!("a{i}")), StatKind::Likes);
-        b.replica.increment(&tweet(&format!("b{}", i % 7)), StatKind::Views);
+        a.replica.increment(&tweet(&format!("a{i}")), StatKind::Likes).expect("within bounds");
+        b.replica
+            .increment(&tweet(&format!("b{}", i % 7)), StatKind::Views)
+            .expect("within bounds");
     }
     converge(&mut a, &mut b);
     assert_eq!(a.replica.sync_digest(), b.replica.sync_digest());

@@ -7,8 +7,8 @@ mod common;
 
 use common::*;
 use warpnet_stats::{
-    Entry, EntryKey, Namespace, PnCounter, Rejection, Replica, Signature, SignedEntry, StatKind,
-    Stats, Writer,
+    Caps, EntryKey, Namespace, OutOfBounds, PnCounter, Rejection, Replica, Signature, SignedEntry,
+    StatKind, Stats, Writer,
 };
 
 fn sorted_entries(replica: &Replica) -> Vec<(EntryKey, PnCounter)> {
@@ -28,12 +28,12 @@ fn local_changes_touch_only_the_local_writer_and_move_totals() {
     let mut a = replica(1);
     let t = tweet("t1");
     for _ in 0..3 {
-        a.increment(&t, StatKind::Likes);
+        a.increment(&t, StatKind::Likes).expect("within bounds");
     }
-    let changed = a.decrement(&t, StatKind::Likes);
+    let changed = a.decrement(&t, StatKind::Likes).expect("within bounds");
     assert_eq!(changed.key.writer, a.local_writer());
     assert_eq!(changed.counter, PnCounter::new(3, 1));
-    a.increment(&t, StatKind::Views);
+    a.increment(&t, StatKind::Views).expect("within bounds");
     assert_eq!(a.stats(&t), Stats { likes: 2, retweets: 0, replies: 0, views: 1 });
     assert_eq!(a.count(&t, StatKind::Likes), 2);
     assert_eq!(a.len(), 2);
@@ -46,7 +46,7 @@ fn the_aggregate_is_the_sum_over_writers() {
     let t = tweet("t");
     for (i, node) in nodes.iter_mut().enumerate() {
         for _ in 0..=i {
-            node.increment(&t, StatKind::Retweets);
+            node.increment(&t, StatKind::Retweets).expect("within bounds");
         }
     }
     let batch: Vec<SignedEntry> =
@@ -67,7 +67,7 @@ fn a_burst_of_changes_costs_one_signature_and_verifies_at_peers() {
     let mut a = replica(1);
     let t = tweet("t");
     for _ in 0..100 {
-        a.increment(&t, StatKind::Likes);
+        a.increment(&t, StatKind::Likes).expect("within bounds");
     }
     let first = signed(&mut a, "t", StatKind::Likes);
     // Signed once: asking again returns the cached signature.
@@ -77,7 +77,7 @@ fn a_burst_of_changes_costs_one_signature_and_verifies_at_peers() {
     assert_eq!(b.merge(&namespace(), vec![first.clone()]).changed.len(), 1);
     assert_eq!(b.stats(&t).likes, 100);
     // A new change invalidates the signature.
-    a.increment(&t, StatKind::Likes);
+    a.increment(&t, StatKind::Likes).expect("within bounds");
     let second = signed(&mut a, "t", StatKind::Likes);
     assert_ne!(second.signature, first.signature);
     assert_eq!(b.merge(&namespace(), vec![second]).changed.len(), 1);
@@ -87,7 +87,7 @@ fn a_burst_of_changes_costs_one_signature_and_verifies_at_peers() {
 #[test]
 fn merged_entries_are_relayed_with_their_original_signature() {
     let mut a = replica(1);
-    a.increment(&tweet("t"), StatKind::Views);
+    a.increment(&tweet("t"), StatKind::Views).expect("within bounds");
     let original = signed(&mut a, "t", StatKind::Views);
     let mut relay = replica(2);
     relay.merge(&namespace(), vec![original.clone()]);
@@ -99,24 +99,49 @@ fn merged_entries_are_relayed_with_their_original_signature() {
 }
 
 #[test]
-fn entries_not_newer_than_held_are_skipped_before_signature_checks() {
+fn entries_are_checked_whatever_is_held() {
     let mut a = replica(1);
-    a.increment(&tweet("t"), StatKind::Likes);
-    a.increment(&tweet("t"), StatKind::Likes);
+    a.increment(&tweet("t"), StatKind::Likes).expect("within bounds");
+    let older_signed = signed(&mut a, "t", StatKind::Likes);
+    a.increment(&tweet("t"), StatKind::Likes).expect("within bounds");
     let newer = signed(&mut a, "t", StatKind::Likes);
     let mut b = replica(2);
     b.merge(&namespace(), vec![newer.clone()]);
-    // Same value, and an older value, both with garbage signatures: reported stale, not
-    // rejected, which shows no signature was checked.
+    // Not newer than what b holds, with garbage signatures: rejected all the same (a relay
+    // must never pass them on).
     let mut same = newer.clone();
     same.signature = Signature([0; 64]);
     let mut older = newer.clone();
     older.entry.counter = PnCounter::new(1, 0);
     older.signature = Signature([1; 64]);
-    let report = b.merge(&namespace(), vec![same, older, newer]);
-    assert_eq!(report.stale, 3);
-    assert!(report.changed.is_empty() && report.rejected.is_empty());
+    let report = b.merge(&namespace(), vec![same, older]);
+    assert_eq!(
+        report.rejected.iter().map(|(_, r)| *r).collect::<Vec<_>>(),
+        [Rejection::BadSignature; 2]
+    );
+    // Honest stale entries are valid, and change nothing.
+    let report = b.merge(&namespace(), vec![older_signed, newer]);
+    assert_eq!((report.stale, report.changed.len(), report.rejected.len()), (2, 0, 0));
     assert_eq!(b.stats(&tweet("t")).likes, 2);
+}
+
+#[test]
+fn entries_out_of_bounds_are_rejected_even_when_signed() {
+    // A hostile writer with a larger cap than the namespace's signs what honest nodes refuse.
+    let mut mallory = replica(66).with_caps(Caps { likes: u64::MAX, ..Caps::DEFAULT });
+    let t = tweet("t");
+    for _ in 0..=Caps::DEFAULT.likes {
+        mallory.increment(&t, StatKind::Likes).expect("mallory's own caps");
+    }
+    let inflated = signed(&mut mallory, "t", StatKind::Likes);
+    let mut b = replica(2);
+    let report = b.merge(&namespace(), vec![inflated]);
+    let above = OutOfBounds::AboveCap { stat: StatKind::Likes, cap: Caps::DEFAULT.likes };
+    assert_eq!(
+        report.rejected.iter().map(|(_, r)| *r).collect::<Vec<_>>(),
+        [Rejection::OutOfBounds(above)]
+    );
+    assert_eq!(b.stats(&t).likes, 0);
 }
 
 #[test]
@@ -124,8 +149,8 @@ fn forged_tampered_and_misattributed_entries_are_rejected_and_change_nothing() {
     let mut a = replica(1);
     let mut mallory = replica(66);
     let t = tweet("t");
-    a.increment(&t, StatKind::Likes);
-    mallory.increment(&t, StatKind::Likes);
+    a.increment(&t, StatKind::Likes).expect("within bounds");
+    mallory.increment(&t, StatKind::Likes).expect("within bounds");
     let honest = signed(&mut a, "t", StatKind::Likes);
 
     let mut forged = honest.clone();
@@ -133,11 +158,11 @@ fn forged_tampered_and_misattributed_entries_are_rejected_and_change_nothing() {
     forged.entry.key.tweet = tweet("other");
 
     let mut tampered = honest.clone();
-    tampered.entry.counter.increments = 1_000_000;
+    tampered.entry.counter.increments = 100;
 
     // Mallory signs 500 likes with her own key, then claims they are a's.
     for _ in 1..500 {
-        mallory.increment(&t, StatKind::Likes);
+        mallory.increment(&t, StatKind::Likes).expect("within bounds");
     }
     let mut misattributed = signed(&mut mallory, "t", StatKind::Likes);
     misattributed.entry.key.writer = a.local_writer();
@@ -164,7 +189,7 @@ fn forged_tampered_and_misattributed_entries_are_rejected_and_change_nothing() {
 fn entries_of_another_namespace_are_refused() {
     let mut other =
         Replica::new(Namespace::new("testnet").expect("valid"), identity(1), generation(1));
-    other.increment(&tweet("t"), StatKind::Likes);
+    other.increment(&tweet("t"), StatKind::Likes).expect("within bounds");
     let key = EntryKey { tweet: tweet("t"), stat: StatKind::Likes, writer: other.local_writer() };
     let entry = other.signed(&key).expect("held");
     let mut b = replica(2);
@@ -183,18 +208,18 @@ fn a_new_generation_counts_separately_so_nothing_is_swallowed() {
     // Node 1 likes five times and publishes.
     let mut before_loss = Replica::new(namespace(), identity(1), generation(1));
     for _ in 0..5 {
-        before_loss.increment(&t, StatKind::Likes);
+        before_loss.increment(&t, StatKind::Likes).expect("within bounds");
     }
     peer.merge(&namespace(), vec![signed(&mut before_loss, "t", StatKind::Likes)]);
     // Its store is lost. Reusing the old generation would restart at 1, which the peer's
     // maximum swallows:
     let mut reused = Replica::new(namespace(), identity(1), generation(1));
-    reused.increment(&t, StatKind::Likes);
+    reused.increment(&t, StatKind::Likes).expect("within bounds");
     let report = peer.merge(&namespace(), vec![signed(&mut reused, "t", StatKind::Likes)]);
     assert_eq!((report.stale, peer.stats(&t).likes), (1, 5));
     // A fresh generation is a new writer: its like adds up.
     let mut fresh = Replica::new(namespace(), identity(1), generation(2));
-    fresh.increment(&t, StatKind::Likes);
+    fresh.increment(&t, StatKind::Likes).expect("within bounds");
     peer.merge(&namespace(), vec![signed(&mut fresh, "t", StatKind::Likes)]);
     assert_eq!(peer.stats(&t).likes, 6);
 }
@@ -206,65 +231,33 @@ fn own_entries_seen_elsewhere_raise_the_local_counter() {
     let t = tweet("t");
     let mut original = replica(1);
     for _ in 0..5 {
-        original.increment(&t, StatKind::Views);
+        original.increment(&t, StatKind::Views).expect("within bounds");
     }
     let published = signed(&mut original, "t", StatKind::Views);
     let mut restored = replica(1);
-    restored.increment(&t, StatKind::Views);
+    restored.increment(&t, StatKind::Views).expect("within bounds");
     restored.merge(&namespace(), vec![published]);
-    let next = restored.increment(&t, StatKind::Views);
+    let next = restored.increment(&t, StatKind::Views).expect("within bounds");
     assert_eq!(next.counter, PnCounter::new(6, 0));
     assert_eq!(restored.stats(&t).views, 6);
 }
 
 #[test]
-fn restore_rebuilds_state_without_signatures_and_signs_local_entries_again() {
-    let mut a = replica(1);
+fn a_writer_never_goes_below_zero_nor_above_the_cap() {
+    let caps = Caps { likes: 2, ..Caps::DEFAULT };
+    let mut a = replica(1).with_caps(caps);
     let t = tweet("t");
-    a.increment(&t, StatKind::Replies);
-    a.increment(&t, StatKind::Replies);
-    let mut b = replica(2);
-    b.merge(&namespace(), vec![signed(&mut a, "t", StatKind::Replies)]);
-    b.increment(&t, StatKind::Replies);
-
-    // What storage would keep: every entry with the signature held for it.
-    let saved: Vec<(Entry, Option<Signature>)> = b
-        .entries()
-        .collect::<Vec<_>>()
-        .into_iter()
-        .map(|e| {
-            let signature = if e.key.writer == b.local_writer() {
-                None
-            } else {
-                Some(b.signed(&e.key).expect("held").signature)
-            };
-            (e, signature)
-        })
-        .collect();
-    let mut reloaded = replica(2);
-    for (entry, signature) in saved {
-        assert!(reloaded.restore(entry, signature).is_some());
-    }
-    assert_eq!(sorted_entries(&reloaded), sorted_entries(&b));
-    assert_eq!(reloaded.stats(&t).replies, 3);
-    // Both the relayed entry and the local one can leave the node and verify elsewhere.
-    let out: Vec<SignedEntry> =
-        sorted_entries(&reloaded).iter().map(|(k, _)| reloaded.signed(k).expect("held")).collect();
-    let mut c = replica(3);
-    let report = c.merge(&namespace(), out);
-    assert_eq!((report.changed.len(), report.rejected.len()), (2, 0));
-    assert_eq!(c.stats(&t).replies, 3);
-}
-
-#[test]
-fn counts_never_go_below_zero() {
-    let mut a = replica(1);
-    let t = tweet("t");
-    a.decrement(&t, StatKind::Likes);
-    assert_eq!(a.stats(&t).likes, 0);
-    a.increment(&t, StatKind::Likes);
-    a.increment(&t, StatKind::Likes);
-    assert_eq!(a.stats(&t).likes, 1);
+    assert_eq!(a.decrement(&t, StatKind::Likes), Err(OutOfBounds::BelowZero));
+    assert_eq!((a.stats(&t).likes, a.len()), (0, 0), "a refused change changes nothing");
+    a.increment(&t, StatKind::Likes).expect("within bounds");
+    a.increment(&t, StatKind::Likes).expect("within bounds");
+    let above = OutOfBounds::AboveCap { stat: StatKind::Likes, cap: 2 };
+    assert_eq!(a.increment(&t, StatKind::Likes), Err(above));
+    assert_eq!(a.stats(&t).likes, 2);
+    assert_eq!(above.to_string(), "a writer's likes cannot exceed 2 per tweet");
+    // Taking back makes room again.
+    a.decrement(&t, StatKind::Likes).expect("within bounds");
+    assert_eq!(a.increment(&t, StatKind::Likes).map(|e| e.counter), Ok(PnCounter::new(3, 1)));
 }
 
 #[test]
@@ -272,12 +265,12 @@ fn contributions_show_each_writer_and_add_up_to_the_totals() {
     let mut a = replica(1);
     let mut b = replica(2);
     let t = tweet("t");
-    a.increment(&t, StatKind::Likes);
-    a.increment(&t, StatKind::Views);
-    a.increment(&t, StatKind::Views);
-    b.increment(&t, StatKind::Likes);
-    b.increment(&t, StatKind::Replies);
-    b.decrement(&t, StatKind::Replies);
+    a.increment(&t, StatKind::Likes).expect("within bounds");
+    a.increment(&t, StatKind::Views).expect("within bounds");
+    a.increment(&t, StatKind::Views).expect("within bounds");
+    b.increment(&t, StatKind::Likes).expect("within bounds");
+    b.increment(&t, StatKind::Replies).expect("within bounds");
+    b.decrement(&t, StatKind::Replies).expect("within bounds");
     let from_b: Vec<SignedEntry> = [StatKind::Likes, StatKind::Replies]
         .into_iter()
         .map(|stat| signed(&mut b, "t", stat))
@@ -307,7 +300,7 @@ fn node_ids_whose_key_is_not_a_usable_point_never_verify() {
     bytes.extend([0u8; 31]);
     let node = warpnet_stats::NodeId::from_bytes(&bytes).expect("well-formed PeerId");
     let mut a = replica(1);
-    a.increment(&tweet("t"), StatKind::Likes);
+    a.increment(&tweet("t"), StatKind::Likes).expect("within bounds");
     let mut entry = signed(&mut a, "t", StatKind::Likes);
     entry.entry.key.writer.node = node;
     entry.signature = Signature([0; 64]);

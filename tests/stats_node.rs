@@ -107,6 +107,31 @@ async fn invalid_arguments_throw_type_and_range_errors_and_change_nothing() {
 }
 
 #[wasm_bindgen_test]
+async fn an_action_beyond_a_cap_rejects_with_a_range_error_and_changes_nothing() {
+    let node = open(&fresh_name()).await;
+    let t = JsValue::from("capped");
+    let likes: Vec<Promise> =
+        (0..1000).map(|i| node.like(t.clone(), format!("u{i}").into()).expect("valid")).collect();
+    for like in likes {
+        wasm_bindgen_futures::JsFuture::from(like).await.expect("within the cap");
+    }
+    let refused = wasm_bindgen_futures::JsFuture::from(
+        node.like(t.clone(), "one-more".into()).expect("valid"),
+    )
+    .await
+    .expect_err("beyond the cap");
+    assert!(refused.is_instance_of::<js_sys::RangeError>());
+    let message = Reflect::get(&refused, &"message".into()).expect("message").as_string();
+    assert_eq!(message.as_deref(), Some("a writer's likes cannot exceed 1000 per tweet"));
+    assert_eq!(node.likes_count(t.clone()), Ok(1000.0));
+    assert_eq!(node.has_liked(t.clone(), "one-more".into()), Ok(false));
+    // Taking one back makes room again.
+    count(node.unlike(t.clone(), "u0".into())).await;
+    assert_eq!(count(node.like(t.clone(), "one-more".into())).await, 1000.0);
+    node.close();
+}
+
+#[wasm_bindgen_test]
 async fn changes_are_announced_locally_and_to_other_tabs() {
     let name = fresh_name();
     let (a, b) = (open(&name).await, open(&name).await);

@@ -33,7 +33,7 @@ fn pull(into: &mut Replica, from: &mut Replica) -> Cost {
         cost.bytes += bytes.len();
         let (asked_namespace, asked) = SyncRequest::decode(&bytes).expect("request decodes");
         assert_eq!(asked_namespace, namespace());
-        let response = from.answer(&asked).expect("honest request answered");
+        let response = asked.answer_from(from).expect("honest request answered");
         let bytes = response.encode(&namespace());
         cost.bytes += bytes.len();
         let response = SyncResponse::decode(&bytes).expect("response decodes");
@@ -64,7 +64,9 @@ fn entries(count: usize) -> Vec<SignedEntry> {
     (0..count)
         .map(|i| {
             let writer = &mut writers[i % 10];
-            let entry = writer.increment(&tweet(&format!("tweet-{i}")), StatKind::Likes);
+            let entry = writer
+                .increment(&tweet(&format!("tweet-{i}")), StatKind::Likes)
+                .expect("within bounds");
             writer.signed(&entry.key).expect("held")
         })
         .collect()
@@ -121,7 +123,7 @@ fn equal_replicas_agree_in_one_round_trip() {
 fn an_empty_replica_fetches_everything_including_unsigned_local_counters() {
     let mut source = holding(20, &entries(300));
     for i in 0..5 {
-        source.increment(&tweet(&format!("own-{i}")), StatKind::Views);
+        source.increment(&tweet(&format!("own-{i}")), StatKind::Views).expect("within bounds");
     }
     let mut empty = replica(21);
     let cost = pull(&mut empty, &mut source);
@@ -155,15 +157,15 @@ fn both_sides_pull_newer_versions_of_the_same_counters() {
     let mut a = replica(1);
     let mut b = replica(2);
     let shared = tweet("shared");
-    a.increment(&shared, StatKind::Likes);
+    a.increment(&shared, StatKind::Likes).expect("within bounds");
     let first = a.signed(&EntryKey {
         tweet: shared.clone(),
         stat: StatKind::Likes,
         writer: a.local_writer(),
     });
     b.merge(&namespace(), first.into_iter().collect());
-    a.decrement(&shared, StatKind::Likes); // b holds an older version of a's counter
-    b.increment(&shared, StatKind::Likes);
+    a.decrement(&shared, StatKind::Likes).expect("within bounds"); // b holds an older version of a's counter
+    b.increment(&shared, StatKind::Likes).expect("within bounds");
     pull(&mut a, &mut b);
     pull(&mut b, &mut a);
     assert_eq!(state(&a), state(&b));
@@ -174,21 +176,30 @@ fn both_sides_pull_newer_versions_of_the_same_counters() {
 fn malformed_requests_get_errors() {
     let mut r = holding(20, &entries(10));
     let children = |level, indices| SyncRequest::Children { level, indices };
-    assert_eq!(r.answer(&children(3, vec![0])), Err(SyncError::BadIndex { level: 3, index: 0 }));
-    assert_eq!(r.answer(&children(1, vec![16])), Err(SyncError::BadIndex { level: 1, index: 16 }));
     assert_eq!(
-        r.answer(&SyncRequest::Leaves { indices: vec![4096] }),
+        children(3, vec![0]).answer_from(&mut r),
+        Err(SyncError::BadIndex { level: 3, index: 0 })
+    );
+    assert_eq!(
+        children(1, vec![16]).answer_from(&mut r),
+        Err(SyncError::BadIndex { level: 1, index: 16 })
+    );
+    assert_eq!(
+        SyncRequest::Leaves { indices: vec![4096] }.answer_from(&mut r),
         Err(SyncError::BadIndex { level: 3, index: 4096 })
     );
-    assert_eq!(r.answer(&SyncRequest::Fetch { key_hashes: vec![] }), Err(SyncError::ItemCount(0)));
+    assert_eq!(
+        SyncRequest::Fetch { key_hashes: vec![] }.answer_from(&mut r),
+        Err(SyncError::ItemCount(0))
+    );
     let too_many = vec![0; MAX_REQUEST_ITEMS + 1];
     assert_eq!(
-        r.answer(&SyncRequest::Fetch { key_hashes: too_many }),
+        SyncRequest::Fetch { key_hashes: too_many }.answer_from(&mut r),
         Err(SyncError::ItemCount(MAX_REQUEST_ITEMS + 1))
     );
     // Unknown hashes are answered, with nothing.
     assert_eq!(
-        r.answer(&SyncRequest::Fetch { key_hashes: vec![7] }),
+        SyncRequest::Fetch { key_hashes: vec![7] }.answer_from(&mut r),
         Ok(SyncResponse::Entries { answered: 1, entries: vec![] })
     );
 }
@@ -220,17 +231,17 @@ fn responses_that_do_not_fit_the_request_are_refused() {
 
 #[test]
 fn forged_entries_in_a_response_are_not_kept() {
-    let mut honest = entries(3);
-    honest[1].entry.counter.increments += 5; // tampered after signing
+    let honest = entries(3);
     let mut liar = replica(9);
-    for e in &honest {
-        liar.restore(e.entry.clone(), Some(e.signature));
-    }
+    liar.merge(&namespace(), honest);
     let mut victim = replica(1);
     let (mut session, mut request) = SyncSession::start();
     let mut rejected = 0;
     loop {
-        let response = liar.answer(&request).expect("answered");
+        let mut response = request.answer_from(&mut liar).expect("answered");
+        if let SyncResponse::Entries { entries, .. } = &mut response {
+            entries[0].entry.counter.increments += 5; // tampered after signing
+        }
         let step = session.handle(&mut victim, response).expect("well formed");
         rejected += victim.merge(&namespace(), step.fetched).rejected.len();
         match step.next {
@@ -255,7 +266,8 @@ proptest! {
         let (mut a, mut b, mut union) = (replica(10), replica(11), replica(12));
         for (&(w, t, s, up), &to) in history.iter().zip(delivery.iter().cycle()) {
             let (tweet, stat) = (tweet(&format!("t{t}")), StatKind::ALL[s]);
-            let entry = if up { writers[w].increment(&tweet, stat) } else { writers[w].decrement(&tweet, stat) };
+            let changed = if up { writers[w].increment(&tweet, stat) } else { writers[w].decrement(&tweet, stat) };
+            let Ok(entry) = changed else { continue }; // below zero: refused
             let signed = writers[w].signed(&entry.key).expect("held");
             // Delivered to a, b, both, or lost (0 = lost).
             if to & 1 == 1 { a.merge(&namespace(), vec![signed.clone()]); }
@@ -264,7 +276,7 @@ proptest! {
         }
         for &(t, on_a) in &local {
             let node = if on_a { &mut a } else { &mut b };
-            let entry = node.increment(&tweet(&format!("t{t}")), StatKind::Views);
+            let entry = node.increment(&tweet(&format!("t{t}")), StatKind::Views).expect("within bounds");
             let signed = node.signed(&entry.key).expect("held");
             union.merge(&namespace(), vec![signed]);
         }
@@ -290,10 +302,11 @@ proptest! {
             let (tweet, stat) = (tweet(&format!("t{t}")), StatKind::ALL[s]);
             if w == 3 {
                 for node in [&mut kept, &mut fresh] {
-                    if up { node.increment(&tweet, stat); } else { node.decrement(&tweet, stat); }
+                    let _ = if up { node.increment(&tweet, stat) } else { node.decrement(&tweet, stat) };
                 }
             } else {
-                let entry = if up { writers[w].increment(&tweet, stat) } else { writers[w].decrement(&tweet, stat) };
+                let changed = if up { writers[w].increment(&tweet, stat) } else { writers[w].decrement(&tweet, stat) };
+                let Ok(entry) = changed else { continue }; // below zero: refused
                 let signed = writers[w].signed(&entry.key).expect("held");
                 kept.merge(&namespace(), vec![signed.clone()]);
                 fresh.merge(&namespace(), vec![signed]);
@@ -301,13 +314,13 @@ proptest! {
         }
         prop_assert_eq!(kept.sync_digest(), fresh.sync_digest());
         let every_leaf = SyncRequest::Leaves { indices: (0..4096).collect() };
-        let leaves = kept.answer(&every_leaf).expect("answered");
-        prop_assert_eq!(&leaves, &fresh.answer(&every_leaf).expect("answered"));
+        let leaves = every_leaf.answer_from(&mut kept).expect("answered");
+        prop_assert_eq!(&leaves, &every_leaf.answer_from(&mut fresh).expect("answered"));
         let SyncResponse::Leaves { leaves } = leaves else { panic!("not leaves") };
         let key_hashes: Vec<u64> = leaves.iter().flatten().map(|s| s.key_hash).collect();
         prop_assert_eq!(key_hashes.len(), kept.len());
         let fetch = SyncRequest::Fetch { key_hashes };
-        prop_assert_eq!(kept.answer(&fetch).expect("answered"), fresh.answer(&fetch).expect("answered"));
+        prop_assert_eq!(fetch.answer_from(&mut kept).expect("answered"), fetch.answer_from(&mut fresh).expect("answered"));
     }
 
     #[test]

@@ -20,12 +20,12 @@ fn golden_batch() -> Batch {
     let t = tweet("1234567890");
     let mut one = replica(1);
     for _ in 0..3 {
-        one.increment(&t, StatKind::Likes);
+        one.increment(&t, StatKind::Likes).expect("within bounds");
     }
-    one.decrement(&t, StatKind::Likes);
+    one.decrement(&t, StatKind::Likes).expect("within bounds");
     let mut two = replica(2);
-    two.increment(&t, StatKind::Views);
-    two.increment(&t, StatKind::Views);
+    two.increment(&t, StatKind::Views).expect("within bounds");
+    two.increment(&t, StatKind::Views).expect("within bounds");
     let entries = [(&mut one, StatKind::Likes), (&mut two, StatKind::Views)]
         .into_iter()
         .map(|(r, stat)| {
@@ -83,7 +83,11 @@ fn golden_bytes_decode_and_verify() {
 fn large_batches_round_trip() {
     let mut a = replica(1);
     let keys: Vec<EntryKey> = (0..1000)
-        .map(|i| a.increment(&tweet(&format!("tweet-{i}")), StatKind::ALL[i % 4]).key)
+        .map(|i| {
+            a.increment(&tweet(&format!("tweet-{i}")), StatKind::ALL[i % 4])
+                .expect("within bounds")
+                .key
+        })
         .collect();
     let entries: Vec<SignedEntry> = keys.iter().map(|k| a.signed(k).expect("held")).collect();
     let batch = Batch { namespace: namespace(), entries };

@@ -2,8 +2,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use warpnet_stats::{
-    Entry, EntryKey, Generation, Identity, Namespace, PnCounter, Replica, SignedEntry, StatKind,
-    TweetId, UserId, Writer,
+    EntryKey, Generation, Identity, Namespace, Replica, SignedEntry, StatKind, TweetId, UserId,
 };
 
 pub fn namespace() -> Namespace {
@@ -34,7 +33,9 @@ pub fn rounds(writers: u64, per_writer: usize, rounds: usize) -> Vec<Vec<SignedE
                 .iter_mut()
                 .flat_map(|node| {
                     let keys: Vec<EntryKey> = (0..per_writer)
-                        .map(|t| node.increment(&tweet(t), StatKind::Likes).key)
+                        .map(|t| {
+                            node.increment(&tweet(t), StatKind::Likes).expect("within bounds").key
+                        })
                         .collect();
                     keys.iter().map(|k| node.signed(k).expect("held")).collect::<Vec<_>>()
                 })
@@ -43,19 +44,20 @@ pub fn rounds(writers: u64, per_writer: usize, rounds: usize) -> Vec<Vec<SignedE
         .collect()
 }
 
-/// A replica holding one tweet whose likes come from `writers` distinct nodes (restored as
-/// trusted entries: this measures reads, not verification).
+/// A replica holding one tweet whose likes come from `writers` distinct nodes (merged before
+/// measuring: this measures reads, not verification).
 pub fn tweet_with_writers(writers: usize) -> Replica {
     let mut replica = replica(0);
     for i in 0..writers {
         let mut secret = [0u8; 32];
         secret[..8].copy_from_slice(&(i as u64 + 1).to_le_bytes());
-        let writer = Writer {
-            node: Identity::from_secret(secret).node_id(),
-            generation: Generation([1; 16]),
-        };
-        let key = EntryKey { tweet: tweet(0), stat: StatKind::Likes, writer };
-        replica.restore(Entry { key, counter: PnCounter::new(2, 1) }, None);
+        let mut node =
+            Replica::new(namespace(), Identity::from_secret(secret), Generation([1; 16]));
+        let key = node.increment(&tweet(0), StatKind::Likes).expect("within bounds").key;
+        node.increment(&tweet(0), StatKind::Likes).expect("within bounds");
+        node.decrement(&tweet(0), StatKind::Likes).expect("within bounds");
+        let signed = node.signed(&key).expect("held");
+        assert!(replica.merge(&namespace(), vec![signed]).rejected.is_empty());
     }
     replica
 }

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::ids::{Generation, Namespace, ReplyId, StatKind, TweetId, UserId};
 use super::replica::{Entry, Replica, Stats};
+use super::rules::OutOfBounds;
 use super::signing::Identity;
 
 /// Something a user does to a tweet.
@@ -116,28 +117,29 @@ impl NodeState {
     }
 
     /// Applies a user's action to a tweet. Idempotent actions that would change nothing
-    /// (a second like, an unlike without a like) leave every counter as it was.
-    pub fn apply(&mut self, tweet: &TweetId, action: &Action) -> Outcome {
+    /// (a second like, an unlike without a like) leave every counter as it was. An action that
+    /// would take this node's counter out of the namespace's bounds (above its cap, below
+    /// zero) fails and changes nothing.
+    pub fn apply(&mut self, tweet: &TweetId, action: &Action) -> Result<Outcome, OutOfBounds> {
         let stat = action.stat();
         let Some((mark, subject, present)) = action.mark() else {
-            let entry = self.replica.increment(tweet, stat);
-            return Outcome {
-                count: self.replica.count(tweet, stat),
-                entry: Some(entry),
-                record: None,
-            };
+            let entry = self.replica.increment(tweet, stat)?;
+            let count = self.replica.count(tweet, stat);
+            return Ok(Outcome { count, entry: Some(entry), record: None });
         };
         if self.has_mark(mark, tweet, subject) == present {
-            return Outcome { count: self.replica.count(tweet, stat), entry: None, record: None };
+            let count = self.replica.count(tweet, stat);
+            return Ok(Outcome { count, entry: None, record: None });
         }
-        let record = Record { mark, tweet: tweet.clone(), subject: subject.to_owned(), present };
-        self.restore_record(&record);
         let entry = if present {
-            self.replica.increment(tweet, stat)
+            self.replica.increment(tweet, stat)?
         } else {
-            self.replica.decrement(tweet, stat)
+            self.replica.decrement(tweet, stat)?
         };
-        Outcome { count: self.replica.count(tweet, stat), entry: Some(entry), record: Some(record) }
+        let record = Record { mark, tweet: tweet.clone(), subject: subject.to_owned(), present };
+        self.load_record(&record);
+        let count = self.replica.count(tweet, stat);
+        Ok(Outcome { count, entry: Some(entry), record: Some(record) })
     }
 
     /// Whether this node holds the mark (e.g. whether `user` liked `tweet` here).
@@ -146,7 +148,7 @@ impl NodeState {
     }
 
     /// Puts back a mark read from this node's store (counters are restored on the replica).
-    pub fn restore_record(&mut self, record: &Record) {
+    fn load_record(&mut self, record: &Record) {
         let marks = &mut self.marks[record.mark.index()];
         if record.present {
             marks.entry(record.tweet.clone()).or_default().insert(record.subject.as_str().into());
@@ -188,5 +190,35 @@ impl NodeState {
     /// The replica, to merge remote entries or sign local ones.
     pub fn replica_mut(&mut self) -> &mut Replica {
         &mut self.replica
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(seed: u8) -> NodeState {
+        let namespace = Namespace::new("mainnet").expect("valid");
+        NodeState::new(namespace, Identity::from_secret([seed; 32]), Generation([seed; 16]))
+    }
+
+    #[test]
+    fn loaded_records_keep_actions_idempotent_after_a_restart() {
+        let (t, alice) = (TweetId::new("t").expect("valid"), UserId::new("alice").expect("valid"));
+        let mut before = node(1);
+        let like = before.apply(&t, &Action::Like(alice.clone())).expect("within the caps");
+        let mut after = node(1);
+        after.replica_mut().load(like.entry.expect("changed"), None);
+        after.load_record(&like.record.expect("recorded"));
+        assert_eq!(after.apply(&t, &Action::Like(alice.clone())).map(|o| o.entry), Ok(None));
+        assert_eq!(after.apply(&t, &Action::Unlike(alice)).map(|o| o.count), Ok(0));
+        // A cleared record removes the mark.
+        after.load_record(&Record {
+            mark: Mark::Liked,
+            tweet: t.clone(),
+            subject: "bob".into(),
+            present: false,
+        });
+        assert!(!after.has_mark(Mark::Liked, &t, "bob"));
     }
 }

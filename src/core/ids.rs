@@ -220,7 +220,7 @@ pub struct NodeId(PeerId);
 impl NodeId {
     /// The node id for a PeerId, if that PeerId embeds an ed25519 public key.
     pub fn from_peer_id(peer: PeerId) -> Result<Self, KeyError> {
-        if crate::core::signing::embeds_ed25519_key(&peer) {
+        if embeds_ed25519_key(&peer) {
             Ok(Self(peer))
         } else {
             Err(KeyError::BadNodeId(peer.to_base58()))
@@ -351,4 +351,17 @@ impl EntryKey {
             },
         ))
     }
+}
+
+/// The protobuf prefix of an ed25519 public key inside a PeerId: key type 1 (Ed25519), then
+/// 32 bytes of key data.
+const ED25519_KEY_PREFIX: [u8; 4] = [0x08, 0x01, 0x12, 0x20];
+
+/// Whether a PeerId embeds an ed25519 public key (an identity multihash of its protobuf
+/// encoding). A structural check only: the key's curve point is decoded, once per node, when
+/// its first signature is checked.
+pub(crate) fn embeds_ed25519_key(peer: &PeerId) -> bool {
+    let multihash = peer.as_ref();
+    let digest = multihash.digest();
+    multihash.code() == 0 && digest.len() == 36 && digest[..4] == ED25519_KEY_PREFIX
 }

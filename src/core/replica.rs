@@ -8,9 +8,10 @@ use std::collections::{BTreeMap, HashMap};
 use ed25519_zebra::VerificationKey;
 
 use super::counter::PnCounter;
+use super::digest::{self, DigestTree, Summary};
 use super::ids::{EntryKey, Namespace, NodeId, StatKind, TweetId, Writer};
+use super::rules::{Caps, OutOfBounds};
 use super::signing::{self, Check, Identity, Signature};
-use super::sync::{self, DigestTree, Summary};
 
 /// A counter and its key: what a change produces and what storage keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +87,8 @@ pub enum Rejection {
     BadSignature,
     /// It was signed for another namespace.
     ForeignNamespace,
+    /// Its counter breaks the namespace's bounds ([`Caps::check`]).
+    OutOfBounds(OutOfBounds),
 }
 
 /// What merging a batch of remote entries did.
@@ -93,8 +96,7 @@ pub enum Rejection {
 pub struct MergeReport {
     /// The entries whose counters grew, with their new values.
     pub changed: Vec<Entry>,
-    /// Entries skipped because this replica already held them or something newer; no signature
-    /// work was spent on them.
+    /// Valid entries that changed nothing: this replica held them or something newer.
     pub stale: usize,
     /// Entries refused, with the reason. Nothing of them was kept.
     pub rejected: Vec<(EntryKey, Rejection)>,
@@ -138,6 +140,7 @@ pub struct Replica {
     tweets: HashMap<TweetId, TweetCounters>,
     /// Public keys of nodes whose signatures have verified, so each id is decoded once.
     keys: HashMap<NodeId, VerificationKey>,
+    caps: Caps,
     len: usize,
     /// The catch-up digest tree: built when first needed, then updated on every change.
     tree: Option<DigestTree>,
@@ -158,14 +161,27 @@ impl Replica {
             local,
             tweets: HashMap::new(),
             keys: HashMap::new(),
+            caps: Caps::DEFAULT,
             len: 0,
             tree: None,
         }
     }
 
+    /// The same replica under other caps (the namespace's configuration; [`Caps::DEFAULT`]
+    /// unless set). Set before anything is merged: entries are checked when they arrive.
+    pub fn with_caps(mut self, caps: Caps) -> Self {
+        self.caps = caps;
+        self
+    }
+
     /// The namespace.
     pub fn namespace(&self) -> &Namespace {
         &self.namespace
+    }
+
+    /// The caps entries are checked against.
+    pub fn caps(&self) -> &Caps {
+        &self.caps
     }
 
     /// The writer of this node's own counters.
@@ -226,25 +242,33 @@ impl Replica {
         shares.into_iter().map(|(writer, counters)| Contribution { writer, counters }).collect()
     }
 
-    /// Adds one to this node's counter for `tweet` and `stat`; returns the changed entry.
-    pub fn increment(&mut self, tweet: &TweetId, stat: StatKind) -> Entry {
+    /// Adds one to this node's counter for `tweet` and `stat`; returns the changed entry, or
+    /// an error (changing nothing) if that would take it above the stat's cap.
+    pub fn increment(&mut self, tweet: &TweetId, stat: StatKind) -> Result<Entry, OutOfBounds> {
         self.bump(tweet, stat, PnCounter::new(1, 0))
     }
 
-    /// Takes one from this node's counter for `tweet` and `stat`; returns the changed entry.
-    pub fn decrement(&mut self, tweet: &TweetId, stat: StatKind) -> Entry {
+    /// Takes one from this node's counter for `tweet` and `stat`; returns the changed entry, or
+    /// an error (changing nothing) if that would take it below zero.
+    pub fn decrement(&mut self, tweet: &TweetId, stat: StatKind) -> Result<Entry, OutOfBounds> {
         self.bump(tweet, stat, PnCounter::new(0, 1))
     }
 
-    fn bump(&mut self, tweet: &TweetId, stat: StatKind, step: PnCounter) -> Entry {
+    fn bump(
+        &mut self,
+        tweet: &TweetId,
+        stat: StatKind,
+        step: PnCounter,
+    ) -> Result<Entry, OutOfBounds> {
         let key = EntryKey { tweet: tweet.clone(), stat, writer: self.local };
         let held = self.get(&key).unwrap_or_default();
         let counter = PnCounter::new(
             held.increments.saturating_add(step.increments),
             held.decrements.saturating_add(step.decrements),
         );
+        self.caps.check(stat, counter)?;
         self.put(&key, counter, None);
-        Entry { key, counter }
+        Ok(Entry { key, counter })
     }
 
     /// The entry for `key` signed by its writer, ready to leave the node. A local counter is
@@ -264,9 +288,11 @@ impl Replica {
         Some(SignedEntry { entry: Entry { key: key.clone(), counter: slot.counter }, signature })
     }
 
-    /// Merges entries from another node. Entries not newer than what is held are skipped
-    /// before any signature work; the rest are verified in one batch against the node id in
-    /// their key, and only those that verify are kept (with their signature, for relaying).
+    /// Merges entries from another node. Every entry is checked, whatever this replica holds
+    /// (validity is a function of the entry alone): within the caps, then signed by the node in
+    /// its key, all in one batch verification. An entry identical to one held, signature
+    /// included, passed the same checks when it was taken in and is not checked again. Only
+    /// valid entries are kept (with their signature, for relaying).
     pub fn merge(&mut self, namespace: &Namespace, entries: Vec<SignedEntry>) -> MergeReport {
         let mut report = MergeReport::default();
         if *namespace != self.namespace {
@@ -274,18 +300,25 @@ impl Replica {
                 entries.into_iter().map(|e| (e.entry.key, Rejection::ForeignNamespace)).collect();
             return report;
         }
-        let (fresh, stale): (Vec<SignedEntry>, Vec<SignedEntry>) = entries
-            .into_iter()
-            .partition(|e| self.get(&e.entry.key).unwrap_or_default().is_behind(e.entry.counter));
-        report.stale = stale.len();
+        let mut unchecked = Vec::with_capacity(entries.len());
+        for signed in entries {
+            let Entry { key, counter } = &signed.entry;
+            if let Err(bound) = self.caps.check(key.stat, *counter) {
+                report.rejected.push((signed.entry.key, Rejection::OutOfBounds(bound)));
+            } else if self.holds_exactly(&signed) {
+                report.stale += 1;
+            } else {
+                unchecked.push(signed);
+            }
+        }
 
         let keys: Vec<Option<VerificationKey>> =
-            fresh.iter().map(|e| self.key_of(&e.entry.key.writer.node)).collect();
-        let payloads: Vec<Vec<u8>> = fresh
+            unchecked.iter().map(|e| self.key_of(&e.entry.key.writer.node)).collect();
+        let payloads: Vec<Vec<u8>> = unchecked
             .iter()
             .map(|e| signing::signing_payload(&self.namespace, &e.entry.key, e.entry.counter))
             .collect();
-        let checks: Vec<Check<'_>> = fresh
+        let checks: Vec<Check<'_>> = unchecked
             .iter()
             .zip(&payloads)
             .zip(&keys)
@@ -295,7 +328,7 @@ impl Replica {
             .collect();
         let mut verdicts = signing::verify_all(&checks).into_iter();
 
-        for (signed, key) in fresh.into_iter().zip(keys) {
+        for (signed, key) in unchecked.into_iter().zip(keys) {
             let valid = key.is_some() && verdicts.next() == Some(true);
             let SignedEntry { entry, signature } = signed;
             if !valid {
@@ -305,16 +338,24 @@ impl Replica {
             if let Some(key) = key {
                 self.keys.insert(entry.key.writer.node, key);
             }
-            if let Some(changed) = self.restore(entry, Some(signature)) {
-                report.changed.push(changed);
+            match self.load(entry, Some(signature)) {
+                Some(changed) => report.changed.push(changed),
+                None => report.stale += 1,
             }
         }
         report
     }
 
+    /// Whether this replica holds exactly this entry, with this signature.
+    fn holds_exactly(&self, signed: &SignedEntry) -> bool {
+        self.slot(&signed.entry.key).is_some_and(|slot| {
+            slot.counter == signed.entry.counter && slot.signature == Some(signed.signature)
+        })
+    }
+
     /// Merges one entry without checking its signature: for entries read back from this node's
     /// own store, which it verified or wrote itself. Returns the entry if its counter grew.
-    pub fn restore(&mut self, entry: Entry, signature: Option<Signature>) -> Option<Entry> {
+    pub(crate) fn load(&mut self, entry: Entry, signature: Option<Signature>) -> Option<Entry> {
         let held = self.get(&entry.key);
         let held_counter = held.unwrap_or_default();
         if !held_counter.is_behind(entry.counter) {
@@ -344,7 +385,7 @@ impl Replica {
         *slot = Slot { counter, signature, summary: None };
         // Once built, the tree follows every change (each slot then has its summary).
         if let Some(tree) = &mut self.tree {
-            let summary = sync::summarize(key, counter);
+            let summary = digest::summarize(key, counter);
             slot.summary = Some(summary);
             tree.update(key, old, summary);
         }
@@ -364,7 +405,7 @@ impl Replica {
                 counters.slots.iter_mut().map(move |(&(stat, writer), slot)| {
                     let key = EntryKey { tweet: tweet.clone(), stat, writer };
                     let summary =
-                        *slot.summary.get_or_insert_with(|| sync::summarize(&key, slot.counter));
+                        *slot.summary.get_or_insert_with(|| digest::summarize(&key, slot.counter));
                     (key, summary)
                 })
             }))
@@ -377,5 +418,58 @@ impl Replica {
 
     fn key_of(&self, node: &NodeId) -> Option<VerificationKey> {
         self.keys.get(node).copied().or_else(|| signing::public_key_of(node.peer_id()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::ids::Generation;
+
+    fn replica(seed: u8) -> Replica {
+        let namespace = Namespace::new("mainnet").expect("valid");
+        Replica::new(namespace, Identity::from_secret([seed; 32]), Generation([seed; 16]))
+    }
+
+    fn sorted(replica: &Replica) -> Vec<Entry> {
+        let mut entries: Vec<Entry> = replica.entries().collect();
+        entries.sort_by(|a, b| a.key.cmp(&b.key));
+        entries
+    }
+
+    #[test]
+    fn loading_rebuilds_state_without_signatures_and_signs_local_entries_again() {
+        let t = TweetId::new("t").expect("valid");
+        let mut a = replica(1);
+        a.increment(&t, StatKind::Replies).expect("within bounds");
+        a.increment(&t, StatKind::Replies).expect("within bounds");
+        let key = EntryKey { tweet: t.clone(), stat: StatKind::Replies, writer: a.local_writer() };
+        let mut b = replica(2);
+        let namespace = b.namespace().clone();
+        b.merge(&namespace, vec![a.signed(&key).expect("held")]);
+        b.increment(&t, StatKind::Replies).expect("within bounds");
+
+        // What a store keeps: every entry, with the signature held for a peer's.
+        let saved: Vec<(Entry, Option<Signature>)> = sorted(&b)
+            .into_iter()
+            .map(|e| {
+                let remote = e.key.writer != b.local_writer();
+                let signature = remote.then(|| b.signed(&e.key).expect("held").signature);
+                (e, signature)
+            })
+            .collect();
+        let mut reloaded = replica(2);
+        for (entry, signature) in saved {
+            assert!(reloaded.load(entry, signature).is_some());
+        }
+        assert_eq!(sorted(&reloaded), sorted(&b));
+        assert_eq!(reloaded.stats(&t).replies, 3);
+        // Both the relayed entry and the local one can leave the node and verify elsewhere.
+        let out: Vec<SignedEntry> =
+            sorted(&reloaded).iter().map(|e| reloaded.signed(&e.key).expect("held")).collect();
+        let mut c = replica(3);
+        let report = c.merge(&namespace, out);
+        assert_eq!((report.changed.len(), report.rejected.len()), (2, 0));
+        assert_eq!(c.stats(&t).replies, 3);
     }
 }

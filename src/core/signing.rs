@@ -6,7 +6,7 @@ use ed25519_zebra::{VerificationKey, VerificationKeyBytes, batch};
 use libp2p_identity::PeerId;
 
 use super::counter::PnCounter;
-use super::ids::{EntryKey, Namespace, NodeId};
+use super::ids::{EntryKey, Namespace, NodeId, embeds_ed25519_key};
 
 /// The domain-separation prefix of every signed entry payload.
 pub const ENTRY_DOMAIN: &[u8] = b"warpnet-stats/entry/1";
@@ -85,19 +85,6 @@ pub fn signing_payload(namespace: &Namespace, key: &EntryKey, counter: PnCounter
     out.extend_from_slice(&counter.increments.to_be_bytes());
     out.extend_from_slice(&counter.decrements.to_be_bytes());
     out
-}
-
-/// The protobuf prefix of an ed25519 public key inside a PeerId: key type 1 (Ed25519), then
-/// 32 bytes of key data.
-const ED25519_KEY_PREFIX: [u8; 4] = [0x08, 0x01, 0x12, 0x20];
-
-/// Whether a PeerId embeds an ed25519 public key (an identity multihash of its protobuf
-/// encoding). A structural check only: the key's curve point is decoded, once per node, when
-/// its first signature is checked.
-pub(crate) fn embeds_ed25519_key(peer: &PeerId) -> bool {
-    let multihash = peer.as_ref();
-    let digest = multihash.digest();
-    multihash.code() == 0 && digest.len() == 36 && digest[..4] == ED25519_KEY_PREFIX
 }
 
 /// The ed25519 key a PeerId embeds, if it is a valid curve point not of small order (anyone

@@ -6,22 +6,15 @@
 //! fetches only the entries that differ. Both sides of a connection run a session, so each
 //! ends up with what the other had. Bytes grow with the difference, not with the state.
 //!
-//! No I/O here: [`SyncSession`] turns responses into the next request, [`Replica::answer`]
-//! turns a request into a response. Responses are capped; the initiator asks again for what a
+//! No I/O here: [`SyncSession`] turns responses into the next request, [`SyncRequest::answer_from`]
+//! turns a request into a response out of a replica. Responses are capped; the initiator asks again for what a
 //! response left out, so every message stays under the wire limit.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 
-use super::counter::PnCounter;
-use super::ids::EntryKey;
+use super::digest::{self, DEPTH, FANOUT, LEAVES, Summary};
 use super::replica::{Replica, SignedEntry};
 
-/// Children per tree node.
-pub(crate) const FANOUT: u32 = 16;
-/// Levels below the root; the leaves are at this level.
-pub(crate) const DEPTH: u8 = 3;
-/// Number of leaves (`FANOUT ^ DEPTH`).
-pub(crate) const LEAVES: u32 = 4096;
 /// The most node indices, leaf indices or key hashes one request may name.
 pub const MAX_REQUEST_ITEMS: usize = 8192;
 /// The most entry summaries one response carries (16 bytes each).
@@ -29,15 +22,6 @@ pub const MAX_RESPONSE_SUMMARIES: usize = 32_768;
 /// The most entries one response carries (well under the 1 MiB message limit even with the
 /// longest tweet ids).
 pub const MAX_RESPONSE_ENTRIES: usize = 2048;
-
-/// One entry as the responder holds it, without its body: where it sits and what it holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Summary {
-    /// The hash of the entry's key.
-    pub key_hash: u64,
-    /// The digest of the entry's key and counter.
-    pub digest: u64,
-}
 
 /// What the initiator asks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,8 +90,11 @@ pub enum SyncError {
 /// The initiator's next move.
 #[derive(Debug, Default)]
 pub struct SyncStep {
-    /// Entries the last response delivered, to be merged (verified) by the caller.
+    /// Entries the last response delivered, to be merged (verified) by the caller: only
+    /// entries that were asked for, at most as many as key hashes answered.
     pub fetched: Vec<SignedEntry>,
+    /// Entries the last response carried that were not asked for (dropped).
+    pub unsolicited: usize,
     /// The next request to send, or `None` when the catch-up is complete.
     pub next: Option<SyncRequest>,
 }
@@ -148,7 +135,7 @@ impl SyncSession {
         replica: &mut Replica,
         response: SyncResponse,
     ) -> Result<SyncStep, SyncError> {
-        let mut fetched = Vec::new();
+        let (mut fetched, mut unsolicited) = (Vec::new(), 0);
         match (&self.pending, response) {
             (SyncRequest::Children { level, indices }, SyncResponse::Children { digests }) => {
                 if digests.len() != indices.len() * FANOUT as usize {
@@ -166,7 +153,7 @@ impl SyncSession {
                 if child_level < DEPTH {
                     if !differing.is_empty() {
                         let next = SyncRequest::Children { level: child_level, indices: differing };
-                        return Ok(self.send(next, fetched));
+                        return Ok(self.send(next, fetched, unsolicited));
                     }
                 } else {
                     self.leaves.extend(differing);
@@ -192,8 +179,15 @@ impl SyncSession {
                 if answered == 0 || answered > key_hashes.len() {
                     return Err(SyncError::Unexpected("fetch answered no or too many keys"));
                 }
+                let asked: HashSet<u64> = key_hashes[..answered].iter().copied().collect();
                 self.wanted.drain(..answered);
-                fetched = entries;
+                let total = entries.len();
+                fetched = entries
+                    .into_iter()
+                    .filter(|e| asked.contains(&digest::key_hash(&e.entry.key)))
+                    .take(answered)
+                    .collect();
+                unsolicited = total - fetched.len();
             }
             _ => return Err(SyncError::Unexpected("response of another kind than the request")),
         }
@@ -209,23 +203,28 @@ impl SyncSession {
             None
         };
         Ok(match next {
-            Some(next) => self.send(next, fetched),
-            None => SyncStep { fetched, next: None },
+            Some(next) => self.send(next, fetched, unsolicited),
+            None => SyncStep { fetched, unsolicited, next: None },
         })
     }
 
-    fn send(&mut self, next: SyncRequest, fetched: Vec<SignedEntry>) -> SyncStep {
+    fn send(
+        &mut self,
+        next: SyncRequest,
+        fetched: Vec<SignedEntry>,
+        unsolicited: usize,
+    ) -> SyncStep {
         self.rounds += 1;
         self.pending = next.clone();
-        SyncStep { fetched, next: Some(next) }
+        SyncStep { fetched, unsolicited, next: Some(next) }
     }
 }
 
-impl Replica {
-    /// Answers a catch-up request from a peer. Responses are capped ([`MAX_RESPONSE_SUMMARIES`],
-    /// [`MAX_RESPONSE_ENTRIES`]); the peer asks again for the rest.
-    pub fn answer(&mut self, request: &SyncRequest) -> Result<SyncResponse, SyncError> {
-        let count = match request {
+impl SyncRequest {
+    /// Answers this request (from a peer) out of `replica`. Responses are capped
+    /// ([`MAX_RESPONSE_SUMMARIES`], [`MAX_RESPONSE_ENTRIES`]); the peer asks again for the rest.
+    pub fn answer_from(&self, replica: &mut Replica) -> Result<SyncResponse, SyncError> {
+        let count = match self {
             SyncRequest::Children { indices, .. } | SyncRequest::Leaves { indices } => {
                 indices.len()
             }
@@ -234,8 +233,8 @@ impl Replica {
         if count == 0 || count > MAX_REQUEST_ITEMS {
             return Err(SyncError::ItemCount(count));
         }
-        let tree = self.digest_tree();
-        match request {
+        let tree = replica.digest_tree();
+        match self {
             SyncRequest::Children { level, indices } => {
                 let mut digests = Vec::with_capacity(indices.len() * FANOUT as usize);
                 for &index in indices {
@@ -275,121 +274,10 @@ impl Replica {
                     keys.extend(found.iter().map(|(_, key)| key.clone()));
                     answered += 1;
                 }
-                let entries = keys.iter().filter_map(|key| self.signed(key)).collect();
+                let entries = keys.iter().filter_map(|key| replica.signed(key)).collect();
                 let answered = u32::try_from(answered).unwrap_or(u32::MAX);
                 Ok(SyncResponse::Entries { answered, entries })
             }
         }
     }
-}
-
-/// Digests of a replica's entries over the sync tree. Built once from per-entry summaries when
-/// first needed, then kept up to date by the replica on every change ([`DigestTree::update`]).
-#[derive(Debug, Clone)]
-pub(crate) struct DigestTree {
-    /// Node digests per level: 1, 16, 256 and 4,096 nodes.
-    levels: [Vec<u64>; DEPTH as usize + 1],
-    /// Per leaf, its entries' summaries and keys, sorted by summary.
-    leaves: Vec<Vec<(Summary, EntryKey)>>,
-}
-
-impl DigestTree {
-    /// Builds the tree from every entry's key and summary.
-    pub(crate) fn build(entries: impl Iterator<Item = (EntryKey, Summary)>) -> Self {
-        let mut leaves = vec![Vec::new(); LEAVES as usize];
-        for (key, summary) in entries {
-            leaves[leaf_of(summary.key_hash) as usize].push((summary, key));
-        }
-        let mut levels: [Vec<u64>; DEPTH as usize + 1] =
-            std::array::from_fn(|level| vec![0; FANOUT.pow(level as u32) as usize]);
-        for (index, leaf) in leaves.iter_mut().enumerate() {
-            leaf.sort_unstable_by_key(|(summary, _)| *summary);
-            let digest = leaf.iter().fold(0, |acc, (s, _)| acc ^ s.digest);
-            Self::toggle(&mut levels, index, digest);
-        }
-        Self { levels, leaves }
-    }
-
-    /// Replaces an entry's summary (`old` is `None` for a new entry).
-    pub(crate) fn update(&mut self, key: &EntryKey, old: Option<Summary>, new: Summary) {
-        let index = leaf_of(new.key_hash) as usize;
-        let leaf = &mut self.leaves[index];
-        let mut change = new.digest;
-        let mut held = None;
-        if let Some(old) = old {
-            let start = leaf.partition_point(|(s, _)| *s < old);
-            if let Some(offset) =
-                leaf[start..].iter().take_while(|(s, _)| *s == old).position(|(_, k)| k == key)
-            {
-                held = Some(leaf.remove(start + offset).1);
-                change ^= old.digest;
-            }
-        }
-        let at = leaf.partition_point(|(s, _)| *s < new);
-        leaf.insert(at, (new, held.unwrap_or_else(|| key.clone())));
-        Self::toggle(&mut self.levels, index, change);
-    }
-
-    /// XORs `digest` into a leaf and every node above it.
-    fn toggle(levels: &mut [Vec<u64>; DEPTH as usize + 1], leaf: usize, digest: u64) {
-        for (level, digests) in levels.iter_mut().enumerate() {
-            digests[leaf >> (4 * (usize::from(DEPTH) - level))] ^= digest;
-        }
-    }
-
-    pub(crate) fn digest(&self, level: u8, index: u32) -> u64 {
-        self.levels[usize::from(level)][index as usize]
-    }
-
-    /// A leaf's summaries, sorted.
-    pub(crate) fn leaf(&self, index: u32) -> impl ExactSizeIterator<Item = Summary> + '_ {
-        self.leaves[index as usize].iter().map(|(summary, _)| *summary)
-    }
-
-    /// Whether a leaf holds an entry with this summary.
-    pub(crate) fn holds(&self, summary: &Summary) -> bool {
-        let leaf = &self.leaves[leaf_of(summary.key_hash) as usize];
-        leaf.binary_search_by(|(s, _)| s.cmp(summary)).is_ok()
-    }
-
-    /// The root digest: equal roots mean equal entry sets (up to hash collisions).
-    pub(crate) fn root(&self) -> u64 {
-        self.levels[0][0]
-    }
-
-    /// The entries whose keys hash to `hash` (adjacent in their leaf, which is sorted by it).
-    fn keys_with_hash(&self, hash: u64) -> &[(Summary, EntryKey)] {
-        let leaf = &self.leaves[leaf_of(hash) as usize];
-        let start = leaf.partition_point(|(s, _)| s.key_hash < hash);
-        let end = leaf.partition_point(|(s, _)| s.key_hash <= hash);
-        &leaf[start..end]
-    }
-}
-
-/// An entry's summary: the hash placing its key in the tree, and the digest of key and counter.
-pub(crate) fn summarize(key: &EntryKey, counter: PnCounter) -> Summary {
-    let node = key.writer.node.to_bytes();
-    let tweet = key.tweet.as_str().as_bytes();
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(&[tweet.len() as u8]);
-    hasher.update(tweet);
-    hasher.update(&[key.stat.code(), node.len() as u8]);
-    hasher.update(&node);
-    hasher.update(&key.writer.generation.0);
-    let key_hash = first_u64(hasher.finalize().as_bytes());
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(&key_hash.to_be_bytes());
-    hasher.update(&counter.increments.to_be_bytes());
-    hasher.update(&counter.decrements.to_be_bytes());
-    Summary { key_hash, digest: first_u64(hasher.finalize().as_bytes()) }
-}
-
-fn first_u64(bytes: &[u8; 32]) -> u64 {
-    let mut first = [0; 8];
-    first.copy_from_slice(&bytes[..8]);
-    u64::from_be_bytes(first)
-}
-
-fn leaf_of(key_hash: u64) -> u32 {
-    (key_hash >> (64 - 12)) as u32
 }

@@ -6,10 +6,11 @@
 use prost::Message;
 
 use super::counter::PnCounter;
+use super::digest::Summary;
 use super::ids::{EntryKey, Generation, KeyError, Namespace, NodeId, StatKind, TweetId, Writer};
 use super::replica::{Entry, SignedEntry};
 use super::signing::Signature;
-use super::sync::{Summary, SyncRequest, SyncResponse};
+use super::sync::{SyncRequest, SyncResponse};
 
 /// The version byte that starts every message of this format.
 pub const WIRE_VERSION: u8 = 1;

@@ -62,7 +62,7 @@ impl BrowserNode {
                 let Some(node) = weak.upgrade() else { return };
                 let Ok(bytes) = event.data().dyn_into::<Uint8Array>() else { return };
                 let changes = Changes::decode(&namespace, &bytes.to_vec());
-                node.absorb(&changes);
+                node.merge_changes(&changes);
                 on_change(&node.changed_stats(&changes), ChangeSource::Tab);
             });
             channel.set_onmessage(Some(listener.as_ref().unchecked_ref()));

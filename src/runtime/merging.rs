@@ -2,51 +2,32 @@
 //! in the background, merges arriving during a write sharing the next transaction; a large
 //! merge of peers' rows goes to one journal record, folded into the buckets later.
 
-use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 
-use futures_channel::oneshot;
-
-use super::{ChangeSource, Changes, EntryRow, Node, malformed, schema};
+use super::{ChangeSource, Changes, EntryRow, Node, schema};
 use crate::core::{MergeReport, SignedEntry};
 use crate::storage::{Store, StoreError};
 
 /// Merges of at least this many peers' rows are written as one journal record.
 const JOURNAL_FROM: usize = 512;
 
-/// Told when the transaction holding its rows committed (or failed).
-type Stored = oneshot::Sender<Result<(), StoreError>>;
-
-/// Merged rows waiting for the next store transaction, each with whom to tell when it committed.
-#[derive(Debug, Default)]
-pub(super) struct MergedQueue {
-    pending: RefCell<Vec<(Vec<EntryRow>, Stored)>>,
-    flushing: Cell<bool>,
-}
-
-/// Marks the merged queue as not being written any more, even if the writer is dropped midway
-/// (its waiters then get an error rather than waiting forever).
-struct Flushing<'a>(&'a Cell<bool>);
-
-impl Drop for Flushing<'_> {
-    fn drop(&mut self) {
-        self.0.set(false);
-    }
-}
-
 impl<S: Store> Node<S> {
-    /// Merges signed entries from a peer (gossip or catch-up): [`Node::take_in`] and then
-    /// [`Node::store_merged`]. Refused entries are reported and never stored.
+    /// Merges signed entries from a peer (gossip or catch-up): verified, counted in memory at
+    /// once, then stored (sharing a transaction with merges that arrive while one is being
+    /// written). Refused entries are reported and never stored. Resolves once they are stored.
     pub async fn merge(&self, entries: Vec<SignedEntry>) -> Result<MergeReport, StoreError> {
-        let (report, rows) = self.take_in(entries);
+        let (report, rows) = self.merge_in_memory(entries);
         self.store_merged(rows).await?;
         Ok(report)
     }
 
-    /// Verifies peers' entries and takes the valid ones in memory at once (so stats, relaying
+    /// Verifies peers' entries and merges the valid ones in memory at once (so stats, relaying
     /// and catch-up answers see them); returns what happened and the rows to store with
     /// [`Node::store_merged`].
-    pub fn take_in(&self, entries: Vec<SignedEntry>) -> (MergeReport, Vec<EntryRow>) {
+    pub(super) fn merge_in_memory(
+        &self,
+        entries: Vec<SignedEntry>,
+    ) -> (MergeReport, Vec<EntryRow>) {
         let namespace = self.namespace();
         let mut state = self.state.borrow_mut();
         let report = state.replica_mut().merge(&namespace, entries);
@@ -66,27 +47,16 @@ impl<S: Store> Node<S> {
     /// keeps its marks), then tells the observers ([`ChangeSource::Remote`]). Rows stored while
     /// a write is under way wait and go together in the next transaction, so a fast stream of
     /// merges costs few transactions. Resolves once the transaction holding `rows` committed.
-    pub async fn store_merged(&self, rows: Vec<EntryRow>) -> Result<(), StoreError> {
+    pub(super) async fn store_merged(&self, rows: Vec<EntryRow>) -> Result<(), StoreError> {
         if rows.is_empty() {
             return Ok(());
         }
-        let (reply, stored) = oneshot::channel();
-        self.merged.pending.borrow_mut().push((rows, reply));
-        if !self.merged.flushing.replace(true) {
-            let _flushing = Flushing(&self.merged.flushing);
-            loop {
-                let queued = std::mem::take(&mut *self.merged.pending.borrow_mut());
-                if queued.is_empty() {
-                    break;
-                }
-                let (rows, replies): (Vec<Vec<EntryRow>>, Vec<_>) = queued.into_iter().unzip();
-                let result = self.write_merged(rows.into_iter().flatten().collect()).await;
-                for reply in replies {
-                    let _ = reply.send(result.clone());
-                }
-            }
-        }
-        stored.await.unwrap_or_else(|_| Err(StoreError::Write("the write was dropped".into())))
+        let write = |groups: Vec<Vec<EntryRow>>| async move {
+            let count = groups.len();
+            self.write_merged(groups.into_iter().flatten().collect()).await?;
+            Ok(vec![(); count])
+        };
+        self.merged.submit(rows, false, write).await
     }
 
     /// Writes one group of merged rows: a large group of peers' rows as one journal record, the
@@ -140,38 +110,12 @@ impl<S: Store> Node<S> {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let namespace = self.namespace();
-        let mut by_bucket: BTreeMap<String, Vec<&EntryRow>> = BTreeMap::new();
-        for row in rows {
-            by_bucket.entry(schema::bucket_key(&row.entry.key.tweet)).or_default().push(row);
-        }
-        let buckets: Vec<String> = by_bucket.keys().cloned().collect();
-        let mut texts = schema::KeyText::default();
-        let written = self
-            .store
-            .update(&buckets, |values| {
-                let (mut writes, mut written) = (Vec::new(), Vec::new());
-                for ((bucket, rows), value) in by_bucket.into_iter().zip(values) {
-                    let Some(mut stored) =
-                        value.as_deref().map_or(Some(BTreeMap::new()), schema::decode_bucket)
-                    else {
-                        return (Vec::new(), None);
-                    };
-                    for row in rows {
-                        let text = texts.of(&namespace, &row.entry.key);
-                        let held = stored
-                            .get(&text)
-                            .and_then(|v| schema::decode_row(&namespace, &text, v));
-                        let merged = schema::merge_row(held, row.clone());
-                        stored.insert(text, schema::encode_row(&merged));
-                        written.push(merged);
-                    }
-                    writes.push((bucket, Some(schema::encode_bucket(&stored))));
-                }
-                (writes, Some(written))
-            })
-            .await?;
-        written.ok_or_else(|| malformed(&buckets))
+        let buckets = rows.iter().map(|row| schema::bucket_key(&row.entry.key.tweet)).collect();
+        self.update_buckets(buckets, &[], |stored, _| {
+            let written = rows.into_iter().filter_map(|row| stored.merge(row.clone())).collect();
+            (Vec::new(), written)
+        })
+        .await
     }
 
     /// Folds the journal records into the buckets in one transaction and deletes them (a node
@@ -183,48 +127,25 @@ impl<S: Store> Node<S> {
         }
         let namespace = self.namespace();
         let records: Vec<String> = journal.keys().cloned().collect();
-        let buckets: Vec<String> =
-            journal.values().flatten().cloned().collect::<BTreeSet<_>>().into_iter().collect();
-        let keys: Vec<String> = records.iter().chain(&buckets).cloned().collect();
+        let buckets = journal.values().flatten().cloned().collect();
         let folded = self
-            .store
-            .update(&keys, |values| {
-                let mut values = values.into_iter();
-                let journaled: Vec<Option<Vec<u8>>> = values.by_ref().take(records.len()).collect();
-                let decoded: Option<Vec<BTreeMap<String, Vec<u8>>>> = values
-                    .map(|v| v.as_deref().map_or(Some(BTreeMap::new()), schema::decode_bucket))
-                    .collect();
-                let Some(mut stored) = decoded else { return (Vec::new(), false) };
+            .update_buckets(buckets, &records, |stored, journaled| {
                 let mut decoder = schema::RowDecoder::default();
                 for bytes in journaled.iter().flatten() {
                     for (text, value) in schema::decode_bucket(bytes).unwrap_or_default() {
-                        let Some(row) = decoder.decode(&namespace, &text, &value) else { continue };
-                        let bucket = schema::bucket_key(&row.entry.key.tweet);
-                        let Ok(index) = buckets.binary_search(&bucket) else { continue };
-                        let held = stored[index]
-                            .get(&text)
-                            .and_then(|v| decoder.decode(&namespace, &text, v));
-                        stored[index]
-                            .insert(text, schema::encode_row(&schema::merge_row(held, row)));
+                        if let Some(row) = decoder.decode(&namespace, &text, &value) {
+                            stored.merge(row);
+                        }
                     }
                 }
-                let writes = buckets
-                    .iter()
-                    .zip(&stored)
-                    .map(|(bucket, rows)| (bucket.clone(), Some(schema::encode_bucket(rows))))
-                    .chain(records.iter().map(|record| (record.clone(), None)))
-                    .collect();
-                (writes, true)
+                (records.iter().map(|record| (record.clone(), None)).collect(), ())
             })
             .await;
-        match folded {
-            Ok(true) => Ok(()),
-            failed => {
-                // Kept for the next attempt.
-                self.journal.borrow_mut().extend(journal);
-                failed.and_then(|_| Err(malformed(&buckets)))
-            }
+        if folded.is_err() {
+            // Kept for the next attempt.
+            self.journal.borrow_mut().extend(journal);
         }
+        folded
     }
 
     /// Whether journal records wait to be folded into the buckets ([`Node::compact`]).

@@ -4,6 +4,7 @@
 //! Time and randomness come in here.
 
 mod batcher;
+mod buckets;
 use batcher::YieldOnce;
 #[cfg(target_arch = "wasm32")]
 mod browser;
@@ -31,14 +32,14 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::core::{
-    Action, Batch, EntryKey, Generation, Identity, Mark, Namespace, NodeId, NodeState, Replica,
-    StatKind, Stats, SyncError, SyncRequest, SyncResponse, TweetId,
+    Action, Batch, Entry, EntryKey, Generation, Identity, Mark, Namespace, NodeId, NodeState,
+    OutOfBounds, Outcome, Replica, StatKind, Stats, SyncError, SyncRequest, SyncResponse, TweetId,
 };
-use crate::storage::{Store, StoreError, Write};
-pub use schema::EntryRow;
+use crate::storage::{Store, StoreError};
+use schema::EntryRow;
 
 /// Why a node could not be opened.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum OpenError {
     /// The store failed.
     #[error(transparent)]
@@ -51,7 +52,19 @@ pub enum OpenError {
     Corrupt(&'static str),
     /// The system's random source failed (needed for a new identity).
     #[error("no randomness available for a new identity: {0}")]
-    Random(String),
+    Random(#[source] getrandom::Error),
+}
+
+/// Why an action failed; either way it changed nothing.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ActionError {
+    /// It would take this node's counter out of the namespace's bounds (above the stat's cap,
+    /// below zero).
+    #[error(transparent)]
+    OutOfBounds(#[from] OutOfBounds),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// What one action did, after its batch committed.
@@ -65,15 +78,40 @@ pub struct Applied {
     pub count: u64,
 }
 
-/// Stored rows a committed batch wrote (each a local counter with its marks), for other tabs
-/// sharing the store and, later, for peers.
+/// Stored rows a committed batch wrote (each a counter, with its marks if it is a local one),
+/// for other tabs sharing the store and, later, for peers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Changes {
-    /// The rows written.
-    pub entries: Vec<EntryRow>,
+    entries: Vec<EntryRow>,
 }
 
 impl Changes {
+    /// How many rows were written.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing was written.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The keys of the entries written.
+    pub fn keys(&self) -> impl Iterator<Item = &EntryKey> {
+        self.entries.iter().map(|row| &row.entry.key)
+    }
+
+    /// Each entry written, with the marks kept with it (who liked, who retweeted, which
+    /// replies: local counters only).
+    pub fn rows(&self) -> impl Iterator<Item = (&Entry, &[String])> {
+        self.entries.iter().map(|row| (&row.entry, row.marks.as_slice()))
+    }
+
+    /// Adds the rows of later changes.
+    pub fn append(&mut self, later: Changes) {
+        self.entries.extend(later.entries);
+    }
+
     /// The changes as bytes (their store rows in the bucket encoding): how they travel to other
     /// tabs, as one message however many rows.
     pub fn encode(&self, namespace: &Namespace) -> Vec<u8> {
@@ -98,16 +136,6 @@ impl Changes {
         Changes { entries }
     }
 
-    /// Reads store rows `(entry key text, encoded row)`; rows of another namespace or layout are
-    /// skipped.
-    fn from_rows(namespace: &Namespace, rows: &[Write]) -> Changes {
-        let entries = rows
-            .iter()
-            .filter_map(|(key, value)| schema::decode_row(namespace, key, value.as_deref()?))
-            .collect();
-        Changes { entries }
-    }
-
     /// Merges the rows into a state. A local row's marks replace the state's only if its
     /// counter is the one the state now holds: every mark change moves the counter, so an
     /// older row (a late message from another tab) cannot bring back stale marks.
@@ -115,7 +143,7 @@ impl Changes {
         let local = state.replica().local_writer();
         for row in &self.entries {
             let key = &row.entry.key;
-            state.replica_mut().restore(row.entry.clone(), row.signature);
+            state.replica_mut().load(row.entry.clone(), row.signature);
             if let Some(mark) = schema::mark_of(key.stat)
                 && key.writer == local
                 && state.replica().get(key) == Some(row.entry.counter)
@@ -135,11 +163,6 @@ impl Changes {
     }
 }
 
-/// The error of an update that found a stored bucket it cannot decode (and left it as it was).
-fn malformed(buckets: &[String]) -> StoreError {
-    StoreError::Read(format!("a stored bucket among {buckets:?} is malformed; left untouched"))
-}
-
 /// What [`Node::on_commit`] calls.
 type Observer = Box<dyn Fn(&Changes, ChangeSource)>;
 
@@ -149,8 +172,10 @@ pub struct Node<S> {
     state: RefCell<NodeState>,
     generation: Generation,
     skipped_rows: usize,
-    queue: batcher::Queue,
-    merged: merging::MergedQueue,
+    /// User actions waiting for their transaction.
+    actions: batcher::Batcher<(TweetId, Action), Result<Applied, OutOfBounds>>,
+    /// Peers' merged rows waiting for their transaction.
+    merged: batcher::Batcher<Vec<EntryRow>, ()>,
     /// Journal records not yet folded into the buckets, with the buckets their rows belong in.
     journal: RefCell<BTreeMap<String, BTreeSet<String>>>,
     observers: RefCell<Vec<Observer>>,
@@ -170,7 +195,7 @@ impl<S: Store> Node<S> {
     /// the store is new, and rebuilding its counters and marks from what the store holds.
     pub async fn open(namespace: Namespace, store: S) -> Result<Self, OpenError> {
         let mut fresh = [0u8; 48];
-        getrandom::fill(&mut fresh).map_err(|e| OpenError::Random(e.to_string()))?;
+        getrandom::fill(&mut fresh).map_err(OpenError::Random)?;
         let keys =
             [schema::VERSION_KEY, schema::IDENTITY_KEY, schema::GENERATION_KEY].map(String::from);
         let meta = store
@@ -219,7 +244,13 @@ impl<S: Store> Node<S> {
             };
             let mut buckets = BTreeSet::new();
             for (text, row) in rows {
-                match decoder.decode(&namespace, &text, &row) {
+                // Rows outside the namespace's bounds (taken in before the bounds existed) are
+                // left in the store but not counted.
+                let caps = state.replica().caps();
+                let row = decoder
+                    .decode(&namespace, &text, &row)
+                    .filter(|row| caps.check(row.entry.key.stat, row.entry.counter).is_ok());
+                match row {
                     Some(row) if is_journal => {
                         buckets.insert(schema::bucket_key(&row.entry.key.tweet));
                         journaled.push(row);
@@ -236,15 +267,15 @@ impl<S: Store> Node<S> {
         stored.apply_to(&mut state);
         for row in journaled {
             // Counters only: marks live in the buckets.
-            state.replica_mut().restore(row.entry, row.signature);
+            state.replica_mut().load(row.entry, row.signature);
         }
         Ok(Self {
             store,
             state: RefCell::new(state),
             generation,
             skipped_rows,
-            queue: batcher::Queue::default(),
-            merged: merging::MergedQueue::default(),
+            actions: batcher::Batcher::default(),
+            merged: batcher::Batcher::default(),
             journal: RefCell::new(journal),
             observers: RefCell::default(),
         })
@@ -252,11 +283,13 @@ impl<S: Store> Node<S> {
 
     /// Applies a batch of user actions in one store transaction. Each tweet's counters and marks
     /// are re-read inside the transaction, so nodes sharing the store (tabs) never lose each
-    /// other's increments. Nothing changes in memory unless the transaction commits.
+    /// other's increments. Nothing changes in memory unless the transaction commits. Each action
+    /// gets its result: an action that would break the namespace's bounds fails alone.
+    #[allow(clippy::type_complexity)]
     pub async fn act(
         &self,
         actions: &[(TweetId, Action)],
-    ) -> Result<(Vec<Applied>, Changes), StoreError> {
+    ) -> Result<(Vec<Result<Applied, OutOfBounds>>, Changes), StoreError> {
         let (namespace, identity, local) = {
             let state = self.state.borrow();
             let replica = state.replica();
@@ -273,41 +306,20 @@ impl<S: Store> Node<S> {
             .collect();
         touched.sort();
         touched.dedup();
-        let mut buckets: Vec<String> =
-            touched.iter().map(|k| schema::bucket_key(&k.tweet)).collect();
-        buckets.sort();
-        buckets.dedup();
-
-        // Every touched tweet's bucket is in `buckets` (sorted), so the search always succeeds.
-        let bucket_index =
-            |tweet: &TweetId| buckets.binary_search(&schema::bucket_key(tweet)).unwrap_or_default();
-        let changes = self
-            .store
-            .update(&buckets, |values| {
-                // A bucket that does not decode is left as it is, and the batch fails.
-                let decoded: Option<Vec<BTreeMap<String, Vec<u8>>>> = values
-                    .iter()
-                    .map(|v| v.as_deref().map_or(Some(BTreeMap::new()), schema::decode_bucket))
-                    .collect();
-                let Some(mut stored) = decoded else {
-                    return (Vec::new(), None);
-                };
+        let buckets = touched.iter().map(|k| schema::bucket_key(&k.tweet)).collect();
+        let (seen, changes, refused) = self
+            .update_buckets(buckets, &[], |stored, _| {
                 // Apply on a scratch state seeded with what the store holds now; what was read
                 // is taken in too, so a node behind its store (another tab wrote) catches up.
-                let rows: Vec<Write> = touched
-                    .iter()
-                    .map(|key| {
-                        let text = schema::entry_key(&namespace, key);
-                        let row = stored[bucket_index(&key.tweet)].get(&text).cloned();
-                        (text, row)
-                    })
-                    .collect();
-                let seen = Changes::from_rows(&namespace, &rows);
+                let seen =
+                    Changes { entries: touched.iter().filter_map(|k| stored.get(k)).collect() };
                 let mut scratch = NodeState::new(namespace.clone(), identity, self.generation);
                 seen.apply_to(&mut scratch);
-                let mut changed: Vec<EntryKey> = actions
+                let outcomes: Vec<Result<Outcome, OutOfBounds>> =
+                    actions.iter().map(|(tweet, action)| scratch.apply(tweet, action)).collect();
+                let mut changed: Vec<EntryKey> = outcomes
                     .iter()
-                    .filter_map(|(tweet, action)| Some(scratch.apply(tweet, action).entry?.key))
+                    .filter_map(|outcome| Some(outcome.as_ref().ok()?.entry.as_ref()?.key.clone()))
                     .collect();
                 changed.sort();
                 changed.dedup();
@@ -317,45 +329,33 @@ impl<S: Store> Node<S> {
                         let counter = scratch.replica().get(&key).unwrap_or_default();
                         let marks = schema::mark_of(key.stat)
                             .map_or_else(Vec::new, |mark| scratch.marks(mark, &key.tweet));
-                        EntryRow {
-                            entry: crate::core::Entry { key, counter },
-                            signature: None,
-                            marks,
-                        }
+                        EntryRow { entry: Entry { key, counter }, signature: None, marks }
                     })
                     .collect();
                 let changes = Changes { entries };
-                let mut dirty = vec![false; buckets.len()];
                 for row in &changes.entries {
-                    let index = bucket_index(&row.entry.key.tweet);
-                    stored[index].insert(
-                        schema::entry_key(&namespace, &row.entry.key),
-                        schema::encode_row(row),
-                    );
-                    dirty[index] = true;
+                    stored.put(row);
                 }
-                let writes = buckets
-                    .iter()
-                    .zip(stored)
-                    .zip(dirty)
-                    .filter(|(_, dirty)| *dirty)
-                    .map(|((bucket, rows), _)| (bucket.clone(), Some(schema::encode_bucket(&rows))))
-                    .collect();
-                (writes, Some((seen, changes)))
+                let refused: Vec<Option<OutOfBounds>> =
+                    outcomes.into_iter().map(|outcome| outcome.err()).collect();
+                (Vec::new(), (seen, changes, refused))
             })
             .await?;
-        let (seen, changes) = changes.ok_or_else(|| malformed(&buckets))?;
 
-        self.absorb(&seen);
-        self.absorb(&changes);
+        self.merge_changes(&seen);
+        self.merge_changes(&changes);
         self.notify(&changes, ChangeSource::Local);
         let state = self.state.borrow();
         let applied = actions
             .iter()
-            .map(|(tweet, action)| Applied {
-                tweet: tweet.clone(),
-                stat: action.stat(),
-                count: state.replica().count(tweet, action.stat()),
+            .zip(refused)
+            .map(|((tweet, action), refused)| match refused {
+                Some(bound) => Err(bound),
+                None => Ok(Applied {
+                    tweet: tweet.clone(),
+                    stat: action.stat(),
+                    count: state.replica().count(tweet, action.stat()),
+                }),
             })
             .collect();
         Ok((applied, changes))
@@ -364,8 +364,11 @@ impl<S: Store> Node<S> {
     /// Applies one action, batched with every other action submitted before the batch starts:
     /// actions fired together (a burst of clicks, a loop of calls) share one store transaction,
     /// and each call resolves only after the transaction holding its action committed.
-    pub async fn submit(&self, tweet: TweetId, action: Action) -> Result<Applied, StoreError> {
-        batcher::submit(self, tweet, action).await
+    pub async fn submit(&self, tweet: TweetId, action: Action) -> Result<Applied, ActionError> {
+        let act = |actions: Vec<(TweetId, Action)>| async move {
+            self.act(&actions).await.map(|(applied, _)| applied)
+        };
+        Ok(self.actions.submit((tweet, action), true, act).await??)
     }
 
     /// Adds a function told of every committed change with its source: the rows of each batch
@@ -383,7 +386,7 @@ impl<S: Store> Node<S> {
 
     /// Answers a peer's catch-up request from this node's state.
     pub fn answer(&self, request: &SyncRequest) -> Result<SyncResponse, SyncError> {
-        self.state.borrow_mut().replica_mut().answer(request)
+        request.answer_from(self.state.borrow_mut().replica_mut())
     }
 
     /// The current signed versions of the entries with these keys, as one batch to publish.
@@ -398,8 +401,9 @@ impl<S: Store> Node<S> {
         f(self.state.borrow_mut().replica_mut())
     }
 
-    /// Takes in changes another node sharing this store has committed (e.g. another tab).
-    pub fn absorb(&self, changes: &Changes) {
+    /// Merges changes another node sharing this store has committed (e.g. another tab): rows
+    /// of this node's own store, taken without signature checks.
+    pub fn merge_changes(&self, changes: &Changes) {
         changes.apply_to(&mut self.state.borrow_mut());
     }
 

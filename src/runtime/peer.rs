@@ -125,7 +125,7 @@ enum Wake {
     Changes(Vec<EntryKey>),
     Poked,
     Stored(Result<(), StoreError>),
-    TakeIn,
+    MergeNext,
     Timeout,
     Stop,
 }
@@ -178,7 +178,7 @@ impl<S: Store + 'static> Peer<S> {
             // Only this node's own changes are published: peers' entries came by gossip (which
             // relays them itself) or by catch-up. After the peer is gone nothing is published.
             if source == ChangeSource::Local {
-                let keys = changes.entries.iter().map(|row| row.entry.key.clone()).collect();
+                let keys = changes.keys().cloned().collect();
                 let _ = sender.unbounded_send(keys);
             }
         });
@@ -224,13 +224,13 @@ impl<S: Store + 'static> Peer<S> {
         NetworkMetrics::record(&mut self.driver, read)
     }
 
-    /// Runs until `stop` resolves, then publishes what is pending, stores what was taken in,
+    /// Runs until `stop` resolves, then publishes what is pending, stores what was merged,
     /// and returns.
     pub async fn run(mut self, stop: impl Future<Output = ()>) {
         let mut stop = std::pin::pin!(stop.fuse());
         let mut timer = Delay::new(Duration::ZERO);
         let mut armed: Option<Instant> = None;
-        let mut take_in: Option<YieldOnce> = None;
+        let mut merge_next: Option<YieldOnce> = None;
         loop {
             self.carry_out();
             let due = self.shared.protocol.borrow().poll_timeout();
@@ -240,17 +240,17 @@ impl<S: Store + 'static> Peer<S> {
                 timer.reset(due.map_or(IDLE, |at| at.saturating_duration_since(now)));
             }
             if !self.fetched.is_empty() {
-                take_in.get_or_insert_with(YieldOnce::default);
+                merge_next.get_or_insert_with(YieldOnce::default);
             }
             let wake = {
-                let mut take_in = when_set(&mut take_in);
+                let mut merge_next = when_set(&mut merge_next);
                 futures::select_biased! {
                     () = stop => Wake::Stop,
                     event = self.driver.next_event().fuse() => Wake::Swarm(Box::new(event)),
                     keys = self.changes.select_next_some() => Wake::Changes(keys),
                     () = self.wakes.select_next_some() => Wake::Poked,
                     stored = self.storing.select_next_some() => Wake::Stored(stored),
-                    () = take_in => Wake::TakeIn,
+                    () = merge_next => Wake::MergeNext,
                     () = (&mut timer).fuse() => Wake::Timeout,
                 }
             };
@@ -278,8 +278,8 @@ impl<S: Store + 'static> Peer<S> {
                     }
                     self.compact();
                 }
-                Wake::TakeIn => {
-                    take_in = None;
+                Wake::MergeNext => {
+                    merge_next = None;
                     if let Some((from, entries)) = self.fetched.pop_front() {
                         self.merge(from, entries);
                     }
@@ -331,7 +331,7 @@ impl<S: Store + 'static> Peer<S> {
     /// Verifies and takes in entries from a peer, stores them in the background, and tells the
     /// protocol what came of them.
     fn merge(&mut self, from: MergeFrom, entries: Vec<SignedEntry>) {
-        let (report, rows) = self.node.take_in(entries);
+        let (report, rows) = self.node.merge_in_memory(entries);
         if !rows.is_empty() {
             let node = self.node.clone();
             self.storing.push(async move { node.store_merged(rows).await }.boxed_local());

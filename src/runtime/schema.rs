@@ -32,13 +32,13 @@ pub(crate) const GENERATION_KEY: &str = "meta/generation";
 /// One stored counter: the entry, the signature held for it, and (local counters of likes,
 /// retweets and replies) the subjects marked on this node.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EntryRow {
+pub(crate) struct EntryRow {
     /// The counter.
-    pub entry: Entry,
+    pub(crate) entry: Entry,
     /// Its writer's signature, if one is held for exactly this counter.
-    pub signature: Option<Signature>,
+    pub(crate) signature: Option<Signature>,
     /// The user ids (likes, retweets) or reply ids (replies) marked on this node.
-    pub marks: Vec<String>,
+    pub(crate) marks: Vec<String>,
 }
 
 /// The mark kind kept with a statistic's local counter (none for views).
@@ -51,11 +51,7 @@ pub(crate) fn mark_of(stat: StatKind) -> Option<Mark> {
     }
 }
 
-pub(crate) fn entry_key(namespace: &Namespace, key: &EntryKey) -> String {
-    key.path(namespace)
-}
-
-/// Formats entry keys like [`entry_key`], remembering each writer's part (base58-encoding a node
+/// Formats entry keys (`EntryKey::path`), remembering each writer's part (base58-encoding a node
 /// id is the costly part, and a batch holds many rows of few writers).
 #[derive(Default)]
 pub(crate) struct KeyText {
@@ -222,11 +218,6 @@ impl RowDecoder {
     }
 }
 
-/// Decodes an entry row; `None` for a row this layout does not know (counted, never fatal).
-pub(crate) fn decode_row(namespace: &Namespace, key: &str, value: &[u8]) -> Option<EntryRow> {
-    decode_with(namespace, EntryKey::parse(key).ok()?, value)
-}
-
 fn decode_with(
     namespace: &Namespace,
     (row_namespace, key): (Namespace, EntryKey),
@@ -263,7 +254,7 @@ mod tests {
             [("a", StatKind::Likes), ("b", StatKind::Views), ("a", StatKind::Replies)]
         {
             let key = EntryKey { tweet: TweetId::new(tweet).expect("valid"), stat, writer };
-            assert_eq!(texts.of(&namespace, &key), entry_key(&namespace, &key));
+            assert_eq!(texts.of(&namespace, &key), key.path(&namespace));
         }
     }
 

@@ -5,6 +5,8 @@
 use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::TransactionMode;
+use std::sync::Arc;
+
 use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -30,7 +32,10 @@ impl IndexedDbStore {
                 Ok(())
             })
             .await
-            .map_err(|e| StoreError::Open(format!("IndexedDB {name:?}: {e}")))?;
+            .map_err(|e| StoreError::Open {
+                location: format!("IndexedDB {name:?}"),
+                source: Arc::new(BrowserFailure::from(&e)),
+            })?;
         Ok(Self { db })
     }
 
@@ -40,12 +45,24 @@ impl IndexedDbStore {
     }
 }
 
+/// An IndexedDB failure as the browser described it (its own error holds JS values, which
+/// cannot leave the thread).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct BrowserFailure(String);
+
+impl<E: std::fmt::Display> From<&E> for BrowserFailure {
+    fn from(error: &E) -> Self {
+        Self(error.to_string())
+    }
+}
+
 fn read(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Read(e.to_string())
+    StoreError::read(BrowserFailure::from(&e))
 }
 
 fn write(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Write(e.to_string())
+    StoreError::write(BrowserFailure::from(&e))
 }
 
 fn bytes(value: JsValue) -> Vec<u8> {

@@ -18,21 +18,53 @@ pub use memory::MemoryStore;
 #[cfg(not(target_arch = "wasm32"))]
 pub use on_disk::RedbStore;
 
+use std::sync::Arc;
+
 /// A write inside an update: set `key` to the bytes, or delete it (`None`).
 pub type Write = (String, Option<Vec<u8>>);
 
+/// What made a store operation fail, as the store reported it. Shared: one failed transaction
+/// is reported to every caller whose work it held.
+pub type StoreCause = Arc<dyn std::error::Error + Send + Sync>;
+
 /// Why a store operation failed. A failed update writes nothing.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The store could not be opened (blocked, unavailable, no permission, corrupt file).
-    #[error("cannot open the store: {0}")]
-    Open(String),
+    #[error("cannot open the store {location}: {source}")]
+    Open {
+        /// Where the store is: a file path, or an IndexedDB database name.
+        location: String,
+        /// The failure.
+        source: StoreCause,
+    },
     /// Reading failed.
     #[error("cannot read from the store: {0}")]
-    Read(String),
+    Read(#[source] StoreCause),
     /// A write transaction failed or was aborted; nothing of it was kept.
     #[error("cannot write to the store: {0}")]
-    Write(String),
+    Write(#[source] StoreCause),
+    /// A stored record does not decode; it was left as it was and nothing was written.
+    #[error("a stored record among {keys:?} is malformed; it was left untouched")]
+    Malformed {
+        /// The keys read, one of which holds the malformed record.
+        keys: Vec<String>,
+    },
+    /// The node was dropped before the transaction holding this work ran.
+    #[error("the write was abandoned before it ran (its node was closed)")]
+    Abandoned,
+}
+
+impl StoreError {
+    /// A read failure caused by `error`.
+    pub fn read(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Read(Arc::new(error))
+    }
+
+    /// A write failure caused by `error`.
+    pub fn write(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Write(Arc::new(error))
+    }
 }
 
 /// A key-value store with atomic read-modify-write transactions.

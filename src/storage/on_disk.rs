@@ -2,6 +2,7 @@
 //! redb write transaction (ACID, crash-safe); nothing of a failed one is kept.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
@@ -18,23 +19,24 @@ pub struct RedbStore {
 impl RedbStore {
     /// Opens the database at `path`, creating it if missing.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let open = |e: &dyn std::fmt::Display| {
-            StoreError::Open(format!("{}: {e}", path.as_ref().display()))
+        let open = |error: redb::Error| StoreError::Open {
+            location: path.as_ref().display().to_string(),
+            source: Arc::new(error),
         };
-        let db = Database::create(path.as_ref()).map_err(|e| open(&e))?;
-        let txn = db.begin_write().map_err(|e| open(&e))?;
-        txn.open_table(TABLE).map_err(|e| open(&e))?;
-        txn.commit().map_err(|e| open(&e))?;
+        let db = Database::create(path.as_ref()).map_err(|e| open(e.into()))?;
+        let txn = db.begin_write().map_err(|e| open(e.into()))?;
+        txn.open_table(TABLE).map_err(|e| open(e.into()))?;
+        txn.commit().map_err(|e| open(e.into()))?;
         Ok(Self { db })
     }
 }
 
-fn read(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Read(e.to_string())
+fn read(e: impl Into<redb::Error>) -> StoreError {
+    StoreError::read(e.into())
 }
 
-fn write(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Write(e.to_string())
+fn write(e: impl Into<redb::Error>) -> StoreError {
+    StoreError::write(e.into())
 }
 
 impl Store for RedbStore {

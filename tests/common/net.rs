@@ -1,10 +1,19 @@
 //! Helpers for the native network tests: a single-threaded runtime with a local task set (the
-//! node is not `Send`), and polling for a condition with a deadline.
+//! node is not `Send`), polling for a condition with a deadline, running peers, and a hostile
+//! gossipsub swarm.
+#![allow(dead_code)]
 
 use std::future::Future;
+use std::rc::Rc;
 use std::time::Duration;
 
-use tokio::task::LocalSet;
+use futures::channel::oneshot;
+use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity};
+use libp2p::{Multiaddr, PeerId, Swarm, SwarmBuilder, noise, tcp, yamux};
+use tokio::task::{JoinHandle, LocalSet, spawn_local};
+use warpnet_stats::{Node, Peer, PeerConfig, PeerHandle, Store};
+
+use super::namespace;
 
 /// How long a network test waits for any one thing before failing.
 pub const WAIT: Duration = Duration::from_secs(60);
@@ -22,4 +31,90 @@ pub async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
         assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+pub fn config() -> PeerConfig {
+    PeerConfig { sync_interval: Duration::from_secs(1), ..PeerConfig::default() }
+}
+
+/// A config whose periodic catch-up never comes during a test: only connections, gossip and
+/// retries start one.
+pub fn quiet() -> PeerConfig {
+    PeerConfig { sync_interval: Duration::from_secs(3600), ..config() }
+}
+
+/// A running peer: its node, its handle, and how to stop it.
+pub struct Running<S: Store> {
+    pub node: Rc<Node<S>>,
+    pub handle: PeerHandle,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl<S: Store + 'static> Running<S> {
+    pub async fn start(store: S, listen: &[&str]) -> Self {
+        Self::start_with(store, listen, config()).await
+    }
+
+    pub async fn start_with(store: S, listen: &[&str], config: PeerConfig) -> Self {
+        let node = Rc::new(Node::open(namespace(), store).await.expect("opens"));
+        let mut peer = Peer::new(node.clone(), config).await.expect("swarm");
+        for address in listen {
+            peer.listen(address.parse().expect("multiaddr")).expect("listens");
+        }
+        let handle = peer.handle();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = spawn_local(peer.run(async move {
+            let _ = stopped.await;
+        }));
+        let running = Self { node, handle, stop, task };
+        if !listen.is_empty() {
+            let handle = running.handle.clone();
+            wait_for("listening", || handle.listen_addrs().len() >= listen.len()).await;
+        }
+        running
+    }
+
+    pub fn address(&self, protocol: &str) -> Multiaddr {
+        self.handle
+            .listen_addrs()
+            .into_iter()
+            .find(|a| a.iter().any(|p| p.tag() == protocol))
+            .expect("listening on the protocol")
+    }
+
+    pub fn id(&self) -> PeerId {
+        PeerId::from_bytes(&self.node.node_id().to_bytes()).expect("peer id")
+    }
+
+    /// Stops the driver and waits for it; the node is dropped when the caller drops `self`.
+    pub async fn stop(self) -> Rc<Node<S>> {
+        let _ = self.stop.send(());
+        self.task.await.expect("driver ends cleanly");
+        self.node
+    }
+}
+
+/// A hostile swarm speaking plain gossipsub on the namespace's topic.
+pub async fn attacker() -> Swarm<gossipsub::Behaviour> {
+    let mut swarm = SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)
+        .expect("tcp")
+        .with_behaviour(|key| {
+            let config = gossipsub::ConfigBuilder::default()
+                .max_transmit_size(4 << 20)
+                .heartbeat_interval(Duration::from_millis(200))
+                .build()
+                .expect("config");
+            gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), config)
+                .expect("behaviour")
+        })
+        .expect("behaviour")
+        .build();
+    swarm
+        .behaviour_mut()
+        .subscribe(&IdentTopic::new("warpnet/stats/1/mainnet"))
+        .expect("subscribes");
+    swarm
 }

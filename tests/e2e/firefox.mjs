@@ -40,6 +40,9 @@ export async function firefox() {
             // WebRTC over loopback: gather loopback candidates, without mDNS host names.
             "media.peerconnection.ice.loopback": true,
             "media.peerconnection.ice.obfuscate_host_addresses": false,
+            // Without a camera or microphone permission Firefox gathers only the default
+            // route's address (not loopback); a permission granted by default lifts that.
+            "permissions.default.camera": 1, "permissions.default.microphone": 1,
           },
         } } },
       });

@@ -1,5 +1,5 @@
 // Firefox ESR (headless, through geckodriver) and Chromium as two browser nodes on one edge
-// node process: each one's like reaches the other (over WebSocket; WebRTC-direct below).
+// node process: each one's like reaches the other, over WebSocket and over WebRTC-direct.
 // Needs scripts/build-pkg, the debug edge node binary, firefox-esr and geckodriver.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
@@ -21,12 +21,8 @@ async function foxUntil(what, check, timeout = 20_000) {
   }
 }
 
-// Over WebRTC-direct, Firefox (with loopback ICE allowed) establishes the connection but the
-// Noise handshake on its first data channel fails with a broken pipe: not solved yet.
-const known = { "webrtc-direct": "Firefox: the Noise handshake over the WebRTC data channel breaks" };
-
 for (const transport of ["websocket", "webrtc-direct"]) {
-  test(`Firefox and Chromium sync over ${transport}`, { skip: known[transport] }, async () => {
+  test(`Firefox and Chromium sync over ${transport}`, async () => {
     fox ??= await firefox();
     const url = `${env.edge.url}index.html?transport=${transport}`;
     await fox.goto(url);

@@ -312,7 +312,9 @@ impl Protocol {
         now: Instant,
     ) {
         let rejected = report.rejected.len() as u64;
-        self.stats.drop(DropReason::BadSignature, rejected);
+        for (_, rejection) in &report.rejected {
+            self.stats.drop(DropReason::of_rejection(*rejection), 1);
+        }
         match from {
             MergeFrom::Gossip { message, source } => {
                 self.stats.gossip_entries += report.changed.len() as u64;
@@ -384,7 +386,7 @@ impl Protocol {
             self.stats.drop(DropReason::ForeignNamespace, 1);
             return None;
         }
-        let Ok(response) = replica.answer(&request) else {
+        let Ok(response) = request.answer_from(replica) else {
             self.stats.drop(DropReason::BadSyncRequest, 1);
             return None;
         };
@@ -402,7 +404,10 @@ impl Protocol {
 
     /// The response to a catch-up request: the next request goes out at once, before the
     /// entries it delivered are merged ([`Action::Merge`] after [`Action::SendRequest`]), so
-    /// the peer prepares the next answer while this node verifies.
+    /// the peer prepares the next answer while this node verifies. A response carrying entries
+    /// that were not asked for is dropped whole (its entries counted as
+    /// [`DropReason::Unsolicited`]) and the catch-up fails: retried after a doubling wait, so
+    /// a peer that does it is asked ever less often.
     pub fn handle_sync_response(
         &mut self,
         peer: PeerId,
@@ -414,15 +419,19 @@ impl Protocol {
         let Some(link) = self.peers.get_mut(&peer) else { return };
         let Some(mut session) = link.catch_up.take_session(request) else { return };
         let step = match SyncResponse::decode(data) {
-            Ok(response) => {
-                session.handle(replica, response).map_err(|_| DropReason::BadSyncResponse)
-            }
-            Err(error) => Err(DropReason::of_wire(&error)),
+            Ok(response) => match session.handle(replica, response) {
+                Ok(step) if step.unsolicited > 0 => {
+                    Err((DropReason::Unsolicited, step.unsolicited as u64))
+                }
+                Ok(step) => Ok(step),
+                Err(_) => Err((DropReason::BadSyncResponse, 1)),
+            },
+            Err(error) => Err((DropReason::of_wire(&error), 1)),
         };
         let step = match step {
             Ok(step) => step,
-            Err(reason) => {
-                self.stats.drop(reason, 1);
+            Err((reason, count)) => {
+                self.stats.drop(reason, count);
                 self.stats.syncs_failed += 1;
                 if link.catch_up.failed(now) {
                     self.catch_up(peer);

@@ -7,7 +7,7 @@ use libp2p::multiaddr::Protocol as Part;
 use libp2p::{Multiaddr, PeerId};
 use web_time::Instant;
 
-use crate::core::WireError;
+use crate::core::{Rejection, WireError};
 
 /// Why a message or entry from a peer was dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -22,25 +22,32 @@ pub enum DropReason {
     ForeignNamespace,
     /// An entry whose signature does not verify against its writer.
     BadSignature,
+    /// An entry outside the namespace's bounds (a writer's count below zero or above its cap).
+    OutOfBounds,
     /// A gossip message beyond its origin's allowance (fetched by catch-up instead).
     RateLimited,
     /// A catch-up request that cannot be answered.
     BadSyncRequest,
     /// A catch-up response that does not answer the request sent.
     BadSyncResponse,
+    /// An entry in a catch-up response that was not asked for (counted per entry; the whole
+    /// response is dropped).
+    Unsolicited,
 }
 
 impl DropReason {
     /// Every reason, in order.
-    pub const ALL: [DropReason; 8] = [
+    pub const ALL: [DropReason; 10] = [
         Self::Undecodable,
         Self::Oversized,
         Self::UnknownVersion,
         Self::ForeignNamespace,
         Self::BadSignature,
+        Self::OutOfBounds,
         Self::RateLimited,
         Self::BadSyncRequest,
         Self::BadSyncResponse,
+        Self::Unsolicited,
     ];
 
     /// Its name in metrics and in `syncStatus().dropped`, e.g. `bad_signature`.
@@ -51,9 +58,20 @@ impl DropReason {
             Self::UnknownVersion => "unknown_version",
             Self::ForeignNamespace => "foreign_namespace",
             Self::BadSignature => "bad_signature",
+            Self::OutOfBounds => "out_of_bounds",
             Self::RateLimited => "rate_limited",
             Self::BadSyncRequest => "bad_sync_request",
             Self::BadSyncResponse => "bad_sync_response",
+            Self::Unsolicited => "unsolicited",
+        }
+    }
+
+    /// The reason a refused entry is dropped for.
+    pub(crate) fn of_rejection(rejection: Rejection) -> Self {
+        match rejection {
+            Rejection::BadSignature => Self::BadSignature,
+            Rejection::ForeignNamespace => Self::ForeignNamespace,
+            Rejection::OutOfBounds(_) => Self::OutOfBounds,
         }
     }
 

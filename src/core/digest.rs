@@ -1,0 +1,139 @@
+//! The catch-up digest tree: each entry's key hash (blake3 of its key) places it in a fixed
+//! 16-ary tree three levels deep (4,096 leaves); every tree node's digest is the XOR of its
+//! entries' digests (blake3 of key and counter). The replica keeps it up to date; catch-up
+//! compares it level by level.
+
+use super::counter::PnCounter;
+use super::ids::EntryKey;
+
+/// Children per tree node.
+pub(crate) const FANOUT: u32 = 16;
+/// Levels below the root; the leaves are at this level.
+pub(crate) const DEPTH: u8 = 3;
+/// Number of leaves (`FANOUT ^ DEPTH`).
+pub(crate) const LEAVES: u32 = 4096;
+
+/// One entry as the responder holds it, without its body: where it sits and what it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Summary {
+    /// The hash of the entry's key.
+    pub key_hash: u64,
+    /// The digest of the entry's key and counter.
+    pub digest: u64,
+}
+
+/// Digests of a replica's entries over the sync tree. Built once from per-entry summaries when
+/// first needed, then kept up to date by the replica on every change ([`DigestTree::update`]).
+#[derive(Debug, Clone)]
+pub(crate) struct DigestTree {
+    /// Node digests per level: 1, 16, 256 and 4,096 nodes.
+    levels: [Vec<u64>; DEPTH as usize + 1],
+    /// Per leaf, its entries' summaries and keys, sorted by summary.
+    leaves: Vec<Vec<(Summary, EntryKey)>>,
+}
+
+impl DigestTree {
+    /// Builds the tree from every entry's key and summary.
+    pub(crate) fn build(entries: impl Iterator<Item = (EntryKey, Summary)>) -> Self {
+        let mut leaves = vec![Vec::new(); LEAVES as usize];
+        for (key, summary) in entries {
+            leaves[leaf_of(summary.key_hash) as usize].push((summary, key));
+        }
+        let mut levels: [Vec<u64>; DEPTH as usize + 1] =
+            std::array::from_fn(|level| vec![0; FANOUT.pow(level as u32) as usize]);
+        for (index, leaf) in leaves.iter_mut().enumerate() {
+            leaf.sort_unstable_by_key(|(summary, _)| *summary);
+            let digest = leaf.iter().fold(0, |acc, (s, _)| acc ^ s.digest);
+            Self::toggle(&mut levels, index, digest);
+        }
+        Self { levels, leaves }
+    }
+
+    /// Replaces an entry's summary (`old` is `None` for a new entry).
+    pub(crate) fn update(&mut self, key: &EntryKey, old: Option<Summary>, new: Summary) {
+        let index = leaf_of(new.key_hash) as usize;
+        let leaf = &mut self.leaves[index];
+        let mut change = new.digest;
+        let mut held = None;
+        if let Some(old) = old {
+            let start = leaf.partition_point(|(s, _)| *s < old);
+            if let Some(offset) =
+                leaf[start..].iter().take_while(|(s, _)| *s == old).position(|(_, k)| k == key)
+            {
+                held = Some(leaf.remove(start + offset).1);
+                change ^= old.digest;
+            }
+        }
+        let at = leaf.partition_point(|(s, _)| *s < new);
+        leaf.insert(at, (new, held.unwrap_or_else(|| key.clone())));
+        Self::toggle(&mut self.levels, index, change);
+    }
+
+    /// XORs `digest` into a leaf and every node above it.
+    fn toggle(levels: &mut [Vec<u64>; DEPTH as usize + 1], leaf: usize, digest: u64) {
+        for (level, digests) in levels.iter_mut().enumerate() {
+            digests[leaf >> (4 * (usize::from(DEPTH) - level))] ^= digest;
+        }
+    }
+
+    pub(crate) fn digest(&self, level: u8, index: u32) -> u64 {
+        self.levels[usize::from(level)][index as usize]
+    }
+
+    /// A leaf's summaries, sorted.
+    pub(crate) fn leaf(&self, index: u32) -> impl ExactSizeIterator<Item = Summary> + '_ {
+        self.leaves[index as usize].iter().map(|(summary, _)| *summary)
+    }
+
+    /// Whether a leaf holds an entry with this summary.
+    pub(crate) fn holds(&self, summary: &Summary) -> bool {
+        let leaf = &self.leaves[leaf_of(summary.key_hash) as usize];
+        leaf.binary_search_by(|(s, _)| s.cmp(summary)).is_ok()
+    }
+
+    /// The root digest: equal roots mean equal entry sets (up to hash collisions).
+    pub(crate) fn root(&self) -> u64 {
+        self.levels[0][0]
+    }
+
+    /// The entries whose keys hash to `hash` (adjacent in their leaf, which is sorted by it).
+    pub(crate) fn keys_with_hash(&self, hash: u64) -> &[(Summary, EntryKey)] {
+        let leaf = &self.leaves[leaf_of(hash) as usize];
+        let start = leaf.partition_point(|(s, _)| s.key_hash < hash);
+        let end = leaf.partition_point(|(s, _)| s.key_hash <= hash);
+        &leaf[start..end]
+    }
+}
+
+/// An entry's summary: the hash placing its key in the tree, and the digest of key and counter.
+pub(crate) fn summarize(key: &EntryKey, counter: PnCounter) -> Summary {
+    let key_hash = key_hash(key);
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(&key_hash.to_be_bytes());
+    hasher.update(&counter.increments.to_be_bytes());
+    hasher.update(&counter.decrements.to_be_bytes());
+    Summary { key_hash, digest: first_u64(hasher.finalize().as_bytes()) }
+}
+
+/// The hash placing an entry's key in the tree.
+pub(crate) fn key_hash(key: &EntryKey) -> u64 {
+    let node = key.writer.node.to_bytes();
+    let tweet = key.tweet.as_str().as_bytes();
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(&[tweet.len() as u8]);
+    hasher.update(tweet);
+    hasher.update(&[key.stat.code(), node.len() as u8]);
+    hasher.update(&node);
+    hasher.update(&key.writer.generation.0);
+    first_u64(hasher.finalize().as_bytes())
+}
+
+fn first_u64(bytes: &[u8; 32]) -> u64 {
+    let mut first = [0; 8];
+    first.copy_from_slice(&bytes[..8]);
+    u64::from_be_bytes(first)
+}
+
+fn leaf_of(key_hash: u64) -> u32 {
+    (key_hash >> (64 - 12)) as u32
+}

@@ -1,0 +1,107 @@
+//! The one read-modify-write of bucket records: a transaction reads the buckets it needs,
+//! decoded ([`Buckets`]), changes rows in them, and writes back only the buckets that changed.
+//! A bucket that does not decode fails the whole update and is left as it was.
+
+use std::collections::BTreeMap;
+
+use super::schema::{self, EntryRow, KeyText, RowDecoder};
+use super::{Node, StoreError};
+use crate::core::{EntryKey, Namespace, TweetId};
+use crate::storage::{Store, Write};
+
+/// The buckets one update read, decoded, with the rows it changed.
+pub(super) struct Buckets {
+    namespace: Namespace,
+    /// Bucket keys, sorted.
+    keys: Vec<String>,
+    rows: Vec<BTreeMap<String, Vec<u8>>>,
+    dirty: Vec<bool>,
+    texts: KeyText,
+    decoder: RowDecoder,
+}
+
+impl Buckets {
+    fn index(&self, tweet: &TweetId) -> Option<usize> {
+        self.keys.binary_search(&schema::bucket_key(tweet)).ok()
+    }
+
+    /// The row stored for `key`, if its bucket was read and holds one.
+    pub(super) fn get(&mut self, key: &EntryKey) -> Option<EntryRow> {
+        let index = self.index(&key.tweet)?;
+        let text = self.texts.of(&self.namespace, key);
+        let value = self.rows[index].get(&text)?;
+        self.decoder.decode(&self.namespace, &text, value)
+    }
+
+    /// Stores `row` as it is, replacing what its bucket held for its key. A row whose bucket
+    /// was not read is not stored (`false`).
+    pub(super) fn put(&mut self, row: &EntryRow) -> bool {
+        let Some(index) = self.index(&row.entry.key.tweet) else { return false };
+        let text = self.texts.of(&self.namespace, &row.entry.key);
+        self.rows[index].insert(text, schema::encode_row(row));
+        self.dirty[index] = true;
+        true
+    }
+
+    /// Merges `row` with what its bucket holds for its key ([`schema::merge_row`]: a local row
+    /// keeps its marks) and stores the result, which it returns (`None` if its bucket was not
+    /// read).
+    pub(super) fn merge(&mut self, row: EntryRow) -> Option<EntryRow> {
+        self.index(&row.entry.key.tweet)?;
+        let merged = schema::merge_row(self.get(&row.entry.key), row);
+        self.put(&merged);
+        Some(merged)
+    }
+
+    /// The writes of the buckets that changed.
+    fn writes(self) -> impl Iterator<Item = Write> {
+        self.keys
+            .into_iter()
+            .zip(self.rows)
+            .zip(self.dirty)
+            .filter(|(_, dirty)| *dirty)
+            .map(|((key, rows), _)| (key, Some(schema::encode_bucket(&rows))))
+    }
+}
+
+impl<S: Store> Node<S> {
+    /// In one transaction: reads `records` (handed to `change` as read) and the buckets named
+    /// by `buckets` (decoded), lets `change` edit the buckets, and writes the changed buckets
+    /// with the writes `change` returns. Fails with [`StoreError::Malformed`], writing nothing,
+    /// if a bucket does not decode.
+    pub(super) async fn update_buckets<R>(
+        &self,
+        mut buckets: Vec<String>,
+        records: &[String],
+        change: impl FnOnce(&mut Buckets, Vec<Option<Vec<u8>>>) -> (Vec<Write>, R),
+    ) -> Result<R, StoreError> {
+        buckets.sort();
+        buckets.dedup();
+        let namespace = self.namespace();
+        let keys: Vec<String> = records.iter().chain(&buckets).cloned().collect();
+        let malformed = StoreError::Malformed { keys: buckets.clone() };
+        let result = self
+            .store
+            .update(&keys, |mut values| {
+                let read = values.drain(..records.len()).collect();
+                let decoded: Option<Vec<BTreeMap<String, Vec<u8>>>> = values
+                    .iter()
+                    .map(|v| v.as_deref().map_or(Some(BTreeMap::new()), schema::decode_bucket))
+                    .collect();
+                let Some(rows) = decoded else { return (Vec::new(), None) };
+                let mut stored = Buckets {
+                    namespace,
+                    dirty: vec![false; buckets.len()],
+                    keys: buckets,
+                    rows,
+                    texts: KeyText::default(),
+                    decoder: RowDecoder::default(),
+                };
+                let (mut writes, result) = change(&mut stored, read);
+                writes.extend(stored.writes());
+                (writes, Some(result))
+            })
+            .await?;
+        result.ok_or(malformed)
+    }
+}

@@ -1,0 +1,100 @@
+//! Property tests of the trust bounds: whatever entries arrive (honest, hostile with any
+//! counters, forged), in any order and batching, every node ends with the same state, and each
+//! aggregate lies between the honest writers' sum and that sum plus the stat's cap times the
+//! number of hostile identities.
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::*;
+use ed25519_dalek::{Signer, SigningKey};
+use proptest::prelude::*;
+use warpnet_stats::{
+    Caps, Entry, EntryKey, Generation, Identity, PnCounter, Replica, Signature, SignedEntry,
+    StatKind, Writer, signing_payload,
+};
+
+/// Small caps, so that honest writers reach them and hostile ones go past them.
+const CAPS: Caps = Caps { likes: 3, retweets: 3, replies: 4, views: 6 };
+const TWEETS: [&str; 3] = ["t0", "t1", "t2"];
+const HOSTILE: usize = 3;
+
+/// One hostile entry: (identity, tweet, stat, increments, decrements, correctly signed?).
+type Hostile = (usize, usize, usize, u64, u64, bool);
+
+fn amount() -> impl Strategy<Value = u64> {
+    prop_oneof![0..10u64, any::<u64>()]
+}
+
+fn hostile_entry(&(who, t, s, increments, decrements, valid): &Hostile) -> SignedEntry {
+    let secret = [200 + who as u8; 32];
+    let node = Identity::from_secret(secret).node_id();
+    let writer = Writer { node, generation: Generation([7; 16]) };
+    let key = EntryKey { tweet: tweet(TWEETS[t]), stat: StatKind::ALL[s], writer };
+    let counter = PnCounter::new(increments, decrements);
+    let mut signature = SigningKey::from_bytes(&secret)
+        .sign(&signing_payload(&namespace(), &key, counter))
+        .to_bytes();
+    if !valid {
+        signature[7] ^= 0x20;
+    }
+    SignedEntry { entry: Entry { key, counter }, signature: Signature(signature) }
+}
+
+fn state(replica: &Replica) -> BTreeMap<(String, StatKind, Writer), PnCounter> {
+    replica
+        .entries()
+        .map(|e| ((e.key.tweet.to_string(), e.key.stat, e.key.writer), e.counter))
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn hostile_entries_never_take_an_aggregate_out_of_its_bounds(
+        history in prop::collection::vec((0..3usize, 0..3usize, 0..4usize, prop::bool::weighted(0.8)), 0..40),
+        hostile in prop::collection::vec((0..HOSTILE, 0..3usize, 0..4usize, amount(), amount(), prop::bool::weighted(0.8)), 0..30),
+        orders in prop::collection::vec(prop::collection::vec(any::<u64>(), 80), 2),
+        batches in prop::collection::vec(1..6usize, 2),
+    ) {
+        // Honest writers under the same caps: a change beyond them is refused at the source.
+        let mut writers: Vec<Replica> = (1..=3).map(|seed| replica(seed).with_caps(CAPS)).collect();
+        let mut honest = BTreeMap::new();
+        let mut messages = Vec::new();
+        for &(w, t, s, up) in &history {
+            let (tweet, stat) = (tweet(TWEETS[t]), StatKind::ALL[s]);
+            let changed = if up { writers[w].increment(&tweet, stat) } else { writers[w].decrement(&tweet, stat) };
+            let Ok(entry) = changed else { continue };
+            *honest.entry((t, s)).or_insert(0i64) += if up { 1 } else { -1 };
+            messages.push(writers[w].signed(&entry.key).expect("held"));
+        }
+        messages.extend(hostile.iter().map(hostile_entry));
+
+        let mut receivers: Vec<Replica> = (10..12).map(|seed| replica(seed).with_caps(CAPS)).collect();
+        for ((receiver, order), batch) in receivers.iter_mut().zip(&orders).zip(&batches) {
+            let mut shuffled: Vec<(u64, SignedEntry)> = messages
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (order.get(i).copied().unwrap_or(i as u64), m.clone()))
+                .collect();
+            shuffled.sort_by_key(|(k, _)| *k);
+            let shuffled: Vec<SignedEntry> = shuffled.into_iter().map(|(_, m)| m).collect();
+            for chunk in shuffled.chunks(*batch) {
+                receiver.merge(&namespace(), chunk.to_vec());
+            }
+        }
+        prop_assert_eq!(state(&receivers[0]), state(&receivers[1]));
+        for (t, id) in TWEETS.iter().enumerate() {
+            for (s, stat) in StatKind::ALL.into_iter().enumerate() {
+                let floor = u64::try_from(honest.get(&(t, s)).copied().unwrap_or(0)).expect("never below zero");
+                let ceiling = floor + CAPS.get(stat) * HOSTILE as u64;
+                let count = receivers[0].count(&tweet(id), stat);
+                prop_assert!(floor <= count && count <= ceiling, "{stat} of {id}: {count} not in {floor}..={ceiling}");
+            }
+        }
+    }
+}

@@ -1,0 +1,311 @@
+//! Hostile peers on real libp2p connections over loopback, replaying the attacks the trust
+//! model answers: writers signing counts out of bounds (inflation, wipe-out), forged stale
+//! entries sent through a relay, and catch-up answers stuffed with entries nobody asked for.
+//! Each time the bound holds and honest nodes are unaffected.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use std::future::Future;
+use std::io;
+use std::time::Duration;
+
+use common::net::{Running, WAIT, attacker, local, quiet, wait_for};
+use common::*;
+use ed25519_dalek::{Signer, SigningKey};
+use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, StreamExt};
+use libp2p::gossipsub::{self, IdentTopic};
+use libp2p::request_response::{self, ProtocolSupport};
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{Multiaddr, StreamProtocol, Swarm, SwarmBuilder, noise, ping, tcp, yamux};
+use warpnet_stats::{
+    Action, Batch, Caps, DropReason, Entry, EntryKey, Generation, Identity, MemoryStore, PnCounter,
+    Signature, SignedEntry, StatKind, SyncRequest, SyncResponse, Writer, signing_payload,
+};
+
+/// An entry for `counter`, correctly signed by the writer whose secret key is `secret`: what a
+/// hostile node can make of any counter it likes.
+fn signed_by(secret: [u8; 32], tweet_id: &str, stat: StatKind, counter: PnCounter) -> SignedEntry {
+    let node = Identity::from_secret(secret).node_id();
+    let key = EntryKey {
+        tweet: tweet(tweet_id),
+        stat,
+        writer: Writer { node, generation: Generation([9; 16]) },
+    };
+    let payload = signing_payload(&namespace(), &key, counter);
+    let signature = Signature(SigningKey::from_bytes(&secret).sign(&payload).to_bytes());
+    SignedEntry { entry: Entry { key, counter }, signature }
+}
+
+fn batch(entries: Vec<SignedEntry>) -> Vec<u8> {
+    Batch { namespace: namespace(), entries }.encode()
+}
+
+/// Drives `swarm` until `done` holds (or fails the test after [`WAIT`]).
+async fn drive<B: NetworkBehaviour>(
+    swarm: &mut Swarm<B>,
+    what: &str,
+    mut done: impl FnMut(&mut Swarm<B>) -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !done(swarm) {
+        tokio::select! {
+            _ = swarm.select_next_some() => {}
+            () = tokio::time::sleep(Duration::from_millis(10)) => {}
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+    }
+}
+
+/// Drives the hostile swarm until it knows a subscriber of the topic.
+async fn await_subscriber(evil: &mut Swarm<gossipsub::Behaviour>) {
+    drive(evil, "a subscription", |swarm| {
+        swarm.behaviour().all_peers().any(|(_, topics)| !topics.is_empty())
+    })
+    .await;
+}
+
+#[test]
+fn inflation_and_wipe_out_are_rejected_and_a_valid_identity_adds_at_most_the_cap() {
+    local(async {
+        let edge = Running::start(MemoryStore::new(), &["/ip4/127.0.0.1/tcp/0"]).await;
+        let friend = Running::start(MemoryStore::new(), &[]).await;
+        friend.handle.dial(edge.address("tcp"));
+        let likes: Vec<_> =
+            ["ann", "bob", "cy"].map(|u| (tweet("t"), Action::Like(user(u)))).into();
+        friend.node.act(&likes).await.expect("commits");
+        wait_for("the honest likes", || edge.node.stats(&tweet("t")).likes == 3).await;
+
+        let mut evil = attacker().await;
+        evil.dial(edge.address("tcp")).expect("dials");
+        await_subscriber(&mut evil).await;
+        let topic = IdentTopic::new("warpnet/stats/1/mainnet");
+        let attacks = [
+            PnCounter::new(1_000_000_000_000, 0),
+            PnCounter::new(u64::MAX, 0),
+            PnCounter::new(0, u64::MAX), // would wipe out everyone's likes
+        ];
+        for (i, counter) in attacks.into_iter().enumerate() {
+            let entry = signed_by([100 + i as u8; 32], "t", StatKind::Likes, counter);
+            evil.behaviour_mut().publish(topic.clone(), batch(vec![entry])).expect("published");
+        }
+        let edge_stats = edge.handle.clone();
+        drive(&mut evil, "the attacks refused", |_| {
+            edge_stats.stats().dropped(DropReason::OutOfBounds) == 3
+        })
+        .await;
+        // One more identity, at exactly the cap: valid, and all a valid identity can add.
+        let cap = Caps::DEFAULT.likes;
+        let at_cap = signed_by([110; 32], "t", StatKind::Likes, PnCounter::new(cap, 0));
+        evil.behaviour_mut().publish(topic.clone(), batch(vec![at_cap])).expect("published");
+        let (edge_node, friend_node) = (edge.node.clone(), friend.node.clone());
+        drive(&mut evil, "the capped entry everywhere", |_| {
+            edge_node.stats(&tweet("t")).likes == 3 + cap
+                && friend_node.stats(&tweet("t")).likes == 3 + cap
+        })
+        .await;
+        assert_eq!(edge.handle.stats().dropped(DropReason::OutOfBounds), 3);
+        assert_eq!(friend.handle.stats().dropped(DropReason::OutOfBounds), 0, "never relayed");
+        let writers = edge.node.with_replica_mut(|r| r.contributions(&tweet("t")).len());
+        assert_eq!(writers, 2, "nothing of the attacks kept");
+        friend.stop().await;
+        edge.stop().await;
+    });
+}
+
+#[test]
+fn forged_stale_entries_are_not_relayed_and_honest_gossip_keeps_flowing() {
+    local(async {
+        let edge = Running::start(MemoryStore::new(), &["/ip4/127.0.0.1/tcp/0"]).await;
+        let writer = Running::start(MemoryStore::new(), &[]).await;
+        let lagging = Running::start_with(MemoryStore::new(), &[], quiet()).await;
+        writer.handle.dial(edge.address("tcp"));
+        lagging.handle.dial(edge.address("tcp"));
+        let views: Vec<_> = (0..5).map(|_| (tweet("s"), Action::View)).collect();
+        writer.node.act(&views).await.expect("commits");
+        wait_for("the views at the lagging node", || lagging.node.stats(&tweet("s")).views == 5)
+            .await;
+
+        // Older versions of the writer's counter, with garbage signatures: stale for the edge
+        // node, which must check them all the same and relay none.
+        let node = writer.node.node_id();
+        let writer_key = EntryKey {
+            tweet: tweet("s"),
+            stat: StatKind::Views,
+            writer: Writer { node, generation: writer.node.generation() },
+        };
+        let mut evil = attacker().await;
+        evil.dial(edge.address("tcp")).expect("dials");
+        await_subscriber(&mut evil).await;
+        let topic = IdentTopic::new("warpnet/stats/1/mainnet");
+        let accepted_before = edge.handle.stats().accepted_messages;
+        // Eight: a dozen rejected messages and gossipsub graylists the sender.
+        for i in 0..8u8 {
+            let forged = SignedEntry {
+                entry: Entry {
+                    key: writer_key.clone(),
+                    counter: PnCounter::new(1 + u64::from(i % 4), 0),
+                },
+                signature: Signature([i; 64]),
+            };
+            evil.behaviour_mut().publish(topic.clone(), batch(vec![forged])).expect("published");
+        }
+        let edge_stats = edge.handle.clone();
+        drive(&mut evil, "the forged entries refused", |_| {
+            edge_stats.stats().dropped(DropReason::BadSignature) == 8
+        })
+        .await;
+        assert_eq!(edge.handle.stats().accepted_messages, accepted_before, "none accepted");
+
+        // Honest gossip still reaches the lagging node through the edge node, which kept its
+        // standing; the lagging node never saw a bad signature.
+        for i in 0..10 {
+            writer
+                .node
+                .act(&[(tweet("s"), Action::Like(user(&format!("u{i}"))))])
+                .await
+                .expect("commits");
+        }
+        wait_for("the honest likes", || lagging.node.stats(&tweet("s")).likes == 10).await;
+        assert_eq!(lagging.handle.stats().dropped(DropReason::BadSignature), 0);
+        let stats = lagging.handle.stats();
+        assert!(stats.gossip_entries > 1 && stats.synced_entries == 0, "by gossip: {stats:?}");
+        lagging.stop().await;
+        writer.stop().await;
+        edge.stop().await;
+    });
+}
+
+/// The catch-up protocol's frames as the protocol document gives them: a 4-byte big-endian
+/// length, then the message.
+#[derive(Debug, Clone, Copy, Default)]
+struct Frames;
+
+async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T) -> io::Result<Vec<u8>> {
+    let mut length = [0; 4];
+    io.read_exact(&mut length).await?;
+    let mut bytes = vec![0; u32::from_be_bytes(length) as usize];
+    io.read_exact(&mut bytes).await?;
+    Ok(bytes)
+}
+
+async fn write_frame<T: AsyncWrite + Unpin + Send>(io: &mut T, bytes: Vec<u8>) -> io::Result<()> {
+    io.write_all(&(bytes.len() as u32).to_be_bytes()).await?;
+    io.write_all(&bytes).await?;
+    io.close().await
+}
+
+impl request_response::Codec for Frames {
+    type Protocol = StreamProtocol;
+    type Request = Vec<u8>;
+    type Response = Vec<u8>;
+
+    fn read_request<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> impl Future<Output = io::Result<Vec<u8>>> + Send {
+        read_frame(io)
+    }
+
+    fn read_response<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> impl Future<Output = io::Result<Vec<u8>>> + Send {
+        read_frame(io)
+    }
+
+    fn write_request<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        request: Vec<u8>,
+    ) -> impl Future<Output = io::Result<()>> + Send {
+        write_frame(io, request)
+    }
+
+    fn write_response<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        response: Vec<u8>,
+    ) -> impl Future<Output = io::Result<()>> + Send {
+        write_frame(io, response)
+    }
+}
+
+#[derive(NetworkBehaviour)]
+struct Responder {
+    sync: request_response::Behaviour<Frames>,
+    ping: ping::Behaviour,
+}
+
+#[test]
+fn catch_up_answers_stuffed_with_entries_not_asked_for_are_dropped() {
+    local(async {
+        let mut liar = replica(40);
+        liar.increment(&tweet("asked"), StatKind::Likes).expect("within bounds");
+        // 2,000 valid entries of other writers, added to every Fetch answer.
+        let stuffing: Vec<SignedEntry> = (0..2000u32)
+            .map(|i| {
+                let mut secret = [7u8; 32];
+                secret[..4].copy_from_slice(&i.to_be_bytes());
+                signed_by(secret, &format!("stuffed-{i}"), StatKind::Views, PnCounter::new(1, 0))
+            })
+            .collect();
+        let mut evil = SwarmBuilder::with_new_identity()
+            .with_tokio()
+            .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)
+            .expect("tcp")
+            .with_behaviour(|_| Responder {
+                sync: request_response::Behaviour::new(
+                    [(StreamProtocol::new("/warpnet/stats-sync/1"), ProtocolSupport::Full)],
+                    request_response::Config::default(),
+                ),
+                ping: ping::Behaviour::default(),
+            })
+            .expect("behaviour")
+            .build();
+        evil.listen_on("/ip4/127.0.0.1/tcp/0".parse().expect("address")).expect("listens");
+        let address: Multiaddr = loop {
+            if let SwarmEvent::NewListenAddr { address, .. } = evil.select_next_some().await {
+                break address;
+            }
+        };
+        let victim = Running::start_with(MemoryStore::new(), &[], quiet()).await;
+        victim.handle.dial(address);
+        let stats = victim.handle.clone();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while stats.stats().dropped(DropReason::Unsolicited) < 2000 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no stuffed answer: {:?}",
+                stats.stats()
+            );
+            let event = tokio::select! {
+                event = evil.select_next_some() => event,
+                () = tokio::time::sleep(Duration::from_millis(10)) => continue,
+            };
+            let SwarmEvent::Behaviour(ResponderEvent::Sync(request_response::Event::Message {
+                message: request_response::Message::Request { request, channel, .. },
+                ..
+            })) = event
+            else {
+                continue;
+            };
+            let (_, asked) = SyncRequest::decode(&request).expect("the victim's request decodes");
+            let mut response = asked.answer_from(&mut liar).expect("answered");
+            if let SyncResponse::Entries { entries, .. } = &mut response {
+                entries.extend(stuffing.iter().cloned());
+            }
+            let _ = evil.behaviour_mut().sync.send_response(channel, response.encode(&namespace()));
+        }
+        let after = victim.handle.stats();
+        assert!(after.syncs_failed >= 1, "{after:?}");
+        assert_eq!(after.syncs_completed, 0, "{after:?}");
+        assert_eq!(victim.node.stats(&tweet("stuffed-0")).views, 0);
+        assert_eq!(victim.node.stats(&tweet("asked")).likes, 0, "the whole answer is dropped");
+        victim.stop().await;
+    });
+}

@@ -1,0 +1,73 @@
+//! The layering stated in docs/architecture.md, checked on the sources: core at the bottom
+//! (its modules in one order, each importing only those before it), storage and network side
+//! by side above it, neither knowing the other nor the runtime.
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::fs;
+use std::path::Path;
+
+/// Every `.rs` file under `dir`, with its text.
+fn sources(dir: &Path) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir).expect("source directory") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            found.extend(sources(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let text = fs::read_to_string(&path).expect("readable");
+            found.push((path.display().to_string(), text));
+        }
+    }
+    found
+}
+
+fn src(layer: &str) -> Vec<(String, String)> {
+    sources(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(layer))
+}
+
+/// The lines of `text` that are code (not comments).
+fn code(text: &str) -> impl Iterator<Item = &str> {
+    text.lines().map(str::trim_start).filter(|line| !line.starts_with("//"))
+}
+
+#[test]
+fn lower_layers_do_not_import_higher_ones() {
+    let rules = [
+        ("core", &["crate::storage", "crate::network", "crate::runtime", "crate::bindings"][..]),
+        ("storage", &["crate::network", "crate::runtime", "crate::bindings"]),
+        ("network", &["crate::storage", "crate::runtime", "crate::bindings"]),
+        ("runtime", &["crate::bindings"]),
+    ];
+    for (layer, forbidden) in rules {
+        for (path, text) in src(layer) {
+            for line in code(&text) {
+                for higher in forbidden {
+                    assert!(!line.contains(higher), "{path} imports {higher}: {line}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn core_modules_import_only_the_modules_before_them() {
+    let order =
+        ["ids", "counter", "rules", "digest", "signing", "replica", "actions", "sync", "wire"];
+    for (path, text) in src("core") {
+        let name = Path::new(&path).file_stem().and_then(|s| s.to_str()).expect("name");
+        let Some(position) = order.iter().position(|m| *m == name) else {
+            assert_eq!(name, "mod", "{path}: a core module missing from the order");
+            continue;
+        };
+        for line in code(&text) {
+            for (later, module) in order.iter().enumerate().skip(position + 1) {
+                for import in [format!("super::{module}"), format!("crate::core::{module}")] {
+                    assert!(
+                        !line.contains(&import),
+                        "{name} (#{position}) imports {module} (#{later}), which comes after it"
+                    );
+                }
+            }
+        }
+    }
+}
