@@ -14,8 +14,8 @@ mod native {
 
     use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
     use warpnet_stats::{
-        Action, Batch, EntryKey, NodeState, Replica, SignedEntry, StatKind, SyncRequest,
-        SyncResponse, SyncSession,
+        Action, Batch, Difficulty, EntryKey, Minter, NodeState, Replica, SignedEntry, StatKind,
+        SyncRequest, SyncResponse, SyncSession,
     };
 
     use crate::common::*;
@@ -27,7 +27,7 @@ mod native {
         group.bench_function("like", |b| {
             b.iter_custom(|iters| {
                 let users = users(iters as usize);
-                let mut node = NodeState::from_replica(replica(1));
+                let mut node = NodeState::from_replica(replica(1).with_caps(UNBOUNDED));
                 let t = tweet(0);
                 let likes: Vec<Action> = users.into_iter().map(Action::Like).collect();
                 let start = Instant::now();
@@ -38,7 +38,7 @@ mod native {
             })
         });
         group.bench_function("view", |b| {
-            let mut node = NodeState::from_replica(replica(1));
+            let mut node = NodeState::from_replica(replica(1).with_caps(UNBOUNDED));
             let t = tweet(0);
             b.iter(|| black_box(node.apply(&t, &Action::View).expect("within bounds").count))
         });
@@ -206,6 +206,25 @@ mod native {
         group.finish();
     }
 
+    /// Identity proofs: checking one (what every receiver does once per writer), and the
+    /// attempt rate of minting (2^difficulty attempts on average per identity).
+    fn identity(c: &mut Criterion) {
+        let mut group = c.benchmark_group("identity");
+        let writer = replica(1).local_writer();
+        let mut minter = Minter::new(&namespace(), &writer, Difficulty(12), 0);
+        let proof = minter.step(u64::MAX).expect("found");
+        group.bench_function("check", |b| {
+            b.iter(|| black_box(proof.holds(&namespace(), &writer, Difficulty(12))))
+        });
+        group.throughput(Throughput::Elements(10_000));
+        group.bench_function("mint_attempts/10000", |b| {
+            // Difficulty 64: no attempt succeeds, every one is counted.
+            let mut minter = Minter::new(&namespace(), &writer, Difficulty(64), 0);
+            b.iter(|| black_box(minter.step(10_000)))
+        });
+        group.finish();
+    }
+
     pub(crate) fn main() {
         let mut c = Criterion::default()
             .warm_up_time(Duration::from_secs(1))
@@ -218,6 +237,7 @@ mod native {
         codec(&mut c);
         primitive(&mut c);
         catch_up(&mut c);
+        identity(&mut c);
         c.final_summary();
     }
 }

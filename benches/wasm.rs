@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use warpnet_stats::{Action, NodeState};
+use warpnet_stats::{Action, Difficulty, Minter, NodeState};
 use wasm_bindgen_test::{Criterion, Instant, wasm_bindgen_bench};
 
 /// Times merging one batch of new entries from `writers` nodes (`per_writer` each) into a
@@ -71,7 +71,7 @@ fn local_like(c: &mut Criterion) {
     c.bench_function("wasm local/like", |b| {
         b.iter_custom(|iters| {
             let likes: Vec<Action> = users(iters as usize).into_iter().map(Action::Like).collect();
-            let mut node = NodeState::from_replica(replica(1));
+            let mut node = NodeState::from_replica(replica(1).with_caps(UNBOUNDED));
             let t = tweet(0);
             let start = Instant::now();
             for like in &likes {
@@ -91,4 +91,16 @@ fn primitive(c: &mut Criterion) {
     // A catch-up response carries up to 2,048 entries, verified as one batch.
     let raw = RawSignatures::new(2048);
     c.bench_function("wasm ed25519/verify_batch/2048", |b| b.iter(|| raw.verify_batch()));
+}
+
+/// The attempt rate of minting an identity proof in wasm (2^difficulty attempts on average per
+/// identity): what sets the default difficulty.
+#[wasm_bindgen_bench]
+fn identity_mint(c: &mut Criterion) {
+    let writer = replica(1).local_writer();
+    // Difficulty 64: no attempt succeeds, every one is counted.
+    let mut minter = Minter::new(&namespace(), &writer, Difficulty(64), 0);
+    c.bench_function("wasm identity/mint_attempts/10000", |b| {
+        b.iter(|| std::hint::black_box(minter.step(10_000)))
+    });
 }

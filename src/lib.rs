@@ -28,12 +28,13 @@ mod storage;
 #[cfg(target_arch = "wasm32")]
 pub use crate::bindings::StatsNode;
 pub use crate::core::{
-    Action, Batch, Caps, Contribution, ENTRY_DOMAIN, Entry, EntryError, EntryKey, Generation,
-    Identity, KeyError, MAX_BATCH_ENTRIES, MAX_ID_LEN, MAX_MESSAGE_BYTES, MAX_NAMESPACE_LEN,
-    MAX_REQUEST_ITEMS, MAX_RESPONSE_ENTRIES, MAX_RESPONSE_SUMMARIES, Mark, MergeReport, Namespace,
-    NodeId, NodeState, OutOfBounds, Outcome, PnCounter, Record, Rejection, Replica, ReplyId,
-    Signature, SignedEntry, StatKind, Stats, Summary, SyncError, SyncRequest, SyncResponse,
-    SyncSession, SyncStep, TweetId, UserId, WIRE_VERSION, WireError, Writer, signing_payload,
+    Action, Batch, Caps, CapsError, Contribution, Difficulty, ENTRY_DOMAIN, Entry, EntryError,
+    EntryKey, Generation, Identity, IdentityProof, KeyError, MAX_BATCH_ENTRIES, MAX_ID_LEN,
+    MAX_MESSAGE_BYTES, MAX_NAMESPACE_LEN, MAX_REQUEST_ITEMS, MAX_RESPONSE_ENTRIES,
+    MAX_RESPONSE_SUMMARIES, Mark, MergeReport, Minter, Namespace, NodeId, NodeState, OutOfBounds,
+    Outcome, PROOF_DOMAIN, PnCounter, Record, Rejection, Replica, ReplyId, Signature, SignedEntry,
+    StatKind, Stats, Summary, SyncError, SyncRequest, SyncResponse, SyncSession, SyncStep, TweetId,
+    UserId, WIRE_VERSION, WireError, Writer, signing_payload,
 };
 pub use crate::network::protocol::{
     Action as NetworkAction, DialId, DropReason, MergeFrom, NetworkStats, PeerConfig, PeerInfo,

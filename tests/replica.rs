@@ -7,8 +7,8 @@ mod common;
 
 use common::*;
 use warpnet_stats::{
-    Caps, EntryKey, Namespace, OutOfBounds, PnCounter, Rejection, Replica, Signature, SignedEntry,
-    StatKind, Stats, Writer,
+    Caps, CapsError, EntryKey, Namespace, OutOfBounds, PnCounter, Rejection, Replica, Signature,
+    SignedEntry, StatKind, Stats, Writer,
 };
 
 fn sorted_entries(replica: &Replica) -> Vec<(EntryKey, PnCounter)> {
@@ -308,4 +308,17 @@ fn node_ids_whose_key_is_not_a_usable_point_never_verify() {
     let report = b.merge(&namespace(), vec![entry]);
     assert_eq!(report.rejected.len(), 1);
     assert!(b.is_empty());
+}
+
+#[test]
+fn caps_read_and_print_as_stat_number_pairs() {
+    let caps: Caps = "likes=5, views=7".parse().expect("valid");
+    assert_eq!(caps, Caps { likes: 5, views: 7, ..Caps::DEFAULT });
+    assert_eq!(caps.to_string(), "likes=5,retweets=1000,replies=1000,views=7");
+    assert_eq!(caps.to_string().parse::<Caps>(), Ok(caps));
+    assert_eq!("".parse::<Caps>(), Ok(Caps::DEFAULT));
+    assert_eq!("likes".parse::<Caps>(), Err(CapsError::Malformed("likes".into())));
+    assert_eq!("likes=-1".parse::<Caps>(), Err(CapsError::Malformed("likes=-1".into())));
+    let unknown = "hearts=5".parse::<Caps>().expect_err("no such stat");
+    assert!(matches!(unknown, CapsError::Stat(_)), "{unknown:?}");
 }

@@ -11,8 +11,8 @@ use std::cell::Cell;
 use common::*;
 use futures::executor::block_on;
 use warpnet_stats::{
-    Action, ActionError, ChangeSource, Changes, Mark, MemoryStore, Node, OpenError, Replica,
-    SignedEntry, StatKind, Stats, Store, StoreError, SyncSession, Write,
+    Action, ActionError, Caps, ChangeSource, Changes, Mark, MemoryStore, Node, OpenError,
+    OutOfBounds, Replica, SignedEntry, StatKind, Stats, Store, StoreError, SyncSession, Write,
 };
 
 fn open<S: Store>(store: S) -> Node<S> {
@@ -508,4 +508,32 @@ fn a_published_batch_carries_the_current_signed_counters() {
     let report = receiver.merge(&batch.namespace, batch.entries);
     assert!(report.rejected.is_empty());
     assert_eq!(receiver.stats(&tweet("t")), node.stats(&tweet("t")));
+}
+
+#[test]
+fn the_namespace_caps_bound_actions_and_what_is_counted_on_open() {
+    let store = MemoryStore::new();
+    let two = Caps { likes: 2, ..Caps::DEFAULT };
+    let node = block_on(Node::open_with_caps(namespace(), two, store.clone())).expect("opens");
+    for who in ["a", "b"] {
+        block_on(node.submit(tweet("t"), Action::Like(user(who)))).expect("within the cap");
+    }
+    let refused = block_on(node.submit(tweet("t"), Action::Like(user("c"))));
+    let above = OutOfBounds::AboveCap { stat: StatKind::Likes, cap: 2 };
+    assert!(matches!(refused, Err(ActionError::OutOfBounds(bound)) if bound == above));
+    assert_eq!(node.stats(&tweet("t")).likes, 2);
+    assert!(!node.has_mark(Mark::Liked, &tweet("t"), "c"), "a refused action changes nothing");
+    // Actions batched with a refused one still apply.
+    let (applied, _) =
+        block_on(node.act(&[(tweet("t"), Action::Like(user("c"))), (tweet("t"), Action::View)]))
+            .expect("commits");
+    assert_eq!(applied[0], Err(above));
+    assert_eq!(applied[1].as_ref().map(|a| a.count), Ok(1));
+    drop(node);
+    // Reopened under a smaller cap, the stored row beyond it is kept but not counted.
+    let one = Caps { likes: 1, ..Caps::DEFAULT };
+    let smaller = block_on(Node::open_with_caps(namespace(), one, store.clone())).expect("opens");
+    assert_eq!(smaller.stats(&tweet("t")).likes, 0);
+    drop(smaller);
+    assert_eq!(open(store).stats(&tweet("t")).likes, 2);
 }

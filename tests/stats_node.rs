@@ -132,6 +132,32 @@ async fn an_action_beyond_a_cap_rejects_with_a_range_error_and_changes_nothing()
 }
 
 #[wasm_bindgen_test]
+async fn the_caps_option_sets_the_namespace_caps_and_is_checked() {
+    let options = options(&fresh_name());
+    let caps = Object::new();
+    Reflect::set(&caps, &"likes".into(), &2.into()).expect("set");
+    Reflect::set(&options, &"caps".into(), &caps).expect("set");
+    let node = StatsNode::open_with(&options).await.expect("opens");
+    let t = JsValue::from("t");
+    assert_eq!(count(node.like(t.clone(), "a".into())).await, 1.0);
+    assert_eq!(count(node.like(t.clone(), "b".into())).await, 2.0);
+    let refused =
+        wasm_bindgen_futures::JsFuture::from(node.like(t.clone(), "c".into()).expect("valid"))
+            .await
+            .expect_err("beyond the cap");
+    assert!(refused.is_instance_of::<js_sys::RangeError>());
+    node.close();
+    for bad in [JsValue::from(-1), JsValue::from(1.5), JsValue::from("many")] {
+        Reflect::set(&caps, &"likes".into(), &bad).expect("set");
+        let error = StatsNode::open(options.clone()).expect_err("refused");
+        assert!(error.is_instance_of::<js_sys::RangeError>(), "{bad:?}");
+    }
+    Reflect::set(&options, &"caps".into(), &5.into()).expect("set");
+    let error = StatsNode::open(options).expect_err("refused");
+    assert!(error.is_instance_of::<js_sys::TypeError>());
+}
+
+#[wasm_bindgen_test]
 async fn changes_are_announced_locally_and_to_other_tabs() {
     let name = fresh_name();
     let (a, b) = (open(&name).await, open(&name).await);

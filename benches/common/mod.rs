@@ -2,7 +2,8 @@
 #![allow(dead_code, unreachable_pub)]
 
 use warpnet_stats::{
-    EntryKey, Generation, Identity, Namespace, Replica, SignedEntry, StatKind, TweetId, UserId,
+    Caps, EntryKey, Generation, Identity, Namespace, Replica, SignedEntry, StatKind, TweetId,
+    UserId,
 };
 
 pub fn namespace() -> Namespace {
@@ -16,6 +17,10 @@ pub fn tweet(i: usize) -> TweetId {
 pub fn users(n: usize) -> Vec<UserId> {
     (0..n).map(|i| UserId::new(format!("user-{i}")).expect("valid")).collect()
 }
+
+/// Caps no benchmark reaches: the hot paths are measured, not the bounds.
+pub const UNBOUNDED: Caps =
+    Caps { likes: u64::MAX, retweets: u64::MAX, replies: u64::MAX, views: u64::MAX };
 
 pub fn replica(seed: u64) -> Replica {
     let mut secret = [0u8; 32];

@@ -6,6 +6,7 @@ mod actions;
 mod counter;
 mod digest;
 mod ids;
+mod proof;
 mod replica;
 mod rules;
 mod signing;
@@ -19,8 +20,9 @@ pub use ids::{
     EntryKey, Generation, KeyError, MAX_ID_LEN, MAX_NAMESPACE_LEN, Namespace, NodeId, ReplyId,
     StatKind, TweetId, UserId, Writer,
 };
+pub use proof::{Difficulty, IdentityProof, Minter, PROOF_DOMAIN};
 pub use replica::{Contribution, Entry, MergeReport, Rejection, Replica, SignedEntry, Stats};
-pub use rules::{Caps, OutOfBounds};
+pub use rules::{Caps, CapsError, OutOfBounds};
 pub use signing::{ENTRY_DOMAIN, Identity, Signature, signing_payload};
 pub use sync::{
     MAX_REQUEST_ITEMS, MAX_RESPONSE_ENTRIES, MAX_RESPONSE_SUMMARIES, SyncError, SyncRequest,

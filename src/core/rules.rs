@@ -2,8 +2,11 @@
 //! namespace's configuration, so every node accepts the same entries and convergence holds
 //! whatever hostile peers send.
 
+use std::fmt;
+use std::str::FromStr;
+
 use super::counter::PnCounter;
-use super::ids::StatKind;
+use super::ids::{KeyError, StatKind};
 
 /// The most one writer (a node, in one generation of its store) may add to one tweet's
 /// statistic. Part of a namespace's configuration: every node of a namespace must use the same
@@ -34,6 +37,17 @@ impl Caps {
         [self.likes, self.retweets, self.replies, self.views][stat.index()]
     }
 
+    /// The same caps with `stat`'s set to `cap`.
+    pub fn with(mut self, stat: StatKind, cap: u64) -> Self {
+        match stat {
+            StatKind::Likes => self.likes = cap,
+            StatKind::Retweets => self.retweets = cap,
+            StatKind::Replies => self.replies = cap,
+            StatKind::Views => self.views = cap,
+        }
+        self
+    }
+
     /// Whether a counter is within the rules for `stat`: a writer's contribution never below
     /// zero (no more decrements than increments) and never above the cap.
     pub fn check(&self, stat: StatKind, counter: PnCounter) -> Result<(), OutOfBounds> {
@@ -52,6 +66,42 @@ impl Default for Caps {
     fn default() -> Self {
         Self::DEFAULT
     }
+}
+
+/// `likes=1000,retweets=1000,replies=1000,views=1000000`, as [`Caps::from_str`] reads it.
+impl fmt::Display for Caps {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts = StatKind::ALL.map(|stat| format!("{stat}={}", self.get(stat)));
+        f.write_str(&parts.join(","))
+    }
+}
+
+/// Reads `stat=number` pairs separated by commas (e.g. `likes=50,views=5000`); statistics not
+/// named keep their default cap.
+impl FromStr for Caps {
+    type Err = CapsError;
+    fn from_str(text: &str) -> Result<Self, CapsError> {
+        let mut caps = Caps::DEFAULT;
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (stat, value) =
+                part.split_once('=').ok_or_else(|| CapsError::Malformed(part.to_owned()))?;
+            let stat: StatKind = stat.trim().parse()?;
+            let value = value.trim().parse().map_err(|_| CapsError::Malformed(part.to_owned()))?;
+            caps = caps.with(stat, value);
+        }
+        Ok(caps)
+    }
+}
+
+/// Why a caps text could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CapsError {
+    /// A part that is not `stat=number`.
+    #[error("{0:?} is not stat=number (e.g. likes=1000)")]
+    Malformed(String),
+    /// A statistic name other than likes, retweets, replies and views.
+    #[error(transparent)]
+    Stat(#[from] KeyError),
 }
 
 /// How a counter breaks the bounds of [`Caps::check`].

@@ -14,7 +14,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{BroadcastChannel, MessageEvent};
 
 use super::{ChangeSource, Changes, Node, OpenError, Peer, PeerHandle};
-use crate::core::{Namespace, Stats, TweetId};
+use crate::core::{Caps, Namespace, Stats, TweetId};
 use crate::network::protocol::PeerConfig;
 use crate::network::{NetworkError, WRITE_CHUNK};
 use crate::storage::{BrowserStore, StoreError};
@@ -33,14 +33,16 @@ pub struct BrowserNode {
 
 impl BrowserNode {
     /// Opens the node kept in IndexedDB database `db_name` (memory if that fails; see
-    /// [`BrowserNode::fallback`]) and joins the other tabs using the same database.
+    /// [`BrowserNode::fallback`]) under the namespace's `caps`, and joins the other tabs using
+    /// the same database.
     pub async fn open(
         namespace: Namespace,
+        caps: Caps,
         db_name: &str,
         on_change: OnChange,
     ) -> Result<Self, OpenError> {
         let (store, fallback) = BrowserStore::open(db_name).await;
-        let node = Rc::new(Node::open(namespace.clone(), store).await?);
+        let node = Rc::new(Node::open_with_caps(namespace.clone(), caps, store).await?);
         let channel = BroadcastChannel::new(&format!("warpnet-stats/{db_name}")).ok();
 
         let (weak, tab_channel, notify) =

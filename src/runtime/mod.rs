@@ -32,7 +32,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::core::{
-    Action, Batch, Entry, EntryKey, Generation, Identity, Mark, Namespace, NodeId, NodeState,
+    Action, Batch, Caps, Entry, EntryKey, Generation, Identity, Mark, Namespace, NodeId, NodeState,
     OutOfBounds, Outcome, Replica, StatKind, Stats, SyncError, SyncRequest, SyncResponse, TweetId,
 };
 use crate::storage::{Store, StoreError};
@@ -191,9 +191,21 @@ impl<S: std::fmt::Debug> std::fmt::Debug for Node<S> {
 }
 
 impl<S: Store> Node<S> {
-    /// Opens the node kept in `store` for `namespace`, creating its identity and generation if
-    /// the store is new, and rebuilding its counters and marks from what the store holds.
+    /// Opens the node kept in `store` for `namespace` with the default caps
+    /// ([`Node::open_with_caps`]).
     pub async fn open(namespace: Namespace, store: S) -> Result<Self, OpenError> {
+        Self::open_with_caps(namespace, Caps::DEFAULT, store).await
+    }
+
+    /// Opens the node kept in `store` for `namespace`, creating its identity and generation if
+    /// the store is new, and rebuilding its counters and marks from what the store holds. The
+    /// caps are the namespace's: every node of a namespace must use the same ones. Stored rows
+    /// beyond them are left in the store but not counted.
+    pub async fn open_with_caps(
+        namespace: Namespace,
+        caps: Caps,
+        store: S,
+    ) -> Result<Self, OpenError> {
         let mut fresh = [0u8; 48];
         getrandom::fill(&mut fresh).map_err(OpenError::Random)?;
         let keys =
@@ -223,8 +235,8 @@ impl<S: Store> Node<S> {
         let generation =
             Generation(generation.try_into().map_err(|_| OpenError::Corrupt("generation"))?);
 
-        let mut state =
-            NodeState::new(namespace.clone(), Identity::from_secret(secret), generation);
+        let replica = Replica::new(namespace.clone(), Identity::from_secret(secret), generation);
+        let mut state = NodeState::from_replica(replica.with_caps(caps));
         let mut skipped_rows = 0;
         let mut stored = Changes::default();
         let mut journaled = Vec::new();
@@ -290,10 +302,11 @@ impl<S: Store> Node<S> {
         &self,
         actions: &[(TweetId, Action)],
     ) -> Result<(Vec<Result<Applied, OutOfBounds>>, Changes), StoreError> {
-        let (namespace, identity, local) = {
+        let (namespace, identity, local, caps) = {
             let state = self.state.borrow();
             let replica = state.replica();
-            (replica.namespace().clone(), replica.identity().clone(), replica.local_writer())
+            let caps = *replica.caps();
+            (replica.namespace().clone(), replica.identity().clone(), replica.local_writer(), caps)
         };
         // One row per (tweet, statistic): the local counter with its marks.
         let mut touched: Vec<EntryKey> = actions
@@ -313,7 +326,8 @@ impl<S: Store> Node<S> {
                 // is taken in too, so a node behind its store (another tab wrote) catches up.
                 let seen =
                     Changes { entries: touched.iter().filter_map(|k| stored.get(k)).collect() };
-                let mut scratch = NodeState::new(namespace.clone(), identity, self.generation);
+                let replica = Replica::new(namespace.clone(), identity, self.generation);
+                let mut scratch = NodeState::from_replica(replica.with_caps(caps));
                 seen.apply_to(&mut scratch);
                 let outcomes: Vec<Result<Outcome, OutOfBounds>> =
                     actions.iter().map(|(tweet, action)| scratch.apply(tweet, action)).collect();

@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::Parser;
 use libp2p::Multiaddr;
 use tracing_subscriber::EnvFilter;
-use warpnet_stats::{Namespace, Node, Peer, PeerConfig, RedbStore, WebRtcCertificate};
+use warpnet_stats::{Caps, Namespace, Node, Peer, PeerConfig, RedbStore, WebRtcCertificate};
 
 use crate::http;
 
@@ -29,6 +29,12 @@ struct Args {
     /// `warpnet/stats/1/<namespace>`).
     #[arg(long, default_value = "mainnet")]
     namespace: String,
+
+    /// The namespace's caps: the most one writer adds to one tweet's statistic, as
+    /// `stat=number` pairs (e.g. `likes=50,views=5000`); those not named keep their default.
+    /// Every node of a namespace must use the same caps.
+    #[arg(long, default_value_t = Caps::DEFAULT)]
+    caps: Caps,
 
     /// Addresses to listen on (repeatable): TCP for edge nodes, WebSocket and WebRTC-direct
     /// for browsers.
@@ -112,9 +118,10 @@ async fn run(args: Args) -> Result<(), String> {
     std::fs::create_dir_all(&args.data_dir)
         .map_err(|e| format!("cannot create {}: {e}", args.data_dir.display()))?;
     let store = RedbStore::open(args.data_dir.join("store.redb")).map_err(|e| e.to_string())?;
-    let node = Rc::new(Node::open(namespace.clone(), store).await.map_err(|e| e.to_string())?);
+    let node = Node::open_with_caps(namespace.clone(), args.caps, store).await;
+    let node = Rc::new(node.map_err(|e| e.to_string())?);
     let entries = node.with_replica(|r| r.len());
-    tracing::info!(node = %node.node_id(), entries, "opened the store");
+    tracing::info!(node = %node.node_id(), entries, caps = %args.caps, "opened the store");
 
     let config = PeerConfig {
         sync_interval: Duration::from_secs(args.sync_interval),

@@ -11,7 +11,7 @@ use wasm_bindgen_futures::future_to_promise;
 use web_sys::{CustomEvent, CustomEventInit, EventTarget};
 
 use crate::core::{
-    Action, Contribution, Mark, Namespace, ReplyId, StatKind, Stats, TweetId, UserId,
+    Action, Caps, Contribution, Mark, Namespace, ReplyId, StatKind, Stats, TweetId, UserId,
 };
 use crate::runtime::{ActionError, BrowserNode, ChangeSource, OnChange};
 
@@ -29,6 +29,12 @@ export interface StatsNodeOptions {
    * after a drop. Without it the node counts offline only.
    */
   bootstrap?: string[];
+  /**
+   * The most one node adds to one tweet's statistic, the namespace's rule: every node of a
+   * namespace must use the same caps. Defaults: 1000 likes, retweets and replies, 1000000
+   * views. An action beyond a cap rejects with a RangeError.
+   */
+  caps?: { likes?: number; retweets?: number; replies?: number; views?: number };
 }
 
 /** A connected peer. */
@@ -328,7 +334,7 @@ impl StatsNode {
     }
 
     async fn open_checked(options: convert::Options) -> Result<StatsNode, JsValue> {
-        let convert::Options { namespace, db_name, bootstrap } = options;
+        let convert::Options { namespace, caps, db_name, bootstrap } = options;
         let events = EventTarget::new()?;
         let target = events.clone();
         let on_change: OnChange = Rc::new(move |changed, source| {
@@ -339,7 +345,7 @@ impl StatsNode {
             };
             convert::dispatch_changes(&target, changed, source);
         });
-        let inner = BrowserNode::open(namespace, &db_name, on_change)
+        let inner = BrowserNode::open(namespace, caps, &db_name, on_change)
             .await
             .map_err(|e| convert::error(&e.to_string()))?;
         if !bootstrap.is_empty() {
@@ -354,224 +360,4 @@ impl StatsNode {
     }
 }
 
-/// JS values to Rust and back; errors to JS `Error`s.
-mod convert {
-    use super::*;
-    use crate::core::KeyError;
-    use crate::network::protocol::{NetworkStats, PeerInfo};
-    use crate::runtime::wall_clock;
-    use libp2p::Multiaddr;
-    use libp2p::multiaddr::Protocol;
-
-    /// A checked id from a JS argument: `TypeError` if not a string, `RangeError` if invalid.
-    pub(super) fn id<T: std::str::FromStr<Err = KeyError>>(
-        name: &str,
-        value: &JsValue,
-    ) -> Result<T, JsValue> {
-        let Some(text) = value.as_string() else {
-            let got = value.js_typeof().as_string().unwrap_or_default();
-            return Err(
-                js_sys::TypeError::new(&format!("{name} must be a string, got {got}")).into()
-            );
-        };
-        text.parse().map_err(|e: KeyError| js_sys::RangeError::new(&format!("{name}: {e}")).into())
-    }
-
-    /// What `StatsNode.open` was asked for.
-    pub(super) struct Options {
-        pub(super) namespace: Namespace,
-        pub(super) db_name: String,
-        pub(super) bootstrap: Vec<Multiaddr>,
-    }
-
-    pub(super) fn options(options: &JsValue) -> Result<Options, JsValue> {
-        if !options.is_object() {
-            return Err(js_sys::TypeError::new(
-                "StatsNode.open needs an options object: { namespace }",
-            )
-            .into());
-        }
-        let field = |name: &str| Reflect::get(options, &name.into()).unwrap_or(JsValue::UNDEFINED);
-        let namespace = field("namespace");
-        let Some(text) = namespace.as_string() else {
-            return Err(js_sys::TypeError::new("options.namespace must be a string").into());
-        };
-        let namespace = Namespace::new(&text).map_err(|e| {
-            JsValue::from(js_sys::RangeError::new(&format!("options.namespace: {e}")))
-        })?;
-        let db_name = match field("dbName") {
-            value if value.is_undefined() => format!("warpnet-stats/{namespace}"),
-            value => match value.as_string().filter(|s| !s.is_empty()) {
-                Some(name) => name,
-                None => {
-                    return Err(js_sys::TypeError::new(
-                        "options.dbName must be a non-empty string",
-                    )
-                    .into());
-                }
-            },
-        };
-        let bootstrap = match field("bootstrap") {
-            value if value.is_undefined() => Vec::new(),
-            value => bootstrap(&value)?,
-        };
-        Ok(Options { namespace, db_name, bootstrap })
-    }
-
-    fn bootstrap(value: &JsValue) -> Result<Vec<Multiaddr>, JsValue> {
-        if !js_sys::Array::is_array(value) {
-            return Err(
-                js_sys::TypeError::new("options.bootstrap must be an array of strings").into()
-            );
-        }
-        js_sys::Array::from(value)
-            .iter()
-            .map(|item| {
-                let Some(text) = item.as_string() else {
-                    return Err(js_sys::TypeError::new(
-                        "options.bootstrap must be an array of strings",
-                    )
-                    .into());
-                };
-                let range = |why: String| -> JsValue {
-                    js_sys::RangeError::new(&format!("options.bootstrap: {text:?} {why}")).into()
-                };
-                let address: Multiaddr =
-                    text.parse().map_err(|e| range(format!("is not a multiaddr ({e})")))?;
-                if !address.iter().any(|p| matches!(p, Protocol::P2p(_))) {
-                    return Err(range("must end in /p2p/<peer id>".into()));
-                }
-                Ok(address)
-            })
-            .collect()
-    }
-
-    pub(super) fn peer(peer: &PeerInfo) -> JsValue {
-        let object = Object::new();
-        set(&object, "id", &peer.id.to_string().into());
-        set(&object, "transport", &peer.transport().into());
-        set(&object, "address", &peer.address.to_string().into());
-        set(&object, "since", &millis(wall_clock(peer.since)));
-        object.into()
-    }
-
-    pub(super) fn contribution(share: &Contribution, local: bool) -> JsValue {
-        let object = Object::new();
-        set(&object, "nodeId", &share.writer.node.to_string().into());
-        set(&object, "generation", &share.writer.generation.to_string().into());
-        set(&object, "local", &local.into());
-        for kind in StatKind::ALL {
-            // Counts beyond 2^53 lose precision as JS numbers; they are far beyond real use.
-            set(&object, kind.as_str(), &JsValue::from(share.value(kind) as f64));
-        }
-        object.into()
-    }
-
-    pub(super) fn sync_status(stats: &NetworkStats, peers: usize, online: bool) -> JsValue {
-        let object = Object::new();
-        set(&object, "online", &online.into());
-        set(&object, "connected", &(peers > 0).into());
-        set(&object, "peers", &(peers as f64).into());
-        let last_sync = stats.last_sync.map(wall_clock);
-        set(&object, "lastSync", &last_sync.map_or(JsValue::NULL, millis));
-        for (name, value) in [
-            ("pendingEntries", stats.pending_entries),
-            ("publishedEntries", stats.published_entries),
-            ("gossipEntries", stats.gossip_entries),
-            ("syncedEntries", stats.synced_entries),
-            ("syncsCompleted", stats.syncs_completed),
-            ("syncsFailed", stats.syncs_failed),
-            ("dials", stats.dials),
-            ("dialsTimedOut", stats.dials_timed_out),
-        ] {
-            set(&object, name, &number(value));
-        }
-        let dropped = Object::new();
-        for (reason, count) in &stats.dropped {
-            set(&dropped, reason.as_str(), &number(*count));
-        }
-        set(&object, "dropped", &dropped);
-        object.into()
-    }
-
-    fn millis(time: web_time::SystemTime) -> JsValue {
-        let since = time.duration_since(web_time::UNIX_EPOCH).unwrap_or_default();
-        JsValue::from(since.as_millis() as f64)
-    }
-
-    pub(super) fn number(count: u64) -> JsValue {
-        // Counts above 2^53 lose precision as JS numbers; they are far beyond real use.
-        JsValue::from(count as f64)
-    }
-
-    pub(super) fn stats(stats: Stats) -> JsValue {
-        let object = Object::new();
-        for kind in StatKind::ALL {
-            set(&object, kind.as_str(), &number(stats.get(kind)));
-        }
-        object.into()
-    }
-
-    pub(super) fn set(object: &Object, key: &str, value: &JsValue) {
-        let _ = Reflect::set(object, &key.into(), value);
-    }
-
-    pub(super) fn error(message: &str) -> JsValue {
-        js_sys::Error::new(message).into()
-    }
-
-    /// One "change" event per tweet, built and dispatched on the JS side: one call into JS for
-    /// a whole commit (a catch-up commits thousands of tweets at once).
-    pub(super) fn dispatch_changes(
-        target: &EventTarget,
-        changed: &[(TweetId, Stats)],
-        source: &str,
-    ) {
-        if changed.is_empty() {
-            return;
-        }
-        let mut ids = String::new();
-        let mut counts = Vec::with_capacity(changed.len() * StatKind::ALL.len());
-        for (index, (tweet, stats)) in changed.iter().enumerate() {
-            if index > 0 {
-                ids.push('\n'); // tweet ids hold no control characters
-            }
-            ids.push_str(tweet.as_str());
-            counts.extend(StatKind::ALL.map(|kind| stats.get(kind) as f64));
-        }
-        dispatch_change_events(target, &ids, counts, source);
-    }
-
-    #[wasm_bindgen(inline_js = r#"
-export function dispatchChangeEvents(target, ids, counts, source) {
-  const tweetIds = ids.split("\n");
-  for (let i = 0, at = 0; i < tweetIds.length; i++, at += 4) {
-    const stats = { likes: counts[at], retweets: counts[at + 1], replies: counts[at + 2], views: counts[at + 3] };
-    target.dispatchEvent(new CustomEvent("change", { detail: { tweetId: tweetIds[i], stats, source } }));
-  }
-}"#)]
-    extern "C" {
-        /// `counts` holds four numbers per tweet, in `StatKind::ALL` order.
-        #[wasm_bindgen(js_name = dispatchChangeEvents)]
-        fn dispatch_change_events(target: &EventTarget, ids: &str, counts: Vec<f64>, source: &str);
-    }
-
-    pub(super) fn dispatch(target: &EventTarget, kind: &str, detail: &JsValue) {
-        let init = CustomEventInit::new();
-        init.set_detail(detail);
-        if let Ok(event) = CustomEvent::new_with_event_init_dict(kind, &init) {
-            let _ = target.dispatch_event(&event);
-        }
-    }
-
-    /// Dispatches after the current task, so listeners added right after `open` resolves hear it.
-    pub(super) fn dispatch_later(target: &EventTarget, kind: &str, message: &str) {
-        let (target, kind, detail) = (target.clone(), kind.to_owned(), JsValue::from_str(message));
-        let callback = Closure::once_into_js(move || dispatch(&target, &kind, &detail));
-        if let Ok(set_timeout) = Reflect::get(&js_sys::global(), &"setTimeout".into())
-            && let Some(set_timeout) = set_timeout.dyn_ref::<Function>()
-        {
-            let _ = set_timeout.call1(&JsValue::UNDEFINED, &callback);
-        }
-    }
-}
+mod convert;
