@@ -10,14 +10,14 @@ use std::future::Future;
 use std::io;
 use std::time::Duration;
 
-use common::net::{Running, WAIT, attacker, local, quiet, wait_for};
+use common::net::{Running, WAIT, attacker, await_subscriber, drive, local, quiet, wait_for};
 use common::*;
 use ed25519_dalek::{Signer, SigningKey};
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, StreamExt};
-use libp2p::gossipsub::{self, IdentTopic};
+use libp2p::gossipsub::IdentTopic;
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{Multiaddr, StreamProtocol, Swarm, SwarmBuilder, noise, ping, tcp, yamux};
+use libp2p::{Multiaddr, StreamProtocol, SwarmBuilder, noise, ping, tcp, yamux};
 use warpnet_stats::{
     Action, Batch, Caps, DropReason, Entry, EntryKey, Generation, Identity, MemoryStore, PnCounter,
     Signature, SignedEntry, StatKind, SyncRequest, SyncResponse, Writer, signing_payload,
@@ -39,30 +39,6 @@ fn signed_by(secret: [u8; 32], tweet_id: &str, stat: StatKind, counter: PnCounte
 
 fn batch(entries: Vec<SignedEntry>) -> Vec<u8> {
     Batch { namespace: namespace(), entries }.encode()
-}
-
-/// Drives `swarm` until `done` holds (or fails the test after [`WAIT`]).
-async fn drive<B: NetworkBehaviour>(
-    swarm: &mut Swarm<B>,
-    what: &str,
-    mut done: impl FnMut(&mut Swarm<B>) -> bool,
-) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !done(swarm) {
-        tokio::select! {
-            _ = swarm.select_next_some() => {}
-            () = tokio::time::sleep(Duration::from_millis(10)) => {}
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-    }
-}
-
-/// Drives the hostile swarm until it knows a subscriber of the topic.
-async fn await_subscriber(evil: &mut Swarm<gossipsub::Behaviour>) {
-    drive(evil, "a subscription", |swarm| {
-        swarm.behaviour().all_peers().any(|(_, topics)| !topics.is_empty())
-    })
-    .await;
 }
 
 #[test]

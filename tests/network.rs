@@ -7,11 +7,9 @@ mod common;
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::time::Duration;
 
-use common::net::{Running, WAIT, attacker, local, quiet, wait_for};
+use common::net::{Running, attacker, await_subscriber, drive, local, quiet, wait_for};
 use common::*;
-use futures::StreamExt;
 use libp2p::gossipsub::IdentTopic;
 use warpnet_stats::{
     Action, Batch, DropReason, MemoryStore, Node, PeerConfig, RedbStore, SignedEntry, StatKind,
@@ -170,17 +168,7 @@ fn a_malicious_peer_gets_nothing_stored_and_is_counted() {
         let topic = IdentTopic::new("warpnet/stats/1/mainnet");
 
         // Wait until the victim's subscription reached the attacker.
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            tokio::select! {
-                _ = evil.select_next_some() => {}
-                () = tokio::time::sleep(Duration::from_millis(10)) => {}
-            }
-            if evil.behaviour().all_peers().any(|(_, topics)| !topics.is_empty()) {
-                break;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "attacker never saw a subscription");
-        }
+        await_subscriber(&mut evil).await;
 
         let mut forged = signed_view(50, "forged");
         forged.entry.counter.increments = 100; // within the caps, not what was signed
@@ -203,42 +191,27 @@ fn a_malicious_peer_gets_nothing_stored_and_is_counted() {
             evil.behaviour_mut().publish(topic.clone(), message).expect("published");
         }
         let victim_handle = victim.handle.clone();
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            tokio::select! {
-                _ = evil.select_next_some() => {}
-                () = tokio::time::sleep(Duration::from_millis(10)) => {}
-            }
-            let dropped = victim_handle.stats().dropped;
-            let total: u64 = dropped.values().sum();
-            if total >= 5 {
-                assert_eq!(dropped.get(&DropReason::BadSignature), Some(&2), "{dropped:?}");
-                assert_eq!(dropped.get(&DropReason::Oversized), Some(&1), "{dropped:?}");
-                assert_eq!(dropped.get(&DropReason::Undecodable), Some(&1), "{dropped:?}");
-                assert_eq!(dropped.get(&DropReason::UnknownVersion), Some(&1), "{dropped:?}");
-                break;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "not all refused: {dropped:?}");
-        }
+        drive(&mut evil, "all refused", |_| {
+            victim_handle.stats().dropped.values().sum::<u64>() >= 5
+        })
+        .await;
+        let dropped = victim_handle.stats().dropped;
+        assert_eq!(dropped.get(&DropReason::BadSignature), Some(&2), "{dropped:?}");
+        assert_eq!(dropped.get(&DropReason::Oversized), Some(&1), "{dropped:?}");
+        assert_eq!(dropped.get(&DropReason::Undecodable), Some(&1), "{dropped:?}");
+        assert_eq!(dropped.get(&DropReason::UnknownVersion), Some(&1), "{dropped:?}");
         // A flood of valid messages: beyond the origin's allowance they are dropped, counted.
         let valid = batch(signed_view(55, "flood"));
         for _ in 0..1000 {
             evil.behaviour_mut().publish(topic.clone(), valid.clone()).expect("published");
         }
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            tokio::select! {
-                _ = evil.select_next_some() => {}
-                () = tokio::time::sleep(Duration::from_millis(10)) => {}
-            }
+        drive(&mut evil, "the flood handled", |_| {
             let stats = victim_handle.stats();
-            let limited = stats.dropped(DropReason::RateLimited);
-            if stats.accepted_messages + limited >= 1000 {
-                assert!(limited >= 400, "{stats:?}");
-                break;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "flood not handled: {stats:?}");
-        }
+            stats.accepted_messages + stats.dropped(DropReason::RateLimited) >= 1000
+        })
+        .await;
+        let stats = victim_handle.stats();
+        assert!(stats.dropped(DropReason::RateLimited) >= 400, "{stats:?}");
         assert_eq!(victim.node.stats(&tweet("flood")).views, 1);
         for t in ["forged", "stolen", "big", "future"] {
             assert_eq!(victim.node.stats(&tweet(t)), Stats::default(), "{t} was stored");
@@ -328,14 +301,7 @@ fn a_failed_catch_up_is_retried_before_the_periodic_one() {
         let mut other = attacker().await;
         other.dial(node.address("tcp")).expect("dials");
         let handle = node.handle.clone();
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while handle.stats().syncs_failed < 3 {
-            tokio::select! {
-                _ = other.select_next_some() => {}
-                () = tokio::time::sleep(Duration::from_millis(10)) => {}
-            }
-            assert!(tokio::time::Instant::now() < deadline, "{:?}", handle.stats());
-        }
+        drive(&mut other, "three failed catch-ups", |_| handle.stats().syncs_failed >= 3).await;
         node.stop().await;
     });
 }

@@ -29,8 +29,12 @@ impl Buckets {
     pub(super) fn get(&mut self, key: &EntryKey) -> Option<EntryRow> {
         let index = self.index(&key.tweet)?;
         let text = self.texts.of(&self.namespace, key);
-        let value = self.rows[index].get(&text)?;
-        self.decoder.decode(&self.namespace, &text, value)
+        self.held(index, &text)
+    }
+
+    fn held(&mut self, index: usize, text: &str) -> Option<EntryRow> {
+        let value = self.rows[index].get(text)?;
+        self.decoder.decode(&self.namespace, text, value)
     }
 
     /// Stores `row` as it is, replacing what its bucket held for its key. A row whose bucket
@@ -38,18 +42,23 @@ impl Buckets {
     pub(super) fn put(&mut self, row: &EntryRow) -> bool {
         let Some(index) = self.index(&row.entry.key.tweet) else { return false };
         let text = self.texts.of(&self.namespace, &row.entry.key);
+        self.write(index, text, row);
+        true
+    }
+
+    fn write(&mut self, index: usize, text: String, row: &EntryRow) {
         self.rows[index].insert(text, schema::encode_row(row));
         self.dirty[index] = true;
-        true
     }
 
     /// Merges `row` with what its bucket holds for its key ([`schema::merge_row`]: a local row
     /// keeps its marks) and stores the result, which it returns (`None` if its bucket was not
     /// read).
     pub(super) fn merge(&mut self, row: EntryRow) -> Option<EntryRow> {
-        self.index(&row.entry.key.tweet)?;
-        let merged = schema::merge_row(self.get(&row.entry.key), row);
-        self.put(&merged);
+        let index = self.index(&row.entry.key.tweet)?;
+        let text = self.texts.of(&self.namespace, &row.entry.key);
+        let merged = schema::merge_row(self.held(index, &text), row);
+        self.write(index, text, &merged);
         Some(merged)
     }
 

@@ -7,8 +7,10 @@ use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
+use futures::StreamExt;
 use futures::channel::oneshot;
 use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity};
+use libp2p::swarm::NetworkBehaviour;
 use libp2p::{Multiaddr, PeerId, Swarm, SwarmBuilder, noise, tcp, yamux};
 use tokio::task::{JoinHandle, LocalSet, spawn_local};
 use warpnet_stats::{Node, Peer, PeerConfig, PeerHandle, Store};
@@ -117,4 +119,28 @@ pub async fn attacker() -> Swarm<gossipsub::Behaviour> {
         .subscribe(&IdentTopic::new("warpnet/stats/1/mainnet"))
         .expect("subscribes");
     swarm
+}
+
+/// Drives `swarm` until `done` holds (or fails the test after [`WAIT`]).
+pub async fn drive<B: NetworkBehaviour>(
+    swarm: &mut Swarm<B>,
+    what: &str,
+    mut done: impl FnMut(&mut Swarm<B>) -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !done(swarm) {
+        tokio::select! {
+            _ = swarm.select_next_some() => {}
+            () = tokio::time::sleep(Duration::from_millis(10)) => {}
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+    }
+}
+
+/// Drives the hostile swarm until it knows a subscriber of the topic.
+pub async fn await_subscriber(evil: &mut Swarm<gossipsub::Behaviour>) {
+    drive(evil, "a subscription", |swarm| {
+        swarm.behaviour().all_peers().any(|(_, topics)| !topics.is_empty())
+    })
+    .await;
 }
