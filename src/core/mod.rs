@@ -6,12 +6,15 @@ mod actions;
 mod counter;
 mod digest;
 mod ids;
+mod merkle;
 mod proof;
 mod replica;
 mod rules;
+mod seal;
 mod signing;
 mod sync;
 mod wire;
+mod wire_v2;
 
 pub use actions::{Action, Mark, NodeState, Outcome, Record};
 pub use counter::PnCounter;
@@ -20,12 +23,19 @@ pub use ids::{
     EntryKey, Generation, KeyError, MAX_ID_LEN, MAX_NAMESPACE_LEN, Namespace, NodeId, ReplyId,
     StatKind, TweetId, UserId, Writer,
 };
+pub use merkle::{HASH_BYTES, Hash, MAX_LEAVES, ProofError, Tree};
 pub use proof::{Difficulty, IdentityProof, Minter, PROOF_DOMAIN};
 pub use replica::{Contribution, Entry, MergeReport, Rejection, Replica, SignedEntry, Stats};
 pub use rules::{Caps, CapsError, OutOfBounds};
+pub use seal::{
+    Leaf, SEAL_DOMAIN, Seal, SealError, Sealed, seal_leaves, seal_payload, verify_sealed,
+};
 pub use signing::{ENTRY_DOMAIN, Identity, Signature, signing_payload};
 pub use sync::{
     MAX_REQUEST_ITEMS, MAX_RESPONSE_ENTRIES, MAX_RESPONSE_SUMMARIES, SyncError, SyncRequest,
     SyncResponse, SyncSession, SyncStep,
 };
-pub use wire::{Batch, EntryError, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, WIRE_VERSION, WireError};
+pub use wire::{
+    Batch, EntryError, GroupError, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, WIRE_VERSION, WireError,
+};
+pub use wire_v2::{SealedBatch, WIRE_VERSION_2};

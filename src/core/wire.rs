@@ -53,6 +53,17 @@ pub enum WireError {
     /// A required part of the message is absent.
     #[error("missing {0}")]
     Missing(&'static str),
+    /// A tweet id in a message's tweet list is invalid.
+    #[error("invalid tweet id: {0}")]
+    Tweet(KeyError),
+    /// A writer group is invalid.
+    #[error("group {index}: {reason}")]
+    Group {
+        /// The group's position in the message.
+        index: usize,
+        /// What is wrong with it.
+        reason: GroupError,
+    },
     /// An entry is invalid.
     #[error("entry {index}: {reason}")]
     Entry {
@@ -61,6 +72,35 @@ pub enum WireError {
         /// What is wrong with it.
         reason: EntryError,
     },
+}
+
+/// Why one writer group of a `SealedBatch` (wire version 2) is invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GroupError {
+    /// The node id is not an ed25519 PeerId.
+    #[error("{0}")]
+    Key(#[from] KeyError),
+    /// The generation is not 16 bytes.
+    #[error("generation is {0} bytes, expected 16")]
+    GenerationLength(usize),
+    /// A seal's signature is not 64 bytes.
+    #[error("signature is {0} bytes, expected 64")]
+    SignatureLength(usize),
+    /// A seal's proof is not a whole number of hashes.
+    #[error("proof of {0} bytes is not a whole number of 16-byte hashes")]
+    ProofLength(usize),
+    /// A seal's leaf columns differ in length, or its indices do not match its leaves.
+    #[error("leaf columns of different lengths")]
+    Columns,
+    /// A leaf index lies beyond the seal's leaf count.
+    #[error("leaf index out of range")]
+    Index,
+    /// A leaf names a tweet the message does not list.
+    #[error("tweet reference {0} out of range")]
+    TweetRef(u32),
+    /// A leaf's stat is not one of the four known ones.
+    #[error("unknown stat code {0}")]
+    UnknownStat(u32),
 }
 
 /// Why one entry of a batch is invalid.

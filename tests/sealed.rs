@@ -1,0 +1,191 @@
+//! Seals and wire format version 2: any part of a sealed batch travels, decodes and verifies
+//! with the writer's one signature; tampering is caught; golden bytes pin the format; every
+//! malformed message gets a typed error and no input panics the decoder.
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+mod common;
+
+use common::*;
+use proptest::prelude::*;
+use warpnet_stats::{
+    GroupError, IdentityProof, Leaf, MAX_BATCH_ENTRIES, PnCounter, SealError, Sealed, SealedBatch,
+    StatKind, WIRE_VERSION_2, WireError, seal_leaves, verify_sealed,
+};
+
+const GOLDEN_BATCH: &[u8] = include_bytes!("fixtures/batch_v2.bin");
+
+fn leaves(count: usize) -> Vec<Leaf> {
+    (0..count)
+        .map(|i| Leaf {
+            tweet: tweet(&format!("tweet-{}", i / 4)),
+            stat: StatKind::ALL[i % 4],
+            counter: PnCounter::new(i as u64 + 3, (i % 3) as u64),
+        })
+        .collect()
+}
+
+/// `writers` writers, each sealing `per_writer` leaves, shown whole.
+fn sealed(writers: u8, per_writer: usize) -> Vec<Sealed> {
+    (1..=writers)
+        .map(|seed| {
+            let leaves = leaves(per_writer);
+            let (seal, tree) =
+                seal_leaves(&identity(seed), &namespace(), generation(seed), &leaves)
+                    .expect("sealed");
+            Sealed::of(
+                &seal,
+                &tree,
+                leaves.into_iter().enumerate().map(|(i, l)| (i as u32, l)).collect(),
+            )
+            .expect("known")
+        })
+        .collect()
+}
+
+/// The batch pinned by `fixtures/batch_v2.bin`: writer 1 sealed 5 counters and shows 3 of
+/// them, writer 2 shows all 2 of its own. Ed25519 signatures are deterministic, so the bytes are.
+fn golden_batch() -> SealedBatch {
+    let one = leaves(5);
+    let (seal, tree) =
+        seal_leaves(&identity(1), &namespace(), generation(1), &one).expect("sealed");
+    let part = [0u32, 3, 4].map(|i| (i, one[i as usize].clone())).to_vec();
+    let two = leaves(2);
+    let (seal2, tree2) =
+        seal_leaves(&identity(2), &namespace(), generation(2), &two).expect("sealed");
+    SealedBatch {
+        namespace: namespace(),
+        sealed: vec![
+            (IdentityProof { nonce: 11 }, Sealed::of(&seal, &tree, part).expect("known")),
+            (
+                IdentityProof { nonce: 22 },
+                Sealed::of(
+                    &seal2,
+                    &tree2,
+                    two.into_iter().enumerate().map(|(i, l)| (i as u32, l)).collect(),
+                )
+                .expect("known"),
+            ),
+        ],
+    }
+}
+
+/// Regenerates the golden file. Run only when the format changes on purpose (which also means
+/// a new wire version): `cargo test --test sealed -- --ignored regenerate`.
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+#[ignore]
+fn regenerate_golden_file() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    std::fs::write(dir.join("batch_v2.bin"), golden_batch().encode()).expect("write");
+}
+
+#[test]
+fn encoding_matches_the_golden_bytes_which_decode_and_verify() {
+    assert_eq!(golden_batch().encode(), GOLDEN_BATCH);
+    assert_eq!(GOLDEN_BATCH[0], WIRE_VERSION_2);
+    let batch = SealedBatch::decode(GOLDEN_BATCH).expect("decodes");
+    assert_eq!(batch, golden_batch());
+    let groups: Vec<Sealed> = batch.sealed.into_iter().map(|(_, s)| s).collect();
+    assert!(verify_sealed(&namespace(), &groups).iter().all(Result::is_ok));
+}
+
+#[test]
+fn a_tampered_counter_or_a_foreign_namespace_fails_the_seal() {
+    let mut groups = sealed(2, 9);
+    groups[1].leaves[4].1.counter.decrements += 1;
+    let verdicts = verify_sealed(&namespace(), &groups);
+    assert!(verdicts[0].is_ok());
+    assert_eq!(verdicts[1], Err(SealError::BadSignature));
+    let other = warpnet_stats::Namespace::new("testnet").expect("valid");
+    assert_eq!(verify_sealed(&other, &groups[..1])[0], Err(SealError::BadSignature));
+}
+
+#[test]
+fn whole_seals_cost_a_few_bytes_per_counter() {
+    // 10 writers x 1,600 counters over 400 tweets: the full state of one benchmark replica.
+    let batch = SealedBatch {
+        namespace: namespace(),
+        sealed: sealed(4, 1600).into_iter().map(|s| (IdentityProof { nonce: 1 }, s)).collect(),
+    };
+    let bytes = batch.encode();
+    let per_counter = bytes.len() as f64 / 6400.0;
+    assert!(per_counter < 12.0, "{per_counter:.1} bytes per counter");
+    assert_eq!(SealedBatch::decode(&bytes), Ok(batch));
+}
+
+#[test]
+fn malformed_groups_get_typed_errors() {
+    let good = golden_batch();
+    let mut short_signature = good.encode();
+    // The first group's first seal: flip nothing, but cut the message: a protobuf error.
+    short_signature.truncate(short_signature.len() - 3);
+    assert!(matches!(SealedBatch::decode(&short_signature), Err(WireError::Protobuf(_))));
+    assert_eq!(SealedBatch::decode(&[]), Err(WireError::Empty));
+    assert_eq!(SealedBatch::decode(&[1, 0]), Err(WireError::UnknownVersion(1)));
+    let mut beyond = good.clone();
+    beyond.sealed[0].1.leaves[2].0 = 5; // index 5 of a 5-leaf seal
+    assert_eq!(
+        SealedBatch::decode(&beyond.encode()),
+        Err(WireError::Group { index: 0, reason: GroupError::Index })
+    );
+    let many = SealedBatch {
+        namespace: namespace(),
+        sealed: sealed(2, MAX_BATCH_ENTRIES / 2 + 1)
+            .into_iter()
+            .map(|s| (IdentityProof { nonce: 1 }, s))
+            .collect(),
+    };
+    assert!(matches!(
+        SealedBatch::decode(&many.encode()),
+        Err(WireError::TooManyEntries { count, .. }) if count == MAX_BATCH_ENTRIES + 2
+    ));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Any part of any seal, encoded, decoded and checked, comes out as the writer signed it.
+    #[test]
+    fn any_part_of_a_seal_round_trips_and_verifies(
+        count in 1usize..200,
+        picks in proptest::collection::vec(any::<prop::sample::Index>(), 1..20),
+    ) {
+        let all = leaves(count);
+        let (seal, tree) =
+            seal_leaves(&identity(3), &namespace(), generation(3), &all).expect("sealed");
+        let mut indices: Vec<u32> = picks.iter().map(|p| p.index(count) as u32).collect();
+        indices.sort_unstable();
+        indices.dedup();
+        let part = indices.iter().map(|&i| (i, all[i as usize].clone())).collect();
+        let sealed = Sealed::of(&seal, &tree, part).expect("known");
+        let batch = SealedBatch { namespace: namespace(), sealed: vec![(IdentityProof { nonce: 0 }, sealed)] };
+        let decoded = SealedBatch::decode(&batch.encode()).expect("decodes");
+        prop_assert_eq!(&decoded, &batch);
+        let (checked, _) = verify_sealed(&namespace(), &[decoded.sealed[0].1.clone()])[0]
+            .clone()
+            .expect("verifies");
+        prop_assert_eq!(checked, seal);
+    }
+
+    /// No input makes the decoder panic; mutated golden bytes decode only into batches that
+    /// are checked again before use.
+    #[test]
+    fn no_bytes_panic_the_decoder(
+        flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
+        noise in proptest::collection::vec(any::<u8>(), 0..300),
+    ) {
+        let mut bytes = GOLDEN_BATCH.to_vec();
+        for (at, value) in flips {
+            let i = at.index(bytes.len());
+            bytes[i] = value;
+        }
+        if let Ok(batch) = SealedBatch::decode(&bytes) {
+            let groups: Vec<Sealed> = batch.sealed.into_iter().map(|(_, s)| s).collect();
+            let _ = verify_sealed(&namespace(), &groups);
+        }
+        let mut random = vec![WIRE_VERSION_2];
+        random.extend(noise);
+        let _ = SealedBatch::decode(&random);
+    }
+}
