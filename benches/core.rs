@@ -14,7 +14,7 @@ mod native {
 
     use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
     use warpnet_stats::{
-        Action, Batch, Difficulty, EntryKey, Minter, NodeState, Replica, SignedEntry, StatKind,
+        Action, Difficulty, EntryKey, Minter, NodeState, Replica, Sealed, SealedBatch, StatKind,
         SyncRequest, SyncResponse, SyncSession,
     };
 
@@ -60,9 +60,7 @@ mod native {
                             })
                             .collect();
                         let start = Instant::now();
-                        for key in &keys {
-                            black_box(r.signed(key));
-                        }
+                        black_box(r.sealed(&keys));
                         total += start.elapsed();
                     }
                     total
@@ -74,9 +72,10 @@ mod native {
 
     fn merging(c: &mut Criterion) {
         let mut group = c.benchmark_group("merge");
-        // New entries, verified. Batches of 1 use single-signature checks; larger ones batch
-        // verification. The receiver already knows the writers (their keys are cached), as in
-        // steady-state gossip. The last is a catch-up response: 2,048 entries of one writer.
+        // New entries, verified: one seal per writer and batch (one signature check each, in
+        // one batch verification), one leaf hash per entry. The receiver already knows the
+        // writers (their keys are cached), as in steady-state gossip. The last is a catch-up
+        // response: 2,048 entries of one writer.
         for (writers, per_writer) in [(1u64, 1usize), (4, 16), (8, 32), (1, 2048)] {
             let n = writers as usize * per_writer;
             let name =
@@ -99,12 +98,13 @@ mod native {
                 )
             });
         }
-        // Entries already held, signature included: checked when they were taken in, not again.
+        // Entries already held under the same seal: its signature is not checked again.
         let held = rounds(8, 125, 1).remove(0);
         let mut r = replica(100);
         r.merge(&namespace(), held.clone());
-        group.throughput(Throughput::Elements(held.len() as u64));
-        group.bench_function(BenchmarkId::new("already_held", held.len()), |b| {
+        let count: usize = held.iter().map(|g| g.leaves.len()).sum();
+        group.throughput(Throughput::Elements(count as u64));
+        group.bench_function(BenchmarkId::new("already_held", count), |b| {
             b.iter_batched(
                 || held.clone(),
                 |entries| {
@@ -132,13 +132,13 @@ mod native {
 
     fn codec(c: &mut Criterion) {
         let mut group = c.benchmark_group("codec");
-        let entries = rounds(8, 125, 1).remove(0);
-        let batch = Batch { namespace: namespace(), entries };
+        let sealed = rounds(8, 125, 1).remove(0);
+        let batch = SealedBatch { namespace: namespace(), sealed };
         let bytes = batch.encode();
         group.throughput(Throughput::Elements(1000));
         group.bench_function("encode_1000", |b| b.iter(|| black_box(batch.encode())));
         group.bench_function("decode_1000", |b| {
-            b.iter(|| black_box(Batch::decode(black_box(&bytes)).expect("valid")))
+            b.iter(|| black_box(SealedBatch::decode(black_box(&bytes)).expect("valid")))
         });
         group.finish();
         println!("codec: a 1000-entry batch is {} bytes", bytes.len());
@@ -169,23 +169,29 @@ mod native {
     fn catch_up(c: &mut Criterion) {
         let mut group = c.benchmark_group("catch_up");
         group.sample_size(10);
-        let all: Vec<SignedEntry> = rounds(10, 10_000, 1).concat();
-        let holding = |entries: &[SignedEntry]| {
+        // Ten writers, 10,000 counters each, sealed as their writers serve them; the probe
+        // lacks 100 of writer 1's.
+        let writers = writers_with(10, 10_000);
+        let all: Vec<Sealed> = writers.iter().flat_map(|(node, keys)| node.sealed(keys)).collect();
+        let (first, keys) = &writers[0];
+        let mut rest: Vec<Sealed> = first.sealed(&keys[100..]);
+        rest.extend(writers[1..].iter().flat_map(|(node, keys)| node.sealed(keys)));
+        let holding = |sealed: &[Sealed]| {
             let mut replica = replica(99);
-            replica.merge(&namespace(), entries.to_vec());
+            replica.merge(&namespace(), sealed.to_vec());
             replica
         };
         let mut full = holding(&all);
-        let mut probe = holding(&all[100..]);
+        let mut probe = holding(&rest);
         println!("catch_up: 100 of 100,000 exchange {} bytes", pull(&mut probe, &mut full));
         group.bench_function("missing_100_of_100000", |b| {
             b.iter_batched(
-                || holding(&all[100..]),
+                || holding(&rest),
                 |mut behind| pull(&mut behind, &mut full),
                 BatchSize::PerIteration,
             )
         });
-        group.throughput(Throughput::Elements(all.len() as u64));
+        group.throughput(Throughput::Elements(full.len() as u64));
         group.bench_function("cold_100000", |b| {
             b.iter_batched(
                 || replica(98),

@@ -28,15 +28,14 @@ mod storage;
 #[cfg(target_arch = "wasm32")]
 pub use crate::bindings::StatsNode;
 pub use crate::core::{
-    Action, Batch, Caps, CapsError, Contribution, Difficulty, ENTRY_DOMAIN, Entry, EntryError,
-    EntryKey, Generation, GroupError, HASH_BYTES, Hash, Identity, IdentityProof, KeyError, Leaf,
-    MAX_BATCH_ENTRIES, MAX_ID_LEN, MAX_LEAVES, MAX_MESSAGE_BYTES, MAX_NAMESPACE_LEN,
-    MAX_REQUEST_ITEMS, MAX_RESPONSE_ENTRIES, MAX_RESPONSE_SUMMARIES, Mark, MergeReport, Minter,
-    Namespace, NodeId, NodeState, OutOfBounds, Outcome, PROOF_DOMAIN, PnCounter, ProofError,
-    Record, Rejection, Replica, ReplyId, SEAL_DOMAIN, Seal, SealError, Sealed, SealedBatch,
-    Signature, SignedEntry, StatKind, Stats, Summary, SyncError, SyncRequest, SyncResponse,
-    SyncSession, SyncStep, Tree, TweetId, UserId, WIRE_VERSION, WIRE_VERSION_2, WireError, Writer,
-    seal_leaves, seal_payload, signing_payload, verify_sealed,
+    Action, Caps, CapsError, Contribution, Difficulty, Entry, EntryKey, Generation, GroupError,
+    HASH_BYTES, Hash, Identity, IdentityProof, KeyError, Leaf, MAX_BATCH_ENTRIES, MAX_ID_LEN,
+    MAX_LEAVES, MAX_MESSAGE_BYTES, MAX_NAMESPACE_LEN, MAX_REQUEST_ITEMS, MAX_RESPONSE_ENTRIES,
+    MAX_RESPONSE_SUMMARIES, Mark, MergeReport, Minter, Namespace, NodeId, NodeState, OutOfBounds,
+    Outcome, PROOF_DOMAIN, PnCounter, ProofError, Record, Rejection, Replica, ReplyId, SEAL_DOMAIN,
+    Seal, SealError, Sealed, SealedBatch, Signature, StatKind, Stats, Summary, SyncError,
+    SyncRequest, SyncResponse, SyncSession, SyncStep, Tree, TweetId, UserId, WIRE_VERSION,
+    WireError, Writer, seal_leaves, seal_payload, verify_sealed,
 };
 pub use crate::network::protocol::{
     Action as NetworkAction, DialId, DropReason, MergeFrom, NetworkStats, PeerConfig, PeerInfo,

@@ -10,11 +10,10 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::*;
-use ed25519_dalek::{Signer, SigningKey};
 use proptest::prelude::*;
 use warpnet_stats::{
-    Caps, Entry, EntryKey, Generation, Identity, PnCounter, Replica, Signature, SignedEntry,
-    StatKind, Writer, signing_payload,
+    Caps, Generation, Identity, IdentityProof, Leaf, PnCounter, Replica, Sealed, StatKind, Writer,
+    seal_leaves,
 };
 
 /// Small caps, so that honest writers reach them and hostile ones go past them.
@@ -29,19 +28,20 @@ fn amount() -> impl Strategy<Value = u64> {
     prop_oneof![0..10u64, any::<u64>()]
 }
 
-fn hostile_entry(&(who, t, s, increments, decrements, valid): &Hostile) -> SignedEntry {
-    let secret = [200 + who as u8; 32];
-    let node = Identity::from_secret(secret).node_id();
-    let writer = Writer { node, generation: Generation([7; 16]) };
-    let key = EntryKey { tweet: tweet(TWEETS[t]), stat: StatKind::ALL[s], writer };
+/// A hostile writer's seal over one counter of its choosing (bad if not `valid`).
+fn hostile_entry(&(who, t, s, increments, decrements, valid): &Hostile) -> Sealed {
+    let identity = Identity::from_secret([200 + who as u8; 32]);
     let counter = PnCounter::new(increments, decrements);
-    let mut signature = SigningKey::from_bytes(&secret)
-        .sign(&signing_payload(&namespace(), &key, counter))
-        .to_bytes();
+    let leaf = Leaf { tweet: tweet(TWEETS[t]), stat: StatKind::ALL[s], counter };
+    let (seal, tree) =
+        seal_leaves(&identity, &namespace(), Generation([7; 16]), std::slice::from_ref(&leaf))
+            .expect("one leaf");
+    let mut sealed =
+        Sealed::of(&seal, IdentityProof { nonce: 0 }, &tree, vec![(0, leaf)]).expect("known");
     if !valid {
-        signature[7] ^= 0x20;
+        sealed.signature.0[7] ^= 0x20;
     }
-    SignedEntry { entry: Entry { key, counter }, signature: Signature(signature) }
+    sealed
 }
 
 fn state(replica: &Replica) -> BTreeMap<(String, StatKind, Writer), PnCounter> {
@@ -70,19 +70,19 @@ proptest! {
             let changed = if up { writers[w].increment(&tweet, stat) } else { writers[w].decrement(&tweet, stat) };
             let Ok(entry) = changed else { continue };
             *honest.entry((t, s)).or_insert(0i64) += if up { 1 } else { -1 };
-            messages.push(writers[w].signed(&entry.key).expect("held"));
+            messages.extend(writers[w].sealed([&entry.key]));
         }
         messages.extend(hostile.iter().map(hostile_entry));
 
         let mut receivers: Vec<Replica> = (10..12).map(|seed| replica(seed).with_caps(CAPS)).collect();
         for ((receiver, order), batch) in receivers.iter_mut().zip(&orders).zip(&batches) {
-            let mut shuffled: Vec<(u64, SignedEntry)> = messages
+            let mut shuffled: Vec<(u64, Sealed)> = messages
                 .iter()
                 .enumerate()
                 .map(|(i, m)| (order.get(i).copied().unwrap_or(i as u64), m.clone()))
                 .collect();
             shuffled.sort_by_key(|(k, _)| *k);
-            let shuffled: Vec<SignedEntry> = shuffled.into_iter().map(|(_, m)| m).collect();
+            let shuffled: Vec<Sealed> = shuffled.into_iter().map(|(_, m)| m).collect();
             for chunk in shuffled.chunks(*batch) {
                 receiver.merge(&namespace(), chunk.to_vec());
             }

@@ -12,33 +12,24 @@ use std::time::Duration;
 
 use common::net::{Running, WAIT, attacker, await_subscriber, drive, local, quiet, wait_for};
 use common::*;
-use ed25519_dalek::{Signer, SigningKey};
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, StreamExt};
 use libp2p::gossipsub::IdentTopic;
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, StreamProtocol, SwarmBuilder, noise, ping, tcp, yamux};
 use warpnet_stats::{
-    Action, Batch, Caps, DropReason, Entry, EntryKey, Generation, Identity, MemoryStore, PnCounter,
-    Signature, SignedEntry, StatKind, SyncRequest, SyncResponse, Writer, signing_payload,
+    Action, Caps, DropReason, EntryKey, MemoryStore, PnCounter, Sealed, SealedBatch, Signature,
+    StatKind, SyncRequest, SyncResponse, Writer,
 };
 
-/// An entry for `counter`, correctly signed by the writer whose secret key is `secret`: what a
+/// A seal over one counter of its choosing by the writer whose secret key is `secret`: what a
 /// hostile node can make of any counter it likes.
-fn signed_by(secret: [u8; 32], tweet_id: &str, stat: StatKind, counter: PnCounter) -> SignedEntry {
-    let node = Identity::from_secret(secret).node_id();
-    let key = EntryKey {
-        tweet: tweet(tweet_id),
-        stat,
-        writer: Writer { node, generation: Generation([9; 16]) },
-    };
-    let payload = signing_payload(&namespace(), &key, counter);
-    let signature = Signature(SigningKey::from_bytes(&secret).sign(&payload).to_bytes());
-    SignedEntry { entry: Entry { key, counter }, signature }
+fn signed_by(secret: [u8; 32], tweet_id: &str, stat: StatKind, counter: PnCounter) -> Sealed {
+    sealed_by(secret, &[(tweet_id, stat, counter)])
 }
 
-fn batch(entries: Vec<SignedEntry>) -> Vec<u8> {
-    Batch { namespace: namespace(), entries }.encode()
+fn batch(sealed: Vec<Sealed>) -> Vec<u8> {
+    SealedBatch { namespace: namespace(), sealed }.encode()
 }
 
 #[test]
@@ -55,7 +46,7 @@ fn inflation_and_wipe_out_are_rejected_and_a_valid_identity_adds_at_most_the_cap
         let mut evil = attacker().await;
         evil.dial(edge.address("tcp")).expect("dials");
         await_subscriber(&mut evil).await;
-        let topic = IdentTopic::new("warpnet/stats/1/mainnet");
+        let topic = IdentTopic::new("warpnet/stats/2/mainnet");
         let attacks = [
             PnCounter::new(1_000_000_000_000, 0),
             PnCounter::new(u64::MAX, 0),
@@ -113,17 +104,14 @@ fn forged_stale_entries_are_not_relayed_and_honest_gossip_keeps_flowing() {
         let mut evil = attacker().await;
         evil.dial(edge.address("tcp")).expect("dials");
         await_subscriber(&mut evil).await;
-        let topic = IdentTopic::new("warpnet/stats/1/mainnet");
+        let topic = IdentTopic::new("warpnet/stats/2/mainnet");
         let accepted_before = edge.handle.stats().accepted_messages;
         // Eight: a dozen rejected messages and gossipsub graylists the sender.
         for i in 0..8u8 {
-            let forged = SignedEntry {
-                entry: Entry {
-                    key: writer_key.clone(),
-                    counter: PnCounter::new(1 + u64::from(i % 4), 0),
-                },
-                signature: Signature([i; 64]),
-            };
+            let counter = PnCounter::new(1 + u64::from(i % 4), 0);
+            let mut forged = signed_by([60; 32], "s", StatKind::Views, counter);
+            forged.writer = writer_key.writer;
+            forged.signature = Signature([i; 64]);
             evil.behaviour_mut().publish(topic.clone(), batch(vec![forged])).expect("published");
         }
         let edge_stats = edge.handle.clone();
@@ -223,7 +211,7 @@ fn catch_up_answers_stuffed_with_entries_not_asked_for_are_dropped() {
         let mut liar = replica(40);
         liar.increment(&tweet("asked"), StatKind::Likes).expect("within bounds");
         // 2,000 valid entries of other writers, added to every Fetch answer.
-        let stuffing: Vec<SignedEntry> = (0..2000u32)
+        let stuffing: Vec<Sealed> = (0..2000u32)
             .map(|i| {
                 let mut secret = [7u8; 32];
                 secret[..4].copy_from_slice(&i.to_be_bytes());
@@ -236,7 +224,7 @@ fn catch_up_answers_stuffed_with_entries_not_asked_for_are_dropped() {
             .expect("tcp")
             .with_behaviour(|_| Responder {
                 sync: request_response::Behaviour::new(
-                    [(StreamProtocol::new("/warpnet/stats-sync/1"), ProtocolSupport::Full)],
+                    [(StreamProtocol::new("/warpnet/stats-sync/2"), ProtocolSupport::Full)],
                     request_response::Config::default(),
                 ),
                 ping: ping::Behaviour::default(),

@@ -1,5 +1,5 @@
 //! Property tests of the CRDT laws: counter merge is commutative, associative and idempotent;
-//! replicas that receive the same signed entries in any order, in any batches, with duplicates,
+//! replicas that receive the same sealed entries in any order, in any batches, with duplicates,
 //! converge to the exact totals (decrements included); loss never over-counts and catch-up
 //! restores the exact totals; no tampering with wire bytes gets an entry accepted.
 #[cfg(target_arch = "wasm32")]
@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use common::*;
 use proptest::prelude::*;
 use warpnet_stats::{
-    Batch, EntryKey, PnCounter, Replica, SignedEntry, StatKind, Stats, TweetId, Writer,
+    Entry, EntryKey, PnCounter, Replica, Sealed, SealedBatch, StatKind, Stats, TweetId, Writer,
 };
 
 const CASES: u32 = 64;
@@ -37,9 +37,9 @@ fn writers() -> Vec<Replica> {
 
 struct Run {
     /// Every signed snapshot published, one per change, in the order made.
-    messages: Vec<SignedEntry>,
+    messages: Vec<Sealed>,
     /// Each writer's final signed entries (what a catch-up would send).
-    finals: Vec<SignedEntry>,
+    finals: Vec<Sealed>,
     /// The exact totals per tweet.
     expected: HashMap<TweetId, Stats>,
 }
@@ -58,13 +58,13 @@ fn run(history: &[Op]) -> Run {
         // A writer cannot take back more than it counted: such a change is refused.
         let Ok(entry) = changed else { continue };
         *sums.entry((t, s)).or_default() += if up { 1 } else { -1 };
-        messages.push(writers[w].signed(&entry.key).expect("held"));
+        messages.extend(writers[w].sealed([&entry.key]));
     }
     let finals = writers
-        .iter_mut()
+        .iter()
         .flat_map(|w| {
             let keys: Vec<EntryKey> = w.entries().map(|e| e.key).collect();
-            keys.into_iter().map(|k| w.signed(&k).expect("held")).collect::<Vec<_>>()
+            w.sealed(&keys)
         })
         .collect();
     let expected = TWEETS
@@ -92,10 +92,10 @@ fn state(replica: &Replica) -> BTreeMap<(String, StatKind, Writer), PnCounter> {
 }
 
 /// Delivers `messages` in the order given by `keys`, in batches of `batch` entries.
-fn deliver(replica: &mut Replica, messages: &[SignedEntry], keys: &[u64], batch: usize) {
+fn deliver(replica: &mut Replica, messages: &[Sealed], keys: &[u64], batch: usize) {
     let mut order: Vec<usize> = (0..messages.len()).collect();
     order.sort_by_key(|&i| keys.get(i).copied().unwrap_or(i as u64));
-    let shuffled: Vec<SignedEntry> = order.into_iter().map(|i| messages[i].clone()).collect();
+    let shuffled: Vec<Sealed> = order.into_iter().map(|i| messages[i].clone()).collect();
     for chunk in shuffled.chunks(batch.max(1)) {
         let report = replica.merge(&namespace(), chunk.to_vec());
         assert!(report.rejected.is_empty(), "honest entries rejected: {:?}", report.rejected);
@@ -147,7 +147,7 @@ proptest! {
         order in prop::collection::vec(any::<u64>(), 80),
     ) {
         let run = run(&history);
-        let survivors: Vec<SignedEntry> = run
+        let survivors: Vec<Sealed> = run
             .messages
             .iter()
             .zip(kept.iter().cycle())
@@ -156,11 +156,11 @@ proptest! {
             .collect();
         let mut receiver = replica(10);
         deliver(&mut receiver, &survivors, &order, 3);
-        let truth: Vec<SignedEntry> = run.finals.clone();
-        for entry in &truth {
-            let held = receiver.get(&entry.entry.key).unwrap_or_default();
-            prop_assert!(held.increments <= entry.entry.counter.increments);
-            prop_assert!(held.decrements <= entry.entry.counter.decrements);
+        let truth: Vec<Sealed> = run.finals.clone();
+        for (writer, leaf) in truth.iter().flat_map(|g| g.leaves.iter().map(|(_, l)| (g.writer, l))) {
+            let held = receiver.get(&leaf.key(writer)).unwrap_or_default();
+            prop_assert!(held.increments <= leaf.counter.increments);
+            prop_assert!(held.decrements <= leaf.counter.decrements);
         }
         deliver(&mut receiver, &truth, &order, 5);
         assert_totals(&receiver, &run.expected);
@@ -173,14 +173,14 @@ proptest! {
     ) {
         let run = run(&history);
         // Three replicas, each with a different share of the messages.
-        let share = |which: usize| -> Vec<SignedEntry> {
+        let share = |which: usize| -> Vec<Sealed> {
             run.messages.iter().zip(split.iter().cycle()).filter(|(_, s)| **s == which).map(|(m, _)| m.clone()).collect()
         };
-        let export = |r: &mut Replica| -> Vec<SignedEntry> {
+        let export = |r: &mut Replica| -> Vec<Sealed> {
             let keys: Vec<EntryKey> = r.entries().map(|e| e.key).collect();
-            keys.iter().map(|k| r.signed(k).expect("held")).collect()
+            r.sealed(&keys)
         };
-        let fresh = |entries: Vec<SignedEntry>, seed: u8| {
+        let fresh = |entries: Vec<Sealed>, seed: u8| {
             let mut r = replica(seed);
             r.merge(&namespace(), entries);
             r
@@ -211,10 +211,10 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic_the_decoder(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
-        let _ = Batch::decode(&bytes);
-        let mut versioned = vec![1u8];
+        let _ = SealedBatch::decode(&bytes);
+        let mut versioned = vec![warpnet_stats::WIRE_VERSION];
         versioned.extend_from_slice(&bytes);
-        let _ = Batch::decode(&versioned);
+        let _ = SealedBatch::decode(&versioned);
     }
 
     #[test]
@@ -226,18 +226,18 @@ proptest! {
         for _ in 0..3 { a.increment(&t, StatKind::Likes).expect("within bounds"); }
         a.increment(&t, StatKind::Views).expect("within bounds");
         let keys: Vec<EntryKey> = a.entries().map(|e| e.key).collect();
-        let originals: Vec<SignedEntry> = keys.iter().map(|k| a.signed(k).expect("held")).collect();
-        let mut bytes = Batch { namespace: namespace(), entries: originals.clone() }.encode();
+        let originals: Vec<Entry> = a.entries().collect();
+        let mut bytes = SealedBatch { namespace: namespace(), sealed: a.sealed(&keys) }.encode();
         for (at, mask) in &flips {
             let i = at.index(bytes.len() - 1) + 1; // keep the version byte
             bytes[i] ^= mask;
         }
-        if let Ok(batch) = Batch::decode(&bytes) {
+        if let Ok(batch) = SealedBatch::decode(&bytes) {
             let mut receiver = replica(2);
-            let report = receiver.merge(&batch.namespace, batch.entries);
+            let report = receiver.merge(&batch.namespace, batch.sealed);
             for accepted in report.changed {
                 prop_assert!(
-                    originals.iter().any(|o| o.entry == accepted),
+                    originals.contains(&accepted),
                     "accepted a tampered entry {:?}", accepted
                 );
             }

@@ -52,8 +52,20 @@ fn lower_layers_do_not_import_higher_ones() {
 #[test]
 fn core_modules_import_only_the_modules_before_them() {
     let order = [
-        "ids", "counter", "rules", "proof", "digest", "merkle", "signing", "seal", "replica",
-        "actions", "sync", "wire", "wire_v2",
+        "ids",
+        "counter",
+        "rules",
+        "proof",
+        "digest",
+        "merkle",
+        "signing",
+        "seal",
+        "witness",
+        "replica",
+        "actions",
+        "sync",
+        "wire",
+        "wire_sync",
     ];
     for (path, text) in src("core") {
         let name = Path::new(&path).file_stem().and_then(|s| s.to_str()).expect("name");

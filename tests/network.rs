@@ -12,7 +12,7 @@ use common::net::{Running, attacker, await_subscriber, drive, local, quiet, wait
 use common::*;
 use libp2p::gossipsub::IdentTopic;
 use warpnet_stats::{
-    Action, Batch, DropReason, MemoryStore, Node, PeerConfig, RedbStore, SignedEntry, StatKind,
+    Action, DropReason, MemoryStore, Node, PeerConfig, RedbStore, Sealed, SealedBatch, StatKind,
     Stats, Store,
 };
 
@@ -151,10 +151,10 @@ fn a_node_offline_during_a_thousand_changes_catches_up_by_sync() {
     });
 }
 
-fn signed_view(seed: u8, tweet_id: &str) -> SignedEntry {
+fn sealed_view(seed: u8, tweet_id: &str) -> Sealed {
     let mut writer = replica(seed);
     let entry = writer.increment(&tweet(tweet_id), StatKind::Views).expect("within bounds");
-    writer.signed(&entry.key).expect("held")
+    writer.sealed([&entry.key]).pop().expect("held")
 }
 
 #[test]
@@ -165,26 +165,26 @@ fn a_malicious_peer_gets_nothing_stored_and_is_counted() {
         friend.handle.dial(victim.address("tcp"));
         let mut evil = attacker().await;
         evil.dial(victim.address("tcp")).expect("dials");
-        let topic = IdentTopic::new("warpnet/stats/1/mainnet");
+        let topic = IdentTopic::new("warpnet/stats/2/mainnet");
 
         // Wait until the victim's subscription reached the attacker.
         await_subscriber(&mut evil).await;
 
-        let mut forged = signed_view(50, "forged");
-        forged.entry.counter.increments = 100; // within the caps, not what was signed
-        let mut misattributed = signed_view(51, "stolen");
-        misattributed.entry.key.writer = replica(52).local_writer();
+        let mut forged = sealed_view(50, "forged");
+        forged.leaves[0].1.counter.increments = 100; // within the caps, not what was signed
+        let mut misattributed = sealed_view(51, "stolen");
+        misattributed.writer = replica(52).local_writer();
         let batch =
-            |entry: SignedEntry| Batch { namespace: namespace(), entries: vec![entry] }.encode();
-        let mut oversized = batch(signed_view(53, "big"));
+            |entry: Sealed| SealedBatch { namespace: namespace(), sealed: vec![entry] }.encode();
+        let mut oversized = batch(sealed_view(53, "big"));
         oversized.resize(1_500_000, 0);
-        let mut unknown_version = batch(signed_view(54, "future"));
+        let mut unknown_version = batch(sealed_view(54, "future"));
         unknown_version[0] = 9;
         let messages = [
             batch(forged),
             batch(misattributed),
             oversized,
-            vec![1, 0xff, 0xff, 0xff],
+            vec![2, 0xff, 0xff, 0xff],
             unknown_version,
         ];
         for message in messages {
@@ -201,7 +201,7 @@ fn a_malicious_peer_gets_nothing_stored_and_is_counted() {
         assert_eq!(dropped.get(&DropReason::Undecodable), Some(&1), "{dropped:?}");
         assert_eq!(dropped.get(&DropReason::UnknownVersion), Some(&1), "{dropped:?}");
         // A flood of valid messages: beyond the origin's allowance they are dropped, counted.
-        let valid = batch(signed_view(55, "flood"));
+        let valid = batch(sealed_view(55, "flood"));
         for _ in 0..1000 {
             evil.behaviour_mut().publish(topic.clone(), valid.clone()).expect("published");
         }

@@ -14,8 +14,8 @@ use libp2p::gossipsub::MessageId;
 use libp2p::swarm::ConnectionId;
 use libp2p::{Multiaddr, PeerId};
 use warpnet_stats::{
-    Batch, DialId, DropReason, MergeFrom, NetworkAction as Action, PeerConfig, Protocol, Replica,
-    RequestId, SignedEntry, StatKind, SyncFailure, SyncRequest, SyncResponse, Verdict,
+    DialId, DropReason, MergeFrom, NetworkAction as Action, PeerConfig, Protocol, Replica,
+    RequestId, Sealed, SealedBatch, StatKind, SyncFailure, SyncRequest, SyncResponse, Verdict,
 };
 use web_time::Instant;
 
@@ -113,8 +113,7 @@ fn message(n: u8) -> MessageId {
 fn gossip_bytes(seed: u8, tweet_id: &str) -> Vec<u8> {
     let mut writer = replica(seed);
     let entry = writer.increment(&tweet(tweet_id), StatKind::Views).expect("within bounds");
-    let signed = writer.signed(&entry.key).expect("held");
-    Batch { namespace: namespace(), entries: vec![signed] }.encode()
+    SealedBatch { namespace: namespace(), sealed: writer.sealed([&entry.key]) }.encode()
 }
 
 #[test]
@@ -155,7 +154,7 @@ fn gossip_beyond_an_origins_allowance_is_ignored_counted_and_fetched_by_catch_up
 fn gossip_verdicts_follow_decoding_namespace_and_signatures() {
     let mut sim = Sim::new(1, PeerConfig::default());
     let source = peer_id(2);
-    sim.protocol.handle_gossip(message(0), source, source, &[1, 0xff, 0xff], sim.now);
+    sim.protocol.handle_gossip(message(0), source, source, &[2, 0xff, 0xff], sim.now);
     let reject = |n| Action::Verdict { message: message(n), source, verdict: Verdict::Reject };
     assert_eq!(sim.actions(), vec![reject(0)]);
     let mut future = gossip_bytes(2, "t");
@@ -164,9 +163,9 @@ fn gossip_verdicts_follow_decoding_namespace_and_signatures() {
     assert_eq!(sim.actions(), vec![reject(1)]);
     let mut foreign = replica(2);
     let entry = foreign.increment(&tweet("t"), StatKind::Views).expect("within bounds");
-    let signed = foreign.signed(&entry.key).expect("held");
+    let sealed = foreign.sealed([&entry.key]);
     let other = warpnet_stats::Namespace::new("testnet").expect("valid");
-    let bytes = Batch { namespace: other, entries: vec![signed] }.encode();
+    let bytes = SealedBatch { namespace: other, sealed }.encode();
     sim.protocol.handle_gossip(message(2), source, source, &bytes, sim.now);
     assert_eq!(sim.actions(), vec![reject(2)]);
     let stats = sim.protocol.stats().clone();
@@ -179,7 +178,7 @@ fn gossip_verdicts_follow_decoding_namespace_and_signatures() {
     let actions = sim.actions();
     let [Action::Merge { from, entries }] = &actions[..] else { panic!("one merge") };
     let mut forged = entries.clone();
-    forged[0].entry.counter.increments = 99;
+    forged[0].leaves[0].1.counter.increments = 99;
     for (n, entries) in [(3, entries.clone()), (3, forged)] {
         let report = sim.replica.merge(&namespace(), entries);
         sim.protocol.handle_merged(from.clone(), &report, &mut sim.replica, sim.now);
@@ -345,7 +344,7 @@ fn a_dead_connection_is_hung_up_when_its_ping_fails() {
 
 #[test]
 fn local_changes_are_gathered_published_split_and_counted_until_a_peer_has_them() {
-    let config = PeerConfig { max_message_bytes: 1024, ..PeerConfig::default() };
+    let config = PeerConfig { max_message_bytes: 256, ..PeerConfig::default() };
     let coalesce = config.coalesce;
     let mut sim = Sim::new(1, config);
     let keys: Vec<_> = (0..40)
@@ -371,7 +370,7 @@ fn local_changes_are_gathered_published_split_and_counted_until_a_peer_has_them(
         })
         .collect();
     assert!(messages.len() > 1, "split");
-    assert!(messages.iter().all(|(bytes, _)| bytes.len() <= 1024));
+    assert!(messages.iter().all(|(bytes, _)| bytes.len() <= 256));
     let published: usize = messages.iter().map(|(_, keys)| keys.len()).sum();
     assert_eq!(published, 40);
     // Nobody listens: the entries stay pending until a peer fetches them by catch-up.
@@ -442,10 +441,10 @@ fn a_catch_up_response_with_entries_not_asked_for_is_dropped_and_the_catch_up_fa
     liar.increment(&tweet("asked"), StatKind::Likes).expect("within bounds");
     // Valid entries of another writer, which the liar adds to every Fetch answer.
     let mut other = replica(3);
-    let extra: Vec<SignedEntry> = (0..50)
-        .map(|i| {
+    let extra: Vec<Sealed> = (0..50)
+        .flat_map(|i| {
             let key = other.increment(&tweet(&format!("x{i}")), StatKind::Views).expect("ok").key;
-            other.signed(&key).expect("held")
+            other.sealed([&key])
         })
         .collect();
     let liar_id = *liar.local_writer().node.peer_id();

@@ -1,5 +1,5 @@
-//! The replica: local counters, incremental totals, lazy signing, and merging of remote entries
-//! with signature checks (forged, tampered, mis-attributed and foreign entries change nothing).
+//! The replica: local counters, incremental totals, sealing what leaves, and merging of sealed
+//! leaves with seal checks (forged, tampered, mis-attributed and foreign entries change nothing).
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -7,8 +7,8 @@ mod common;
 
 use common::*;
 use warpnet_stats::{
-    Caps, CapsError, EntryKey, Namespace, OutOfBounds, PnCounter, Rejection, Replica, Signature,
-    SignedEntry, StatKind, Stats, Writer,
+    Caps, CapsError, EntryKey, Namespace, OutOfBounds, PnCounter, Rejection, Replica, Sealed,
+    Signature, StatKind, Stats, Writer,
 };
 
 fn sorted_entries(replica: &Replica) -> Vec<(EntryKey, PnCounter)> {
@@ -17,10 +17,10 @@ fn sorted_entries(replica: &Replica) -> Vec<(EntryKey, PnCounter)> {
     entries
 }
 
-/// Signs the local entry for (tweet, stat) of `replica`.
-fn signed(replica: &mut Replica, tweet_id: &str, stat: StatKind) -> SignedEntry {
+/// The local entry for (tweet, stat) of `replica`, sealed as it leaves the node.
+fn sealed(replica: &Replica, tweet_id: &str, stat: StatKind) -> Sealed {
     let key = EntryKey { tweet: tweet(tweet_id), stat, writer: replica.local_writer() };
-    replica.signed(&key).expect("the local entry is held")
+    replica.sealed([&key]).pop().expect("the local entry is held")
 }
 
 #[test]
@@ -49,8 +49,7 @@ fn the_aggregate_is_the_sum_over_writers() {
             node.increment(&t, StatKind::Retweets).expect("within bounds");
         }
     }
-    let batch: Vec<SignedEntry> =
-        nodes.iter_mut().map(|n| signed(n, "t", StatKind::Retweets)).collect();
+    let batch: Vec<Sealed> = nodes.iter().map(|n| sealed(n, "t", StatKind::Retweets)).collect();
     let mut observer = replica(9);
     let report = observer.merge(&namespace(), batch);
     assert_eq!(report.changed.len(), 4);
@@ -69,29 +68,31 @@ fn a_burst_of_changes_costs_one_signature_and_verifies_at_peers() {
     for _ in 0..100 {
         a.increment(&t, StatKind::Likes).expect("within bounds");
     }
-    let first = signed(&mut a, "t", StatKind::Likes);
-    // Signed once: asking again returns the cached signature.
-    assert_eq!(signed(&mut a, "t", StatKind::Likes), first);
-    assert_eq!(first.entry.counter, PnCounter::new(100, 0));
+    let first = sealed(&a, "t", StatKind::Likes);
+    // One leaf, one signature, however many actions it counts; sealing it again gives the same
+    // bytes (ed25519 signatures are deterministic).
+    assert_eq!(sealed(&a, "t", StatKind::Likes), first);
+    assert_eq!(first.leaves[0].1.counter, PnCounter::new(100, 0));
     let mut b = replica(2);
     assert_eq!(b.merge(&namespace(), vec![first.clone()]).changed.len(), 1);
     assert_eq!(b.stats(&t).likes, 100);
     // A new change invalidates the signature.
     a.increment(&t, StatKind::Likes).expect("within bounds");
-    let second = signed(&mut a, "t", StatKind::Likes);
+    let second = sealed(&a, "t", StatKind::Likes);
     assert_ne!(second.signature, first.signature);
     assert_eq!(b.merge(&namespace(), vec![second]).changed.len(), 1);
     assert_eq!(b.stats(&t).likes, 101);
 }
 
 #[test]
-fn merged_entries_are_relayed_with_their_original_signature() {
+fn merged_entries_are_relayed_with_their_writers_seal() {
     let mut a = replica(1);
     a.increment(&tweet("t"), StatKind::Views).expect("within bounds");
-    let original = signed(&mut a, "t", StatKind::Views);
+    let original = sealed(&a, "t", StatKind::Views);
     let mut relay = replica(2);
     relay.merge(&namespace(), vec![original.clone()]);
-    let relayed = relay.signed(&original.entry.key).expect("held");
+    let key = original.leaves[0].1.key(original.writer);
+    let relayed = relay.sealed([&key]).pop().expect("held");
     assert_eq!(relayed, original);
     let mut c = replica(3);
     assert!(c.merge(&namespace(), vec![relayed]).rejected.is_empty());
@@ -102,9 +103,9 @@ fn merged_entries_are_relayed_with_their_original_signature() {
 fn entries_are_checked_whatever_is_held() {
     let mut a = replica(1);
     a.increment(&tweet("t"), StatKind::Likes).expect("within bounds");
-    let older_signed = signed(&mut a, "t", StatKind::Likes);
+    let older_signed = sealed(&a, "t", StatKind::Likes);
     a.increment(&tweet("t"), StatKind::Likes).expect("within bounds");
-    let newer = signed(&mut a, "t", StatKind::Likes);
+    let newer = sealed(&a, "t", StatKind::Likes);
     let mut b = replica(2);
     b.merge(&namespace(), vec![newer.clone()]);
     // Not newer than what b holds, with garbage signatures: rejected all the same (a relay
@@ -112,7 +113,7 @@ fn entries_are_checked_whatever_is_held() {
     let mut same = newer.clone();
     same.signature = Signature([0; 64]);
     let mut older = newer.clone();
-    older.entry.counter = PnCounter::new(1, 0);
+    older.leaves[0].1.counter = PnCounter::new(1, 0);
     older.signature = Signature([1; 64]);
     let report = b.merge(&namespace(), vec![same, older]);
     assert_eq!(
@@ -133,7 +134,7 @@ fn entries_out_of_bounds_are_rejected_even_when_signed() {
     for _ in 0..=Caps::DEFAULT.likes {
         mallory.increment(&t, StatKind::Likes).expect("mallory's own caps");
     }
-    let inflated = signed(&mut mallory, "t", StatKind::Likes);
+    let inflated = sealed(&mallory, "t", StatKind::Likes);
     let mut b = replica(2);
     let report = b.merge(&namespace(), vec![inflated]);
     let above = OutOfBounds::AboveCap { stat: StatKind::Likes, cap: Caps::DEFAULT.likes };
@@ -151,21 +152,21 @@ fn forged_tampered_and_misattributed_entries_are_rejected_and_change_nothing() {
     let t = tweet("t");
     a.increment(&t, StatKind::Likes).expect("within bounds");
     mallory.increment(&t, StatKind::Likes).expect("within bounds");
-    let honest = signed(&mut a, "t", StatKind::Likes);
+    let honest = sealed(&a, "t", StatKind::Likes);
 
     let mut forged = honest.clone();
     forged.signature = Signature([7; 64]);
-    forged.entry.key.tweet = tweet("other");
+    forged.leaves[0].1.tweet = tweet("other");
 
     let mut tampered = honest.clone();
-    tampered.entry.counter.increments = 100;
+    tampered.leaves[0].1.counter.increments = 100;
 
     // Mallory signs 500 likes with her own key, then claims they are a's.
     for _ in 1..500 {
         mallory.increment(&t, StatKind::Likes).expect("within bounds");
     }
-    let mut misattributed = signed(&mut mallory, "t", StatKind::Likes);
-    misattributed.entry.key.writer = a.local_writer();
+    let mut misattributed = sealed(&mallory, "t", StatKind::Likes);
+    misattributed.writer = a.local_writer();
 
     let mut b = replica(2);
     let before = sorted_entries(&b);
@@ -191,7 +192,7 @@ fn entries_of_another_namespace_are_refused() {
         Replica::new(Namespace::new("testnet").expect("valid"), identity(1), generation(1));
     other.increment(&tweet("t"), StatKind::Likes).expect("within bounds");
     let key = EntryKey { tweet: tweet("t"), stat: StatKind::Likes, writer: other.local_writer() };
-    let entry = other.signed(&key).expect("held");
+    let entry = other.sealed([&key]).pop().expect("held");
     let mut b = replica(2);
     let report = b.merge(&Namespace::new("testnet").expect("valid"), vec![entry.clone()]);
     assert_eq!(report.rejected, vec![(key.clone(), Rejection::ForeignNamespace)]);
@@ -210,17 +211,17 @@ fn a_new_generation_counts_separately_so_nothing_is_swallowed() {
     for _ in 0..5 {
         before_loss.increment(&t, StatKind::Likes).expect("within bounds");
     }
-    peer.merge(&namespace(), vec![signed(&mut before_loss, "t", StatKind::Likes)]);
+    peer.merge(&namespace(), vec![sealed(&before_loss, "t", StatKind::Likes)]);
     // Its store is lost. Reusing the old generation would restart at 1, which the peer's
     // maximum swallows:
     let mut reused = Replica::new(namespace(), identity(1), generation(1));
     reused.increment(&t, StatKind::Likes).expect("within bounds");
-    let report = peer.merge(&namespace(), vec![signed(&mut reused, "t", StatKind::Likes)]);
+    let report = peer.merge(&namespace(), vec![sealed(&reused, "t", StatKind::Likes)]);
     assert_eq!((report.stale, peer.stats(&t).likes), (1, 5));
     // A fresh generation is a new writer: its like adds up.
     let mut fresh = Replica::new(namespace(), identity(1), generation(2));
     fresh.increment(&t, StatKind::Likes).expect("within bounds");
-    peer.merge(&namespace(), vec![signed(&mut fresh, "t", StatKind::Likes)]);
+    peer.merge(&namespace(), vec![sealed(&fresh, "t", StatKind::Likes)]);
     assert_eq!(peer.stats(&t).likes, 6);
 }
 
@@ -233,7 +234,7 @@ fn own_entries_seen_elsewhere_raise_the_local_counter() {
     for _ in 0..5 {
         original.increment(&t, StatKind::Views).expect("within bounds");
     }
-    let published = signed(&mut original, "t", StatKind::Views);
+    let published = sealed(&original, "t", StatKind::Views);
     let mut restored = replica(1);
     restored.increment(&t, StatKind::Views).expect("within bounds");
     restored.merge(&namespace(), vec![published]);
@@ -271,9 +272,9 @@ fn contributions_show_each_writer_and_add_up_to_the_totals() {
     b.increment(&t, StatKind::Likes).expect("within bounds");
     b.increment(&t, StatKind::Replies).expect("within bounds");
     b.decrement(&t, StatKind::Replies).expect("within bounds");
-    let from_b: Vec<SignedEntry> = [StatKind::Likes, StatKind::Replies]
+    let from_b: Vec<Sealed> = [StatKind::Likes, StatKind::Replies]
         .into_iter()
-        .map(|stat| signed(&mut b, "t", stat))
+        .map(|stat| sealed(&b, "t", stat))
         .collect();
     assert!(a.merge(&namespace(), from_b).rejected.is_empty());
     let shares = a.contributions(&t);
@@ -301,8 +302,8 @@ fn node_ids_whose_key_is_not_a_usable_point_never_verify() {
     let node = warpnet_stats::NodeId::from_bytes(&bytes).expect("well-formed PeerId");
     let mut a = replica(1);
     a.increment(&tweet("t"), StatKind::Likes).expect("within bounds");
-    let mut entry = signed(&mut a, "t", StatKind::Likes);
-    entry.entry.key.writer.node = node;
+    let mut entry = sealed(&a, "t", StatKind::Likes);
+    entry.writer.node = node;
     entry.signature = Signature([0; 64]);
     let mut b = replica(2);
     let report = b.merge(&namespace(), vec![entry]);

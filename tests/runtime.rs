@@ -11,8 +11,8 @@ use std::cell::Cell;
 use common::*;
 use futures::executor::block_on;
 use warpnet_stats::{
-    Action, ActionError, Caps, ChangeSource, Changes, Mark, MemoryStore, Node, OpenError,
-    OutOfBounds, Replica, SignedEntry, StatKind, Stats, Store, StoreError, SyncSession, Write,
+    Action, ActionError, Caps, ChangeSource, Changes, EntryKey, Mark, MemoryStore, Node, OpenError,
+    OutOfBounds, Replica, Sealed, StatKind, Stats, Store, StoreError, SyncSession, Write,
 };
 
 fn open<S: Store>(store: S) -> Node<S> {
@@ -220,13 +220,68 @@ fn unknown_layouts_are_refused_and_unknown_rows_are_skipped_not_lost() {
     let rows = block_on(store.load()).expect("loads");
     assert!(rows.contains(&("bucket/1a4".to_owned(), vec![0, 0, 0, 9, 1])));
 
-    put("meta/version", vec![2]);
+    put("meta/version", vec![3]);
     let error = block_on(Node::open(namespace(), store.clone())).expect_err("newer layout");
-    assert!(matches!(error, OpenError::UnknownLayout(2)), "{error:?}");
-    put("meta/version", vec![1]);
+    assert!(matches!(error, OpenError::UnknownLayout(3)), "{error:?}");
+    put("meta/version", vec![2]);
     put("meta/identity", vec![0; 5]);
     let error = block_on(Node::open(namespace(), store)).expect_err("corrupt identity");
     assert!(matches!(error, OpenError::Corrupt("identity")), "{error:?}");
+}
+
+#[test]
+fn a_layout_1_store_opens_migrated_and_sets_peers_entries_signed_one_by_one_aside() {
+    // A store as version 1 wrote it: a local row (no signature, one mark) and a peer's row
+    // (with its per-entry signature) in one bucket.
+    let store = MemoryStore::new();
+    let local =
+        EntryKey { tweet: tweet("t"), stat: StatKind::Likes, writer: replica(3).local_writer() };
+    let peer = EntryKey { writer: replica(4).local_writer(), ..local.clone() };
+    let row = |counter: u64, signature: Option<[u8; 64]>, mark: &str| {
+        let mut value = [counter.to_be_bytes(), 0u64.to_be_bytes()].concat();
+        match signature {
+            Some(signature) => value.extend([&[1][..], &signature].concat()),
+            None => value.push(0),
+        }
+        value.push(mark.len() as u8);
+        value.extend(mark.as_bytes());
+        value
+    };
+    let bucket = |rows: &[(String, Vec<u8>)]| -> Vec<u8> {
+        let mut out = Vec::new();
+        for (key, value) in rows {
+            for part in [key.as_bytes(), value] {
+                out.extend((part.len() as u32).to_be_bytes());
+                out.extend(part);
+            }
+        }
+        out
+    };
+    let (local_path, peer_path) = (local.path(&namespace()), peer.path(&namespace()));
+    let mut rows =
+        vec![(local_path, row(1, None, "alice")), (peer_path, row(5, Some([9; 64]), ""))];
+    rows.sort();
+    let writes = vec![
+        ("meta/version".to_owned(), Some(vec![1])),
+        ("meta/identity".to_owned(), Some(vec![3; 32])),
+        ("meta/generation".to_owned(), Some(vec![3; 16])),
+        ("bucket/2a3".to_owned(), Some(bucket(&rows))),
+    ];
+    block_on(store.update(&[], move |_| (writes, ()))).expect("writes");
+
+    let node = open(store.clone());
+    assert_eq!(node.stats(&tweet("t")).likes, 1, "the local like counts, the peer's does not");
+    assert!(node.has_mark(Mark::Liked, &tweet("t"), "alice"));
+    assert_eq!(node.skipped_rows(), 0);
+    let stored: std::collections::BTreeMap<String, Vec<u8>> =
+        block_on(store.load()).expect("loads").into_iter().collect();
+    assert_eq!(stored["meta/version"], vec![2]);
+    let peer_row: Vec<(String, Vec<u8>)> =
+        rows.iter().filter(|(k, _)| *k == peer.path(&namespace())).cloned().collect();
+    assert_eq!(stored["legacy/v1/bucket/2a3"], bucket(&peer_row), "set aside whole");
+    // The node works on: its own counter goes on from where it was.
+    assert_eq!(act(&node, "t", Action::Like(user("bob"))), Ok(2));
+    assert_eq!(open(store).stats(&tweet("t")).likes, 2);
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -340,13 +395,10 @@ fn remote_entries_are_verified_stored_and_survive_reopening() {
     let mut peer = replica(7);
     let liked = peer.increment(&tweet("t"), StatKind::Likes).expect("within bounds");
     let viewed = peer.increment(&tweet("u"), StatKind::Views).expect("within bounds");
-    let mut forged = peer.signed(&viewed.key).expect("held");
-    forged.entry.key.tweet = tweet("forged");
-    let entries = vec![
-        peer.signed(&liked.key).expect("held"),
-        peer.signed(&viewed.key).expect("held"),
-        forged,
-    ];
+    let mut forged = peer.sealed([&viewed.key]).pop().expect("held");
+    forged.leaves[0].1.tweet = tweet("forged");
+    let mut entries = peer.sealed([&liked.key, &viewed.key]);
+    entries.push(forged);
     let report = block_on(node.merge(entries.clone())).expect("stores");
     assert_eq!((report.changed.len(), report.rejected.len()), (2, 1));
     assert_eq!(node.stats(&tweet("t")).likes, 2);
@@ -358,8 +410,8 @@ fn remote_entries_are_verified_stored_and_survive_reopening() {
     assert_eq!(reopened.stats(&tweet("t")).likes, 2);
     assert_eq!(reopened.stats(&tweet("u")).views, 1);
     assert_eq!(reopened.stats(&tweet("forged")), Stats::default());
-    // The local row kept its mark, and the stored remote entries can be served on with their
-    // signatures (a fresh replica accepts them).
+    // The local row kept its mark, and the stored remote entries can be served on under their
+    // writer's seal (a fresh replica accepts them).
     assert!(reopened.has_mark(Mark::Liked, &tweet("t"), "local"));
     let mut relay = replica(8);
     let (mut session, mut request) = SyncSession::start();
@@ -390,7 +442,7 @@ fn merges_arriving_during_a_write_share_the_next_transaction() {
     });
     let mut peer = replica(7);
     let batches = (0..5).map(|round| {
-        signed_counts(&mut peer, StatKind::Likes, (0..10).map(move |t| format!("t{round}-{t}")))
+        sealed_counts(&mut peer, StatKind::Likes, (0..10).map(move |t| format!("t{round}-{t}")))
     });
     let mut merges: Vec<_> = batches.map(|batch| Box::pin(node.merge(batch))).collect();
     let before = store.updates.get();
@@ -414,18 +466,15 @@ fn merges_arriving_during_a_write_share_the_next_transaction() {
     }
 }
 
-/// One count of `stat` by `peer` on each of `tweets`, signed, as a peer would send them.
-fn signed_counts(
+/// One count of `stat` by `peer` on each of `tweets`, sealed, as a peer would send them.
+fn sealed_counts(
     peer: &mut Replica,
     stat: StatKind,
     tweets: impl Iterator<Item = String>,
-) -> Vec<SignedEntry> {
-    tweets
-        .map(|t| {
-            let key = peer.increment(&tweet(&t), stat).expect("within bounds").key;
-            peer.signed(&key).expect("held")
-        })
-        .collect()
+) -> Vec<Sealed> {
+    let keys: Vec<_> =
+        tweets.map(|t| peer.increment(&tweet(&t), stat).expect("within bounds").key).collect();
+    peer.sealed(&keys)
 }
 
 #[test]
@@ -434,7 +483,7 @@ fn a_large_merge_goes_to_one_journal_record_that_compaction_folds_into_the_bucke
     let node = open(store.clone());
     act(&node, "t0", Action::Like(user("local"))).expect("commits");
     let mut peer = replica(7);
-    let batch = signed_counts(&mut peer, StatKind::Likes, (0..600).map(|t| format!("t{t}")));
+    let batch = sealed_counts(&mut peer, StatKind::Likes, (0..600).map(|t| format!("t{t}")));
     let before = store.updates.get();
     let report = block_on(node.merge(batch)).expect("stores");
     assert_eq!(report.changed.len(), 600);
@@ -465,7 +514,7 @@ fn a_large_merge_goes_to_one_journal_record_that_compaction_folds_into_the_bucke
         assert_eq!(reopened.stats(&tweet(&format!("t{t}"))).likes, expected);
     }
     assert!(reopened.has_mark(Mark::Liked, &tweet("t0"), "local"));
-    // Folded rows keep their signatures: a fresh replica accepts them from this node.
+    // Folded rows keep their witnesses: a fresh replica accepts them from this node.
     let mut relay = replica(8);
     let (mut session, mut request) = SyncSession::start();
     loop {
@@ -485,7 +534,7 @@ fn a_failed_fold_keeps_the_journal_for_the_next_attempt() {
     let store = Failing::new();
     let node = open(store.clone());
     let mut peer = replica(7);
-    let batch = signed_counts(&mut peer, StatKind::Views, (0..512).map(|t| format!("t{t}")));
+    let batch = sealed_counts(&mut peer, StatKind::Views, (0..512).map(|t| format!("t{t}")));
     block_on(node.merge(batch)).expect("stores");
     store.fail.set(true);
     assert!(block_on(node.compact()).is_err());
@@ -497,15 +546,16 @@ fn a_failed_fold_keeps_the_journal_for_the_next_attempt() {
 }
 
 #[test]
-fn a_published_batch_carries_the_current_signed_counters() {
+fn a_published_batch_carries_the_current_counters_under_one_seal() {
     let node = open(MemoryStore::new());
     let (_, changes) =
         block_on(node.act(&[(tweet("t"), Action::Like(user("a"))), (tweet("t"), Action::View)]))
             .expect("commits");
-    let batch = node.signed_batch(changes.keys());
-    assert_eq!(batch.entries.len(), 2);
+    let batch = node.sealed_batch(changes.keys());
+    assert_eq!(batch.sealed.len(), 1);
+    assert_eq!(batch.sealed[0].leaves.len(), 2);
     let mut receiver = replica(9);
-    let report = receiver.merge(&batch.namespace, batch.entries);
+    let report = receiver.merge(&batch.namespace, batch.sealed);
     assert!(report.rejected.is_empty());
     assert_eq!(receiver.stats(&tweet("t")), node.stats(&tweet("t")));
 }

@@ -10,7 +10,7 @@ use common::*;
 use proptest::prelude::*;
 use warpnet_stats::{
     GroupError, IdentityProof, Leaf, MAX_BATCH_ENTRIES, PnCounter, SealError, Sealed, SealedBatch,
-    StatKind, WIRE_VERSION_2, WireError, seal_leaves, verify_sealed,
+    StatKind, WIRE_VERSION, WireError, seal_leaves, verify_sealed,
 };
 
 const GOLDEN_BATCH: &[u8] = include_bytes!("fixtures/batch_v2.bin");
@@ -25,6 +25,10 @@ fn leaves(count: usize) -> Vec<Leaf> {
         .collect()
 }
 
+fn indexed(leaves: Vec<Leaf>) -> Vec<(u32, Leaf)> {
+    (0..).zip(leaves).collect()
+}
+
 /// `writers` writers, each sealing `per_writer` leaves, shown whole.
 fn sealed(writers: u8, per_writer: usize) -> Vec<Sealed> {
     (1..=writers)
@@ -33,12 +37,7 @@ fn sealed(writers: u8, per_writer: usize) -> Vec<Sealed> {
             let (seal, tree) =
                 seal_leaves(&identity(seed), &namespace(), generation(seed), &leaves)
                     .expect("sealed");
-            Sealed::of(
-                &seal,
-                &tree,
-                leaves.into_iter().enumerate().map(|(i, l)| (i as u32, l)).collect(),
-            )
-            .expect("known")
+            Sealed::of(&seal, IdentityProof { nonce: 1 }, &tree, indexed(leaves)).expect("known")
         })
         .collect()
 }
@@ -56,16 +55,8 @@ fn golden_batch() -> SealedBatch {
     SealedBatch {
         namespace: namespace(),
         sealed: vec![
-            (IdentityProof { nonce: 11 }, Sealed::of(&seal, &tree, part).expect("known")),
-            (
-                IdentityProof { nonce: 22 },
-                Sealed::of(
-                    &seal2,
-                    &tree2,
-                    two.into_iter().enumerate().map(|(i, l)| (i as u32, l)).collect(),
-                )
-                .expect("known"),
-            ),
+            Sealed::of(&seal, IdentityProof { nonce: 11 }, &tree, part).expect("known"),
+            Sealed::of(&seal2, IdentityProof { nonce: 22 }, &tree2, indexed(two)).expect("known"),
         ],
     }
 }
@@ -83,11 +74,10 @@ fn regenerate_golden_file() {
 #[test]
 fn encoding_matches_the_golden_bytes_which_decode_and_verify() {
     assert_eq!(golden_batch().encode(), GOLDEN_BATCH);
-    assert_eq!(GOLDEN_BATCH[0], WIRE_VERSION_2);
+    assert_eq!(GOLDEN_BATCH[0], WIRE_VERSION);
     let batch = SealedBatch::decode(GOLDEN_BATCH).expect("decodes");
     assert_eq!(batch, golden_batch());
-    let groups: Vec<Sealed> = batch.sealed.into_iter().map(|(_, s)| s).collect();
-    assert!(verify_sealed(&namespace(), &groups).iter().all(Result::is_ok));
+    assert!(verify_sealed(&namespace(), &batch.sealed).iter().all(Result::is_ok));
 }
 
 #[test]
@@ -104,10 +94,7 @@ fn a_tampered_counter_or_a_foreign_namespace_fails_the_seal() {
 #[test]
 fn whole_seals_cost_a_few_bytes_per_counter() {
     // 10 writers x 1,600 counters over 400 tweets: the full state of one benchmark replica.
-    let batch = SealedBatch {
-        namespace: namespace(),
-        sealed: sealed(4, 1600).into_iter().map(|s| (IdentityProof { nonce: 1 }, s)).collect(),
-    };
+    let batch = SealedBatch { namespace: namespace(), sealed: sealed(4, 1600) };
     let bytes = batch.encode();
     let per_counter = bytes.len() as f64 / 6400.0;
     assert!(per_counter < 12.0, "{per_counter:.1} bytes per counter");
@@ -124,18 +111,12 @@ fn malformed_groups_get_typed_errors() {
     assert_eq!(SealedBatch::decode(&[]), Err(WireError::Empty));
     assert_eq!(SealedBatch::decode(&[1, 0]), Err(WireError::UnknownVersion(1)));
     let mut beyond = good.clone();
-    beyond.sealed[0].1.leaves[2].0 = 5; // index 5 of a 5-leaf seal
+    beyond.sealed[0].leaves[2].0 = 5; // index 5 of a 5-leaf seal
     assert_eq!(
         SealedBatch::decode(&beyond.encode()),
         Err(WireError::Group { index: 0, reason: GroupError::Index })
     );
-    let many = SealedBatch {
-        namespace: namespace(),
-        sealed: sealed(2, MAX_BATCH_ENTRIES / 2 + 1)
-            .into_iter()
-            .map(|s| (IdentityProof { nonce: 1 }, s))
-            .collect(),
-    };
+    let many = SealedBatch { namespace: namespace(), sealed: sealed(2, MAX_BATCH_ENTRIES / 2 + 1) };
     assert!(matches!(
         SealedBatch::decode(&many.encode()),
         Err(WireError::TooManyEntries { count, .. }) if count == MAX_BATCH_ENTRIES + 2
@@ -158,11 +139,11 @@ proptest! {
         indices.sort_unstable();
         indices.dedup();
         let part = indices.iter().map(|&i| (i, all[i as usize].clone())).collect();
-        let sealed = Sealed::of(&seal, &tree, part).expect("known");
-        let batch = SealedBatch { namespace: namespace(), sealed: vec![(IdentityProof { nonce: 0 }, sealed)] };
+        let sealed = Sealed::of(&seal, IdentityProof { nonce: 0 }, &tree, part).expect("known");
+        let batch = SealedBatch { namespace: namespace(), sealed: vec![sealed] };
         let decoded = SealedBatch::decode(&batch.encode()).expect("decodes");
         prop_assert_eq!(&decoded, &batch);
-        let (checked, _) = verify_sealed(&namespace(), &[decoded.sealed[0].1.clone()])[0]
+        let (checked, _) = verify_sealed(&namespace(), &decoded.sealed)[0]
             .clone()
             .expect("verifies");
         prop_assert_eq!(checked, seal);
@@ -181,10 +162,9 @@ proptest! {
             bytes[i] = value;
         }
         if let Ok(batch) = SealedBatch::decode(&bytes) {
-            let groups: Vec<Sealed> = batch.sealed.into_iter().map(|(_, s)| s).collect();
-            let _ = verify_sealed(&namespace(), &groups);
+            let _ = verify_sealed(&namespace(), &batch.sealed);
         }
-        let mut random = vec![WIRE_VERSION_2];
+        let mut random = vec![WIRE_VERSION];
         random.extend(noise);
         let _ = SealedBatch::decode(&random);
     }

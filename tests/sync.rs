@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use common::*;
 use proptest::prelude::*;
 use warpnet_stats::{
-    Batch, EntryKey, MAX_BATCH_ENTRIES, MAX_REQUEST_ITEMS, PnCounter, Replica, SignedEntry,
+    EntryKey, MAX_BATCH_ENTRIES, MAX_REQUEST_ITEMS, PnCounter, Replica, Sealed, SealedBatch,
     StatKind, Summary, SyncError, SyncRequest, SyncResponse, SyncSession, Writer,
 };
 
@@ -38,7 +38,7 @@ fn pull(into: &mut Replica, from: &mut Replica) -> Cost {
         cost.bytes += bytes.len();
         let response = SyncResponse::decode(&bytes).expect("response decodes");
         let step = session.handle(into, response).expect("honest response accepted");
-        cost.fetched += step.fetched.len();
+        cost.fetched += step.fetched.iter().map(|g| g.leaves.len()).sum::<usize>();
         let report = into.merge(&namespace(), step.fetched);
         assert!(report.rejected.is_empty(), "honest entries rejected: {:?}", report.rejected);
         match step.next {
@@ -59,7 +59,7 @@ fn state(replica: &Replica) -> BTreeMap<(String, StatKind, Writer), PnCounter> {
 }
 
 /// `count` entries spread over ten writers, one like each on its own tweet.
-fn entries(count: usize) -> Vec<SignedEntry> {
+fn entries(count: usize) -> Vec<Sealed> {
     let mut writers: Vec<Replica> = (1..=10).map(replica).collect();
     (0..count)
         .map(|i| {
@@ -67,12 +67,12 @@ fn entries(count: usize) -> Vec<SignedEntry> {
             let entry = writer
                 .increment(&tweet(&format!("tweet-{i}")), StatKind::Likes)
                 .expect("within bounds");
-            writer.signed(&entry.key).expect("held")
+            writer.sealed([&entry.key]).pop().expect("held")
         })
         .collect()
 }
 
-fn holding(seed: u8, entries: &[SignedEntry]) -> Replica {
+fn holding(seed: u8, entries: &[Sealed]) -> Replica {
     let mut replica = replica(seed);
     for chunk in entries.chunks(MAX_BATCH_ENTRIES) {
         replica.merge(&namespace(), chunk.to_vec());
@@ -81,10 +81,10 @@ fn holding(seed: u8, entries: &[SignedEntry]) -> Replica {
 }
 
 /// Bytes of sending every entry in full, in batches as large as the wire allows.
-fn full_transfer_bytes(entries: &[SignedEntry]) -> usize {
+fn full_transfer_bytes(entries: &[Sealed]) -> usize {
     entries
         .chunks(MAX_BATCH_ENTRIES)
-        .map(|chunk| Batch { namespace: namespace(), entries: chunk.to_vec() }.encode().len())
+        .map(|chunk| SealedBatch { namespace: namespace(), sealed: chunk.to_vec() }.encode().len())
         .sum()
 }
 
@@ -158,12 +158,12 @@ fn both_sides_pull_newer_versions_of_the_same_counters() {
     let mut b = replica(2);
     let shared = tweet("shared");
     a.increment(&shared, StatKind::Likes).expect("within bounds");
-    let first = a.signed(&EntryKey {
+    let first = a.sealed([&EntryKey {
         tweet: shared.clone(),
         stat: StatKind::Likes,
         writer: a.local_writer(),
-    });
-    b.merge(&namespace(), first.into_iter().collect());
+    }]);
+    b.merge(&namespace(), first);
     a.decrement(&shared, StatKind::Likes).expect("within bounds"); // b holds an older version of a's counter
     b.increment(&shared, StatKind::Likes).expect("within bounds");
     pull(&mut a, &mut b);
@@ -240,7 +240,7 @@ fn forged_entries_in_a_response_are_not_kept() {
     loop {
         let mut response = request.answer_from(&mut liar).expect("answered");
         if let SyncResponse::Entries { entries, .. } = &mut response {
-            entries[0].entry.counter.increments += 5; // tampered after signing
+            entries[0].leaves[0].1.counter.increments += 5; // tampered after signing
         }
         let step = session.handle(&mut victim, response).expect("well formed");
         rejected += victim.merge(&namespace(), step.fetched).rejected.len();
@@ -268,17 +268,16 @@ proptest! {
             let (tweet, stat) = (tweet(&format!("t{t}")), StatKind::ALL[s]);
             let changed = if up { writers[w].increment(&tweet, stat) } else { writers[w].decrement(&tweet, stat) };
             let Ok(entry) = changed else { continue }; // below zero: refused
-            let signed = writers[w].signed(&entry.key).expect("held");
+            let signed = writers[w].sealed([&entry.key]);
             // Delivered to a, b, both, or lost (0 = lost).
-            if to & 1 == 1 { a.merge(&namespace(), vec![signed.clone()]); }
-            if to & 2 == 2 { b.merge(&namespace(), vec![signed.clone()]); }
-            if to != 0 { union.merge(&namespace(), vec![signed]); }
+            if to & 1 == 1 { a.merge(&namespace(), signed.clone()); }
+            if to & 2 == 2 { b.merge(&namespace(), signed.clone()); }
+            if to != 0 { union.merge(&namespace(), signed); }
         }
         for &(t, on_a) in &local {
             let node = if on_a { &mut a } else { &mut b };
             let entry = node.increment(&tweet(&format!("t{t}")), StatKind::Views).expect("within bounds");
-            let signed = node.signed(&entry.key).expect("held");
-            union.merge(&namespace(), vec![signed]);
+            union.merge(&namespace(), node.sealed([&entry.key]));
         }
         pull(&mut a, &mut b);
         pull(&mut b, &mut a);
@@ -307,9 +306,9 @@ proptest! {
             } else {
                 let changed = if up { writers[w].increment(&tweet, stat) } else { writers[w].decrement(&tweet, stat) };
                 let Ok(entry) = changed else { continue }; // below zero: refused
-                let signed = writers[w].signed(&entry.key).expect("held");
-                kept.merge(&namespace(), vec![signed.clone()]);
-                fresh.merge(&namespace(), vec![signed]);
+                let signed = writers[w].sealed([&entry.key]);
+                kept.merge(&namespace(), signed.clone());
+                fresh.merge(&namespace(), signed);
             }
         }
         prop_assert_eq!(kept.sync_digest(), fresh.sync_digest());

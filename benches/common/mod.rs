@@ -2,8 +2,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use warpnet_stats::{
-    Caps, EntryKey, Generation, Identity, Namespace, Replica, SignedEntry, StatKind, TweetId,
-    UserId,
+    Caps, EntryKey, Generation, Identity, Namespace, Replica, Sealed, StatKind, TweetId, UserId,
 };
 
 pub fn namespace() -> Namespace {
@@ -29,8 +28,9 @@ pub fn replica(seed: u64) -> Replica {
 }
 
 /// `rounds` successive batches from `writers` nodes, each writer changing `per_writer` tweets
-/// per round: every batch is newer than the one before it, as live gossip would be.
-pub fn rounds(writers: u64, per_writer: usize, rounds: usize) -> Vec<Vec<SignedEntry>> {
+/// per round and sealing them (as it publishes): every batch is newer than the one before it,
+/// as live gossip would be.
+pub fn rounds(writers: u64, per_writer: usize, rounds: usize) -> Vec<Vec<Sealed>> {
     let mut nodes: Vec<Replica> = (1..=writers).map(replica).collect();
     (0..rounds)
         .map(|_| {
@@ -42,7 +42,7 @@ pub fn rounds(writers: u64, per_writer: usize, rounds: usize) -> Vec<Vec<SignedE
                             node.increment(&tweet(t), StatKind::Likes).expect("within bounds").key
                         })
                         .collect();
-                    keys.iter().map(|k| node.signed(k).expect("held")).collect::<Vec<_>>()
+                    node.sealed(&keys)
                 })
                 .collect()
         })
@@ -61,10 +61,22 @@ pub fn tweet_with_writers(writers: usize) -> Replica {
         let key = node.increment(&tweet(0), StatKind::Likes).expect("within bounds").key;
         node.increment(&tweet(0), StatKind::Likes).expect("within bounds");
         node.decrement(&tweet(0), StatKind::Likes).expect("within bounds");
-        let signed = node.signed(&key).expect("held");
-        assert!(replica.merge(&namespace(), vec![signed]).rejected.is_empty());
+        assert!(replica.merge(&namespace(), node.sealed([&key])).rejected.is_empty());
     }
     replica
+}
+
+/// `writers` nodes with one like on each of `per_writer` tweets, with their keys.
+pub fn writers_with(writers: u64, per_writer: usize) -> Vec<(Replica, Vec<EntryKey>)> {
+    (1..=writers)
+        .map(|seed| {
+            let mut node = replica(seed);
+            let keys = (0..per_writer)
+                .map(|t| node.increment(&tweet(t), StatKind::Likes).expect("within bounds").key)
+                .collect();
+            (node, keys)
+        })
+        .collect()
 }
 
 /// `n` payloads of entry size signed by `n` keys, for baseline measurements of the signature

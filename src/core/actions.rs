@@ -208,7 +208,7 @@ mod tests {
         let mut before = node(1);
         let like = before.apply(&t, &Action::Like(alice.clone())).expect("within the caps");
         let mut after = node(1);
-        after.replica_mut().load(like.entry.expect("changed"), None);
+        after.replica_mut().load(like.entry.expect("changed"), &[]);
         after.load_record(&like.record.expect("recorded"));
         assert_eq!(after.apply(&t, &Action::Like(alice.clone())).map(|o| o.entry), Ok(None));
         assert_eq!(after.apply(&t, &Action::Unlike(alice)).map(|o| o.count), Ok(0));

@@ -155,6 +155,35 @@ impl Tree {
         self.known.get(&(0, index)).copied()
     }
 
+    /// Adds what `other`, a part of the same signed tree, knows (both were checked against
+    /// the same root).
+    pub(crate) fn absorb(&mut self, other: Tree) {
+        debug_assert_eq!((self.leaves, self.root), (other.leaves, other.root));
+        self.known.extend(other.known);
+    }
+
+    /// The known nodes, by (level, index): what a store keeps of the tree.
+    pub(crate) fn known(&self) -> impl Iterator<Item = ((u8, u32), Hash)> + '_ {
+        self.known.iter().map(|(k, v)| (*k, *v))
+    }
+
+    /// The tree of `leaves` leaves made of these known nodes, as [`Tree::known`] listed them
+    /// (read back from this node's own store). `None` if they lack the root.
+    pub(crate) fn from_known(
+        leaves: u32,
+        known: impl IntoIterator<Item = ((u8, u32), Hash)>,
+    ) -> Option<Tree> {
+        let known: BTreeMap<(u8, u32), Hash> = known.into_iter().collect();
+        let mut width = leaves;
+        let mut depth = 0u8;
+        while width > 1 {
+            width = width.div_ceil(2);
+            depth += 1;
+        }
+        let root = *known.get(&(depth, 0))?;
+        Some(Tree { leaves, root, known })
+    }
+
     /// The multiproof of these leaves (indices rising): the hashes [`Tree::from_proof`] needs
     /// besides theirs, level by level. `None` if one of them is not known here.
     pub fn prove(&self, indices: &[u32]) -> Option<Vec<Hash>> {

@@ -14,7 +14,8 @@ mod seal;
 mod signing;
 mod sync;
 mod wire;
-mod wire_v2;
+mod wire_sync;
+mod witness;
 
 pub use actions::{Action, Mark, NodeState, Outcome, Record};
 pub use counter::PnCounter;
@@ -25,17 +26,17 @@ pub use ids::{
 };
 pub use merkle::{HASH_BYTES, Hash, MAX_LEAVES, ProofError, Tree};
 pub use proof::{Difficulty, IdentityProof, Minter, PROOF_DOMAIN};
-pub use replica::{Contribution, Entry, MergeReport, Rejection, Replica, SignedEntry, Stats};
+pub use replica::{Contribution, Entry, MergeReport, Rejection, Replica, Stats};
 pub use rules::{Caps, CapsError, OutOfBounds};
 pub use seal::{
     Leaf, SEAL_DOMAIN, Seal, SealError, Sealed, seal_leaves, seal_payload, verify_sealed,
 };
-pub use signing::{ENTRY_DOMAIN, Identity, Signature, signing_payload};
+pub use signing::{Identity, Signature};
 pub use sync::{
     MAX_REQUEST_ITEMS, MAX_RESPONSE_ENTRIES, MAX_RESPONSE_SUMMARIES, SyncError, SyncRequest,
     SyncResponse, SyncSession, SyncStep,
 };
 pub use wire::{
-    Batch, EntryError, GroupError, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, WIRE_VERSION, WireError,
+    GroupError, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, SealedBatch, WIRE_VERSION, WireError,
 };
-pub use wire_v2::{SealedBatch, WIRE_VERSION_2};
+pub(crate) use witness::{Witness, cover};

@@ -1,6 +1,7 @@
 //! The replica: every counter of a namespace, with per-(tweet, statistic) totals kept up to
 //! date on each change so reading a tweet's stats is one lookup. Local changes touch only the
-//! local writer's counters; remote entries are merged after their signatures check out.
+//! local writer's counters, sealed when they leave; remote counters are merged from sealed
+//! leaves after the seals check out, and kept with the leaves that vouch for them.
 //! Pure state: no I/O, no clock, no randomness.
 
 use std::collections::{BTreeMap, HashMap};
@@ -10,8 +11,12 @@ use ed25519_zebra::VerificationKey;
 use super::counter::PnCounter;
 use super::digest::{self, DigestTree, Summary};
 use super::ids::{EntryKey, Namespace, NodeId, StatKind, TweetId, Writer};
+use super::merkle::Tree;
+use super::proof::IdentityProof;
 use super::rules::{Caps, OutOfBounds};
-use super::signing::{self, Check, Identity, Signature};
+use super::seal::{self, Leaf, Seal, Sealed};
+use super::signing::{self, Identity};
+use super::witness::{self, HeldSeal, MAX_SERVED_LEAVES, SealTable, Witness, Witnesses};
 
 /// A counter and its key: what a change produces and what storage keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,15 +25,6 @@ pub struct Entry {
     pub key: EntryKey,
     /// Its value.
     pub counter: PnCounter,
-}
-
-/// An entry with its writer's signature, as it travels between nodes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignedEntry {
-    /// The entry.
-    pub entry: Entry,
-    /// The writer's signature over [`signing::signing_payload`] of the entry.
-    pub signature: Signature,
 }
 
 /// A tweet's aggregated statistics: each is the sum over all writers of their counter values,
@@ -82,8 +78,8 @@ impl Contribution {
 /// Why a remote entry was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Rejection {
-    /// Its signature does not verify against the node id in its key (forged, tampered with,
-    /// or signed by another node).
+    /// Its seal does not verify: the signature is not the writer's over the root its leaves and
+    /// proof make (forged, tampered with, signed by another node, or a malformed proof).
     BadSignature,
     /// It was signed for another namespace.
     ForeignNamespace,
@@ -91,7 +87,7 @@ pub enum Rejection {
     OutOfBounds(OutOfBounds),
 }
 
-/// What merging a batch of remote entries did.
+/// What merging sealed leaves from peers did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MergeReport {
     /// The entries whose counters grew, with their new values.
@@ -100,6 +96,13 @@ pub struct MergeReport {
     pub stale: usize,
     /// Entries refused, with the reason. Nothing of them was kept.
     pub rejected: Vec<(EntryKey, Rejection)>,
+}
+
+impl MergeReport {
+    /// How many entries were offered.
+    pub fn offered(&self) -> usize {
+        self.changed.len() + self.stale + self.rejected.len()
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -117,9 +120,8 @@ impl Total {
 #[derive(Debug, Clone)]
 struct Slot {
     counter: PnCounter,
-    /// The writer's signature over exactly `counter`; `None` for local counters not yet signed
-    /// since their last change.
-    signature: Option<Signature>,
+    /// The leaves that vouch for a remote counter (none for local ones, sealed when served).
+    witnesses: Witnesses,
     /// The counter's catch-up summary: computed when the digest tree is built, and on every
     /// change after that.
     summary: Option<Summary>,
@@ -140,6 +142,10 @@ pub struct Replica {
     tweets: HashMap<TweetId, TweetCounters>,
     /// Public keys of nodes whose signatures have verified, so each id is decoded once.
     keys: HashMap<NodeId, VerificationKey>,
+    /// The seals remote counters rest on.
+    seals: SealTable,
+    /// The local writer's identity proof, served with its seals.
+    proof: IdentityProof,
     caps: Caps,
     len: usize,
     /// The catch-up digest tree: built when first needed, then updated on every change.
@@ -161,6 +167,8 @@ impl Replica {
             local,
             tweets: HashMap::new(),
             keys: HashMap::new(),
+            seals: SealTable::default(),
+            proof: IdentityProof { nonce: 0 },
             caps: Caps::DEFAULT,
             len: 0,
             tree: None,
@@ -172,6 +180,16 @@ impl Replica {
     pub fn with_caps(mut self, caps: Caps) -> Self {
         self.caps = caps;
         self
+    }
+
+    /// Sets the local writer's identity proof, sent with every seal it signs.
+    pub fn set_identity_proof(&mut self, proof: IdentityProof) {
+        self.proof = proof;
+    }
+
+    /// The local writer's identity proof.
+    pub fn identity_proof(&self) -> IdentityProof {
+        self.proof
     }
 
     /// The namespace.
@@ -267,122 +285,199 @@ impl Replica {
             held.decrements.saturating_add(step.decrements),
         );
         self.caps.check(stat, counter)?;
-        self.put(&key, counter, None);
+        self.put(&key, counter, [None, None]);
         Ok(Entry { key, counter })
     }
 
-    /// The entry for `key` signed by its writer, ready to leave the node. A local counter is
-    /// signed here, once per change however many actions it counts; a remote one carries the
-    /// signature it arrived with. `None` if the key is not held, or is a remote counter with no
-    /// single signature (its writer signed two versions neither of which contains the other).
-    pub fn signed(&mut self, key: &EntryKey) -> Option<SignedEntry> {
-        let is_local = key.writer == self.local;
-        let namespace = &self.namespace;
-        let identity = &self.identity;
-        let slot = self.tweets.get_mut(&key.tweet)?.slots.get_mut(&(key.stat, key.writer))?;
-        if slot.signature.is_none() && is_local {
-            let payload = signing::signing_payload(namespace, key, slot.counter);
-            slot.signature = Some(identity.sign(&payload));
-        }
-        let signature = slot.signature?;
-        Some(SignedEntry { entry: Entry { key: key.clone(), counter: slot.counter }, signature })
-    }
-
-    /// Merges entries from another node. Every entry is checked, whatever this replica holds
-    /// (validity is a function of the entry alone): within the caps, then signed by the node in
-    /// its key, all in one batch verification. An entry identical to one held, signature
-    /// included, passed the same checks when it was taken in and is not checked again. Only
-    /// valid entries are kept (with their signature, for relaying).
-    pub fn merge(&mut self, namespace: &Namespace, entries: Vec<SignedEntry>) -> MergeReport {
-        let mut report = MergeReport::default();
-        if *namespace != self.namespace {
-            report.rejected =
-                entries.into_iter().map(|e| (e.entry.key, Rejection::ForeignNamespace)).collect();
-            return report;
-        }
-        let mut unchecked = Vec::with_capacity(entries.len());
-        for signed in entries {
-            let Entry { key, counter } = &signed.entry;
-            if let Err(bound) = self.caps.check(key.stat, *counter) {
-                report.rejected.push((signed.entry.key, Rejection::OutOfBounds(bound)));
-            } else if self.holds_exactly(&signed) {
-                report.stale += 1;
+    /// The entries with these keys, sealed, ready to leave the node: local counters under a
+    /// seal signed here (one signature per [`MAX_SERVED_LEAVES`]), remote ones with the
+    /// leaves that vouch for them and their seals' proofs. Keys not held are left out, as are
+    /// halves of remote counters no leaf vouches for.
+    pub fn sealed<'a>(&self, keys: impl IntoIterator<Item = &'a EntryKey>) -> Vec<Sealed> {
+        let mut local = Vec::new();
+        let mut remote = Vec::new();
+        for key in keys {
+            let Some(slot) = self.slot(key) else { continue };
+            if key.writer == self.local {
+                let leaf = Leaf { tweet: key.tweet.clone(), stat: key.stat, counter: slot.counter };
+                local.push(leaf);
             } else {
-                unchecked.push(signed);
+                remote.extend(slot.witnesses.iter().flatten().map(|w| (key, *w)));
             }
         }
-
-        let keys: Vec<Option<VerificationKey>> =
-            unchecked.iter().map(|e| self.key_of(&e.entry.key.writer.node)).collect();
-        let payloads: Vec<Vec<u8>> = unchecked
-            .iter()
-            .map(|e| signing::signing_payload(&self.namespace, &e.entry.key, e.entry.counter))
-            .collect();
-        let checks: Vec<Check<'_>> = unchecked
-            .iter()
-            .zip(&payloads)
-            .zip(&keys)
-            .filter_map(|((e, payload), key)| {
-                Some(Check { payload, signature: &e.signature, key: key.as_ref()? })
+        let mut out: Vec<Sealed> = local
+            .chunks(MAX_SERVED_LEAVES)
+            .filter_map(|chunk| {
+                let (seal, tree) = seal::seal_leaves(
+                    &self.identity,
+                    &self.namespace,
+                    self.local.generation,
+                    chunk,
+                )
+                .ok()?;
+                let leaves = (0..).zip(chunk.iter().cloned()).collect();
+                Sealed::of(&seal, self.proof, &tree, leaves)
             })
             .collect();
-        let mut verdicts = signing::verify_all(&checks).into_iter();
+        out.extend(self.seals.serve(remote));
+        out
+    }
 
-        for (signed, key) in unchecked.into_iter().zip(keys) {
-            let valid = key.is_some() && verdicts.next() == Some(true);
-            let SignedEntry { entry, signature } = signed;
-            if !valid {
-                report.rejected.push((entry.key, Rejection::BadSignature));
+    /// Merges sealed leaves from other nodes. Every leaf is checked, whatever this replica
+    /// holds (validity is a function of the leaf and its seal alone): within the caps, then
+    /// its seal's signature over the root its leaves and proof make, all seals in one batch
+    /// verification. A seal held already with the same signature is not checked again. Valid
+    /// leaves are kept with the counters they vouch for, for serving later.
+    pub fn merge(&mut self, namespace: &Namespace, sealed: Vec<Sealed>) -> MergeReport {
+        let mut report = MergeReport::default();
+        if *namespace != self.namespace {
+            report.rejected = sealed
+                .into_iter()
+                .flat_map(|g| {
+                    let writer = g.writer;
+                    g.leaves
+                        .into_iter()
+                        .map(move |(_, leaf)| (leaf.key(writer), Rejection::ForeignNamespace))
+                })
+                .collect();
+            return report;
+        }
+        let trees: Vec<Option<Tree>> = sealed.iter().map(|g| g.tree().ok()).collect();
+        let unchecked: Vec<(&Sealed, &Tree)> = sealed
+            .iter()
+            .zip(&trees)
+            .filter_map(|(g, tree)| Some((g, tree.as_ref()?)))
+            .filter(|(g, tree)| !self.seals.holds(&g.seal_of(tree)))
+            .collect();
+        let mut verdicts =
+            seal::check_signatures(&self.namespace, &unchecked, |node| self.key_of(node))
+                .into_iter();
+        let verified: Vec<Option<(Seal, Tree)>> = sealed
+            .iter()
+            .zip(trees)
+            .map(|(g, tree)| {
+                let tree = tree?;
+                let seal = g.seal_of(&tree);
+                let valid = self.seals.holds(&seal) || verdicts.next() == Some(true);
+                valid.then_some((seal, tree))
+            })
+            .collect();
+        for (group, verdict) in sealed.into_iter().zip(verified) {
+            let writer = group.writer;
+            let Some((seal, tree)) = verdict else {
+                report.rejected.extend(
+                    group.leaves.into_iter().map(|(_, l)| (l.key(writer), Rejection::BadSignature)),
+                );
                 continue;
+            };
+            if let Some(key) = self.key_of(&writer.node) {
+                self.keys.insert(writer.node, key);
             }
-            if let Some(key) = key {
-                self.keys.insert(entry.key.writer.node, key);
+            self.seals.add(seal, group.identity, tree);
+            for (index, leaf) in group.leaves {
+                let key = leaf.key(writer);
+                if let Err(bound) = self.caps.check(leaf.stat, leaf.counter) {
+                    report.rejected.push((key, Rejection::OutOfBounds(bound)));
+                    continue;
+                }
+                let witness = Witness { root: seal.root, index, counter: leaf.counter };
+                match self.take(&key, leaf.counter, Some(witness)) {
+                    Some(changed) => report.changed.push(changed),
+                    None => report.stale += 1,
+                }
             }
-            match self.load(entry, Some(signature)) {
-                Some(changed) => report.changed.push(changed),
-                None => report.stale += 1,
-            }
+            self.seals.prune(writer, &seal.root);
         }
         report
     }
 
-    /// Whether this replica holds exactly this entry, with this signature.
-    fn holds_exactly(&self, signed: &SignedEntry) -> bool {
-        self.slot(&signed.entry.key).is_some_and(|slot| {
-            slot.counter == signed.entry.counter && slot.signature == Some(signed.signature)
-        })
-    }
-
-    /// Merges one entry without checking its signature: for entries read back from this node's
-    /// own store, which it verified or wrote itself. Returns the entry if its counter grew.
-    pub(crate) fn load(&mut self, entry: Entry, signature: Option<Signature>) -> Option<Entry> {
-        let held = self.get(&entry.key);
-        let held_counter = held.unwrap_or_default();
-        if !held_counter.is_behind(entry.counter) {
+    /// Merges a counter into the one held, with the leaf that vouches for it (none for local
+    /// counters): of the held and new leaves, those that carry the joined halves are kept (the
+    /// held ones while they do). Returns the entry if its counter grew.
+    fn take(
+        &mut self,
+        key: &EntryKey,
+        counter: PnCounter,
+        witness: Option<Witness>,
+    ) -> Option<Entry> {
+        let (held, old) = self
+            .slot(key)
+            .map_or((PnCounter::default(), [None, None]), |s| (s.counter, s.witnesses));
+        let merged = held.merge(counter);
+        let grew = merged != held;
+        let witnesses = if key.writer == self.local {
+            [None, None]
+        } else {
+            // Held leaves first: a counter stays on the seals it rests on while they cover it.
+            let candidates: Vec<Witness> = old.iter().flatten().copied().chain(witness).collect();
+            witness::cover(&candidates, merged)
+        };
+        if !grew && witnesses == old {
             return None;
         }
-        let merged = held_counter.merge(entry.counter);
-        // A signature covers exactly one counter value: keep it only if that is the result.
-        let signature = signature.filter(|_| merged == entry.counter);
-        self.put(&entry.key, merged, signature);
-        Some(Entry { key: entry.key, counter: merged })
+        for added in witnesses.iter().flatten().filter(|w| !old.contains(&Some(**w))) {
+            self.seals.retain(key.writer, &added.root);
+        }
+        for removed in old.iter().flatten().filter(|w| !witnesses.contains(&Some(**w))) {
+            self.seals.release(key.writer, &removed.root);
+        }
+        self.put(key, merged, witnesses);
+        grew.then(|| Entry { key: key.clone(), counter: merged })
+    }
+
+    /// Merges one counter read back from this node's own store, which verified or wrote it,
+    /// with the leaves that vouched for it there (whose seals [`Replica::load_seal`] loaded
+    /// first). Returns the entry if its counter grew.
+    pub(crate) fn load(&mut self, entry: Entry, witnesses: &[Witness]) -> Option<Entry> {
+        let changed = self.take(&entry.key, entry.counter, None);
+        for witness in witnesses {
+            if self.seals.contains(entry.key.writer, &witness.root) {
+                self.take(&entry.key, witness.counter, Some(*witness));
+            }
+        }
+        changed
+    }
+
+    /// Takes in a seal read back from this node's own store (not checked again).
+    pub(crate) fn load_seal(&mut self, seal: Seal, identity: IdentityProof, tree: Tree) {
+        self.seals.add(seal, identity, tree);
+    }
+
+    /// The leaves that vouch for a held remote counter.
+    pub(crate) fn witnesses(&self, key: &EntryKey) -> Vec<Witness> {
+        self.slot(key)
+            .map_or_else(Vec::new, |slot| slot.witnesses.iter().flatten().copied().collect())
+    }
+
+    /// A held seal, by writer and root.
+    pub(crate) fn held_seal(
+        &self,
+        writer: Writer,
+        root: &super::merkle::Hash,
+    ) -> Option<&HeldSeal> {
+        self.seals.get(writer, root)
+    }
+
+    /// How many seals remote counters rest on.
+    pub fn seal_count(&self) -> usize {
+        self.seals.len()
     }
 
     /// Sets a counter (which must not shrink) and moves the totals by the difference.
-    fn put(&mut self, key: &EntryKey, counter: PnCounter, signature: Option<Signature>) {
+    fn put(&mut self, key: &EntryKey, counter: PnCounter, witnesses: Witnesses) {
         let counters = match self.tweets.get_mut(&key.tweet) {
             Some(counters) => counters,
             None => self.tweets.entry(key.tweet.clone()).or_default(),
         };
         let slot = counters.slots.entry((key.stat, key.writer)).or_insert_with(|| {
             self.len += 1;
-            Slot { counter: PnCounter::default(), signature: None, summary: None }
+            Slot { counter: PnCounter::default(), witnesses: [None, None], summary: None }
         });
         let total = &mut counters.totals[key.stat.index()];
         total.increments += u128::from(counter.increments - slot.counter.increments);
         total.decrements += u128::from(counter.decrements - slot.counter.decrements);
         let old = slot.summary;
-        *slot = Slot { counter, signature, summary: None };
+        *slot = Slot { counter, witnesses, summary: None };
         // Once built, the tree follows every change (each slot then has its summary).
         if let Some(tree) = &mut self.tree {
             let summary = digest::summarize(key, counter);
@@ -438,7 +533,7 @@ mod tests {
     }
 
     #[test]
-    fn loading_rebuilds_state_without_signatures_and_signs_local_entries_again() {
+    fn loading_rebuilds_state_and_seals_and_everything_can_be_served_again() {
         let t = TweetId::new("t").expect("valid");
         let mut a = replica(1);
         a.increment(&t, StatKind::Replies).expect("within bounds");
@@ -446,29 +541,27 @@ mod tests {
         let key = EntryKey { tweet: t.clone(), stat: StatKind::Replies, writer: a.local_writer() };
         let mut b = replica(2);
         let namespace = b.namespace().clone();
-        b.merge(&namespace, vec![a.signed(&key).expect("held")]);
+        b.merge(&namespace, a.sealed([&key]));
         b.increment(&t, StatKind::Replies).expect("within bounds");
 
-        // What a store keeps: every entry, with the signature held for a peer's.
-        let saved: Vec<(Entry, Option<Signature>)> = sorted(&b)
-            .into_iter()
-            .map(|e| {
-                let remote = e.key.writer != b.local_writer();
-                let signature = remote.then(|| b.signed(&e.key).expect("held").signature);
-                (e, signature)
-            })
-            .collect();
+        // What a store keeps: every entry with its witnesses, and the seals they rest on.
         let mut reloaded = replica(2);
-        for (entry, signature) in saved {
-            assert!(reloaded.load(entry, signature).is_some());
+        for entry in sorted(&b) {
+            for witness in b.witnesses(&entry.key) {
+                let held = b.held_seal(entry.key.writer, &witness.root).expect("held");
+                reloaded.load_seal(held.seal, held.identity, held.tree.clone());
+            }
+        }
+        for entry in sorted(&b) {
+            let witnesses = b.witnesses(&entry.key);
+            assert!(reloaded.load(entry, &witnesses).is_some());
         }
         assert_eq!(sorted(&reloaded), sorted(&b));
         assert_eq!(reloaded.stats(&t).replies, 3);
         // Both the relayed entry and the local one can leave the node and verify elsewhere.
-        let out: Vec<SignedEntry> =
-            sorted(&reloaded).iter().map(|e| reloaded.signed(&e.key).expect("held")).collect();
+        let keys: Vec<EntryKey> = sorted(&reloaded).into_iter().map(|e| e.key).collect();
         let mut c = replica(3);
-        let report = c.merge(&namespace, out);
+        let report = c.merge(&namespace, reloaded.sealed(&keys));
         assert_eq!((report.changed.len(), report.rejected.len()), (2, 0));
         assert_eq!(c.stats(&t).replies, 3);
     }

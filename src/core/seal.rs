@@ -8,6 +8,7 @@ use ed25519_zebra::VerificationKey;
 use super::counter::PnCounter;
 use super::ids::{EntryKey, Generation, Namespace, NodeId, StatKind, TweetId, Writer};
 use super::merkle::{self, Hash, ProofError, Tree};
+use super::proof::IdentityProof;
 use super::signing::{self, Check, Identity, Signature};
 
 /// The domain-separation prefix of every signed seal payload.
@@ -108,6 +109,8 @@ pub fn seal_leaves(
 pub struct Sealed {
     /// Who signed.
     pub writer: Writer,
+    /// The writer's identity proof in this namespace.
+    pub identity: IdentityProof,
     /// How many leaves the signed tree has.
     pub leaf_count: u32,
     /// The writer's signature over the tree's root.
@@ -120,11 +123,17 @@ pub struct Sealed {
 
 impl Sealed {
     /// These leaves of a seal whose tree is known: `None` if one of them is not known there.
-    pub fn of(seal: &Seal, tree: &Tree, leaves: Vec<(u32, Leaf)>) -> Option<Sealed> {
+    pub fn of(
+        seal: &Seal,
+        identity: IdentityProof,
+        tree: &Tree,
+        leaves: Vec<(u32, Leaf)>,
+    ) -> Option<Sealed> {
         let indices: Vec<u32> = leaves.iter().map(|(i, _)| *i).collect();
         let proof = tree.prove(&indices)?;
         Some(Sealed {
             writer: seal.writer,
+            identity,
             leaf_count: seal.leaves,
             signature: seal.signature,
             leaves,
@@ -150,64 +159,74 @@ pub fn verify_sealed(
     namespace: &Namespace,
     groups: &[Sealed],
 ) -> Vec<Result<(Seal, Tree), SealError>> {
-    verify(namespace, groups, |node| signing::public_key_of(node.peer_id()))
+    let trees: Vec<Result<Tree, SealError>> =
+        groups.iter().map(|g| g.tree().map_err(SealError::from)).collect();
+    let pending: Vec<(&Sealed, &Tree)> =
+        groups.iter().zip(&trees).filter_map(|(g, t)| Some((g, t.as_ref().ok()?))).collect();
+    let mut verdicts =
+        check_signatures(namespace, &pending, |node| signing::public_key_of(node.peer_id()))
+            .into_iter();
+    groups
+        .iter()
+        .zip(trees)
+        .map(|(group, tree)| {
+            let tree = tree?;
+            if verdicts.next() != Some(true) {
+                return Err(SealError::BadSignature);
+            }
+            Ok((group.seal_of(&tree), tree))
+        })
+        .collect()
 }
 
-/// [`verify_sealed`] with public keys from `key_of` (`None`: the node id embeds no usable key).
-pub(crate) fn verify(
+impl Sealed {
+    /// The tree these leaves and proof make (its root is what the signature must cover).
+    pub(crate) fn tree(&self) -> Result<Tree, ProofError> {
+        let present: Vec<(u32, Hash)> =
+            self.leaves.iter().map(|(i, leaf)| (*i, leaf.hash())).collect();
+        Tree::from_proof(self.leaf_count, &present, &self.proof)
+    }
+
+    /// The seal these leaves claim, given their rebuilt tree.
+    pub(crate) fn seal_of(&self, tree: &Tree) -> Seal {
+        Seal {
+            writer: self.writer,
+            leaves: tree.leaves(),
+            root: tree.root(),
+            signature: self.signature,
+        }
+    }
+
+    /// An upper bound of this group's encoded size in a message.
+    pub(crate) fn size_bound(&self) -> usize {
+        let leaves: usize = self.leaves.iter().map(|(_, l)| l.tweet.as_str().len() + 40).sum();
+        160 + merkle::HASH_BYTES * self.proof.len() + leaves
+    }
+}
+
+/// Verifies the signatures of groups whose trees are rebuilt, in one batch; `key_of` gives a
+/// node's public key (`None`: the node id embeds no usable key). One verdict per group.
+pub(crate) fn check_signatures(
     namespace: &Namespace,
-    groups: &[Sealed],
+    groups: &[(&Sealed, &Tree)],
     key_of: impl Fn(&NodeId) -> Option<VerificationKey>,
-) -> Vec<Result<(Seal, Tree), SealError>> {
-    let trees: Vec<Result<Tree, ProofError>> = groups
-        .iter()
-        .map(|group| {
-            let present: Vec<(u32, Hash)> =
-                group.leaves.iter().map(|(i, leaf)| (*i, leaf.hash())).collect();
-            Tree::from_proof(group.leaf_count, &present, &group.proof)
-        })
-        .collect();
+) -> Vec<bool> {
     let keys: Vec<Option<VerificationKey>> =
-        groups.iter().map(|group| key_of(&group.writer.node)).collect();
-    let payloads: Vec<Option<Vec<u8>>> = groups
+        groups.iter().map(|(g, _)| key_of(&g.writer.node)).collect();
+    let payloads: Vec<Vec<u8>> = groups
         .iter()
-        .zip(&trees)
-        .map(|(group, tree)| {
-            let tree = tree.as_ref().ok()?;
-            Some(seal_payload(namespace, &group.writer, tree.leaves(), &tree.root()))
-        })
+        .map(|(g, tree)| seal_payload(namespace, &g.writer, tree.leaves(), &tree.root()))
         .collect();
     let checks: Vec<Check<'_>> = groups
         .iter()
         .zip(&payloads)
         .zip(&keys)
-        .filter_map(|((group, payload), key)| {
-            Some(Check {
-                payload: payload.as_ref()?,
-                signature: &group.signature,
-                key: key.as_ref()?,
-            })
+        .filter_map(|(((g, _), payload), key)| {
+            Some(Check { payload, signature: &g.signature, key: key.as_ref()? })
         })
         .collect();
     let mut verdicts = signing::verify_all(&checks).into_iter();
-    groups
-        .iter()
-        .zip(trees)
-        .zip(keys)
-        .map(|((group, tree), key)| {
-            let tree = tree?;
-            if key.is_none() || verdicts.next() != Some(true) {
-                return Err(SealError::BadSignature);
-            }
-            let seal = Seal {
-                writer: group.writer,
-                leaves: tree.leaves(),
-                root: tree.root(),
-                signature: group.signature,
-            };
-            Ok((seal, tree))
-        })
-        .collect()
+    keys.iter().map(|key| key.is_some() && verdicts.next() == Some(true)).collect()
 }
 
 #[cfg(test)]
@@ -228,10 +247,6 @@ mod tests {
         (identity, Namespace::new("mainnet").expect("valid"), writer, leaves)
     }
 
-    fn key_of(node: &NodeId) -> Option<VerificationKey> {
-        signing::public_key_of(node.peer_id())
-    }
-
     #[test]
     fn any_part_of_a_seal_verifies_and_tampering_does_not() {
         let (identity, namespace, writer, leaves) = setup(11);
@@ -239,21 +254,35 @@ mod tests {
             seal_leaves(&identity, &namespace, writer.generation, &leaves).expect("sealed");
         assert_eq!(seal.writer, writer);
         let part: Vec<(u32, Leaf)> = [2u32, 3, 9].map(|i| (i, leaves[i as usize].clone())).into();
-        let sealed = Sealed::of(&seal, &tree, part).expect("known");
+        let sealed = Sealed::of(&seal, IdentityProof { nonce: 0 }, &tree, part).expect("known");
         let mut forged = sealed.clone();
         forged.leaves[1].1.counter.increments += 1;
         let mut elsewhere = sealed.clone();
         elsewhere.leaf_count = 12;
         let other = Namespace::new("testnet").expect("valid");
-        let verdicts = verify(&namespace, &[sealed.clone(), forged, elsewhere], key_of);
+        let verdicts = verify_sealed(&namespace, &[sealed.clone(), forged, elsewhere]);
         let (checked, rebuilt) = verdicts[0].clone().expect("valid");
         assert_eq!(checked, seal);
         assert_eq!(verdicts[1], Err(SealError::BadSignature));
         assert!(verdicts[2].is_err());
-        assert_eq!(verify(&other, &[sealed], key_of)[0], Err(SealError::BadSignature));
+        assert_eq!(verify_sealed(&other, &[sealed])[0], Err(SealError::BadSignature));
         // A receiver can serve one of the leaves it got, with the writer's same signature.
-        let again = Sealed::of(&checked, &rebuilt, vec![(9, leaves[9].clone())]).expect("known");
-        assert!(verify(&namespace, &[again], key_of)[0].is_ok());
-        assert!(Sealed::of(&checked, &rebuilt, vec![(4, leaves[4].clone())]).is_none());
+        let again = Sealed::of(
+            &checked,
+            IdentityProof { nonce: 0 },
+            &rebuilt,
+            vec![(9, leaves[9].clone())],
+        )
+        .expect("known");
+        assert!(verify_sealed(&namespace, &[again])[0].is_ok());
+        assert!(
+            Sealed::of(
+                &checked,
+                IdentityProof { nonce: 0 },
+                &rebuilt,
+                vec![(4, leaves[4].clone())]
+            )
+            .is_none()
+        );
     }
 }

@@ -1,15 +1,11 @@
-//! Node identity (an ed25519 key), the canonical bytes an entry's signature covers, and
-//! batched signature checks. Pure: randomness for new keys comes in from the caller.
+//! Node identity (an ed25519 key) and batched signature checks. Pure: randomness for new keys
+//! comes in from the caller.
 
 use ed25519_dalek::{Signer, SigningKey};
 use ed25519_zebra::{VerificationKey, VerificationKeyBytes, batch};
 use libp2p_identity::PeerId;
 
-use super::counter::PnCounter;
-use super::ids::{EntryKey, Namespace, NodeId, embeds_ed25519_key};
-
-/// The domain-separation prefix of every signed entry payload.
-pub const ENTRY_DOMAIN: &[u8] = b"warpnet-stats/entry/1";
+use super::ids::{NodeId, embeds_ed25519_key};
 
 /// A node's signing identity: an ed25519 key whose libp2p PeerId is the [`NodeId`].
 #[derive(Clone)]
@@ -57,35 +53,9 @@ impl Identity {
     }
 }
 
-/// A 64-byte ed25519 signature over an entry's [`signing_payload`].
+/// A 64-byte ed25519 signature (over a seal's payload, [`super::seal::seal_payload`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Signature(pub [u8; 64]);
-
-/// The exact bytes an entry's signature covers:
-///
-/// ```text
-/// "warpnet-stats/entry/1"
-/// u8 len | namespace      u8 len | tweet id       u8 stat code (1..4)
-/// u8 len | node id bytes  16 bytes generation     u64 BE increments   u64 BE decrements
-/// ```
-///
-/// Lengths fit in a byte because ids are limited to 128 bytes and namespaces to 64.
-pub fn signing_payload(namespace: &Namespace, key: &EntryKey, counter: PnCounter) -> Vec<u8> {
-    let node = key.writer.node.to_bytes();
-    let mut out = Vec::with_capacity(ENTRY_DOMAIN.len() + 64 + key.tweet.as_str().len() + 70);
-    out.extend_from_slice(ENTRY_DOMAIN);
-    for part in [namespace.as_str().as_bytes(), key.tweet.as_str().as_bytes()] {
-        out.push(u8::try_from(part.len()).expect("ids are at most 128 bytes"));
-        out.extend_from_slice(part);
-    }
-    out.push(key.stat.code());
-    out.push(u8::try_from(node.len()).expect("a PeerId is at most 70 bytes"));
-    out.extend_from_slice(&node);
-    out.extend_from_slice(&key.writer.generation.0);
-    out.extend_from_slice(&counter.increments.to_be_bytes());
-    out.extend_from_slice(&counter.decrements.to_be_bytes());
-    out
-}
 
 /// The ed25519 key a PeerId embeds, if it is a valid curve point not of small order (anyone
 /// could sign for a small-order key).

@@ -13,15 +13,19 @@
 use std::collections::{HashSet, VecDeque};
 
 use super::digest::{self, DEPTH, FANOUT, LEAVES, Summary};
-use super::replica::{Replica, SignedEntry};
+use super::replica::Replica;
+use super::seal::Sealed;
 
 /// The most node indices, leaf indices or key hashes one request may name.
 pub const MAX_REQUEST_ITEMS: usize = 8192;
 /// The most entry summaries one response carries (16 bytes each).
 pub const MAX_RESPONSE_SUMMARIES: usize = 32_768;
-/// The most entries one response carries (well under the 1 MiB message limit even with the
-/// longest tweet ids).
+/// The most entries one response answers for (each with one leaf, or two for a counter whose
+/// writer signed divergent versions); a responder answers fewer when their groups would not
+/// fit in [`RESPONSE_BYTES`].
 pub const MAX_RESPONSE_ENTRIES: usize = 2048;
+/// The size a responder keeps an entries response under (the message limit is 1 MiB).
+pub(crate) const RESPONSE_BYTES: usize = 960 * 1024;
 
 /// What the initiator asks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,8 +67,8 @@ pub enum SyncResponse {
     Entries {
         /// How many of the requested key hashes this answers (in request order).
         answered: u32,
-        /// Their entries, signed by their writers.
-        entries: Vec<SignedEntry>,
+        /// Their entries, as leaves sealed by their writers.
+        entries: Vec<Sealed>,
     },
 }
 
@@ -90,10 +94,10 @@ pub enum SyncError {
 /// The initiator's next move.
 #[derive(Debug, Default)]
 pub struct SyncStep {
-    /// Entries the last response delivered, to be merged (verified) by the caller: only
-    /// entries that were asked for, at most as many as key hashes answered.
-    pub fetched: Vec<SignedEntry>,
-    /// Entries the last response carried that were not asked for (dropped).
+    /// Sealed leaves the last response delivered, to be merged (verified) by the caller: only
+    /// groups whose every leaf was asked for, at most two leaves per key hash answered.
+    pub fetched: Vec<Sealed>,
+    /// Leaves the last response carried in groups with leaves not asked for (dropped).
     pub unsolicited: usize,
     /// The next request to send, or `None` when the catch-up is complete.
     pub next: Option<SyncRequest>,
@@ -181,13 +185,21 @@ impl SyncSession {
                 }
                 let asked: HashSet<u64> = key_hashes[..answered].iter().copied().collect();
                 self.wanted.drain(..answered);
-                let total = entries.len();
-                fetched = entries
-                    .into_iter()
-                    .filter(|e| asked.contains(&digest::key_hash(&e.entry.key)))
-                    .take(answered)
-                    .collect();
-                unsolicited = total - fetched.len();
+                // A leaf not asked for takes its whole group with it: its proof covers them all.
+                let mut budget = 2 * answered;
+                for group in entries {
+                    let writer = group.writer;
+                    let all_asked = group
+                        .leaves
+                        .iter()
+                        .all(|(_, leaf)| asked.contains(&digest::key_hash(&leaf.key(writer))));
+                    if all_asked && group.leaves.len() <= budget {
+                        budget -= group.leaves.len();
+                        fetched.push(group);
+                    } else {
+                        unsolicited += group.leaves.len();
+                    }
+                }
             }
             _ => return Err(SyncError::Unexpected("response of another kind than the request")),
         }
@@ -208,12 +220,7 @@ impl SyncSession {
         })
     }
 
-    fn send(
-        &mut self,
-        next: SyncRequest,
-        fetched: Vec<SignedEntry>,
-        unsolicited: usize,
-    ) -> SyncStep {
+    fn send(&mut self, next: SyncRequest, fetched: Vec<Sealed>, unsolicited: usize) -> SyncStep {
         self.rounds += 1;
         self.pending = next.clone();
         SyncStep { fetched, unsolicited, next: Some(next) }
@@ -265,18 +272,26 @@ impl SyncRequest {
             }
             SyncRequest::Fetch { key_hashes } => {
                 let mut keys = Vec::new();
-                let mut answered = 0;
+                let mut ends = Vec::new();
                 for hash in key_hashes {
                     let found = tree.keys_with_hash(*hash);
-                    if keys.len() + found.len() > MAX_RESPONSE_ENTRIES && answered > 0 {
+                    if keys.len() + found.len() > MAX_RESPONSE_ENTRIES && !ends.is_empty() {
                         break;
                     }
                     keys.extend(found.iter().map(|(_, key)| key.clone()));
-                    answered += 1;
+                    ends.push(keys.len());
                 }
-                let entries = keys.iter().filter_map(|key| replica.signed(key)).collect();
-                let answered = u32::try_from(answered).unwrap_or(u32::MAX);
-                Ok(SyncResponse::Entries { answered, entries })
+                // Fewer key hashes while the groups would not fit (proofs of many seals).
+                let mut answered = ends.len();
+                loop {
+                    let entries = replica.sealed(&keys[..ends[answered - 1]]);
+                    let size: usize = entries.iter().map(Sealed::size_bound).sum();
+                    if size <= RESPONSE_BYTES || answered == 1 {
+                        let answered = u32::try_from(answered).unwrap_or(u32::MAX);
+                        return Ok(SyncResponse::Entries { answered, entries });
+                    }
+                    answered /= 2;
+                }
             }
         }
     }

@@ -1,25 +1,29 @@
-//! The wire format of `proto/warpnet_stats.proto`: a version byte, then a protobuf `Batch` of
-//! signed entries (gossip) or a `SyncRequest` / `SyncResponse` (catch-up). Decoding checks
-//! sizes before parsing and turns every field into a checked core value, so nothing malformed
-//! gets past this module. Pure: bytes in, values out.
+//! The wire format of `proto/warpnet_stats.proto`, version 2: a version byte, then a protobuf
+//! message. Entries travel as sealed leaves grouped by writer (the writer's identity and
+//! identity proof once per group, tweet ids once per message, counters as packed varint
+//! columns). Decoding checks sizes before parsing and turns every field into a checked core
+//! value, so nothing malformed gets past this module. Pure: bytes in, values out.
+
+use std::collections::HashMap;
 
 use prost::Message;
 
 use super::counter::PnCounter;
-use super::digest::Summary;
-use super::ids::{EntryKey, Generation, KeyError, Namespace, NodeId, StatKind, TweetId, Writer};
-use super::replica::{Entry, SignedEntry};
+use super::ids::{Generation, KeyError, Namespace, NodeId, StatKind, TweetId, Writer};
+use super::merkle::{HASH_BYTES, Hash};
+use super::proof::IdentityProof;
+use super::seal::{Leaf, Sealed};
 use super::signing::Signature;
-use super::sync::{SyncRequest, SyncResponse};
 
-/// The version byte that starts every message of this format.
-pub const WIRE_VERSION: u8 = 1;
+/// The version byte that starts every message of this format. Version 1 (one signature per
+/// entry) is refused like any unknown version.
+pub const WIRE_VERSION: u8 = 2;
 /// The largest message accepted, version byte included.
 pub const MAX_MESSAGE_BYTES: usize = 1 << 20;
-/// The most entries a batch may carry.
+/// The most leaves, and the most tweet ids, one message may carry.
 pub const MAX_BATCH_ENTRIES: usize = 8192;
 
-/// Why bytes could not be decoded into a [`Batch`].
+/// Why bytes could not be decoded into a message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WireError {
     /// No bytes at all.
@@ -36,10 +40,10 @@ pub enum WireError {
         /// The limit.
         max: usize,
     },
-    /// The bytes after the version are not a protobuf `Batch`.
+    /// The bytes after the version are not the protobuf message expected.
     #[error("malformed protobuf: {0}")]
     Protobuf(#[from] prost::DecodeError),
-    /// More entries than [`MAX_BATCH_ENTRIES`].
+    /// More leaves or tweet ids than [`MAX_BATCH_ENTRIES`].
     #[error("batch of {count} entries exceeds the limit of {max}")]
     TooManyEntries {
         /// The number of entries.
@@ -63,14 +67,6 @@ pub enum WireError {
         index: usize,
         /// What is wrong with it.
         reason: GroupError,
-    },
-    /// An entry is invalid.
-    #[error("entry {index}: {reason}")]
-    Entry {
-        /// The entry's position in the batch.
-        index: usize,
-        /// What is wrong with it.
-        reason: EntryError,
     },
 }
 
@@ -98,242 +94,212 @@ pub enum GroupError {
     /// A leaf names a tweet the message does not list.
     #[error("tweet reference {0} out of range")]
     TweetRef(u32),
-    /// A leaf's stat is not one of the four known ones.
-    #[error("unknown stat code {0}")]
-    UnknownStat(u32),
 }
 
-/// Why one entry of a batch is invalid.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum EntryError {
-    /// Its tweet id or node id is invalid.
-    #[error("{0}")]
-    Key(#[from] KeyError),
-    /// Its stat is not one of the four known ones.
-    #[error("unknown stat number {0}")]
-    UnknownStat(i32),
-    /// Its generation is not 16 bytes.
-    #[error("generation is {0} bytes, expected 16")]
-    GenerationLength(usize),
-    /// Its signature is not 64 bytes.
-    #[error("signature is {0} bytes, expected 64")]
-    SignatureLength(usize),
-}
-
-/// Signed entries of one namespace: a published batch of changes or part of a sync reply.
+/// Sealed leaves of one namespace: a published batch of local changes or part of a catch-up
+/// answer. Each [`Sealed`] carries its writer's identity proof alongside.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Batch {
-    /// The namespace all entries belong to (their signatures cover it).
+pub struct SealedBatch {
+    /// The namespace every seal was signed for.
     pub namespace: Namespace,
-    /// The entries.
-    pub entries: Vec<SignedEntry>,
+    /// The sealed leaves; those of one writer are sent in one group when they follow each
+    /// other.
+    pub sealed: Vec<Sealed>,
 }
 
-impl Batch {
-    /// The message bytes: the version byte, then the protobuf `Batch`.
+impl SealedBatch {
+    /// The message bytes: the version byte, then the protobuf `SealedBatch`.
     pub fn encode(&self) -> Vec<u8> {
-        versioned(&BatchMsg {
-            namespace: self.namespace.as_str().to_owned(),
-            entries: self.entries.iter().map(EntryMsg::from).collect(),
-        })
+        versioned(&self.to_message())
     }
 
-    /// Reads message bytes, checking the version and sizes before parsing and every field
-    /// after. Signatures are not checked here (the replica does that when merging).
-    pub fn decode(bytes: &[u8]) -> Result<Batch, WireError> {
-        checked_batch(BatchMsg::decode(body(bytes)?)?)
+    pub(crate) fn to_message(&self) -> SealedBatchMsg {
+        let mut tweets: Vec<String> = Vec::new();
+        let mut refs: HashMap<&TweetId, u32> = HashMap::new();
+        let mut groups: Vec<GroupMsg> = Vec::new();
+        for sealed in &self.sealed {
+            let identity = &sealed.identity;
+            let same = groups.last().is_some_and(|g| {
+                g.identity_proof == identity.nonce
+                    && g.generation == sealed.writer.generation.0
+                    && g.node_id == sealed.writer.node.to_bytes()
+            });
+            if !same {
+                groups.push(GroupMsg {
+                    node_id: sealed.writer.node.to_bytes(),
+                    generation: sealed.writer.generation.0.to_vec(),
+                    identity_proof: identity.nonce,
+                    seals: Vec::new(),
+                });
+            }
+            let all = sealed.leaves.len() as u64 == u64::from(sealed.leaf_count)
+                && sealed.leaves.iter().enumerate().all(|(n, (i, _))| n as u64 == u64::from(*i));
+            let mut msg = SealMsg {
+                leaf_count: sealed.leaf_count,
+                signature: sealed.signature.0.to_vec(),
+                index_gaps: Vec::new(),
+                keys: Vec::with_capacity(sealed.leaves.len()),
+                increments: Vec::with_capacity(sealed.leaves.len()),
+                decrements: Vec::with_capacity(sealed.leaves.len()),
+                proof: sealed.proof.concat(),
+            };
+            let mut next = 0u32;
+            for (index, leaf) in &sealed.leaves {
+                if !all {
+                    msg.index_gaps.push(index - next);
+                    next = index + 1;
+                }
+                let tweet = *refs.entry(&leaf.tweet).or_insert_with(|| {
+                    tweets.push(leaf.tweet.as_str().to_owned());
+                    (tweets.len() - 1) as u32
+                });
+                msg.keys.push(tweet * 4 + u32::from(leaf.stat.code()) - 1);
+                msg.increments.push(leaf.counter.increments);
+                msg.decrements.push(leaf.counter.decrements);
+            }
+            groups.last_mut().expect("pushed above").seals.push(msg);
+        }
+        SealedBatchMsg { namespace: self.namespace.as_str().to_owned(), tweets, groups }
+    }
+
+    /// Reads message bytes, checking the version and size before parsing and every field
+    /// after. Proofs and signatures are not checked here (the replica does that).
+    pub fn decode(bytes: &[u8]) -> Result<SealedBatch, WireError> {
+        checked_batch(SealedBatchMsg::decode(body(bytes)?)?)
     }
 }
 
 /// Turns a parsed batch into checked values.
-fn checked_batch(message: BatchMsg) -> Result<Batch, WireError> {
-    if message.entries.len() > MAX_BATCH_ENTRIES {
-        return Err(WireError::TooManyEntries {
-            count: message.entries.len(),
-            max: MAX_BATCH_ENTRIES,
+pub(crate) fn checked_batch(message: SealedBatchMsg) -> Result<SealedBatch, WireError> {
+    {
+        let leaves: usize =
+            message.groups.iter().flat_map(|g| &g.seals).map(|s| s.keys.len()).sum();
+        let count = leaves.max(message.tweets.len());
+        if count > MAX_BATCH_ENTRIES {
+            return Err(WireError::TooManyEntries { count, max: MAX_BATCH_ENTRIES });
+        }
+        let namespace = Namespace::new(&message.namespace).map_err(WireError::Namespace)?;
+        let tweets = message
+            .tweets
+            .iter()
+            .map(TweetId::new)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(WireError::Tweet)?;
+        let mut sealed = Vec::new();
+        for (index, group) in message.groups.into_iter().enumerate() {
+            checked_group(group, &tweets, &mut sealed)
+                .map_err(|reason| WireError::Group { index, reason })?;
+        }
+        Ok(SealedBatch { namespace, sealed })
+    }
+}
+
+fn checked_group(
+    group: GroupMsg,
+    tweets: &[TweetId],
+    out: &mut Vec<Sealed>,
+) -> Result<(), GroupError> {
+    let generation = <[u8; 16]>::try_from(group.generation.as_slice())
+        .map_err(|_| GroupError::GenerationLength(group.generation.len()))?;
+    let writer =
+        Writer { node: NodeId::from_bytes(&group.node_id)?, generation: Generation(generation) };
+    let identity = IdentityProof { nonce: group.identity_proof };
+    for seal in group.seals {
+        let signature = <[u8; 64]>::try_from(seal.signature.as_slice())
+            .map_err(|_| GroupError::SignatureLength(seal.signature.len()))?;
+        if seal.proof.len() % HASH_BYTES != 0 {
+            return Err(GroupError::ProofLength(seal.proof.len()));
+        }
+        let shown = seal.keys.len();
+        if seal.increments.len() != shown || seal.decrements.len() != shown {
+            return Err(GroupError::Columns);
+        }
+        let indices: Vec<u32> = if seal.index_gaps.is_empty() {
+            if shown as u64 != u64::from(seal.leaf_count) {
+                return Err(GroupError::Columns);
+            }
+            (0..seal.leaf_count).collect()
+        } else {
+            if seal.index_gaps.len() != shown {
+                return Err(GroupError::Columns);
+            }
+            let mut next = 0u32;
+            let mut indices = Vec::with_capacity(shown);
+            for gap in seal.index_gaps {
+                let index = next.checked_add(gap).filter(|i| *i < seal.leaf_count);
+                let index = index.ok_or(GroupError::Index)?;
+                indices.push(index);
+                next = index + 1;
+            }
+            indices
+        };
+        let mut leaves = Vec::with_capacity(shown);
+        for (n, index) in indices.into_iter().enumerate() {
+            let key = seal.keys[n];
+            let tweet = tweets.get((key / 4) as usize).ok_or(GroupError::TweetRef(key / 4))?;
+            let stat = StatKind::ALL[(key % 4) as usize];
+            let counter = PnCounter::new(seal.increments[n], seal.decrements[n]);
+            leaves.push((index, Leaf { tweet: tweet.clone(), stat, counter }));
+        }
+        let proof: Vec<Hash> = seal
+            .proof
+            .chunks_exact(HASH_BYTES)
+            .map(|c| c.try_into().expect("chunks of HASH_BYTES"))
+            .collect();
+        out.push(Sealed {
+            writer,
+            identity,
+            leaf_count: seal.leaf_count,
+            signature: Signature(signature),
+            leaves,
+            proof,
         });
     }
-    let namespace = Namespace::new(&message.namespace).map_err(WireError::Namespace)?;
-    let entries = message
-        .entries
-        .into_iter()
-        .enumerate()
-        .map(|(index, entry)| {
-            SignedEntry::try_from(entry).map_err(|reason| WireError::Entry { index, reason })
-        })
-        .collect::<Result<_, _>>()?;
-    Ok(Batch { namespace, entries })
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
-#[repr(i32)]
-enum StatMsg {
-    Unspecified = 0,
-    Likes = 1,
-    Retweets = 2,
-    Replies = 3,
-    Views = 4,
+    Ok(())
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
-struct EntryMsg {
-    #[prost(string, tag = "1")]
-    tweet_id: String,
-    #[prost(enumeration = "StatMsg", tag = "2")]
-    stat: i32,
-    #[prost(bytes = "vec", tag = "3")]
-    node_id: Vec<u8>,
-    #[prost(bytes = "vec", tag = "4")]
-    generation: Vec<u8>,
-    #[prost(uint64, tag = "5")]
-    increments: u64,
-    #[prost(uint64, tag = "6")]
-    decrements: u64,
-    #[prost(bytes = "vec", tag = "7")]
-    signature: Vec<u8>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct BatchMsg {
+pub(crate) struct SealedBatchMsg {
     #[prost(string, tag = "1")]
     namespace: String,
-    #[prost(message, repeated, tag = "2")]
-    entries: Vec<EntryMsg>,
+    #[prost(string, repeated, tag = "2")]
+    tweets: Vec<String>,
+    #[prost(message, repeated, tag = "3")]
+    groups: Vec<GroupMsg>,
 }
 
-impl From<&SignedEntry> for EntryMsg {
-    fn from(signed: &SignedEntry) -> Self {
-        let Entry { key, counter } = &signed.entry;
-        EntryMsg {
-            tweet_id: key.tweet.as_str().to_owned(),
-            stat: i32::from(key.stat.code()),
-            node_id: key.writer.node.to_bytes(),
-            generation: key.writer.generation.0.to_vec(),
-            increments: counter.increments,
-            decrements: counter.decrements,
-            signature: signed.signature.0.to_vec(),
-        }
-    }
+#[derive(Clone, PartialEq, prost::Message)]
+struct GroupMsg {
+    #[prost(bytes = "vec", tag = "1")]
+    node_id: Vec<u8>,
+    #[prost(bytes = "vec", tag = "2")]
+    generation: Vec<u8>,
+    #[prost(uint64, tag = "3")]
+    identity_proof: u64,
+    #[prost(message, repeated, tag = "4")]
+    seals: Vec<SealMsg>,
 }
 
-impl TryFrom<EntryMsg> for SignedEntry {
-    type Error = EntryError;
-
-    fn try_from(msg: EntryMsg) -> Result<Self, EntryError> {
-        let stat = u8::try_from(msg.stat)
-            .ok()
-            .and_then(StatKind::from_code)
-            .ok_or(EntryError::UnknownStat(msg.stat))?;
-        let generation = <[u8; 16]>::try_from(msg.generation.as_slice())
-            .map_err(|_| EntryError::GenerationLength(msg.generation.len()))?;
-        let signature = <[u8; 64]>::try_from(msg.signature.as_slice())
-            .map_err(|_| EntryError::SignatureLength(msg.signature.len()))?;
-        let key = EntryKey {
-            tweet: TweetId::new(&msg.tweet_id)?,
-            stat,
-            writer: Writer {
-                node: NodeId::from_bytes(&msg.node_id)?,
-                generation: Generation(generation),
-            },
-        };
-        Ok(SignedEntry {
-            entry: Entry { key, counter: PnCounter::new(msg.increments, msg.decrements) },
-            signature: Signature(signature),
-        })
-    }
-}
-
-impl SyncRequest {
-    /// The message bytes: the version byte, then the protobuf `SyncRequest` for `namespace`.
-    pub fn encode(&self, namespace: &Namespace) -> Vec<u8> {
-        let kind = match self {
-            SyncRequest::Children { level, indices } => RequestKind::Children(ChildrenMsg {
-                level: u32::from(*level),
-                indices: indices.clone(),
-            }),
-            SyncRequest::Leaves { indices } => {
-                RequestKind::Leaves(LeavesMsg { indices: indices.clone() })
-            }
-            SyncRequest::Fetch { key_hashes } => {
-                RequestKind::Fetch(FetchMsg { key_hashes: key_hashes.clone() })
-            }
-        };
-        versioned(&SyncRequestMsg { namespace: namespace.as_str().to_owned(), kind: Some(kind) })
-    }
-
-    /// Reads request bytes: the namespace asked about and the request. Item counts and leaf
-    /// indices are checked by [`Replica::answer`].
-    pub fn decode(bytes: &[u8]) -> Result<(Namespace, SyncRequest), WireError> {
-        let message = SyncRequestMsg::decode(body(bytes)?)?;
-        let namespace = Namespace::new(&message.namespace).map_err(WireError::Namespace)?;
-        let request = match message.kind.ok_or(WireError::Missing("request kind"))? {
-            RequestKind::Children(ChildrenMsg { level, indices }) => {
-                SyncRequest::Children { level: u8::try_from(level).unwrap_or(u8::MAX), indices }
-            }
-            RequestKind::Leaves(LeavesMsg { indices }) => SyncRequest::Leaves { indices },
-            RequestKind::Fetch(FetchMsg { key_hashes }) => SyncRequest::Fetch { key_hashes },
-        };
-        Ok((namespace, request))
-    }
-}
-
-impl SyncResponse {
-    /// The message bytes: the version byte, then the protobuf `SyncResponse`. Entries are
-    /// encoded as in a [`Batch`] of `namespace`.
-    pub fn encode(&self, namespace: &Namespace) -> Vec<u8> {
-        let kind = match self {
-            SyncResponse::Children { digests } => {
-                ResponseKind::Children(DigestsMsg { digests: digests.clone() })
-            }
-            SyncResponse::Leaves { leaves } => ResponseKind::Leaves(SummariesMsg {
-                leaves: leaves
-                    .iter()
-                    .map(|leaf| LeafMsg {
-                        key_hashes: leaf.iter().map(|s| s.key_hash).collect(),
-                        digests: leaf.iter().map(|s| s.digest).collect(),
-                    })
-                    .collect(),
-            }),
-            SyncResponse::Entries { answered, entries } => ResponseKind::Entries(EntriesMsg {
-                answered: *answered,
-                batch: Some(BatchMsg {
-                    namespace: namespace.as_str().to_owned(),
-                    entries: entries.iter().map(EntryMsg::from).collect(),
-                }),
-            }),
-        };
-        versioned(&SyncResponseMsg { kind: Some(kind) })
-    }
-
-    /// Reads response bytes, checking sizes and every entry (not signatures).
-    pub fn decode(bytes: &[u8]) -> Result<SyncResponse, WireError> {
-        let message = SyncResponseMsg::decode(body(bytes)?)?;
-        Ok(match message.kind.ok_or(WireError::Missing("response kind"))? {
-            ResponseKind::Children(DigestsMsg { digests }) => SyncResponse::Children { digests },
-            ResponseKind::Leaves(SummariesMsg { leaves }) => SyncResponse::Leaves {
-                leaves: leaves
-                    .into_iter()
-                    .map(|leaf| {
-                        if leaf.key_hashes.len() != leaf.digests.len() {
-                            return Err(WireError::Missing("a digest for every key hash"));
-                        }
-                        let summaries = leaf.key_hashes.into_iter().zip(leaf.digests);
-                        Ok(summaries
-                            .map(|(key_hash, digest)| Summary { key_hash, digest })
-                            .collect())
-                    })
-                    .collect::<Result<_, _>>()?,
-            },
-            ResponseKind::Entries(EntriesMsg { answered, batch }) => {
-                let batch = batch.ok_or(WireError::Missing("entries"))?;
-                SyncResponse::Entries { answered, entries: checked_batch(batch)?.entries }
-            }
-        })
-    }
+#[derive(Clone, PartialEq, prost::Message)]
+struct SealMsg {
+    #[prost(uint32, tag = "1")]
+    leaf_count: u32,
+    #[prost(bytes = "vec", tag = "2")]
+    signature: Vec<u8>,
+    #[prost(uint32, repeated, tag = "3")]
+    index_gaps: Vec<u32>,
+    #[prost(uint32, repeated, tag = "4")]
+    keys: Vec<u32>,
+    #[prost(uint64, repeated, tag = "5")]
+    increments: Vec<u64>,
+    #[prost(uint64, repeated, tag = "6")]
+    decrements: Vec<u64>,
+    #[prost(bytes = "vec", tag = "7")]
+    proof: Vec<u8>,
 }
 
 /// The version byte, then the message.
-fn versioned(message: &impl Message) -> Vec<u8> {
+pub(crate) fn versioned(message: &impl Message) -> Vec<u8> {
     let mut out = Vec::with_capacity(1 + message.encoded_len());
     out.push(WIRE_VERSION);
     message.encode(&mut out).expect("a Vec grows as needed");
@@ -341,7 +307,7 @@ fn versioned(message: &impl Message) -> Vec<u8> {
 }
 
 /// The bytes after the version byte, once version and size are checked.
-fn body(bytes: &[u8]) -> Result<&[u8], WireError> {
+pub(crate) fn body(bytes: &[u8]) -> Result<&[u8], WireError> {
     let (&version, body) = bytes.split_first().ok_or(WireError::Empty)?;
     if version != WIRE_VERSION {
         return Err(WireError::UnknownVersion(version));
@@ -350,86 +316,4 @@ fn body(bytes: &[u8]) -> Result<&[u8], WireError> {
         return Err(WireError::TooLarge { len: bytes.len(), max: MAX_MESSAGE_BYTES });
     }
     Ok(body)
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct SyncRequestMsg {
-    #[prost(string, tag = "1")]
-    namespace: String,
-    #[prost(oneof = "RequestKind", tags = "2, 3, 4")]
-    kind: Option<RequestKind>,
-}
-
-#[derive(Clone, PartialEq, prost::Oneof)]
-enum RequestKind {
-    #[prost(message, tag = "2")]
-    Children(ChildrenMsg),
-    #[prost(message, tag = "3")]
-    Leaves(LeavesMsg),
-    #[prost(message, tag = "4")]
-    Fetch(FetchMsg),
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct ChildrenMsg {
-    #[prost(uint32, tag = "1")]
-    level: u32,
-    #[prost(uint32, repeated, tag = "2")]
-    indices: Vec<u32>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct LeavesMsg {
-    #[prost(uint32, repeated, tag = "1")]
-    indices: Vec<u32>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct FetchMsg {
-    #[prost(fixed64, repeated, tag = "1")]
-    key_hashes: Vec<u64>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct SyncResponseMsg {
-    #[prost(oneof = "ResponseKind", tags = "1, 2, 3")]
-    kind: Option<ResponseKind>,
-}
-
-#[derive(Clone, PartialEq, prost::Oneof)]
-enum ResponseKind {
-    #[prost(message, tag = "1")]
-    Children(DigestsMsg),
-    #[prost(message, tag = "2")]
-    Leaves(SummariesMsg),
-    #[prost(message, tag = "3")]
-    Entries(EntriesMsg),
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct DigestsMsg {
-    #[prost(fixed64, repeated, tag = "1")]
-    digests: Vec<u64>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct SummariesMsg {
-    #[prost(message, repeated, tag = "1")]
-    leaves: Vec<LeafMsg>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct LeafMsg {
-    #[prost(fixed64, repeated, tag = "1")]
-    key_hashes: Vec<u64>,
-    #[prost(fixed64, repeated, tag = "2")]
-    digests: Vec<u64>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct EntriesMsg {
-    #[prost(uint32, tag = "1")]
-    answered: u32,
-    #[prost(message, optional, tag = "2")]
-    batch: Option<BatchMsg>,
 }

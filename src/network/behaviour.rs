@@ -18,7 +18,7 @@ const MESH_N_HIGH: usize = 4096;
 
 /// The gossip topic of a namespace.
 pub(crate) fn topic(namespace: &Namespace) -> IdentTopic {
-    IdentTopic::new(format!("warpnet/stats/1/{}", namespace.as_str()))
+    IdentTopic::new(format!("warpnet/stats/2/{}", namespace.as_str()))
 }
 
 /// Gossip, catch-up, identify and ping.
@@ -69,7 +69,7 @@ impl Behaviour {
             request_response::Config::default().with_request_timeout(Duration::from_secs(30)),
         );
         let identify = identify::Behaviour::new(identify::Config::new(
-            "/warpnet/stats/1".into(),
+            "/warpnet/stats/2".into(),
             key.public(),
         ));
         let ping =

@@ -12,7 +12,7 @@ use libp2p::request_response::Codec;
 use crate::core::MAX_MESSAGE_BYTES;
 
 /// The catch-up protocol's name.
-pub(crate) const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/warpnet/stats-sync/1");
+pub(crate) const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/warpnet/stats-sync/2");
 
 /// The most bytes handed to a WebRTC stream before a flush. What is flushed at once travels as
 /// one data channel message, and the native WebRTC transport (the edge node) fails reading

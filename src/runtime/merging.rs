@@ -4,83 +4,94 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{ChangeSource, Changes, EntryRow, Node, schema};
-use crate::core::{MergeReport, SignedEntry};
-use crate::storage::{Store, StoreError};
+use super::{ChangeSource, Changes, EntryRow, Node, SealRow, schema};
+use crate::core::{MergeReport, Sealed};
+use crate::storage::{Store, StoreError, Write};
 
 /// Merges of at least this many peers' rows are written as one journal record.
 const JOURNAL_FROM: usize = 512;
 
 impl<S: Store> Node<S> {
-    /// Merges signed entries from a peer (gossip or catch-up): verified, counted in memory at
+    /// Merges sealed leaves from a peer (gossip or catch-up): verified, counted in memory at
     /// once, then stored (sharing a transaction with merges that arrive while one is being
     /// written). Refused entries are reported and never stored. Resolves once they are stored.
-    pub async fn merge(&self, entries: Vec<SignedEntry>) -> Result<MergeReport, StoreError> {
+    pub async fn merge(&self, entries: Vec<Sealed>) -> Result<MergeReport, StoreError> {
         let (report, rows) = self.merge_in_memory(entries);
         self.store_merged(rows).await?;
         Ok(report)
     }
 
-    /// Verifies peers' entries and merges the valid ones in memory at once (so stats, relaying
-    /// and catch-up answers see them); returns what happened and the rows to store with
-    /// [`Node::store_merged`].
-    pub(super) fn merge_in_memory(
-        &self,
-        entries: Vec<SignedEntry>,
-    ) -> (MergeReport, Vec<EntryRow>) {
+    /// Verifies peers' sealed leaves and merges the valid ones in memory at once (so stats,
+    /// relaying and catch-up answers see them); returns what happened and the rows (with the
+    /// seals they rest on) to store with [`Node::store_merged`].
+    pub(super) fn merge_in_memory(&self, entries: Vec<Sealed>) -> (MergeReport, Changes) {
         let namespace = self.namespace();
         let mut state = self.state.borrow_mut();
-        let report = state.replica_mut().merge(&namespace, entries);
-        let rows = report
-            .changed
-            .iter()
-            .map(|entry| EntryRow {
-                entry: entry.clone(),
-                signature: state.replica_mut().signed(&entry.key).map(|s| s.signature),
-                marks: Vec::new(),
-            })
-            .collect();
-        (report, rows)
+        let replica = state.replica_mut();
+        let report = replica.merge(&namespace, entries);
+        let mut changes = Changes::default();
+        let mut seals = BTreeSet::new();
+        for entry in &report.changed {
+            let witnesses = replica.witnesses(&entry.key);
+            for witness in &witnesses {
+                if seals.insert((entry.key.writer, witness.root))
+                    && let Some(held) = replica.held_seal(entry.key.writer, &witness.root)
+                {
+                    let (seal, identity, tree) = (held.seal, held.identity, held.tree.clone());
+                    changes.seals.push(SealRow { seal, identity, tree });
+                }
+            }
+            changes.entries.push(EntryRow { entry: entry.clone(), witnesses, marks: Vec::new() });
+        }
+        (report, changes)
     }
 
     /// Writes merged rows to the store, each merged with what the store holds (so a local row
     /// keeps its marks), then tells the observers ([`ChangeSource::Remote`]). Rows stored while
     /// a write is under way wait and go together in the next transaction, so a fast stream of
     /// merges costs few transactions. Resolves once the transaction holding `rows` committed.
-    pub(super) async fn store_merged(&self, rows: Vec<EntryRow>) -> Result<(), StoreError> {
-        if rows.is_empty() {
+    pub(super) async fn store_merged(&self, changes: Changes) -> Result<(), StoreError> {
+        if changes.is_empty() {
             return Ok(());
         }
-        let write = |groups: Vec<Vec<EntryRow>>| async move {
+        let write = |groups: Vec<Changes>| async move {
             let count = groups.len();
-            self.write_merged(groups.into_iter().flatten().collect()).await?;
+            let mut all = Changes::default();
+            for group in groups {
+                all.append(group);
+            }
+            self.write_merged(all).await?;
             Ok(vec![(); count])
         };
-        self.merged.submit(rows, false, write).await
+        self.merged.submit(changes, false, write).await
     }
 
-    /// Writes one group of merged rows: a large group of peers' rows as one journal record, the
-    /// rest into their buckets.
-    async fn write_merged(&self, rows: Vec<EntryRow>) -> Result<(), StoreError> {
+    /// Writes one group of merged rows with their seals: a large group of peers' rows as one
+    /// journal record, the rest into their buckets.
+    async fn write_merged(&self, changes: Changes) -> Result<(), StoreError> {
+        let Changes { entries: rows, seals } = changes;
         let local = self.with_replica(|r| r.local_writer());
         let (to_journal, to_buckets): (Vec<&EntryRow>, Vec<&EntryRow>) =
             rows.iter().partition(|row| row.entry.key.writer != local);
         let mut journaled = false;
         if to_journal.len() >= JOURNAL_FROM {
-            journaled = self.write_journal(&to_journal).await?;
+            journaled = self.write_journal(&to_journal, &seals).await?;
         }
-        let to_buckets = if journaled { to_buckets } else { rows.iter().collect() };
-        let written = self.write_buckets(to_buckets).await?;
-        self.notify(
-            &Changes { entries: if journaled { rows } else { written } },
-            ChangeSource::Remote,
-        );
+        let (to_buckets, seals_left) =
+            if journaled { (to_buckets, &[][..]) } else { (rows.iter().collect(), &seals[..]) };
+        let written = self.write_buckets(to_buckets, seals_left).await?;
+        let entries = if journaled { rows } else { written };
+        self.notify(&Changes { entries, seals }, ChangeSource::Remote);
         Ok(())
     }
 
-    /// Writes rows as one new journal record; `false` (nothing written) if no record id could
-    /// be drawn.
-    async fn write_journal(&self, rows: &[&EntryRow]) -> Result<bool, StoreError> {
+    /// Writes rows as one new journal record, with the seals they rest on; `false` (nothing
+    /// written) if no record id could be drawn.
+    async fn write_journal(
+        &self,
+        rows: &[&EntryRow],
+        seals: &[SealRow],
+    ) -> Result<bool, StoreError> {
         let mut id = [0u8; 8];
         if getrandom::fill(&mut id).is_err() {
             return Ok(false);
@@ -99,21 +110,32 @@ impl<S: Store> Node<S> {
             merged.iter().map(|(text, row)| (text, schema::encode_row(row))).collect();
         let bytes = schema::encode_rows(encoded.iter().map(|(k, v)| (k.as_str(), v.as_slice())));
         let key = schema::journal_key(u64::from_be_bytes(id));
-        let write = vec![(key.clone(), Some(bytes))];
-        self.store.update(&[], |_| (write, ())).await?;
+        let seal_keys = seal_keys(seals);
+        self.store
+            .update(&seal_keys, |read| {
+                let mut writes = seal_writes(seals, read);
+                writes.push((key.clone(), Some(bytes)));
+                (writes, ())
+            })
+            .await?;
         self.journal.borrow_mut().insert(key, buckets);
         Ok(true)
     }
 
-    /// Merges rows into their buckets in one transaction; returns the rows as merged.
-    async fn write_buckets(&self, rows: Vec<&EntryRow>) -> Result<Vec<EntryRow>, StoreError> {
+    /// Merges rows into their buckets, and seals into their records, in one transaction;
+    /// returns the rows as merged.
+    async fn write_buckets(
+        &self,
+        rows: Vec<&EntryRow>,
+        seals: &[SealRow],
+    ) -> Result<Vec<EntryRow>, StoreError> {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
         let buckets = rows.iter().map(|row| schema::bucket_key(&row.entry.key.tweet)).collect();
-        self.update_buckets(buckets, &[], |stored, _| {
+        self.update_buckets(buckets, &seal_keys(seals), |stored, read| {
             let written = rows.into_iter().filter_map(|row| stored.merge(row.clone())).collect();
-            (Vec::new(), written)
+            (seal_writes(seals, read), written)
         })
         .await
     }
@@ -152,4 +174,22 @@ impl<S: Store> Node<S> {
     pub fn has_journal(&self) -> bool {
         !self.journal.borrow().is_empty()
     }
+}
+
+fn seal_keys(seals: &[SealRow]) -> Vec<String> {
+    seals.iter().map(|row| schema::seal_key(&row.seal.writer, &row.seal.root)).collect()
+}
+
+/// The writes of `seals`, each merged with the record read for it (what both know).
+fn seal_writes(seals: &[SealRow], read: Vec<Option<Vec<u8>>>) -> Vec<Write> {
+    seals
+        .iter()
+        .zip(read)
+        .map(|(row, stored)| {
+            let key = schema::seal_key(&row.seal.writer, &row.seal.root);
+            let held = stored.and_then(|bytes| schema::decode_seal(&key, &bytes));
+            let merged = schema::merge_seal(held, row.clone());
+            (key, Some(schema::encode_seal(&merged)))
+        })
+        .collect()
 }

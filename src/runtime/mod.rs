@@ -32,11 +32,12 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::core::{
-    Action, Batch, Caps, Entry, EntryKey, Generation, Identity, Mark, Namespace, NodeId, NodeState,
-    OutOfBounds, Outcome, Replica, StatKind, Stats, SyncError, SyncRequest, SyncResponse, TweetId,
+    Action, Caps, Entry, EntryKey, Generation, Identity, Mark, Namespace, NodeId, NodeState,
+    OutOfBounds, Outcome, Replica, SealedBatch, StatKind, Stats, SyncError, SyncRequest,
+    SyncResponse, TweetId,
 };
 use crate::storage::{Store, StoreError};
-use schema::EntryRow;
+use schema::{EntryRow, SealRow};
 
 /// Why a node could not be opened.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -45,7 +46,7 @@ pub enum OpenError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The store was written by a newer, incompatible version of this library.
-    #[error("the store's layout version {0} is not supported (this build reads version 1)")]
+    #[error("the store's layout version {0} is not supported (this build reads versions 1 and 2)")]
     UnknownLayout(u8),
     /// The stored identity or generation is malformed.
     #[error("the store's {0} is malformed")]
@@ -78,11 +79,13 @@ pub struct Applied {
     pub count: u64,
 }
 
-/// Stored rows a committed batch wrote (each a counter, with its marks if it is a local one),
-/// for other tabs sharing the store and, later, for peers.
+/// Stored rows a committed batch wrote (each a counter, with its marks if it is a local one,
+/// or the leaves vouching for it and their seals if it is a peer's), for other tabs sharing
+/// the store and, later, for peers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Changes {
     entries: Vec<EntryRow>,
+    seals: Vec<SealRow>,
 }
 
 impl Changes {
@@ -93,7 +96,7 @@ impl Changes {
 
     /// Whether nothing was written.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.is_empty() && self.seals.is_empty()
     }
 
     /// The keys of the entries written.
@@ -110,16 +113,22 @@ impl Changes {
     /// Adds the rows of later changes.
     pub fn append(&mut self, later: Changes) {
         self.entries.extend(later.entries);
+        self.seals.extend(later.seals);
     }
 
     /// The changes as bytes (their store rows in the bucket encoding): how they travel to other
     /// tabs, as one message however many rows.
     pub fn encode(&self, namespace: &Namespace) -> Vec<u8> {
         let mut texts = schema::KeyText::default();
-        let rows: Vec<(String, Vec<u8>)> = self
-            .entries
-            .iter()
-            .map(|row| (texts.of(namespace, &row.entry.key), schema::encode_row(row)))
+        let seals = self.seals.iter().map(|row| {
+            (schema::seal_key(&row.seal.writer, &row.seal.root), schema::encode_seal(row))
+        });
+        let rows: Vec<(String, Vec<u8>)> = seals
+            .chain(
+                self.entries
+                    .iter()
+                    .map(|row| (texts.of(namespace, &row.entry.key), schema::encode_row(row))),
+            )
             .collect();
         schema::encode_rows(rows.iter().map(|(k, v)| (k.as_str(), v.as_slice())))
     }
@@ -128,12 +137,15 @@ impl Changes {
     /// not decode, yield nothing.
     pub fn decode(namespace: &Namespace, bytes: &[u8]) -> Changes {
         let mut decoder = schema::RowDecoder::default();
-        let entries = schema::decode_bucket(bytes)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|(key, value)| decoder.decode(namespace, key, value))
-            .collect();
-        Changes { entries }
+        let mut changes = Changes::default();
+        for (key, value) in schema::decode_bucket(bytes).unwrap_or_default() {
+            if schema::is_seal(&key) {
+                changes.seals.extend(schema::decode_seal(&key, &value));
+            } else {
+                changes.entries.extend(decoder.decode(namespace, &key, &value));
+            }
+        }
+        changes
     }
 
     /// Merges the rows into a state. A local row's marks replace the state's only if its
@@ -141,9 +153,12 @@ impl Changes {
     /// older row (a late message from another tab) cannot bring back stale marks.
     fn apply_to(&self, state: &mut NodeState) {
         let local = state.replica().local_writer();
+        for row in &self.seals {
+            state.replica_mut().load_seal(row.seal, row.identity, row.tree.clone());
+        }
         for row in &self.entries {
             let key = &row.entry.key;
-            state.replica_mut().load(row.entry.clone(), row.signature);
+            state.replica_mut().load(row.entry.clone(), &row.witnesses);
             if let Some(mark) = schema::mark_of(key.stat)
                 && key.writer == local
                 && state.replica().get(key) == Some(row.entry.counter)
@@ -174,8 +189,8 @@ pub struct Node<S> {
     skipped_rows: usize,
     /// User actions waiting for their transaction.
     actions: batcher::Batcher<(TweetId, Action), Result<Applied, OutOfBounds>>,
-    /// Peers' merged rows waiting for their transaction.
-    merged: batcher::Batcher<Vec<EntryRow>, ()>,
+    /// Peers' merged rows (and the seals they rest on) waiting for their transaction.
+    merged: batcher::Batcher<Changes, ()>,
     /// Journal records not yet folded into the buckets, with the buckets their rows belong in.
     journal: RefCell<BTreeMap<String, BTreeSet<String>>>,
     observers: RefCell<Vec<Observer>>,
@@ -228,7 +243,9 @@ impl<S: Store> Node<S> {
             })
             .await?;
         let (version, secret, generation) = meta;
-        if version != [schema::VERSION] {
+        if version == [1] {
+            schema::migrate_from_v1(&store).await?;
+        } else if version != [schema::VERSION] {
             return Err(OpenError::UnknownLayout(version.first().copied().unwrap_or(0)));
         }
         let secret: [u8; 32] = secret.try_into().map_err(|_| OpenError::Corrupt("identity"))?;
@@ -243,7 +260,14 @@ impl<S: Store> Node<S> {
         let mut journal = BTreeMap::new();
         let mut decoder = schema::RowDecoder::default();
         for (key, value) in store.load().await? {
-            if schema::is_meta(&key) {
+            if schema::is_meta(&key) || schema::is_legacy(&key) {
+                continue;
+            }
+            if schema::is_seal(&key) {
+                match schema::decode_seal(&key, &value) {
+                    Some(row) => stored.seals.push(row),
+                    None => skipped_rows += 1,
+                }
                 continue;
             }
             let is_journal = schema::is_journal(&key);
@@ -276,10 +300,16 @@ impl<S: Store> Node<S> {
                 journal.insert(key, buckets);
             }
         }
+        let unused = schema::unused_seals(&stored.seals, stored.entries.iter().chain(&journaled));
         stored.apply_to(&mut state);
         for row in journaled {
             // Counters only: marks live in the buckets.
-            state.replica_mut().load(row.entry, row.signature);
+            state.replica_mut().load(row.entry, &row.witnesses);
+        }
+        if !unused.is_empty() {
+            // Seals no row rests on any more (their rows were superseded).
+            let deletes = unused.into_iter().map(|key| (key, None)).collect();
+            store.update(&[], |_| (deletes, ())).await?;
         }
         Ok(Self {
             store,
@@ -324,8 +354,8 @@ impl<S: Store> Node<S> {
             .update_buckets(buckets, &[], |stored, _| {
                 // Apply on a scratch state seeded with what the store holds now; what was read
                 // is taken in too, so a node behind its store (another tab wrote) catches up.
-                let seen =
-                    Changes { entries: touched.iter().filter_map(|k| stored.get(k)).collect() };
+                let entries = touched.iter().filter_map(|k| stored.get(k)).collect();
+                let seen = Changes { entries, seals: Vec::new() };
                 let replica = Replica::new(namespace.clone(), identity, self.generation);
                 let mut scratch = NodeState::from_replica(replica.with_caps(caps));
                 seen.apply_to(&mut scratch);
@@ -343,10 +373,10 @@ impl<S: Store> Node<S> {
                         let counter = scratch.replica().get(&key).unwrap_or_default();
                         let marks = schema::mark_of(key.stat)
                             .map_or_else(Vec::new, |mark| scratch.marks(mark, &key.tweet));
-                        EntryRow { entry: Entry { key, counter }, signature: None, marks }
+                        EntryRow { entry: Entry { key, counter }, witnesses: Vec::new(), marks }
                     })
                     .collect();
-                let changes = Changes { entries };
+                let changes = Changes { entries, seals: Vec::new() };
                 for row in &changes.entries {
                     stored.put(row);
                 }
@@ -403,11 +433,11 @@ impl<S: Store> Node<S> {
         request.answer_from(self.state.borrow_mut().replica_mut())
     }
 
-    /// The current signed versions of the entries with these keys, as one batch to publish.
-    pub fn signed_batch<'a>(&self, keys: impl IntoIterator<Item = &'a EntryKey>) -> Batch {
-        let mut state = self.state.borrow_mut();
-        let entries = keys.into_iter().filter_map(|key| state.replica_mut().signed(key)).collect();
-        Batch { namespace: state.replica().namespace().clone(), entries }
+    /// The entries with these keys as held now, sealed, as one batch to publish.
+    pub fn sealed_batch<'a>(&self, keys: impl IntoIterator<Item = &'a EntryKey>) -> SealedBatch {
+        let state = self.state.borrow();
+        let replica = state.replica();
+        SealedBatch { namespace: replica.namespace().clone(), sealed: replica.sealed(keys) }
     }
 
     /// Runs `f` with the replica mutably, e.g. to drive a catch-up session against it.

@@ -18,7 +18,7 @@ use libp2p::{Multiaddr, PeerId};
 use web_time::{Instant, SystemTime};
 
 use super::{ChangeSource, Node, YieldOnce};
-use crate::core::{EntryKey, SignedEntry};
+use crate::core::{EntryKey, Sealed};
 use crate::network::protocol::{Action, MergeFrom, NetworkStats, PeerConfig, PeerInfo, Protocol};
 use crate::network::{Driver, Event, NetworkError, build_swarm};
 #[cfg(not(target_arch = "wasm32"))]
@@ -116,7 +116,7 @@ pub struct Peer<S: Store> {
     storing: FuturesUnordered<LocalBoxFuture<'static, Result<(), StoreError>>>,
     /// Catch-up responses' entries, merged after one yield so the next request (already
     /// handed to the swarm) leaves first.
-    fetched: VecDeque<(MergeFrom, Vec<SignedEntry>)>,
+    fetched: VecDeque<(MergeFrom, Vec<Sealed>)>,
     fold_journal: bool,
 }
 
@@ -330,7 +330,7 @@ impl<S: Store + 'static> Peer<S> {
 
     /// Verifies and takes in entries from a peer, stores them in the background, and tells the
     /// protocol what came of them.
-    fn merge(&mut self, from: MergeFrom, entries: Vec<SignedEntry>) {
+    fn merge(&mut self, from: MergeFrom, entries: Vec<Sealed>) {
         let (report, rows) = self.node.merge_in_memory(entries);
         if !rows.is_empty() {
             let node = self.node.clone();

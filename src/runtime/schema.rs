@@ -2,11 +2,12 @@
 //!
 //! | key | value |
 //! |---|---|
-//! | `meta/version` | one byte: the layout version (1) |
+//! | `meta/version` | one byte: the layout version (2) |
 //! | `meta/identity` | the 32-byte ed25519 secret key |
 //! | `meta/generation` | the 16-byte generation of this store |
 //! | `bucket/{000..fff}` | the entry rows of every tweet whose id hashes there: see [`encode_bucket`] |
 //! | `journal/{16 hex digits}` | peers' entry rows of one large merge, encoded as a bucket |
+//! | `seal/{node}/{generation}/{root}` | a seal peers' rows rest on: see [`encode_seal`] |
 //!
 //! Rows are grouped into 4096 buckets by an FNV-1a hash of the tweet id, because IndexedDB
 //! costs about 17 µs per record read: opening 100,000 counters reads 4,096 records, not
@@ -17,26 +18,33 @@
 //! A large merge of peers' entries (a catch-up) is written as one journal record instead of
 //! rewriting thousands of buckets per response; journal records are folded into the buckets
 //! later, in one transaction. They never hold this node's own counters (the buckets do).
+//!
+//! A peer's row keeps the leaves that vouch for its counter (witnesses: seal root, index,
+//! signed counter); the seal itself, with what is known of its tree, is one record per seal,
+//! written in the transaction that writes the first row resting on it. Seals no row rests on
+//! are deleted when a node opens the store.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::core::{
-    Entry, EntryKey, Mark, Namespace, NodeId, PnCounter, Signature, StatKind, TweetId, Writer,
+    Entry, EntryKey, Hash, IdentityProof, Mark, Namespace, NodeId, PnCounter, Seal, Signature,
+    StatKind, Tree, TweetId, Witness, Writer, cover,
 };
+use crate::storage::{Store, StoreError};
 
-pub(crate) const VERSION: u8 = 1;
+pub(crate) const VERSION: u8 = 2;
 pub(crate) const VERSION_KEY: &str = "meta/version";
 pub(crate) const IDENTITY_KEY: &str = "meta/identity";
 pub(crate) const GENERATION_KEY: &str = "meta/generation";
 
-/// One stored counter: the entry, the signature held for it, and (local counters of likes,
-/// retweets and replies) the subjects marked on this node.
+/// One stored counter: the entry, the leaves that vouch for it (peers' counters), and (local
+/// counters of likes, retweets and replies) the subjects marked on this node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct EntryRow {
     /// The counter.
     pub(crate) entry: Entry,
-    /// Its writer's signature, if one is held for exactly this counter.
-    pub(crate) signature: Option<Signature>,
+    /// The leaves of its writer's seals that vouch for it (none for local counters).
+    pub(crate) witnesses: Vec<Witness>,
     /// The user ids (likes, retweets) or reply ids (replies) marked on this node.
     pub(crate) marks: Vec<String>,
 }
@@ -78,20 +86,93 @@ pub(crate) fn is_journal(key: &str) -> bool {
     key.starts_with("journal/")
 }
 
-/// One row merged into the row held for the same key: the joined counter, the signature of
-/// whichever side holds exactly that counter (none if neither does), the held row's marks.
+/// One row merged into the row held for the same key: the joined counter, the leaves (of
+/// either row, the held one's first) that carry its halves, the held row's marks.
 pub(crate) fn merge_row(held: Option<EntryRow>, row: EntryRow) -> EntryRow {
     let Some(mut held) = held else { return row };
     let counter = held.entry.counter.merge(row.entry.counter);
-    held.signature = if counter == row.entry.counter {
-        row.signature
-    } else if counter == held.entry.counter {
-        held.signature
-    } else {
-        None
-    };
+    let candidates: Vec<Witness> = held.witnesses.iter().chain(&row.witnesses).copied().collect();
+    held.witnesses = cover(&candidates, counter).into_iter().flatten().collect();
     held.entry.counter = counter;
     held
+}
+
+/// A seal as stored: the seal, its writer's identity proof, and what is known of its tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SealRow {
+    pub(crate) seal: Seal,
+    pub(crate) identity: IdentityProof,
+    pub(crate) tree: Tree,
+}
+
+/// The store key of a seal's record.
+pub(crate) fn seal_key(writer: &Writer, root: &Hash) -> String {
+    let root: String = root.iter().map(|b| format!("{b:02x}")).collect();
+    format!("seal/{}/{}/{root}", writer.node, writer.generation)
+}
+
+/// Whether a key holds a seal.
+pub(crate) fn is_seal(key: &str) -> bool {
+    key.starts_with("seal/")
+}
+
+/// `u32 BE leaf count | 64-byte signature | u64 BE identity proof nonce | known nodes`, each
+/// node `u8 level | u32 BE index | 16-byte hash`.
+pub(crate) fn encode_seal(row: &SealRow) -> Vec<u8> {
+    let mut out = Vec::with_capacity(76 + 21 * row.tree.known().count());
+    out.extend_from_slice(&row.seal.leaves.to_be_bytes());
+    out.extend_from_slice(&row.seal.signature.0);
+    out.extend_from_slice(&row.identity.nonce.to_be_bytes());
+    for ((level, index), hash) in row.tree.known() {
+        out.push(level);
+        out.extend_from_slice(&index.to_be_bytes());
+        out.extend_from_slice(&hash);
+    }
+    out
+}
+
+/// Reads a seal record; `None` if key or bytes are not well formed.
+pub(crate) fn decode_seal(key: &str, bytes: &[u8]) -> Option<SealRow> {
+    let [node, generation, root] = key.strip_prefix("seal/")?.split('/').collect::<Vec<_>>()[..]
+    else {
+        return None;
+    };
+    let writer = Writer { node: node.parse().ok()?, generation: generation.parse().ok()? };
+    let root = parse_hash(root)?;
+    let (head, mut nodes) = bytes.split_at_checked(76)?;
+    let leaves = u32::from_be_bytes(head[..4].try_into().ok()?);
+    let signature = Signature(head[4..68].try_into().ok()?);
+    let identity = IdentityProof { nonce: u64::from_be_bytes(head[68..76].try_into().ok()?) };
+    let mut known = Vec::with_capacity(nodes.len() / 21);
+    while !nodes.is_empty() {
+        let (node, rest) = nodes.split_at_checked(21)?;
+        let index = u32::from_be_bytes(node[1..5].try_into().ok()?);
+        known.push(((node[0], index), node[5..].try_into().ok()?));
+        nodes = rest;
+    }
+    let tree = Tree::from_known(leaves, known).filter(|tree| tree.root() == root)?;
+    Some(SealRow { seal: Seal { writer, leaves, root, signature }, identity, tree })
+}
+
+fn parse_hash(text: &str) -> Option<Hash> {
+    if text.len() != 32 {
+        return None;
+    }
+    let mut hash = [0u8; 16];
+    for (i, byte) in hash.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(hash)
+}
+
+/// A seal merged into the record held for it: what both know of the tree.
+pub(crate) fn merge_seal(held: Option<SealRow>, mut row: SealRow) -> SealRow {
+    if let Some(held) = held
+        && held.seal == row.seal
+    {
+        row.tree.absorb(held.tree);
+    }
+    row
 }
 
 /// How many buckets rows are spread over.
@@ -147,20 +228,23 @@ pub(crate) fn decode_bucket(mut bytes: &[u8]) -> Option<BTreeMap<String, Vec<u8>
     Some(rows)
 }
 
-/// `u64 BE increments | u64 BE decrements | u8 1 + 64-byte signature, or u8 0 | marks`, each
-/// mark a `u8` length and that many bytes of UTF-8 (ids are at most 128 bytes).
+/// `u64 BE increments | u64 BE decrements | u8 witness count (0 to 2) | witnesses | marks`,
+/// each witness `16-byte seal root | u32 BE index | u64 BE increments | u64 BE decrements`,
+/// each mark a `u8` length and that many bytes of UTF-8 (ids are at most 128 bytes).
 pub(crate) fn encode_row(row: &EntryRow) -> Vec<u8> {
     let counter = row.entry.counter;
-    let mut out =
-        Vec::with_capacity(17 + 64 + row.marks.iter().map(|m| m.len() + 1).sum::<usize>());
+    let mut out = Vec::with_capacity(
+        17 + WITNESS_BYTES * row.witnesses.len()
+            + row.marks.iter().map(|m| m.len() + 1).sum::<usize>(),
+    );
     out.extend_from_slice(&counter.increments.to_be_bytes());
     out.extend_from_slice(&counter.decrements.to_be_bytes());
-    match row.signature {
-        Some(signature) => {
-            out.push(1);
-            out.extend_from_slice(&signature.0);
-        }
-        None => out.push(0),
+    out.push(u8::try_from(row.witnesses.len()).expect("at most two witnesses"));
+    for witness in &row.witnesses {
+        out.extend_from_slice(&witness.root);
+        out.extend_from_slice(&witness.index.to_be_bytes());
+        out.extend_from_slice(&witness.counter.increments.to_be_bytes());
+        out.extend_from_slice(&witness.counter.decrements.to_be_bytes());
     }
     for mark in &row.marks {
         out.push(u8::try_from(mark.len()).expect("ids are at most 128 bytes"));
@@ -169,21 +253,93 @@ pub(crate) fn encode_row(row: &EntryRow) -> Vec<u8> {
     out
 }
 
-fn decode_value(bytes: &[u8]) -> Option<(PnCounter, Option<Signature>, Vec<String>)> {
+const WITNESS_BYTES: usize = 16 + 4 + 16;
+
+fn decode_value(bytes: &[u8]) -> Option<(PnCounter, Vec<Witness>, Vec<String>)> {
     let word = |i: usize| Some(u64::from_be_bytes(bytes.get(i..i + 8)?.try_into().ok()?));
     let counter = PnCounter::new(word(0)?, word(8)?);
-    let (signature, mut rest) = match bytes.get(16)? {
-        0 => (None, &bytes[17..]),
-        1 => (Some(Signature(bytes.get(17..81)?.try_into().ok()?)), &bytes[81..]),
-        _ => return None,
-    };
+    let count = usize::from(*bytes.get(16)?);
+    if count > 2 {
+        return None;
+    }
+    let mut witnesses = Vec::with_capacity(count);
+    for n in 0..count {
+        let at = 17 + n * WITNESS_BYTES;
+        witnesses.push(Witness {
+            root: bytes.get(at..at + 16)?.try_into().ok()?,
+            index: u32::from_be_bytes(bytes.get(at + 16..at + 20)?.try_into().ok()?),
+            counter: PnCounter::new(word(at + 20)?, word(at + 28)?),
+        });
+    }
+    let mut rest = &bytes[17 + count * WITNESS_BYTES..];
     let mut marks = Vec::new();
     while let Some((&len, tail)) = rest.split_first() {
         let (mark, tail) = tail.split_at_checked(usize::from(len))?;
         marks.push(String::from_utf8(mark.to_vec()).ok()?);
         rest = tail;
     }
-    Some((counter, signature, marks))
+    Some((counter, witnesses, marks))
+}
+
+/// The seal records none of `rows` rests on.
+pub(crate) fn unused_seals<'a>(
+    seals: &[SealRow],
+    rows: impl Iterator<Item = &'a EntryRow>,
+) -> Vec<String> {
+    let used: HashSet<(Writer, Hash)> =
+        rows.flat_map(|row| row.witnesses.iter().map(|w| (row.entry.key.writer, w.root))).collect();
+    seals
+        .iter()
+        .filter(|row| !used.contains(&(row.seal.writer, row.seal.root)))
+        .map(|row| seal_key(&row.seal.writer, &row.seal.root))
+        .collect()
+}
+
+/// Whether a key holds rows set aside by [`migrate_from_v1`].
+pub(crate) fn is_legacy(key: &str) -> bool {
+    key.starts_with("legacy/")
+}
+
+/// Moves a layout-1 store to layout 2, in one transaction that reads every record it
+/// rewrites (so a tab migrating at the same time changes nothing twice). Local rows keep their
+/// encoding (a layout-1 row without a signature is a layout-2 row without witnesses). Peers'
+/// rows carry one signature per entry, which layout 2 cannot vouch for (nor do they have
+/// identity proofs): they are moved, untouched, to `legacy/v1/{record}` and not counted; their
+/// writers serve them again, sealed, once upgraded.
+pub(crate) async fn migrate_from_v1(store: &impl Store) -> Result<(), StoreError> {
+    let mut keys = vec![VERSION_KEY.to_owned()];
+    keys.extend(
+        store.load().await?.into_iter().map(|(k, _)| k).filter(|k| is_bucket(k) || is_journal(k)),
+    );
+    let moved = store
+        .update(&keys, |values| {
+            if values.first() != Some(&Some(vec![1])) {
+                return (Vec::new(), 0); // Migrated meanwhile.
+            }
+            let mut writes = vec![(VERSION_KEY.to_owned(), Some(vec![VERSION]))];
+            let mut moved = 0;
+            for (key, value) in keys.iter().zip(&values).skip(1) {
+                let Some(rows) = value.as_deref().and_then(decode_bucket) else { continue };
+                let (legacy, kept): (BTreeMap<_, _>, BTreeMap<_, _>) =
+                    rows.into_iter().partition(|(_, row)| row.get(16) == Some(&1));
+                if legacy.is_empty() {
+                    continue;
+                }
+                moved += legacy.len();
+                let kept = (!kept.is_empty()).then(|| encode_bucket(&kept));
+                writes.push((key.clone(), kept));
+                writes.push((format!("legacy/v1/{key}"), Some(encode_bucket(&legacy))));
+            }
+            (writes, moved)
+        })
+        .await?;
+    if moved > 0 {
+        tracing::warn!(
+            moved,
+            "layout 1 store migrated: peers' entries signed one by one kept in legacy/v1/* records, not counted"
+        );
+    }
+    Ok(())
 }
 
 /// Whether a key holds the store's metadata (version, identity, generation).
@@ -226,8 +382,8 @@ fn decode_with(
     if row_namespace != *namespace {
         return None;
     }
-    let (counter, signature, marks) = decode_value(value)?;
-    Some(EntryRow { entry: Entry { key, counter }, signature, marks })
+    let (counter, witnesses, marks) = decode_value(value)?;
+    Some(EntryRow { entry: Entry { key, counter }, witnesses, marks })
 }
 
 #[cfg(test)]

@@ -30,3 +30,25 @@ pub fn user(text: &str) -> UserId {
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod net;
+
+/// A seal by the writer whose secret key is `secret` (in generation 7) over exactly these
+/// counters, shown whole: what any writer, honest or not, can sign.
+pub fn sealed_by(
+    secret: [u8; 32],
+    leaves: &[(&str, warpnet_stats::StatKind, warpnet_stats::PnCounter)],
+) -> warpnet_stats::Sealed {
+    let leaves: Vec<warpnet_stats::Leaf> = leaves
+        .iter()
+        .map(|&(t, stat, counter)| warpnet_stats::Leaf { tweet: tweet(t), stat, counter })
+        .collect();
+    let (seal, tree) = warpnet_stats::seal_leaves(
+        &Identity::from_secret(secret),
+        &namespace(),
+        Generation([7; 16]),
+        &leaves,
+    )
+    .expect("1 to 8192 leaves");
+    let shown = (0..).zip(leaves).collect();
+    warpnet_stats::Sealed::of(&seal, warpnet_stats::IdentityProof { nonce: 0 }, &tree, shown)
+        .expect("every leaf known")
+}

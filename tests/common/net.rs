@@ -116,7 +116,7 @@ pub async fn attacker() -> Swarm<gossipsub::Behaviour> {
         .build();
     swarm
         .behaviour_mut()
-        .subscribe(&IdentTopic::new("warpnet/stats/1/mainnet"))
+        .subscribe(&IdentTopic::new("warpnet/stats/2/mainnet"))
         .expect("subscribes");
     swarm
 }

@@ -26,7 +26,7 @@ struct Args {
     data_dir: PathBuf,
 
     /// The namespace whose statistics this node keeps (its gossip topic is
-    /// `warpnet/stats/1/<namespace>`).
+    /// `warpnet/stats/2/<namespace>`).
     #[arg(long, default_value = "mainnet")]
     namespace: String,
 

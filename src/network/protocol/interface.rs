@@ -10,7 +10,7 @@ use libp2p::{Multiaddr, PeerId};
 #[cfg(doc)]
 use super::Protocol;
 use super::{DialId, RequestId};
-use crate::core::{EntryKey, MAX_MESSAGE_BYTES, SignedEntry};
+use crate::core::{EntryKey, MAX_MESSAGE_BYTES, Sealed};
 
 /// How a node behaves on the network.
 #[derive(Debug, Clone)]
@@ -131,8 +131,8 @@ pub enum Action {
     Merge {
         /// Where they came from.
         from: MergeFrom,
-        /// The entries, not yet verified.
-        entries: Vec<SignedEntry>,
+        /// The sealed leaves, not yet verified.
+        entries: Vec<Sealed>,
     },
 }
 

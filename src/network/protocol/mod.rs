@@ -21,7 +21,7 @@ use libp2p::{Multiaddr, PeerId};
 use web_time::Instant;
 
 use crate::core::{
-    Batch, Entry, EntryKey, MAX_RESPONSE_ENTRIES, MergeReport, Namespace, Replica, SignedEntry,
+    Entry, EntryKey, MAX_RESPONSE_ENTRIES, MergeReport, Namespace, Replica, SealedBatch,
     SyncRequest, SyncResponse,
 };
 use catch_up::CatchUp;
@@ -288,10 +288,10 @@ impl Protocol {
             self.catch_up(source);
             return;
         }
-        let refused = match Batch::decode(data) {
+        let refused = match SealedBatch::decode(data) {
             Ok(batch) if batch.namespace == self.namespace => {
                 let from = MergeFrom::Gossip { message, source };
-                self.actions.push_back(Action::Merge { from, entries: batch.entries });
+                self.actions.push_back(Action::Merge { from, entries: batch.sealed });
                 return;
             }
             Ok(_) => DropReason::ForeignNamespace,
@@ -394,8 +394,10 @@ impl Protocol {
             && !self.unsent.is_empty()
         {
             // The peer fetched these by catch-up: they are not pending any more.
-            for signed in entries {
-                self.unsent.remove(&signed.entry.key);
+            for group in entries {
+                for (_, leaf) in &group.leaves {
+                    self.unsent.remove(&leaf.key(group.writer));
+                }
             }
             self.count_pending();
         }
@@ -525,13 +527,12 @@ impl Protocol {
         }
     }
 
-    /// Publishes every gathered change as signed batches.
+    /// Publishes every gathered change, sealed.
     fn publish(&mut self, replica: &mut Replica) {
         self.publish_at = None;
-        let keys = std::mem::take(&mut self.gathered);
-        let entries: Vec<SignedEntry> = keys.iter().filter_map(|key| replica.signed(key)).collect();
-        self.unsent.extend(keys);
-        for (keys, bytes) in split(&self.namespace, &entries, self.config.max_message_bytes) {
+        let keys: Vec<EntryKey> = std::mem::take(&mut self.gathered).into_iter().collect();
+        self.unsent.extend(keys.iter().cloned());
+        for (keys, bytes) in split(&keys, replica, self.config.max_message_bytes) {
             self.actions.push_back(Action::Publish { bytes, keys, relay: false });
         }
         self.count_pending();
@@ -540,9 +541,8 @@ impl Protocol {
     /// Publishes entries caught up from one peer to the others (gossip also reaches that peer,
     /// which finds them stale and spends nothing on them).
     fn relay(&mut self, changed: &[Entry], replica: &mut Replica) {
-        let entries: Vec<SignedEntry> =
-            changed.iter().filter_map(|entry| replica.signed(&entry.key)).collect();
-        for (keys, bytes) in split(&self.namespace, &entries, self.config.max_message_bytes) {
+        let keys: Vec<EntryKey> = changed.iter().map(|entry| entry.key.clone()).collect();
+        for (keys, bytes) in split(&keys, replica, self.config.max_message_bytes) {
             self.actions.push_back(Action::Publish { bytes, keys, relay: true });
         }
     }
@@ -553,23 +553,26 @@ impl Protocol {
     }
 }
 
-/// Entries as gossip messages of at most `max_bytes` (and [`MAX_RESPONSE_ENTRIES`] entries)
-/// each: the keys of each message, and its bytes.
+/// The entries with these keys, sealed out of `replica`, as gossip messages of at most
+/// `max_bytes` (and [`MAX_RESPONSE_ENTRIES`] entries) each: the keys of each message, and its
+/// bytes. Keys `replica` cannot serve are left out.
 pub(crate) fn split(
-    namespace: &Namespace,
-    entries: &[SignedEntry],
+    keys: &[EntryKey],
+    replica: &Replica,
     max_bytes: usize,
 ) -> Vec<(Vec<EntryKey>, Vec<u8>)> {
     let mut messages = Vec::new();
-    let mut rest = entries;
+    let mut rest = keys;
     while !rest.is_empty() {
         let mut count = rest.len().min(MAX_RESPONSE_ENTRIES);
         loop {
-            let piece = Batch { namespace: namespace.clone(), entries: rest[..count].to_vec() };
-            let bytes = piece.encode();
+            let sealed = replica.sealed(&rest[..count]);
+            let served = !sealed.is_empty();
+            let bytes = SealedBatch { namespace: replica.namespace().clone(), sealed }.encode();
             if bytes.len() <= max_bytes || count == 1 {
-                let keys = rest[..count].iter().map(|s| s.entry.key.clone()).collect();
-                messages.push((keys, bytes));
+                if served {
+                    messages.push((rest[..count].to_vec(), bytes));
+                }
                 rest = &rest[count..];
                 break;
             }
