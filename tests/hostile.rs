@@ -1,7 +1,8 @@
 //! Hostile peers on real libp2p connections over loopback, replaying the attacks the trust
 //! model answers: writers signing counts out of bounds (inflation, wipe-out), forged stale
-//! entries sent through a relay, and catch-up answers stuffed with entries nobody asked for.
-//! Each time the bound holds and honest nodes are unaffected.
+//! entries sent through a relay, catch-up answers stuffed with entries nobody asked for, and a
+//! writer signing versions that diverge. Each time the bound holds, honest nodes are
+//! unaffected, and every node converges.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
@@ -197,6 +198,43 @@ impl request_response::Codec for Frames {
     ) -> impl Future<Output = io::Result<()>> + Send {
         write_frame(io, response)
     }
+}
+
+#[test]
+fn a_writers_divergent_signed_versions_converge_on_every_node() {
+    local(async {
+        let edge = Running::start(MemoryStore::new(), &["/ip4/127.0.0.1/tcp/0"]).await;
+        let friend = Running::start(MemoryStore::new(), &[]).await;
+        friend.handle.dial(edge.address("tcp"));
+        // The writer (a node restored from a backup, or a hostile one) signs (50, 10), then
+        // (60, 5): neither contains the other, and no signature covers their join (60, 10).
+        let mut writer = attacker().await;
+        writer.dial(edge.address("tcp")).expect("dials");
+        await_subscriber(&mut writer).await;
+        let topic = IdentTopic::new("warpnet/stats/2/mainnet");
+        for counter in [PnCounter::new(50, 10), PnCounter::new(60, 5)] {
+            let version = signed_by([70; 32], "d", StatKind::Likes, counter);
+            writer.behaviour_mut().publish(topic.clone(), batch(vec![version])).expect("published");
+        }
+        let (edge_node, friend_node) = (edge.node.clone(), friend.node.clone());
+        drive(&mut writer, "both versions joined at both nodes", |_| {
+            edge_node.stats(&tweet("d")).likes == 50 && friend_node.stats(&tweet("d")).likes == 50
+        })
+        .await;
+        // A node that was away catches up from the edge node: it is served both leaves, each
+        // under its own seal, and ends with the same state.
+        let late = Running::start_with(MemoryStore::new(), &[], quiet()).await;
+        late.handle.dial(edge.address("tcp"));
+        wait_for("the late node's catch-up", || late.node.stats(&tweet("d")).likes == 50).await;
+        let digest =
+            |running: &Running<MemoryStore>| running.node.with_replica_mut(|r| r.sync_digest());
+        assert_eq!(digest(&late), digest(&edge));
+        assert_eq!(digest(&friend), digest(&edge));
+        assert_eq!(late.handle.stats().dropped.values().sum::<u64>(), 0);
+        late.stop().await;
+        friend.stop().await;
+        edge.stop().await;
+    });
 }
 
 #[derive(NetworkBehaviour)]

@@ -323,3 +323,29 @@ fn caps_read_and_print_as_stat_number_pairs() {
     let unknown = "hearts=5".parse::<Caps>().expect_err("no such stat");
     assert!(matches!(unknown, CapsError::Stat(_)), "{unknown:?}");
 }
+
+#[test]
+fn a_writers_divergent_signed_versions_join_and_both_stay_servable() {
+    // One writer signs (50, 10), then (60, 5) (restored from a backup, say): neither contains
+    // the other, and no signature covers their join (60, 10).
+    let a = sealed_by([5; 32], &[("t", StatKind::Likes, PnCounter::new(50, 10))]);
+    let b = sealed_by([5; 32], &[("t", StatKind::Likes, PnCounter::new(60, 5))]);
+    let key = a.leaves[0].1.key(a.writer);
+    let mut relay = replica(1);
+    relay.merge(&namespace(), vec![a.clone()]);
+    relay.merge(&namespace(), vec![b.clone()]);
+    assert_eq!(relay.get(&key), Some(PnCounter::new(60, 10)));
+    assert_eq!(relay.count(&tweet("t"), StatKind::Likes), 50);
+    // Served as both leaves, each under its own seal: whoever takes them in holds the join.
+    let served = relay.sealed([&key]);
+    assert_eq!(served.len(), 2);
+    let mut fresh = replica(2);
+    assert!(fresh.merge(&namespace(), served).rejected.is_empty());
+    assert_eq!(fresh.get(&key), Some(PnCounter::new(60, 10)));
+    assert_eq!(fresh.sync_digest(), relay.sync_digest());
+    // A later version containing both replaces them: one leaf again.
+    let c = sealed_by([5; 32], &[("t", StatKind::Likes, PnCounter::new(61, 10))]);
+    relay.merge(&namespace(), vec![c]);
+    assert_eq!(relay.sealed([&key]).len(), 1);
+    assert_eq!(relay.seal_count(), 1, "the seals nothing rests on are dropped");
+}
