@@ -20,7 +20,8 @@ mod native {
     use futures::channel::oneshot;
     use tokio::task::LocalSet;
     use warpnet_stats::{
-        Action, MemoryStore, Namespace, Node, Peer, PeerConfig, PeerHandle, TweetId, UserId,
+        Action, Difficulty, MemoryStore, Namespace, Node, Peer, PeerConfig, PeerHandle, Rules,
+        TweetId, UserId,
     };
 
     const PEERS: usize = 50;
@@ -34,7 +35,10 @@ mod native {
 
     async fn start(listen: bool) -> Running {
         let namespace = Namespace::new("bench").expect("namespace");
-        let node = Rc::new(Node::open(namespace, MemoryStore::new()).await.expect("opens"));
+        // Identity proofs that cost nothing to mint: the measurement is of gossip.
+        let rules = Rules { difficulty: Difficulty(0), ..Rules::DEFAULT };
+        let node =
+            Rc::new(Node::open_with(namespace, rules, MemoryStore::new()).await.expect("opens"));
         // No periodic catch-up during the measurement: what arrives, arrives by gossip.
         let config = PeerConfig { sync_interval: Duration::from_secs(3600), ..Default::default() };
         let mut peer = Peer::new(node.clone(), config).await.expect("swarm");

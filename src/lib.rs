@@ -32,10 +32,10 @@ pub use crate::core::{
     HASH_BYTES, Hash, Identity, IdentityProof, KeyError, Leaf, MAX_BATCH_ENTRIES, MAX_ID_LEN,
     MAX_LEAVES, MAX_MESSAGE_BYTES, MAX_NAMESPACE_LEN, MAX_REQUEST_ITEMS, MAX_RESPONSE_ENTRIES,
     MAX_RESPONSE_SUMMARIES, Mark, MergeReport, Minter, Namespace, NodeId, NodeState, OutOfBounds,
-    Outcome, PROOF_DOMAIN, PnCounter, ProofError, Record, Rejection, Replica, ReplyId, SEAL_DOMAIN,
-    Seal, SealError, Sealed, SealedBatch, Signature, StatKind, Stats, Summary, SyncError,
-    SyncRequest, SyncResponse, SyncSession, SyncStep, Tree, TweetId, UserId, WIRE_VERSION,
-    WireError, Writer, seal_leaves, seal_payload, verify_sealed,
+    Outcome, PROOF_DOMAIN, PnCounter, ProofError, Record, Rejection, Replica, ReplyId, Rules,
+    SEAL_DOMAIN, Seal, SealError, Sealed, SealedBatch, Signature, StatKind, Stats, Summary,
+    SyncError, SyncRequest, SyncResponse, SyncSession, SyncStep, Tree, TweetId, UserId,
+    WIRE_VERSION, WireError, Writer, seal_leaves, seal_payload, verify_sealed,
 };
 pub use crate::network::protocol::{
     Action as NetworkAction, DialId, DropReason, MergeFrom, NetworkStats, PeerConfig, PeerInfo,
@@ -45,7 +45,8 @@ pub use crate::network::{BoxError, NetworkError};
 #[cfg(not(target_arch = "wasm32"))]
 pub use crate::network::{NetworkMetrics, WebRtcCertificate};
 pub use crate::runtime::{
-    ActionError, Applied, ChangeSource, Changes, Node, OpenError, Peer, PeerHandle, wall_clock,
+    ActionError, Applied, ChangeSource, Changes, Minting, Node, OpenError, Peer, PeerHandle,
+    wall_clock,
 };
 #[cfg(target_arch = "wasm32")]
 pub use crate::runtime::{BrowserNode, OnChange};

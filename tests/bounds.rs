@@ -1,7 +1,8 @@
 //! Property tests of the trust bounds: whatever entries arrive (honest, hostile with any
-//! counters, forged), in any order and batching, every node ends with the same state, and each
-//! aggregate lies between the honest writers' sum and that sum plus the stat's cap times the
-//! number of hostile identities.
+//! counters, forged, from identities with and without a proof), in any order and batching,
+//! every node ends with the same state, and each aggregate lies between the honest writers'
+//! sum and that sum plus the stat's cap times the number of hostile identities with a valid
+//! proof.
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -12,14 +13,40 @@ use std::collections::BTreeMap;
 use common::*;
 use proptest::prelude::*;
 use warpnet_stats::{
-    Caps, Generation, Identity, IdentityProof, Leaf, PnCounter, Replica, Sealed, StatKind, Writer,
-    seal_leaves,
+    Caps, Difficulty, Generation, Identity, IdentityProof, Leaf, Minter, PnCounter, Replica, Rules,
+    Sealed, StatKind, Writer, seal_leaves,
 };
 
-/// Small caps, so that honest writers reach them and hostile ones go past them.
-const CAPS: Caps = Caps { likes: 3, retweets: 3, replies: 4, views: 6 };
+/// Small caps, so that honest writers reach them and hostile ones go past them; identity
+/// proofs of 6 bits.
+const RULES: Rules =
+    Rules { caps: Caps { likes: 3, retweets: 3, replies: 4, views: 6 }, difficulty: Difficulty(6) };
+const CAPS: Caps = RULES.caps;
 const TWEETS: [&str; 3] = ["t0", "t1", "t2"];
-const HOSTILE: usize = 3;
+/// Hostile identities; the first [`MINTED`] have a valid proof, the others none.
+const HOSTILE: usize = 4;
+const MINTED: usize = 2;
+
+/// A proof for `writer` under [`RULES`].
+fn mint(writer: &Writer) -> IdentityProof {
+    Minter::new(&namespace(), writer, RULES.difficulty, 0).step(1 << 20).expect("found")
+}
+
+/// A nonce that is not a proof for `writer` under [`RULES`].
+fn no_proof(writer: &Writer) -> IdentityProof {
+    (0..)
+        .map(|nonce| IdentityProof { nonce })
+        .find(|p| !p.holds(&namespace(), writer, RULES.difficulty))
+        .expect("most nonces are not proofs")
+}
+
+/// Writer `seed` under [`RULES`], with its proof.
+fn minted(seed: u8) -> Replica {
+    let mut replica = Replica::new(namespace(), identity(seed), generation(seed)).with_rules(RULES);
+    let proof = mint(&replica.local_writer());
+    assert!(replica.set_identity_proof(proof));
+    replica
+}
 
 /// One hostile entry: (identity, tweet, stat, increments, decrements, correctly signed?).
 type Hostile = (usize, usize, usize, u64, u64, bool);
@@ -36,8 +63,8 @@ fn hostile_entry(&(who, t, s, increments, decrements, valid): &Hostile) -> Seale
     let (seal, tree) =
         seal_leaves(&identity, &namespace(), Generation([7; 16]), std::slice::from_ref(&leaf))
             .expect("one leaf");
-    let mut sealed =
-        Sealed::of(&seal, IdentityProof { nonce: 0 }, &tree, vec![(0, leaf)]).expect("known");
+    let proof = if who < MINTED { mint(&seal.writer) } else { no_proof(&seal.writer) };
+    let mut sealed = Sealed::of(&seal, proof, &tree, vec![(0, leaf)]).expect("known");
     if !valid {
         sealed.signature.0[7] ^= 0x20;
     }
@@ -62,7 +89,7 @@ proptest! {
         batches in prop::collection::vec(1..6usize, 2),
     ) {
         // Honest writers under the same caps: a change beyond them is refused at the source.
-        let mut writers: Vec<Replica> = (1..=3).map(|seed| replica(seed).with_caps(CAPS)).collect();
+        let mut writers: Vec<Replica> = (1..=3).map(minted).collect();
         let mut honest = BTreeMap::new();
         let mut messages = Vec::new();
         for &(w, t, s, up) in &history {
@@ -74,7 +101,7 @@ proptest! {
         }
         messages.extend(hostile.iter().map(hostile_entry));
 
-        let mut receivers: Vec<Replica> = (10..12).map(|seed| replica(seed).with_caps(CAPS)).collect();
+        let mut receivers: Vec<Replica> = (10..12).map(minted).collect();
         for ((receiver, order), batch) in receivers.iter_mut().zip(&orders).zip(&batches) {
             let mut shuffled: Vec<(u64, Sealed)> = messages
                 .iter()
@@ -88,10 +115,17 @@ proptest! {
             }
         }
         prop_assert_eq!(state(&receivers[0]), state(&receivers[1]));
+        // Nothing of an identity without a proof is kept.
+        let unproven: Vec<_> = (MINTED..HOSTILE)
+            .map(|who| Identity::from_secret([200 + who as u8; 32]).node_id())
+            .collect();
+        for (_, _, writer) in state(&receivers[0]).keys() {
+            prop_assert!(!unproven.contains(&writer.node), "kept an entry of {writer:?}");
+        }
         for (t, id) in TWEETS.iter().enumerate() {
             for (s, stat) in StatKind::ALL.into_iter().enumerate() {
                 let floor = u64::try_from(honest.get(&(t, s)).copied().unwrap_or(0)).expect("never below zero");
-                let ceiling = floor + CAPS.get(stat) * HOSTILE as u64;
+                let ceiling = floor + CAPS.get(stat) * MINTED as u64;
                 let count = receivers[0].count(&tweet(id), stat);
                 prop_assert!(floor <= count && count <= ceiling, "{stat} of {id}: {count} not in {floor}..={ceiling}");
             }

@@ -18,7 +18,7 @@ use common::*;
 use futures::channel::oneshot;
 use libp2p::Multiaddr;
 use tokio::task::spawn_local;
-use warpnet_stats::{Action, MemoryStore, Node, Peer, PeerConfig, PeerHandle};
+use warpnet_stats::{Action, Difficulty, MemoryStore, Node, Peer, PeerConfig, PeerHandle, Rules};
 
 /// A running edge node process and the lines it logged.
 struct Edge {
@@ -35,7 +35,7 @@ impl Edge {
             .arg(data_dir)
             .args(["--listen", "/ip4/127.0.0.1/tcp/0", "--listen", "/ip4/127.0.0.1/tcp/0/ws"])
             .args(["--listen", "/ip4/127.0.0.1/udp/0/webrtc-direct", "--http", "127.0.0.1:0"])
-            .args(["--sync-interval", "1"])
+            .args(["--sync-interval", "1", "--difficulty", "8"])
             .env("RUST_LOG", "info")
             .stderr(Stdio::piped());
         if let Some(address) = bootstrap {
@@ -137,7 +137,9 @@ struct Browserless {
 }
 
 async fn client(edge: Multiaddr) -> Browserless {
-    let node = Rc::new(Node::open(namespace(), MemoryStore::new()).await.expect("opens"));
+    let rules = Rules { difficulty: Difficulty(8), ..Rules::DEFAULT };
+    let node =
+        Rc::new(Node::open_with(namespace(), rules, MemoryStore::new()).await.expect("opens"));
     let config = PeerConfig { sync_interval: Duration::from_secs(1), ..PeerConfig::default() };
     let peer = Peer::new(node.clone(), config).await.expect("swarm");
     let handle = peer.handle();

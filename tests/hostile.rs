@@ -11,7 +11,9 @@ use std::future::Future;
 use std::io;
 use std::time::Duration;
 
-use common::net::{Running, WAIT, attacker, await_subscriber, drive, local, quiet, wait_for};
+use common::net::{
+    Running, WAIT, attacker, await_subscriber, config, drive, local, quiet, wait_for,
+};
 use common::*;
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, StreamExt};
 use libp2p::gossipsub::IdentTopic;
@@ -19,8 +21,8 @@ use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, StreamProtocol, SwarmBuilder, noise, ping, tcp, yamux};
 use warpnet_stats::{
-    Action, Caps, DropReason, EntryKey, MemoryStore, PnCounter, Sealed, SealedBatch, Signature,
-    StatKind, SyncRequest, SyncResponse, Writer,
+    Action, Caps, Difficulty, DropReason, EntryKey, IdentityProof, MemoryStore, Minter, PnCounter,
+    Rules, Sealed, SealedBatch, Signature, StatKind, SyncRequest, SyncResponse, Writer,
 };
 
 /// A seal over one counter of its choosing by the writer whose secret key is `secret`: what a
@@ -198,6 +200,52 @@ impl request_response::Codec for Frames {
     ) -> impl Future<Output = io::Result<()>> + Send {
         write_frame(io, response)
     }
+}
+
+#[test]
+fn identities_without_a_proof_add_nothing_and_each_proof_costs_its_work() {
+    local(async {
+        // A namespace where an identity costs 2^12 attempts.
+        let rules = Rules { difficulty: Difficulty(12), ..Rules::DEFAULT };
+        let edge =
+            Running::start_ruled(MemoryStore::new(), &["/ip4/127.0.0.1/tcp/0"], config(), rules)
+                .await;
+        let mut evil = attacker().await;
+        evil.dial(edge.address("tcp")).expect("dials");
+        await_subscriber(&mut evil).await;
+        let topic = IdentTopic::new("warpnet/stats/2/mainnet");
+        let cap = Caps::DEFAULT.likes;
+        // Six fresh identities, each at the cap, none with a valid proof.
+        for i in 0..6u8 {
+            let mut entry =
+                signed_by([120 + i; 32], "sybil", StatKind::Likes, PnCounter::new(cap, 0));
+            entry.identity = (0..)
+                .map(|nonce| IdentityProof { nonce })
+                .find(|p| !p.holds(&namespace(), &entry.writer, rules.difficulty))
+                .expect("most nonces are not proofs");
+            evil.behaviour_mut().publish(topic.clone(), batch(vec![entry])).expect("published");
+        }
+        let edge_stats = edge.handle.clone();
+        drive(&mut evil, "the unproven identities refused", |_| {
+            edge_stats.stats().dropped(DropReason::NoIdentityProof) == 6
+        })
+        .await;
+        assert_eq!(edge.node.stats(&tweet("sybil")).likes, 0);
+        // One identity whose proof was minted (4,096 attempts on average): it counts, up to the cap.
+        let mut minted = signed_by([130; 32], "sybil", StatKind::Likes, PnCounter::new(cap, 0));
+        let mut minter = Minter::new(&namespace(), &minted.writer, rules.difficulty, 0);
+        minted.identity = minter.step(1 << 24).expect("found");
+        evil.behaviour_mut().publish(topic.clone(), batch(vec![minted])).expect("published");
+        let edge_node = edge.node.clone();
+        drive(&mut evil, "the minted identity counted", |_| {
+            edge_node.stats(&tweet("sybil")).likes == cap
+        })
+        .await;
+        // The edge node minted its own proof on starting, at the namespace's difficulty.
+        let own = edge.handle.minting();
+        assert!(own.done && own.expected == 4096.0, "{own:?}");
+        edge.stop().await;
+    });
 }
 
 #[test]

@@ -32,7 +32,7 @@ fn history() -> impl Strategy<Value = Vec<Op>> {
 
 /// Four writers: nodes 1, 2, 3, and node 1 again in a second generation of its store.
 fn writers() -> Vec<Replica> {
-    vec![replica(1), replica(2), replica(3), Replica::new(namespace(), identity(1), generation(99))]
+    vec![replica(1), replica(2), replica(3), writer(namespace(), 1, 99)]
 }
 
 struct Run {

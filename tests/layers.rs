@@ -54,8 +54,8 @@ fn core_modules_import_only_the_modules_before_them() {
     let order = [
         "ids",
         "counter",
-        "rules",
         "proof",
+        "rules",
         "digest",
         "merkle",
         "signing",

@@ -12,8 +12,8 @@ use common::net::{Running, attacker, await_subscriber, drive, local, quiet, wait
 use common::*;
 use libp2p::gossipsub::IdentTopic;
 use warpnet_stats::{
-    Action, DropReason, MemoryStore, Node, PeerConfig, RedbStore, Sealed, SealedBatch, StatKind,
-    Stats, Store,
+    Action, Difficulty, DropReason, MemoryStore, Node, PeerConfig, RedbStore, Rules, Sealed,
+    SealedBatch, StatKind, Stats, Store,
 };
 
 /// What every node should show: per tweet, the likes (distinct likers per node) and views.
@@ -303,5 +303,37 @@ fn a_failed_catch_up_is_retried_before_the_periodic_one() {
         let handle = node.handle.clone();
         drive(&mut other, "three failed catch-ups", |_| handle.stats().syncs_failed >= 3).await;
         node.stop().await;
+    });
+}
+
+#[test]
+fn a_node_counts_at_once_and_publishes_once_its_identity_is_minted() {
+    local(async {
+        // An identity costs 2^14 attempts in this namespace.
+        let rules = Rules { difficulty: Difficulty(14), ..RULES };
+        let hub =
+            Running::start_ruled(MemoryStore::new(), &["/ip4/127.0.0.1/tcp/0"], quiet(), rules)
+                .await;
+        // A node that counted offline, never minted: its view is counted, not served.
+        let store = MemoryStore::new();
+        {
+            let node = Node::open_with(namespace(), rules, store.clone()).await.expect("opens");
+            node.act(&[(tweet("early"), Action::View)]).await.expect("commits");
+            assert_eq!(node.stats(&tweet("early")).views, 1);
+            assert!(node.identity_proof().is_none());
+            assert!(!node.minting().done);
+        }
+        // On the network it mints first, then its view reaches the hub.
+        let late = Running::start_ruled(store.clone(), &[], quiet(), rules).await;
+        late.handle.dial(hub.address("tcp"));
+        wait_for("the early view at the hub", || hub.node.stats(&tweet("early")).views == 1).await;
+        let minting = late.handle.minting();
+        assert!(minting.done && minting.attempts > 0, "{minting:?}");
+        let proof = late.node.identity_proof().expect("minted");
+        late.stop().await;
+        // Kept in the store: the next start does not mint again.
+        let again = Node::open_with(namespace(), rules, store).await.expect("opens");
+        assert_eq!(again.identity_proof(), Some(proof));
+        hub.stop().await;
     });
 }

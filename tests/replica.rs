@@ -188,8 +188,7 @@ fn forged_tampered_and_misattributed_entries_are_rejected_and_change_nothing() {
 
 #[test]
 fn entries_of_another_namespace_are_refused() {
-    let mut other =
-        Replica::new(Namespace::new("testnet").expect("valid"), identity(1), generation(1));
+    let mut other = writer(Namespace::new("testnet").expect("valid"), 1, 1);
     other.increment(&tweet("t"), StatKind::Likes).expect("within bounds");
     let key = EntryKey { tweet: tweet("t"), stat: StatKind::Likes, writer: other.local_writer() };
     let entry = other.sealed([&key]).pop().expect("held");
@@ -207,19 +206,19 @@ fn a_new_generation_counts_separately_so_nothing_is_swallowed() {
     let t = tweet("t");
     let mut peer = replica(2);
     // Node 1 likes five times and publishes.
-    let mut before_loss = Replica::new(namespace(), identity(1), generation(1));
+    let mut before_loss = writer(namespace(), 1, 1);
     for _ in 0..5 {
         before_loss.increment(&t, StatKind::Likes).expect("within bounds");
     }
     peer.merge(&namespace(), vec![sealed(&before_loss, "t", StatKind::Likes)]);
     // Its store is lost. Reusing the old generation would restart at 1, which the peer's
     // maximum swallows:
-    let mut reused = Replica::new(namespace(), identity(1), generation(1));
+    let mut reused = writer(namespace(), 1, 1);
     reused.increment(&t, StatKind::Likes).expect("within bounds");
     let report = peer.merge(&namespace(), vec![sealed(&reused, "t", StatKind::Likes)]);
     assert_eq!((report.stale, peer.stats(&t).likes), (1, 5));
     // A fresh generation is a new writer: its like adds up.
-    let mut fresh = Replica::new(namespace(), identity(1), generation(2));
+    let mut fresh = writer(namespace(), 1, 2);
     fresh.increment(&t, StatKind::Likes).expect("within bounds");
     peer.merge(&namespace(), vec![sealed(&fresh, "t", StatKind::Likes)]);
     assert_eq!(peer.stats(&t).likes, 6);
@@ -348,4 +347,39 @@ fn a_writers_divergent_signed_versions_join_and_both_stay_servable() {
     relay.merge(&namespace(), vec![c]);
     assert_eq!(relay.sealed([&key]).len(), 1);
     assert_eq!(relay.seal_count(), 1, "the seals nothing rests on are dropped");
+}
+
+#[test]
+fn a_writer_counts_only_with_an_identity_proof_at_the_namespace_difficulty() {
+    let rules = warpnet_stats::Rules { difficulty: warpnet_stats::Difficulty(8), ..RULES };
+    let mut a = replica(1).with_rules(rules);
+    let t = tweet("t");
+    let key = a.increment(&t, StatKind::Likes).expect("within bounds").key;
+    // Nonce 0 held at difficulty 0; at 8 it does not (for this writer), and is not taken.
+    assert!(!a.set_identity_proof(warpnet_stats::IdentityProof { nonce: 1 }));
+    let mut minter =
+        warpnet_stats::Minter::new(&namespace(), &a.local_writer(), rules.difficulty, 0);
+    let proof = minter.step(1 << 20).expect("found in 2^20 attempts");
+    let unproven = Sealed {
+        identity: warpnet_stats::IdentityProof { nonce: 1 },
+        ..sealed(&a, "t", StatKind::Likes)
+    };
+    let mut b = replica(2).with_rules(rules);
+    let report = b.merge(&namespace(), vec![unproven]);
+    assert_eq!(report.rejected, vec![(key.clone(), Rejection::NoIdentityProof)]);
+    assert!(b.is_empty());
+    assert!(a.set_identity_proof(proof));
+    let report = b.merge(&namespace(), a.sealed([&key]));
+    assert_eq!((report.changed.len(), report.rejected.len()), (1, 0));
+}
+
+#[test]
+fn local_counters_leave_only_once_the_identity_proof_is_set() {
+    let unminted = Replica::new(namespace(), identity(1), generation(1)).with_rules(RULES);
+    let mut unminted = unminted;
+    let key = unminted.increment(&tweet("t"), StatKind::Views).expect("within bounds").key;
+    assert!(unminted.sealed([&key]).is_empty(), "counted, not served");
+    assert_eq!(unminted.count(&tweet("t"), StatKind::Views), 1);
+    assert!(unminted.set_identity_proof(warpnet_stats::IdentityProof { nonce: 0 }));
+    assert_eq!(unminted.sealed([&key]).len(), 1);
 }

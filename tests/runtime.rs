@@ -12,11 +12,11 @@ use common::*;
 use futures::executor::block_on;
 use warpnet_stats::{
     Action, ActionError, Caps, ChangeSource, Changes, EntryKey, Mark, MemoryStore, Node, OpenError,
-    OutOfBounds, Replica, Sealed, StatKind, Stats, Store, StoreError, SyncSession, Write,
+    OutOfBounds, Replica, Rules, Sealed, StatKind, Stats, Store, StoreError, SyncSession, Write,
 };
 
 fn open<S: Store>(store: S) -> Node<S> {
-    block_on(Node::open(namespace(), store)).expect("opens")
+    block_on(Node::open_with(namespace(), RULES, store)).expect("opens")
 }
 
 /// Applies one action; the count after it, or the error's message.
@@ -406,27 +406,36 @@ fn remote_entries_are_verified_stored_and_survive_reopening() {
     let again = block_on(node.merge(entries)).expect("stores");
     assert_eq!((again.changed.len(), again.stale), (0, 2));
 
-    let reopened = open(store);
+    let reopened = open(store.clone());
     assert_eq!(reopened.stats(&tweet("t")).likes, 2);
     assert_eq!(reopened.stats(&tweet("u")).views, 1);
     assert_eq!(reopened.stats(&tweet("forged")), Stats::default());
     // The local row kept its mark, and the stored remote entries can be served on under their
-    // writer's seal (a fresh replica accepts them).
+    // writer's seal (a fresh replica accepts them); the local one once the node's identity
+    // proof is minted.
     assert!(reopened.has_mark(Mark::Liked, &tweet("t"), "local"));
-    let mut relay = replica(8);
-    let (mut session, mut request) = SyncSession::start();
-    loop {
-        let response = reopened.answer(&request).expect("answers");
-        let step = session.handle(&mut relay, response).expect("accepted");
-        let merged = relay.merge(&namespace(), step.fetched);
-        assert!(merged.rejected.is_empty());
-        match step.next {
-            Some(next) => request = next,
-            None => break,
+    let pull = |relay: &mut Replica| {
+        let (mut session, mut request) = SyncSession::start();
+        loop {
+            let response = reopened.answer(&request).expect("answers");
+            let step = session.handle(relay, response).expect("accepted");
+            let merged = relay.merge(&namespace(), step.fetched);
+            assert!(merged.rejected.is_empty());
+            match step.next {
+                Some(next) => request = next,
+                None => break,
+            }
         }
-    }
-    assert_eq!(relay.stats(&tweet("t")).likes, 2);
+    };
+    let mut relay = replica(8);
+    pull(&mut relay);
+    assert_eq!(relay.stats(&tweet("t")).likes, 1, "the local like waits for the proof");
     assert_eq!(relay.stats(&tweet("u")).views, 1);
+    let proof = block_on(reopened.mint_identity(|_| {}));
+    pull(&mut relay);
+    assert_eq!(relay.stats(&tweet("t")).likes, 2);
+    // The proof is kept in the store.
+    assert_eq!(open(store).identity_proof(), Some(proof));
 }
 
 #[test]
@@ -551,6 +560,8 @@ fn a_published_batch_carries_the_current_counters_under_one_seal() {
     let (_, changes) =
         block_on(node.act(&[(tweet("t"), Action::Like(user("a"))), (tweet("t"), Action::View)]))
             .expect("commits");
+    assert!(node.sealed_batch(changes.keys()).sealed.is_empty(), "nothing leaves unminted");
+    block_on(node.mint_identity(|_| {}));
     let batch = node.sealed_batch(changes.keys());
     assert_eq!(batch.sealed.len(), 1);
     assert_eq!(batch.sealed[0].leaves.len(), 2);
@@ -564,7 +575,8 @@ fn a_published_batch_carries_the_current_counters_under_one_seal() {
 fn the_namespace_caps_bound_actions_and_what_is_counted_on_open() {
     let store = MemoryStore::new();
     let two = Caps { likes: 2, ..Caps::DEFAULT };
-    let node = block_on(Node::open_with_caps(namespace(), two, store.clone())).expect("opens");
+    let rules = |caps| Rules { caps, ..RULES };
+    let node = block_on(Node::open_with(namespace(), rules(two), store.clone())).expect("opens");
     for who in ["a", "b"] {
         block_on(node.submit(tweet("t"), Action::Like(user(who)))).expect("within the cap");
     }
@@ -582,7 +594,7 @@ fn the_namespace_caps_bound_actions_and_what_is_counted_on_open() {
     drop(node);
     // Reopened under a smaller cap, the stored row beyond it is kept but not counted.
     let one = Caps { likes: 1, ..Caps::DEFAULT };
-    let smaller = block_on(Node::open_with_caps(namespace(), one, store.clone())).expect("opens");
+    let smaller = block_on(Node::open_with(namespace(), rules(one), store.clone())).expect("opens");
     assert_eq!(smaller.stats(&tweet("t")).likes, 0);
     drop(smaller);
     assert_eq!(open(store).stats(&tweet("t")).likes, 2);

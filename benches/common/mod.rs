@@ -2,7 +2,8 @@
 #![allow(dead_code, unreachable_pub)]
 
 use warpnet_stats::{
-    Caps, EntryKey, Generation, Identity, Namespace, Replica, Sealed, StatKind, TweetId, UserId,
+    Caps, Difficulty, EntryKey, Generation, Identity, IdentityProof, Namespace, Replica, Rules,
+    Sealed, StatKind, TweetId, UserId,
 };
 
 pub fn namespace() -> Namespace {
@@ -21,10 +22,21 @@ pub fn users(n: usize) -> Vec<UserId> {
 pub const UNBOUNDED: Caps =
     Caps { likes: u64::MAX, retweets: u64::MAX, replies: u64::MAX, views: u64::MAX };
 
+/// The benchmarks' namespace rules: no bound reached, identity proofs free (difficulty 0: any
+/// nonce holds, though every one is still checked).
+pub const RULES: Rules = Rules { caps: UNBOUNDED, difficulty: Difficulty(0) };
+
 pub fn replica(seed: u64) -> Replica {
+    writer(seed, Generation([seed as u8; 16]))
+}
+
+fn writer(seed: u64, generation: Generation) -> Replica {
     let mut secret = [0u8; 32];
     secret[..8].copy_from_slice(&seed.to_le_bytes());
-    Replica::new(namespace(), Identity::from_secret(secret), Generation([seed as u8; 16]))
+    let mut replica =
+        Replica::new(namespace(), Identity::from_secret(secret), generation).with_rules(RULES);
+    replica.set_identity_proof(IdentityProof { nonce: 0 });
+    replica
 }
 
 /// `rounds` successive batches from `writers` nodes, each writer changing `per_writer` tweets
@@ -54,10 +66,7 @@ pub fn rounds(writers: u64, per_writer: usize, rounds: usize) -> Vec<Vec<Sealed>
 pub fn tweet_with_writers(writers: usize) -> Replica {
     let mut replica = replica(0);
     for i in 0..writers {
-        let mut secret = [0u8; 32];
-        secret[..8].copy_from_slice(&(i as u64 + 1).to_le_bytes());
-        let mut node =
-            Replica::new(namespace(), Identity::from_secret(secret), Generation([1; 16]));
+        let mut node = writer(i as u64 + 1, Generation([1; 16]));
         let key = node.increment(&tweet(0), StatKind::Likes).expect("within bounds").key;
         node.increment(&tweet(0), StatKind::Likes).expect("within bounds");
         node.decrement(&tweet(0), StatKind::Likes).expect("within bounds");

@@ -3,7 +3,7 @@
 use super::*;
 use crate::core::KeyError;
 use crate::network::protocol::{NetworkStats, PeerInfo};
-use crate::runtime::wall_clock;
+use crate::runtime::{Minting, wall_clock};
 use libp2p::Multiaddr;
 use libp2p::multiaddr::Protocol;
 
@@ -22,7 +22,7 @@ pub(super) fn id<T: std::str::FromStr<Err = KeyError>>(
 /// What `StatsNode.open` was asked for.
 pub(super) struct Options {
     pub(super) namespace: Namespace,
-    pub(super) caps: Caps,
+    pub(super) rules: Rules,
     pub(super) db_name: String,
     pub(super) bootstrap: Vec<Multiaddr>,
 }
@@ -60,7 +60,19 @@ pub(super) fn options(options: &JsValue) -> Result<Options, JsValue> {
         value if value.is_undefined() => Caps::DEFAULT,
         value => caps(&value)?,
     };
-    Ok(Options { namespace, caps, db_name, bootstrap })
+    let difficulty = match field("difficulty") {
+        value if value.is_undefined() => Difficulty::DEFAULT,
+        value => value
+            .as_f64()
+            .filter(|n| n.fract() == 0.0 && (0.0..=64.0).contains(n))
+            .map(|n| Difficulty(n as u8))
+            .ok_or_else(|| {
+                JsValue::from(js_sys::RangeError::new(
+                    "options.difficulty must be a whole number from 0 to 64",
+                ))
+            })?,
+    };
+    Ok(Options { namespace, rules: Rules { caps, difficulty }, db_name, bootstrap })
 }
 
 /// `options.caps`: `{ likes?, retweets?, replies?, views? }`, each a whole number; those not
@@ -135,8 +147,14 @@ pub(super) fn contribution(share: &Contribution, local: bool) -> JsValue {
     object.into()
 }
 
-pub(super) fn sync_status(stats: &NetworkStats, peers: usize, online: bool) -> JsValue {
+pub(super) fn sync_status(
+    stats: &NetworkStats,
+    peers: usize,
+    online: bool,
+    minting: Minting,
+) -> JsValue {
     let object = Object::new();
+    set(&object, "identity", &self::minting(minting));
     set(&object, "online", &online.into());
     set(&object, "connected", &(peers > 0).into());
     set(&object, "peers", &(peers as f64).into());
@@ -159,6 +177,15 @@ pub(super) fn sync_status(stats: &NetworkStats, peers: usize, online: bool) -> J
         set(&dropped, reason.as_str(), &number(*count));
     }
     set(&object, "dropped", &dropped);
+    object.into()
+}
+
+/// `{ minted, attempts, expected }`: how minting the identity proof goes.
+pub(super) fn minting(minting: Minting) -> JsValue {
+    let object = Object::new();
+    set(&object, "minted", &minting.done.into());
+    set(&object, "attempts", &number(minting.attempts));
+    set(&object, "expected", &minting.expected.into());
     object.into()
 }
 

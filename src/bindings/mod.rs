@@ -11,7 +11,8 @@ use wasm_bindgen_futures::future_to_promise;
 use web_sys::{CustomEvent, CustomEventInit, EventTarget};
 
 use crate::core::{
-    Action, Caps, Contribution, Mark, Namespace, ReplyId, StatKind, Stats, TweetId, UserId,
+    Action, Caps, Contribution, Difficulty, Mark, Namespace, ReplyId, Rules, StatKind, Stats,
+    TweetId, UserId,
 };
 use crate::runtime::{ActionError, BrowserNode, ChangeSource, OnChange};
 
@@ -35,6 +36,22 @@ export interface StatsNodeOptions {
    * views. An action beyond a cap rejects with a RangeError.
    */
   caps?: { likes?: number; retweets?: number; replies?: number; views?: number };
+  /**
+   * The namespace's identity difficulty: the leading zero bits a node's identity proof needs
+   * (each doubles the work of minting it, once per store; default 23, about a second). Every
+   * node of a namespace must use the same. The node counts at once and publishes once minted.
+   */
+  difficulty?: number;
+}
+
+/** How minting this node's identity proof goes (`detail` of the "identity" event). */
+export interface IdentityStatus {
+  /** Whether the proof is minted (the node's own counts are published). */
+  minted: boolean;
+  /** Attempts made so far. */
+  attempts: number;
+  /** Attempts a proof takes on average. */
+  expected: number;
 }
 
 /** A connected peer. */
@@ -51,6 +68,8 @@ export interface PeerInfo {
 export interface SyncStatus {
   /** Whether the node is on the network (see `setOnline`); false if it has no bootstrap. */
   online: boolean;
+  /** Minting the node's identity proof (it publishes once minted). */
+  identity: IdentityStatus;
   /** Whether at least one peer is connected. */
   connected: boolean;
   peers: number;
@@ -257,7 +276,8 @@ impl StatsNode {
         let stats = network.as_ref().map(|n| n.stats()).unwrap_or_default();
         let peers = network.as_ref().map_or(0, |n| n.peers().len());
         let online = network.as_ref().is_some_and(|n| n.online());
-        convert::sync_status(&stats, peers, online)
+        let minting = network.as_ref().map_or_else(|| self.inner.node().minting(), |n| n.minting());
+        convert::sync_status(&stats, peers, online, minting)
     }
 
     /// Goes offline (`false`: closes every connection and dials nothing, while counting goes on
@@ -277,7 +297,8 @@ impl StatsNode {
         }
     }
 
-    /// Listens for "change" (`detail`: `StatsChange`) or "warning" (`detail`: a message).
+    /// Listens for "change" (`detail`: `StatsChange`), "identity" (`detail`: `IdentityStatus`,
+    /// while the identity proof is minted) or "warning" (`detail`: a message).
     #[wasm_bindgen(js_name = addEventListener)]
     pub fn add_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
         self.events.add_event_listener_with_callback(kind, listener)
@@ -334,7 +355,7 @@ impl StatsNode {
     }
 
     async fn open_checked(options: convert::Options) -> Result<StatsNode, JsValue> {
-        let convert::Options { namespace, caps, db_name, bootstrap } = options;
+        let convert::Options { namespace, rules, db_name, bootstrap } = options;
         let events = EventTarget::new()?;
         let target = events.clone();
         let on_change: OnChange = Rc::new(move |changed, source| {
@@ -345,11 +366,19 @@ impl StatsNode {
             };
             convert::dispatch_changes(&target, changed, source);
         });
-        let inner = BrowserNode::open(namespace, caps, &db_name, on_change)
+        let inner = BrowserNode::open(namespace, rules, &db_name, on_change)
             .await
             .map_err(|e| convert::error(&e.to_string()))?;
         if !bootstrap.is_empty() {
-            inner.join(bootstrap).await.map_err(|e| convert::error(&e.to_string()))?;
+            let target = events.clone();
+            let on_minting = move |minting| {
+                let init = CustomEventInit::new();
+                init.set_detail(&convert::minting(minting));
+                if let Ok(event) = CustomEvent::new_with_event_init_dict("identity", &init) {
+                    let _ = target.dispatch_event(&event);
+                }
+            };
+            inner.join(bootstrap, on_minting).await.map_err(|e| convert::error(&e.to_string()))?;
         }
         if let Some(reason) = inner.fallback() {
             let message = format!("IndexedDB unavailable, counting in memory only: {reason}");

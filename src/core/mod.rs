@@ -27,7 +27,7 @@ pub use ids::{
 pub use merkle::{HASH_BYTES, Hash, MAX_LEAVES, ProofError, Tree};
 pub use proof::{Difficulty, IdentityProof, Minter, PROOF_DOMAIN};
 pub use replica::{Contribution, Entry, MergeReport, Rejection, Replica, Stats};
-pub use rules::{Caps, CapsError, OutOfBounds};
+pub use rules::{Caps, CapsError, OutOfBounds, Rules};
 pub use seal::{
     Leaf, SEAL_DOMAIN, Seal, SealError, Sealed, seal_leaves, seal_payload, verify_sealed,
 };

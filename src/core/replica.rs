@@ -13,7 +13,7 @@ use super::digest::{self, DigestTree, Summary};
 use super::ids::{EntryKey, Namespace, NodeId, StatKind, TweetId, Writer};
 use super::merkle::Tree;
 use super::proof::IdentityProof;
-use super::rules::{Caps, OutOfBounds};
+use super::rules::{Caps, OutOfBounds, Rules};
 use super::seal::{self, Leaf, Seal, Sealed};
 use super::signing::{self, Identity};
 use super::witness::{self, HeldSeal, MAX_SERVED_LEAVES, SealTable, Witness, Witnesses};
@@ -81,6 +81,8 @@ pub enum Rejection {
     /// Its seal does not verify: the signature is not the writer's over the root its leaves and
     /// proof make (forged, tampered with, signed by another node, or a malformed proof).
     BadSignature,
+    /// Its writer has no identity proof at the namespace's difficulty.
+    NoIdentityProof,
     /// It was signed for another namespace.
     ForeignNamespace,
     /// Its counter breaks the namespace's bounds ([`Caps::check`]).
@@ -144,9 +146,9 @@ pub struct Replica {
     keys: HashMap<NodeId, VerificationKey>,
     /// The seals remote counters rest on.
     seals: SealTable,
-    /// The local writer's identity proof, served with its seals.
-    proof: IdentityProof,
-    caps: Caps,
+    /// The local writer's identity proof, once minted: its counters are served only with one.
+    proof: Option<IdentityProof>,
+    rules: Rules,
     len: usize,
     /// The catch-up digest tree: built when first needed, then updated on every change.
     tree: Option<DigestTree>,
@@ -168,27 +170,39 @@ impl Replica {
             tweets: HashMap::new(),
             keys: HashMap::new(),
             seals: SealTable::default(),
-            proof: IdentityProof { nonce: 0 },
-            caps: Caps::DEFAULT,
+            proof: None,
+            rules: Rules::DEFAULT,
             len: 0,
             tree: None,
         }
     }
 
-    /// The same replica under other caps (the namespace's configuration; [`Caps::DEFAULT`]
+    /// The same replica under other rules (the namespace's configuration; [`Rules::DEFAULT`]
     /// unless set). Set before anything is merged: entries are checked when they arrive.
-    pub fn with_caps(mut self, caps: Caps) -> Self {
-        self.caps = caps;
+    pub fn with_rules(mut self, rules: Rules) -> Self {
+        self.rules = rules;
         self
     }
 
-    /// Sets the local writer's identity proof, sent with every seal it signs.
-    pub fn set_identity_proof(&mut self, proof: IdentityProof) {
-        self.proof = proof;
+    /// The same replica under other caps, the rest of its rules unchanged.
+    pub fn with_caps(mut self, caps: Caps) -> Self {
+        self.rules.caps = caps;
+        self
     }
 
-    /// The local writer's identity proof.
-    pub fn identity_proof(&self) -> IdentityProof {
+    /// Sets the local writer's identity proof, sent with every seal it signs; `false` (and
+    /// nothing set) if it does not hold at the namespace's difficulty. Until one is set, local
+    /// counters are counted but not served ([`Replica::sealed`] leaves them out).
+    pub fn set_identity_proof(&mut self, proof: IdentityProof) -> bool {
+        let holds = proof.holds(&self.namespace, &self.local, self.rules.difficulty);
+        if holds {
+            self.proof = Some(proof);
+        }
+        holds
+    }
+
+    /// The local writer's identity proof, if set.
+    pub fn identity_proof(&self) -> Option<IdentityProof> {
         self.proof
     }
 
@@ -199,7 +213,12 @@ impl Replica {
 
     /// The caps entries are checked against.
     pub fn caps(&self) -> &Caps {
-        &self.caps
+        &self.rules.caps
+    }
+
+    /// The rules entries are checked against.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
     }
 
     /// The writer of this node's own counters.
@@ -284,7 +303,7 @@ impl Replica {
             held.increments.saturating_add(step.increments),
             held.decrements.saturating_add(step.decrements),
         );
-        self.caps.check(stat, counter)?;
+        self.rules.caps.check(stat, counter)?;
         self.put(&key, counter, [None, None]);
         Ok(Entry { key, counter })
     }
@@ -292,7 +311,8 @@ impl Replica {
     /// The entries with these keys, sealed, ready to leave the node: local counters under a
     /// seal signed here (one signature per [`MAX_SERVED_LEAVES`]), remote ones with the
     /// leaves that vouch for them and their seals' proofs. Keys not held are left out, as are
-    /// halves of remote counters no leaf vouches for.
+    /// halves of remote counters no leaf vouches for, and local counters until the local
+    /// writer's identity proof is set.
     pub fn sealed<'a>(&self, keys: impl IntoIterator<Item = &'a EntryKey>) -> Vec<Sealed> {
         let mut local = Vec::new();
         let mut remote = Vec::new();
@@ -305,9 +325,11 @@ impl Replica {
                 remote.extend(slot.witnesses.iter().flatten().map(|w| (key, *w)));
             }
         }
+        let proof = self.proof;
         let mut out: Vec<Sealed> = local
             .chunks(MAX_SERVED_LEAVES)
             .filter_map(|chunk| {
+                let proof = proof?;
                 let (seal, tree) = seal::seal_leaves(
                     &self.identity,
                     &self.namespace,
@@ -316,7 +338,7 @@ impl Replica {
                 )
                 .ok()?;
                 let leaves = (0..).zip(chunk.iter().cloned()).collect();
-                Sealed::of(&seal, self.proof, &tree, leaves)
+                Sealed::of(&seal, proof, &tree, leaves)
             })
             .collect();
         out.extend(self.seals.serve(remote));
@@ -324,10 +346,11 @@ impl Replica {
     }
 
     /// Merges sealed leaves from other nodes. Every leaf is checked, whatever this replica
-    /// holds (validity is a function of the leaf and its seal alone): within the caps, then
-    /// its seal's signature over the root its leaves and proof make, all seals in one batch
-    /// verification. A seal held already with the same signature is not checked again. Valid
-    /// leaves are kept with the counters they vouch for, for serving later.
+    /// holds (validity is a function of the leaf and its seal alone): its writer's identity
+    /// proof at the namespace's difficulty, its seal's signature over the root its leaves and
+    /// proof make (all seals in one batch verification), and the caps. A seal held already
+    /// with the same signature is not checked again. Valid leaves are kept with the counters
+    /// they vouch for, for serving later.
     pub fn merge(&mut self, namespace: &Namespace, sealed: Vec<Sealed>) -> MergeReport {
         let mut report = MergeReport::default();
         if *namespace != self.namespace {
@@ -342,7 +365,16 @@ impl Replica {
                 .collect();
             return report;
         }
-        let trees: Vec<Option<Tree>> = sealed.iter().map(|g| g.tree().ok()).collect();
+        let difficulty = self.rules.difficulty;
+        let proven: Vec<bool> = sealed
+            .iter()
+            .map(|g| g.identity.holds(&self.namespace, &g.writer, difficulty))
+            .collect();
+        let trees: Vec<Option<Tree>> = sealed
+            .iter()
+            .zip(&proven)
+            .map(|(g, proven)| g.tree().ok().filter(|_| *proven))
+            .collect();
         let unchecked: Vec<(&Sealed, &Tree)> = sealed
             .iter()
             .zip(&trees)
@@ -362,12 +394,11 @@ impl Replica {
                 valid.then_some((seal, tree))
             })
             .collect();
-        for (group, verdict) in sealed.into_iter().zip(verified) {
+        for ((group, verdict), proven) in sealed.into_iter().zip(verified).zip(proven) {
             let writer = group.writer;
             let Some((seal, tree)) = verdict else {
-                report.rejected.extend(
-                    group.leaves.into_iter().map(|(_, l)| (l.key(writer), Rejection::BadSignature)),
-                );
+                let why = if proven { Rejection::BadSignature } else { Rejection::NoIdentityProof };
+                report.rejected.extend(group.leaves.into_iter().map(|(_, l)| (l.key(writer), why)));
                 continue;
             };
             if let Some(key) = self.key_of(&writer.node) {
@@ -376,7 +407,7 @@ impl Replica {
             self.seals.add(seal, group.identity, tree);
             for (index, leaf) in group.leaves {
                 let key = leaf.key(writer);
-                if let Err(bound) = self.caps.check(leaf.stat, leaf.counter) {
+                if let Err(bound) = self.rules.caps.check(leaf.stat, leaf.counter) {
                     report.rejected.push((key, Rejection::OutOfBounds(bound)));
                     continue;
                 }
@@ -523,7 +554,12 @@ mod tests {
 
     fn replica(seed: u8) -> Replica {
         let namespace = Namespace::new("mainnet").expect("valid");
-        Replica::new(namespace, Identity::from_secret([seed; 32]), Generation([seed; 16]))
+        let rules = Rules { difficulty: super::super::proof::Difficulty(0), ..Rules::DEFAULT };
+        let identity = Identity::from_secret([seed; 32]);
+        let mut replica =
+            Replica::new(namespace, identity, Generation([seed; 16])).with_rules(rules);
+        assert!(replica.set_identity_proof(IdentityProof { nonce: 0 }));
+        replica
     }
 
     fn sorted(replica: &Replica) -> Vec<Entry> {

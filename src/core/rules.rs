@@ -7,6 +7,23 @@ use std::str::FromStr;
 
 use super::counter::PnCounter;
 use super::ids::{KeyError, StatKind};
+use super::proof::Difficulty;
+
+/// A namespace's configuration: the caps of every writer's counters and the difficulty of
+/// every writer's identity proof. Every node of a namespace must use the same rules, or they
+/// accept different entries and disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Rules {
+    /// What one writer may add to one tweet's statistic.
+    pub caps: Caps,
+    /// What one writer identity costs to mint.
+    pub difficulty: Difficulty,
+}
+
+impl Rules {
+    /// [`Caps::DEFAULT`] and [`Difficulty::DEFAULT`].
+    pub const DEFAULT: Rules = Rules { caps: Caps::DEFAULT, difficulty: Difficulty::DEFAULT };
+}
 
 /// The most one writer (a node, in one generation of its store) may add to one tweet's
 /// statistic. Part of a namespace's configuration: every node of a namespace must use the same

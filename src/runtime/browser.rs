@@ -13,8 +13,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{BroadcastChannel, MessageEvent};
 
-use super::{ChangeSource, Changes, Node, OpenError, Peer, PeerHandle};
-use crate::core::{Caps, Namespace, Stats, TweetId};
+use super::{ChangeSource, Changes, Minting, Node, OpenError, Peer, PeerHandle};
+use crate::core::{Namespace, Rules, Stats, TweetId};
 use crate::network::protocol::PeerConfig;
 use crate::network::{NetworkError, WRITE_CHUNK};
 use crate::storage::{BrowserStore, StoreError};
@@ -33,16 +33,16 @@ pub struct BrowserNode {
 
 impl BrowserNode {
     /// Opens the node kept in IndexedDB database `db_name` (memory if that fails; see
-    /// [`BrowserNode::fallback`]) under the namespace's `caps`, and joins the other tabs using
-    /// the same database.
+    /// [`BrowserNode::fallback`]) under the namespace's `rules`, and joins the other tabs
+    /// using the same database.
     pub async fn open(
         namespace: Namespace,
-        caps: Caps,
+        rules: Rules,
         db_name: &str,
         on_change: OnChange,
     ) -> Result<Self, OpenError> {
         let (store, fallback) = BrowserStore::open(db_name).await;
-        let node = Rc::new(Node::open_with_caps(namespace.clone(), caps, store).await?);
+        let node = Rc::new(Node::open_with(namespace.clone(), rules, store).await?);
         let channel = BroadcastChannel::new(&format!("warpnet-stats/{db_name}")).ok();
 
         let (weak, tab_channel, notify) =
@@ -85,10 +85,16 @@ impl BrowserNode {
 
     /// Puts the node on the network, keeping a connection to each of the `bootstrap` edge nodes
     /// (redialled with backoff after a drop). The peer runs on the page's event loop until
-    /// [`BrowserNode::close`].
-    pub async fn join(&self, bootstrap: Vec<Multiaddr>) -> Result<PeerHandle, NetworkError> {
+    /// [`BrowserNode::close`], minting the node's identity proof first if it has none
+    /// (`on_minting` hears how that goes).
+    pub async fn join(
+        &self,
+        bootstrap: Vec<Multiaddr>,
+        on_minting: impl Fn(Minting) + 'static,
+    ) -> Result<PeerHandle, NetworkError> {
         let config = PeerConfig { max_message_bytes: WRITE_CHUNK, ..PeerConfig::default() };
-        let peer = Peer::new(self.node.clone(), config).await?;
+        let mut peer = Peer::new(self.node.clone(), config).await?;
+        peer.on_minting(on_minting);
         let handle = peer.handle();
         for address in bootstrap {
             handle.keep_connected(address);

@@ -5,6 +5,7 @@
 
 mod batcher;
 mod buckets;
+mod identity;
 use batcher::YieldOnce;
 #[cfg(target_arch = "wasm32")]
 mod browser;
@@ -12,6 +13,7 @@ mod merging;
 mod peer;
 mod schema;
 
+pub use identity::Minting;
 pub use peer::{Peer, PeerHandle, wall_clock};
 
 #[cfg(target_arch = "wasm32")]
@@ -32,9 +34,9 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::core::{
-    Action, Caps, Entry, EntryKey, Generation, Identity, Mark, Namespace, NodeId, NodeState,
-    OutOfBounds, Outcome, Replica, SealedBatch, StatKind, Stats, SyncError, SyncRequest,
-    SyncResponse, TweetId,
+    Action, Entry, EntryKey, Generation, Identity, Mark, Namespace, NodeId, NodeState, OutOfBounds,
+    Outcome, Replica, Rules, SealedBatch, StatKind, Stats, SyncError, SyncRequest, SyncResponse,
+    TweetId,
 };
 use crate::storage::{Store, StoreError};
 use schema::{EntryRow, SealRow};
@@ -206,19 +208,21 @@ impl<S: std::fmt::Debug> std::fmt::Debug for Node<S> {
 }
 
 impl<S: Store> Node<S> {
-    /// Opens the node kept in `store` for `namespace` with the default caps
-    /// ([`Node::open_with_caps`]).
+    /// Opens the node kept in `store` for `namespace` under the default rules
+    /// ([`Node::open_with`]).
     pub async fn open(namespace: Namespace, store: S) -> Result<Self, OpenError> {
-        Self::open_with_caps(namespace, Caps::DEFAULT, store).await
+        Self::open_with(namespace, Rules::DEFAULT, store).await
     }
 
     /// Opens the node kept in `store` for `namespace`, creating its identity and generation if
     /// the store is new, and rebuilding its counters and marks from what the store holds. The
-    /// caps are the namespace's: every node of a namespace must use the same ones. Stored rows
-    /// beyond them are left in the store but not counted.
-    pub async fn open_with_caps(
+    /// rules are the namespace's: every node of a namespace must use the same ones. Stored rows
+    /// beyond its caps are left in the store but not counted. The identity proof kept in the
+    /// store is used if it holds at the rules' difficulty; otherwise
+    /// [`Node::mint_identity`] makes one (until then the node counts but does not publish).
+    pub async fn open_with(
         namespace: Namespace,
-        caps: Caps,
+        rules: Rules,
         store: S,
     ) -> Result<Self, OpenError> {
         let mut fresh = [0u8; 48];
@@ -253,7 +257,10 @@ impl<S: Store> Node<S> {
             Generation(generation.try_into().map_err(|_| OpenError::Corrupt("generation"))?);
 
         let replica = Replica::new(namespace.clone(), Identity::from_secret(secret), generation);
-        let mut state = NodeState::from_replica(replica.with_caps(caps));
+        let mut state = NodeState::from_replica(replica.with_rules(rules));
+        if let Some(proof) = identity::read_proof(&store).await? {
+            state.replica_mut().set_identity_proof(proof);
+        }
         let mut skipped_rows = 0;
         let mut stored = Changes::default();
         let mut journaled = Vec::new();
@@ -332,11 +339,11 @@ impl<S: Store> Node<S> {
         &self,
         actions: &[(TweetId, Action)],
     ) -> Result<(Vec<Result<Applied, OutOfBounds>>, Changes), StoreError> {
-        let (namespace, identity, local, caps) = {
+        let (namespace, identity, local, rules) = {
             let state = self.state.borrow();
             let replica = state.replica();
-            let caps = *replica.caps();
-            (replica.namespace().clone(), replica.identity().clone(), replica.local_writer(), caps)
+            let rules = *replica.rules();
+            (replica.namespace().clone(), replica.identity().clone(), replica.local_writer(), rules)
         };
         // One row per (tweet, statistic): the local counter with its marks.
         let mut touched: Vec<EntryKey> = actions
@@ -357,7 +364,7 @@ impl<S: Store> Node<S> {
                 let entries = touched.iter().filter_map(|k| stored.get(k)).collect();
                 let seen = Changes { entries, seals: Vec::new() };
                 let replica = Replica::new(namespace.clone(), identity, self.generation);
-                let mut scratch = NodeState::from_replica(replica.with_caps(caps));
+                let mut scratch = NodeState::from_replica(replica.with_rules(rules));
                 seen.apply_to(&mut scratch);
                 let outcomes: Vec<Result<Outcome, OutOfBounds>> =
                     actions.iter().map(|(tweet, action)| scratch.apply(tweet, action)).collect();

@@ -3,7 +3,7 @@
 //! timers, carries out merges (verify, take in, store in the background) and passes the node's
 //! committed local changes to the protocol. No policy lives here: the protocol decides.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::rc::Rc;
@@ -17,7 +17,7 @@ use futures_timer::Delay;
 use libp2p::{Multiaddr, PeerId};
 use web_time::{Instant, SystemTime};
 
-use super::{ChangeSource, Node, YieldOnce};
+use super::{ChangeSource, Minting, Node, YieldOnce};
 use crate::core::{EntryKey, Sealed};
 use crate::network::protocol::{Action, MergeFrom, NetworkStats, PeerConfig, PeerInfo, Protocol};
 use crate::network::{Driver, Event, NetworkError, build_swarm};
@@ -35,6 +35,7 @@ pub fn wall_clock(at: Instant) -> SystemTime {
 struct Shared {
     protocol: RefCell<Protocol>,
     listen_addrs: RefCell<Vec<Multiaddr>>,
+    minting: Cell<Minting>,
 }
 
 /// Talks to a running [`Peer`]: dial, disconnect, go offline, and read its state.
@@ -103,6 +104,11 @@ impl PeerHandle {
     pub fn peers(&self) -> Vec<PeerInfo> {
         self.shared.protocol.borrow().peers()
     }
+
+    /// How minting the node's identity proof goes (the node publishes once it is done).
+    pub fn minting(&self) -> Minting {
+        self.shared.minting.get()
+    }
 }
 
 /// A node on the network: the node, its protocol and its swarm.
@@ -118,9 +124,11 @@ pub struct Peer<S: Store> {
     /// handed to the swarm) leaves first.
     fetched: VecDeque<(MergeFrom, Vec<Sealed>)>,
     fold_journal: bool,
+    on_minting: Option<Rc<dyn Fn(Minting)>>,
 }
 
 enum Wake {
+    Minted,
     Swarm(Box<Event>),
     Changes(Vec<EntryKey>),
     Poked,
@@ -183,8 +191,11 @@ impl<S: Store + 'static> Peer<S> {
             }
         });
         let protocol = Protocol::new(node.namespace(), config, Instant::now());
-        let shared =
-            Rc::new(Shared { protocol: RefCell::new(protocol), listen_addrs: RefCell::default() });
+        let shared = Rc::new(Shared {
+            protocol: RefCell::new(protocol),
+            listen_addrs: RefCell::default(),
+            minting: Cell::new(node.minting()),
+        });
         let (wake, wakes) = mpsc::unbounded();
         let handle = PeerHandle { id: driver.peer_id(), shared: shared.clone(), wake };
         Self {
@@ -197,7 +208,14 @@ impl<S: Store + 'static> Peer<S> {
             storing: FuturesUnordered::new(),
             fetched: VecDeque::new(),
             fold_journal: false,
+            on_minting: None,
         }
+    }
+
+    /// Calls `f` as minting the node's identity proof goes (after each slice of attempts, and
+    /// once done).
+    pub fn on_minting(&mut self, f: impl Fn(Minting) + 'static) {
+        self.on_minting = Some(Rc::new(f));
     }
 
     /// Starts listening on `address` (e.g. `/ip4/127.0.0.1/tcp/0/ws`); the actual addresses
@@ -225,9 +243,12 @@ impl<S: Store + 'static> Peer<S> {
     }
 
     /// Runs until `stop` resolves, then publishes what is pending, stores what was merged,
-    /// and returns.
+    /// and returns. Mints the node's identity proof first if it has none, meanwhile taking in
+    /// and serving peers' entries; its own are published once the proof is set.
     pub async fn run(mut self, stop: impl Future<Output = ()>) {
         let mut stop = std::pin::pin!(stop.fuse());
+        let mut minting: Option<LocalBoxFuture<'static, ()>> =
+            self.node.identity_proof().is_none().then(|| self.mint());
         let mut timer = Delay::new(Duration::ZERO);
         let mut armed: Option<Instant> = None;
         let mut merge_next: Option<YieldOnce> = None;
@@ -244,8 +265,10 @@ impl<S: Store + 'static> Peer<S> {
             }
             let wake = {
                 let mut merge_next = when_set(&mut merge_next);
+                let mut minted = when_set(&mut minting);
                 futures::select_biased! {
                     () = stop => Wake::Stop,
+                    () = minted => Wake::Minted,
                     event = self.driver.next_event().fuse() => Wake::Swarm(Box::new(event)),
                     keys = self.changes.select_next_some() => Wake::Changes(keys),
                     () = self.wakes.select_next_some() => Wake::Poked,
@@ -257,6 +280,15 @@ impl<S: Store + 'static> Peer<S> {
             let now = Instant::now();
             match wake {
                 Wake::Stop => break,
+                Wake::Minted => {
+                    minting = None;
+                    // Everything counted so far goes out now.
+                    let keys: Vec<EntryKey> = self.node.with_replica(|r| {
+                        let local = r.local_writer();
+                        r.entries().filter(|e| e.key.writer == local).map(|e| e.key).collect()
+                    });
+                    self.shared.protocol.borrow_mut().handle_local_changes(keys, now);
+                }
                 Wake::Swarm(event) => {
                     let protocol = &mut self.shared.protocol.borrow_mut();
                     let driver = &mut self.driver;
@@ -308,6 +340,22 @@ impl<S: Store + 'static> Peer<S> {
                 tracing::error!(%error, "storing peers' entries failed");
             }
         }
+    }
+
+    /// Mints the node's identity proof, reporting progress to the handles and `on_minting`.
+    fn mint(&self) -> LocalBoxFuture<'static, ()> {
+        let (node, shared, callback) =
+            (self.node.clone(), self.shared.clone(), self.on_minting.clone());
+        async move {
+            let progress = |minting: Minting| {
+                shared.minting.set(minting);
+                if let Some(callback) = &callback {
+                    callback(minting);
+                }
+            };
+            node.mint_identity(progress).await;
+        }
+        .boxed_local()
     }
 
     /// Carries out the protocol's actions: merges here, the rest through the driver.

@@ -5,6 +5,7 @@
 //! | `meta/version` | one byte: the layout version (2) |
 //! | `meta/identity` | the 32-byte ed25519 secret key |
 //! | `meta/generation` | the 16-byte generation of this store |
+//! | `meta/proof` | the identity proof's nonce, u64 big-endian (once minted) |
 //! | `bucket/{000..fff}` | the entry rows of every tweet whose id hashes there: see [`encode_bucket`] |
 //! | `journal/{16 hex digits}` | peers' entry rows of one large merge, encoded as a bucket |
 //! | `seal/{node}/{generation}/{root}` | a seal peers' rows rest on: see [`encode_seal`] |
@@ -36,6 +37,7 @@ pub(crate) const VERSION: u8 = 2;
 pub(crate) const VERSION_KEY: &str = "meta/version";
 pub(crate) const IDENTITY_KEY: &str = "meta/identity";
 pub(crate) const GENERATION_KEY: &str = "meta/generation";
+pub(crate) const PROOF_KEY: &str = "meta/proof";
 
 /// One stored counter: the entry, the leaves that vouch for it (peers' counters), and (local
 /// counters of likes, retweets and replies) the subjects marked on this node.

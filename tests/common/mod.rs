@@ -1,7 +1,14 @@
 //! Helpers shared by the integration tests (native and wasm32).
 #![allow(dead_code, unreachable_pub)]
 
-use warpnet_stats::{Generation, Identity, Namespace, Replica, TweetId, UserId};
+use warpnet_stats::{
+    Caps, Difficulty, Generation, Identity, IdentityProof, Namespace, Replica, Rules, TweetId,
+    UserId,
+};
+
+/// The rules of the tests' namespace: the default caps, and identity proofs that cost nothing
+/// (difficulty 0: any nonce holds). Tests of the proofs themselves ask for more.
+pub const RULES: Rules = Rules { caps: Caps::DEFAULT, difficulty: Difficulty(0) };
 
 pub fn namespace() -> Namespace {
     Namespace::new("mainnet").expect("valid namespace")
@@ -17,7 +24,16 @@ pub fn generation(seed: u8) -> Generation {
 }
 
 pub fn replica(seed: u8) -> Replica {
-    Replica::new(namespace(), identity(seed), generation(seed))
+    writer(namespace(), seed, seed)
+}
+
+/// A replica of `namespace` written by identity `seed` in generation `generation`, under
+/// [`RULES`], its identity proof set.
+pub fn writer(namespace: Namespace, seed: u8, generation_seed: u8) -> Replica {
+    let mut replica =
+        Replica::new(namespace, identity(seed), generation(generation_seed)).with_rules(RULES);
+    assert!(replica.set_identity_proof(IdentityProof { nonce: 0 }));
+    replica
 }
 
 pub fn tweet(text: &str) -> TweetId {

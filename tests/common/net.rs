@@ -13,9 +13,9 @@ use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity};
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::{Multiaddr, PeerId, Swarm, SwarmBuilder, noise, tcp, yamux};
 use tokio::task::{JoinHandle, LocalSet, spawn_local};
-use warpnet_stats::{Node, Peer, PeerConfig, PeerHandle, Store};
+use warpnet_stats::{Node, Peer, PeerConfig, PeerHandle, Rules, Store};
 
-use super::namespace;
+use super::{RULES, namespace};
 
 /// How long a network test waits for any one thing before failing.
 pub const WAIT: Duration = Duration::from_secs(60);
@@ -59,7 +59,12 @@ impl<S: Store + 'static> Running<S> {
     }
 
     pub async fn start_with(store: S, listen: &[&str], config: PeerConfig) -> Self {
-        let node = Rc::new(Node::open(namespace(), store).await.expect("opens"));
+        Self::start_ruled(store, listen, config, RULES).await
+    }
+
+    /// A peer under the namespace rules `rules`; it mints its identity proof as it starts.
+    pub async fn start_ruled(store: S, listen: &[&str], config: PeerConfig, rules: Rules) -> Self {
+        let node = Rc::new(Node::open_with(namespace(), rules, store).await.expect("opens"));
         let mut peer = Peer::new(node.clone(), config).await.expect("swarm");
         for address in listen {
             peer.listen(address.parse().expect("multiaddr")).expect("listens");

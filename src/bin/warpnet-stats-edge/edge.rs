@@ -10,7 +10,9 @@ use std::time::Duration;
 use clap::Parser;
 use libp2p::Multiaddr;
 use tracing_subscriber::EnvFilter;
-use warpnet_stats::{Caps, Namespace, Node, Peer, PeerConfig, RedbStore, WebRtcCertificate};
+use warpnet_stats::{
+    Caps, Difficulty, Namespace, Node, Peer, PeerConfig, RedbStore, Rules, WebRtcCertificate,
+};
 
 use crate::http;
 
@@ -35,6 +37,12 @@ struct Args {
     /// Every node of a namespace must use the same caps.
     #[arg(long, default_value_t = Caps::DEFAULT)]
     caps: Caps,
+
+    /// The namespace's identity difficulty: the leading zero bits a writer's identity proof
+    /// needs (each doubles its cost; 23 is about a second of one core). Every node of a
+    /// namespace must use the same.
+    #[arg(long, default_value_t = Difficulty::DEFAULT.0)]
+    difficulty: u8,
 
     /// Addresses to listen on (repeatable): TCP for edge nodes, WebSocket and WebRTC-direct
     /// for browsers.
@@ -118,10 +126,12 @@ async fn run(args: Args) -> Result<(), String> {
     std::fs::create_dir_all(&args.data_dir)
         .map_err(|e| format!("cannot create {}: {e}", args.data_dir.display()))?;
     let store = RedbStore::open(args.data_dir.join("store.redb")).map_err(|e| e.to_string())?;
-    let node = Node::open_with_caps(namespace.clone(), args.caps, store).await;
+    let rules = Rules { caps: args.caps, difficulty: Difficulty(args.difficulty) };
+    let node = Node::open_with(namespace.clone(), rules, store).await;
     let node = Rc::new(node.map_err(|e| e.to_string())?);
     let entries = node.with_replica(|r| r.len());
-    tracing::info!(node = %node.node_id(), entries, caps = %args.caps, "opened the store");
+    let (caps, difficulty) = (args.caps, args.difficulty);
+    tracing::info!(node = %node.node_id(), entries, %caps, difficulty, "opened the store");
 
     let config = PeerConfig {
         sync_interval: Duration::from_secs(args.sync_interval),

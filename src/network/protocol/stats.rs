@@ -20,8 +20,10 @@ pub enum DropReason {
     UnknownVersion,
     /// A message of another namespace.
     ForeignNamespace,
-    /// An entry whose signature does not verify against its writer.
+    /// An entry whose seal does not verify against its writer.
     BadSignature,
+    /// An entry whose writer has no identity proof at the namespace's difficulty.
+    NoIdentityProof,
     /// An entry outside the namespace's bounds (a writer's count below zero or above its cap).
     OutOfBounds,
     /// A gossip message beyond its origin's allowance (fetched by catch-up instead).
@@ -37,12 +39,13 @@ pub enum DropReason {
 
 impl DropReason {
     /// Every reason, in order.
-    pub const ALL: [DropReason; 10] = [
+    pub const ALL: [DropReason; 11] = [
         Self::Undecodable,
         Self::Oversized,
         Self::UnknownVersion,
         Self::ForeignNamespace,
         Self::BadSignature,
+        Self::NoIdentityProof,
         Self::OutOfBounds,
         Self::RateLimited,
         Self::BadSyncRequest,
@@ -58,6 +61,7 @@ impl DropReason {
             Self::UnknownVersion => "unknown_version",
             Self::ForeignNamespace => "foreign_namespace",
             Self::BadSignature => "bad_signature",
+            Self::NoIdentityProof => "no_identity_proof",
             Self::OutOfBounds => "out_of_bounds",
             Self::RateLimited => "rate_limited",
             Self::BadSyncRequest => "bad_sync_request",
@@ -70,6 +74,7 @@ impl DropReason {
     pub(crate) fn of_rejection(rejection: Rejection) -> Self {
         match rejection {
             Rejection::BadSignature => Self::BadSignature,
+            Rejection::NoIdentityProof => Self::NoIdentityProof,
             Rejection::ForeignNamespace => Self::ForeignNamespace,
             Rejection::OutOfBounds(_) => Self::OutOfBounds,
         }
