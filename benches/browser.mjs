@@ -1,7 +1,7 @@
 // Browser benchmark of the npm package in headless Chromium (real IndexedDB):
 //   node benches/browser.mjs      (scripts/bench --browser builds the package first)
-// Prints medians: persisted likes per second in a burst, and the time to open a node holding
-// 100,000 entries until its first stats() answer.
+// Prints medians: persisted likes per second in a burst, the time to open a node holding
+// 100,000 entries until its first stats() answer, and identity minting (BENCH=mint alone).
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -24,9 +24,24 @@ try {
   await page.goto(server.url);
   await page.waitForFunction(() => window.ready === true);
 
-  // BENCH=open or BENCH=burst runs only that part.
+  // BENCH=open, BENCH=burst or BENCH=mint runs only that part.
+  const only = process.env.BENCH;
+  if (!only || only === "mint") {
+    // Five identities at the default difficulty: attempts per second as a page mints (the
+    // time to mint varies a lot from one identity to the next; the rate does not).
+    const rates = [];
+    const times = [];
+    for (let round = 0; round < 5; round++) {
+      const [attempts, ms] = await page.evaluate((round) => window.bench.mint(`mint-${round}`, 23), round);
+      rates.push(attempts / ms * 1000);
+      times.push(ms);
+    }
+    const rate = median(rates);
+    console.log(`identity minting in the page: median ${(rate / 1e6).toFixed(2)} M attempts/s (runs: ${rates.map((r) => (r / 1e6).toFixed(2)).join(", ")}); at difficulty 23 that is ${(2 ** 23 / rate).toFixed(2)} s on average (runs took ${times.map((t) => (t / 1000).toFixed(2)).join(", ")} s)`);
+    if (only === "mint") process.exit(0);
+  }
   const bursts = [[1000, 100], [5000, 100], [5000, 5000]];
-  for (const [n, tweets] of process.env.BENCH === "open" ? [] : bursts) {
+  for (const [n, tweets] of only === "open" ? [] : bursts) {
     const runs = [];
     for (let round = 0; round < 5; round++) {
       runs.push(await page.evaluate(([n, tweets, round]) => window.bench.burst(`burst-${n}-${tweets}`, n, tweets, round), [n, tweets, round]));
@@ -35,7 +50,7 @@ try {
     console.log(`burst of ${n} likes on ${tweets} tweets: median ${ms.toFixed(0)} ms, ${(n / ms * 1000).toFixed(0)} persisted likes/s (runs: ${runs.map((r) => r.toFixed(0)).join(", ")} ms)`);
   }
 
-  if (process.env.BENCH === "burst") process.exit(0);
+  if (only === "burst") process.exit(0);
   const fillStart = Date.now();
   await page.evaluate(() => window.bench.fill("open-100k", 100000));
   console.log(`filled 100,000 entries (one like on each of 100,000 tweets) in ${((Date.now() - fillStart) / 1000).toFixed(1)} s`);

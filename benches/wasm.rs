@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+
 use warpnet_stats::{Action, Difficulty, Minter, NodeState};
 use wasm_bindgen_test::{Criterion, Instant, wasm_bindgen_bench};
 
@@ -103,4 +104,96 @@ fn identity_mint(c: &mut Criterion) {
     c.bench_function("wasm identity/mint_attempts/10000", |b| {
         b.iter(|| std::hint::black_box(minter.step(10_000)))
     });
+}
+
+/// The side-by-side workload of `scripts/bench --peers` (benches/common/workload.rs): 20,000
+/// local actions one call each on 10 nodes; then every node's state sealed, encoded, decoded
+/// and merged (verified) into one replica; the bytes of the merged state and of 100 more likes.
+#[wasm_bindgen_bench]
+fn peers(c: &mut Criterion) {
+    use common::workload::*;
+    use warpnet_stats::{EntryKey, Replica, ReplyId, SealedBatch, TweetId, UserId};
+
+    let (steps, more) = workload();
+    let ids: Vec<TweetId> = (0..TWEETS).map(|t| tweet(t as usize)).collect();
+    let action = |(_, _, stat, user): Step| match stat {
+        0 => Action::Like(UserId::new(format!("u{user}")).expect("valid")),
+        1 => Action::Retweet(UserId::new(format!("u{user}")).expect("valid")),
+        2 => Action::Reply(ReplyId::new(format!("r{user}")).expect("valid")),
+        _ => Action::View,
+    };
+    let actions: Vec<(usize, TweetId, Action)> =
+        steps.iter().map(|&s| (s.0, ids[s.1 as usize].clone(), action(s))).collect();
+    let nodes = || -> Vec<NodeState> {
+        (1..=NODES).map(|seed| NodeState::from_replica(replica(seed))).collect()
+    };
+    c.bench_function("wasm peers/local_actions/20000", |b| {
+        b.iter_custom(|iters| {
+            let mut total = std::time::Duration::ZERO;
+            for _ in 0..iters {
+                let mut nodes = nodes();
+                let start = Instant::now();
+                for (node, tweet, action) in &actions {
+                    nodes[*node].apply(tweet, action).expect("within bounds");
+                }
+                total += start.elapsed();
+            }
+            total
+        })
+    });
+    let mut nodes = nodes();
+    for (node, tweet, action) in &actions {
+        nodes[*node].apply(tweet, action).expect("within bounds");
+    }
+    let local_keys = |replica: &Replica| -> Vec<EntryKey> {
+        let local = replica.local_writer();
+        replica.entries().filter(|e| e.key.writer == local).map(|e| e.key).collect()
+    };
+    // Each node's whole state as it leaves the node (sealed, encoded), arriving at one replica
+    // (decoded, verified, merged).
+    let merge_all = |nodes: &[NodeState]| -> Replica {
+        let mut merged = replica(100);
+        for node in nodes {
+            let keys = local_keys(node.replica());
+            let sealed = node.replica().sealed(&keys);
+            let bytes = SealedBatch { namespace: namespace(), sealed }.encode();
+            let batch = SealedBatch::decode(&bytes).expect("decodes");
+            assert!(merged.merge(&batch.namespace, batch.sealed).rejected.is_empty());
+        }
+        merged
+    };
+    c.bench_function("wasm peers/merge_all", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                std::hint::black_box(merge_all(&nodes));
+            }
+            start.elapsed()
+        })
+    });
+    let mut merged = merge_all(&nodes);
+    // The merged state, each writer's counters in the seals they came in.
+    let full: usize = nodes
+        .iter()
+        .map(|node| {
+            let keys = local_keys(node.replica());
+            SealedBatch { namespace: namespace(), sealed: merged.sealed(&keys) }.encode().len()
+        })
+        .sum();
+    let mut changed: Vec<EntryKey> = more
+        .iter()
+        .filter_map(|&s| nodes[0].apply(&ids[s.1 as usize], &action(s)).expect("ok").entry)
+        .map(|e| e.key)
+        .collect();
+    changed.sort();
+    changed.dedup();
+    let update =
+        SealedBatch { namespace: namespace(), sealed: nodes[0].replica().sealed(&changed) };
+    let incremental = update.encode().len();
+    merged.merge(&update.namespace, update.sealed);
+    let sum = checksum(|t, s| merged.count(&ids[t as usize], warpnet_stats::StatKind::ALL[s]));
+    wasm_bindgen_test::console_log!(
+        "peers: warpnet-stats full-state bytes {full}, incremental bytes for 100 likes {incremental}, counters {}, checksum {sum}",
+        merged.len()
+    );
 }

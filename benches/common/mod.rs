@@ -6,6 +6,8 @@ use warpnet_stats::{
     Sealed, StatKind, TweetId, UserId,
 };
 
+pub mod workload;
+
 pub fn namespace() -> Namespace {
     Namespace::new("mainnet").expect("valid")
 }

@@ -9,8 +9,6 @@
 //! bytes of BLAKE3: forging a leaf under a signed root is a second preimage (2^128 work); only
 //! the writer, who signs anyway, gains from a collision.
 
-use std::collections::BTreeMap;
-
 /// A node of the tree.
 pub type Hash = [u8; HASH_BYTES];
 
@@ -68,8 +66,46 @@ pub enum ProofError {
 pub struct Tree {
     leaves: u32,
     root: Hash,
-    /// Known nodes by (level, index).
-    known: BTreeMap<(u8, u32), Hash>,
+    /// Known nodes, sorted by (level, index).
+    known: Known,
+}
+
+/// Nodes sorted by (level, index): a sorted vector, built in order, searched by bisection.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct Known(Vec<((u8, u32), Hash)>);
+
+impl Known {
+    fn get(&self, at: &(u8, u32)) -> Option<&Hash> {
+        self.0.binary_search_by(|(k, _)| k.cmp(at)).ok().map(|i| &self.0[i].1)
+    }
+
+    /// Adds a node after every node added so far (the caller adds in order).
+    fn push(&mut self, at: (u8, u32), hash: Hash) {
+        debug_assert!(self.0.last().is_none_or(|(last, _)| *last < at));
+        self.0.push((at, hash));
+    }
+
+    /// Both node sets, sorted, each node once.
+    fn union(self, other: Known) -> Known {
+        let mut all = Vec::with_capacity(self.0.len() + other.0.len());
+        let (mut a, mut b) = (self.0.into_iter().peekable(), other.0.into_iter().peekable());
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if x.0 < y.0 => a.next(),
+                (Some(x), Some(y)) if x.0 > y.0 => b.next(),
+                (Some(_), Some(_)) => {
+                    b.next();
+                    a.next()
+                }
+                (Some(_), None) => a.next(),
+                (None, _) => b.next(),
+            };
+            match next {
+                Some(node) => all.push(node),
+                None => return Known(all),
+            }
+        }
+    }
 }
 
 impl Tree {
@@ -101,7 +137,7 @@ impl Tree {
             }
             previous = Some(index);
         }
-        let mut known = BTreeMap::new();
+        let mut known = Known::default();
         let mut proof = proof.iter();
         let mut level: Vec<(u32, Hash)> = present.to_vec();
         let mut width = leaves;
@@ -110,20 +146,23 @@ impl Tree {
             let mut parents = Vec::with_capacity(level.len().div_ceil(2));
             let mut nodes = level.iter().peekable();
             while let Some(&(index, hash)) = nodes.next() {
-                known.insert((depth, index), hash);
                 let parent = if index % 2 == 1 {
                     let left = *proof.next().ok_or(ProofError::Short)?;
-                    known.insert((depth, index - 1), left);
+                    known.push((depth, index - 1), left);
+                    known.push((depth, index), hash);
                     node_hash(&left, &hash)
                 } else if index + 1 == width {
+                    known.push((depth, index), hash);
                     hash
                 } else if let Some(&&(next, right)) = nodes.peek().filter(|n| n.0 == index + 1) {
                     nodes.next();
-                    known.insert((depth, next), right);
+                    known.push((depth, index), hash);
+                    known.push((depth, next), right);
                     node_hash(&hash, &right)
                 } else {
                     let right = *proof.next().ok_or(ProofError::Short)?;
-                    known.insert((depth, index + 1), right);
+                    known.push((depth, index), hash);
+                    known.push((depth, index + 1), right);
                     node_hash(&hash, &right)
                 };
                 parents.push((index / 2, parent));
@@ -136,7 +175,7 @@ impl Tree {
             return Err(ProofError::Long);
         }
         let root = level[0].1;
-        known.insert((depth, 0), root);
+        known.push((depth, 0), root);
         Ok(Tree { leaves, root, known })
     }
 
@@ -159,12 +198,23 @@ impl Tree {
     /// the same root).
     pub(crate) fn absorb(&mut self, other: Tree) {
         debug_assert_eq!((self.leaves, self.root), (other.leaves, other.root));
-        self.known.extend(other.known);
+        self.known = std::mem::take(&mut self.known).union(other.known);
+    }
+
+    /// Whether every leaf `other` knows is known here (with its path: absorbing `other` would
+    /// add nothing needed to prove them).
+    pub(crate) fn knows_leaves_of(&self, other: &Tree) -> bool {
+        other
+            .known
+            .0
+            .iter()
+            .take_while(|((level, _), _)| *level == 0)
+            .all(|(at, _)| self.known.get(at).is_some())
     }
 
     /// The known nodes, by (level, index): what a store keeps of the tree.
     pub(crate) fn known(&self) -> impl Iterator<Item = ((u8, u32), Hash)> + '_ {
-        self.known.iter().map(|(k, v)| (*k, *v))
+        self.known.0.iter().copied()
     }
 
     /// The tree of `leaves` leaves made of these known nodes, as [`Tree::known`] listed them
@@ -173,7 +223,10 @@ impl Tree {
         leaves: u32,
         known: impl IntoIterator<Item = ((u8, u32), Hash)>,
     ) -> Option<Tree> {
-        let known: BTreeMap<(u8, u32), Hash> = known.into_iter().collect();
+        let mut known: Vec<((u8, u32), Hash)> = known.into_iter().collect();
+        known.sort_by_key(|(at, _)| *at);
+        known.dedup_by_key(|(at, _)| *at);
+        let known = Known(known);
         let mut width = leaves;
         let mut depth = 0u8;
         while width > 1 {
@@ -194,7 +247,7 @@ impl Tree {
         let mut level: Vec<u32> = indices.to_vec();
         let mut width = self.leaves;
         let mut depth = 0u8;
-        if level.iter().any(|&i| !self.known.contains_key(&(0, i))) {
+        if level.iter().any(|&i| self.known.get(&(0, i)).is_none()) {
             return None;
         }
         while width > 1 {

@@ -375,11 +375,17 @@ impl Replica {
             .zip(&proven)
             .map(|(g, proven)| g.tree().ok().filter(|_| *proven))
             .collect();
+        // A seal held with the same signature passed the same check when it was taken in.
+        let held: Vec<bool> = sealed
+            .iter()
+            .zip(&trees)
+            .map(|(g, tree)| tree.as_ref().is_some_and(|t| self.seals.holds(&g.seal_of(t))))
+            .collect();
         let unchecked: Vec<(&Sealed, &Tree)> = sealed
             .iter()
             .zip(&trees)
-            .filter_map(|(g, tree)| Some((g, tree.as_ref()?)))
-            .filter(|(g, tree)| !self.seals.holds(&g.seal_of(tree)))
+            .zip(&held)
+            .filter_map(|((g, tree), held)| Some((g, tree.as_ref().filter(|_| !held)?)))
             .collect();
         let mut verdicts =
             seal::check_signatures(&self.namespace, &unchecked, |node| self.key_of(node))
@@ -387,11 +393,11 @@ impl Replica {
         let verified: Vec<Option<(Seal, Tree)>> = sealed
             .iter()
             .zip(trees)
-            .map(|(g, tree)| {
+            .zip(held)
+            .map(|((g, tree), held)| {
                 let tree = tree?;
-                let seal = g.seal_of(&tree);
-                let valid = self.seals.holds(&seal) || verdicts.next() == Some(true);
-                valid.then_some((seal, tree))
+                let valid = held || verdicts.next() == Some(true);
+                valid.then(|| (g.seal_of(&tree), tree))
             })
             .collect();
         for ((group, verdict), proven) in sealed.into_iter().zip(verified).zip(proven) {
@@ -440,8 +446,13 @@ impl Replica {
             [None, None]
         } else {
             // Held leaves first: a counter stays on the seals it rests on while they cover it.
-            let candidates: Vec<Witness> = old.iter().flatten().copied().chain(witness).collect();
-            witness::cover(&candidates, merged)
+            let mut candidates = [Witness::default(); 3];
+            let mut count = 0;
+            for w in old.iter().flatten().chain(&witness) {
+                candidates[count] = *w;
+                count += 1;
+            }
+            witness::cover(&candidates[..count], merged)
         };
         if !grew && witnesses == old {
             return None;

@@ -42,9 +42,19 @@ impl Leaf {
         out
     }
 
-    /// The leaf's hash in a seal's tree.
+    /// The leaf's hash in a seal's tree ([`Leaf::bytes`] written to a buffer on the stack).
     pub fn hash(&self) -> Hash {
-        merkle::leaf_hash(&self.bytes())
+        let tweet = self.tweet.as_str().as_bytes();
+        let mut buffer = [0u8; 1 + 128 + 1 + 16];
+        let len = 18 + tweet.len();
+        buffer[0] = u8::try_from(tweet.len()).expect("tweet ids are at most 128 bytes");
+        buffer[1..=tweet.len()].copy_from_slice(tweet);
+        buffer[1 + tweet.len()] = self.stat.code();
+        buffer[2 + tweet.len()..10 + tweet.len()]
+            .copy_from_slice(&self.counter.increments.to_be_bytes());
+        buffer[10 + tweet.len()..len].copy_from_slice(&self.counter.decrements.to_be_bytes());
+        debug_assert_eq!(&buffer[..len], self.bytes().as_slice());
+        merkle::leaf_hash(&buffer[..len])
     }
 
     /// The entry key of this leaf under `writer`.

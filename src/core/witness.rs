@@ -18,7 +18,7 @@ pub(crate) const MAX_SERVED_LEAVES: usize = MAX_LEAVES as usize / 2;
 
 /// A leaf that vouches for a remote counter: its seal (by root: the writer is the counter's),
 /// its index there, and the counter it carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub(crate) struct Witness {
     pub(crate) root: Hash,
     pub(crate) index: u32,
@@ -74,7 +74,11 @@ impl SealTable {
     /// no witness rests on is dropped by [`SealTable::release`] or [`SealTable::prune`].
     pub(crate) fn add(&mut self, seal: Seal, identity: IdentityProof, tree: Tree) {
         match self.seals.get_mut(&(seal.writer, seal.root)) {
-            Some(held) if held.seal.signature == seal.signature => held.tree.absorb(tree),
+            Some(held) if held.seal.signature == seal.signature => {
+                if !held.tree.knows_leaves_of(&tree) {
+                    held.tree.absorb(tree);
+                }
+            }
             // Another signature over the same root by the same key: both are valid, keep one.
             Some(_) => {}
             None => {
