@@ -87,7 +87,9 @@ const yjs = {
 const automerge = {
   name: "Automerge 3.5",
   run({ actions, more }) {
-    let docs = Array.from({ length: NODES }, () => Automerge.from({ c: {} }));
+    // One document every node starts from (separately created maps would conflict).
+    const base = Automerge.from({ c: {} });
+    let docs = Array.from({ length: NODES }, () => Automerge.clone(base));
     const act = (doc, node, tweet, stat) => Automerge.change(doc, (d) => {
       const key = `${tweet}/${stat}/${node}`;
       if (d.c[key] === undefined) d.c[key] = new Automerge.Counter(1);
@@ -97,7 +99,7 @@ const automerge = {
     for (const [node, tweet, stat] of actions) docs[node] = act(docs[node], node, tweet, stat);
     const local = performance.now() - start;
     start = performance.now();
-    let merged = Automerge.init();
+    let merged = Automerge.clone(base);
     for (const doc of docs) merged = Automerge.merge(merged, doc);
     const merge = performance.now() - start;
     const full = Automerge.save(merged).length;
@@ -128,10 +130,11 @@ for (const library of [automerge, yjs]) {
 
 // warpnet-stats in wasm: its criterion-style benchmark under Node, medians parsed from it.
 const repo = resolve(import.meta.dirname, "..");
-const output = execFileSync("cargo", ["bench", "--locked", "--target", "wasm32-unknown-unknown", "--bench", "wasm", "--", "peers"], {
+const colored = execFileSync("cargo", ["bench", "--locked", "--target", "wasm32-unknown-unknown", "--bench", "wasm", "--", "peers"], {
   cwd: repo, encoding: "utf8", maxBuffer: 64 << 20,
   env: { ...process.env, CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER: "wasm-bindgen-test-runner" },
 });
+const output = colored.replace(/\x1b\[[0-9;]*m/g, "");
 const unit = { ns: 1e-6, "µs": 1e-3, us: 1e-3, ms: 1, s: 1000 };
 const timeOf = (name) => {
   const match = new RegExp(`${name}[\\s\\S]*?time:\\s*\\[\\S+ \\S+ (\\S+) (\\S+)`).exec(output);
