@@ -61,6 +61,7 @@ fn core_modules_import_only_the_modules_before_them() {
         "signing",
         "seal",
         "witness",
+        "totals",
         "replica",
         "actions",
         "sync",

@@ -11,7 +11,7 @@ use std::cell::Cell;
 use common::*;
 use futures::executor::block_on;
 use warpnet_stats::{
-    Action, ActionError, Caps, ChangeSource, Changes, EntryKey, Mark, MemoryStore, Node, OpenError,
+    Action, ActionError, Caps, ChangeSource, Changes, Mark, MemoryStore, Node, OpenError,
     OutOfBounds, Replica, Rules, Sealed, StatKind, Stats, Store, StoreError, SyncSession, Write,
 };
 
@@ -227,61 +227,6 @@ fn unknown_layouts_are_refused_and_unknown_rows_are_skipped_not_lost() {
     put("meta/identity", vec![0; 5]);
     let error = block_on(Node::open(namespace(), store)).expect_err("corrupt identity");
     assert!(matches!(error, OpenError::Corrupt("identity")), "{error:?}");
-}
-
-#[test]
-fn a_layout_1_store_opens_migrated_and_sets_peers_entries_signed_one_by_one_aside() {
-    // A store as version 1 wrote it: a local row (no signature, one mark) and a peer's row
-    // (with its per-entry signature) in one bucket.
-    let store = MemoryStore::new();
-    let local =
-        EntryKey { tweet: tweet("t"), stat: StatKind::Likes, writer: replica(3).local_writer() };
-    let peer = EntryKey { writer: replica(4).local_writer(), ..local.clone() };
-    let row = |counter: u64, signature: Option<[u8; 64]>, mark: &str| {
-        let mut value = [counter.to_be_bytes(), 0u64.to_be_bytes()].concat();
-        match signature {
-            Some(signature) => value.extend([&[1][..], &signature].concat()),
-            None => value.push(0),
-        }
-        value.push(mark.len() as u8);
-        value.extend(mark.as_bytes());
-        value
-    };
-    let bucket = |rows: &[(String, Vec<u8>)]| -> Vec<u8> {
-        let mut out = Vec::new();
-        for (key, value) in rows {
-            for part in [key.as_bytes(), value] {
-                out.extend((part.len() as u32).to_be_bytes());
-                out.extend(part);
-            }
-        }
-        out
-    };
-    let (local_path, peer_path) = (local.path(&namespace()), peer.path(&namespace()));
-    let mut rows =
-        vec![(local_path, row(1, None, "alice")), (peer_path, row(5, Some([9; 64]), ""))];
-    rows.sort();
-    let writes = vec![
-        ("meta/version".to_owned(), Some(vec![1])),
-        ("meta/identity".to_owned(), Some(vec![3; 32])),
-        ("meta/generation".to_owned(), Some(vec![3; 16])),
-        ("bucket/2a3".to_owned(), Some(bucket(&rows))),
-    ];
-    block_on(store.update(&[], move |_| (writes, ()))).expect("writes");
-
-    let node = open(store.clone());
-    assert_eq!(node.stats(&tweet("t")).likes, 1, "the local like counts, the peer's does not");
-    assert!(node.has_mark(Mark::Liked, &tweet("t"), "alice"));
-    assert_eq!(node.skipped_rows(), 0);
-    let stored: std::collections::BTreeMap<String, Vec<u8>> =
-        block_on(store.load()).expect("loads").into_iter().collect();
-    assert_eq!(stored["meta/version"], vec![2]);
-    let peer_row: Vec<(String, Vec<u8>)> =
-        rows.iter().filter(|(k, _)| *k == peer.path(&namespace())).cloned().collect();
-    assert_eq!(stored["legacy/v1/bucket/2a3"], bucket(&peer_row), "set aside whole");
-    // The node works on: its own counter goes on from where it was.
-    assert_eq!(act(&node, "t", Action::Like(user("bob"))), Ok(2));
-    assert_eq!(open(store).stats(&tweet("t")).likes, 2);
 }
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -5,9 +5,10 @@
 use std::collections::{HashMap, HashSet};
 
 use super::ids::{Generation, Namespace, ReplyId, StatKind, TweetId, UserId};
-use super::replica::{Entry, Replica, Stats};
+use super::replica::{Entry, Replica};
 use super::rules::OutOfBounds;
 use super::signing::Identity;
+use super::totals::Stats;
 
 /// Something a user does to a tweet.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -13,6 +13,7 @@ mod rules;
 mod seal;
 mod signing;
 mod sync;
+mod totals;
 mod wire;
 mod wire_sync;
 mod witness;
@@ -26,7 +27,7 @@ pub use ids::{
 };
 pub use merkle::{HASH_BYTES, Hash, MAX_LEAVES, ProofError, Tree};
 pub use proof::{Difficulty, IdentityProof, Minter, PROOF_DOMAIN};
-pub use replica::{Contribution, Entry, MergeReport, Rejection, Replica, Stats};
+pub use replica::{Entry, MergeReport, Rejection, Replica};
 pub use rules::{Caps, CapsError, OutOfBounds, Rules};
 pub use seal::{
     Leaf, SEAL_DOMAIN, Seal, SealError, Sealed, seal_leaves, seal_payload, verify_sealed,
@@ -36,6 +37,7 @@ pub use sync::{
     MAX_REQUEST_ITEMS, MAX_RESPONSE_ENTRIES, MAX_RESPONSE_SUMMARIES, SyncError, SyncRequest,
     SyncResponse, SyncSession, SyncStep,
 };
+pub use totals::{Contribution, Stats};
 pub use wire::{
     GroupError, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, SealedBatch, WIRE_VERSION, WireError,
 };

@@ -16,6 +16,7 @@ use super::proof::IdentityProof;
 use super::rules::{Caps, OutOfBounds, Rules};
 use super::seal::{self, Leaf, Seal, Sealed};
 use super::signing::{self, Identity};
+use super::totals::{Contribution, Stats, Total};
 use super::witness::{self, HeldSeal, MAX_SERVED_LEAVES, SealTable, Witness, Witnesses};
 
 /// A counter and its key: what a change produces and what storage keeps.
@@ -25,54 +26,6 @@ pub struct Entry {
     pub key: EntryKey,
     /// Its value.
     pub counter: PnCounter,
-}
-
-/// A tweet's aggregated statistics: each is the sum over all writers of their counter values,
-/// never below zero.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct Stats {
-    /// Likes.
-    pub likes: u64,
-    /// Retweets.
-    pub retweets: u64,
-    /// Replies.
-    pub replies: u64,
-    /// Views.
-    pub views: u64,
-}
-
-impl Stats {
-    /// The count of one statistic.
-    pub fn get(&self, stat: StatKind) -> u64 {
-        match stat {
-            StatKind::Likes => self.likes,
-            StatKind::Retweets => self.retweets,
-            StatKind::Replies => self.replies,
-            StatKind::Views => self.views,
-        }
-    }
-}
-
-/// One writer's share of a tweet's statistics (see [`Replica::contributions`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Contribution {
-    /// The node, and the generation of its store, that wrote the counters.
-    pub writer: Writer,
-    /// Its counter for each statistic, in [`StatKind::ALL`] order (zero where it wrote none).
-    pub counters: [PnCounter; 4],
-}
-
-impl Contribution {
-    /// This writer's counter for one statistic.
-    pub fn counter(&self, stat: StatKind) -> PnCounter {
-        self.counters[stat.index()]
-    }
-
-    /// What this writer adds to one statistic (negative only if it took back more than it
-    /// counted, which the aggregate never shows below zero).
-    pub fn value(&self, stat: StatKind) -> i128 {
-        self.counter(stat).value()
-    }
 }
 
 /// Why a remote entry was refused.
@@ -104,18 +57,6 @@ impl MergeReport {
     /// How many entries were offered.
     pub fn offered(&self) -> usize {
         self.changed.len() + self.stale + self.rejected.len()
-    }
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-struct Total {
-    increments: u128,
-    decrements: u128,
-}
-
-impl Total {
-    fn count(self) -> u64 {
-        u64::try_from(self.increments.saturating_sub(self.decrements)).unwrap_or(u64::MAX)
     }
 }
 

@@ -1,0 +1,65 @@
+//! What the replica reads out: a tweet's aggregated statistics, one writer's share of them, and
+//! the running totals kept per (tweet, statistic). Pure value types.
+
+use super::counter::PnCounter;
+use super::ids::{StatKind, Writer};
+
+/// A tweet's aggregated statistics: each is the sum over all writers of their counter values,
+/// never below zero.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Stats {
+    /// Likes.
+    pub likes: u64,
+    /// Retweets.
+    pub retweets: u64,
+    /// Replies.
+    pub replies: u64,
+    /// Views.
+    pub views: u64,
+}
+
+impl Stats {
+    /// The count of one statistic.
+    pub fn get(&self, stat: StatKind) -> u64 {
+        match stat {
+            StatKind::Likes => self.likes,
+            StatKind::Retweets => self.retweets,
+            StatKind::Replies => self.replies,
+            StatKind::Views => self.views,
+        }
+    }
+}
+
+/// One writer's share of a tweet's statistics (see [`Replica::contributions`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Contribution {
+    /// The node, and the generation of its store, that wrote the counters.
+    pub writer: Writer,
+    /// Its counter for each statistic, in [`StatKind::ALL`] order (zero where it wrote none).
+    pub counters: [PnCounter; 4],
+}
+
+impl Contribution {
+    /// This writer's counter for one statistic.
+    pub fn counter(&self, stat: StatKind) -> PnCounter {
+        self.counters[stat.index()]
+    }
+
+    /// What this writer adds to one statistic (negative only if it took back more than it
+    /// counted, which the aggregate never shows below zero).
+    pub fn value(&self, stat: StatKind) -> i128 {
+        self.counter(stat).value()
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Total {
+    pub(crate) increments: u128,
+    pub(crate) decrements: u128,
+}
+
+impl Total {
+    pub(crate) fn count(self) -> u64 {
+        u64::try_from(self.increments.saturating_sub(self.decrements)).unwrap_or(u64::MAX)
+    }
+}
