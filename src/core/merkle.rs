@@ -189,11 +189,6 @@ impl Tree {
         self.root
     }
 
-    /// The hash of a leaf, if known.
-    pub fn leaf(&self, index: u32) -> Option<Hash> {
-        self.known.get(&(0, index)).copied()
-    }
-
     /// Adds what `other`, a part of the same signed tree, knows (both were checked against
     /// the same root).
     pub(crate) fn absorb(&mut self, other: Tree) {
