@@ -202,6 +202,36 @@ mod native {
         group.finish();
     }
 
+    /// The light-node pattern: one tweet's entries from 1,000 writers, one leaf each with its
+    /// proof, from seals of 1 to 4,096 leaves: bytes per entry and verify + merge time.
+    fn light_node(c: &mut Criterion) {
+        let mut group = c.benchmark_group("light_node");
+        group.sample_size(10);
+        for leaves in [1, 16, 256, 4096] {
+            let batch = light_node_batch(1000, leaves);
+            let bytes = SealedBatch { namespace: namespace(), sealed: batch.clone() }.encode();
+            println!(
+                "light_node: seals of {leaves} leaves, {} bytes per entry",
+                bytes.len() / 1000
+            );
+            group.throughput(Throughput::Elements(1000));
+            group.bench_with_input(
+                BenchmarkId::new("merge_1000_writers", leaves),
+                &batch,
+                |b, batch| {
+                    b.iter_batched(
+                        || (replica(100), batch.clone()),
+                        |(mut r, batch)| {
+                            assert_eq!(r.merge(&namespace(), batch).changed.len(), 1000)
+                        },
+                        BatchSize::PerIteration,
+                    )
+                },
+            );
+        }
+        group.finish();
+    }
+
     /// The signature primitive alone, as a baseline for the merge figures.
     fn primitive(c: &mut Criterion) {
         let mut group = c.benchmark_group("ed25519");
@@ -243,6 +273,7 @@ mod native {
         codec(&mut c);
         primitive(&mut c);
         catch_up(&mut c);
+        light_node(&mut c);
         identity(&mut c);
         c.final_summary();
     }

@@ -197,3 +197,24 @@ fn peers(c: &mut Criterion) {
         merged.len()
     );
 }
+
+/// The light-node pattern: one tweet's entries from 1,000 writers, one leaf each with its
+/// proof, out of seals of 1 and of 4,096 leaves (verify + merge).
+#[wasm_bindgen_bench]
+fn light_node(c: &mut Criterion) {
+    for leaves in [1, 4096] {
+        let batch = light_node_batch(1000, leaves);
+        c.bench_function(&format!("wasm light_node/merge_1000_writers/{leaves}"), |b| {
+            b.iter_custom(|iters| {
+                let mut total = std::time::Duration::ZERO;
+                for _ in 0..iters {
+                    let (mut r, entries) = (replica(100), batch.clone());
+                    let start = Instant::now();
+                    assert_eq!(r.merge(&namespace(), entries).changed.len(), 1000);
+                    total += start.elapsed();
+                }
+                total
+            })
+        });
+    }
+}

@@ -21,8 +21,9 @@ use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, StreamProtocol, SwarmBuilder, noise, ping, tcp, yamux};
 use warpnet_stats::{
-    Action, Caps, Difficulty, DropReason, EntryKey, IdentityProof, MemoryStore, Minter, PnCounter,
-    Rules, Sealed, SealedBatch, Signature, StatKind, SyncRequest, SyncResponse, Writer,
+    Action, Caps, Difficulty, DropReason, EntryKey, IdentityProof, MAX_RESPONSE_ENTRIES,
+    MemoryStore, Minter, PnCounter, Rules, Sealed, SealedBatch, Signature, StatKind, SyncRequest,
+    SyncResponse, Writer,
 };
 
 /// A seal over one counter of its choosing by the writer whose secret key is `secret`: what a
@@ -291,19 +292,22 @@ struct Responder {
     ping: ping::Behaviour,
 }
 
+/// How many entries a lying responder adds to its answers.
+const STUFFED: usize = MAX_RESPONSE_ENTRIES + 4;
+
 #[test]
 fn catch_up_answers_stuffed_with_entries_not_asked_for_are_dropped() {
     local(async {
         let mut liar = replica(40);
         liar.increment(&tweet("asked"), StatKind::Likes).expect("within bounds");
-        // 2,000 valid entries of other writers, added to every Fetch answer.
-        let stuffing: Vec<Sealed> = (0..2000u32)
-            .map(|i| {
-                let mut secret = [7u8; 32];
-                secret[..4].copy_from_slice(&i.to_be_bytes());
-                signed_by(secret, &format!("stuffed-{i}"), StatKind::Views, PnCounter::new(1, 0))
-            })
+        // Valid entries of another writer, more than a response may hold, added to every
+        // answer: never asked for by a Fetch, too many for a Range.
+        let names: Vec<String> = (0..STUFFED).map(|i| format!("stuffed-{i}")).collect();
+        let leaves: Vec<(&str, StatKind, PnCounter)> = names
+            .iter()
+            .map(|name| (name.as_str(), StatKind::Views, PnCounter::new(1, 0)))
             .collect();
+        let stuffing = [sealed_by([7; 32], &leaves)];
         let mut evil = SwarmBuilder::with_new_identity()
             .with_tokio()
             .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)
@@ -327,7 +331,7 @@ fn catch_up_answers_stuffed_with_entries_not_asked_for_are_dropped() {
         victim.handle.dial(address);
         let stats = victim.handle.clone();
         let deadline = tokio::time::Instant::now() + WAIT;
-        while stats.stats().dropped(DropReason::Unsolicited) < 2000 {
+        while stats.stats().dropped(DropReason::Unsolicited) < STUFFED as u64 {
             assert!(
                 tokio::time::Instant::now() < deadline,
                 "no stuffed answer: {:?}",
@@ -346,7 +350,9 @@ fn catch_up_answers_stuffed_with_entries_not_asked_for_are_dropped() {
             };
             let (_, asked) = SyncRequest::decode(&request).expect("the victim's request decodes");
             let mut response = asked.answer_from(&mut liar).expect("answered");
-            if let SyncResponse::Entries { entries, .. } = &mut response {
+            if let SyncResponse::Entries { entries, .. } | SyncResponse::Range { entries, .. } =
+                &mut response
+            {
                 entries.extend(stuffing.iter().cloned());
             }
             let _ = evil.behaviour_mut().sync.send_response(channel, response.encode(&namespace()));

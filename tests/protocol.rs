@@ -14,8 +14,9 @@ use libp2p::gossipsub::MessageId;
 use libp2p::swarm::ConnectionId;
 use libp2p::{Multiaddr, PeerId};
 use warpnet_stats::{
-    DialId, DropReason, MergeFrom, NetworkAction as Action, PeerConfig, Protocol, Replica,
-    RequestId, Sealed, SealedBatch, StatKind, SyncFailure, SyncRequest, SyncResponse, Verdict,
+    DialId, DropReason, EntryKey, MAX_RESPONSE_ENTRIES, MergeFrom, NetworkAction as Action,
+    PeerConfig, Protocol, Replica, RequestId, SealedBatch, StatKind, SyncFailure, SyncRequest,
+    SyncResponse, Verdict,
 };
 use web_time::Instant;
 
@@ -439,14 +440,13 @@ fn a_catch_up_response_with_entries_not_asked_for_is_dropped_and_the_catch_up_fa
     let mut victim = Sim::new(1, config);
     let mut liar = replica(2);
     liar.increment(&tweet("asked"), StatKind::Likes).expect("within bounds");
-    // Valid entries of another writer, which the liar adds to every Fetch answer.
+    // Valid entries of another writer, which the liar adds to every answer: never asked for
+    // by a Fetch, more than a Range response may hold.
     let mut other = replica(3);
-    let extra: Vec<Sealed> = (0..50)
-        .flat_map(|i| {
-            let key = other.increment(&tweet(&format!("x{i}")), StatKind::Views).expect("ok").key;
-            other.sealed([&key])
-        })
+    let keys: Vec<EntryKey> = (0..MAX_RESPONSE_ENTRIES + 4)
+        .map(|i| other.increment(&tweet(&format!("x{i}")), StatKind::Views).expect("ok").key)
         .collect();
+    let extra = other.sealed(&keys);
     let liar_id = *liar.local_writer().node.peer_id();
     victim.connect(liar_id, &edge_address(2, "websocket"), false, None);
     let mut merged = 0;
@@ -457,7 +457,9 @@ fn a_catch_up_response_with_entries_not_asked_for_is_dropped_and_the_catch_up_fa
                 Action::SendRequest { request, bytes, .. } => {
                     let (_, asked) = SyncRequest::decode(&bytes).expect("decodes");
                     let mut response = asked.answer_from(&mut liar).expect("answered");
-                    if let SyncResponse::Entries { entries, .. } = &mut response {
+                    if let SyncResponse::Entries { entries, .. }
+                    | SyncResponse::Range { entries, .. } = &mut response
+                    {
                         entries.extend(extra.iter().cloned());
                     }
                     let bytes = response.encode(&namespace());
@@ -474,7 +476,7 @@ fn a_catch_up_response_with_entries_not_asked_for_is_dropped_and_the_catch_up_fa
         }
     }
     let stats = victim.protocol.stats();
-    assert_eq!(stats.dropped(DropReason::Unsolicited), 50);
+    assert_eq!(stats.dropped(DropReason::Unsolicited), keys.len() as u64);
     assert_eq!((stats.syncs_failed, stats.syncs_completed), (1, 0));
     assert_eq!(merged, 0, "nothing of the lying response is merged");
     assert!(victim.replica.is_empty());

@@ -12,8 +12,9 @@ use std::collections::BTreeMap;
 use common::*;
 use proptest::prelude::*;
 use warpnet_stats::{
-    EntryKey, MAX_BATCH_ENTRIES, MAX_REQUEST_ITEMS, PnCounter, Replica, Sealed, SealedBatch,
-    StatKind, Summary, SyncError, SyncRequest, SyncResponse, SyncSession, Writer,
+    EntryKey, MAX_BATCH_ENTRIES, MAX_REQUEST_ITEMS, MAX_RESPONSE_ENTRIES, PnCounter, Replica,
+    Sealed, SealedBatch, StatKind, Summary, SyncError, SyncRequest, SyncResponse, SyncSession,
+    Writer,
 };
 
 /// What one catch-up cost.
@@ -213,20 +214,160 @@ fn responses_that_do_not_fit_the_request_are_refused() {
     let wrong_kind = SyncResponse::Entries { answered: 1, entries: vec![] };
     assert!(matches!(session.handle(&mut mine, wrong_kind), Err(SyncError::Unexpected(_))));
 
-    // A responder that claims a difference, then answers a leaf request with nothing.
-    let (mut session, _) = SyncSession::start();
-    let mut digests = vec![0; 16];
-    digests[0] = 1;
-    let step = session.handle(&mut mine, SyncResponse::Children { digests }).expect("descends");
-    assert_eq!(step.next, Some(SyncRequest::Children { level: 1, indices: vec![0] }));
-    let leaves_next = session
-        .handle(&mut mine, SyncResponse::Children { digests: [1].repeat(16) })
-        .expect("descends");
-    assert!(matches!(leaves_next.next, Some(SyncRequest::Children { level: 2, .. })));
-    let step = session.handle(&mut mine, SyncResponse::Children { digests: [1].repeat(256) });
-    assert!(matches!(step.expect("to leaves").next, Some(SyncRequest::Leaves { .. })));
+    // A responder that claims a difference where this replica holds its one entry, down to
+    // the leaf, then answers the leaf request with nothing.
+    mine.increment(&tweet("mine"), StatKind::Likes).expect("within bounds");
+    let (mut session, mut request) = SyncSession::start();
+    for _ in 0..3 {
+        let SyncResponse::Children { mut digests } = request.answer_from(&mut mine).expect("ok")
+        else {
+            panic!("not digests");
+        };
+        let held = digests.iter().position(|&d| d != 0).expect("the entry's path");
+        digests[held] ^= 1;
+        let step = session.handle(&mut mine, SyncResponse::Children { digests });
+        request = step.expect("descends").next.expect("a next request");
+    }
+    assert!(matches!(request, SyncRequest::Leaves { ref indices } if indices.len() == 1));
     let empty = SyncResponse::Leaves { leaves: vec![] };
     assert!(matches!(session.handle(&mut mine, empty), Err(SyncError::Unexpected(_))));
+}
+
+/// A replica holding `count` counters of one writer, sealed as that writer serves them.
+fn holding_one_writers(count: usize) -> Replica {
+    let mut writer = replica(30);
+    let keys: Vec<EntryKey> = (0..count)
+        .map(|i| writer.increment(&tweet(&format!("tweet-{i}")), StatKind::Likes).expect("ok").key)
+        .collect();
+    let mut source = replica(31);
+    let report = source.merge(&namespace(), writer.sealed(&keys));
+    assert_eq!(report.changed.len(), count);
+    source
+}
+
+#[test]
+fn an_empty_replica_fetches_by_key_hash_range_page_by_page() {
+    let count = 10_000;
+    let mut source = holding_one_writers(count);
+    let mut empty = replica(21);
+    let (mut session, mut request) = SyncSession::start();
+    let mut ranges = 0;
+    loop {
+        // No summaries, no key lists: the root's children, then ranges only.
+        assert!(matches!(
+            request,
+            SyncRequest::Children { level: 0, .. } | SyncRequest::Range { .. }
+        ));
+        ranges += usize::from(matches!(request, SyncRequest::Range { .. }));
+        let response = request.answer_from(&mut source).expect("answered");
+        let step = session.handle(&mut empty, response).expect("accepted");
+        assert!(empty.merge(&namespace(), step.fetched).rejected.is_empty());
+        match step.next {
+            Some(next) => request = next,
+            None => break,
+        }
+    }
+    assert_eq!(ranges, count.div_ceil(MAX_RESPONSE_ENTRIES));
+    assert_eq!(state(&empty), state(&source));
+}
+
+#[test]
+fn a_cold_catch_up_costs_little_more_than_the_entries() {
+    // Seals put their leaves in key-hash order, so each page of a range proves a run of every
+    // seal, not scattered leaves.
+    let count = 10_000;
+    let mut source = holding_one_writers(count);
+    let mut empty = replica(21);
+    let cost = pull(&mut empty, &mut source);
+    assert_eq!(cost.fetched, count);
+    assert_eq!(cost.rounds as usize, 1 + count.div_ceil(MAX_RESPONSE_ENTRIES));
+    assert!(cost.bytes < 24 * count, "{} bytes for {count} entries", cost.bytes);
+}
+
+#[test]
+fn range_pages_cover_the_range_once_and_stop_at_whole_key_hashes() {
+    let mut source = holding_one_writers(MAX_RESPONSE_ENTRIES + 500);
+    let (from, to) = (u64::MAX / 8, u64::MAX / 8 * 7);
+    let mut next = Some(from);
+    let mut seen = Vec::new();
+    while let Some(start) = next {
+        let request = SyncRequest::Range { from: start, to };
+        let Ok(SyncResponse::Range { resume, entries }) = request.answer_from(&mut source) else {
+            panic!("not a range response");
+        };
+        let end = resume.map_or(to, |r| r - 1);
+        for group in &entries {
+            for (_, leaf) in &group.leaves {
+                let hash = leaf.key(group.writer).key_hash();
+                assert!((start..=end).contains(&hash), "{hash} outside {start}..={end}");
+                seen.push(hash);
+            }
+        }
+        next = resume;
+    }
+    let expected: Vec<u64> =
+        every_key_hash(&mut source).into_iter().filter(|h| (from..=to).contains(h)).collect();
+    seen.sort_unstable();
+    assert_eq!(seen, expected);
+    assert_eq!(
+        SyncRequest::Range { from: 9, to: 8 }.answer_from(&mut source),
+        Err(SyncError::EmptyRange { from: 9, to: 8 })
+    );
+}
+
+/// Every key hash a replica holds, sorted (from its leaf summaries).
+fn every_key_hash(replica: &mut Replica) -> Vec<u64> {
+    let every_leaf = SyncRequest::Leaves { indices: (0..4096).collect() };
+    let Ok(SyncResponse::Leaves { leaves }) = every_leaf.answer_from(replica) else {
+        panic!("not leaves");
+    };
+    leaves.iter().flatten().map(|s| s.key_hash).collect()
+}
+
+#[test]
+fn range_responses_that_overstep_the_range_or_make_no_progress_are_refused() {
+    let mut source = holding_one_writers(50);
+    let (mut session, request) = SyncSession::start();
+    let mut empty = replica(21);
+    let children = request.answer_from(&mut source).expect("answered");
+    let step = session.handle(&mut empty, children).expect("accepted");
+    let Some(SyncRequest::Range { from, to }) = step.next else { panic!("not a range") };
+    let Ok(SyncResponse::Range { entries, .. }) =
+        SyncRequest::Range { from, to }.answer_from(&mut source)
+    else {
+        panic!("not a range response");
+    };
+    let hashes: Vec<u64> =
+        entries[0].leaves.iter().map(|(_, leaf)| leaf.key(entries[0].writer).key_hash()).collect();
+    // Claiming to stop before entries it sends: those are not of the part answered.
+    let mut bad = session_at_range(&mut source);
+    let step = bad.handle(
+        &mut empty,
+        SyncResponse::Range { resume: Some(hashes[0]), entries: entries.clone() },
+    );
+    assert!(step.expect("well formed").unsolicited > 0);
+    // A resume point that does not move forward, or moves with nothing sent.
+    for (resume, sent) in [(Some(from), entries.clone()), (Some(to), vec![])] {
+        let mut bad = session_at_range(&mut source);
+        let step = bad.handle(&mut empty, SyncResponse::Range { resume, entries: sent });
+        assert!(matches!(step, Err(SyncError::Unexpected(_))), "{resume:?}");
+    }
+    // The honest answer is taken whole.
+    let step = session.handle(&mut empty, SyncResponse::Range { resume: None, entries });
+    let step = step.expect("accepted");
+    assert_eq!(
+        (step.unsolicited, step.fetched.iter().map(|g| g.leaves.len()).sum::<usize>()),
+        (0, 50)
+    );
+}
+
+/// A session of an empty replica waiting for the answer to its first range request.
+fn session_at_range(source: &mut Replica) -> SyncSession {
+    let (mut session, request) = SyncSession::start();
+    let children = request.answer_from(source).expect("answered");
+    let step = session.handle(&mut replica(22), children).expect("accepted");
+    assert!(matches!(step.next, Some(SyncRequest::Range { .. })));
+    session
 }
 
 #[test]
@@ -236,10 +377,13 @@ fn forged_entries_in_a_response_are_not_kept() {
     liar.merge(&namespace(), honest);
     let mut victim = replica(1);
     let (mut session, mut request) = SyncSession::start();
-    let mut rejected = 0;
+    let (mut rejected, mut tampered) = (0, false);
     loop {
         let mut response = request.answer_from(&mut liar).expect("answered");
-        if let SyncResponse::Entries { entries, .. } = &mut response {
+        if let SyncResponse::Entries { entries, .. } | SyncResponse::Range { entries, .. } =
+            &mut response
+            && !std::mem::replace(&mut tampered, true)
+        {
             entries[0].leaves[0].1.counter.increments += 5; // tampered after signing
         }
         let step = session.handle(&mut victim, response).expect("well formed");

@@ -122,3 +122,25 @@ impl RawSignatures {
         }
     }
 }
+
+/// The light-node pattern: one tweet liked by `writers` nodes, each of which sealed that like
+/// among `leaves` counters of its own (in key-hash order: the like lands anywhere in the
+/// seal); what a relay serves a light node asking for that tweet: each writer's one leaf with
+/// its proof.
+pub fn light_node_batch(writers: u64, leaves: usize) -> Vec<Sealed> {
+    (1..=writers)
+        .map(|seed| {
+            let mut node = writer(seed, Generation([1; 16]));
+            let hot = node.increment(&tweet(0), StatKind::Likes).expect("within bounds").key;
+            let mut keys: Vec<EntryKey> = (1..leaves)
+                .map(|t| node.increment(&tweet(t), StatKind::Views).expect("within bounds").key)
+                .collect();
+            keys.push(hot.clone());
+            let mut relay = replica(u64::MAX - seed);
+            relay.merge(&namespace(), node.sealed(&keys));
+            let mut served = relay.sealed([&hot]);
+            assert_eq!((served.len(), served[0].leaves.len()), (1, 1));
+            served.remove(0)
+        })
+        .collect()
+}

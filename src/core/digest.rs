@@ -96,6 +96,23 @@ impl DigestTree {
         self.levels[0][0]
     }
 
+    /// Whether no entry lies below the node `index` of `level`.
+    pub(crate) fn is_empty(&self, level: u8, index: u32) -> bool {
+        let span = FANOUT.pow(u32::from(DEPTH - level.min(DEPTH))) as usize;
+        let first = index as usize * span;
+        self.leaves.get(first..first + span).is_none_or(|leaves| leaves.iter().all(Vec::is_empty))
+    }
+
+    /// The entries whose key hashes lie in `from..=to`, in key-hash order.
+    pub(crate) fn range(&self, from: u64, to: u64) -> impl Iterator<Item = &(Summary, EntryKey)> {
+        let leaves = if from <= to { leaf_of(from)..leaf_of(to) + 1 } else { 0..0 };
+        self.leaves[leaves.start as usize..leaves.end as usize].iter().flat_map(move |leaf| {
+            let start = leaf.partition_point(|(s, _)| s.key_hash < from);
+            let end = leaf.partition_point(|(s, _)| s.key_hash <= to);
+            &leaf[start..end.max(start)]
+        })
+    }
+
     /// The entries whose keys hash to `hash` (adjacent in their leaf, which is sorted by it).
     pub(crate) fn keys_with_hash(&self, hash: u64) -> &[(Summary, EntryKey)] {
         let leaf = &self.leaves[leaf_of(hash) as usize];
@@ -115,6 +132,14 @@ pub(crate) fn summarize(key: &EntryKey, counter: PnCounter) -> Summary {
     Summary { key_hash, digest: first_u64(hasher.finalize().as_bytes()) }
 }
 
+impl EntryKey {
+    /// The hash placing this key in the catch-up tree: what [`Summary::key_hash`] shows, and
+    /// the order of range requests and of a seal's leaves.
+    pub fn key_hash(&self) -> u64 {
+        key_hash(self)
+    }
+}
+
 /// The hash placing an entry's key in the tree.
 pub(crate) fn key_hash(key: &EntryKey) -> u64 {
     let node = key.writer.node.to_bytes();
@@ -132,6 +157,13 @@ fn first_u64(bytes: &[u8; 32]) -> u64 {
     let mut first = [0; 8];
     first.copy_from_slice(&bytes[..8]);
     u64::from_be_bytes(first)
+}
+
+/// The key hashes below the node `index` of `level`: `(first, last)`.
+pub(crate) fn span(level: u8, index: u32) -> (u64, u64) {
+    let bits = 64 - 4 * u32::from(level.min(DEPTH));
+    let first = u64::from(index).checked_shl(bits).unwrap_or(0);
+    (first, first | u64::MAX.checked_shr(64 - bits).unwrap_or(0))
 }
 
 fn leaf_of(key_hash: u64) -> u32 {

@@ -17,7 +17,7 @@ use super::rules::{Caps, OutOfBounds, Rules};
 use super::seal::{self, Leaf, Seal, Sealed};
 use super::signing::{self, Identity};
 use super::totals::{Contribution, Stats, Total};
-use super::witness::{self, HeldSeal, MAX_SERVED_LEAVES, SealTable, Witness, Witnesses};
+use super::witness::{self, MAX_SERVED_LEAVES, SealTable, Witness, Witnesses};
 
 /// A counter and its key: what a change produces and what storage keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -253,7 +253,8 @@ impl Replica {
     /// seal signed here (one signature per [`MAX_SERVED_LEAVES`]), remote ones with the
     /// leaves that vouch for them and their seals' proofs. Keys not held are left out, as are
     /// halves of remote counters no leaf vouches for, and local counters until the local
-    /// writer's identity proof is set.
+    /// writer's identity proof is set. A local seal's leaves go in key-hash order, the order
+    /// catch-up fetches in, so whatever range of it a peer asks for later is proven compactly.
     pub fn sealed<'a>(&self, keys: impl IntoIterator<Item = &'a EntryKey>) -> Vec<Sealed> {
         let mut local = Vec::new();
         let mut remote = Vec::new();
@@ -261,11 +262,13 @@ impl Replica {
             let Some(slot) = self.slot(key) else { continue };
             if key.writer == self.local {
                 let leaf = Leaf { tweet: key.tweet.clone(), stat: key.stat, counter: slot.counter };
-                local.push(leaf);
+                local.push((digest::key_hash(key), leaf));
             } else {
                 remote.extend(slot.witnesses.iter().flatten().map(|w| (key, *w)));
             }
         }
+        local.sort_unstable_by_key(|(hash, _)| *hash);
+        let local: Vec<Leaf> = local.into_iter().map(|(_, leaf)| leaf).collect();
         let proof = self.proof;
         let mut out: Vec<Sealed> = local
             .chunks(MAX_SERVED_LEAVES)
@@ -293,7 +296,19 @@ impl Replica {
     /// with the same signature is not checked again. Valid leaves are kept with the counters
     /// they vouch for, for serving later.
     pub fn merge(&mut self, namespace: &Namespace, sealed: Vec<Sealed>) -> MergeReport {
+        self.merge_sealed(namespace, sealed).0
+    }
+
+    /// [`Replica::merge`], also returning what the merge learnt of the seals counters now
+    /// rest on: per group that changed a counter, its seal and the part of its tree it showed
+    /// (what a store adds to what it keeps of that seal).
+    pub(crate) fn merge_sealed(
+        &mut self,
+        namespace: &Namespace,
+        sealed: Vec<Sealed>,
+    ) -> (MergeReport, Vec<(Seal, IdentityProof, Tree)>) {
         let mut report = MergeReport::default();
+        let mut learnt = Vec::new();
         if *namespace != self.namespace {
             report.rejected = sealed
                 .into_iter()
@@ -304,7 +319,7 @@ impl Replica {
                         .map(move |(_, leaf)| (leaf.key(writer), Rejection::ForeignNamespace))
                 })
                 .collect();
-            return report;
+            return (report, learnt);
         }
         let difficulty = self.rules.difficulty;
         let proven: Vec<bool> = sealed
@@ -351,7 +366,8 @@ impl Replica {
             if let Some(key) = self.key_of(&writer.node) {
                 self.keys.insert(writer.node, key);
             }
-            self.seals.add(seal, group.identity, tree);
+            self.seals.add(seal, group.identity, tree.clone());
+            let mut changed_any = false;
             for (index, leaf) in group.leaves {
                 let key = leaf.key(writer);
                 if let Err(bound) = self.rules.caps.check(leaf.stat, leaf.counter) {
@@ -360,13 +376,19 @@ impl Replica {
                 }
                 let witness = Witness { root: seal.root, index, counter: leaf.counter };
                 match self.take(&key, leaf.counter, Some(witness)) {
-                    Some(changed) => report.changed.push(changed),
+                    Some(changed) => {
+                        changed_any = true;
+                        report.changed.push(changed);
+                    }
                     None => report.stale += 1,
                 }
             }
             self.seals.prune(writer, &seal.root);
+            if changed_any {
+                learnt.push((seal, group.identity, tree));
+            }
         }
-        report
+        (report, learnt)
     }
 
     /// Merges a counter into the one held, with the leaf that vouches for it (none for local
@@ -433,11 +455,12 @@ impl Replica {
     }
 
     /// A held seal, by writer and root.
+    #[cfg(test)]
     pub(crate) fn held_seal(
         &self,
         writer: Writer,
         root: &super::merkle::Hash,
-    ) -> Option<&HeldSeal> {
+    ) -> Option<&super::witness::HeldSeal> {
         self.seals.get(writer, root)
     }
 

@@ -3,16 +3,19 @@
 //! digest (blake3 of key and counter); every tree node's digest is the XOR of its entries'.
 //! The initiator pulls: it compares the responder's digests with its own level by level,
 //! descends only where they differ, compares per-entry summaries of the differing leaves, and
-//! fetches only the entries that differ. Both sides of a connection run a session, so each
-//! ends up with what the other had. Bytes grow with the difference, not with the state.
+//! fetches only the entries that differ. Where the initiator holds nothing below a differing
+//! node (a fresh node: everywhere) it skips the descent and asks for the node's whole key-hash
+//! range, page by page. Both sides of a connection run a session, so each ends up with what
+//! the other had. Bytes grow with the difference, not with the state.
 //!
 //! No I/O here: [`SyncSession`] turns responses into the next request, [`SyncRequest::answer_from`]
 //! turns a request into a response out of a replica. Responses are capped; the initiator asks again for what a
 //! response left out, so every message stays under the wire limit.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::digest::{self, DEPTH, FANOUT, LEAVES, Summary};
+use super::ids::EntryKey;
 use super::replica::Replica;
 use super::seal::Sealed;
 
@@ -23,7 +26,7 @@ pub const MAX_RESPONSE_SUMMARIES: usize = 32_768;
 /// The most entries one response answers for (each with one leaf, or two for a counter whose
 /// writer signed divergent versions); a responder answers fewer when their groups would not
 /// fit in [`RESPONSE_BYTES`].
-pub const MAX_RESPONSE_ENTRIES: usize = 2048;
+pub const MAX_RESPONSE_ENTRIES: usize = 4096;
 /// The size a responder keeps an entries response under (the message limit is 1 MiB).
 pub(crate) const RESPONSE_BYTES: usize = 960 * 1024;
 
@@ -46,6 +49,14 @@ pub enum SyncRequest {
     Fetch {
         /// Key hashes.
         key_hashes: Vec<u64>,
+    },
+    /// Every entry whose key hash lies in `from..=to`, in key-hash order, as many as a
+    /// response holds.
+    Range {
+        /// The first key hash of the range.
+        from: u64,
+        /// The last key hash of the range.
+        to: u64,
     },
 }
 
@@ -70,6 +81,14 @@ pub enum SyncResponse {
         /// Their entries, as leaves sealed by their writers.
         entries: Vec<Sealed>,
     },
+    /// The entries of a range from its start up to `resume` (not included), or to its end
+    /// if `resume` is `None`.
+    Range {
+        /// Where the rest of the range starts, if the response could not hold it all.
+        resume: Option<u64>,
+        /// The entries, as leaves sealed by their writers.
+        entries: Vec<Sealed>,
+    },
 }
 
 /// Why a sync request or response could not be used.
@@ -86,6 +105,14 @@ pub enum SyncError {
     /// A request named more items than [`MAX_REQUEST_ITEMS`], or none.
     #[error("request names {0} items, expected 1 to {MAX_REQUEST_ITEMS}")]
     ItemCount(usize),
+    /// A range request whose first key hash lies after its last.
+    #[error("empty key-hash range {from}..={to}")]
+    EmptyRange {
+        /// The first key hash.
+        from: u64,
+        /// The last key hash.
+        to: u64,
+    },
     /// A response does not answer the request it was given for.
     #[error("unexpected response: {0}")]
     Unexpected(&'static str),
@@ -111,6 +138,8 @@ pub struct SyncSession {
     leaves: VecDeque<u32>,
     /// Key hashes of differing entries still to be fetched.
     wanted: VecDeque<u64>,
+    /// Key-hash ranges (first, last) the initiator holds nothing of, still to be fetched.
+    ranges: VecDeque<(u64, u64)>,
     rounds: u32,
 }
 
@@ -122,6 +151,7 @@ impl SyncSession {
             pending: request.clone(),
             leaves: VecDeque::new(),
             wanted: VecDeque::new(),
+            ranges: VecDeque::new(),
             rounds: 1,
         };
         (session, request)
@@ -147,13 +177,26 @@ impl SyncSession {
                 }
                 let tree = replica.digest_tree();
                 let child_level = level + 1;
-                let differing: Vec<u32> = indices
+                let mut differing: Vec<u32> = Vec::new();
+                for (child, theirs) in indices
                     .iter()
                     .flat_map(|&i| (0..FANOUT).map(move |c| i * FANOUT + c))
                     .zip(digests)
-                    .filter(|&(child, theirs)| tree.digest(child_level, child) != theirs)
-                    .map(|(child, _)| child)
-                    .collect();
+                {
+                    if tree.digest(child_level, child) == theirs {
+                        continue;
+                    }
+                    if !tree.is_empty(child_level, child) {
+                        differing.push(child);
+                        continue;
+                    }
+                    // Nothing held below: all of the peer's entries there are wanted.
+                    let (first, last) = digest::span(child_level, child);
+                    match self.ranges.back_mut() {
+                        Some(range) if range.1.checked_add(1) == Some(first) => range.1 = last,
+                        _ => self.ranges.push_back((first, last)),
+                    }
+                }
                 if child_level < DEPTH {
                     if !differing.is_empty() {
                         let next = SyncRequest::Children { level: child_level, indices: differing };
@@ -201,6 +244,46 @@ impl SyncSession {
                     }
                 }
             }
+            (&SyncRequest::Range { from, to }, SyncResponse::Range { resume, entries }) => {
+                let last = match resume {
+                    None => to,
+                    Some(resume) if resume > from && resume <= to && !entries.is_empty() => {
+                        resume - 1
+                    }
+                    Some(_) => {
+                        return Err(SyncError::Unexpected("a range response without progress"));
+                    }
+                };
+                match (self.ranges.front_mut(), resume) {
+                    (Some(range), Some(resume)) => range.0 = resume,
+                    _ => drop(self.ranges.pop_front()),
+                }
+                // Only keys of the range answered, at most two leaves per key, at most as many
+                // keys as a response holds.
+                let mut per_key: HashMap<u64, usize> = HashMap::new();
+                for group in entries {
+                    let writer = group.writer;
+                    let hashes: Vec<u64> = group
+                        .leaves
+                        .iter()
+                        .map(|(_, leaf)| digest::key_hash(&leaf.key(writer)))
+                        .collect();
+                    let in_range = hashes.iter().all(|hash| (from..=last).contains(hash));
+                    if in_range {
+                        for &hash in &hashes {
+                            *per_key.entry(hash).or_default() += 1;
+                        }
+                    }
+                    if in_range
+                        && per_key.len() <= MAX_RESPONSE_ENTRIES
+                        && hashes.iter().all(|hash| per_key[hash] <= 2)
+                    {
+                        fetched.push(group);
+                    } else {
+                        unsolicited += group.leaves.len();
+                    }
+                }
+            }
             _ => return Err(SyncError::Unexpected("response of another kind than the request")),
         }
         let next = if !self.wanted.is_empty() {
@@ -208,6 +291,8 @@ impl SyncSession {
             Some(SyncRequest::Fetch {
                 key_hashes: self.wanted.iter().take(take).copied().collect(),
             })
+        } else if let Some(&(from, to)) = self.ranges.front() {
+            Some(SyncRequest::Range { from, to })
         } else if !self.leaves.is_empty() {
             let take = self.leaves.len().min(MAX_REQUEST_ITEMS);
             Some(SyncRequest::Leaves { indices: self.leaves.iter().take(take).copied().collect() })
@@ -236,6 +321,7 @@ impl SyncRequest {
                 indices.len()
             }
             SyncRequest::Fetch { key_hashes } => key_hashes.len(),
+            SyncRequest::Range { .. } => 1,
         };
         if count == 0 || count > MAX_REQUEST_ITEMS {
             return Err(SyncError::ItemCount(count));
@@ -281,18 +367,53 @@ impl SyncRequest {
                     keys.extend(found.iter().map(|(_, key)| key.clone()));
                     ends.push(keys.len());
                 }
-                // Fewer key hashes while the groups would not fit (proofs of many seals).
-                let mut answered = ends.len();
-                loop {
-                    let entries = replica.sealed(&keys[..ends[answered - 1]]);
-                    let size: usize = entries.iter().map(Sealed::size_bound).sum();
-                    if size <= RESPONSE_BYTES || answered == 1 {
-                        let answered = u32::try_from(answered).unwrap_or(u32::MAX);
-                        return Ok(SyncResponse::Entries { answered, entries });
-                    }
-                    answered /= 2;
+                let (answered, entries) = fitting(replica, &keys, &ends);
+                let answered = u32::try_from(answered).unwrap_or(u32::MAX);
+                Ok(SyncResponse::Entries { answered, entries })
+            }
+            &SyncRequest::Range { from, to } => {
+                if from > to {
+                    return Err(SyncError::EmptyRange { from, to });
                 }
+                // Whole key hashes only: where one ends, the next response may resume.
+                let (mut keys, mut ends, mut hashes) = (Vec::new(), Vec::new(), Vec::new());
+                let mut rest = None;
+                for (summary, key) in tree.range(from, to) {
+                    if hashes.last() != Some(&summary.key_hash) {
+                        if keys.len() >= MAX_RESPONSE_ENTRIES {
+                            rest = Some(summary.key_hash);
+                            break;
+                        }
+                        if !hashes.is_empty() {
+                            ends.push(keys.len());
+                        }
+                        hashes.push(summary.key_hash);
+                    }
+                    keys.push(key.clone());
+                }
+                if keys.is_empty() {
+                    return Ok(SyncResponse::Range { resume: None, entries: Vec::new() });
+                }
+                ends.push(keys.len());
+                let (answered, entries) = fitting(replica, &keys, &ends);
+                let resume = if answered < hashes.len() { Some(hashes[answered]) } else { rest };
+                Ok(SyncResponse::Range { resume, entries })
             }
         }
+    }
+}
+
+/// The entries of the first key hashes whose groups fit in [`RESPONSE_BYTES`] (the proofs of
+/// many seals may not): how many key hashes that is (at least one), and the groups. `ends[i]`
+/// is where the keys of the `i`th key hash end in `keys`.
+fn fitting(replica: &Replica, keys: &[EntryKey], ends: &[usize]) -> (usize, Vec<Sealed>) {
+    let mut answered = ends.len();
+    loop {
+        let entries = replica.sealed(&keys[..ends[answered - 1]]);
+        let size: usize = entries.iter().map(Sealed::size_bound).sum();
+        if size <= RESPONSE_BYTES || answered == 1 {
+            return (answered, entries);
+        }
+        answered /= 2;
     }
 }

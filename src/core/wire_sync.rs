@@ -23,6 +23,7 @@ impl SyncRequest {
             SyncRequest::Fetch { key_hashes } => {
                 RequestKind::Fetch(FetchMsg { key_hashes: key_hashes.clone() })
             }
+            &SyncRequest::Range { from, to } => RequestKind::Range(RangeMsg { from, to }),
         };
         versioned(&SyncRequestMsg { namespace: namespace.as_str().to_owned(), kind: Some(kind) })
     }
@@ -38,6 +39,7 @@ impl SyncRequest {
             }
             RequestKind::Leaves(LeavesMsg { indices }) => SyncRequest::Leaves { indices },
             RequestKind::Fetch(FetchMsg { key_hashes }) => SyncRequest::Fetch { key_hashes },
+            RequestKind::Range(RangeMsg { from, to }) => SyncRequest::Range { from, to },
         };
         Ok((namespace, request))
     }
@@ -62,6 +64,13 @@ impl SyncResponse {
             }),
             SyncResponse::Entries { answered, entries } => ResponseKind::Entries(EntriesMsg {
                 answered: *answered,
+                batch: Some(
+                    SealedBatch { namespace: namespace.clone(), sealed: entries.clone() }
+                        .to_message(),
+                ),
+            }),
+            SyncResponse::Range { resume, entries } => ResponseKind::Range(RangeEntriesMsg {
+                resume: *resume,
                 batch: Some(
                     SealedBatch { namespace: namespace.clone(), sealed: entries.clone() }
                         .to_message(),
@@ -94,6 +103,10 @@ impl SyncResponse {
                 let batch = batch.ok_or(WireError::Missing("entries"))?;
                 SyncResponse::Entries { answered, entries: checked_batch(batch)?.sealed }
             }
+            ResponseKind::Range(RangeEntriesMsg { resume, batch }) => {
+                let batch = batch.ok_or(WireError::Missing("entries"))?;
+                SyncResponse::Range { resume, entries: checked_batch(batch)?.sealed }
+            }
         })
     }
 }
@@ -102,7 +115,7 @@ impl SyncResponse {
 struct SyncRequestMsg {
     #[prost(string, tag = "1")]
     namespace: String,
-    #[prost(oneof = "RequestKind", tags = "2, 3, 4")]
+    #[prost(oneof = "RequestKind", tags = "2, 3, 4, 5")]
     kind: Option<RequestKind>,
 }
 
@@ -114,6 +127,8 @@ enum RequestKind {
     Leaves(LeavesMsg),
     #[prost(message, tag = "4")]
     Fetch(FetchMsg),
+    #[prost(message, tag = "5")]
+    Range(RangeMsg),
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -138,7 +153,7 @@ struct FetchMsg {
 
 #[derive(Clone, PartialEq, prost::Message)]
 struct SyncResponseMsg {
-    #[prost(oneof = "ResponseKind", tags = "1, 2, 3")]
+    #[prost(oneof = "ResponseKind", tags = "1, 2, 3, 4")]
     kind: Option<ResponseKind>,
 }
 
@@ -150,6 +165,8 @@ enum ResponseKind {
     Leaves(SummariesMsg),
     #[prost(message, tag = "3")]
     Entries(EntriesMsg),
+    #[prost(message, tag = "4")]
+    Range(RangeEntriesMsg),
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -176,6 +193,22 @@ struct LeafMsg {
 struct EntriesMsg {
     #[prost(uint32, tag = "1")]
     answered: u32,
+    #[prost(message, optional, tag = "2")]
+    batch: Option<SealedBatchMsg>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct RangeMsg {
+    #[prost(fixed64, tag = "1")]
+    from: u64,
+    #[prost(fixed64, tag = "2")]
+    to: u64,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct RangeEntriesMsg {
+    #[prost(fixed64, optional, tag = "1")]
+    resume: Option<u64>,
     #[prost(message, optional, tag = "2")]
     batch: Option<SealedBatchMsg>,
 }

@@ -2,10 +2,11 @@
 //! in the background, merges arriving during a write sharing the next transaction; a large
 //! merge of peers' rows goes to one journal record, folded into the buckets later.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{ChangeSource, Changes, EntryRow, Node, SealRow, schema};
-use crate::core::{MergeReport, Sealed};
+use crate::core::{Hash, MergeReport, Sealed, Writer};
 use crate::storage::{Store, StoreError, Write};
 
 /// Merges of at least this many peers' rows are written as one journal record.
@@ -28,19 +29,19 @@ impl<S: Store> Node<S> {
         let namespace = self.namespace();
         let mut state = self.state.borrow_mut();
         let replica = state.replica_mut();
-        let report = replica.merge(&namespace, entries);
+        let (report, learnt) = replica.merge_sealed(&namespace, entries);
         let mut changes = Changes::default();
-        let mut seals = BTreeSet::new();
+        // One record per seal for what this merge showed of it (its groups' trees together).
+        let mut seals: BTreeMap<(Writer, Hash), SealRow> = BTreeMap::new();
+        for (seal, identity, tree) in learnt {
+            match seals.entry((seal.writer, seal.root)) {
+                Entry::Occupied(mut held) => held.get_mut().tree.absorb(tree),
+                Entry::Vacant(slot) => drop(slot.insert(SealRow { seal, identity, tree })),
+            }
+        }
+        changes.seals = seals.into_values().collect();
         for entry in &report.changed {
             let witnesses = replica.witnesses(&entry.key);
-            for witness in &witnesses {
-                if seals.insert((entry.key.writer, witness.root))
-                    && let Some(held) = replica.held_seal(entry.key.writer, &witness.root)
-                {
-                    let (seal, identity, tree) = (held.seal, held.identity, held.tree.clone());
-                    changes.seals.push(SealRow { seal, identity, tree });
-                }
-            }
             changes.entries.push(EntryRow { entry: entry.clone(), witnesses, marks: Vec::new() });
         }
         (report, changes)
@@ -110,10 +111,9 @@ impl<S: Store> Node<S> {
             merged.iter().map(|(text, row)| (text, schema::encode_row(row))).collect();
         let bytes = schema::encode_rows(encoded.iter().map(|(k, v)| (k.as_str(), v.as_slice())));
         let key = schema::journal_key(u64::from_be_bytes(id));
-        let seal_keys = seal_keys(seals);
         self.store
-            .update(&seal_keys, |read| {
-                let mut writes = seal_writes(seals, read);
+            .update(&[], |_| {
+                let mut writes = seal_writes(seals);
                 writes.push((key.clone(), Some(bytes)));
                 (writes, ())
             })
@@ -133,9 +133,9 @@ impl<S: Store> Node<S> {
             return Ok(Vec::new());
         }
         let buckets = rows.iter().map(|row| schema::bucket_key(&row.entry.key.tweet)).collect();
-        self.update_buckets(buckets, &seal_keys(seals), |stored, read| {
+        self.update_buckets(buckets, &[], |stored, _| {
             let written = rows.into_iter().filter_map(|row| stored.merge(row.clone())).collect();
-            (seal_writes(seals, read), written)
+            (seal_writes(seals), written)
         })
         .await
     }
@@ -176,20 +176,16 @@ impl<S: Store> Node<S> {
     }
 }
 
-fn seal_keys(seals: &[SealRow]) -> Vec<String> {
-    seals.iter().map(|row| schema::seal_key(&row.seal.writer, &row.seal.root)).collect()
-}
-
-/// The writes of `seals`, each merged with the record read for it (what both know).
-fn seal_writes(seals: &[SealRow], read: Vec<Option<Vec<u8>>>) -> Vec<Write> {
+/// The writes of `seals`: each a new part of its seal's record holding what a merge learnt of
+/// the seal's tree, so no record is read or rewritten per merge (the parts of a seal are
+/// joined when the node opens). A part's name is a hash of its bytes: writing the same part
+/// twice is harmless, two different parts never share a name.
+fn seal_writes(seals: &[SealRow]) -> Vec<Write> {
     seals
         .iter()
-        .zip(read)
-        .map(|(row, stored)| {
-            let key = schema::seal_key(&row.seal.writer, &row.seal.root);
-            let held = stored.and_then(|bytes| schema::decode_seal(&key, &bytes));
-            let merged = schema::merge_seal(held, row.clone());
-            (key, Some(schema::encode_seal(&merged)))
+        .map(|row| {
+            let bytes = schema::encode_seal(row);
+            (schema::seal_part_key(&row.seal.writer, &row.seal.root, &bytes), Some(bytes))
         })
         .collect()
 }

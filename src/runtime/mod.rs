@@ -265,6 +265,7 @@ impl<S: Store> Node<S> {
         let mut stored = Changes::default();
         let mut journaled = Vec::new();
         let mut journal = BTreeMap::new();
+        let mut seal_records = Vec::new();
         let mut decoder = schema::RowDecoder::default();
         for (key, value) in store.load().await? {
             if schema::is_meta(&key) || schema::is_legacy(&key) {
@@ -272,7 +273,7 @@ impl<S: Store> Node<S> {
             }
             if schema::is_seal(&key) {
                 match schema::decode_seal(&key, &value) {
-                    Some(row) => stored.seals.push(row),
+                    Some(row) => seal_records.push((key, row)),
                     None => skipped_rows += 1,
                 }
                 continue;
@@ -307,16 +308,16 @@ impl<S: Store> Node<S> {
                 journal.insert(key, buckets);
             }
         }
-        let unused = schema::unused_seals(&stored.seals, stored.entries.iter().chain(&journaled));
+        let (seals, tidying) =
+            schema::tidy_seals(seal_records, stored.entries.iter().chain(&journaled));
+        stored.seals = seals;
         stored.apply_to(&mut state);
         for row in journaled {
             // Counters only: marks live in the buckets.
             state.replica_mut().load(row.entry, &row.witnesses);
         }
-        if !unused.is_empty() {
-            // Seals no row rests on any more (their rows were superseded).
-            let deletes = unused.into_iter().map(|key| (key, None)).collect();
-            store.update(&[], |_| (deletes, ())).await?;
+        if !tidying.is_empty() {
+            store.update(&[], |_| (tidying, ())).await?;
         }
         Ok(Self {
             store,

@@ -8,7 +8,7 @@
 //! | `meta/proof` | the identity proof's nonce, u64 big-endian (once minted) |
 //! | `bucket/{000..fff}` | the entry rows of every tweet whose id hashes there: see [`encode_bucket`] |
 //! | `journal/{16 hex digits}` | peers' entry rows of one large merge, encoded as a bucket |
-//! | `seal/{node}/{generation}/{root}` | a seal peers' rows rest on: see [`encode_seal`] |
+//! | `seal/{node}/{generation}/{root}/{part}` | a seal peers' rows rest on: see [`encode_seal`] |
 //!
 //! Rows are grouped into 4096 buckets by an FNV-1a hash of the tweet id, because IndexedDB
 //! costs about 17 µs per record read: opening 100,000 counters reads 4,096 records, not
@@ -21,9 +21,11 @@
 //! later, in one transaction. They never hold this node's own counters (the buckets do).
 //!
 //! A peer's row keeps the leaves that vouch for its counter (witnesses: seal root, index,
-//! signed counter); the seal itself, with what is known of its tree, is one record per seal,
-//! written in the transaction that writes the first row resting on it. Seals no row rests on
-//! are deleted when a node opens the store.
+//! signed counter); the seal itself, with what is known of its tree, is kept in records of its
+//! own: each merge that rests rows on a seal adds a part (what that merge showed of its tree)
+//! in the transaction that writes the rows, named by a hash of its bytes, so no seal record is
+//! read or rewritten per merge. When a node opens the store, a seal's parts are joined into
+//! one, and seals no row rests on are deleted.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -31,7 +33,7 @@ use crate::core::{
     Entry, EntryKey, Hash, IdentityProof, Mark, Namespace, NodeId, PnCounter, Seal, Signature,
     StatKind, Tree, TweetId, Witness, Writer, cover,
 };
-use crate::storage::{Store, StoreError};
+use crate::storage::{Store, StoreError, Write};
 
 pub(crate) const VERSION: u8 = 2;
 pub(crate) const VERSION_KEY: &str = "meta/version";
@@ -74,7 +76,14 @@ impl KeyText {
             .writers
             .entry(key.writer)
             .or_insert_with(|| format!("{}/{}", key.writer.node, key.writer.generation));
-        format!("/{namespace}/{}/{}/{writer}", key.tweet, key.stat)
+        let (namespace, tweet, stat) = (namespace.as_str(), key.tweet.as_str(), key.stat.as_str());
+        let mut text =
+            String::with_capacity(4 + namespace.len() + tweet.len() + stat.len() + writer.len());
+        for part in [namespace, tweet, stat, writer.as_str()] {
+            text.push('/');
+            text.push_str(part);
+        }
+        text
     }
 }
 
@@ -113,6 +122,14 @@ pub(crate) fn seal_key(writer: &Writer, root: &Hash) -> String {
     format!("seal/{}/{}/{root}", writer.node, writer.generation)
 }
 
+/// The store key of a part of a seal's record: the seal's key, then the first 8 bytes of a
+/// hash of the part's bytes, in hex.
+pub(crate) fn seal_part_key(writer: &Writer, root: &Hash, bytes: &[u8]) -> String {
+    let part: String =
+        blake3::hash(bytes).as_bytes()[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}/{part}", seal_key(writer, root))
+}
+
 /// Whether a key holds a seal.
 pub(crate) fn is_seal(key: &str) -> bool {
     key.starts_with("seal/")
@@ -135,9 +152,10 @@ pub(crate) fn encode_seal(row: &SealRow) -> Vec<u8> {
 
 /// Reads a seal record; `None` if key or bytes are not well formed.
 pub(crate) fn decode_seal(key: &str, bytes: &[u8]) -> Option<SealRow> {
-    let [node, generation, root] = key.strip_prefix("seal/")?.split('/').collect::<Vec<_>>()[..]
-    else {
-        return None;
+    let (node, generation, root) = match key.strip_prefix("seal/")?.split('/').collect::<Vec<_>>()[..]
+    {
+        [node, generation, root] | [node, generation, root, _] => (node, generation, root),
+        _ => return None,
     };
     let writer = Writer { node: node.parse().ok()?, generation: generation.parse().ok()? };
     let root = parse_hash(root)?;
@@ -165,16 +183,6 @@ fn parse_hash(text: &str) -> Option<Hash> {
         *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
     }
     Some(hash)
-}
-
-/// A seal merged into the record held for it: what both know of the tree.
-pub(crate) fn merge_seal(held: Option<SealRow>, mut row: SealRow) -> SealRow {
-    if let Some(held) = held
-        && held.seal == row.seal
-    {
-        row.tree.absorb(held.tree);
-    }
-    row
 }
 
 /// How many buckets rows are spread over.
@@ -283,18 +291,45 @@ fn decode_value(bytes: &[u8]) -> Option<(PnCounter, Vec<Witness>, Vec<String>)> 
     Some((counter, witnesses, marks))
 }
 
-/// The seal records none of `rows` rests on.
-pub(crate) fn unused_seals<'a>(
-    seals: &[SealRow],
+/// Tidies the seal records a node read when opening: the seals some of `rows` rest on, each
+/// with its parts joined; and the writes that leave one record for each of them (parts joined)
+/// and none for the others (their rows were superseded).
+pub(crate) fn tidy_seals<'a>(
+    records: Vec<(String, SealRow)>,
     rows: impl Iterator<Item = &'a EntryRow>,
-) -> Vec<String> {
+) -> (Vec<SealRow>, Vec<Write>) {
     let used: HashSet<(Writer, Hash)> =
         rows.flat_map(|row| row.witnesses.iter().map(|w| (row.entry.key.writer, w.root))).collect();
-    seals
-        .iter()
-        .filter(|row| !used.contains(&(row.seal.writer, row.seal.root)))
-        .map(|row| seal_key(&row.seal.writer, &row.seal.root))
-        .collect()
+    let mut writes = Vec::new();
+    let mut seals: BTreeMap<(Writer, Hash), (SealRow, Vec<String>)> = BTreeMap::new();
+    for (key, row) in records {
+        let id = (row.seal.writer, row.seal.root);
+        if !used.contains(&id) {
+            writes.push((key, None));
+            continue;
+        }
+        match seals.get_mut(&id) {
+            Some((held, keys)) => {
+                // Another signature over the same root is as good: one is kept.
+                if held.seal == row.seal {
+                    held.tree.absorb(row.tree);
+                }
+                keys.push(key);
+            }
+            None => drop(seals.insert(id, (row, vec![key]))),
+        }
+    }
+    let mut joined = Vec::with_capacity(seals.len());
+    for (row, keys) in seals.into_values() {
+        if keys.len() > 1 {
+            let bytes = encode_seal(&row);
+            let key = seal_part_key(&row.seal.writer, &row.seal.root, &bytes);
+            writes.extend(keys.into_iter().filter(|k| *k != key).map(|k| (k, None)));
+            writes.push((key, Some(bytes)));
+        }
+        joined.push(row);
+    }
+    (joined, writes)
 }
 
 /// Whether a key holds rows set aside by [`migrate_from_v1`].

@@ -184,6 +184,16 @@ impl Protocol {
         &self.stats
     }
 
+    /// Whether a catch-up with some peer is under way.
+    pub fn catching_up(&self) -> bool {
+        self.peers.values().any(|link| link.catch_up.running())
+    }
+
+    /// Whether some peer is connected.
+    pub fn connected(&self) -> bool {
+        !self.peers.is_empty()
+    }
+
     /// The peers connected now.
     pub fn peers(&self) -> Vec<PeerInfo> {
         self.peers
@@ -390,7 +400,8 @@ impl Protocol {
             self.stats.drop(DropReason::BadSyncRequest, 1);
             return None;
         };
-        if let SyncResponse::Entries { entries, .. } = &response
+        if let SyncResponse::Entries { entries, .. } | SyncResponse::Range { entries, .. } =
+            &response
             && !self.unsent.is_empty()
         {
             // The peer fetched these by catch-up: they are not pending any more.
