@@ -1,6 +1,7 @@
 // Browser network benchmark (not a test): an edge node process (release build) and headless
 // Chromium nodes on loopback. For each transport: the time from opening a page to its first
-// completed catch-up; the latency from like() in one browser to the change event in another,
+// completed catch-up and to its identity proof minted; then the latency from like() in one
+// browser to the change event in another,
 // over 200 likes one after another (median, p99); then a cold sync of 100,000 entries into a
 // fresh browser node, three times per transport (median). Prints JSON lines. LIKES, COLD,
 // COLD_RUNS and TRANSPORTS override the defaults.
@@ -27,6 +28,13 @@ try {
       pages.push(page);
     }
     const [a, b] = pages;
+    // Latencies once both identities are minted (minting runs on the page's thread, after
+    // the first catch-up): the network path, not the proof of work.
+    const minted = [];
+    for (const page of pages) {
+      await page.waitForFunction(() => window.statsNode.syncStatus().identity.minted, null, { timeout: 120_000 });
+      minted.push(Math.round(await page.evaluate(() => performance.now())));
+    }
     // The first live update after connecting (this is where a stalled stream would show).
     const first = Date.now();
     await a.evaluate(() => window.statsNode.like("first", "u"));
@@ -57,7 +65,7 @@ try {
       transport, likes: LIKES,
       p50_ms: +percentile(latencies, 50).toFixed(1), p99_ms: +percentile(latencies, 99).toFixed(1),
       max_ms: +latencies.at(-1).toFixed(1),
-      open_to_caught_up_ms: ready, first_update_after_connect_ms: firstUpdate,
+      open_to_caught_up_ms: ready, open_to_minted_ms: minted, first_update_after_connect_ms: firstUpdate,
     }));
     for (const page of pages) await page.context().close();
   }

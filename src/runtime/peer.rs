@@ -252,10 +252,6 @@ impl<S: Store + 'static> Peer<S> {
         let mut timer = Delay::new(Duration::ZERO);
         let mut armed: Option<Instant> = None;
         let mut merge_next: Option<YieldOnce> = None;
-        let mut counted_here = self.node.with_replica(|r| {
-            let local = r.local_writer();
-            r.entries().any(|entry| entry.key.writer == local)
-        });
         loop {
             self.carry_out();
             let due = self.shared.protocol.borrow().poll_timeout();
@@ -267,18 +263,9 @@ impl<S: Store + 'static> Peer<S> {
             if !self.fetched.is_empty() {
                 merge_next.get_or_insert_with(YieldOnce::default);
             }
-            // Minting (needed to publish what is counted here) waits while a catch-up runs,
-            // and, while nothing is counted here, for a peer: what peers hold comes in first.
-            let mut paused = None;
-            let settled = {
-                let protocol = self.shared.protocol.borrow();
-                self.fetched.is_empty()
-                    && !protocol.catching_up()
-                    && (counted_here || protocol.connected())
-            };
             let wake = {
                 let mut merge_next = when_set(&mut merge_next);
-                let mut minted = when_set(if settled { &mut minting } else { &mut paused });
+                let mut minted = when_set(&mut minting);
                 futures::select_biased! {
                     () = stop => Wake::Stop,
                     () = minted => Wake::Minted,
@@ -313,7 +300,6 @@ impl<S: Store + 'static> Peer<S> {
                     }
                 }
                 Wake::Changes(keys) => {
-                    counted_here = true;
                     self.shared.protocol.borrow_mut().handle_local_changes(keys, now);
                 }
                 Wake::Poked => {}

@@ -6,13 +6,16 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { edgeAndBrowser } from "./hooks.mjs";
 
-const env = edgeAndBrowser();
+// Identity proofs of 8 bits: minted at once, so what is tested is the network, not how long a
+// proof of work happened to take (at the default 23 bits one in twenty takes over 3x the mean).
+const DIFFICULTY = 8;
+const env = edgeAndBrowser({ args: ["--difficulty", String(DIFFICULTY)] });
 
 /** A browser node in a fresh context, connected to the edge node over `transport` and caught up. */
 async function openNode(transport) {
   const context = await env.browser.newContext();
   const page = await context.newPage();
-  await page.goto(`${env.edge.url}index.html?transport=${transport}`);
+  await page.goto(`${env.edge.url}index.html?transport=${transport}&difficulty=${DIFFICULTY}`);
   await page.waitForFunction(() => window.statsNode || window.openError, null, { timeout: 20_000 });
   assert.equal(await page.evaluate(() => window.openError), undefined);
   await waitConnected(page);
@@ -77,7 +80,14 @@ for (const transport of ["websocket", "webrtc-direct"]) {
     await waitConnected(b);
     await until(a, tweet, 3, 1);
     await until(b, tweet, 3, 1);
-    await b.waitForFunction(() => window.statsNode.syncStatus().pendingEntries === 0, null, { timeout: 10_000 });
+    // Nothing pending once a peer took them: at once when its publication after reconnecting
+    // went out, else by the next catch-up (every 30 s). Over WebRTC-direct the publication
+    // right after reconnecting sometimes finds no subscribed peer yet (known; see the notes).
+    try {
+      await b.waitForFunction(() => window.statsNode.syncStatus().pendingEntries === 0, null, { timeout: 45_000 });
+    } catch (error) {
+      throw new Error(`${error.message}: ${await b.evaluate(() => JSON.stringify(window.statsNode.syncStatus()))}`);
+    }
     assert.equal(await b.evaluate((t) => window.statsNode.hasLiked(t, "carol"), tweet), true);
     for (const page of [a, b]) await page.context().close();
   });
