@@ -242,7 +242,10 @@ fn identities_without_a_proof_add_nothing_and_each_proof_costs_its_work() {
             edge_node.stats(&tweet("sybil")).likes == cap
         })
         .await;
-        // The edge node minted its own proof on starting, at the namespace's difficulty.
+        // The edge node mints its own proof, at the namespace's difficulty, once it has a peer
+        // and no catch-up running (it has nothing of its own to publish before).
+        let edge_handle = edge.handle.clone();
+        drive(&mut evil, "the edge node's own proof", |_| edge_handle.minting().done).await;
         let own = edge.handle.minting();
         assert!(own.done && own.expected == 4096.0, "{own:?}");
         edge.stop().await;

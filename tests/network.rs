@@ -7,6 +7,7 @@ mod common;
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use common::net::{Running, attacker, await_subscriber, drive, local, quiet, wait_for};
 use common::*;
@@ -334,6 +335,44 @@ fn a_node_counts_at_once_and_publishes_once_its_identity_is_minted() {
         // Kept in the store: the next start does not mint again.
         let again = Node::open_with(namespace(), rules, store).await.expect("opens");
         assert_eq!(again.identity_proof(), Some(proof));
+        hub.stop().await;
+    });
+}
+
+#[test]
+fn a_fresh_node_with_nothing_counted_mints_after_its_catch_up() {
+    local(async {
+        let rules = Rules { difficulty: Difficulty(14), ..RULES };
+        let hub =
+            Running::start_ruled(MemoryStore::new(), &["/ip4/127.0.0.1/tcp/0"], quiet(), rules)
+                .await;
+        const HELD: u64 = 2_000;
+        let views: Vec<_> = (0..HELD).map(|i| (tweet(&format!("t{i}")), Action::View)).collect();
+        hub.node.act(&views).await.expect("commits");
+        // Something counted: the hub mints with no peer in sight.
+        let hub_handle = hub.handle.clone();
+        wait_for("the hub's identity", || hub_handle.minting().done).await;
+        // Nothing to publish yet: the proof of work waits while the node connects and catches
+        // up, so the cold sync has the thread to itself.
+        let fresh = Running::start_ruled(MemoryStore::new(), &[], quiet(), rules).await;
+        fresh.handle.dial(hub.address("tcp"));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let (minting, synced) = (fresh.handle.minting(), fresh.handle.stats().synced_entries);
+            assert!(
+                minting.attempts == 0 || synced == HELD,
+                "minting began with {synced} of {HELD} entries caught up"
+            );
+            if minting.done {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "timed out waiting for the proof");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        // Minted once caught up: what it counts now is published.
+        fresh.node.act(&[(tweet("after"), Action::View)]).await.expect("commits");
+        wait_for("the new view at the hub", || hub.node.stats(&tweet("after")).views == 1).await;
+        fresh.stop().await;
         hub.stop().await;
     });
 }

@@ -252,6 +252,10 @@ impl<S: Store + 'static> Peer<S> {
         let mut timer = Delay::new(Duration::ZERO);
         let mut armed: Option<Instant> = None;
         let mut merge_next: Option<YieldOnce> = None;
+        let mut counted_here = self.node.with_replica(|r| {
+            let local = r.local_writer();
+            r.entries().any(|entry| entry.key.writer == local)
+        });
         loop {
             self.carry_out();
             let due = self.shared.protocol.borrow().poll_timeout();
@@ -263,9 +267,17 @@ impl<S: Store + 'static> Peer<S> {
             if !self.fetched.is_empty() {
                 merge_next.get_or_insert_with(YieldOnce::default);
             }
+            // The proof is needed only to publish what is counted here: while nothing is, it
+            // waits for a peer and for the catch-ups (a fresh node's cold sync has the thread
+            // to itself). Once something is counted, minting goes on whatever runs.
+            let mut paused = None;
+            let wait = !counted_here && {
+                let protocol = self.shared.protocol.borrow();
+                !self.fetched.is_empty() || !protocol.connected() || protocol.catching_up()
+            };
             let wake = {
                 let mut merge_next = when_set(&mut merge_next);
-                let mut minted = when_set(&mut minting);
+                let mut minted = when_set(if wait { &mut paused } else { &mut minting });
                 futures::select_biased! {
                     () = stop => Wake::Stop,
                     () = minted => Wake::Minted,
@@ -300,6 +312,7 @@ impl<S: Store + 'static> Peer<S> {
                     }
                 }
                 Wake::Changes(keys) => {
+                    counted_here = true;
                     self.shared.protocol.borrow_mut().handle_local_changes(keys, now);
                 }
                 Wake::Poked => {}

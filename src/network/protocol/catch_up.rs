@@ -53,6 +53,11 @@ impl CatchUp {
         self.epoch += 1;
     }
 
+    /// Whether a session is under way.
+    pub(crate) fn running(&self) -> bool {
+        self.running.is_some()
+    }
+
     /// When a failed catch-up is to be retried.
     pub(crate) fn retry_at(&self) -> Option<Instant> {
         self.retry_at.filter(|_| self.running.is_none())

@@ -184,6 +184,16 @@ impl Protocol {
         &self.stats
     }
 
+    /// Whether a catch-up with some peer is under way.
+    pub fn catching_up(&self) -> bool {
+        self.peers.values().any(|link| link.catch_up.running())
+    }
+
+    /// Whether some peer is connected.
+    pub fn connected(&self) -> bool {
+        !self.peers.is_empty()
+    }
+
     /// The peers connected now.
     pub fn peers(&self) -> Vec<PeerInfo> {
         self.peers
