@@ -209,3 +209,34 @@ fn nodes_meet_through_edge_nodes_that_restart_with_their_identity_and_entries() 
         first.terminate();
     });
 }
+
+#[test]
+fn the_data_dir_and_the_files_holding_secrets_are_the_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &Path| std::fs::metadata(path).expect("exists").permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A new data dir: made private.
+    let fresh = dir.path().join("fresh");
+    let mut edge = Edge::start(&fresh, None);
+    edge.address("tcp");
+    edge.terminate();
+    assert_eq!(mode(&fresh), 0o700);
+    assert_eq!(mode(&fresh.join("store.redb")), 0o600);
+    assert_eq!(mode(&fresh.join("webrtc.pem")), 0o600);
+    // One that others could read, as an older version or a careless copy left it: narrowed,
+    // with a warning each, and the node starts with the identity and entries it held.
+    let set = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod")
+    };
+    set(&fresh, 0o755);
+    set(&fresh.join("store.redb"), 0o644);
+    set(&fresh.join("webrtc.pem"), 0o644);
+    let mut edge = Edge::start(&fresh, None);
+    edge.address("tcp");
+    let narrowed = edge.seen.iter().filter(|line| line.contains("open to other users")).count();
+    assert_eq!(narrowed, 3, "{}", edge.seen.join("\n"));
+    edge.terminate();
+    assert_eq!(mode(&fresh), 0o700);
+    assert_eq!(mode(&fresh.join("store.redb")), 0o600);
+    assert_eq!(mode(&fresh.join("webrtc.pem")), 0o600);
+}

@@ -368,3 +368,64 @@ fn catch_up_answers_stuffed_with_entries_not_asked_for_are_dropped() {
         victim.stop().await;
     });
 }
+
+/// Opens a WebSocket on `address` (`/ip4/127.0.0.1/tcp/<port>/ws`) by hand, sends the header of
+/// one binary frame announcing `announced` bytes and nothing more, and reports whether the
+/// node hung up within 5 s.
+async fn hangs_up_on_a_frame_of(address: &Multiaddr, announced: u64) -> bool {
+    use libp2p::multiaddr::Protocol;
+    let port = address.iter().find_map(|p| if let Protocol::Tcp(p) = p { Some(p) } else { None });
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port.expect("a tcp port")))
+        .await
+        .expect("connects");
+    let send = |bytes: Vec<u8>| {
+        let stream = &stream;
+        async move {
+            let mut sent = 0;
+            while sent < bytes.len() {
+                stream.writable().await.expect("writable");
+                sent += stream.try_write(&bytes[sent..]).unwrap_or(0);
+            }
+        }
+    };
+    let upgrade = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                   Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    send(upgrade.as_bytes().to_vec()).await;
+    // A binary frame, masked (as from a client), with a 64-bit length and no payload yet.
+    let mut header = vec![0x82, 0x80 | 127];
+    header.extend_from_slice(&announced.to_be_bytes());
+    header.extend_from_slice(&[1, 2, 3, 4]);
+    let mut buffer = [0u8; 4096];
+    let mut answered = false;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while tokio::time::Instant::now() < deadline {
+        let readable = tokio::time::timeout(Duration::from_millis(100), stream.readable()).await;
+        if readable.is_ok() {
+            match stream.try_read(&mut buffer) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Ok(0) | Err(_) if answered => return true,
+                Ok(n) if !answered && n > 0 => {
+                    assert!(buffer.starts_with(b"HTTP/1.1 101"), "upgrade refused");
+                    answered = true;
+                    send(header.clone()).await;
+                }
+                _ => {}
+            }
+        }
+    }
+    false
+}
+
+#[test]
+fn a_websocket_frame_announcing_more_than_the_wire_limit_is_refused_before_it_is_read() {
+    local(async {
+        let edge = Running::start(MemoryStore::new(), &["/ip4/127.0.0.1/tcp/0/ws"]).await;
+        let address = edge.address("ws");
+        // A frame just over the wire limit (1 MiB): the node hangs up at once rather than
+        // reserve room for it. (libp2p's default would wait for up to 256 MiB.)
+        assert!(hangs_up_on_a_frame_of(&address, (1 << 20) + 1).await);
+        // One within the limit is waited for (the connection stays up).
+        assert!(!hangs_up_on_a_frame_of(&address, 1 << 16).await);
+        edge.stop().await;
+    });
+}

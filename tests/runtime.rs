@@ -229,6 +229,35 @@ fn unknown_layouts_are_refused_and_unknown_rows_are_skipped_not_lost() {
     assert!(matches!(error, OpenError::Corrupt("identity")), "{error:?}");
 }
 
+#[test]
+fn a_store_holding_part_of_an_identity_is_refused_and_left_untouched() {
+    for lost in ["meta/version", "meta/identity", "meta/generation"] {
+        let store = MemoryStore::new();
+        let node = open(store.clone());
+        act(&node, "t", Action::View).expect("commits");
+        let writes = vec![(lost.to_owned(), None)];
+        block_on(store.update(&[], move |_| (writes, ()))).expect("deletes");
+        let before = block_on(store.load()).expect("loads");
+        let error = block_on(Node::open(namespace(), store.clone())).expect_err("incomplete");
+        assert!(
+            matches!(&error, OpenError::IncompleteMeta(missing) if missing == &[lost]),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains(lost), "{error}");
+        assert_eq!(block_on(store.load()).expect("loads"), before, "nothing minted over it");
+    }
+    // A store with none of them is new: an identity is minted.
+    let store = MemoryStore::new();
+    assert!(open(store.clone()).stats(&tweet("t")).views == 0);
+    let keys: Vec<String> =
+        block_on(store.load()).expect("loads").into_iter().map(|(k, _)| k).collect();
+    assert!(
+        ["meta/version", "meta/identity", "meta/generation"]
+            .iter()
+            .all(|k| keys.contains(&k.to_string()))
+    );
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 mod on_disk {
     use super::*;

@@ -6,13 +6,13 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use libp2p::core::muxing::{StreamMuxer, StreamMuxerBox, StreamMuxerEvent};
-use libp2p::core::transport::OptionalTransport;
-use libp2p::{Swarm, SwarmBuilder, Transport, noise, tcp, yamux};
+use libp2p::core::transport::{Boxed, OptionalTransport};
+use libp2p::{PeerId, Swarm, SwarmBuilder, Transport, noise, tcp, yamux};
 use libp2p_webrtc::tokio::Certificate;
 
 use super::behaviour::Behaviour;
 use super::{BoxError, NetworkError};
-use crate::core::{Identity, Namespace};
+use crate::core::{Identity, MAX_MESSAGE_BYTES, Namespace};
 
 /// The certificate of a node's WebRTC-direct listener. Its hash is part of the node's
 /// `/webrtc-direct/certhash/...` addresses, so keep it (as PEM) for the addresses to survive
@@ -72,16 +72,31 @@ pub(crate) async fn build_swarm_with_webrtc(
             None => OptionalTransport::none(),
         })
         .map_err(|e| transport(Box::new(e)))?
-        .with_dns()
+        .with_other_transport(websocket)
         .map_err(|e| transport(Box::new(e)))?
-        .with_websocket(noise::Config::new, yamux::Config::default)
-        .await
+        .with_dns()
         .map_err(|e| transport(Box::new(e)))?
         .with_behaviour(|key| Behaviour::new(key, namespace))
         .map_err(|e| transport(Box::new(e)))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
         .build();
     Ok(swarm)
+}
+
+/// WebSocket over TCP (and DNS names), with noise and yamux, taking no WebSocket message over
+/// the wire limit: libp2p's default (256 MiB) lets a 15-byte frame header, sent before any
+/// authentication, make the node reserve that much. Honest peers' messages are noise frames,
+/// at most 64 KiB.
+fn websocket(key: &libp2p::identity::Keypair) -> Result<Boxed<(PeerId, StreamMuxerBox)>, BoxError> {
+    let tcp = tcp::tokio::Transport::new(tcp::Config::default().nodelay(true));
+    let mut websocket = libp2p::websocket::Config::new(libp2p::dns::tokio::Transport::system(tcp)?);
+    websocket.set_max_data_size(MAX_MESSAGE_BYTES);
+    Ok(websocket
+        .upgrade(libp2p::core::upgrade::Version::V1Lazy)
+        .authenticate(noise::Config::new(key)?)
+        .multiplex(yamux::Config::default())
+        .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer)))
+        .boxed())
 }
 
 /// A WebRTC-direct connection on which this side opens no stream before the remote (the

@@ -53,6 +53,13 @@ pub enum OpenError {
     /// The stored identity or generation is malformed.
     #[error("the store's {0} is malformed")]
     Corrupt(&'static str),
+    /// The store holds part of a node's identity, not all (a new one is never minted over it).
+    #[error(
+        "the store lacks {} but holds the rest of its identity; it was left untouched (restore \
+         it from a backup, or delete the store to start over as a new node)",
+        .0.join(", ")
+    )]
+    IncompleteMeta(Vec<&'static str>),
     /// The system's random source failed (needed for a new identity).
     #[error("no randomness available for a new identity: {0}")]
     Random(#[source] getrandom::Error),
@@ -227,25 +234,33 @@ impl<S: Store> Node<S> {
     ) -> Result<Self, OpenError> {
         let mut fresh = [0u8; 48];
         getrandom::fill(&mut fresh).map_err(OpenError::Random)?;
-        let keys =
-            [schema::VERSION_KEY, schema::IDENTITY_KEY, schema::GENERATION_KEY].map(String::from);
+        const META: [&str; 4] =
+            [schema::VERSION_KEY, schema::IDENTITY_KEY, schema::GENERATION_KEY, schema::PROOF_KEY];
+        let keys = META.map(String::from);
         let meta = store
             .update(&keys, |values| match values.as_slice() {
-                [Some(version), Some(secret), Some(generation)] => {
-                    (Vec::new(), (version.clone(), secret.clone(), generation.clone()))
+                [Some(version), Some(secret), Some(generation), _] => {
+                    (Vec::new(), Ok((version.clone(), secret.clone(), generation.clone())))
                 }
-                _ => {
-                    // A new store (or one whose creation was cut short): mint its identity.
+                [None, None, None, None] => {
+                    // A new store (its meta keys are written in one transaction): mint its
+                    // identity.
                     let (secret, generation) = (fresh[..32].to_vec(), fresh[32..].to_vec());
                     let writes = vec![
                         (keys[0].clone(), Some(vec![schema::VERSION])),
                         (keys[1].clone(), Some(secret.clone())),
                         (keys[2].clone(), Some(generation.clone())),
                     ];
-                    (writes, (vec![schema::VERSION], secret, generation))
+                    (writes, Ok((vec![schema::VERSION], secret, generation)))
+                }
+                partial => {
+                    // Never minted over: the entries held are this identity's.
+                    let missing = META.iter().zip(partial).take(3);
+                    let missing = missing.filter(|(_, v)| v.is_none()).map(|(k, _)| *k).collect();
+                    (Vec::new(), Err(OpenError::IncompleteMeta(missing)))
                 }
             })
-            .await?;
+            .await??;
         let (version, secret, generation) = meta;
         if version == [1] {
             schema::migrate_from_v1(&store).await?;

@@ -17,18 +17,45 @@ pub struct RedbStore {
 }
 
 impl RedbStore {
-    /// Opens the database at `path`, creating it if missing.
+    /// Opens the database at `path`, creating it if missing. The file holds the node's secret
+    /// key, so it is its owner's alone: created with mode 0600, and an existing file that
+    /// others may read is narrowed to 0600 (with a warning).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let open = |error: redb::Error| StoreError::Open {
-            location: path.as_ref().display().to_string(),
-            source: Arc::new(error),
-        };
+        let location = || path.as_ref().display().to_string();
+        let open =
+            |error: redb::Error| StoreError::Open { location: location(), source: Arc::new(error) };
+        #[cfg(unix)]
+        make_private(path.as_ref())
+            .map_err(|error| StoreError::Open { location: location(), source: Arc::new(error) })?;
         let db = Database::create(path.as_ref()).map_err(|e| open(e.into()))?;
         let txn = db.begin_write().map_err(|e| open(e.into()))?;
         txn.open_table(TABLE).map_err(|e| open(e.into()))?;
         txn.commit().map_err(|e| open(e.into()))?;
         Ok(Self { db })
     }
+}
+
+/// Creates the file with mode 0600 if missing; narrows an existing one others may read or
+/// write to 0600.
+#[cfg(unix)]
+fn make_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)?;
+    let mode = file.metadata()?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        tracing::warn!(
+            path = %path.display(),
+            was = format!("{mode:o}"),
+            "the store was open to other users; it is now its owner's alone (0600)"
+        );
+    }
+    Ok(())
 }
 
 fn read(e: impl Into<redb::Error>) -> StoreError {

@@ -123,8 +123,7 @@ pub(crate) fn main() -> ExitCode {
 async fn run(args: Args) -> Result<(), String> {
     let namespace = Namespace::new(&args.namespace)
         .map_err(|e| format!("invalid --namespace {:?}: {e}", args.namespace))?;
-    std::fs::create_dir_all(&args.data_dir)
-        .map_err(|e| format!("cannot create {}: {e}", args.data_dir.display()))?;
+    private_dir(&args.data_dir)?;
     let store = RedbStore::open(args.data_dir.join("store.redb")).map_err(|e| e.to_string())?;
     let rules = Rules { caps: args.caps, difficulty: Difficulty(args.difficulty) };
     let node = Node::open_with(namespace.clone(), rules, store).await;
@@ -162,6 +161,7 @@ fn webrtc_certificate(data_dir: &Path) -> Result<WebRtcCertificate, String> {
     let path = data_dir.join("webrtc.pem");
     match std::fs::read_to_string(&path) {
         Ok(pem) => {
+            narrow(&path, 0o600)?;
             WebRtcCertificate::from_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -172,6 +172,39 @@ fn webrtc_certificate(data_dir: &Path) -> Result<WebRtcCertificate, String> {
         }
         Err(error) => Err(format!("cannot read {}: {error}", path.display())),
     }
+}
+
+/// Creates the data directory (and its missing parents) its owner's alone (0700); narrows an
+/// existing one that others may enter. It holds the node's secret key and certificate.
+fn private_dir(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    narrow(dir, 0o700)
+}
+
+/// Sets `path`'s mode to `private` if others have any access to it, with a warning; an error
+/// (say, the file is another user's) stops the node with a clear message.
+fn narrow(path: &Path, private: u32) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .permissions()
+        .mode()
+        & 0o777;
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(private)).map_err(|e| {
+            format!(
+                "{} is open to other users (mode {mode:o}) and cannot be narrowed: {e}",
+                path.display()
+            )
+        })?;
+        tracing::warn!(path = %path.display(), was = format!("{mode:o}"), now = format!("{private:o}"), "was open to other users; narrowed");
+    }
+    Ok(())
 }
 
 /// Writes a file only its owner can read, whole or not at all.
