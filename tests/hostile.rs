@@ -21,9 +21,9 @@ use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, StreamProtocol, SwarmBuilder, noise, ping, tcp, yamux};
 use warpnet_stats::{
-    Action, Caps, Difficulty, DropReason, EntryKey, IdentityProof, MAX_RESPONSE_ENTRIES,
-    MemoryStore, Minter, PnCounter, Rules, Sealed, SealedBatch, Signature, StatKind, SyncRequest,
-    SyncResponse, Writer,
+    Action, Caps, ConnectionCaps, Difficulty, DropReason, EntryKey, IdentityProof,
+    MAX_RESPONSE_ENTRIES, MemoryStore, Minter, PeerConfig, PnCounter, Rules, Sealed, SealedBatch,
+    Signature, StatKind, SyncRequest, SyncResponse, Writer,
 };
 
 /// A seal over one counter of its choosing by the writer whose secret key is `secret`: what a
@@ -426,6 +426,43 @@ fn a_websocket_frame_announcing_more_than_the_wire_limit_is_refused_before_it_is
         assert!(hangs_up_on_a_frame_of(&address, (1 << 20) + 1).await);
         // One within the limit is waited for (the connection stays up).
         assert!(!hangs_up_on_a_frame_of(&address, 1 << 16).await);
+        edge.stop().await;
+    });
+}
+
+#[test]
+fn connections_beyond_the_caps_are_refused() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    local(async {
+        let caps = ConnectionCaps { incoming: 3, pending_incoming: 8, per_peer: 1 };
+        let config = PeerConfig { connections: caps, ..quiet() };
+        let edge = Running::start_with(MemoryStore::new(), &["/ip4/127.0.0.1/tcp/0"], config).await;
+        let address = edge.address("tcp");
+        // Five peers dial, one of them twice: each keeps what it got.
+        let (up, settled) = (Rc::new(Cell::new(0i32)), Rc::new(Cell::new(0)));
+        for dials in [2, 1, 1, 1, 1] {
+            let mut peer = attacker().await;
+            for _ in 0..dials {
+                peer.dial(address.clone()).expect("dials");
+            }
+            let (up, settled) = (up.clone(), settled.clone());
+            tokio::task::spawn_local(async move {
+                loop {
+                    match peer.select_next_some().await {
+                        SwarmEvent::ConnectionEstablished { .. } => up.set(up.get() + 1),
+                        SwarmEvent::ConnectionClosed { .. } => up.set(up.get() - 1),
+                        SwarmEvent::OutgoingConnectionError { .. } => {}
+                        _ => continue,
+                    }
+                    settled.set(settled.get() + 1);
+                }
+            });
+        }
+        // Every dial settles (six of them), and what stays up is the cap's worth.
+        wait_for("every dial settled", || settled.get() >= 6 && up.get() <= 3).await;
+        wait_for("three connections kept", || up.get() == 3).await;
+        assert_eq!(edge.handle.peers().len(), 3);
         edge.stop().await;
     });
 }

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use libp2p::connection_limits::{self, ConnectionLimits};
 use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity, ValidationMode};
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::NetworkBehaviour;
@@ -11,6 +12,7 @@ use libp2p::{identify, identity::Keypair, ping};
 
 use super::BoxError;
 use super::codec::{FrameCodec, SYNC_PROTOCOL};
+use super::protocol::ConnectionCaps;
 use crate::core::{MAX_MESSAGE_BYTES, Namespace};
 
 /// The most peers an edge node keeps in its gossip mesh.
@@ -25,6 +27,7 @@ pub(crate) fn topic(namespace: &Namespace) -> IdentTopic {
 #[derive(NetworkBehaviour)]
 #[behaviour(prelude = "libp2p::swarm::derive_prelude")]
 pub(crate) struct Behaviour {
+    pub(crate) limits: connection_limits::Behaviour,
     pub(crate) gossipsub: gossipsub::Behaviour,
     pub(crate) sync: request_response::Behaviour<FrameCodec>,
     pub(crate) identify: identify::Behaviour,
@@ -36,8 +39,19 @@ pub(crate) struct Behaviour {
 const PING: (Duration, Duration) = (Duration::from_secs(2), Duration::from_secs(5));
 
 impl Behaviour {
-    /// The behaviour for `key`, subscribed to the topic of `namespace`.
-    pub(crate) fn new(key: &Keypair, namespace: &Namespace) -> Result<Self, BoxError> {
+    /// The behaviour for `key`, subscribed to the topic of `namespace`, accepting connections
+    /// up to `caps`.
+    pub(crate) fn new(
+        key: &Keypair,
+        namespace: &Namespace,
+        caps: ConnectionCaps,
+    ) -> Result<Self, BoxError> {
+        let limits = connection_limits::Behaviour::new(
+            ConnectionLimits::default()
+                .with_max_established_incoming(Some(caps.incoming))
+                .with_max_pending_incoming(Some(caps.pending_incoming))
+                .with_max_established_per_peer(Some(caps.per_peer)),
+        );
         let config = gossipsub::ConfigBuilder::default()
             .validation_mode(ValidationMode::Strict)
             .validate_messages()
@@ -74,7 +88,7 @@ impl Behaviour {
         ));
         let ping =
             ping::Behaviour::new(ping::Config::new().with_interval(PING.0).with_timeout(PING.1));
-        Ok(Self { gossipsub, sync, identify, ping })
+        Ok(Self { limits, gossipsub, sync, identify, ping })
     }
 }
 

@@ -7,6 +7,7 @@ use libp2p::core::upgrade::Version;
 use libp2p::{Swarm, SwarmBuilder, Transport, noise, webrtc_websys, websocket_websys, yamux};
 
 use super::behaviour::Behaviour;
+use super::protocol::ConnectionCaps;
 use super::{BoxError, NetworkError};
 use crate::core::{Identity, Namespace};
 
@@ -14,6 +15,7 @@ use crate::core::{Identity, Namespace};
 pub(crate) async fn build_swarm(
     identity: &Identity,
     namespace: &Namespace,
+    caps: ConnectionCaps,
 ) -> Result<Swarm<Behaviour>, NetworkError> {
     let transport = |e: BoxError| NetworkError::Transport(e);
     let swarm = SwarmBuilder::with_existing_identity(identity.to_libp2p())
@@ -30,7 +32,7 @@ pub(crate) async fn build_swarm(
             )
         })
         .map_err(|e| transport(Box::new(e)))?
-        .with_behaviour(|key| Behaviour::new(key, namespace))
+        .with_behaviour(|key| Behaviour::new(key, namespace, caps))
         .map_err(|e| transport(Box::new(e)))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
         .build();

@@ -41,7 +41,7 @@ impl NetworkMetrics {
                     BehaviourEvent::Gossipsub(event) => libp2p.record(event),
                     BehaviourEvent::Identify(event) => libp2p.record(event),
                     BehaviourEvent::Ping(event) => libp2p.record(event),
-                    BehaviourEvent::Sync(_) => {}
+                    BehaviourEvent::Sync(_) | BehaviourEvent::Limits(_) => {}
                 }
             }
             libp2p.record(event);

@@ -11,6 +11,7 @@ use libp2p::{PeerId, Swarm, SwarmBuilder, Transport, noise, tcp, yamux};
 use libp2p_webrtc::tokio::Certificate;
 
 use super::behaviour::Behaviour;
+use super::protocol::ConnectionCaps;
 use super::{BoxError, NetworkError};
 use crate::core::{Identity, MAX_MESSAGE_BYTES, Namespace};
 
@@ -45,8 +46,9 @@ impl WebRtcCertificate {
 pub(crate) async fn build_swarm(
     identity: &Identity,
     namespace: &Namespace,
+    caps: ConnectionCaps,
 ) -> Result<Swarm<Behaviour>, NetworkError> {
-    build_swarm_with_webrtc(identity, namespace, None).await
+    build_swarm_with_webrtc(identity, namespace, caps, None).await
 }
 
 /// Like [`build_swarm`], and listening on WebRTC-direct addresses too
@@ -54,6 +56,7 @@ pub(crate) async fn build_swarm(
 pub(crate) async fn build_swarm_with_webrtc(
     identity: &Identity,
     namespace: &Namespace,
+    caps: ConnectionCaps,
     webrtc: Option<WebRtcCertificate>,
 ) -> Result<Swarm<Behaviour>, NetworkError> {
     let transport = |e: BoxError| NetworkError::Transport(e);
@@ -76,7 +79,7 @@ pub(crate) async fn build_swarm_with_webrtc(
         .map_err(|e| transport(Box::new(e)))?
         .with_dns()
         .map_err(|e| transport(Box::new(e)))?
-        .with_behaviour(|key| Behaviour::new(key, namespace))
+        .with_behaviour(|key| Behaviour::new(key, namespace, caps))
         .map_err(|e| transport(Box::new(e)))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
         .build();

@@ -160,7 +160,7 @@ impl<S: Store + 'static> Peer<S> {
     /// browser WebSocket and WebRTC-direct) and publishes its local changes from now on.
     pub async fn new(node: Rc<Node<S>>, config: PeerConfig) -> Result<Self, NetworkError> {
         let identity = node.with_replica(|r| r.identity().clone());
-        let swarm = build_swarm(&identity, &node.namespace()).await?;
+        let swarm = build_swarm(&identity, &node.namespace(), config.connections).await?;
         let driver = Driver::new(swarm, &node.namespace());
         Ok(Self::with_driver(node, driver, config))
     }
@@ -174,8 +174,13 @@ impl<S: Store + 'static> Peer<S> {
         certificate: WebRtcCertificate,
     ) -> Result<Self, NetworkError> {
         let identity = node.with_replica(|r| r.identity().clone());
-        let swarm =
-            build_swarm_with_webrtc(&identity, &node.namespace(), Some(certificate)).await?;
+        let swarm = build_swarm_with_webrtc(
+            &identity,
+            &node.namespace(),
+            config.connections,
+            Some(certificate),
+        )
+        .await?;
         let driver = Driver::new(swarm, &node.namespace());
         Ok(Self::with_driver(node, driver, config))
     }

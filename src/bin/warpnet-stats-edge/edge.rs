@@ -11,7 +11,8 @@ use clap::Parser;
 use libp2p::Multiaddr;
 use tracing_subscriber::EnvFilter;
 use warpnet_stats::{
-    Caps, Difficulty, Namespace, Node, Peer, PeerConfig, RedbStore, Rules, WebRtcCertificate,
+    Caps, ConnectionCaps, Difficulty, Namespace, Node, Peer, PeerConfig, RedbStore, Rules,
+    WebRtcCertificate,
 };
 
 use crate::http;
@@ -61,6 +62,18 @@ struct Args {
     /// Seconds between catch-ups with every connected peer.
     #[arg(long, default_value_t = 30)]
     sync_interval: u64,
+
+    /// The most incoming connections established at once; more are refused.
+    #[arg(long, default_value_t = ConnectionCaps::default().incoming)]
+    max_connections: u32,
+
+    /// The most incoming connections in their handshake at once; more are refused.
+    #[arg(long, default_value_t = ConnectionCaps::default().pending_incoming)]
+    max_pending: u32,
+
+    /// The most connections with any one peer; more are refused.
+    #[arg(long, default_value_t = ConnectionCaps::default().per_peer)]
+    max_per_peer: u32,
 
     /// Address of the HTTP server: the demo page, the package, `/bootstrap.json` (this
     /// node's multiaddrs) and Prometheus `/metrics`. `off` serves nothing.
@@ -134,6 +147,11 @@ async fn run(args: Args) -> Result<(), String> {
 
     let config = PeerConfig {
         sync_interval: Duration::from_secs(args.sync_interval),
+        connections: ConnectionCaps {
+            incoming: args.max_connections,
+            pending_incoming: args.max_pending,
+            per_peer: args.max_per_peer,
+        },
         ..PeerConfig::default()
     };
     let certificate = webrtc_certificate(&args.data_dir)?;

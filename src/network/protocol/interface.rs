@@ -33,6 +33,27 @@ pub struct PeerConfig {
     pub redial_backoff: (Duration, Duration),
     /// The first wait before retrying a failed catch-up; it doubles up to the sync interval.
     pub sync_retry: Duration,
+    /// The most connections the node accepts.
+    pub connections: ConnectionCaps,
+}
+
+/// The most connections a node accepts: beyond these a new connection is refused at once,
+/// before it costs more than its handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionCaps {
+    /// Incoming connections established at once (default 4,096).
+    pub incoming: u32,
+    /// Incoming connections still in their handshake at once (default 128).
+    pub pending_incoming: u32,
+    /// Connections with any one peer, either way (default 4: a browser that redials may hold
+    /// a dying connection beside its new one for a while).
+    pub per_peer: u32,
+}
+
+impl Default for ConnectionCaps {
+    fn default() -> Self {
+        Self { incoming: 4096, pending_incoming: 128, per_peer: 4 }
+    }
 }
 
 impl Default for PeerConfig {
@@ -46,6 +67,7 @@ impl Default for PeerConfig {
             dial_timeout: Duration::from_secs(10),
             redial_backoff: (Duration::from_millis(500), Duration::from_secs(30)),
             sync_retry: Duration::from_secs(1),
+            connections: ConnectionCaps::default(),
         }
     }
 }

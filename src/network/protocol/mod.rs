@@ -26,7 +26,7 @@ use crate::core::{
 };
 use catch_up::CatchUp;
 pub use catch_up::{RequestId, SyncFailure};
-pub use interface::{Action, MergeFrom, PeerConfig, Reply, Verdict};
+pub use interface::{Action, ConnectionCaps, MergeFrom, PeerConfig, Reply, Verdict};
 use limits::{Backoff, TokenBucket};
 pub use links::DialId;
 use links::{LinkAction, Links};
