@@ -206,6 +206,42 @@ fn malformed_requests_get_errors() {
 }
 
 #[test]
+fn repeated_or_unordered_request_items_are_refused() {
+    let mut r = holding(21, &entries(10));
+    // One index asked 256 times would be answered 256 times: 16 digests each.
+    let repeated = SyncRequest::Children { level: 1, indices: vec![3; 256] };
+    assert_eq!(repeated.answer_from(&mut r), Err(SyncError::NotIncreasing));
+    let unordered = SyncRequest::Leaves { indices: vec![5, 2] };
+    assert_eq!(unordered.answer_from(&mut r), Err(SyncError::NotIncreasing));
+    let hashes = every_key_hash(&mut r);
+    let twice = SyncRequest::Fetch { key_hashes: vec![hashes[0], hashes[0]] };
+    assert_eq!(twice.answer_from(&mut r), Err(SyncError::NotIncreasing));
+    let once = SyncRequest::Fetch { key_hashes: vec![hashes[0], hashes[1]] };
+    assert!(matches!(once.answer_from(&mut r), Ok(SyncResponse::Entries { answered: 2, .. })));
+    // The initiator asks each key hash once, in order, even when a leaf lists one twice.
+    let all = entries(2000);
+    let mut source = holding(23, &all);
+    let mut into = holding(24, &all[..200]);
+    let (mut session, mut request) = SyncSession::start();
+    let mut fetches = 0;
+    loop {
+        let mut response = request.answer_from(&mut source).expect("answered");
+        if let SyncResponse::Leaves { leaves } = &mut response {
+            for leaf in leaves.iter_mut() {
+                leaf.extend(leaf.clone());
+            }
+        }
+        let step = session.handle(&mut into, response).expect("accepted");
+        into.merge(&namespace(), step.fetched);
+        let Some(next) = step.next else { break };
+        fetches += usize::from(matches!(next, SyncRequest::Fetch { .. }));
+        request = next;
+    }
+    assert!(fetches > 0, "no fetch was asked");
+    assert_eq!(state(&into), state(&source));
+}
+
+#[test]
 fn responses_that_do_not_fit_the_request_are_refused() {
     let mut mine = replica(1);
     let (mut session, _) = SyncSession::start();

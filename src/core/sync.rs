@@ -105,6 +105,10 @@ pub enum SyncError {
     /// A request named more items than [`MAX_REQUEST_ITEMS`], or none.
     #[error("request names {0} items, expected 1 to {MAX_REQUEST_ITEMS}")]
     ItemCount(usize),
+    /// A request whose indices or key hashes are not in strictly increasing order (one
+    /// repeated, or out of order).
+    #[error("request items are not in strictly increasing order")]
+    NotIncreasing,
     /// A range request whose first key hash lies after its last.
     #[error("empty key-hash range {from}..={to}")]
     EmptyRange {
@@ -211,15 +215,20 @@ impl SyncSession {
                     return Err(SyncError::Unexpected("wrong number of leaves"));
                 }
                 let tree = replica.digest_tree();
+                let mut wanted = Vec::new();
                 for theirs in &leaves {
                     if self.leaves.pop_front().is_none() {
                         break;
                     }
                     // Want every entry of theirs that is not exactly what this replica holds.
-                    self.wanted.extend(
+                    wanted.extend(
                         theirs.iter().filter(|item| !tree.holds(item)).map(|item| item.key_hash),
                     );
                 }
+                // Asked for in increasing order, each once (two keys may share a hash).
+                wanted.sort_unstable();
+                wanted.dedup();
+                self.wanted.extend(wanted);
             }
             (SyncRequest::Fetch { key_hashes }, SyncResponse::Entries { answered, entries }) => {
                 let answered = answered as usize;
@@ -325,6 +334,17 @@ impl SyncRequest {
         };
         if count == 0 || count > MAX_REQUEST_ITEMS {
             return Err(SyncError::ItemCount(count));
+        }
+        // Each item once: a repeated index would multiply the answer at no cost to the asker.
+        let increasing = match self {
+            SyncRequest::Children { indices, .. } | SyncRequest::Leaves { indices } => {
+                indices.is_sorted_by(|a, b| a < b)
+            }
+            SyncRequest::Fetch { key_hashes } => key_hashes.is_sorted_by(|a, b| a < b),
+            SyncRequest::Range { .. } => true,
+        };
+        if !increasing {
+            return Err(SyncError::NotIncreasing);
         }
         let tree = replica.digest_tree();
         match self {
