@@ -99,6 +99,12 @@ impl Edge {
 
     /// `GET path` from its HTTP server: the status line and the body.
     fn get(&mut self, path: &str) -> (String, String) {
+        let (head, body) = self.get_with_head(path);
+        (head.lines().next().unwrap_or_default().to_owned(), body)
+    }
+
+    /// `GET path` from its HTTP server: the status line and headers, and the body.
+    fn get_with_head(&mut self, path: &str) -> (String, String) {
         let line = self.wait_line("serving the demo page");
         let url = line.split("url=http://").nth(1).expect("a url").trim().trim_end_matches('/');
         let mut stream = std::net::TcpStream::connect(url).expect("connects");
@@ -107,7 +113,7 @@ impl Edge {
         let mut response = String::new();
         stream.read_to_string(&mut response).expect("response read");
         let (head, body) = response.split_once("\r\n\r\n").expect("a head and a body");
-        (head.lines().next().unwrap_or_default().to_owned(), body.to_owned())
+        (head.to_ascii_lowercase(), body.to_owned())
     }
 
     /// Sends SIGTERM and waits for a clean exit.
@@ -195,6 +201,17 @@ fn nodes_meet_through_edge_nodes_that_restart_with_their_identity_and_entries() 
         assert_eq!(received, 2, "both likes were merged once");
         assert!(metrics.contains("warpnet_stats_libp2p_swarm_connections_established_total"));
         assert!(first.get("/no-such-file").0.contains("404"));
+        // Every answer keeps browsers from sniffing, framing, and loading from elsewhere.
+        for path in ["/", "/metrics", "/no-such-file"] {
+            let (head, _) = first.get_with_head(path);
+            for header in [
+                "x-content-type-options: nosniff",
+                "x-frame-options: deny",
+                "content-security-policy: default-src 'self'; script-src 'self' 'wasm-unsafe-eval'",
+            ] {
+                assert!(head.contains(header), "{path}: no {header:?} in\n{head}");
+            }
+        }
 
         // SIGTERM: a clean exit; on restart, the same id, WebRTC certificate and entries.
         first.terminate();

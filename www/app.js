@@ -91,7 +91,7 @@ async function act(tweetId, action) {
 const shortId = (id) => (id.length > 16 ? `${id.slice(0, 8)}…${id.slice(-6)}` : id);
 
 function render(tweetId) {
-  const card = document.querySelector(`[data-tweet="${tweetId}"]`);
+  const card = document.querySelector(`[data-tweet="${CSS.escape(tweetId)}"]`);
   if (!card || !node) return;
   const stats = node.stats(tweetId);
   for (const stat of STATS) {

@@ -159,6 +159,11 @@ test("the demo page: counts travel, an offline node converges, state persists, t
   await a.fill("#user", "alice");
   await a.locator("#user").blur();
 
+  // A tweet neither page shows, whose id holds a quote, liked on one: both take it in, and
+  // neither page breaks over the id (no uncaught errors, checked below).
+  await b.evaluate(() => window.statsNode.like('quote"d', "bob"));
+  await a.waitForFunction(() => window.statsNode.stats('quote"d').likes === 1, null, { timeout: 10_000 });
+
   for (const page of [a, b]) {
     await page.waitForFunction(() => document.querySelector('[data-status="state"]')?.textContent === "online, connected", null, { timeout: 10_000 });
   }

@@ -80,6 +80,10 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:8080", value_parser = http_address)]
     http: HttpAddress,
 
+    /// Serve `/metrics` to any client, not only loopback ones.
+    #[arg(long)]
+    public_metrics: bool,
+
     /// Directory served at `/` (the demo page).
     #[arg(long, default_value = "www")]
     www: PathBuf,
@@ -165,7 +169,12 @@ async fn run(args: Args) -> Result<(), String> {
         handle.keep_connected(address);
     }
     if let HttpAddress(Some(address)) = args.http {
-        let site = http::Site { www: args.www, pkg: args.pkg, namespace };
+        let site = http::Site {
+            www: args.www,
+            pkg: args.pkg,
+            namespace,
+            public_metrics: args.public_metrics,
+        };
         http::serve(address, site, handle.clone(), peer.metrics()).await?;
     }
     peer.run(shutdown_signal()).await;

@@ -1,14 +1,17 @@
 //! The edge node's HTTP server: the demo page (`/`), the npm package (`/pkg/`), this node's
 //! multiaddrs and namespace (`/bootstrap.json`, how the demo page finds its edge node and the
 //! network to join) and Prometheus
-//! `/metrics`. The peer's state lives on the node's thread; handlers ask it through a channel.
+//! `/metrics` (to loopback clients only, unless `--public-metrics`). Every response carries
+//! headers that keep browsers from sniffing types, framing the page or loading scripts from
+//! elsewhere. The peer's state lives on the node's thread; handlers ask it through a channel.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::sync::{mpsc, oneshot};
@@ -21,7 +24,23 @@ pub(crate) struct Site {
     pub(crate) www: PathBuf,
     pub(crate) pkg: PathBuf,
     pub(crate) namespace: Namespace,
+    /// Whether `/metrics` answers clients other than loopback ones.
+    pub(crate) public_metrics: bool,
 }
+
+/// The headers on every response: no type sniffing, no framing, no referrer, and scripts,
+/// styles and connections from this origin only (plus the WebSocket edge nodes the page dials,
+/// and the wasm module it compiles).
+const SECURITY_HEADERS: [(&str, &str); 4] = [
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "no-referrer"),
+    (
+        "content-security-policy",
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' ws: wss:; \
+         img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+    ),
+];
 
 enum Query {
     Bootstrap,
@@ -42,7 +61,7 @@ pub(crate) async fn serve(
         .map_err(|e| format!("cannot serve HTTP on {address}: {e}"))?;
     let address = listener.local_addr().unwrap_or(address);
     let (queries, mut asked) = mpsc::unbounded_channel::<(Query, oneshot::Sender<String>)>();
-    let namespace = site.namespace.clone();
+    let (namespace, public_metrics) = (site.namespace.clone(), site.public_metrics);
     tokio::task::spawn_local(async move {
         while let Some((query, reply)) = asked.recv().await {
             let _ = reply.send(match query {
@@ -51,12 +70,23 @@ pub(crate) async fn serve(
             });
         }
     });
+    let metrics = get(prometheus).layer(middleware::from_fn(
+        move |ConnectInfo(client): ConnectInfo<SocketAddr>, request: Request, next: Next| async move {
+            if metrics_allowed(client.ip(), public_metrics) {
+                next.run(request).await
+            } else {
+                StatusCode::FORBIDDEN.into_response()
+            }
+        },
+    ));
     let app = Router::new()
         .route("/bootstrap.json", get(bootstrap))
-        .route("/metrics", get(prometheus))
+        .route("/metrics", metrics)
         .nest_service("/pkg", ServeDir::new(&site.pkg))
         .fallback_service(ServeDir::new(&site.www))
-        .with_state(queries);
+        .with_state(queries)
+        .layer(middleware::from_fn(secure));
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, app).await {
             tracing::error!(%error, "the HTTP server stopped");
@@ -64,6 +94,19 @@ pub(crate) async fn serve(
     });
     tracing::info!(url = %format!("http://{address}/"), "serving the demo page");
     Ok(())
+}
+
+async fn secure(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    for (name, value) in SECURITY_HEADERS {
+        response.headers_mut().insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// Whether a client at `ip` may read `/metrics`: loopback ones always, others if `public`.
+fn metrics_allowed(ip: IpAddr, public: bool) -> bool {
+    public || ip.to_canonical().is_loopback()
 }
 
 async fn ask(queries: &Queries, query: Query) -> Result<String, StatusCode> {
@@ -96,4 +139,21 @@ fn bootstrap_json(peer: &PeerHandle, namespace: &Namespace) -> String {
         "{{\"peerId\":\"{id}\",\"namespace\":{namespace:?},\"addresses\":[{}]}}",
         quoted.join(",")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_go_to_loopback_clients_unless_public() {
+        for (ip, loopback) in
+            [("127.0.0.1", true), ("::1", true), ("::ffff:127.0.0.1", true), ("10.0.0.7", false)]
+        {
+            let ip: IpAddr = ip.parse().expect("an address");
+            assert_eq!(metrics_allowed(ip, false), loopback, "{ip}");
+            assert!(metrics_allowed(ip, true), "{ip}");
+        }
+        assert!(!metrics_allowed("2001:db8::1".parse().expect("v6"), false));
+    }
 }
