@@ -35,7 +35,7 @@ impl Edge {
             .arg(data_dir)
             .args(["--listen", "/ip4/127.0.0.1/tcp/0", "--listen", "/ip4/127.0.0.1/tcp/0/ws"])
             .args(["--listen", "/ip4/127.0.0.1/udp/0/webrtc-direct", "--http", "127.0.0.1:0"])
-            .args(["--sync-interval", "1", "--difficulty", "8"])
+            .args(["--sync-interval", "1", "--difficulty", "8", "--http-header-timeout", "1"])
             .env("RUST_LOG", "info")
             .stderr(Stdio::piped());
         if let Some(address) = bootstrap {
@@ -103,11 +103,17 @@ impl Edge {
         (head.lines().next().unwrap_or_default().to_owned(), body)
     }
 
-    /// `GET path` from its HTTP server: the status line and headers, and the body.
-    fn get_with_head(&mut self, path: &str) -> (String, String) {
+    /// Its HTTP server's `host:port`.
+    fn http(&mut self) -> String {
         let line = self.wait_line("serving the demo page");
         let url = line.split("url=http://").nth(1).expect("a url").trim().trim_end_matches('/');
-        let mut stream = std::net::TcpStream::connect(url).expect("connects");
+        url.to_owned()
+    }
+
+    /// `GET path` from its HTTP server: the status line and headers, and the body.
+    fn get_with_head(&mut self, path: &str) -> (String, String) {
+        let url = self.http();
+        let mut stream = std::net::TcpStream::connect(&url).expect("connects");
         write!(stream, "GET {path} HTTP/1.1\r\nHost: {url}\r\nConnection: close\r\n\r\n")
             .expect("request sent");
         let mut response = String::new();
@@ -256,4 +262,25 @@ fn the_data_dir_and_the_files_holding_secrets_are_the_owners_alone() {
     assert_eq!(mode(&fresh), 0o700);
     assert_eq!(mode(&fresh.join("store.redb")), 0o600);
     assert_eq!(mode(&fresh.join("webrtc.pem")), 0o600);
+}
+
+#[test]
+fn an_http_client_that_does_not_send_its_request_in_time_is_hung_up_on() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut edge = Edge::start(&dir.path().join("edge"), None);
+    let url = edge.http();
+    // Silent, or stalled halfway through the headers: hung up on after the timeout (1 s here).
+    for sent in ["", "GET / HTTP/1.1\r\nHost: x\r\n"] {
+        let mut stream = std::net::TcpStream::connect(&url).expect("connects");
+        stream.write_all(sent.as_bytes()).expect("sent");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout set");
+        let started = std::time::Instant::now();
+        let mut rest = Vec::new();
+        let read = stream.read_to_end(&mut rest);
+        assert!(read.is_ok() || started.elapsed() < Duration::from_secs(9), "{read:?}");
+        assert!(started.elapsed() < Duration::from_secs(5), "held for {:?}", started.elapsed());
+    }
+    // A request sent in time is answered, and the connection closed after it.
+    let (status, _) = edge.get("/bootstrap.json");
+    assert!(status.contains("200"), "{status}");
 }

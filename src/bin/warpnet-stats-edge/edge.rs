@@ -84,6 +84,10 @@ struct Args {
     #[arg(long)]
     public_metrics: bool,
 
+    /// Seconds an HTTP client may take to send its request's headers; then it is hung up on.
+    #[arg(long, default_value_t = 10)]
+    http_header_timeout: u64,
+
     /// Directory served at `/` (the demo page).
     #[arg(long, default_value = "www")]
     www: PathBuf,
@@ -174,6 +178,7 @@ async fn run(args: Args) -> Result<(), String> {
             pkg: args.pkg,
             namespace,
             public_metrics: args.public_metrics,
+            header_timeout: Duration::from_secs(args.http_header_timeout),
         };
         http::serve(address, site, handle.clone(), peer.metrics()).await?;
     }

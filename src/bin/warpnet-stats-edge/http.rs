@@ -7,6 +7,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
@@ -14,8 +16,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use tokio::sync::{mpsc, oneshot};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tower_http::services::ServeDir;
+use tower_service::Service;
 use warpnet_stats::{Namespace, NetworkMetrics, PeerHandle};
 
 /// What is served: two directories, and the namespace named in `/bootstrap.json`.
@@ -26,7 +30,12 @@ pub(crate) struct Site {
     pub(crate) namespace: Namespace,
     /// Whether `/metrics` answers clients other than loopback ones.
     pub(crate) public_metrics: bool,
+    /// How long a client may take to send a request's headers once connected.
+    pub(crate) header_timeout: Duration,
 }
+
+/// The most HTTP connections served at once; more wait in the listener's backlog.
+const MAX_CONNECTIONS: usize = 256;
 
 /// The headers on every response: no type sniffing, no framing, no referrer, and scripts,
 /// styles and connections from this origin only (plus the WebSocket edge nodes the page dials,
@@ -86,10 +95,39 @@ pub(crate) async fn serve(
         .fallback_service(ServeDir::new(&site.www))
         .with_state(queries)
         .layer(middleware::from_fn(secure));
-    let app = app.into_make_service_with_connect_info::<SocketAddr>();
+    let header_timeout = site.header_timeout;
+    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, app).await {
-            tracing::error!(%error, "the HTTP server stopped");
+        loop {
+            let Ok(permit) = permits.clone().acquire_owned().await else { return };
+            let (stream, client) = match listener.accept().await {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors, say: wait rather than spin.
+                    tracing::warn!(%error, "accepting an HTTP connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let app = app.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |mut request: Request<_>| {
+                    request.extensions_mut().insert(ConnectInfo(client));
+                    app.clone().call(request.map(axum::body::Body::new))
+                });
+                // One request per connection, its headers within the timeout: no client holds
+                // a connection (of the few there are) by idling.
+                let served = hyper::server::conn::http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(header_timeout)
+                    .keep_alive(false)
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+                if let Err(error) = served {
+                    tracing::debug!(%error, %client, "HTTP connection ended with an error");
+                }
+                drop(permit);
+            });
         }
     });
     tracing::info!(url = %format!("http://{address}/"), "serving the demo page");
