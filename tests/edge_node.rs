@@ -29,6 +29,11 @@ struct Edge {
 
 impl Edge {
     fn start(data_dir: &Path, bootstrap: Option<&Multiaddr>) -> Self {
+        Self::start_with(data_dir, bootstrap, &[])
+    }
+
+    /// Like [`Edge::start`], with more arguments.
+    fn start_with(data_dir: &Path, bootstrap: Option<&Multiaddr>, more: &[&str]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_warpnet-stats-edge"));
         command
             .arg("--data-dir")
@@ -36,6 +41,7 @@ impl Edge {
             .args(["--listen", "/ip4/127.0.0.1/tcp/0", "--listen", "/ip4/127.0.0.1/tcp/0/ws"])
             .args(["--listen", "/ip4/127.0.0.1/udp/0/webrtc-direct", "--http", "127.0.0.1:0"])
             .args(["--sync-interval", "1", "--difficulty", "8", "--http-header-timeout", "1"])
+            .args(more)
             .env("RUST_LOG", "info")
             .stderr(Stdio::piped());
         if let Some(address) = bootstrap {
@@ -283,4 +289,43 @@ fn an_http_client_that_does_not_send_its_request_in_time_is_hung_up_on() {
     // A request sent in time is answered, and the connection closed after it.
     let (status, _) = edge.get("/bootstrap.json");
     assert!(status.contains("200"), "{status}");
+}
+
+#[test]
+fn links_out_of_the_served_directories_are_not_followed() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (www, outside) = (dir.path().join("www"), dir.path().join("outside"));
+    for d in [&www, &outside, &www.join("sub")] {
+        std::fs::create_dir_all(d).expect("dir");
+    }
+    std::fs::write(www.join("index.html"), "the page").expect("written");
+    std::fs::write(www.join("sub/inside.txt"), "inside").expect("written");
+    std::fs::write(outside.join("secret.txt"), "secret").expect("written");
+    std::fs::write(outside.join("index.html"), "secret").expect("written");
+    symlink(outside.join("secret.txt"), www.join("secret.txt")).expect("link");
+    symlink(&outside, www.join("out")).expect("link");
+    symlink(www.join("sub/inside.txt"), www.join("alias.txt")).expect("link");
+    let mut edge =
+        Edge::start_with(&dir.path().join("edge"), None, &["--www", www.to_str().expect("utf-8")]);
+    for (path, expected) in [
+        ("/", Some("the page")),
+        ("/sub/inside.txt", Some("inside")),
+        ("/alias.txt", Some("inside")),
+        ("/secret.txt", None),
+        ("/%73ecret.txt", None),
+        ("/out/secret.txt", None),
+        ("/out/", None),
+        ("/sub/../secret.txt", None),
+    ] {
+        let (status, body) = edge.get(path);
+        match expected {
+            Some(text) => {
+                assert!(status.contains("200") && body == text, "{path}: {status} {body}")
+            }
+            None => {
+                assert!(status.contains("404") || status.contains("400"), "{path}: {status} {body}")
+            }
+        }
+    }
 }

@@ -6,7 +6,7 @@
 //! elsewhere. The peer's state lives on the node's thread; handlers ask it through a channel.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -91,8 +91,8 @@ pub(crate) async fn serve(
     let app = Router::new()
         .route("/bootstrap.json", get(bootstrap))
         .route("/metrics", metrics)
-        .nest_service("/pkg", ServeDir::new(&site.pkg))
-        .fallback_service(ServeDir::new(&site.www))
+        .nest_service("/pkg", directory(&site.pkg))
+        .fallback_service(directory(&site.www))
         .with_state(queries)
         .layer(middleware::from_fn(secure));
     let header_timeout = site.header_timeout;
@@ -132,6 +132,47 @@ pub(crate) async fn serve(
     });
     tracing::info!(url = %format!("http://{address}/"), "serving the demo page");
     Ok(())
+}
+
+/// Serves the directory `root`, answering 404 for any path that leads out of it through a
+/// symbolic link (links within it are followed).
+fn directory(root: &Path) -> Router {
+    let inside = std::fs::canonicalize(root).ok();
+    Router::new().fallback_service(ServeDir::new(root)).layer(middleware::from_fn(
+        move |request: Request, next: Next| {
+            let allowed =
+                inside.as_deref().is_some_and(|root| stays_inside(root, request.uri().path()));
+            async move {
+                if allowed {
+                    next.run(request).await
+                } else {
+                    StatusCode::NOT_FOUND.into_response()
+                }
+            }
+        },
+    ))
+}
+
+/// Whether the file served for the URL `path` under the canonical `root` is inside it once
+/// every link is resolved. The path is mapped as the directory service maps it; what that
+/// service refuses or cannot find anyway counts as inside (it answers those itself).
+fn stays_inside(root: &Path, path: &str) -> bool {
+    let trimmed = path.trim_start_matches('/');
+    let Ok(decoded) = percent_encoding::percent_decode_str(trimmed).decode_utf8() else {
+        return true;
+    };
+    let mut file = root.to_path_buf();
+    for component in Path::new(&*decoded).components() {
+        match component {
+            Component::Normal(part) => file.push(part),
+            Component::CurDir => {}
+            _ => return true,
+        }
+    }
+    if file.is_dir() {
+        file.push("index.html");
+    }
+    std::fs::canonicalize(&file).map_or(true, |real| real.starts_with(root))
 }
 
 async fn secure(request: Request, next: Next) -> Response {
