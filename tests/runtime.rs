@@ -209,16 +209,21 @@ fn unknown_layouts_are_refused_and_unknown_rows_are_skipped_not_lost() {
     let rows = block_on(store.load()).expect("loads");
     assert!(rows.iter().any(|(k, _)| k == "junk/row"), "unknown rows stay in the store");
 
-    // An action on a tweet whose bucket is malformed fails and leaves the bucket as it was.
-    let t = warpnet_stats::TweetId::new("1234567890").expect("valid"); // hashes to bucket/1a4
+    // An action on a tweet whose bucket is malformed sets the bucket aside, as it was, and
+    // goes on: the tweet works again, and the bytes are kept for inspection.
+    let t = tweet("1234567890"); // hashes to bucket/1a4
     put("bucket/1a4", vec![0, 0, 0, 9, 1]);
-    let error = block_on(reopened.act(&[(t, Action::View)])).expect_err("malformed bucket");
-    assert!(
-        matches!(&error, StoreError::Malformed { keys } if keys == &["bucket/1a4"]),
-        "{error:?}"
-    );
+    assert_eq!(reopened.quarantined(), 0);
+    assert_eq!(act(&reopened, "1234567890", Action::View), Ok(1));
+    assert_eq!(act(&reopened, "1234567890", Action::View), Ok(2));
+    assert_eq!(reopened.quarantined(), 1);
     let rows = block_on(store.load()).expect("loads");
-    assert!(rows.contains(&("bucket/1a4".to_owned(), vec![0, 0, 0, 9, 1])));
+    let aside: Vec<_> =
+        rows.iter().filter(|(k, _)| k.starts_with("quarantine/bucket/1a4/")).collect();
+    assert_eq!(aside.len(), 1);
+    assert_eq!(aside[0].1, vec![0, 0, 0, 9, 1]);
+    let again = open(store.clone());
+    assert_eq!((again.quarantined(), again.stats(&t).views), (1, 2));
 
     put("meta/version", vec![3]);
     let error = block_on(Node::open(namespace(), store.clone())).expect_err("newer layout");

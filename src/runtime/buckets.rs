@@ -1,6 +1,9 @@
 //! The one read-modify-write of bucket records: a transaction reads the buckets it needs,
 //! decoded ([`Buckets`]), changes rows in them, and writes back only the buckets that changed.
-//! A bucket that does not decode fails the whole update and is left as it was.
+//! A bucket that does not decode is quarantined in the same transaction: its bytes are set
+//! aside under `quarantine/` as they were, and the update goes on with the bucket empty (its
+//! rows could not be read when the node opened either), so one bad record does not stop every
+//! action on its tweets, nor the folding of the journal.
 
 use std::collections::BTreeMap;
 
@@ -75,9 +78,9 @@ impl Buckets {
 
 impl<S: Store> Node<S> {
     /// In one transaction: reads `records` (handed to `change` as read) and the buckets named
-    /// by `buckets` (decoded), lets `change` edit the buckets, and writes the changed buckets
-    /// with the writes `change` returns. Fails with [`StoreError::Malformed`], writing nothing,
-    /// if a bucket does not decode.
+    /// by `buckets` (decoded; one that does not decode is quarantined and taken as empty),
+    /// lets `change` edit the buckets, and writes the changed buckets with the writes `change`
+    /// returns.
     pub(super) async fn update_buckets<R>(
         &self,
         mut buckets: Vec<String>,
@@ -88,16 +91,25 @@ impl<S: Store> Node<S> {
         buckets.dedup();
         let namespace = self.namespace();
         let keys: Vec<String> = records.iter().chain(&buckets).cloned().collect();
-        let malformed = StoreError::Malformed { keys: buckets.clone() };
-        let result = self
+        let (result, quarantined) = self
             .store
             .update(&keys, |mut values| {
                 let read = values.drain(..records.len()).collect();
-                let decoded: Option<Vec<BTreeMap<String, Vec<u8>>>> = values
+                let mut set_aside: Vec<Write> = Vec::new();
+                let rows = values
                     .iter()
-                    .map(|v| v.as_deref().map_or(Some(BTreeMap::new()), schema::decode_bucket))
+                    .zip(&buckets)
+                    .map(|(value, key)| {
+                        let Some(bytes) = value else { return BTreeMap::new() };
+                        schema::decode_bucket(bytes).unwrap_or_else(|| {
+                            set_aside
+                                .push((schema::quarantine_key(key, bytes), Some(bytes.clone())));
+                            set_aside.push((key.clone(), None));
+                            BTreeMap::new()
+                        })
+                    })
                     .collect();
-                let Some(rows) = decoded else { return (Vec::new(), None) };
+                let quarantined = set_aside.len() / 2;
                 let mut stored = Buckets {
                     namespace,
                     dirty: vec![false; buckets.len()],
@@ -106,11 +118,20 @@ impl<S: Store> Node<S> {
                     texts: KeyText::default(),
                     decoder: RowDecoder::default(),
                 };
-                let (mut writes, result) = change(&mut stored, read);
-                writes.extend(stored.writes());
-                (writes, Some(result))
+                let (writes, result) = change(&mut stored, read);
+                // Set aside first: a bucket rewritten by this update replaces the deletion.
+                set_aside.extend(writes);
+                set_aside.extend(stored.writes());
+                (set_aside, (result, quarantined))
             })
             .await?;
-        result.ok_or(malformed)
+        if quarantined > 0 {
+            self.quarantined.set(self.quarantined.get() + quarantined);
+            tracing::warn!(
+                quarantined,
+                "buckets that did not decode were set aside under quarantine/"
+            );
+        }
+        Ok(result)
     }
 }

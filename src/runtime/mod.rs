@@ -196,6 +196,8 @@ pub struct Node<S> {
     state: RefCell<NodeState>,
     generation: Generation,
     skipped_rows: usize,
+    /// Records set aside under `quarantine/` because they did not decode.
+    quarantined: std::cell::Cell<usize>,
     /// User actions waiting for their transaction.
     actions: batcher::Batcher<(TweetId, Action), Result<Applied, OutOfBounds>>,
     /// Peers' merged rows (and the seals they rest on) waiting for their transaction.
@@ -276,7 +278,7 @@ impl<S: Store> Node<S> {
         if let Some(proof) = identity::read_proof(&store).await? {
             state.replica_mut().set_identity_proof(proof);
         }
-        let mut skipped_rows = 0;
+        let (mut skipped_rows, mut quarantined) = (0, 0);
         let mut stored = Changes::default();
         let mut journaled = Vec::new();
         let mut journal = BTreeMap::new();
@@ -284,6 +286,10 @@ impl<S: Store> Node<S> {
         let mut decoder = schema::RowDecoder::default();
         for (key, value) in store.load().await? {
             if schema::is_meta(&key) || schema::is_legacy(&key) {
+                continue;
+            }
+            if schema::is_quarantined(&key) {
+                quarantined += 1;
                 continue;
             }
             if schema::is_seal(&key) {
@@ -339,6 +345,7 @@ impl<S: Store> Node<S> {
             state: RefCell::new(state),
             generation,
             skipped_rows,
+            quarantined: quarantined.into(),
             actions: batcher::Batcher::default(),
             merged: batcher::Batcher::default(),
             journal: RefCell::new(journal),
@@ -525,6 +532,13 @@ impl<S: Store> Node<S> {
     /// Rows of the store that could not be decoded when opening (left in place, not used).
     pub fn skipped_rows(&self) -> usize {
         self.skipped_rows
+    }
+
+    /// Records of the store set aside under `quarantine/` because they did not decode (a
+    /// bucket found malformed when an action or merge needed it): kept as they were for
+    /// inspection, never read again.
+    pub fn quarantined(&self) -> usize {
+        self.quarantined.get()
     }
 
     /// Runs `f` with the replica, e.g. to read per-writer contributions.

@@ -9,6 +9,7 @@
 //! | `bucket/{000..fff}` | the entry rows of every tweet whose id hashes there: see [`encode_bucket`] |
 //! | `journal/{16 hex digits}` | peers' entry rows of one large merge, encoded as a bucket |
 //! | `seal/{node}/{generation}/{root}/{part}` | a seal peers' rows rest on: see [`encode_seal`] |
+//! | `quarantine/{key}/{part}` | a record that did not decode, set aside as it was (never read) |
 //!
 //! Rows are grouped into 4096 buckets by an FNV-1a hash of the tweet id, because IndexedDB
 //! costs about 17 µs per record read: opening 100,000 counters reads 4,096 records, not
@@ -330,6 +331,19 @@ pub(crate) fn tidy_seals<'a>(
         joined.push(row);
     }
     (joined, writes)
+}
+
+/// Where a record that does not decode is set aside: its key, then the first 8 bytes of a hash
+/// of its bytes, in hex (setting the same bytes aside twice writes one record).
+pub(crate) fn quarantine_key(key: &str, bytes: &[u8]) -> String {
+    let part: String =
+        blake3::hash(bytes).as_bytes()[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("quarantine/{key}/{part}")
+}
+
+/// Whether a key holds a record set aside by [`quarantine_key`].
+pub(crate) fn is_quarantined(key: &str) -> bool {
+    key.starts_with("quarantine/")
 }
 
 /// Whether a key holds rows set aside by [`migrate_from_v1`].

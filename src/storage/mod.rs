@@ -44,12 +44,6 @@ pub enum StoreError {
     /// A write transaction failed or was aborted; nothing of it was kept.
     #[error("cannot write to the store: {0}")]
     Write(#[source] StoreCause),
-    /// A stored record does not decode; it was left as it was and nothing was written.
-    #[error("a stored record among {keys:?} is malformed; it was left untouched")]
-    Malformed {
-        /// The keys read, one of which holds the malformed record.
-        keys: Vec<String>,
-    },
     /// The node was dropped before the transaction holding this work ran.
     #[error("the write was abandoned before it ran (its node was closed)")]
     Abandoned,
