@@ -434,16 +434,18 @@ impl Protocol {
         let step = match SyncResponse::decode(data) {
             Ok(response) => match session.handle(replica, response) {
                 Ok(step) if step.unsolicited > 0 => {
-                    Err((DropReason::Unsolicited, step.unsolicited as u64))
+                    let why = format!("{} entries not asked for", step.unsolicited);
+                    Err((DropReason::Unsolicited, step.unsolicited as u64, why))
                 }
                 Ok(step) => Ok(step),
-                Err(_) => Err((DropReason::BadSyncResponse, 1)),
+                Err(error) => Err((DropReason::BadSyncResponse, 1, error.to_string())),
             },
-            Err(error) => Err((DropReason::of_wire(&error), 1)),
+            Err(error) => Err((DropReason::of_wire(&error), 1, error.to_string())),
         };
         let step = match step {
             Ok(step) => step,
-            Err((reason, count)) => {
+            Err((reason, count, why)) => {
+                tracing::warn!(%peer, reason = reason.as_str(), %why, "catch-up failed: bad response");
                 self.stats.drop(reason, count);
                 self.stats.syncs_failed += 1;
                 if link.catch_up.failed(now) {
@@ -481,7 +483,7 @@ impl Protocol {
         if link.catch_up.take_session(request).is_none() {
             return;
         }
-        tracing::debug!(%peer, ?failure, "catch-up failed");
+        tracing::warn!(%peer, ?failure, "catch-up failed");
         self.stats.syncs_failed += 1;
         if link.catch_up.failed(now) {
             self.catch_up(peer);
