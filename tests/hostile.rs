@@ -7,8 +7,10 @@
 
 mod common;
 
+use std::cell::Cell;
 use std::future::Future;
 use std::io;
+use std::rc::Rc;
 use std::time::Duration;
 
 use common::net::{
@@ -430,39 +432,58 @@ fn a_websocket_frame_announcing_more_than_the_wire_limit_is_refused_before_it_is
     });
 }
 
+/// Peers that each dial `address` the given number of times and keep what they get, counting
+/// their connections up (established, not yet closed) and their dials settled (each
+/// established, closed or failed event).
+async fn dialling(address: &Multiaddr, dials: &[usize]) -> (Rc<Cell<i32>>, Rc<Cell<usize>>) {
+    let (up, settled) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
+    for &count in dials {
+        let mut peer = attacker().await;
+        for _ in 0..count {
+            peer.dial(address.clone()).expect("dials");
+        }
+        let (up, settled) = (up.clone(), settled.clone());
+        tokio::task::spawn_local(async move {
+            loop {
+                match peer.select_next_some().await {
+                    SwarmEvent::ConnectionEstablished { .. } => up.set(up.get() + 1),
+                    SwarmEvent::ConnectionClosed { .. } => up.set(up.get() - 1),
+                    SwarmEvent::OutgoingConnectionError { .. } => {}
+                    _ => continue,
+                }
+                settled.set(settled.get() + 1);
+            }
+        });
+    }
+    (up, settled)
+}
+
 #[test]
 fn connections_beyond_the_caps_are_refused() {
-    use std::cell::Cell;
-    use std::rc::Rc;
     local(async {
-        let caps = ConnectionCaps { incoming: 3, pending_incoming: 8, per_peer: 1 };
+        let caps = ConnectionCaps { incoming: 3, pending_incoming: 8, per_peer: 1, per_ip: 64 };
         let config = PeerConfig { connections: caps, ..quiet() };
         let edge = Running::start_with(MemoryStore::new(), &["/ip4/127.0.0.1/tcp/0"], config).await;
-        let address = edge.address("tcp");
-        // Five peers dial, one of them twice: each keeps what it got.
-        let (up, settled) = (Rc::new(Cell::new(0i32)), Rc::new(Cell::new(0)));
-        for dials in [2, 1, 1, 1, 1] {
-            let mut peer = attacker().await;
-            for _ in 0..dials {
-                peer.dial(address.clone()).expect("dials");
-            }
-            let (up, settled) = (up.clone(), settled.clone());
-            tokio::task::spawn_local(async move {
-                loop {
-                    match peer.select_next_some().await {
-                        SwarmEvent::ConnectionEstablished { .. } => up.set(up.get() + 1),
-                        SwarmEvent::ConnectionClosed { .. } => up.set(up.get() - 1),
-                        SwarmEvent::OutgoingConnectionError { .. } => {}
-                        _ => continue,
-                    }
-                    settled.set(settled.get() + 1);
-                }
-            });
-        }
-        // Every dial settles (six of them), and what stays up is the cap's worth.
+        // Five peers dial, one of them twice: what stays up is the cap's worth.
+        let (up, settled) = dialling(&edge.address("tcp"), &[2, 1, 1, 1, 1]).await;
         wait_for("every dial settled", || settled.get() >= 6 && up.get() <= 3).await;
         wait_for("three connections kept", || up.get() == 3).await;
         assert_eq!(edge.handle.peers().len(), 3);
+        edge.stop().await;
+    });
+}
+
+#[test]
+fn connections_from_one_address_beyond_its_cap_are_refused() {
+    local(async {
+        // Fresh peer ids cost nothing: four of them from one address, which may hold two.
+        let caps = ConnectionCaps { per_ip: 2, ..ConnectionCaps::default() };
+        let config = PeerConfig { connections: caps, ..quiet() };
+        let edge = Running::start_with(MemoryStore::new(), &["/ip4/127.0.0.1/tcp/0"], config).await;
+        let (up, settled) = dialling(&edge.address("tcp"), &[1, 1, 1, 1]).await;
+        wait_for("every dial settled", || settled.get() >= 4 && up.get() <= 2).await;
+        wait_for("two connections kept", || up.get() == 2).await;
+        assert_eq!(edge.handle.peers().len(), 2);
         edge.stop().await;
     });
 }

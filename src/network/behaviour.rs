@@ -12,6 +12,7 @@ use libp2p::{identify, identity::Keypair, ping};
 
 use super::BoxError;
 use super::codec::{FrameCodec, SYNC_PROTOCOL};
+use super::per_ip::PerIpLimit;
 use super::protocol::ConnectionCaps;
 use crate::core::{MAX_MESSAGE_BYTES, Namespace};
 
@@ -28,6 +29,7 @@ pub(crate) fn topic(namespace: &Namespace) -> IdentTopic {
 #[behaviour(prelude = "libp2p::swarm::derive_prelude")]
 pub(crate) struct Behaviour {
     pub(crate) limits: connection_limits::Behaviour,
+    pub(crate) per_ip: PerIpLimit,
     pub(crate) gossipsub: gossipsub::Behaviour,
     pub(crate) sync: request_response::Behaviour<FrameCodec>,
     pub(crate) identify: identify::Behaviour,
@@ -88,7 +90,8 @@ impl Behaviour {
         ));
         let ping =
             ping::Behaviour::new(ping::Config::new().with_interval(PING.0).with_timeout(PING.1));
-        Ok(Self { limits, gossipsub, sync, identify, ping })
+        let per_ip = PerIpLimit::new(caps.per_ip);
+        Ok(Self { limits, per_ip, gossipsub, sync, identify, ping })
     }
 }
 

@@ -41,7 +41,9 @@ impl NetworkMetrics {
                     BehaviourEvent::Gossipsub(event) => libp2p.record(event),
                     BehaviourEvent::Identify(event) => libp2p.record(event),
                     BehaviourEvent::Ping(event) => libp2p.record(event),
-                    BehaviourEvent::Sync(_) | BehaviourEvent::Limits(_) => {}
+                    BehaviourEvent::Sync(_)
+                    | BehaviourEvent::Limits(_)
+                    | BehaviourEvent::PerIp(_) => {}
                 }
             }
             libp2p.record(event);

@@ -14,6 +14,7 @@ mod driver;
 mod metrics;
 #[cfg(not(target_arch = "wasm32"))]
 mod native;
+mod per_ip;
 pub(crate) mod protocol;
 
 #[cfg(target_arch = "wasm32")]

@@ -75,6 +75,10 @@ struct Args {
     #[arg(long, default_value_t = ConnectionCaps::default().per_peer)]
     max_per_peer: u32,
 
+    /// The most incoming connections from one IP address; more are refused.
+    #[arg(long, default_value_t = ConnectionCaps::default().per_ip)]
+    max_per_ip: u32,
+
     /// Address of the HTTP server: the demo page, the package, `/bootstrap.json` (this
     /// node's multiaddrs) and Prometheus `/metrics`. `off` serves nothing.
     #[arg(long, default_value = "127.0.0.1:8080", value_parser = http_address)]
@@ -159,6 +163,7 @@ async fn run(args: Args) -> Result<(), String> {
             incoming: args.max_connections,
             pending_incoming: args.max_pending,
             per_peer: args.max_per_peer,
+            per_ip: args.max_per_ip,
         },
         ..PeerConfig::default()
     };

@@ -48,11 +48,14 @@ pub struct ConnectionCaps {
     /// Connections with any one peer, either way (default 4: a browser that redials may hold
     /// a dying connection beside its new one for a while).
     pub per_peer: u32,
+    /// Incoming connections established from one IP address (default 64: peer ids cost
+    /// nothing, addresses do; many browsers may share one behind a NAT).
+    pub per_ip: u32,
 }
 
 impl Default for ConnectionCaps {
     fn default() -> Self {
-        Self { incoming: 4096, pending_incoming: 128, per_peer: 4 }
+        Self { incoming: 4096, pending_incoming: 128, per_peer: 4, per_ip: 64 }
     }
 }
 
