@@ -109,7 +109,8 @@ impl<S: Store> Node<S> {
                         })
                     })
                     .collect();
-                let quarantined = set_aside.len() / 2;
+                let quarantined =
+                    set_aside.iter().filter(|(k, _)| schema::is_quarantined(k)).count();
                 let mut stored = Buckets {
                     namespace,
                     dirty: vec![false; buckets.len()],

@@ -126,9 +126,13 @@ pub(crate) fn seal_key(writer: &Writer, root: &Hash) -> String {
 /// The store key of a part of a seal's record: the seal's key, then the first 8 bytes of a
 /// hash of the part's bytes, in hex.
 pub(crate) fn seal_part_key(writer: &Writer, root: &Hash, bytes: &[u8]) -> String {
-    let part: String =
-        blake3::hash(bytes).as_bytes()[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}/{part}", seal_key(writer, root))
+    format!("{}/{}", seal_key(writer, root), content_tag(bytes))
+}
+
+/// The first 8 bytes of a hash of `bytes`, in hex: names a record by what it holds, so
+/// writing the same bytes twice writes one record.
+fn content_tag(bytes: &[u8]) -> String {
+    blake3::hash(bytes).as_bytes()[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Whether a key holds a seal.
@@ -333,12 +337,10 @@ pub(crate) fn tidy_seals<'a>(
     (joined, writes)
 }
 
-/// Where a record that does not decode is set aside: its key, then the first 8 bytes of a hash
-/// of its bytes, in hex (setting the same bytes aside twice writes one record).
+/// Where a record that does not decode is set aside: its key, then [`content_tag`] of its
+/// bytes.
 pub(crate) fn quarantine_key(key: &str, bytes: &[u8]) -> String {
-    let part: String =
-        blake3::hash(bytes).as_bytes()[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!("quarantine/{key}/{part}")
+    format!("quarantine/{key}/{}", content_tag(bytes))
 }
 
 /// Whether a key holds a record set aside by [`quarantine_key`].
