@@ -251,7 +251,8 @@ fn responses_that_do_not_fit_the_request_are_refused() {
     assert!(matches!(session.handle(&mut mine, wrong_kind), Err(SyncError::Unexpected(_))));
 
     // A responder that claims a difference where this replica holds its one entry, down to
-    // the leaf, then answers the leaf request with nothing.
+    // the leaf, then answers the leaf request with more leaves than asked; or with none, which
+    // says the leaf is too large to summarise: its key-hash range is asked for instead.
     mine.increment(&tweet("mine"), StatKind::Likes).expect("within bounds");
     let (mut session, mut request) = SyncSession::start();
     for _ in 0..3 {
@@ -264,9 +265,15 @@ fn responses_that_do_not_fit_the_request_are_refused() {
         let step = session.handle(&mut mine, SyncResponse::Children { digests });
         request = step.expect("descends").next.expect("a next request");
     }
-    assert!(matches!(request, SyncRequest::Leaves { ref indices } if indices.len() == 1));
+    let SyncRequest::Leaves { indices } = request else { panic!("not a leaves request") };
+    assert_eq!(indices.len(), 1);
+    let two = SyncResponse::Leaves { leaves: vec![vec![], vec![]] };
+    assert!(matches!(session.handle(&mut mine, two), Err(SyncError::Unexpected(_))));
     let empty = SyncResponse::Leaves { leaves: vec![] };
-    assert!(matches!(session.handle(&mut mine, empty), Err(SyncError::Unexpected(_))));
+    let next = session.handle(&mut mine, empty).expect("accepted").next;
+    let span = 1u64 << 52;
+    let from = u64::from(indices[0]) * span;
+    assert_eq!(next, Some(SyncRequest::Range { from, to: from + (span - 1) }));
 }
 
 /// A replica holding `count` counters of one writer, sealed as that writer serves them.

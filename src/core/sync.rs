@@ -211,8 +211,15 @@ impl SyncSession {
                 }
             }
             (SyncRequest::Leaves { indices }, SyncResponse::Leaves { leaves }) => {
-                if leaves.is_empty() || leaves.len() > indices.len() {
+                if leaves.len() > indices.len() {
                     return Err(SyncError::Unexpected("wrong number of leaves"));
+                }
+                if leaves.is_empty() {
+                    // The first leaf asked has more entries than a response summarises (only
+                    // ground key hashes make one): fetch its whole key-hash range instead.
+                    if let Some(index) = self.leaves.pop_front() {
+                        self.ranges.push_back(digest::span(DEPTH, index));
+                    }
                 }
                 let tree = replica.digest_tree();
                 let mut wanted = Vec::new();
@@ -325,6 +332,15 @@ impl SyncRequest {
     /// Answers this request (from a peer) out of `replica`. Responses are capped
     /// ([`MAX_RESPONSE_SUMMARIES`], [`MAX_RESPONSE_ENTRIES`]); the peer asks again for the rest.
     pub fn answer_from(&self, replica: &mut Replica) -> Result<SyncResponse, SyncError> {
+        self.answer_within(replica, MAX_RESPONSE_SUMMARIES)
+    }
+
+    /// [`Self::answer_from`] with at most `summaries` summaries in a leaves response.
+    fn answer_within(
+        &self,
+        replica: &mut Replica,
+        summaries: usize,
+    ) -> Result<SyncResponse, SyncError> {
         let count = match self {
             SyncRequest::Children { indices, .. } | SyncRequest::Leaves { indices } => {
                 indices.len()
@@ -360,18 +376,20 @@ impl SyncRequest {
                 Ok(SyncResponse::Children { digests })
             }
             SyncRequest::Leaves { indices } => {
+                // Whole leaves, as many as fit. A leaf that fits in no response is not
+                // summarised: answered first, it makes an empty answer, and the initiator
+                // fetches its key-hash range page by page instead.
                 let mut leaves = Vec::new();
-                let mut budget = MAX_RESPONSE_SUMMARIES;
+                let mut budget = summaries;
                 for &index in indices {
                     if index >= LEAVES {
                         return Err(SyncError::BadIndex { level: DEPTH, index });
                     }
                     let leaf = tree.leaf(index);
-                    // Always answer at least one leaf, so the initiator makes progress.
-                    if leaf.len() > budget && !leaves.is_empty() {
+                    if leaf.len() > budget {
                         break;
                     }
-                    budget = budget.saturating_sub(leaf.len());
+                    budget -= leaf.len();
                     leaves.push(leaf.collect());
                 }
                 Ok(SyncResponse::Leaves { leaves })
@@ -435,5 +453,62 @@ fn fitting(replica: &Replica, keys: &[EntryKey], ends: &[usize]) -> (usize, Vec<
             return (answered, entries);
         }
         answered /= 2;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::ids::{Generation, Namespace, StatKind, TweetId};
+    use crate::core::proof::{Difficulty, IdentityProof};
+    use crate::core::rules::Rules;
+    use crate::core::signing::Identity;
+
+    fn replica(seed: u8) -> Replica {
+        let namespace = Namespace::new("mainnet").expect("valid");
+        let rules = Rules { difficulty: Difficulty(0), ..Rules::DEFAULT };
+        let mut replica =
+            Replica::new(namespace, Identity::from_secret([seed; 32]), Generation([seed; 16]))
+                .with_rules(rules);
+        assert!(replica.set_identity_proof(IdentityProof { nonce: 0 }));
+        replica
+    }
+
+    /// A leaf with more entries than a response summarises (here more than one) is fetched by
+    /// its key-hash range, whether it comes first in a request or after leaves that fit.
+    #[test]
+    fn leaves_too_large_to_summarise_are_fetched_by_range() {
+        let mut writer = replica(1);
+        for i in 0..3000 {
+            let tweet = TweetId::new(format!("tweet-{i}")).expect("valid");
+            writer.increment(&tweet, StatKind::Likes).expect("within bounds");
+        }
+        let keys: Vec<EntryKey> = writer.entries().map(|entry| entry.key).collect();
+        let mut full = replica(2);
+        full.merge(&writer.namespace().clone(), writer.sealed(&keys));
+        let mut behind = replica(3);
+        behind.merge(&writer.namespace().clone(), writer.sealed(&keys[300..]));
+
+        let (mut session, mut request) = SyncSession::start();
+        let (mut ranges, mut empty_answers) = (0, 0);
+        loop {
+            ranges += usize::from(matches!(request, SyncRequest::Range { .. }));
+            let response = request.answer_within(&mut full, 1).expect("answered");
+            if let SyncResponse::Leaves { leaves } = &response {
+                assert!(leaves.iter().all(|leaf| leaf.len() <= 1));
+                empty_answers += usize::from(leaves.is_empty());
+            }
+            let step = session.handle(&mut behind, response).expect("accepted");
+            assert_eq!(step.unsolicited, 0);
+            assert!(behind.merge(&full.namespace().clone(), step.fetched).rejected.is_empty());
+            match step.next {
+                Some(next) => request = next,
+                None => break,
+            }
+            assert!(session.rounds() < 1000, "catch-up does not end");
+        }
+        assert!(empty_answers > 0 && ranges >= empty_answers, "{empty_answers} {ranges}");
+        assert_eq!(behind.len(), 3000);
+        assert_eq!(behind.sync_digest(), full.sync_digest());
     }
 }
