@@ -2,7 +2,7 @@
 //! counters, forged, from identities with and without a proof), in any order and batching,
 //! every node ends with the same state, and each aggregate lies between the honest writers'
 //! sum and that sum plus the stat's cap times the number of hostile identities with a valid
-//! proof.
+//! proof. A node's own store cannot get past the caps either.
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -11,10 +11,11 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::*;
+use futures::executor::block_on;
 use proptest::prelude::*;
 use warpnet_stats::{
-    Caps, Difficulty, Generation, Identity, IdentityProof, Leaf, Minter, PnCounter, Replica, Rules,
-    Sealed, StatKind, Writer, seal_leaves,
+    Action, Caps, Difficulty, Generation, Identity, IdentityProof, Leaf, MemoryStore, Minter, Node,
+    PnCounter, Replica, Rules, Sealed, StatKind, Writer, seal_leaves,
 };
 
 /// Small caps, so that honest writers reach them and hostile ones go past them; identity
@@ -131,4 +132,32 @@ proptest! {
             }
         }
     }
+}
+
+/// A stored counter beyond the namespace's caps (written under looser rules, or a corrupt
+/// store) is never counted: not when the node opens, and not when an action on its tweet
+/// reads it again (found by the `store` fuzz target: the action took it in as it was).
+#[test]
+fn a_stored_counter_beyond_the_caps_is_never_counted() {
+    let store = MemoryStore::new();
+    let open = |likes: u64| {
+        let rules = Rules { caps: Caps::DEFAULT.with(StatKind::Likes, likes), ..common::RULES };
+        block_on(Node::open_with(namespace(), rules, store.clone())).expect("opens")
+    };
+    let like = |node: &Node<MemoryStore>, name: &str| {
+        let (results, _) =
+            block_on(node.act(&[(tweet("t"), Action::Like(user(name)))])).expect("commits");
+        results.into_iter().next().expect("one result").map(|applied| applied.count)
+    };
+    let node = open(5);
+    assert_eq!(like(&node, "alice"), Ok(1));
+    assert_eq!(like(&node, "bob"), Ok(2));
+    drop(node);
+
+    let node = open(1);
+    assert_eq!((node.stats(&tweet("t")).likes, node.skipped_rows()), (0, 1));
+    assert_eq!(like(&node, "carol"), Ok(1));
+    assert_eq!(node.stats(&tweet("t")).likes, 1);
+    drop(node);
+    assert_eq!(open(1).stats(&tweet("t")).likes, 1);
 }

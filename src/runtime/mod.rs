@@ -159,7 +159,8 @@ impl Changes {
 
     /// Merges the rows into a state. A local row's marks replace the state's only if its
     /// counter is the one the state now holds: every mark change moves the counter, so an
-    /// older row (a late message from another tab) cannot bring back stale marks.
+    /// older row (a late message from another tab) cannot bring back stale marks. A row beyond
+    /// the state's caps (a store written under looser rules, or corrupt) is not taken in.
     fn apply_to(&self, state: &mut NodeState) {
         let local = state.replica().local_writer();
         for row in &self.seals {
@@ -167,6 +168,9 @@ impl Changes {
         }
         for row in &self.entries {
             let key = &row.entry.key;
+            if state.replica().caps().check(key.stat, row.entry.counter).is_err() {
+                continue;
+            }
             state.replica_mut().load(row.entry.clone(), &row.witnesses);
             if let Some(mark) = schema::mark_of(key.stat)
                 && key.writer == local

@@ -1,0 +1,175 @@
+//! The network protocol as a state machine, driven by arbitrary peers: connections that come
+//! and go, gossip of any bytes, catch-up requests of any bytes, and responses (any bytes, or
+//! honest ones) to whatever it asked. It never panics, and everything it sends fits the wire.
+#![no_main]
+
+use std::time::{Duration, Instant};
+
+use arbitrary::Arbitrary;
+use libfuzzer_sys::fuzz_target;
+use libp2p::gossipsub::MessageId;
+use libp2p::swarm::ConnectionId;
+use libp2p::{Multiaddr, PeerId};
+use warpnet_stats::{
+    Identity, MAX_MESSAGE_BYTES, NetworkAction, PeerConfig, Protocol, Replica, RequestId, StatKind,
+    SyncFailure, SyncRequest, TweetId,
+};
+use warpnet_stats_fuzz::{ahead, behind, namespace};
+
+#[derive(Arbitrary, Debug)]
+enum Op {
+    Connect { peer: u8, inbound: bool },
+    Close { peer: u8 },
+    Subscribed { peer: u8 },
+    Gossip { source: u8, origin: u8, data: Vec<u8> },
+    Request { peer: u8, data: Vec<u8> },
+    Respond { which: u8, data: Vec<u8> },
+    RespondHonestly { which: u8 },
+    Fail { which: u8 },
+    Count { tweet: u8 },
+    Wait { millis: u16 },
+}
+
+struct World {
+    protocol: Protocol,
+    mine: Replica,
+    theirs: Replica,
+    peers: Vec<PeerId>,
+    /// Requests sent and not yet answered: to whom, the id, what was asked.
+    pending: Vec<(PeerId, RequestId, Vec<u8>)>,
+    now: Instant,
+    next_message: u32,
+}
+
+impl World {
+    fn peer(&self, index: u8) -> PeerId {
+        self.peers[usize::from(index) % self.peers.len()]
+    }
+
+    fn take(&mut self, which: u8) -> Option<(PeerId, RequestId, Vec<u8>)> {
+        if self.pending.is_empty() {
+            return None;
+        }
+        let index = usize::from(which) % self.pending.len();
+        Some(self.pending.swap_remove(index))
+    }
+
+    /// Carries out what the protocol asks, as a swarm and a node would.
+    fn drain(&mut self) {
+        for _ in 0..10_000 {
+            let Some(action) = self.protocol.poll_action() else { return };
+            match action {
+                NetworkAction::SendRequest { peer, request, bytes, .. } => {
+                    assert!(bytes.len() <= MAX_MESSAGE_BYTES);
+                    self.pending.push((peer, request, bytes));
+                }
+                NetworkAction::Publish { bytes, keys, relay } => {
+                    assert!(bytes.len() <= MAX_MESSAGE_BYTES);
+                    self.protocol.handle_publish_result(&keys, relay, true);
+                }
+                NetworkAction::Merge { from, entries } => {
+                    let report = self.mine.merge(&namespace(), entries);
+                    self.protocol.handle_merged(from, &report, &mut self.mine, self.now);
+                }
+                _ => {}
+            }
+        }
+        panic!("the protocol keeps asking for more");
+    }
+}
+
+fuzz_target!(|ops: Vec<Op>| {
+    let now = Instant::now();
+    let mut world = World {
+        protocol: Protocol::new(namespace(), PeerConfig::default(), now),
+        mine: behind(),
+        theirs: ahead(),
+        peers: (1..=3).map(|seed| *Identity::from_secret([seed; 32]).node_id().peer_id()).collect(),
+        pending: Vec::new(),
+        now,
+        next_message: 0,
+    };
+    let address: Multiaddr = "/ip4/127.0.0.1/tcp/4001".parse().expect("valid");
+    for op in ops.into_iter().take(64) {
+        match op {
+            Op::Connect { peer, inbound } => {
+                let connection = ConnectionId::new_unchecked(usize::from(peer));
+                let peer = world.peer(peer);
+                let at = world.now;
+                world.protocol.handle_connected(
+                    peer,
+                    connection,
+                    address.clone(),
+                    inbound,
+                    None,
+                    at,
+                );
+            }
+            Op::Close { peer } => {
+                let connection = ConnectionId::new_unchecked(usize::from(peer));
+                let (peer, at) = (world.peer(peer), world.now);
+                world.protocol.handle_closed(peer, connection, at);
+            }
+            Op::Subscribed { peer } => {
+                let peer = world.peer(peer);
+                world.protocol.handle_subscribed(peer);
+            }
+            Op::Gossip { source, origin, data } => {
+                world.next_message += 1;
+                let message = MessageId::new(&world.next_message.to_be_bytes());
+                let (source, origin, at) = (world.peer(source), world.peer(origin), world.now);
+                world.protocol.handle_gossip(message, source, origin, &data, at);
+            }
+            Op::Request { peer, data } => {
+                let peer = world.peer(peer);
+                if let Some(reply) =
+                    world.protocol.handle_sync_request(peer, &data, &mut world.mine)
+                {
+                    assert!(reply.bytes.len() <= MAX_MESSAGE_BYTES);
+                }
+            }
+            Op::Respond { which, data } => {
+                if let Some((peer, request, _)) = world.take(which) {
+                    let at = world.now;
+                    world.protocol.handle_sync_response(peer, request, &data, &mut world.mine, at);
+                }
+            }
+            Op::RespondHonestly { which } => {
+                if let Some((peer, request, asked)) = world.take(which) {
+                    let (_, asked) = SyncRequest::decode(&asked).expect("its own request decodes");
+                    if let Ok(answer) = asked.answer_from(&mut world.theirs) {
+                        let bytes = answer.encode(&namespace());
+                        let at = world.now;
+                        world.protocol.handle_sync_response(
+                            peer,
+                            request,
+                            &bytes,
+                            &mut world.mine,
+                            at,
+                        );
+                    }
+                }
+            }
+            Op::Fail { which } => {
+                if let Some((peer, request, _)) = world.take(which) {
+                    let at = world.now;
+                    world.protocol.handle_sync_failed(peer, request, SyncFailure::Io, at);
+                }
+            }
+            Op::Count { tweet } => {
+                let tweet = TweetId::new(format!("tweet-{tweet}")).expect("valid");
+                if let Ok(entry) = world.mine.increment(&tweet, StatKind::Likes) {
+                    world.protocol.handle_local_changes([entry.key], world.now);
+                }
+            }
+            Op::Wait { millis } => {
+                world.now += Duration::from_millis(u64::from(millis) * 50);
+                if world.protocol.poll_timeout().is_some_and(|at| at <= world.now) {
+                    let at = world.now;
+                    world.protocol.handle_timeout(at, &mut world.mine);
+                }
+            }
+        }
+        world.drain();
+    }
+});
