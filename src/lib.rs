@@ -38,8 +38,9 @@ pub use crate::core::{
     WIRE_VERSION, WireError, Writer, seal_leaves, seal_payload, verify_sealed,
 };
 pub use crate::network::protocol::{
-    Action as NetworkAction, ConnectionCaps, DialId, DropReason, MergeFrom, NetworkStats,
-    PeerConfig, PeerInfo, Protocol, Reply, RequestId, SyncFailure, Verdict,
+    Action as NetworkAction, Allowance, ConnectionCaps, DialId, DropReason, IngestLimits,
+    MergeFrom, NetworkStats, PeerConfig, PeerInfo, Protocol, Reply, RequestId, SyncFailure,
+    Verdict,
 };
 pub use crate::network::{BoxError, NetworkError};
 #[cfg(not(target_arch = "wasm32"))]

@@ -9,12 +9,12 @@ use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::net::{Running, attacker, await_subscriber, drive, local, quiet, wait_for};
+use common::net::{Running, attacker, await_subscriber, config, drive, local, quiet, wait_for};
 use common::*;
 use libp2p::gossipsub::IdentTopic;
 use warpnet_stats::{
-    Action, Difficulty, DropReason, MemoryStore, Node, PeerConfig, RedbStore, Rules, Sealed,
-    SealedBatch, StatKind, Stats, Store,
+    Action, Allowance, Difficulty, DropReason, IngestLimits, MemoryStore, Node, PeerConfig,
+    RedbStore, Rules, Sealed, SealedBatch, StatKind, Stats, Store,
 };
 
 /// What every node should show: per tweet, the likes (distinct likers per node) and views.
@@ -161,7 +161,17 @@ fn sealed_view(seed: u8, tweet_id: &str) -> Sealed {
 #[test]
 fn a_malicious_peer_gets_nothing_stored_and_is_counted() {
     local(async {
-        let victim = Running::start(MemoryStore::new(), &["/ip4/127.0.0.1/tcp/0"]).await;
+        let batch =
+            |entry: Sealed| SealedBatch { namespace: namespace(), sealed: vec![entry] }.encode();
+        let valid = batch(sealed_view(55, "flood"));
+        // The victim takes 100 such messages at once from a peer, then 10 a second.
+        let size = valid.len() as f64;
+        let allowance = Allowance { per_second: 10.0 * size, burst: 100.0 * size };
+        let ingest = IngestLimits { gossip_per_peer: allowance, ..IngestLimits::default() };
+        let listen = ["/ip4/127.0.0.1/tcp/0"];
+        let victim =
+            Running::start_with(MemoryStore::new(), &listen, PeerConfig { ingest, ..config() })
+                .await;
         let friend = Running::start(MemoryStore::new(), &[]).await;
         friend.handle.dial(victim.address("tcp"));
         let mut evil = attacker().await;
@@ -175,8 +185,6 @@ fn a_malicious_peer_gets_nothing_stored_and_is_counted() {
         forged.leaves[0].1.counter.increments = 100; // within the caps, not what was signed
         let mut misattributed = sealed_view(51, "stolen");
         misattributed.writer = replica(52).local_writer();
-        let batch =
-            |entry: Sealed| SealedBatch { namespace: namespace(), sealed: vec![entry] }.encode();
         let mut oversized = batch(sealed_view(53, "big"));
         oversized.resize(1_500_000, 0);
         let mut unknown_version = batch(sealed_view(54, "future"));
@@ -201,8 +209,7 @@ fn a_malicious_peer_gets_nothing_stored_and_is_counted() {
         assert_eq!(dropped.get(&DropReason::Oversized), Some(&1), "{dropped:?}");
         assert_eq!(dropped.get(&DropReason::Undecodable), Some(&1), "{dropped:?}");
         assert_eq!(dropped.get(&DropReason::UnknownVersion), Some(&1), "{dropped:?}");
-        // A flood of valid messages: beyond the origin's allowance they are dropped, counted.
-        let valid = batch(sealed_view(55, "flood"));
+        // A flood of valid messages: beyond the peer's allowance they are dropped, counted.
         for _ in 0..1000 {
             evil.behaviour_mut().publish(topic.clone(), valid.clone()).expect("published");
         }
@@ -267,10 +274,13 @@ fn a_hub_gossips_every_like_to_twenty_peers_on_one_address() {
 #[test]
 fn an_honest_burst_beyond_the_rate_limit_arrives_by_catch_up() {
     local(async {
-        // No periodic catch-up within the test; the receiver allows bursts of 5 messages, and
-        // the sender splits its batches into messages of at most 1 KiB (about 7 entries).
+        // No periodic catch-up within the test; the receiver takes bursts of 5 KiB of gossip
+        // from a peer, and the sender splits its batches into messages of at most 1 KiB (about
+        // 7 entries).
         let quiet = quiet();
-        let strict = PeerConfig { rate: 1.0, burst: 5.0, ..quiet.clone() };
+        let tight = Allowance { per_second: 1024.0, burst: 5.0 * 1024.0 };
+        let ingest = IngestLimits { gossip_per_peer: tight, ..IngestLimits::default() };
+        let strict = PeerConfig { ingest, ..quiet.clone() };
         let small = PeerConfig { max_message_bytes: 1024, ..quiet };
         let receiver =
             Running::start_with(MemoryStore::new(), &["/ip4/127.0.0.1/tcp/0"], strict).await;

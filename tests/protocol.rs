@@ -14,9 +14,9 @@ use libp2p::gossipsub::MessageId;
 use libp2p::swarm::ConnectionId;
 use libp2p::{Multiaddr, PeerId};
 use warpnet_stats::{
-    DialId, DropReason, EntryKey, MAX_RESPONSE_ENTRIES, MergeFrom, NetworkAction as Action,
-    PeerConfig, Protocol, Replica, RequestId, SealedBatch, StatKind, SyncFailure, SyncRequest,
-    SyncResponse, Verdict,
+    Allowance, DialId, DropReason, EntryKey, IngestLimits, MAX_RESPONSE_ENTRIES, MergeFrom,
+    NetworkAction as Action, PeerConfig, Protocol, Replica, RequestId, SealedBatch, StatKind,
+    SyncFailure, SyncRequest, SyncResponse, SyncSession, Verdict,
 };
 use web_time::Instant;
 
@@ -118,33 +118,39 @@ fn gossip_bytes(seed: u8, tweet_id: &str) -> Vec<u8> {
 }
 
 #[test]
-fn gossip_beyond_an_origins_allowance_is_ignored_counted_and_fetched_by_catch_up() {
-    let config = PeerConfig { rate: 10.0, burst: 5.0, ..PeerConfig::default() };
-    let mut sim = Sim::new(1, config);
-    let (source, origin) = (peer_id(2), peer_id(3));
+fn gossip_beyond_a_peers_allowance_is_ignored_counted_and_fetched_by_catch_up() {
+    let bytes = gossip_bytes(3, "t");
+    // Five messages at once, then one every tenth of a second.
+    let size = bytes.len() as f64;
+    let allowance = Allowance { per_second: 10.0 * size, burst: 5.0 * size };
+    let ingest = IngestLimits { gossip_per_peer: allowance, ..IngestLimits::default() };
+    let mut sim = Sim::new(1, PeerConfig { ingest, ..PeerConfig::default() });
+    let source = peer_id(2);
     sim.connect(source, &edge_address(2, "webrtc-direct"), true, None);
     let first = requests(&sim.actions());
     assert_eq!(first.len(), 1, "a catch-up on connecting");
-    let bytes = gossip_bytes(3, "t");
     for n in 0..5 {
-        sim.protocol.handle_gossip(message(n), source, origin, &bytes, sim.now);
+        sim.protocol.handle_gossip(message(n), source, &bytes, sim.now);
     }
     let merges = sim.actions().iter().filter(|a| matches!(a, Action::Merge { .. })).count();
     assert_eq!(merges, 5, "the burst is allowed");
-    sim.protocol.handle_gossip(message(5), source, origin, &bytes, sim.now);
+    sim.protocol.handle_gossip(message(5), source, &bytes, sim.now);
     let actions = sim.actions();
     let verdict = Action::Verdict { message: message(5), source, verdict: Verdict::Ignore };
     assert_eq!(actions, vec![verdict], "no new catch-up while one runs");
     assert_eq!(sim.protocol.stats().dropped(DropReason::RateLimited), 1);
-    // A tenth of a second later the bucket holds one token again.
+    // A tenth of a second later the bucket holds one message again.
     sim.advance(Duration::from_millis(100));
     sim.actions();
-    sim.protocol.handle_gossip(message(6), source, origin, &bytes, sim.now);
+    sim.protocol.handle_gossip(message(6), source, &bytes, sim.now);
     assert!(matches!(sim.actions()[..], [Action::Merge { .. }]));
-    sim.protocol.handle_gossip(message(7), source, origin, &bytes, sim.now);
+    sim.protocol.handle_gossip(message(7), source, &bytes, sim.now);
     assert!(matches!(sim.actions()[..], [Action::Verdict { verdict: Verdict::Ignore, .. }]));
-    // Another origin has an allowance of its own.
-    sim.protocol.handle_gossip(message(8), source, peer_id(4), &bytes, sim.now);
+    // Another peer has an allowance of its own.
+    let other = peer_id(4);
+    sim.connect(other, &edge_address(4, "webrtc-direct"), true, None);
+    sim.actions();
+    sim.protocol.handle_gossip(message(8), other, &bytes, sim.now);
     assert!(matches!(sim.actions()[..], [Action::Merge { .. }]));
     // The catch-up wanted during the flood starts once the running one fails.
     sim.protocol.handle_sync_failed(source, first[0], SyncFailure::Timeout, sim.now);
@@ -152,22 +158,48 @@ fn gossip_beyond_an_origins_allowance_is_ignored_counted_and_fetched_by_catch_up
 }
 
 #[test]
+fn catch_up_answers_beyond_a_peers_allowance_are_refused_and_counted() {
+    let allowance = Allowance { per_second: 100.0, burst: 1000.0 };
+    let ingest = IngestLimits { answers_per_peer: allowance, ..IngestLimits::default() };
+    let mut sim = Sim::new(1, PeerConfig { ingest, ..PeerConfig::default() });
+    for i in 0..50 {
+        sim.replica.increment(&tweet(&format!("t{i}")), StatKind::Views).expect("within bounds");
+    }
+    let (_, request) = SyncSession::start();
+    let bytes = request.encode(&namespace());
+    let (asker, other) = (peer_id(2), peer_id(3));
+    let mut answered = 0;
+    while let Some(reply) =
+        sim.protocol.handle_sync_request(asker, &bytes, &mut sim.replica, sim.now)
+    {
+        answered += reply.bytes.len();
+        assert!(answered <= 1000, "answered {answered} bytes at once");
+    }
+    assert!(answered > 500, "{answered}");
+    assert_eq!(sim.protocol.stats().dropped(DropReason::RateLimited), 1);
+    // Another peer is answered; the first again once its allowance refilled.
+    assert!(sim.protocol.handle_sync_request(other, &bytes, &mut sim.replica, sim.now).is_some());
+    sim.advance(Duration::from_secs(10));
+    assert!(sim.protocol.handle_sync_request(asker, &bytes, &mut sim.replica, sim.now).is_some());
+}
+
+#[test]
 fn gossip_verdicts_follow_decoding_namespace_and_signatures() {
     let mut sim = Sim::new(1, PeerConfig::default());
     let source = peer_id(2);
-    sim.protocol.handle_gossip(message(0), source, source, &[2, 0xff, 0xff], sim.now);
+    sim.protocol.handle_gossip(message(0), source, &[2, 0xff, 0xff], sim.now);
     let reject = |n| Action::Verdict { message: message(n), source, verdict: Verdict::Reject };
     assert_eq!(sim.actions(), vec![reject(0)]);
     let mut future = gossip_bytes(2, "t");
     future[0] = 9;
-    sim.protocol.handle_gossip(message(1), source, source, &future, sim.now);
+    sim.protocol.handle_gossip(message(1), source, &future, sim.now);
     assert_eq!(sim.actions(), vec![reject(1)]);
     let mut foreign = replica(2);
     let entry = foreign.increment(&tweet("t"), StatKind::Views).expect("within bounds");
     let sealed = foreign.sealed([&entry.key]);
     let other = warpnet_stats::Namespace::new("testnet").expect("valid");
     let bytes = SealedBatch { namespace: other, sealed }.encode();
-    sim.protocol.handle_gossip(message(2), source, source, &bytes, sim.now);
+    sim.protocol.handle_gossip(message(2), source, &bytes, sim.now);
     assert_eq!(sim.actions(), vec![reject(2)]);
     let stats = sim.protocol.stats().clone();
     assert_eq!(stats.dropped(DropReason::Undecodable), 1);
@@ -175,7 +207,7 @@ fn gossip_verdicts_follow_decoding_namespace_and_signatures() {
     assert_eq!(stats.dropped(DropReason::ForeignNamespace), 1);
 
     // A valid message is handed out to merge; its verdict follows the merge.
-    sim.protocol.handle_gossip(message(3), source, source, &gossip_bytes(2, "t"), sim.now);
+    sim.protocol.handle_gossip(message(3), source, &gossip_bytes(2, "t"), sim.now);
     let actions = sim.actions();
     let [Action::Merge { from, entries }] = &actions[..] else { panic!("one merge") };
     let mut forged = entries.clone();
@@ -411,7 +443,8 @@ fn carry(from: &mut Sim, to: &mut Sim, from_id: PeerId) -> bool {
         match action {
             Action::SendRequest { request, bytes, .. } => {
                 let to_id = *to.replica.local_writer().node.peer_id();
-                let reply = to.protocol.handle_sync_request(from_id, &bytes, &mut to.replica);
+                let reply =
+                    to.protocol.handle_sync_request(from_id, &bytes, &mut to.replica, to.now);
                 let reply = reply.expect("answered");
                 from.protocol.handle_sync_response(
                     to_id,

@@ -21,7 +21,7 @@ enum Op {
     Connect { peer: u8, inbound: bool },
     Close { peer: u8 },
     Subscribed { peer: u8 },
-    Gossip { source: u8, origin: u8, data: Vec<u8> },
+    Gossip { source: u8, data: Vec<u8> },
     Request { peer: u8, data: Vec<u8> },
     Respond { which: u8, data: Vec<u8> },
     RespondHonestly { which: u8 },
@@ -114,16 +114,16 @@ fuzz_target!(|ops: Vec<Op>| {
                 let peer = world.peer(peer);
                 world.protocol.handle_subscribed(peer);
             }
-            Op::Gossip { source, origin, data } => {
+            Op::Gossip { source, data } => {
                 world.next_message += 1;
                 let message = MessageId::new(&world.next_message.to_be_bytes());
-                let (source, origin, at) = (world.peer(source), world.peer(origin), world.now);
-                world.protocol.handle_gossip(message, source, origin, &data, at);
+                let (source, at) = (world.peer(source), world.now);
+                world.protocol.handle_gossip(message, source, &data, at);
             }
             Op::Request { peer, data } => {
                 let peer = world.peer(peer);
                 if let Some(reply) =
-                    world.protocol.handle_sync_request(peer, &data, &mut world.mine)
+                    world.protocol.handle_sync_request(peer, &data, &mut world.mine, world.now)
                 {
                     assert!(reply.bytes.len() <= MAX_MESSAGE_BYTES);
                 }

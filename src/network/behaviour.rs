@@ -19,6 +19,10 @@ use crate::core::{MAX_MESSAGE_BYTES, Namespace};
 /// The most peers an edge node keeps in its gossip mesh.
 const MESH_N_HIGH: usize = 4096;
 
+/// The most catch-up streams (requests in flight, both ways) on one connection; beyond, a
+/// new inbound request is refused before it is read.
+pub(crate) const MAX_SYNC_STREAMS: usize = 8;
+
 /// The gossip topic of a namespace.
 pub(crate) fn topic(namespace: &Namespace) -> IdentTopic {
     IdentTopic::new(format!("warpnet/stats/2/{}", namespace.as_str()))
@@ -82,7 +86,10 @@ impl Behaviour {
         let sync = request_response::Behaviour::with_codec(
             FrameCodec,
             [(SYNC_PROTOCOL, ProtocolSupport::Full)],
-            request_response::Config::default().with_request_timeout(Duration::from_secs(30)),
+            // An honest peer has one catch-up request in flight each way per connection.
+            request_response::Config::default()
+                .with_request_timeout(Duration::from_secs(30))
+                .with_max_concurrent_streams(MAX_SYNC_STREAMS),
         );
         let identify = identify::Behaviour::new(identify::Config::new(
             "/warpnet/stats/2".into(),

@@ -86,8 +86,7 @@ impl Driver {
                 message_id,
                 message,
             })) => {
-                let origin = message.source.unwrap_or(propagation_source);
-                protocol.handle_gossip(message_id, propagation_source, origin, &message.data, now);
+                protocol.handle_gossip(message_id, propagation_source, &message.data, now);
             }
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Subscribed {
                 peer_id,
@@ -100,7 +99,8 @@ impl Driver {
             })) => match message {
                 request_response::Message::Request { request, channel, .. } => {
                     // A refused request gets no response: the peer sees its stream end.
-                    if let Some(reply) = protocol.handle_sync_request(peer, &request.bytes, replica)
+                    if let Some(reply) =
+                        protocol.handle_sync_request(peer, &request.bytes, replica, now)
                     {
                         let frame = Frame::new(reply.bytes, reply.chunked);
                         let _ = self.swarm.behaviour_mut().sync.send_response(channel, frame);

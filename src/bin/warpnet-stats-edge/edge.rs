@@ -11,8 +11,8 @@ use clap::Parser;
 use libp2p::Multiaddr;
 use tracing_subscriber::EnvFilter;
 use warpnet_stats::{
-    Caps, ConnectionCaps, Difficulty, Namespace, Node, Peer, PeerConfig, RedbStore, Rules,
-    WebRtcCertificate,
+    Allowance, Caps, ConnectionCaps, Difficulty, IngestLimits, MAX_MESSAGE_BYTES, Namespace, Node,
+    Peer, PeerConfig, RedbStore, Rules, WebRtcCertificate,
 };
 
 use crate::http;
@@ -78,6 +78,23 @@ struct Args {
     /// The most incoming connections from one IP address; more are refused.
     #[arg(long, default_value_t = ConnectionCaps::default().per_ip)]
     max_per_ip: u32,
+
+    /// Gossip taken from each peer, in MiB per second (bursts of four seconds' worth, at least
+    /// 1 MiB); more is dropped (`rate_limited`) and fetched by catch-up.
+    #[arg(long, default_value_t = 1.0)]
+    gossip_per_peer: f64,
+
+    /// Gossip taken from all peers at one IP address (an IPv6 /64), in MiB per second.
+    #[arg(long, default_value_t = 2.0)]
+    gossip_per_ip: f64,
+
+    /// Gossip taken from all peers together, in MiB per second.
+    #[arg(long, default_value_t = 4.0)]
+    gossip_total: f64,
+
+    /// Catch-up answers sent to each peer, in MiB per second; requests beyond get no answer.
+    #[arg(long, default_value_t = 8.0)]
+    answers_per_peer: f64,
 
     /// Address of the HTTP server: the demo page, the package, `/bootstrap.json` (this
     /// node's multiaddrs) and Prometheus `/metrics`. `off` serves nothing.
@@ -164,6 +181,12 @@ async fn run(args: Args) -> Result<(), String> {
             pending_incoming: args.max_pending,
             per_peer: args.max_per_peer,
             per_ip: args.max_per_ip,
+        },
+        ingest: IngestLimits {
+            gossip_per_peer: mib(args.gossip_per_peer),
+            gossip_per_ip: mib(args.gossip_per_ip),
+            gossip_total: mib(args.gossip_total),
+            answers_per_peer: mib(args.answers_per_peer),
         },
         ..PeerConfig::default()
     };
@@ -275,4 +298,11 @@ async fn shutdown_signal() {
         }
     }
     tracing::info!("shutting down");
+}
+
+/// An allowance of `per_second` MiB a second, in bursts of four seconds' worth (at least one
+/// message of the largest size).
+fn mib(per_second: f64) -> Allowance {
+    let per_second = per_second * 1024.0 * 1024.0;
+    Allowance { per_second, burst: (4.0 * per_second).max(MAX_MESSAGE_BYTES as f64) }
 }

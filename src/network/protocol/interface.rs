@@ -19,11 +19,9 @@ pub struct PeerConfig {
     pub coalesce: Duration,
     /// How often a catch-up runs with every connected peer (besides one on each connection).
     pub sync_interval: Duration,
-    /// Gossip messages per second each origin may send on average...
-    pub rate: f64,
-    /// ...and in one burst. Messages beyond are dropped (and counted), not merged, and a
-    /// catch-up with the peer that sent them fetches what they held.
-    pub burst: f64,
+    /// How much the node takes from its peers: gossip bytes per peer, per IP address and in
+    /// all, catch-up answer bytes per peer.
+    pub ingest: IngestLimits,
     /// The largest gossip message this node publishes: batches above are split.
     pub max_message_bytes: usize,
     /// How long a dial may take before it is given up (a WebRTC dial to a dead port does not
@@ -35,6 +33,50 @@ pub struct PeerConfig {
     pub sync_retry: Duration,
     /// The most connections the node accepts.
     pub connections: ConnectionCaps,
+}
+
+/// An average rate and a burst, in bytes: a token bucket.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Allowance {
+    /// Bytes per second on average...
+    pub per_second: f64,
+    /// ...and at most at once (a message larger than this is never taken).
+    pub burst: f64,
+}
+
+impl Allowance {
+    const fn mib(per_second: f64, burst: f64) -> Self {
+        Self { per_second: per_second * 1048576.0, burst: burst * 1048576.0 }
+    }
+}
+
+/// What a node takes from its peers. Gossip beyond an allowance is dropped (counted as
+/// `rate_limited`), not relayed and not penalised, and a catch-up with the peer that passed it
+/// on fetches what it held; a catch-up request whose answer is beyond the asker's allowance
+/// gets no answer (counted the same), and the asker retries later. Keyed by the peer that
+/// passes a message on, never by its author, whom the sender chooses.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IngestLimits {
+    /// Gossip from each peer (default 1 MiB/s, bursts of 4 MiB).
+    pub gossip_per_peer: Allowance,
+    /// Gossip from all peers at one IP address, an IPv6 /64 counting as one (2 MiB/s, 8 MiB).
+    pub gossip_per_ip: Allowance,
+    /// Gossip from all peers together (4 MiB/s, 16 MiB): what verifying signatures keeps up
+    /// with on a fraction of one core.
+    pub gossip_total: Allowance,
+    /// Catch-up answers to each peer (8 MiB/s, 32 MiB).
+    pub answers_per_peer: Allowance,
+}
+
+impl Default for IngestLimits {
+    fn default() -> Self {
+        Self {
+            gossip_per_peer: Allowance::mib(1.0, 4.0),
+            gossip_per_ip: Allowance::mib(2.0, 8.0),
+            gossip_total: Allowance::mib(4.0, 16.0),
+            answers_per_peer: Allowance::mib(8.0, 32.0),
+        }
+    }
 }
 
 /// The most connections a node accepts: beyond these a new connection is refused at once,
@@ -64,8 +106,7 @@ impl Default for PeerConfig {
         Self {
             coalesce: Duration::from_millis(5),
             sync_interval: Duration::from_secs(30),
-            rate: 100.0,
-            burst: 400.0,
+            ingest: IngestLimits::default(),
             max_message_bytes: MAX_MESSAGE_BYTES,
             dial_timeout: Duration::from_secs(10),
             redial_backoff: (Duration::from_millis(500), Duration::from_secs(30)),

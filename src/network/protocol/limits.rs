@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use web_time::Instant;
 
-/// A token bucket: `burst` tokens at most, refilled at `rate` tokens per second.
+use super::Allowance;
+
+/// A token bucket: `burst` tokens at most, refilled at `per_second` tokens per second.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TokenBucket {
     tokens: f64,
@@ -14,32 +16,32 @@ pub(crate) struct TokenBucket {
 
 impl TokenBucket {
     /// A full bucket.
-    pub(crate) fn full(burst: f64, now: Instant) -> Self {
-        Self { tokens: burst, at: now }
+    pub(crate) fn full(allowance: Allowance, now: Instant) -> Self {
+        Self { tokens: allowance.burst, at: now }
     }
 
-    fn refill(&mut self, now: Instant, rate: f64, burst: f64) {
+    fn refill(&mut self, now: Instant, allowance: Allowance) {
         let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * rate).min(burst);
+        self.tokens = (self.tokens + elapsed * allowance.per_second).min(allowance.burst);
         self.at = self.at.max(now);
     }
 
-    /// Takes a token if there is one.
-    pub(crate) fn take(&mut self, now: Instant, rate: f64, burst: f64) -> bool {
-        self.refill(now, rate, burst);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+    /// Whether `amount` tokens are there at `now` (taking none).
+    pub(crate) fn holds(&mut self, now: Instant, allowance: Allowance, amount: f64) -> bool {
+        self.refill(now, allowance);
+        self.tokens >= amount
+    }
+
+    /// Takes `amount` tokens, which [`TokenBucket::holds`] said are there.
+    pub(crate) fn spend(&mut self, amount: f64) {
+        self.tokens -= amount;
     }
 
     /// Whether the bucket would be full at `now` (then forgetting it loses nothing).
-    pub(crate) fn is_full(&self, now: Instant, rate: f64, burst: f64) -> bool {
+    pub(crate) fn is_full(&self, now: Instant, allowance: Allowance) -> bool {
         let mut bucket = *self;
-        bucket.refill(now, rate, burst);
-        bucket.tokens >= burst
+        bucket.refill(now, allowance);
+        bucket.tokens >= allowance.burst
     }
 }
 

@@ -1,19 +1,21 @@
 //! The network protocol as a deterministic state machine, like quinn-proto's `Connection`:
 //! inputs are `handle_*(…, now)` calls, outputs are polled ([`Protocol::poll_action`],
 //! [`Protocol::poll_timeout`]). It owns every network policy: per-peer catch-up sessions and
-//! their scheduling and retries, per-origin rate limits, coalescing and splitting of published
-//! batches, unsent-entry tracking, kept connections with dial timeouts and backoff, and the
+//! their scheduling and retries, ingest limits (per peer, per address, in all), coalescing and
+//! splitting of published batches, unsent-entry tracking, kept connections with dial timeouts and backoff, and the
 //! statistics. It depends on the core only: no swarm, no clock, no async, no store, and never
 //! the runtime; it borrows a [`Replica`] where it must read or sign entries, and returns what
 //! should be merged ([`Action::Merge`]) rather than merging.
 
 mod catch_up;
+mod ingest;
 mod interface;
 mod limits;
 mod links;
+mod split;
 mod stats;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use libp2p::gossipsub::MessageId;
 use libp2p::swarm::ConnectionId;
@@ -21,15 +23,19 @@ use libp2p::{Multiaddr, PeerId};
 use web_time::Instant;
 
 use crate::core::{
-    Entry, EntryKey, MAX_RESPONSE_ENTRIES, MergeReport, Namespace, Replica, SealedBatch,
-    SyncRequest, SyncResponse,
+    Entry, EntryKey, MAX_MESSAGE_BYTES, MergeReport, Namespace, Replica, SealedBatch, SyncRequest,
+    SyncResponse,
 };
 use catch_up::CatchUp;
 pub use catch_up::{RequestId, SyncFailure};
-pub use interface::{Action, ConnectionCaps, MergeFrom, PeerConfig, Reply, Verdict};
-use limits::{Backoff, TokenBucket};
+use ingest::Ingest;
+pub use interface::{
+    Action, Allowance, ConnectionCaps, IngestLimits, MergeFrom, PeerConfig, Reply, Verdict,
+};
+use limits::Backoff;
 pub use links::DialId;
 use links::{LinkAction, Links};
+use split::split;
 pub use stats::{DropReason, NetworkStats, PeerInfo};
 
 #[derive(Debug)]
@@ -55,7 +61,7 @@ pub struct Protocol {
     online: bool,
     peers: BTreeMap<PeerId, Link>,
     links: Links,
-    allowances: HashMap<PeerId, TokenBucket>,
+    ingest: Ingest,
     gathered: BTreeSet<EntryKey>,
     publish_at: Option<Instant>,
     unsent: BTreeSet<EntryKey>,
@@ -72,11 +78,11 @@ impl Protocol {
         Self {
             links: Links::new(config.dial_timeout, Backoff::new(first, max)),
             next_tick: now + config.sync_interval,
+            ingest: Ingest::new(config.ingest, now),
             config,
             namespace,
             online: true,
             peers: BTreeMap::new(),
-            allowances: HashMap::new(),
             gathered: BTreeSet::new(),
             publish_at: None,
             unsent: BTreeSet::new(),
@@ -126,8 +132,7 @@ impl Protocol {
             for peer in peers {
                 self.catch_up(peer);
             }
-            let (rate, burst) = (self.config.rate, self.config.burst);
-            self.allowances.retain(|_, bucket| !bucket.is_full(now, rate, burst));
+            self.ingest.forget_full(now);
         }
     }
 
@@ -277,20 +282,19 @@ impl Protocol {
         self.actions.push_back(Action::HangUp(connection));
     }
 
-    /// A gossip message from `origin`, passed on by `source`: rate-limited per origin, decoded
-    /// and checked, then handed out to merge ([`Action::Merge`]); the verdict follows the merge.
-    pub fn handle_gossip(
-        &mut self,
-        message: MessageId,
-        source: PeerId,
-        origin: PeerId,
-        data: &[u8],
-        now: Instant,
-    ) {
-        let (rate, burst) = (self.config.rate, self.config.burst);
-        let allowance =
-            self.allowances.entry(origin).or_insert_with(|| TokenBucket::full(burst, now));
-        if !allowance.take(now, rate, burst) {
+    /// A gossip message passed on by `source`: limited per source, per source address and in
+    /// all ([`IngestLimits`]), decoded and checked, then handed out to merge
+    /// ([`Action::Merge`]); the verdict follows the merge.
+    pub fn handle_gossip(&mut self, message: MessageId, source: PeerId, data: &[u8], now: Instant) {
+        if data.len() > MAX_MESSAGE_BYTES {
+            // Invalid whatever the allowances: not one to spend them on.
+            self.stats.drop(DropReason::Oversized, 1);
+            self.actions.push_back(Action::Verdict { message, source, verdict: Verdict::Reject });
+            return;
+        }
+        let address = self.peers.get(&source).and_then(|link| link.connections.first());
+        let address = address.map(|connection| &connection.address);
+        if !self.ingest.admit_gossip(source, address, data.len(), now) {
             self.stats.drop(DropReason::RateLimited, 1);
             self.actions.push_back(Action::Verdict { message, source, verdict: Verdict::Ignore });
             // An honest burst loses nothing: a catch-up with the sender fetches it (at most
@@ -378,12 +382,14 @@ impl Protocol {
     }
 
     /// Answers a catch-up request from `peer` out of `replica`; `None` (and a counted drop) if
-    /// the request is malformed or of another namespace.
+    /// the request is malformed or of another namespace, or its answer is beyond the peer's
+    /// allowance ([`IngestLimits::answers_per_peer`]).
     pub fn handle_sync_request(
         &mut self,
         peer: PeerId,
         data: &[u8],
         replica: &mut Replica,
+        now: Instant,
     ) -> Option<Reply> {
         let (namespace, request) = match SyncRequest::decode(data) {
             Ok(decoded) => decoded,
@@ -400,6 +406,11 @@ impl Protocol {
             self.stats.drop(DropReason::BadSyncRequest, 1);
             return None;
         };
+        let bytes = response.encode(&self.namespace);
+        if !self.ingest.admit_answer(peer, bytes.len(), now) {
+            self.stats.drop(DropReason::RateLimited, 1);
+            return None;
+        }
         if let SyncResponse::Entries { entries, .. } | SyncResponse::Range { entries, .. } =
             &response
             && !self.unsent.is_empty()
@@ -412,7 +423,7 @@ impl Protocol {
             }
             self.count_pending();
         }
-        Some(Reply { bytes: response.encode(&self.namespace), chunked: self.chunked(&peer) })
+        Some(Reply { bytes, chunked: self.chunked(&peer) })
     }
 
     /// The response to a catch-up request: the next request goes out at once, before the
@@ -564,34 +575,4 @@ impl Protocol {
         let gathered = self.gathered.iter().filter(|k| !self.unsent.contains(k)).count();
         self.stats.pending_entries = (self.unsent.len() + gathered) as u64;
     }
-}
-
-/// The entries with these keys, sealed out of `replica`, as gossip messages of at most
-/// `max_bytes` (and [`MAX_RESPONSE_ENTRIES`] entries) each: the keys of each message, and its
-/// bytes. Keys `replica` cannot serve are left out.
-pub(crate) fn split(
-    keys: &[EntryKey],
-    replica: &Replica,
-    max_bytes: usize,
-) -> Vec<(Vec<EntryKey>, Vec<u8>)> {
-    let mut messages = Vec::new();
-    let mut rest = keys;
-    while !rest.is_empty() {
-        let mut count = rest.len().min(MAX_RESPONSE_ENTRIES);
-        loop {
-            let sealed = replica.sealed(&rest[..count]);
-            let served = !sealed.is_empty();
-            let bytes = SealedBatch { namespace: replica.namespace().clone(), sealed }.encode();
-            if bytes.len() <= max_bytes || count == 1 {
-                if served {
-                    messages.push((rest[..count].to_vec(), bytes));
-                }
-                rest = &rest[count..];
-                break;
-            }
-            // Shrink in proportion, with a margin for entries of uneven size.
-            count = (count * max_bytes / bytes.len() * 9 / 10).clamp(1, count - 1);
-        }
-    }
-    messages
 }

@@ -26,7 +26,8 @@ pub enum DropReason {
     NoIdentityProof,
     /// An entry outside the namespace's bounds (a writer's count below zero or above its cap).
     OutOfBounds,
-    /// A gossip message beyond its origin's allowance (fetched by catch-up instead).
+    /// A gossip message beyond an ingest allowance (fetched by catch-up instead), or a catch-up
+    /// request whose answer is beyond the asking peer's allowance.
     RateLimited,
     /// A catch-up request that cannot be answered.
     BadSyncRequest,
