@@ -62,6 +62,7 @@ fn core_modules_import_only_the_modules_before_them() {
         "seal",
         "witness",
         "totals",
+        "quota",
         "replica",
         "actions",
         "sync",

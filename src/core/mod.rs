@@ -8,6 +8,7 @@ mod digest;
 mod ids;
 mod merkle;
 mod proof;
+mod quota;
 mod replica;
 mod rules;
 mod seal;

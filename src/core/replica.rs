@@ -13,6 +13,7 @@ use super::digest::{self, DigestTree, Summary};
 use super::ids::{EntryKey, Namespace, NodeId, StatKind, TweetId, Writer};
 use super::merkle::Tree;
 use super::proof::IdentityProof;
+use super::quota::Quota;
 use super::rules::{Caps, OutOfBounds, Rules};
 use super::seal::{self, Leaf, Seal, Sealed};
 use super::signing::{self, Identity};
@@ -40,6 +41,9 @@ pub enum Rejection {
     ForeignNamespace,
     /// Its counter breaks the namespace's bounds ([`Caps::check`]).
     OutOfBounds(OutOfBounds),
+    /// Valid, but a new counter of a writer already at this replica's quota
+    /// ([`Replica::set_writer_quota`]): a local policy, not the sender's fault.
+    OverQuota,
 }
 
 /// What merging sealed leaves from peers did.
@@ -91,6 +95,7 @@ pub struct Replica {
     proof: Option<IdentityProof>,
     rules: Rules,
     len: usize,
+    quota: Quota,
     /// The catch-up digest tree: built when first needed, then updated on every change.
     tree: Option<DigestTree>,
 }
@@ -114,6 +119,7 @@ impl Replica {
             proof: None,
             rules: Rules::DEFAULT,
             len: 0,
+            quota: Quota::default(),
             tree: None,
         }
     }
@@ -129,6 +135,12 @@ impl Replica {
     pub fn with_caps(mut self, caps: Caps) -> Self {
         self.rules.caps = caps;
         self
+    }
+
+    /// Keeps at most `limit` counters of any one remote writer (none: no limit, the default);
+    /// new ones beyond are refused as [`Rejection::OverQuota`]. A local storage policy.
+    pub fn set_writer_quota(&mut self, limit: Option<usize>) {
+        self.quota.set_limit(limit);
     }
 
     /// Sets the local writer's identity proof, sent with every seal it signs; `false` (and
@@ -374,6 +386,11 @@ impl Replica {
                     report.rejected.push((key, Rejection::OutOfBounds(bound)));
                     continue;
                 }
+                if writer != self.local && !self.quota.admits(&writer) && self.slot(&key).is_none()
+                {
+                    report.rejected.push((key, Rejection::OverQuota));
+                    continue;
+                }
                 let witness = Witness { root: seal.root, index, counter: leaf.counter };
                 match self.take(&key, leaf.counter, Some(witness)) {
                     Some(changed) => {
@@ -477,6 +494,7 @@ impl Replica {
         };
         let slot = counters.slots.entry((key.stat, key.writer)).or_insert_with(|| {
             self.len += 1;
+            self.quota.count(key.writer);
             Slot { counter: PnCounter::default(), witnesses: [None, None], summary: None }
         });
         let total = &mut counters.totals[key.stat.index()];

@@ -96,6 +96,11 @@ struct Args {
     #[arg(long, default_value_t = 8.0)]
     answers_per_peer: f64,
 
+    /// The most counters of any one remote writer this node keeps (4 per tweet it counts on);
+    /// new ones beyond are dropped (`over_quota`). 0: no limit.
+    #[arg(long, default_value_t = 100_000)]
+    writer_quota: usize,
+
     /// Address of the HTTP server: the demo page, the package, `/bootstrap.json` (this
     /// node's multiaddrs) and Prometheus `/metrics`. `off` serves nothing.
     #[arg(long, default_value = "127.0.0.1:8080", value_parser = http_address)]
@@ -170,6 +175,8 @@ async fn run(args: Args) -> Result<(), String> {
     let rules = Rules { caps: args.caps, difficulty: Difficulty(args.difficulty) };
     let node = Node::open_with(namespace.clone(), rules, store).await;
     let node = Rc::new(node.map_err(|e| e.to_string())?);
+    let quota = (args.writer_quota > 0).then_some(args.writer_quota);
+    node.with_replica_mut(|replica| replica.set_writer_quota(quota));
     let entries = node.with_replica(|r| r.len());
     let (caps, difficulty) = (args.caps, args.difficulty);
     tracing::info!(node = %node.node_id(), entries, %caps, difficulty, "opened the store");

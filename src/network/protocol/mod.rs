@@ -23,8 +23,8 @@ use libp2p::{Multiaddr, PeerId};
 use web_time::Instant;
 
 use crate::core::{
-    Entry, EntryKey, MAX_MESSAGE_BYTES, MergeReport, Namespace, Replica, SealedBatch, SyncRequest,
-    SyncResponse,
+    Entry, EntryKey, MAX_MESSAGE_BYTES, MergeReport, Namespace, Rejection, Replica, SealedBatch,
+    SyncRequest, SyncResponse,
 };
 use catch_up::CatchUp;
 pub use catch_up::{RequestId, SyncFailure};
@@ -332,11 +332,15 @@ impl Protocol {
         match from {
             MergeFrom::Gossip { message, source } => {
                 self.stats.gossip_entries += report.changed.len() as u64;
+                let invalid = report.rejected.iter().any(|(_, r)| *r != Rejection::OverQuota);
                 let verdict = if rejected == 0 {
                     self.stats.accepted_messages += 1;
                     Verdict::Accept
-                } else {
+                } else if invalid {
                     Verdict::Reject
+                } else {
+                    // Valid, beyond this node's own storage policy: not relayed, no penalty.
+                    Verdict::Ignore
                 };
                 self.actions.push_back(Action::Verdict { message, source, verdict });
             }

@@ -36,11 +36,13 @@ pub enum DropReason {
     /// An entry in a catch-up response that was not asked for (counted per entry; the whole
     /// response is dropped).
     Unsolicited,
+    /// A valid new counter of a writer already at this node's quota (a local policy).
+    OverQuota,
 }
 
 impl DropReason {
     /// Every reason, in order.
-    pub const ALL: [DropReason; 11] = [
+    pub const ALL: [DropReason; 12] = [
         Self::Undecodable,
         Self::Oversized,
         Self::UnknownVersion,
@@ -52,6 +54,7 @@ impl DropReason {
         Self::BadSyncRequest,
         Self::BadSyncResponse,
         Self::Unsolicited,
+        Self::OverQuota,
     ];
 
     /// Its name in metrics and in `syncStatus().dropped`, e.g. `bad_signature`.
@@ -68,6 +71,7 @@ impl DropReason {
             Self::BadSyncRequest => "bad_sync_request",
             Self::BadSyncResponse => "bad_sync_response",
             Self::Unsolicited => "unsolicited",
+            Self::OverQuota => "over_quota",
         }
     }
 
@@ -78,6 +82,7 @@ impl DropReason {
             Rejection::NoIdentityProof => Self::NoIdentityProof,
             Rejection::ForeignNamespace => Self::ForeignNamespace,
             Rejection::OutOfBounds(_) => Self::OutOfBounds,
+            Rejection::OverQuota => Self::OverQuota,
         }
     }
 

@@ -1,0 +1,87 @@
+//! Per-writer storage quotas, a local policy: a replica keeps at most its quota of counters of
+//! any one remote writer; beyond, new ones are refused and counted, held ones still take
+//! updates, other writers and the local one are not affected, and gossip refused only for the
+//! quota is ignored (not relayed, no penalty) rather than rejected.
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+mod common;
+
+use common::*;
+use libp2p::gossipsub::MessageId;
+use warpnet_stats::{
+    DropReason, EntryKey, NetworkAction, PeerConfig, Protocol, Rejection, Replica, SealedBatch,
+    StatKind, Verdict,
+};
+use web_time::Instant;
+
+/// `count` likes of writer `seed`, on tweets `t0`, `t1`, ...: the writer and their keys.
+fn likes(seed: u8, count: usize) -> (Replica, Vec<EntryKey>) {
+    let mut writer = replica(seed);
+    let keys = (0..count)
+        .map(|i| writer.increment(&tweet(&format!("t{i}")), StatKind::Likes).expect("ok").key)
+        .collect();
+    (writer, keys)
+}
+
+fn over_quota(rejected: &[(EntryKey, Rejection)]) -> usize {
+    rejected.iter().filter(|(_, why)| *why == Rejection::OverQuota).count()
+}
+
+#[test]
+fn a_replica_keeps_at_most_its_quota_of_one_writers_counters() {
+    let mut edge = replica(1);
+    edge.set_writer_quota(Some(3));
+    let (mut writer, keys) = likes(2, 5);
+    let report = edge.merge(&namespace(), writer.sealed(&keys));
+    assert_eq!((report.changed.len(), over_quota(&report.rejected)), (3, 2));
+    assert_eq!(report.rejected.len(), 2);
+
+    // The counters held still take updates; the others are still refused.
+    for key in &keys {
+        writer.increment(&key.tweet, StatKind::Views).expect("ok");
+        writer.decrement(&key.tweet, StatKind::Likes).expect("ok");
+    }
+    let report = edge.merge(&namespace(), writer.sealed(&keys));
+    assert_eq!((report.changed.len(), over_quota(&report.rejected)), (3, 2));
+
+    // Another writer has a quota of its own; the local writer has none.
+    let (other, keys) = likes(3, 5);
+    let report = edge.merge(&namespace(), other.sealed(&keys));
+    assert_eq!((report.changed.len(), over_quota(&report.rejected)), (3, 2));
+    for i in 0..5 {
+        edge.increment(&tweet(&format!("mine{i}")), StatKind::Likes).expect("ok");
+    }
+    assert_eq!(edge.len(), 3 + 3 + 5);
+
+    // Without a quota, everything is kept.
+    edge.set_writer_quota(None);
+    let report = edge.merge(&namespace(), other.sealed(&keys));
+    assert_eq!((report.changed.len(), report.rejected.len()), (2, 0));
+}
+
+#[test]
+fn gossip_refused_only_for_the_quota_is_ignored_not_rejected() {
+    let now = Instant::now();
+    let mut protocol = Protocol::new(namespace(), PeerConfig::default(), now);
+    let mut edge = replica(1);
+    edge.set_writer_quota(Some(1));
+    let (writer, keys) = likes(2, 2);
+    let source = *replica(9).local_writer().node.peer_id();
+    for (n, key) in keys.iter().enumerate() {
+        let bytes = SealedBatch { namespace: namespace(), sealed: writer.sealed([key]) }.encode();
+        let message = MessageId::new(&[n as u8]);
+        protocol.handle_gossip(message.clone(), source, &bytes, now);
+        let Some(NetworkAction::Merge { from, entries }) = protocol.poll_action() else {
+            panic!("no merge");
+        };
+        let report = edge.merge(&namespace(), entries);
+        protocol.handle_merged(from, &report, &mut edge, now);
+        let verdict = if n == 0 { Verdict::Accept } else { Verdict::Ignore };
+        assert_eq!(
+            protocol.poll_action(),
+            Some(NetworkAction::Verdict { message, source, verdict })
+        );
+    }
+    assert_eq!(protocol.stats().dropped(DropReason::OverQuota), 1);
+}
