@@ -6,7 +6,9 @@ use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{ChangeSource, Changes, EntryRow, Node, SealRow, schema};
-use crate::core::{Hash, MergeReport, Sealed, Writer};
+#[cfg(doc)]
+use crate::core::verify_sealed;
+use crate::core::{Hash, MergeReport, Seal, SealError, Sealed, Tree, Writer};
 use crate::storage::{Store, StoreError, Write};
 
 /// Merges of at least this many peers' rows are written as one journal record.
@@ -17,7 +19,7 @@ impl<S: Store> Node<S> {
     /// once, then stored (sharing a transaction with merges that arrive while one is being
     /// written). Refused entries are reported and never stored. Resolves once they are stored.
     pub async fn merge(&self, entries: Vec<Sealed>) -> Result<MergeReport, StoreError> {
-        let (report, rows) = self.merge_in_memory(entries);
+        let (report, rows) = self.merge_in_memory(entries, None);
         self.store_merged(rows).await?;
         Ok(report)
     }
@@ -25,11 +27,20 @@ impl<S: Store> Node<S> {
     /// Verifies peers' sealed leaves and merges the valid ones in memory at once (so stats,
     /// relaying and catch-up answers see them); returns what happened and the rows (with the
     /// seals they rest on) to store with [`Node::store_merged`].
-    pub(super) fn merge_in_memory(&self, entries: Vec<Sealed>) -> (MergeReport, Changes) {
+    /// `checked`, if given, holds what [`verify_sealed`] found of each group beforehand (on
+    /// another thread), in place of checking the signatures here.
+    pub(super) fn merge_in_memory(
+        &self,
+        entries: Vec<Sealed>,
+        checked: Option<Vec<Result<(Seal, Tree), SealError>>>,
+    ) -> (MergeReport, Changes) {
         let namespace = self.namespace();
         let mut state = self.state.borrow_mut();
         let replica = state.replica_mut();
-        let (report, learnt) = replica.merge_sealed(&namespace, entries);
+        let (report, learnt) = match checked {
+            Some(checked) => replica.merge_checked(&namespace, entries, checked),
+            None => replica.merge_sealed(&namespace, entries),
+        };
         let mut changes = Changes::default();
         // One record per seal for what this merge showed of it (its groups' trees together).
         let mut seals: BTreeMap<(Writer, Hash), SealRow> = BTreeMap::new();

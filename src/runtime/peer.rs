@@ -1,7 +1,10 @@
 //! A node on the network: composes the node, the network [`Protocol`] and the libp2p driver
 //! on one event loop. It owns time (every input is stamped with `Instant::now()`) and the
 //! timers, carries out merges (verify, take in, store in the background) and passes the node's
-//! committed local changes to the protocol. No policy lives here: the protocol decides.
+//! committed local changes to the protocol. Natively the signature checks of a merge run on
+//! tokio's blocking threads, so the loop (and what shares its thread, like an edge node's HTTP
+//! server) stays responsive under a flood; merges still happen in the order they were asked
+//! for. No policy lives here: the protocol decides.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -11,14 +14,14 @@ use std::time::Duration;
 
 use futures::channel::mpsc;
 use futures::future::LocalBoxFuture;
-use futures::stream::FuturesUnordered;
+use futures::stream::{FuturesOrdered, FuturesUnordered};
 use futures::{FutureExt, StreamExt};
 use futures_timer::Delay;
 use libp2p::{Multiaddr, PeerId};
 use web_time::{Instant, SystemTime};
 
 use super::{ChangeSource, Minting, Node, YieldOnce};
-use crate::core::{EntryKey, Sealed};
+use crate::core::{EntryKey, Seal, SealError, Sealed, Tree};
 use crate::network::protocol::{Action, MergeFrom, NetworkStats, PeerConfig, PeerInfo, Protocol};
 use crate::network::{Driver, Event, NetworkError, build_swarm};
 #[cfg(not(target_arch = "wasm32"))]
@@ -123,11 +126,20 @@ pub struct Peer<S: Store> {
     /// Catch-up responses' entries, merged after one yield so the next request (already
     /// handed to the swarm) leaves first.
     fetched: VecDeque<(MergeFrom, Vec<Sealed>)>,
+    /// Merges whose signatures are being checked off the loop, in the order asked for.
+    checking: FuturesOrdered<LocalBoxFuture<'static, Checked>>,
+    #[cfg(not(target_arch = "wasm32"))]
+    checkers: std::sync::Arc<tokio::sync::Semaphore>,
     fold_journal: bool,
     on_minting: Option<Rc<dyn Fn(Minting)>>,
 }
 
+/// A merge whose seals were checked: where its entries came from, the entries, and per group
+/// what the check found.
+type Checked = (MergeFrom, Vec<Sealed>, Vec<Result<(Seal, Tree), SealError>>);
+
 enum Wake {
+    Checked(Box<Checked>),
     Minted,
     Swarm(Box<Event>),
     Changes(Vec<EntryKey>),
@@ -212,6 +224,11 @@ impl<S: Store + 'static> Peer<S> {
             wakes,
             storing: FuturesUnordered::new(),
             fetched: VecDeque::new(),
+            checking: FuturesOrdered::new(),
+            #[cfg(not(target_arch = "wasm32"))]
+            checkers: std::sync::Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, usize::from),
+            )),
             fold_journal: false,
             on_minting: None,
         }
@@ -278,7 +295,10 @@ impl<S: Store + 'static> Peer<S> {
             let mut paused = None;
             let wait = !counted_here && {
                 let protocol = self.shared.protocol.borrow();
-                !self.fetched.is_empty() || !protocol.connected() || protocol.catching_up()
+                !self.fetched.is_empty()
+                    || !self.checking.is_empty()
+                    || !protocol.connected()
+                    || protocol.catching_up()
             };
             let wake = {
                 let mut merge_next = when_set(&mut merge_next);
@@ -290,6 +310,7 @@ impl<S: Store + 'static> Peer<S> {
                     keys = self.changes.select_next_some() => Wake::Changes(keys),
                     () = self.wakes.select_next_some() => Wake::Poked,
                     stored = self.storing.select_next_some() => Wake::Stored(stored),
+                    checked = self.checking.select_next_some() => Wake::Checked(Box::new(checked)),
                     () = merge_next => Wake::MergeNext,
                     () = (&mut timer).fuse() => Wake::Timeout,
                 }
@@ -297,6 +318,10 @@ impl<S: Store + 'static> Peer<S> {
             let now = Instant::now();
             match wake {
                 Wake::Stop => break,
+                Wake::Checked(checked) => {
+                    let (from, entries, checked) = *checked;
+                    self.merge(from, entries, Some(checked));
+                }
                 Wake::Minted => {
                     minting = None;
                     // Everything counted so far goes out now.
@@ -331,7 +356,7 @@ impl<S: Store + 'static> Peer<S> {
                 Wake::MergeNext => {
                     merge_next = None;
                     if let Some((from, entries)) = self.fetched.pop_front() {
-                        self.merge(from, entries);
+                        self.merge(from, entries, None);
                     }
                 }
                 Wake::Timeout => {
@@ -342,7 +367,10 @@ impl<S: Store + 'static> Peer<S> {
             }
         }
         while let Some((from, entries)) = self.fetched.pop_front() {
-            self.merge(from, entries);
+            self.merge(from, entries, None);
+        }
+        while let Some((from, entries, checked)) = self.checking.next().await {
+            self.merge(from, entries, Some(checked));
         }
         while let Ok(keys) = self.changes.try_recv() {
             self.shared.protocol.borrow_mut().handle_local_changes(keys, Instant::now());
@@ -382,9 +410,32 @@ impl<S: Store + 'static> Peer<S> {
             let action = self.shared.protocol.borrow_mut().poll_action();
             match action {
                 None => break,
-                Some(Action::Merge { from: from @ MergeFrom::Gossip { .. }, entries }) => {
-                    self.merge(from, entries);
+                #[cfg(not(target_arch = "wasm32"))]
+                Some(Action::Merge { from, entries }) => {
+                    let namespace = self.node.namespace();
+                    let checkers = self.checkers.clone();
+                    self.checking.push_back(
+                        async move {
+                            // As many checks at once as there are cores, not a thread each.
+                            let _permit = checkers.acquire_owned().await;
+                            let checking = tokio::task::spawn_blocking(move || {
+                                let checked = crate::core::verify_sealed(&namespace, &entries);
+                                (entries, checked)
+                            });
+                            match checking.await {
+                                Ok((entries, checked)) => (from, entries, checked),
+                                // The check panicked or was cancelled: nothing is taken in.
+                                Err(_) => (from, Vec::new(), Vec::new()),
+                            }
+                        }
+                        .boxed_local(),
+                    );
                 }
+                #[cfg(target_arch = "wasm32")]
+                Some(Action::Merge { from: from @ MergeFrom::Gossip { .. }, entries }) => {
+                    self.merge(from, entries, None);
+                }
+                #[cfg(target_arch = "wasm32")]
                 Some(Action::Merge { from, entries }) => self.fetched.push_back((from, entries)),
                 Some(action) => {
                     let protocol = &mut self.shared.protocol.borrow_mut();
@@ -394,10 +445,15 @@ impl<S: Store + 'static> Peer<S> {
         }
     }
 
-    /// Verifies and takes in entries from a peer, stores them in the background, and tells the
-    /// protocol what came of them.
-    fn merge(&mut self, from: MergeFrom, entries: Vec<Sealed>) {
-        let (report, rows) = self.node.merge_in_memory(entries);
+    /// Verifies (unless `checked` says what the checks found) and takes in entries from a
+    /// peer, stores them in the background, and tells the protocol what came of them.
+    fn merge(
+        &mut self,
+        from: MergeFrom,
+        entries: Vec<Sealed>,
+        checked: Option<Vec<Result<(Seal, Tree), SealError>>>,
+    ) {
+        let (report, rows) = self.node.merge_in_memory(entries, checked);
         if !rows.is_empty() {
             let node = self.node.clone();
             self.storing.push(async move { node.store_merged(rows).await }.boxed_local());

@@ -18,7 +18,9 @@ use super::rules::{Caps, OutOfBounds, Rules};
 use super::seal::{self, Leaf, Seal, Sealed};
 use super::signing::{self, Identity};
 use super::totals::{Contribution, Stats, Total};
-use super::witness::{self, MAX_SERVED_LEAVES, SealTable, Witness, Witnesses};
+use super::witness::{MAX_SERVED_LEAVES, SealTable, Witness, Witnesses};
+
+mod merging;
 
 /// A counter and its key: what a change produces and what storage keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -299,152 +301,6 @@ impl Replica {
             .collect();
         out.extend(self.seals.serve(remote));
         out
-    }
-
-    /// Merges sealed leaves from other nodes. Every leaf is checked, whatever this replica
-    /// holds (validity is a function of the leaf and its seal alone): its writer's identity
-    /// proof at the namespace's difficulty, its seal's signature over the root its leaves and
-    /// proof make (all seals in one batch verification), and the caps. A seal held already
-    /// with the same signature is not checked again. Valid leaves are kept with the counters
-    /// they vouch for, for serving later.
-    pub fn merge(&mut self, namespace: &Namespace, sealed: Vec<Sealed>) -> MergeReport {
-        self.merge_sealed(namespace, sealed).0
-    }
-
-    /// [`Replica::merge`], also returning what the merge learnt of the seals counters now
-    /// rest on: per group that changed a counter, its seal and the part of its tree it showed
-    /// (what a store adds to what it keeps of that seal).
-    pub(crate) fn merge_sealed(
-        &mut self,
-        namespace: &Namespace,
-        sealed: Vec<Sealed>,
-    ) -> (MergeReport, Vec<(Seal, IdentityProof, Tree)>) {
-        let mut report = MergeReport::default();
-        let mut learnt = Vec::new();
-        if *namespace != self.namespace {
-            report.rejected = sealed
-                .into_iter()
-                .flat_map(|g| {
-                    let writer = g.writer;
-                    g.leaves
-                        .into_iter()
-                        .map(move |(_, leaf)| (leaf.key(writer), Rejection::ForeignNamespace))
-                })
-                .collect();
-            return (report, learnt);
-        }
-        let difficulty = self.rules.difficulty;
-        let proven: Vec<bool> = sealed
-            .iter()
-            .map(|g| g.identity.holds(&self.namespace, &g.writer, difficulty))
-            .collect();
-        let trees: Vec<Option<Tree>> = sealed
-            .iter()
-            .zip(&proven)
-            .map(|(g, proven)| g.tree().ok().filter(|_| *proven))
-            .collect();
-        // A seal held with the same signature passed the same check when it was taken in.
-        let held: Vec<bool> = sealed
-            .iter()
-            .zip(&trees)
-            .map(|(g, tree)| tree.as_ref().is_some_and(|t| self.seals.holds(&g.seal_of(t))))
-            .collect();
-        let unchecked: Vec<(&Sealed, &Tree)> = sealed
-            .iter()
-            .zip(&trees)
-            .zip(&held)
-            .filter_map(|((g, tree), held)| Some((g, tree.as_ref().filter(|_| !held)?)))
-            .collect();
-        let mut verdicts =
-            seal::check_signatures(&self.namespace, &unchecked, |node| self.key_of(node))
-                .into_iter();
-        let verified: Vec<Option<(Seal, Tree)>> = sealed
-            .iter()
-            .zip(trees)
-            .zip(held)
-            .map(|((g, tree), held)| {
-                let tree = tree?;
-                let valid = held || verdicts.next() == Some(true);
-                valid.then(|| (g.seal_of(&tree), tree))
-            })
-            .collect();
-        for ((group, verdict), proven) in sealed.into_iter().zip(verified).zip(proven) {
-            let writer = group.writer;
-            let Some((seal, tree)) = verdict else {
-                let why = if proven { Rejection::BadSignature } else { Rejection::NoIdentityProof };
-                report.rejected.extend(group.leaves.into_iter().map(|(_, l)| (l.key(writer), why)));
-                continue;
-            };
-            if let Some(key) = self.key_of(&writer.node) {
-                self.keys.insert(writer.node, key);
-            }
-            self.seals.add(seal, group.identity, tree.clone());
-            let mut changed_any = false;
-            for (index, leaf) in group.leaves {
-                let key = leaf.key(writer);
-                if let Err(bound) = self.rules.caps.check(leaf.stat, leaf.counter) {
-                    report.rejected.push((key, Rejection::OutOfBounds(bound)));
-                    continue;
-                }
-                if writer != self.local && !self.quota.admits(&writer) && self.slot(&key).is_none()
-                {
-                    report.rejected.push((key, Rejection::OverQuota));
-                    continue;
-                }
-                let witness = Witness { root: seal.root, index, counter: leaf.counter };
-                match self.take(&key, leaf.counter, Some(witness)) {
-                    Some(changed) => {
-                        changed_any = true;
-                        report.changed.push(changed);
-                    }
-                    None => report.stale += 1,
-                }
-            }
-            self.seals.prune(writer, &seal.root);
-            if changed_any {
-                learnt.push((seal, group.identity, tree));
-            }
-        }
-        (report, learnt)
-    }
-
-    /// Merges a counter into the one held, with the leaf that vouches for it (none for local
-    /// counters): of the held and new leaves, those that carry the joined halves are kept (the
-    /// held ones while they do). Returns the entry if its counter grew.
-    fn take(
-        &mut self,
-        key: &EntryKey,
-        counter: PnCounter,
-        witness: Option<Witness>,
-    ) -> Option<Entry> {
-        let (held, old) = self
-            .slot(key)
-            .map_or((PnCounter::default(), [None, None]), |s| (s.counter, s.witnesses));
-        let merged = held.merge(counter);
-        let grew = merged != held;
-        let witnesses = if key.writer == self.local {
-            [None, None]
-        } else {
-            // Held leaves first: a counter stays on the seals it rests on while they cover it.
-            let mut candidates = [Witness::default(); 3];
-            let mut count = 0;
-            for w in old.iter().flatten().chain(&witness) {
-                candidates[count] = *w;
-                count += 1;
-            }
-            witness::cover(&candidates[..count], merged)
-        };
-        if !grew && witnesses == old {
-            return None;
-        }
-        for added in witnesses.iter().flatten().filter(|w| !old.contains(&Some(**w))) {
-            self.seals.retain(key.writer, &added.root);
-        }
-        for removed in old.iter().flatten().filter(|w| !witnesses.contains(&Some(**w))) {
-            self.seals.release(key.writer, &removed.root);
-        }
-        self.put(key, merged, witnesses);
-        grew.then(|| Entry { key: key.clone(), counter: merged })
     }
 
     /// Merges one counter read back from this node's own store, which verified or wrote it,
