@@ -8,16 +8,15 @@
 mod common;
 
 use std::cell::Cell;
-use std::future::Future;
 use std::io;
 use std::rc::Rc;
 use std::time::Duration;
 
 use common::net::{
-    Running, WAIT, attacker, await_subscriber, config, drive, local, quiet, wait_for,
+    Frames, Running, WAIT, attacker, await_subscriber, config, drive, local, quiet, wait_for,
 };
 use common::*;
-use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, StreamExt};
+use futures::StreamExt;
 use libp2p::gossipsub::IdentTopic;
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
@@ -144,65 +143,6 @@ fn forged_stale_entries_are_not_relayed_and_honest_gossip_keeps_flowing() {
         writer.stop().await;
         edge.stop().await;
     });
-}
-
-/// The catch-up protocol's frames as the protocol document gives them: a 4-byte big-endian
-/// length, then the message.
-#[derive(Debug, Clone, Copy, Default)]
-struct Frames;
-
-async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T) -> io::Result<Vec<u8>> {
-    let mut length = [0; 4];
-    io.read_exact(&mut length).await?;
-    let mut bytes = vec![0; u32::from_be_bytes(length) as usize];
-    io.read_exact(&mut bytes).await?;
-    Ok(bytes)
-}
-
-async fn write_frame<T: AsyncWrite + Unpin + Send>(io: &mut T, bytes: Vec<u8>) -> io::Result<()> {
-    io.write_all(&(bytes.len() as u32).to_be_bytes()).await?;
-    io.write_all(&bytes).await?;
-    io.close().await
-}
-
-impl request_response::Codec for Frames {
-    type Protocol = StreamProtocol;
-    type Request = Vec<u8>;
-    type Response = Vec<u8>;
-
-    fn read_request<T: AsyncRead + Unpin + Send>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-    ) -> impl Future<Output = io::Result<Vec<u8>>> + Send {
-        read_frame(io)
-    }
-
-    fn read_response<T: AsyncRead + Unpin + Send>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-    ) -> impl Future<Output = io::Result<Vec<u8>>> + Send {
-        read_frame(io)
-    }
-
-    fn write_request<T: AsyncWrite + Unpin + Send>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-        request: Vec<u8>,
-    ) -> impl Future<Output = io::Result<()>> + Send {
-        write_frame(io, request)
-    }
-
-    fn write_response<T: AsyncWrite + Unpin + Send>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-        response: Vec<u8>,
-    ) -> impl Future<Output = io::Result<()>> + Send {
-        write_frame(io, response)
-    }
 }
 
 #[test]

@@ -16,6 +16,9 @@ pub struct RedbStore {
     db: Database,
 }
 
+/// The most memory redb keeps of the file's pages.
+const CACHE_BYTES: usize = 16 << 20;
+
 impl RedbStore {
     /// Opens the database at `path`, creating it if missing. The file holds the node's secret
     /// key, so it is its owner's alone: created with mode 0600, and an existing file that
@@ -27,7 +30,12 @@ impl RedbStore {
         #[cfg(unix)]
         make_private(path.as_ref())
             .map_err(|error| StoreError::Open { location: location(), source: Arc::new(error) })?;
-        let db = Database::create(path.as_ref()).map_err(|e| open(e.into()))?;
+        // redb caches up to 1 GiB of pages by default: under a flood of writes an edge node's
+        // memory grew by that much. Reads after opening are rare (memory holds the state).
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(path.as_ref())
+            .map_err(|e| open(e.into()))?;
         let txn = db.begin_write().map_err(|e| open(e.into()))?;
         txn.open_table(TABLE).map_err(|e| open(e.into()))?;
         txn.commit().map_err(|e| open(e.into()))?;

@@ -4,14 +4,16 @@
 #![allow(dead_code)]
 
 use std::future::Future;
+use std::io;
 use std::rc::Rc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use futures::channel::oneshot;
+use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, StreamExt};
 use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity};
+use libp2p::request_response;
 use libp2p::swarm::NetworkBehaviour;
-use libp2p::{Multiaddr, PeerId, Swarm, SwarmBuilder, noise, tcp, yamux};
+use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, SwarmBuilder, noise, tcp, yamux};
 use tokio::task::{JoinHandle, LocalSet, spawn_local};
 use warpnet_stats::{Node, Peer, PeerConfig, PeerHandle, Rules, Store};
 
@@ -148,4 +150,70 @@ pub async fn await_subscriber(evil: &mut Swarm<gossipsub::Behaviour>) {
         swarm.behaviour().all_peers().any(|(_, topics)| !topics.is_empty())
     })
     .await;
+}
+
+/// The catch-up protocol's framing, for clients that speak it by hand: a 4-byte big-endian
+/// length, then the message (at most 2 MiB read).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Frames;
+
+pub async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T) -> io::Result<Vec<u8>> {
+    let mut length = [0; 4];
+    io.read_exact(&mut length).await?;
+    let length = u32::from_be_bytes(length) as usize;
+    if length > 2 << 20 {
+        return Err(io::Error::other("frame too large"));
+    }
+    let mut bytes = vec![0; length];
+    io.read_exact(&mut bytes).await?;
+    Ok(bytes)
+}
+
+pub async fn write_frame<T: AsyncWrite + Unpin + Send>(
+    io: &mut T,
+    bytes: Vec<u8>,
+) -> io::Result<()> {
+    io.write_all(&(bytes.len() as u32).to_be_bytes()).await?;
+    io.write_all(&bytes).await?;
+    io.close().await
+}
+
+impl request_response::Codec for Frames {
+    type Protocol = StreamProtocol;
+    type Request = Vec<u8>;
+    type Response = Vec<u8>;
+
+    fn read_request<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> impl Future<Output = io::Result<Vec<u8>>> + Send {
+        read_frame(io)
+    }
+
+    fn read_response<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> impl Future<Output = io::Result<Vec<u8>>> + Send {
+        read_frame(io)
+    }
+
+    fn write_request<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        request: Vec<u8>,
+    ) -> impl Future<Output = io::Result<()>> + Send {
+        write_frame(io, request)
+    }
+
+    fn write_response<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        response: Vec<u8>,
+    ) -> impl Future<Output = io::Result<()>> + Send {
+        write_frame(io, response)
+    }
 }

@@ -96,6 +96,10 @@ struct Args {
     #[arg(long, default_value_t = 8.0)]
     answers_per_peer: f64,
 
+    /// Catch-up answers sent to all peers together, in MiB per second.
+    #[arg(long, default_value_t = 16.0)]
+    answers_total: f64,
+
     /// The most counters of any one remote writer this node keeps (4 per tweet it counts on);
     /// new ones beyond are dropped (`over_quota`). 0: no limit.
     #[arg(long, default_value_t = 100_000)]
@@ -194,6 +198,7 @@ async fn run(args: Args) -> Result<(), String> {
             gossip_per_ip: mib(args.gossip_per_ip),
             gossip_total: mib(args.gossip_total),
             answers_per_peer: mib(args.answers_per_peer),
+            answers_total: mib(args.answers_total),
         },
         ..PeerConfig::default()
     };

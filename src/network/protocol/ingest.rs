@@ -13,6 +13,7 @@ use web_time::Instant;
 
 use super::interface::{Allowance, IngestLimits};
 use super::limits::TokenBucket;
+use crate::core::MAX_MESSAGE_BYTES;
 
 /// The most peers or addresses tracked per kind of allowance; beyond, a newcomer is refused
 /// until buckets refill and are forgotten.
@@ -57,6 +58,7 @@ pub(crate) struct Ingest {
     gossip_ips: Buckets<IpAddr>,
     gossip_total: (Allowance, TokenBucket),
     answers: Buckets<PeerId>,
+    answers_total: (Allowance, TokenBucket),
 }
 
 impl Ingest {
@@ -66,6 +68,7 @@ impl Ingest {
             gossip_ips: Buckets::new(limits.gossip_per_ip),
             gossip_total: (limits.gossip_total, TokenBucket::full(limits.gossip_total, now)),
             answers: Buckets::new(limits.answers_per_peer),
+            answers_total: (limits.answers_total, TokenBucket::full(limits.answers_total, now)),
         }
     }
 
@@ -98,12 +101,23 @@ impl Ingest {
         true
     }
 
-    /// Whether an answer of `bytes` to `peer` fits its allowance; if it does, it is spent.
-    pub(crate) fn admit_answer(&mut self, peer: PeerId, bytes: usize, now: Instant) -> bool {
+    /// Whether `peer` may be answered now: its allowance and the node's hold an answer of
+    /// the largest size (or their whole burst, if smaller), before any is built.
+    pub(crate) fn may_answer(&mut self, peer: PeerId, now: Instant) -> bool {
+        let largest = |allowance: Allowance| allowance.burst.min(MAX_MESSAGE_BYTES as f64);
+        let (allowance, total) = &mut self.answers_total;
+        let for_peer = largest(self.answers.allowance);
+        total.holds(now, *allowance, largest(*allowance))
+            && self.answers.holding(peer, for_peer, now).is_some()
+    }
+
+    /// Spends an answer of `bytes` to `peer` (after [`Ingest::may_answer`] said yes).
+    pub(crate) fn answered(&mut self, peer: PeerId, bytes: usize, now: Instant) {
         let amount = bytes as f64;
-        let Some(bucket) = self.answers.holding(peer, amount, now) else { return false };
-        bucket.spend(amount);
-        true
+        self.answers_total.1.spend(amount);
+        if let Some(bucket) = self.answers.holding(peer, 0.0, now) {
+            bucket.spend(amount);
+        }
     }
 
     /// Forgets the buckets that are full again (losing nothing).
@@ -202,14 +216,38 @@ mod tests {
     }
 
     #[test]
-    fn answers_to_a_peer_have_an_allowance() {
+    fn answers_to_a_peer_and_in_all_have_an_allowance_checked_before_building() {
         let now = Instant::now();
         let mut ingest = Ingest::new(IngestLimits::default(), now);
         let peer = PeerId::random();
-        assert!(ingest.admit_answer(peer, 32 * MIB, now));
-        assert!(!ingest.admit_answer(peer, 1, now));
-        assert!(ingest.admit_answer(PeerId::random(), MIB, now));
-        assert!(ingest.admit_answer(peer, 8 * MIB, now + Duration::from_secs(1)));
+        // The peer's burst (32 MiB): answered while a whole message's worth is left.
+        let mut answered = 0;
+        while ingest.may_answer(peer, now) {
+            ingest.answered(peer, MIB, now);
+            answered += 1;
+        }
+        assert_eq!(answered, 32);
+        // Others, until the node's burst (64 MiB) is spent: 32 more.
+        let others: usize = (0..4)
+            .map(|_| {
+                let other = PeerId::random();
+                let mut n = 0;
+                while ingest.may_answer(other, now) {
+                    ingest.answered(other, MIB, now);
+                    n += 1;
+                }
+                n
+            })
+            .sum();
+        assert_eq!(others, 32);
+        // A second later the node has 16 MiB again; the first peer 8.
+        let later = now + Duration::from_secs(1);
+        let mut n = 0;
+        while ingest.may_answer(peer, later) {
+            ingest.answered(peer, MIB, later);
+            n += 1;
+        }
+        assert_eq!(n, 8);
     }
 
     #[test]

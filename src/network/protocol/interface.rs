@@ -66,6 +66,10 @@ pub struct IngestLimits {
     pub gossip_total: Allowance,
     /// Catch-up answers to each peer (8 MiB/s, 32 MiB).
     pub answers_per_peer: Allowance,
+    /// Catch-up answers to all peers together (16 MiB/s, 64 MiB): what building them keeps up
+    /// with on a fraction of one core. A request is refused before its answer is built unless
+    /// both allowances hold a whole message's worth (1 MiB).
+    pub answers_total: Allowance,
 }
 
 impl Default for IngestLimits {
@@ -75,6 +79,7 @@ impl Default for IngestLimits {
             gossip_per_ip: Allowance::mib(2.0, 8.0),
             gossip_total: Allowance::mib(4.0, 16.0),
             answers_per_peer: Allowance::mib(8.0, 32.0),
+            answers_total: Allowance::mib(16.0, 64.0),
         }
     }
 }

@@ -386,8 +386,8 @@ impl Protocol {
     }
 
     /// Answers a catch-up request from `peer` out of `replica`; `None` (and a counted drop) if
-    /// the request is malformed or of another namespace, or its answer is beyond the peer's
-    /// allowance ([`IngestLimits::answers_per_peer`]).
+    /// the request is malformed or of another namespace, or the peer's or the node's answer
+    /// allowance ([`IngestLimits`]) does not hold a whole message's worth.
     pub fn handle_sync_request(
         &mut self,
         peer: PeerId,
@@ -406,15 +406,16 @@ impl Protocol {
             self.stats.drop(DropReason::ForeignNamespace, 1);
             return None;
         }
+        if !self.ingest.may_answer(peer, now) {
+            self.stats.drop(DropReason::RateLimited, 1);
+            return None;
+        }
         let Ok(response) = request.answer_from(replica) else {
             self.stats.drop(DropReason::BadSyncRequest, 1);
             return None;
         };
         let bytes = response.encode(&self.namespace);
-        if !self.ingest.admit_answer(peer, bytes.len(), now) {
-            self.stats.drop(DropReason::RateLimited, 1);
-            return None;
-        }
+        self.ingest.answered(peer, bytes.len(), now);
         if let SyncResponse::Entries { entries, .. } | SyncResponse::Range { entries, .. } =
             &response
             && !self.unsent.is_empty()

@@ -1,0 +1,209 @@
+//! The attacks, each from native clients on a thread (and runtime) of its own for one window:
+//! WebSocket frame headers announcing 256 MiB, a flood of connections from fresh identities, a
+//! flood of gossip carrying thousands of valid fresh entries per message, and a flood of
+//! catch-up requests asking for everything.
+
+use std::io::Write;
+use std::time::Duration;
+
+use futures::StreamExt;
+use libp2p::gossipsub::IdentTopic;
+use libp2p::multiaddr::Protocol;
+use libp2p::request_response::{self, ProtocolSupport};
+use libp2p::swarm::SwarmEvent;
+use libp2p::{Multiaddr, StreamProtocol, SwarmBuilder, noise, tcp, yamux};
+use tokio::time::Instant;
+use warpnet_stats::{
+    Generation, Identity, IdentityProof, Leaf, PnCounter, SealedBatch, StatKind, SyncRequest,
+    seal_leaves,
+};
+
+use crate::common::net::{Frames, attacker, await_subscriber, local};
+use crate::common::{namespace, tweet};
+
+/// One attack (or none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Attack {
+    Idle,
+    WebSocketFrames,
+    Connections,
+    GossipFlood,
+    CatchUpFlood,
+}
+
+impl Attack {
+    pub(crate) const ALL: [Attack; 5] = [
+        Attack::Idle,
+        Attack::WebSocketFrames,
+        Attack::Connections,
+        Attack::GossipFlood,
+        Attack::CatchUpFlood,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Attack::Idle => "idle",
+            Attack::WebSocketFrames => "websocket-frames",
+            Attack::Connections => "connections",
+            Attack::GossipFlood => "gossip-flood",
+            Attack::CatchUpFlood => "catch-up-flood",
+        }
+    }
+}
+
+/// An attack under way.
+pub(crate) struct Launched(std::thread::JoinHandle<()>);
+
+impl Launched {
+    /// Waits for the attack's window to end and its clients to stop.
+    pub(crate) fn join(self) {
+        self.0.join().expect("attack thread");
+    }
+}
+
+/// Starts `attack` against the edge node at `tcp` / `ws`, for `window`.
+pub(crate) fn launch(
+    attack: Attack,
+    tcp: &Multiaddr,
+    ws: &Multiaddr,
+    window: Duration,
+) -> Launched {
+    let (tcp, ws) = (tcp.clone(), ws.clone());
+    // Built before the window: what the attacker spends on it is not the edge node's.
+    let messages = if attack == Attack::GossipFlood { flood_messages(48) } else { Vec::new() };
+    Launched(std::thread::spawn(move || {
+        local(async move {
+            let deadline = Instant::now() + window;
+            match attack {
+                Attack::Idle => tokio::time::sleep_until(deadline).await,
+                Attack::WebSocketFrames => websocket_frames(&ws, deadline).await,
+                Attack::Connections => connections(&tcp, deadline).await,
+                Attack::GossipFlood => gossip_flood(&tcp, messages, deadline).await,
+                Attack::CatchUpFlood => catch_up_flood(&tcp, deadline).await,
+            }
+        });
+    }))
+}
+
+/// 100 sockets at a time, each upgraded to WebSocket and sending the header of one binary
+/// frame announcing 256 MiB (and nothing more), held a second, then replaced.
+async fn websocket_frames(ws: &Multiaddr, deadline: Instant) {
+    let port = ws.iter().find_map(|p| if let Protocol::Tcp(p) = p { Some(p) } else { None });
+    let port = port.expect("a tcp port");
+    let mut header = vec![0x82, 0x80 | 127];
+    header.extend_from_slice(&(256u64 << 20).to_be_bytes());
+    header.extend_from_slice(&[1, 2, 3, 4]);
+    let upgrade = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                   Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    while Instant::now() < deadline {
+        let mut held = Vec::new();
+        for _ in 0..100 {
+            if let Ok(mut socket) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                let _ = socket.write_all(upgrade.as_bytes());
+                std::thread::sleep(Duration::from_millis(1));
+                let _ = socket.write_all(&header);
+                held.push(socket);
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// 300 fresh identities each dialling once and holding what they get.
+async fn connections(tcp: &Multiaddr, deadline: Instant) {
+    for _ in 0..300 {
+        let mut swarm = attacker().await;
+        let _ = swarm.dial(tcp.clone());
+        tokio::task::spawn_local(async move {
+            while tokio::time::timeout_at(deadline, swarm.select_next_some()).await.is_ok() {}
+        });
+    }
+    tokio::time::sleep_until(deadline).await;
+}
+
+/// Messages of one fresh writer each, with 6,000 likes on fresh tweets (about 0.9 MB): valid
+/// entries, each costing its receiver a leaf hash and its message a signature check.
+fn flood_messages(count: u8) -> Vec<Vec<u8>> {
+    (0..count)
+        .map(|w| {
+            let identity = Identity::from_secret([w.wrapping_add(100); 32]);
+            let leaves: Vec<Leaf> = (0..6000)
+                .map(|i| Leaf {
+                    tweet: tweet(&format!("flood-{w}-{i}")),
+                    stat: StatKind::Likes,
+                    counter: PnCounter::new(1, 0),
+                })
+                .collect();
+            let generation = Generation([w; 16]);
+            let (seal, tree) =
+                seal_leaves(&identity, &namespace(), generation, &leaves).expect("sealed");
+            let shown = (0..).zip(leaves).collect();
+            let group = warpnet_stats::Sealed::of(&seal, IdentityProof { nonce: 0 }, &tree, shown)
+                .expect("every leaf known");
+            SealedBatch { namespace: namespace(), sealed: vec![group] }.encode()
+        })
+        .collect()
+}
+
+/// One gossipsub peer publishing `messages` as fast as its queues take them.
+async fn gossip_flood(tcp: &Multiaddr, messages: Vec<Vec<u8>>, deadline: Instant) {
+    let mut swarm = attacker().await;
+    swarm.dial(tcp.clone()).expect("dials");
+    await_subscriber(&mut swarm).await;
+    let topic = IdentTopic::new("warpnet/stats/2/mainnet");
+    let mut messages = messages.into_iter();
+    let mut next = messages.next();
+    while Instant::now() < deadline {
+        if let Some(message) = next.take() {
+            if swarm.behaviour_mut().publish(topic.clone(), message.clone()).is_ok() {
+                next = messages.next();
+            } else {
+                next = Some(message);
+            }
+        }
+        let wait = Duration::from_millis(if next.is_some() { 1 } else { 100 });
+        let _ = tokio::time::timeout(wait, swarm.select_next_some()).await;
+    }
+}
+
+/// Eight clients on connections of their own, each keeping 16 requests for the whole key-hash
+/// range in flight, asking again as each is answered or refused.
+async fn catch_up_flood(tcp: &Multiaddr, deadline: Instant) {
+    let everything = SyncRequest::Range { from: 0, to: u64::MAX }.encode(&namespace());
+    for _ in 0..8 {
+        let mut swarm = SwarmBuilder::with_new_identity()
+            .with_tokio()
+            .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)
+            .expect("tcp")
+            .with_behaviour(|_| {
+                request_response::Behaviour::<Frames>::new(
+                    [(StreamProtocol::new("/warpnet/stats-sync/2"), ProtocolSupport::Full)],
+                    request_response::Config::default(),
+                )
+            })
+            .expect("behaviour")
+            .build();
+        swarm.dial(tcp.clone()).expect("dials");
+        let everything = everything.clone();
+        tokio::task::spawn_local(async move {
+            while let Ok(event) = tokio::time::timeout_at(deadline, swarm.select_next_some()).await
+            {
+                let ask = match event {
+                    SwarmEvent::ConnectionEstablished { peer_id, .. } => Some((peer_id, 16)),
+                    SwarmEvent::Behaviour(request_response::Event::Message { peer, .. })
+                    | SwarmEvent::Behaviour(request_response::Event::OutboundFailure {
+                        peer,
+                        ..
+                    }) => Some((peer, 1)),
+                    _ => None,
+                };
+                if let Some((peer, count)) = ask {
+                    for _ in 0..count {
+                        swarm.behaviour_mut().send_request(&peer, everything.clone());
+                    }
+                }
+            }
+        });
+    }
+    tokio::time::sleep_until(deadline).await;
+}
