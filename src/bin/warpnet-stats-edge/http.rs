@@ -3,11 +3,13 @@
 //! network to join) and Prometheus
 //! `/metrics` (to loopback clients only, unless `--public-metrics`). Every response carries
 //! headers that keep browsers from sniffing types, framing the page or loading scripts from
-//! elsewhere. The peer's state lives on the node's thread; handlers ask it through a channel.
+//! elsewhere. The server runs on a thread of its own, so a busy node never delays a page; the
+//! peer's state lives on the node's thread, which handlers ask through a channel, serving the
+//! last answer instead if it does not come within [`ASK_WITHIN`] (the node is busy).
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -37,6 +39,9 @@ pub(crate) struct Site {
 /// The most HTTP connections served at once; more wait in the listener's backlog.
 const MAX_CONNECTIONS: usize = 256;
 
+/// How long a handler waits for the node's thread before serving its last answer.
+const ASK_WITHIN: Duration = Duration::from_millis(50);
+
 /// The headers on every response: no type sniffing, no framing, no referrer, and scripts,
 /// styles and connections from this origin only (plus the WebSocket edge nodes the page dials,
 /// and the wasm module it compiles).
@@ -51,12 +56,18 @@ const SECURITY_HEADERS: [(&str, &str); 4] = [
     ),
 ];
 
+#[derive(Clone, Copy)]
 enum Query {
-    Bootstrap,
-    Metrics,
+    Bootstrap = 0,
+    Metrics = 1,
 }
 
-type Queries = mpsc::UnboundedSender<(Query, oneshot::Sender<String>)>;
+/// What handlers share: the way to the node's thread, and its last answer to each query.
+#[derive(Clone)]
+struct Asker {
+    queries: mpsc::UnboundedSender<(Query, oneshot::Sender<String>)>,
+    last: Arc<Mutex<[String; 2]>>,
+}
 
 /// Starts serving on `address`; the server runs until the runtime stops.
 pub(crate) async fn serve(
@@ -65,12 +76,14 @@ pub(crate) async fn serve(
     peer: PeerHandle,
     metrics: NetworkMetrics,
 ) -> Result<(), String> {
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
-        .map_err(|e| format!("cannot serve HTTP on {address}: {e}"))?;
+    let cannot = |e: std::io::Error| format!("cannot serve HTTP on {address}: {e}");
+    let listener = std::net::TcpListener::bind(address).map_err(cannot)?;
+    listener.set_nonblocking(true).map_err(cannot)?;
     let address = listener.local_addr().unwrap_or(address);
     let (queries, mut asked) = mpsc::unbounded_channel::<(Query, oneshot::Sender<String>)>();
     let (namespace, public_metrics) = (site.namespace.clone(), site.public_metrics);
+    let last = [bootstrap_json(&peer, &namespace), metrics.encode()];
+    let asker = Asker { queries, last: Arc::new(Mutex::new(last)) };
     tokio::task::spawn_local(async move {
         while let Some((query, reply)) = asked.recv().await {
             let _ = reply.send(match query {
@@ -93,11 +106,16 @@ pub(crate) async fn serve(
         .route("/metrics", metrics)
         .nest_service("/pkg", directory(&site.pkg))
         .fallback_service(directory(&site.www))
-        .with_state(queries)
+        .with_state(asker)
         .layer(middleware::from_fn(secure));
     let header_timeout = site.header_timeout;
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    tokio::spawn(async move {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the HTTP server's runtime: {e}"))?;
+    let accept = async move {
+        let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
         loop {
             let Ok(permit) = permits.clone().acquire_owned().await else { return };
             let (stream, client) = match listener.accept().await {
@@ -129,7 +147,11 @@ pub(crate) async fn serve(
                 drop(permit);
             });
         }
-    });
+    };
+    std::thread::Builder::new()
+        .name("http".into())
+        .spawn(move || runtime.block_on(accept))
+        .map_err(|e| format!("cannot start the HTTP server's thread: {e}"))?;
     tracing::info!(url = %format!("http://{address}/"), "serving the demo page");
     Ok(())
 }
@@ -188,20 +210,26 @@ fn metrics_allowed(ip: IpAddr, public: bool) -> bool {
     public || ip.to_canonical().is_loopback()
 }
 
-async fn ask(queries: &Queries, query: Query) -> Result<String, StatusCode> {
+/// The node's answer to `query`, or its last one if it does not answer within [`ASK_WITHIN`].
+async fn ask(asker: &Asker, query: Query) -> Result<String, StatusCode> {
     let (reply, answer) = oneshot::channel();
-    queries.send((query, reply)).map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?;
-    answer.await.map_err(|_| StatusCode::SERVICE_UNAVAILABLE)
+    asker.queries.send((query, reply)).map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?;
+    let answered = tokio::time::timeout(ASK_WITHIN, answer).await;
+    let mut last = asker.last.lock().map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+    if let Ok(Ok(answer)) = answered {
+        last[query as usize] = answer;
+    }
+    Ok(last[query as usize].clone())
 }
 
-async fn bootstrap(State(queries): State<Queries>) -> Result<Response, StatusCode> {
-    let body = ask(&queries, Query::Bootstrap).await?;
+async fn bootstrap(State(asker): State<Asker>) -> Result<Response, StatusCode> {
+    let body = ask(&asker, Query::Bootstrap).await?;
     Ok(([(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-store")], body)
         .into_response())
 }
 
-async fn prometheus(State(queries): State<Queries>) -> Result<Response, StatusCode> {
-    let body = ask(&queries, Query::Metrics).await?;
+async fn prometheus(State(asker): State<Asker>) -> Result<Response, StatusCode> {
+    let body = ask(&asker, Query::Metrics).await?;
     let kind = "application/openmetrics-text; version=1.0.0; charset=utf-8";
     Ok(([(header::CONTENT_TYPE, kind)], body).into_response())
 }
@@ -234,5 +262,29 @@ mod tests {
             assert!(metrics_allowed(ip, true), "{ip}");
         }
         assert!(!metrics_allowed("2001:db8::1".parse().expect("v6"), false));
+    }
+
+    #[test]
+    fn a_busy_node_gets_its_last_answer_served() {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+        runtime.expect("runtime").block_on(async {
+            let (queries, mut asked) = mpsc::unbounded_channel();
+            let last = Arc::new(Mutex::new(["{}".to_owned(), "old".to_owned()]));
+            let asker = Asker { queries, last };
+            // The node answers: its answer is served and kept.
+            let node = tokio::spawn(async move {
+                let (_, reply): (Query, oneshot::Sender<String>) =
+                    asked.recv().await.expect("asked");
+                let _ = reply.send("new".to_owned());
+                // Then it is busy: asked, it never answers.
+                let busy = asked.recv().await;
+                std::future::pending::<()>().await;
+                drop(busy);
+            });
+            assert_eq!(ask(&asker, Query::Metrics).await, Ok("new".to_owned()));
+            assert_eq!(ask(&asker, Query::Metrics).await, Ok("new".to_owned()));
+            assert_eq!(ask(&asker, Query::Bootstrap).await, Ok("{}".to_owned()));
+            node.abort();
+        });
     }
 }
