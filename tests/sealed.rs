@@ -9,8 +9,8 @@ mod common;
 use common::*;
 use proptest::prelude::*;
 use warpnet_stats::{
-    GroupError, IdentityProof, Leaf, MAX_BATCH_ENTRIES, PnCounter, SealError, Sealed, SealedBatch,
-    StatKind, WIRE_VERSION, WireError, seal_leaves, verify_sealed,
+    GroupError, IdentityProof, Leaf, MAX_BATCH_ENTRIES, PnCounter, Rejection, SealError, Sealed,
+    SealedBatch, StatKind, WIRE_VERSION, WireError, seal_leaves, verify_sealed,
 };
 
 const GOLDEN_BATCH: &[u8] = include_bytes!("fixtures/batch_v2.bin");
@@ -121,6 +121,36 @@ fn malformed_groups_get_typed_errors() {
         SealedBatch::decode(&many.encode()),
         Err(WireError::TooManyEntries { count, .. }) if count == MAX_BATCH_ENTRIES + 2
     ));
+}
+
+/// A seal held already is not checked again, but only if it is the same seal: the same root
+/// and signature under another leaf count (which the signature covers, and which a proof may
+/// reconcile with the root) is checked, and refused (found by the `sync_response` fuzz target:
+/// it was taken as held, and a debug build panicked merging the two trees).
+#[test]
+fn a_held_seals_root_and_signature_under_another_leaf_count_are_checked() {
+    let all = leaves(20);
+    let (seal, tree) =
+        seal_leaves(&identity(1), &namespace(), generation(1), &all).expect("sealed");
+    let part = vec![(3, all[3].clone())];
+    let honest = Sealed::of(&seal, IdentityProof { nonce: 1 }, &tree, part).expect("known");
+    let mut replica = replica(9);
+    assert_eq!(replica.merge(&namespace(), vec![honest.clone()]).changed.len(), 1);
+    for leaf_count in [21, 28, 32] {
+        let mut other = honest.clone();
+        other.leaf_count = leaf_count;
+        other.leaves[0].1.counter.increments += 1;
+        let report = replica.merge(&namespace(), vec![other]);
+        assert!(report.changed.is_empty(), "{leaf_count}: {report:?}");
+    }
+    // Another leaf of the same seal, under a leaf count whose tree the proof fits just as well
+    // (leaves below 16 have the same path in trees of 17 to 32 leaves).
+    let part = vec![(5, all[5].clone())];
+    let mut recounted = Sealed::of(&seal, IdentityProof { nonce: 1 }, &tree, part).expect("known");
+    recounted.leaf_count = 28;
+    let report = replica.merge(&namespace(), vec![recounted]);
+    assert_eq!(report.rejected, vec![(all[5].key(honest.writer), Rejection::BadSignature)]);
+    assert_eq!(replica.seal_count(), 1);
 }
 
 proptest! {

@@ -57,12 +57,12 @@ pub(crate) struct SealTable {
 }
 
 impl SealTable {
-    /// Whether this exact seal (same root, same signature) is held: a group showing it again
-    /// needs no new signature check.
+    /// Whether this exact seal (same leaf count, root and signature) is held: a group showing
+    /// it again needs no new signature check.
     pub(crate) fn holds(&self, seal: &Seal) -> bool {
-        self.seals
-            .get(&(seal.writer, seal.root))
-            .is_some_and(|held| held.seal.signature == seal.signature)
+        // The whole seal: the signature covers the leaf count too, which a proof alone may
+        // not bind (a path on the left of a tree fits trees of other sizes).
+        self.seals.get(&(seal.writer, seal.root)).is_some_and(|held| held.seal == *seal)
     }
 
     /// A held seal.
@@ -74,12 +74,12 @@ impl SealTable {
     /// no witness rests on is dropped by [`SealTable::release`] or [`SealTable::prune`].
     pub(crate) fn add(&mut self, seal: Seal, identity: IdentityProof, tree: Tree) {
         match self.seals.get_mut(&(seal.writer, seal.root)) {
-            Some(held) if held.seal.signature == seal.signature => {
+            Some(held) if held.seal == seal => {
                 if !held.tree.knows_leaves_of(&tree) {
                     held.tree.absorb(tree);
                 }
             }
-            // Another signature over the same root by the same key: both are valid, keep one.
+            // Another valid seal over the same root by the same key: keep the one held.
             Some(_) => {}
             None => {
                 self.seals
