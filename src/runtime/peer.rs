@@ -136,7 +136,7 @@ pub struct Peer<S: Store> {
 
 /// A merge whose seals were checked: where its entries came from, the entries, and per group
 /// what the check found.
-type Checked = (MergeFrom, Vec<Sealed>, Vec<Result<(Seal, Tree), SealError>>);
+type Checked = (MergeFrom, Vec<Sealed>, Option<Vec<Result<(Seal, Tree), SealError>>>);
 
 enum Wake {
     Checked(Box<Checked>),
@@ -320,7 +320,7 @@ impl<S: Store + 'static> Peer<S> {
                 Wake::Stop => break,
                 Wake::Checked(checked) => {
                     let (from, entries, checked) = *checked;
-                    self.merge(from, entries, Some(checked));
+                    self.merge(from, entries, checked);
                 }
                 Wake::Minted => {
                     minting = None;
@@ -370,7 +370,7 @@ impl<S: Store + 'static> Peer<S> {
             self.merge(from, entries, None);
         }
         while let Some((from, entries, checked)) = self.checking.next().await {
-            self.merge(from, entries, Some(checked));
+            self.merge(from, entries, checked);
         }
         while let Ok(keys) = self.changes.try_recv() {
             self.shared.protocol.borrow_mut().handle_local_changes(keys, Instant::now());
@@ -419,13 +419,17 @@ impl<S: Store + 'static> Peer<S> {
                             // As many checks at once as there are cores, not a thread each.
                             let _permit = checkers.acquire_owned().await;
                             let checking = tokio::task::spawn_blocking(move || {
-                                let checked = crate::core::verify_sealed(&namespace, &entries);
-                                (entries, checked)
+                                let check = || crate::core::verify_sealed(&namespace, &entries);
+                                let checked =
+                                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(check));
+                                (entries, checked.ok())
                             });
                             match checking.await {
+                                // A check that failed to run is made by the merge itself.
                                 Ok((entries, checked)) => (from, entries, checked),
-                                // The check panicked or was cancelled: nothing is taken in.
-                                Err(_) => (from, Vec::new(), Vec::new()),
+                                // Cancelled, which happens only as the runtime stops: nothing
+                                // is taken in.
+                                Err(_) => (from, Vec::new(), None),
                             }
                         }
                         .boxed_local(),
