@@ -32,6 +32,10 @@ fn main() {
     /// How often the honest peer likes a tweet during a window.
     const LIKE_EVERY: Duration = Duration::from_millis(100);
 
+    let per_entry = hostile::measure::replica_bytes_per_entry(4, 6000);
+    println!(
+        "a replica's memory per entry (24,000 likes on distinct tweets): {per_entry:.0} bytes"
+    );
     let dir = std::env::temp_dir().join(format!("warpnet-hostile-{}", std::process::id()));
     let mut edge = Edge::start(&dir);
     let (tcp, ws, http) = (edge.address("tcp"), edge.address("ws"), edge.http());
@@ -53,7 +57,12 @@ fn main() {
         })
         .await;
         let mut idle_rss = None;
-        for attack in Attack::ALL {
+        // `cargo bench --bench hostile -- gossip-flood` runs that attack alone (after idle).
+        let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+        let chosen = Attack::ALL.into_iter().filter(|attack| {
+            only.is_empty() || *attack == Attack::Idle || only.iter().any(|o| o == attack.name())
+        });
+        for attack in chosen {
             let sampler = Sampler::start(edge.pid(), &http);
             let running = attacks::launch(attack, &tcp, &ws, WINDOW);
             let (mut latencies, mut lost) = (Vec::new(), 0);
@@ -107,9 +116,13 @@ fn main() {
                 ms(h99),
                 ms(hmax),
             );
+            println!("  (edge node so far: {})", edge.counters().join(", "));
         }
         sender.stop().await;
         receiver.stop().await;
+        if !only.is_empty() && !only.iter().any(|o| o == "poison") {
+            return;
+        }
         match hostile::poison::catch_up_through(&tcp).await {
             Some(took) => println!(
                 "poisoned leaf ({} entries in one digest leaf): a node holding part of it caught \
@@ -120,7 +133,6 @@ fn main() {
             None => println!("poisoned leaf: the catch-up did NOT complete in 120 s"),
         }
     });
-    println!("{}", edge.metric_lines("warpnet_dropped").join("\n"));
     edge.terminate();
     let _ = std::fs::remove_dir_all(&dir);
 }

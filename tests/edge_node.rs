@@ -292,6 +292,32 @@ fn an_http_client_that_does_not_send_its_request_in_time_is_hung_up_on() {
 }
 
 #[test]
+fn http_connections_beyond_256_wait_until_one_is_done() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let more = ["--http-header-timeout", "60"];
+    let mut edge = Edge::start_with(&dir.path().join("edge"), None, &more);
+    let url = edge.http();
+    // 256 silent clients, each holding a connection while it has time to send its headers.
+    let mut silent: Vec<std::net::TcpStream> =
+        (0..256).map(|_| std::net::TcpStream::connect(&url).expect("connects")).collect();
+    // The next one connects (the listener's backlog) but is not served...
+    let mut waiting = std::net::TcpStream::connect(&url).expect("connects");
+    write!(waiting, "GET /bootstrap.json HTTP/1.1\r\nHost: {url}\r\nConnection: close\r\n\r\n")
+        .expect("request sent");
+    waiting.set_read_timeout(Some(Duration::from_secs(1))).expect("timeout set");
+    let mut first = [0; 1];
+    let read = waiting.read(&mut first);
+    assert!(read.is_err(), "answered beyond the cap: {read:?}");
+    // ...until one of them hangs up.
+    drop(silent.pop());
+    waiting.set_read_timeout(Some(WAIT)).expect("timeout set");
+    let mut response = String::new();
+    waiting.read_to_string(&mut response).expect("answered");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    drop(silent);
+}
+
+#[test]
 fn links_out_of_the_served_directories_are_not_followed() {
     use std::os::unix::fs::symlink;
     let dir = tempfile::tempdir().expect("temp dir");

@@ -1,8 +1,8 @@
 //! Hostile peers on real libp2p connections over loopback, replaying the attacks the trust
 //! model answers: writers signing counts out of bounds (inflation, wipe-out), forged stale
 //! entries sent through a relay, catch-up answers stuffed with entries nobody asked for, and a
-//! writer signing versions that diverge. Each time the bound holds, honest nodes are
-//! unaffected, and every node converges.
+//! writer signing versions that diverge; and the caps on frames, connections and catch-up
+//! streams. Each time the bound holds, honest nodes are unaffected, and every node converges.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
@@ -16,7 +16,7 @@ use common::net::{
     Frames, Running, WAIT, attacker, await_subscriber, config, drive, local, quiet, wait_for,
 };
 use common::*;
-use futures::StreamExt;
+use futures::{AsyncRead, AsyncWrite, AsyncWriteExt, StreamExt};
 use libp2p::gossipsub::IdentTopic;
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
@@ -424,6 +424,105 @@ fn connections_from_one_address_beyond_its_cap_are_refused() {
         wait_for("every dial settled", || settled.get() >= 4 && up.get() <= 2).await;
         wait_for("two connections kept", || up.get() == 2).await;
         assert_eq!(edge.handle.peers().len(), 2);
+        edge.stop().await;
+    });
+}
+
+/// The catch-up framing, stalled: a request announces 1 MiB and sends a byte every 50 ms, until
+/// the node hangs up on it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Stalls;
+
+impl request_response::Codec for Stalls {
+    type Protocol = StreamProtocol;
+    type Request = ();
+    type Response = ();
+
+    async fn read_request<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        _: &mut T,
+    ) -> io::Result<()> {
+        Err(io::Error::other("a client only"))
+    }
+
+    async fn read_response<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        _: &mut T,
+    ) -> io::Result<()> {
+        Err(io::Error::other("never asked"))
+    }
+
+    async fn write_request<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        _: (),
+    ) -> io::Result<()> {
+        io.write_all(&(1u32 << 20).to_be_bytes()).await?;
+        loop {
+            io.write_all(&[0]).await?;
+            io.flush().await?;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn write_response<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        _: &mut T,
+        _: (),
+    ) -> io::Result<()> {
+        Err(io::Error::other("a client only"))
+    }
+}
+
+#[test]
+fn catch_up_streams_beyond_eight_on_one_connection_are_refused_before_they_are_read() {
+    local(async {
+        let edge =
+            Running::start_with(MemoryStore::new(), &["/ip4/127.0.0.1/tcp/0"], quiet()).await;
+        let mut client = SwarmBuilder::with_new_identity()
+            .with_tokio()
+            .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)
+            .expect("tcp")
+            .with_behaviour(|_| {
+                request_response::Behaviour::<Stalls>::new(
+                    [(StreamProtocol::new("/warpnet/stats-sync/2"), ProtocolSupport::Full)],
+                    request_response::Config::default()
+                        .with_request_timeout(Duration::from_secs(120)),
+                )
+            })
+            .expect("behaviour")
+            .build();
+        client.dial(edge.address("tcp")).expect("dials");
+        let (refused, answered) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
+        let (counted, got) = (refused.clone(), answered.clone());
+        tokio::task::spawn_local(async move {
+            loop {
+                match client.select_next_some().await {
+                    SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+                        // Twelve stalled requests at once on the one connection.
+                        for _ in 0..12 {
+                            client.behaviour_mut().send_request(&peer_id, ());
+                        }
+                    }
+                    SwarmEvent::Behaviour(request_response::Event::OutboundFailure { .. }) => {
+                        counted.set(counted.get() + 1)
+                    }
+                    SwarmEvent::Behaviour(request_response::Event::Message { .. }) => {
+                        got.set(got.get() + 1)
+                    }
+                    _ => {}
+                }
+            }
+        });
+        // Eight are held while their requests stall (until the request timeout, 30 s); the
+        // four beyond are hung up on at once.
+        wait_for("four streams refused", || refused.get() >= 4).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!((refused.get(), answered.get()), (4, 0));
         edge.stop().await;
     });
 }

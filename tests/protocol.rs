@@ -1,7 +1,7 @@
 //! The network protocol on virtual time, with no sockets and no sleeping: rate limits, dials
 //! (one in flight per address, timeouts, backoff, offline), redials, catch-up scheduling and
-//! retries, coalescing and splitting, gossip verdicts, the edge-restart storm, and two
-//! protocols converging through a simulated link. The same tests run natively and in wasm.
+//! retries, coalescing and splitting, gossip verdicts and the edge-restart storm (catch-up
+//! between two protocols: `tests/catch_up.rs`). The same tests run natively and in wasm.
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -9,99 +9,20 @@ mod common;
 
 use std::time::Duration;
 
+use common::sim::*;
 use common::*;
+use libp2p::Multiaddr;
 use libp2p::gossipsub::MessageId;
-use libp2p::swarm::ConnectionId;
-use libp2p::{Multiaddr, PeerId};
 use warpnet_stats::{
-    Allowance, DialId, DropReason, EntryKey, IngestLimits, MAX_RESPONSE_ENTRIES, MergeFrom,
-    NetworkAction as Action, PeerConfig, Protocol, Replica, RequestId, SealedBatch, StatKind,
-    SyncFailure, SyncRequest, SyncResponse, SyncSession, Verdict,
+    Allowance, DialId, DropReason, IngestLimits, MergeReport, NetworkAction as Action, PeerConfig,
+    RequestId, SealedBatch, StatKind, SyncFailure, SyncSession, Verdict,
 };
-use web_time::Instant;
-
-/// A protocol, its replica and a virtual clock.
-struct Sim {
-    protocol: Protocol,
-    replica: Replica,
-    now: Instant,
-    next_connection: usize,
-}
-
-impl Sim {
-    fn new(seed: u8, config: PeerConfig) -> Self {
-        let now = Instant::now();
-        Self {
-            protocol: Protocol::new(namespace(), config, now),
-            replica: replica(seed),
-            now,
-            next_connection: seed as usize * 1000,
-        }
-    }
-
-    /// Moves the clock and runs what is due.
-    fn advance(&mut self, by: Duration) {
-        self.now += by;
-        self.protocol.handle_timeout(self.now, &mut self.replica);
-    }
-
-    /// Moves the clock to the protocol's next deadline, if it is before `limit` from now.
-    fn step_until(&mut self, limit: Instant) -> bool {
-        match self.protocol.poll_timeout() {
-            Some(at) if at <= limit => {
-                self.now = self.now.max(at);
-                self.protocol.handle_timeout(self.now, &mut self.replica);
-                true
-            }
-            _ => false,
-        }
-    }
-
-    fn actions(&mut self) -> Vec<Action> {
-        std::iter::from_fn(|| self.protocol.poll_action()).collect()
-    }
-
-    fn connect(
-        &mut self,
-        peer: PeerId,
-        address: &Multiaddr,
-        inbound: bool,
-        dial: Option<DialId>,
-    ) -> ConnectionId {
-        self.next_connection += 1;
-        let connection = ConnectionId::new_unchecked(self.next_connection);
-        self.protocol.handle_connected(peer, connection, address.clone(), inbound, dial, self.now);
-        connection
-    }
-}
-
-fn peer_id(seed: u8) -> PeerId {
-    *identity(seed).node_id().peer_id()
-}
-
-fn edge_address(seed: u8, transport: &str) -> Multiaddr {
-    let transport = match transport {
-        "websocket" => "tcp/4002/ws",
-        _ => "udp/4003/webrtc-direct",
-    };
-    format!("/ip4/127.0.0.1/{transport}/p2p/{}", peer_id(seed)).parse().expect("address")
-}
 
 fn dials(actions: &[Action]) -> Vec<DialId> {
     actions
         .iter()
         .filter_map(|a| match a {
             Action::Dial { dial, .. } => Some(*dial),
-            _ => None,
-        })
-        .collect()
-}
-
-fn requests(actions: &[Action]) -> Vec<RequestId> {
-    actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::SendRequest { request, .. } => Some(*request),
             _ => None,
         })
         .collect()
@@ -123,7 +44,7 @@ fn gossip_beyond_a_peers_allowance_is_ignored_counted_and_fetched_by_catch_up() 
     // Five messages at once, then one every tenth of a second.
     let size = bytes.len() as f64;
     let allowance = Allowance { per_second: 10.0 * size, burst: 5.0 * size };
-    let ingest = IngestLimits { gossip_per_peer: allowance, ..IngestLimits::default() };
+    let ingest = IngestLimits { intake_per_peer: allowance, ..IngestLimits::default() };
     let mut sim = Sim::new(1, PeerConfig { ingest, ..PeerConfig::default() });
     let source = peer_id(2);
     sim.connect(source, &edge_address(2, "webrtc-direct"), true, None);
@@ -155,6 +76,37 @@ fn gossip_beyond_a_peers_allowance_is_ignored_counted_and_fetched_by_catch_up() 
     // The catch-up wanted during the flood starts once the running one fails.
     sim.protocol.handle_sync_failed(source, first[0], SyncFailure::Timeout, sim.now);
     assert_eq!(requests(&sim.actions()).len(), 1);
+}
+
+#[test]
+fn gossip_from_a_peer_whose_entries_added_more_counters_than_its_allowance_is_ignored() {
+    let counters = Allowance { per_second: 10.0, burst: 20.0 };
+    let ingest = IngestLimits { counters_per_peer: counters, ..IngestLimits::default() };
+    let mut sim = Sim::new(1, PeerConfig { ingest, ..PeerConfig::default() });
+    let (source, other) = (peer_id(2), peer_id(4));
+    sim.connect(source, &edge_address(2, "websocket"), true, None);
+    sim.connect(other, &edge_address(4, "websocket"), true, None);
+    sim.actions();
+    let bytes = gossip_bytes(3, "t");
+    sim.protocol.handle_gossip(message(0), source, &bytes, sim.now);
+    let Some(Action::Merge { from, entries }) = sim.actions().into_iter().next() else {
+        panic!("a merge");
+    };
+    // Its message added 25 counters here (five more than the burst).
+    let report = MergeReport { added: 25, ..sim.replica.merge(&namespace(), entries) };
+    sim.protocol.handle_merged(from, &report, &mut sim.replica, sim.now);
+    sim.actions();
+    sim.protocol.handle_gossip(message(1), source, &bytes, sim.now);
+    let ignored = Action::Verdict { message: message(1), source, verdict: Verdict::Ignore };
+    assert_eq!(sim.actions(), vec![ignored]);
+    assert_eq!(sim.protocol.stats().dropped(DropReason::RateLimited), 1);
+    sim.protocol.handle_gossip(message(2), other, &bytes, sim.now);
+    assert!(matches!(sim.actions()[..], [Action::Merge { .. }]), "another peer's is taken");
+    // Once the debt is paid (half a second), and one counter more, the peer is heard again.
+    sim.advance(Duration::from_millis(600));
+    sim.actions();
+    sim.protocol.handle_gossip(message(3), source, &bytes, sim.now);
+    assert!(matches!(sim.actions()[..], [Action::Merge { .. }]));
 }
 
 #[test]
@@ -418,126 +370,6 @@ fn local_changes_are_gathered_published_split_and_counted_until_a_peer_has_them(
     converge(&mut sim, &mut peer);
     assert_eq!(sim.protocol.stats().pending_entries, 0);
     assert_eq!(peer.replica.len(), 40);
-}
-
-/// Connects two simulated nodes and carries every request, response and merge between them
-/// until both are quiet.
-fn converge(a: &mut Sim, b: &mut Sim) {
-    let address: Multiaddr = "/ip4/127.0.0.1/tcp/4001".parse().expect("address");
-    let (id_a, id_b) = (a.replica.local_writer().node, b.replica.local_writer().node);
-    let (id_a, id_b) = (*id_a.peer_id(), *id_b.peer_id());
-    a.connect(id_b, &address, false, None);
-    b.connect(id_a, &address, true, None);
-    for _ in 0..100 {
-        let moved = carry(a, b, id_a) | carry(b, a, id_b);
-        if !moved {
-            return;
-        }
-    }
-    panic!("no convergence");
-}
-
-/// Carries out `from`'s actions against `to`; whether there were any.
-fn carry(from: &mut Sim, to: &mut Sim, from_id: PeerId) -> bool {
-    let actions = from.actions();
-    let any = !actions.is_empty();
-    for action in actions {
-        match action {
-            Action::SendRequest { request, bytes, .. } => {
-                let to_id = *to.replica.local_writer().node.peer_id();
-                let reply =
-                    to.protocol.handle_sync_request(from_id, &bytes, &mut to.replica, to.now);
-                let reply = reply.expect("answered");
-                from.protocol.handle_sync_response(
-                    to_id,
-                    request,
-                    &reply.bytes,
-                    &mut from.replica,
-                    from.now,
-                );
-            }
-            Action::Merge { from: origin, entries } => {
-                let report = from.replica.merge(&namespace(), entries);
-                from.protocol.handle_merged(origin, &report, &mut from.replica, from.now);
-            }
-            Action::Publish { keys, relay, .. } => {
-                from.protocol.handle_publish_result(&keys, relay, false)
-            }
-            _ => {}
-        }
-    }
-    any
-}
-
-#[test]
-fn a_catch_up_response_with_entries_not_asked_for_is_dropped_and_the_catch_up_fails() {
-    let config = PeerConfig { sync_interval: Duration::from_secs(3600), ..PeerConfig::default() };
-    let mut victim = Sim::new(1, config);
-    let mut liar = replica(2);
-    liar.increment(&tweet("asked"), StatKind::Likes).expect("within bounds");
-    // Valid entries of another writer, which the liar adds to every answer: never asked for
-    // by a Fetch, more than a Range response may hold.
-    let mut other = replica(3);
-    let keys: Vec<EntryKey> = (0..MAX_RESPONSE_ENTRIES + 4)
-        .map(|i| other.increment(&tweet(&format!("x{i}")), StatKind::Views).expect("ok").key)
-        .collect();
-    let extra = other.sealed(&keys);
-    let liar_id = *liar.local_writer().node.peer_id();
-    victim.connect(liar_id, &edge_address(2, "websocket"), false, None);
-    let mut merged = 0;
-    for _ in 0..10 {
-        let mut answered = false;
-        for action in victim.actions() {
-            match action {
-                Action::SendRequest { request, bytes, .. } => {
-                    let (_, asked) = SyncRequest::decode(&bytes).expect("decodes");
-                    let mut response = asked.answer_from(&mut liar).expect("answered");
-                    if let SyncResponse::Entries { entries, .. }
-                    | SyncResponse::Range { entries, .. } = &mut response
-                    {
-                        entries.extend(extra.iter().cloned());
-                    }
-                    let bytes = response.encode(&namespace());
-                    let (now, replica) = (victim.now, &mut victim.replica);
-                    victim.protocol.handle_sync_response(liar_id, request, &bytes, replica, now);
-                    answered = true;
-                }
-                Action::Merge { entries, .. } => merged += entries.len(),
-                _ => {}
-            }
-        }
-        if !answered {
-            break;
-        }
-    }
-    let stats = victim.protocol.stats();
-    assert_eq!(stats.dropped(DropReason::Unsolicited), keys.len() as u64);
-    assert_eq!((stats.syncs_failed, stats.syncs_completed), (1, 0));
-    assert_eq!(merged, 0, "nothing of the lying response is merged");
-    assert!(victim.replica.is_empty());
-    // The catch-up is retried after a wait, not at once.
-    assert!(requests(&victim.actions()).is_empty());
-}
-
-#[test]
-fn two_nodes_converge_by_catch_up_through_a_simulated_link() {
-    let mut a = Sim::new(1, PeerConfig::default());
-    let mut b = Sim::new(2, PeerConfig::default());
-    for i in 0..300 {
-        a.replica.increment(&tweet(&format!("a{i}")), StatKind::Likes).expect("within bounds");
-        b.replica
-            .increment(&tweet(&format!("b{}", i % 7)), StatKind::Views)
-            .expect("within bounds");
-    }
-    converge(&mut a, &mut b);
-    assert_eq!(a.replica.sync_digest(), b.replica.sync_digest());
-    assert_eq!(a.protocol.stats().syncs_completed, 1);
-    assert_eq!(b.protocol.stats().synced_entries, 300);
-    assert!(matches!(
-        (a.protocol.stats().last_sync, b.protocol.stats().last_sync),
-        (Some(_), Some(_))
-    ));
-    let _ = MergeFrom::CatchUp { peer: peer_id(1), last: true };
 }
 
 #[test]

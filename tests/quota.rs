@@ -67,7 +67,7 @@ fn gossip_refused_only_for_the_quota_is_ignored_not_rejected() {
     let mut edge = replica(1);
     edge.set_writer_quota(Some(1));
     let (writer, keys) = likes(2, 2);
-    let source = *replica(9).local_writer().node.peer_id();
+    let source = replica(9).local_writer().node.peer_id();
     for (n, key) in keys.iter().enumerate() {
         let bytes = SealedBatch { namespace: namespace(), sealed: writer.sealed([key]) }.encode();
         let message = MessageId::new(&[n as u8]);

@@ -85,10 +85,18 @@ impl Edge {
     }
 
     /// The lines of its `/metrics` that start with `prefix`.
-    pub(crate) fn metric_lines(&mut self, prefix: &str) -> Vec<String> {
+    /// What it took in and refused so far, from its `/metrics`: entries from gossip and from
+    /// catch-up, catch-up requests held back, and drops by reason (those not zero).
+    pub(crate) fn counters(&mut self) -> Vec<String> {
         let http = self.http();
         let body = get(&http, "/metrics").map(|(_, body)| body).unwrap_or_default();
-        body.lines().filter(|l| l.starts_with(prefix)).map(str::to_owned).collect()
+        let wanted = ["gossip_entries", "synced_entries", "catch_up_waits", "dropped_total{"];
+        body.lines()
+            .filter_map(|line| line.strip_prefix("warpnet_stats_"))
+            .filter(|line| wanted.iter().any(|w| line.starts_with(w)))
+            .filter(|line| !line.ends_with(" 0"))
+            .map(str::to_owned)
+            .collect()
     }
 
     /// Stops it with SIGTERM and waits for it.
@@ -197,4 +205,33 @@ pub(crate) fn percentile(samples: &[Duration]) -> (Duration, Duration, Duration)
     let at =
         |q: f64| sorted.get(((sorted.len() as f64 * q).ceil() as usize).saturating_sub(1)).copied();
     (at(0.5).unwrap_or_default(), at(0.99).unwrap_or_default(), at(1.0).unwrap_or_default())
+}
+
+/// The memory a replica takes per entry, as this process's RSS grows while merging `writers`
+/// x `tweets` entries (each writer's likes on tweets of its own, as in the gossip flood), with
+/// the catch-up digest tree built.
+pub(crate) fn replica_bytes_per_entry(writers: u8, tweets: usize) -> f64 {
+    use crate::common::{namespace, replica, tweet};
+    use warpnet_stats::{EntryKey, StatKind};
+    let batches: Vec<_> = (0..writers)
+        .map(|w| {
+            let mut source = replica(w + 10);
+            let keys: Vec<EntryKey> = (0..tweets)
+                .map(|i| {
+                    let liked =
+                        source.increment(&tweet(&format!("flood-{w}-{i}")), StatKind::Likes);
+                    liked.expect("within the caps").key
+                })
+                .collect();
+            source.sealed(&keys)
+        })
+        .collect();
+    let mut target = replica(1);
+    let before = rss_mib(std::process::id());
+    for batch in batches {
+        target.merge(&namespace(), batch);
+    }
+    target.sync_digest();
+    let grown = rss_mib(std::process::id()) - before;
+    grown * 1024.0 * 1024.0 / target.len() as f64
 }

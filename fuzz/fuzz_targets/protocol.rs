@@ -84,7 +84,7 @@ fuzz_target!(|ops: Vec<Op>| {
         protocol: Protocol::new(namespace(), PeerConfig::default(), now),
         mine: behind(),
         theirs: ahead(),
-        peers: (1..=3).map(|seed| *Identity::from_secret([seed; 32]).node_id().peer_id()).collect(),
+        peers: (1..=3).map(|seed| Identity::from_secret([seed; 32]).node_id().peer_id()).collect(),
         pending: Vec::new(),
         now,
         next_message: 0,

@@ -167,6 +167,7 @@ pub(super) fn sync_status(
         ("syncedEntries", stats.synced_entries),
         ("syncsCompleted", stats.syncs_completed),
         ("syncsFailed", stats.syncs_failed),
+        ("catchUpWaits", stats.catch_up_waits),
         ("dials", stats.dials),
         ("dialsTimedOut", stats.dials_timed_out),
     ] {

@@ -83,6 +83,8 @@ export interface SyncStatus {
   syncedEntries: number;
   syncsCompleted: number;
   syncsFailed: number;
+  /** Catch-up requests held back until the peer's intake allowance held another answer. */
+  catchUpWaits: number;
   /** Dials to edge nodes started, and given up after the dial timeout (10 s). */
   dials: number;
   dialsTimedOut: number;

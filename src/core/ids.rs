@@ -70,7 +70,7 @@ macro_rules! text_id {
     ($(#[$doc:meta])* $name:ident, $what:literal) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(Box<str>);
+        pub struct $name(std::sync::Arc<str>);
 
         impl $name {
             /// Checks the text (1 to 128 bytes, no `/`, no control characters) and wraps it.
@@ -213,17 +213,21 @@ impl FromStr for StatKind {
 }
 
 /// A node's id: the libp2p PeerId of its ed25519 key. The public key is embedded in it, so
-/// anyone can check that node's signatures from the id alone.
+/// anyone can check that node's signatures from the id alone; it is kept as those 32 bytes
+/// (the rest of the PeerId is the same for every node), which order as the PeerIds do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct NodeId(PeerId);
+pub struct NodeId([u8; 32]);
 
 impl NodeId {
     /// The node id for a PeerId, if that PeerId embeds an ed25519 public key.
     pub fn from_peer_id(peer: PeerId) -> Result<Self, KeyError> {
-        if embeds_ed25519_key(&peer) {
-            Ok(Self(peer))
-        } else {
-            Err(KeyError::BadNodeId(peer.to_base58()))
+        let multihash = peer.as_ref();
+        let digest = multihash.digest();
+        match (multihash.code(), digest.split_first_chunk::<4>()) {
+            (0, Some((prefix, key))) if *prefix == ED25519_KEY_PREFIX => {
+                key.try_into().map(Self).map_err(|_| KeyError::BadNodeId(peer.to_base58()))
+            }
+            _ => Err(KeyError::BadNodeId(peer.to_base58())),
         }
     }
 
@@ -234,20 +238,29 @@ impl NodeId {
         Self::from_peer_id(peer)
     }
 
-    /// The PeerId's binary form.
+    /// The PeerId's binary form: an identity multihash of the key's protobuf encoding.
     pub fn to_bytes(self) -> Vec<u8> {
-        self.0.to_bytes()
+        let mut bytes = Vec::with_capacity(38);
+        bytes.extend([0x00, 0x24]);
+        bytes.extend(ED25519_KEY_PREFIX);
+        bytes.extend(self.0);
+        bytes
     }
 
     /// The libp2p PeerId.
-    pub fn peer_id(&self) -> &PeerId {
+    pub fn peer_id(&self) -> PeerId {
+        PeerId::from_bytes(&self.to_bytes()).expect("an identity multihash of 36 bytes")
+    }
+
+    /// The ed25519 public key's bytes (not checked to be a valid curve point).
+    pub(crate) fn key_bytes(&self) -> &[u8; 32] {
         &self.0
     }
 }
 
 impl fmt::Display for NodeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
+        fmt::Display::fmt(&self.peer_id(), f)
     }
 }
 
@@ -356,12 +369,3 @@ impl EntryKey {
 /// The protobuf prefix of an ed25519 public key inside a PeerId: key type 1 (Ed25519), then
 /// 32 bytes of key data.
 const ED25519_KEY_PREFIX: [u8; 4] = [0x08, 0x01, 0x12, 0x20];
-
-/// Whether a PeerId embeds an ed25519 public key (an identity multihash of its protobuf
-/// encoding). A structural check only: the key's curve point is decoded, once per node, when
-/// its first signature is checked.
-pub(crate) fn embeds_ed25519_key(peer: &PeerId) -> bool {
-    let multihash = peer.as_ref();
-    let digest = multihash.digest();
-    multihash.code() == 0 && digest.len() == 36 && digest[..4] == ED25519_KEY_PREFIX
-}

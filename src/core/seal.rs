@@ -173,9 +173,7 @@ pub fn verify_sealed(
         groups.iter().map(|g| g.tree().map_err(SealError::from)).collect();
     let pending: Vec<(&Sealed, &Tree)> =
         groups.iter().zip(&trees).filter_map(|(g, t)| Some((g, t.as_ref().ok()?))).collect();
-    let mut verdicts =
-        check_signatures(namespace, &pending, |node| signing::public_key_of(node.peer_id()))
-            .into_iter();
+    let mut verdicts = check_signatures(namespace, &pending, signing::public_key_of).into_iter();
     groups
         .iter()
         .zip(trees)

@@ -3,9 +3,8 @@
 
 use ed25519_dalek::{Signer, SigningKey};
 use ed25519_zebra::{VerificationKey, VerificationKeyBytes, batch};
-use libp2p_identity::PeerId;
 
-use super::ids::{NodeId, embeds_ed25519_key};
+use super::ids::NodeId;
 
 /// A node's signing identity: an ed25519 key whose libp2p PeerId is the [`NodeId`].
 #[derive(Clone)]
@@ -57,13 +56,10 @@ impl Identity {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Signature(pub [u8; 64]);
 
-/// The ed25519 key a PeerId embeds, if it is a valid curve point not of small order (anyone
+/// The ed25519 key a node id embeds, if it is a valid curve point not of small order (anyone
 /// could sign for a small-order key).
-pub(crate) fn public_key_of(peer: &PeerId) -> Option<VerificationKey> {
-    if !embeds_ed25519_key(peer) {
-        return None;
-    }
-    let bytes: [u8; 32] = peer.as_ref().digest()[4..].try_into().ok()?;
+pub(crate) fn public_key_of(node: &NodeId) -> Option<VerificationKey> {
+    let bytes = *node.key_bytes();
     let weak = ed25519_dalek::VerifyingKey::from_bytes(&bytes).map_or(true, |key| key.is_weak());
     if weak {
         return None;

@@ -91,6 +91,19 @@ pub enum SyncResponse {
     },
 }
 
+impl SyncResponse {
+    /// How many digests, summaries or entries it carries: what building it costs.
+    pub fn items(&self) -> usize {
+        match self {
+            Self::Children { digests } => digests.len(),
+            Self::Leaves { leaves } => leaves.iter().map(Vec::len).sum(),
+            Self::Entries { entries, .. } | Self::Range { entries, .. } => {
+                entries.iter().map(|group| group.leaves.len()).sum()
+            }
+        }
+    }
+}
+
 /// Why a sync request or response could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SyncError {

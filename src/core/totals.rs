@@ -52,14 +52,19 @@ impl Contribution {
     }
 }
 
+/// One statistic of one tweet over all writers: increments less decrements (each writer's
+/// at most 2^64 apart, so 2^63 writers fit).
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Total {
-    pub(crate) increments: u128,
-    pub(crate) decrements: u128,
-}
+pub(crate) struct Total(i128);
 
 impl Total {
+    /// Moves the total from a writer's `old` counter to its `new` one.
+    pub(crate) fn replace(&mut self, old: PnCounter, new: PnCounter) {
+        self.0 += new.value() - old.value();
+    }
+
+    /// The count shown: never below zero, at most `u64::MAX`.
     pub(crate) fn count(self) -> u64 {
-        u64::try_from(self.increments.saturating_sub(self.decrements)).unwrap_or(u64::MAX)
+        u64::try_from(self.0.max(0)).unwrap_or(u64::MAX)
     }
 }

@@ -99,6 +99,11 @@ impl Collector for StatsCollector {
             ("relayed_entries", "Entries from catch-up passed on by gossip", stats.relayed_entries),
             ("syncs_completed", "Catch-ups completed", stats.syncs_completed),
             ("syncs_failed", "Catch-ups failed", stats.syncs_failed),
+            (
+                "catch_up_waits",
+                "Catch-up requests held back by an intake allowance",
+                stats.catch_up_waits,
+            ),
             ("dials", "Dials started", stats.dials),
             ("dials_timed_out", "Dials given up after the dial timeout", stats.dials_timed_out),
         ];

@@ -1,19 +1,38 @@
 //! The native on-disk store: one redb table of string keys and byte values. Each update is one
-//! redb write transaction (ACID, crash-safe); nothing of a failed one is kept.
+//! redb write transaction (ACID, crash-safe); nothing of a failed one is kept. Transactions run
+//! on a thread of the store's own, so the caller's thread (the node's event loop) never waits
+//! for the disk: it only computes the change between the reads and the writes.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
 
+use futures_channel::oneshot;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::{Store, StoreError, Write};
 
 const TABLE: TableDefinition<&str, &[u8]> = TableDefinition::new("warpnet-stats");
 
+/// A write transaction to run on the store's thread.
+type Job = Box<dyn FnOnce(&Database) + Send>;
+
 /// A redb database file.
 #[derive(Debug)]
 pub struct RedbStore {
-    db: Database,
+    db: Arc<Database>,
+    /// To the thread that runs write transactions, one at a time; `None` once closing.
+    jobs: Option<mpsc::Sender<Job>>,
+    /// That thread, joined when the store is dropped (so the file is closed then).
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for RedbStore {
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
 }
 
 /// The most memory redb keeps of the file's pages.
@@ -39,8 +58,57 @@ impl RedbStore {
         let txn = db.begin_write().map_err(|e| open(e.into()))?;
         txn.open_table(TABLE).map_err(|e| open(e.into()))?;
         txn.commit().map_err(|e| open(e.into()))?;
-        Ok(Self { db })
+        let db = Arc::new(db);
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let writer = db.clone();
+        let writer = std::thread::Builder::new()
+            .name("redb".into())
+            .spawn(move || queue.into_iter().for_each(|job| job(&writer)))
+            .map_err(|error| StoreError::Open { location: location(), source: Arc::new(error) })?;
+        Ok(Self { db, jobs: Some(jobs), writer: Some(writer) })
     }
+}
+
+/// The error of a store whose thread stopped (it panicked).
+fn stopped<T>(_: T) -> StoreError {
+    StoreError::write(std::io::Error::other("the store's thread stopped"))
+}
+
+/// Runs one update on the store's thread: reads `keys` and sends their values, waits for the
+/// writes, applies and commits them, and sends the outcome. If the writes never come (the
+/// update was dropped), the transaction is dropped unapplied.
+fn transaction(
+    db: &Database,
+    keys: &[String],
+    current: oneshot::Sender<Result<Vec<Option<Vec<u8>>>, StoreError>>,
+    writes: mpsc::Receiver<Vec<Write>>,
+    done: oneshot::Sender<Result<(), StoreError>>,
+) {
+    let txn = match db.begin_write() {
+        Ok(txn) => txn,
+        Err(error) => return drop(current.send(Err(write(error)))),
+    };
+    let values = txn.open_table(TABLE).map_err(write).and_then(|table| {
+        keys.iter()
+            .map(|k| Ok(table.get(k.as_str()).map_err(read)?.map(|v| v.value().to_vec())))
+            .collect()
+    });
+    let failed = values.is_err();
+    if current.send(values).is_err() || failed {
+        return;
+    }
+    let Ok(writes) = writes.recv() else { return };
+    let applied = txn.open_table(TABLE).map_err(write).and_then(|mut table| {
+        for (key, value) in writes {
+            match value {
+                Some(value) => table.insert(key.as_str(), value.as_slice()).map(drop),
+                None => table.remove(key.as_str()).map(drop),
+            }
+            .map_err(write)?;
+        }
+        Ok(())
+    });
+    let _ = done.send(applied.and_then(|()| txn.commit().map_err(write)));
 }
 
 /// Creates the file with mode 0600 if missing; narrows an existing one others may read or
@@ -93,24 +161,15 @@ impl Store for RedbStore {
         keys: &[String],
         change: impl FnOnce(Vec<Option<Vec<u8>>>) -> (Vec<Write>, R),
     ) -> Result<R, StoreError> {
-        let txn = self.db.begin_write().map_err(write)?;
-        let result = {
-            let mut table = txn.open_table(TABLE).map_err(write)?;
-            let current = keys
-                .iter()
-                .map(|k| Ok(table.get(k.as_str()).map_err(read)?.map(|v| v.value().to_vec())))
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            let (writes, result) = change(current);
-            for (key, value) in writes {
-                match value {
-                    Some(value) => table.insert(key.as_str(), value.as_slice()).map(drop),
-                    None => table.remove(key.as_str()).map(drop),
-                }
-                .map_err(write)?;
-            }
-            result
-        };
-        txn.commit().map_err(write)?;
+        let keys = keys.to_vec();
+        let (current, values) = oneshot::channel();
+        let (send_writes, writes) = mpsc::channel();
+        let (done, outcome) = oneshot::channel();
+        let job: Job = Box::new(move |db| transaction(db, &keys, current, writes, done));
+        self.jobs.as_ref().ok_or_else(|| stopped(()))?.send(job).map_err(stopped)?;
+        let (changes, result) = change(values.await.map_err(stopped)??);
+        send_writes.send(changes).map_err(stopped)?;
+        outcome.await.map_err(stopped)??;
         Ok(result)
     }
 

@@ -46,6 +46,7 @@ pub fn user(text: &str) -> UserId {
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod net;
+pub mod sim;
 
 /// A seal by the writer whose secret key is `secret` (in generation 7) over exactly these
 /// counters, shown whole: what any writer, honest or not, can sign.

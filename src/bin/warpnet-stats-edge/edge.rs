@@ -20,7 +20,7 @@ use crate::http;
 /// A warpnet-stats edge node: browsers and other edge nodes connect to it; it stores every
 /// entry of its namespace on disk and relays gossip between its peers.
 #[derive(Debug, Parser)]
-#[command(version)]
+#[command(version, args_override_self = true)]
 struct Args {
     /// Directory of the node's store (its identity key and every entry) and of its WebRTC
     /// certificate. Created if missing; the node keeps its id and addresses across restarts as
@@ -79,25 +79,39 @@ struct Args {
     #[arg(long, default_value_t = ConnectionCaps::default().per_ip)]
     max_per_ip: u32,
 
-    /// Gossip taken from each peer, in MiB per second (bursts of four seconds' worth, at least
-    /// 1 MiB); more is dropped (`rate_limited`) and fetched by catch-up.
+    /// What each peer may send (gossip it passes on and catch-up answers), in MiB per second
+    /// (bursts of four seconds' worth, at least 1 MiB); gossip beyond is dropped
+    /// (`rate_limited`) and fetched by catch-up, whose next request waits for the allowance.
+    /// Stricter than the library's default (4): anyone may connect to an edge node.
     #[arg(long, default_value_t = 1.0)]
-    gossip_per_peer: f64,
+    intake_per_peer: f64,
 
-    /// Gossip taken from all peers at one IP address (an IPv6 /64), in MiB per second.
+    /// What all peers at one IP address (an IPv6 /64) may send, in MiB per second (library: 8).
     #[arg(long, default_value_t = 2.0)]
-    gossip_per_ip: f64,
+    intake_per_ip: f64,
 
-    /// Gossip taken from all peers together, in MiB per second.
+    /// What all peers together may send, in MiB per second (library: 16).
     #[arg(long, default_value_t = 4.0)]
-    gossip_total: f64,
+    intake_total: f64,
 
-    /// Catch-up answers sent to each peer, in MiB per second; requests beyond get no answer.
-    #[arg(long, default_value_t = 8.0)]
+    /// New counters (ones this node did not hold: what its memory and store grow by) each
+    /// peer's gossip and catch-up answers may add per second (bursts of ten seconds' worth);
+    /// beyond, its gossip is dropped (`rate_limited`) and its catch-up waits. Stricter than
+    /// the library's default (20,000): anyone may connect to an edge node.
+    #[arg(long, default_value_t = 2_000.0)]
+    counters_per_peer: f64,
+
+    /// New counters all peers together may add per second (bursts of ten seconds' worth).
+    #[arg(long, default_value_t = 10_000.0)]
+    counters_total: f64,
+
+    /// Catch-up answers sent to each peer, in items (digests, summaries, entries: the work of
+    /// building them) per second (bursts of four seconds' worth); requests beyond get no answer.
+    #[arg(long, default_value_t = 50_000.0)]
     answers_per_peer: f64,
 
-    /// Catch-up answers sent to all peers together, in MiB per second.
-    #[arg(long, default_value_t = 16.0)]
+    /// Catch-up answers sent to all peers together, in items per second.
+    #[arg(long, default_value_t = 50_000.0)]
     answers_total: f64,
 
     /// The most counters of any one remote writer this node keeps (4 per tweet it counts on);
@@ -125,6 +139,36 @@ struct Args {
     /// Directory served at `/pkg/` (the built npm package).
     #[arg(long, default_value = "pkg")]
     pkg: PathBuf,
+}
+
+impl Args {
+    /// The network settings the flags give.
+    fn peer_config(&self) -> PeerConfig {
+        PeerConfig {
+            sync_interval: Duration::from_secs(self.sync_interval),
+            connections: ConnectionCaps {
+                incoming: self.max_connections,
+                pending_incoming: self.max_pending,
+                per_peer: self.max_per_peer,
+                per_ip: self.max_per_ip,
+            },
+            ingest: IngestLimits {
+                intake_per_peer: mib(self.intake_per_peer),
+                intake_per_ip: mib(self.intake_per_ip),
+                intake_total: mib(self.intake_total),
+                counters_per_peer: counters(self.counters_per_peer),
+                counters_total: counters(self.counters_total),
+                answers_per_peer: items(self.answers_per_peer),
+                answers_total: items(self.answers_total),
+            },
+            ..PeerConfig::default()
+        }
+    }
+
+    /// The storage quota per remote writer, if any.
+    fn writer_quota(&self) -> Option<usize> {
+        (self.writer_quota > 0).then_some(self.writer_quota)
+    }
 }
 
 /// Where to serve HTTP, if anywhere.
@@ -179,29 +223,12 @@ async fn run(args: Args) -> Result<(), String> {
     let rules = Rules { caps: args.caps, difficulty: Difficulty(args.difficulty) };
     let node = Node::open_with(namespace.clone(), rules, store).await;
     let node = Rc::new(node.map_err(|e| e.to_string())?);
-    let quota = (args.writer_quota > 0).then_some(args.writer_quota);
-    node.with_replica_mut(|replica| replica.set_writer_quota(quota));
+    node.with_replica_mut(|replica| replica.set_writer_quota(args.writer_quota()));
     let entries = node.with_replica(|r| r.len());
     let (caps, difficulty) = (args.caps, args.difficulty);
     tracing::info!(node = %node.node_id(), entries, %caps, difficulty, "opened the store");
 
-    let config = PeerConfig {
-        sync_interval: Duration::from_secs(args.sync_interval),
-        connections: ConnectionCaps {
-            incoming: args.max_connections,
-            pending_incoming: args.max_pending,
-            per_peer: args.max_per_peer,
-            per_ip: args.max_per_ip,
-        },
-        ingest: IngestLimits {
-            gossip_per_peer: mib(args.gossip_per_peer),
-            gossip_per_ip: mib(args.gossip_per_ip),
-            gossip_total: mib(args.gossip_total),
-            answers_per_peer: mib(args.answers_per_peer),
-            answers_total: mib(args.answers_total),
-        },
-        ..PeerConfig::default()
-    };
+    let config = args.peer_config();
     let certificate = webrtc_certificate(&args.data_dir)?;
     let mut peer =
         Peer::with_webrtc(node.clone(), config, certificate).await.map_err(|e| e.to_string())?;
@@ -312,9 +339,106 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+/// An allowance of `per_second` answer items a second, in bursts of four seconds' worth.
+fn items(per_second: f64) -> Allowance {
+    Allowance { per_second, burst: 4.0 * per_second }
+}
+
+/// An allowance of `per_second` new counters a second, in bursts of ten seconds' worth.
+fn counters(per_second: f64) -> Allowance {
+    Allowance { per_second, burst: 10.0 * per_second }
+}
+
 /// An allowance of `per_second` MiB a second, in bursts of four seconds' worth (at least one
 /// message of the largest size).
 fn mib(per_second: f64) -> Allowance {
     let per_second = per_second * 1024.0 * 1024.0;
     Allowance { per_second, burst: (4.0 * per_second).max(MAX_MESSAGE_BYTES as f64) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: f64 = 1024.0 * 1024.0;
+
+    fn parse(flags: &[&str]) -> Args {
+        Args::try_parse_from(std::iter::once("warpnet-stats-edge").chain(flags.iter().copied()))
+            .expect("valid flags")
+    }
+
+    #[test]
+    fn the_flags_defaults_are_the_librarys() {
+        let args = parse(&[]);
+        let config = args.peer_config();
+        // Intake and new counters are stricter on an edge node, which anyone may connect to.
+        let mib = |per_second: f64| Allowance {
+            per_second: per_second * MIB,
+            burst: 4.0 * per_second * MIB,
+        };
+        let ingest = IngestLimits {
+            intake_per_peer: mib(1.0),
+            intake_per_ip: mib(2.0),
+            intake_total: mib(4.0),
+            counters_per_peer: Allowance { per_second: 2_000.0, burst: 20_000.0 },
+            counters_total: Allowance { per_second: 10_000.0, burst: 100_000.0 },
+            ..IngestLimits::default()
+        };
+        assert_eq!(config.ingest, ingest);
+        assert_eq!(config.connections, ConnectionCaps::default());
+        assert_eq!(args.writer_quota(), Some(100_000));
+    }
+
+    #[test]
+    fn every_limit_flag_reaches_the_node() {
+        let args = parse(&[
+            "--intake-per-peer",
+            "2",
+            "--intake-per-ip",
+            "3",
+            "--intake-total",
+            "0.125",
+            "--answers-per-peer",
+            "5",
+            "--answers-total",
+            "6",
+            "--max-connections",
+            "7",
+            "--max-pending",
+            "8",
+            "--max-per-peer",
+            "2",
+            "--max-per-ip",
+            "9",
+            "--sync-interval",
+            "5",
+            "--writer-quota",
+            "12",
+            "--counters-per-peer",
+            "10",
+            "--counters-total",
+            "20",
+        ]);
+        let config = args.peer_config();
+        let allowance =
+            |rate: f64, burst: f64| Allowance { per_second: rate * MIB, burst: burst * MIB };
+        let ingest = IngestLimits {
+            intake_per_peer: allowance(2.0, 8.0),
+            intake_per_ip: allowance(3.0, 12.0),
+            // At least one message of the largest size at once.
+            intake_total: allowance(0.125, 1.0),
+            counters_per_peer: Allowance { per_second: 10.0, burst: 100.0 },
+            counters_total: Allowance { per_second: 20.0, burst: 200.0 },
+            answers_per_peer: Allowance { per_second: 5.0, burst: 20.0 },
+            answers_total: Allowance { per_second: 6.0, burst: 24.0 },
+        };
+        assert_eq!(config.ingest, ingest);
+        let caps = ConnectionCaps { incoming: 7, pending_incoming: 8, per_peer: 2, per_ip: 9 };
+        assert_eq!(config.connections, caps);
+        assert_eq!(config.sync_interval, Duration::from_secs(5));
+        assert_eq!(args.writer_quota(), Some(12));
+        assert_eq!(parse(&["--writer-quota", "0"]).writer_quota(), None);
+        // A flag given twice takes its last value (tests add to a base command line).
+        assert_eq!(parse(&["--max-per-ip", "1", "--max-per-ip", "3"]).max_per_ip, 3);
+    }
 }

@@ -117,6 +117,7 @@ impl Replica {
     ) -> Merged {
         let mut report = MergeReport::default();
         let mut learnt = Vec::new();
+        let held = self.len;
         for ((group, verdict), proven) in sealed.into_iter().zip(verified).zip(proven) {
             let writer = group.writer;
             let Some((seal, tree)) = verdict else {
@@ -154,6 +155,7 @@ impl Replica {
                 learnt.push((seal, group.identity, tree));
             }
         }
+        report.added = self.len - held;
         (report, learnt)
     }
 

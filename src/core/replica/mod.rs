@@ -21,6 +21,9 @@ use super::totals::{Contribution, Stats, Total};
 use super::witness::{MAX_SERVED_LEAVES, SealTable, Witness, Witnesses};
 
 mod merging;
+mod slots;
+
+use slots::Slots;
 
 /// A counter and its key: what a change produces and what storage keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +60,9 @@ pub struct MergeReport {
     pub stale: usize,
     /// Entries refused, with the reason. Nothing of them was kept.
     pub rejected: Vec<(EntryKey, Rejection)>,
+    /// How many of the changed entries are counters this replica did not hold before: what
+    /// the merge added to its size.
+    pub added: usize,
 }
 
 impl MergeReport {
@@ -79,7 +85,7 @@ struct Slot {
 #[derive(Debug, Default)]
 struct TweetCounters {
     totals: [Total; 4],
-    slots: HashMap<(StatKind, Writer), Slot>,
+    slots: Slots,
 }
 
 /// All counters of one namespace as seen by one node.
@@ -228,7 +234,7 @@ impl Replica {
     pub fn contributions(&self, tweet: &TweetId) -> Vec<Contribution> {
         let Some(counters) = self.tweets.get(tweet) else { return Vec::new() };
         let mut shares: BTreeMap<Writer, [PnCounter; 4]> = BTreeMap::new();
-        for (&(stat, writer), slot) in &counters.slots {
+        for (&(stat, writer), slot) in counters.slots.iter() {
             shares.entry(writer).or_default()[stat.index()] = slot.counter;
         }
         shares.into_iter().map(|(writer, counters)| Contribution { writer, counters }).collect()
@@ -348,14 +354,12 @@ impl Replica {
             Some(counters) => counters,
             None => self.tweets.entry(key.tweet.clone()).or_default(),
         };
-        let slot = counters.slots.entry((key.stat, key.writer)).or_insert_with(|| {
+        let slot = counters.slots.get_or_insert_with((key.stat, key.writer), || {
             self.len += 1;
             self.quota.count(key.writer);
             Slot { counter: PnCounter::default(), witnesses: [None, None], summary: None }
         });
-        let total = &mut counters.totals[key.stat.index()];
-        total.increments += u128::from(counter.increments - slot.counter.increments);
-        total.decrements += u128::from(counter.decrements - slot.counter.decrements);
+        counters.totals[key.stat.index()].replace(slot.counter, counter);
         let old = slot.summary;
         *slot = Slot { counter, witnesses, summary: None };
         // Once built, the tree follows every change (each slot then has its summary).
@@ -392,7 +396,7 @@ impl Replica {
     }
 
     fn key_of(&self, node: &NodeId) -> Option<VerificationKey> {
-        self.keys.get(node).copied().or_else(|| signing::public_key_of(node.peer_id()))
+        self.keys.get(node).copied().or_else(|| signing::public_key_of(node))
     }
 }
 

@@ -1,6 +1,7 @@
 //! Catch-up scheduling with one peer: at most one session running and one more wanted after
 //! it, whatever asks for it (a connection, a subscription, a rate-limited burst, the periodic
-//! tick); retries after failures with backoff, at once if the peer connected anew meanwhile.
+//! tick); retries after failures with backoff, at once if the peer connected anew meanwhile; a
+//! next request held back while the peer's intake allowance is spent.
 
 use web_time::Instant;
 
@@ -31,10 +32,20 @@ struct Running {
     epoch: u64,
 }
 
+/// A session whose next request waits until the peer's intake allowance holds its answer.
+#[derive(Debug)]
+struct Waiting {
+    until: Instant,
+    session: SyncSession,
+    request: Vec<u8>,
+    epoch: u64,
+}
+
 /// The catch-up state of one connected peer.
 #[derive(Debug)]
 pub(crate) struct CatchUp {
     running: Option<Running>,
+    waiting: Option<Waiting>,
     /// The epoch of the session last taken out of `running` (to judge its failure).
     taken_epoch: u64,
     again: bool,
@@ -46,27 +57,38 @@ pub(crate) struct CatchUp {
 
 impl CatchUp {
     pub(crate) fn new(backoff: Backoff) -> Self {
-        Self { running: None, taken_epoch: 0, again: false, retry_at: None, backoff, epoch: 0 }
+        Self {
+            running: None,
+            waiting: None,
+            taken_epoch: 0,
+            again: false,
+            retry_at: None,
+            backoff,
+            epoch: 0,
+        }
     }
 
     pub(crate) fn new_connection(&mut self) {
         self.epoch += 1;
     }
 
-    /// Whether a session is under way.
+    /// Whether a session is under way (waiting for a response, or to send its next request).
     pub(crate) fn running(&self) -> bool {
-        self.running.is_some()
+        self.running.is_some() || self.waiting.is_some()
     }
 
-    /// When a failed catch-up is to be retried.
-    pub(crate) fn retry_at(&self) -> Option<Instant> {
-        self.retry_at.filter(|_| self.running.is_none())
+    /// When a failed catch-up is to be retried, or a waiting request sent.
+    pub(crate) fn due_at(&self) -> Option<Instant> {
+        match &self.waiting {
+            Some(waiting) => Some(waiting.until),
+            None => self.retry_at.filter(|_| self.running.is_none()),
+        }
     }
 
     /// A catch-up is wanted: `true` if one should start now; otherwise it starts after the
     /// one running.
     pub(crate) fn want(&mut self) -> bool {
-        if self.running.is_some() {
+        if self.running() {
             self.again = true;
             return false;
         }
@@ -82,6 +104,19 @@ impl CatchUp {
     /// The session last taken waits for the response to its next `request`.
     pub(crate) fn resume(&mut self, request: RequestId, session: SyncSession) {
         self.running = Some(Running { request, session, epoch: self.taken_epoch });
+    }
+
+    /// The session last taken sends its next `request` (encoded) at `until`, not before.
+    pub(crate) fn wait(&mut self, until: Instant, session: SyncSession, request: Vec<u8>) {
+        self.waiting = Some(Waiting { until, session, request, epoch: self.taken_epoch });
+    }
+
+    /// The waiting session and its request, taken out if due at `now`; then
+    /// [`CatchUp::resume`] it with the request's id.
+    pub(crate) fn take_due(&mut self, now: Instant) -> Option<(SyncSession, Vec<u8>)> {
+        let waiting = self.waiting.take_if(|waiting| waiting.until <= now)?;
+        self.taken_epoch = waiting.epoch;
+        Some((waiting.session, waiting.request))
     }
 
     /// The session waiting for `request`, taken out (`None` if `request` is not the one

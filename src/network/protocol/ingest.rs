@@ -1,11 +1,14 @@
-//! How much a node takes from its peers, on time passed in: bytes of gossip from each peer,
-//! from each IP address and from all together, and bytes of catch-up answers to each peer.
+//! How much a node takes from its peers, on time passed in: bytes taken in (gossip passed on
+//! and catch-up answers sent) from each peer, from each IP address and from all together, new
+//! counters that what a peer sent added (per peer and in all), and the items (digests,
+//! summaries, entries: the work) of catch-up answers given to each peer and in all.
 //! Token buckets in bytes, kept only while not full and at most [`MAX_TRACKED`] per kind, so
 //! no number of peer ids or addresses makes the state grow without bound.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::{IpAddr, Ipv6Addr};
+use std::time::Duration;
 
 use libp2p::multiaddr::Protocol as Part;
 use libp2p::{Multiaddr, PeerId};
@@ -13,7 +16,7 @@ use web_time::Instant;
 
 use super::interface::{Allowance, IngestLimits};
 use super::limits::TokenBucket;
-use crate::core::MAX_MESSAGE_BYTES;
+use crate::core::{MAX_MESSAGE_BYTES, MAX_RESPONSE_ENTRIES};
 
 /// The most peers or addresses tracked per kind of allowance; beyond, a newcomer is refused
 /// until buckets refill and are forgotten.
@@ -34,6 +37,13 @@ impl<K: Hash + Eq + Copy> Buckets<K> {
     /// The bucket of `key` if it holds `amount`; `None` if it does not, or if a new key
     /// finds the table full.
     fn holding(&mut self, key: K, amount: f64, now: Instant) -> Option<&mut TokenBucket> {
+        let allowance = self.allowance;
+        let bucket = self.bucket(key, now)?;
+        bucket.holds(now, allowance, amount).then_some(bucket)
+    }
+
+    /// The bucket of `key`, refilled to `now`; `None` if a new key finds the table full.
+    fn bucket(&mut self, key: K, now: Instant) -> Option<&mut TokenBucket> {
         if !self.held.contains_key(&key) && self.held.len() >= MAX_TRACKED {
             self.forget_full(now);
             if self.held.len() >= MAX_TRACKED {
@@ -42,7 +52,22 @@ impl<K: Hash + Eq + Copy> Buckets<K> {
         }
         let allowance = self.allowance;
         let bucket = self.held.entry(key).or_insert_with(|| TokenBucket::full(allowance, now));
-        bucket.holds(now, allowance, amount).then_some(bucket)
+        bucket.refill(now, allowance);
+        Some(bucket)
+    }
+
+    /// How long until the bucket of `key` holds a whole message's worth (zero if untracked).
+    fn wait(&mut self, key: K, now: Instant) -> Duration {
+        self.wait_for(key, now, whole_message(self.allowance))
+    }
+
+    /// How long until the bucket of `key` holds `amount` (or its burst; zero if untracked).
+    fn wait_for(&mut self, key: K, now: Instant, amount: f64) -> Duration {
+        let allowance = self.allowance;
+        match self.held.get_mut(&key) {
+            Some(bucket) => bucket.wait_for(now, allowance, amount),
+            None => Duration::ZERO,
+        }
     }
 
     fn forget_full(&mut self, now: Instant) {
@@ -54,9 +79,11 @@ impl<K: Hash + Eq + Copy> Buckets<K> {
 /// A node's allowances for what its peers send and ask.
 #[derive(Debug)]
 pub(crate) struct Ingest {
-    gossip_peers: Buckets<PeerId>,
-    gossip_ips: Buckets<IpAddr>,
-    gossip_total: (Allowance, TokenBucket),
+    intake_peers: Buckets<PeerId>,
+    intake_ips: Buckets<IpAddr>,
+    intake_total: (Allowance, TokenBucket),
+    counters_peers: Buckets<PeerId>,
+    counters_total: (Allowance, TokenBucket),
     answers: Buckets<PeerId>,
     answers_total: (Allowance, TokenBucket),
 }
@@ -64,9 +91,11 @@ pub(crate) struct Ingest {
 impl Ingest {
     pub(crate) fn new(limits: IngestLimits, now: Instant) -> Self {
         Self {
-            gossip_peers: Buckets::new(limits.gossip_per_peer),
-            gossip_ips: Buckets::new(limits.gossip_per_ip),
-            gossip_total: (limits.gossip_total, TokenBucket::full(limits.gossip_total, now)),
+            intake_peers: Buckets::new(limits.intake_per_peer),
+            intake_ips: Buckets::new(limits.intake_per_ip),
+            intake_total: (limits.intake_total, TokenBucket::full(limits.intake_total, now)),
+            counters_peers: Buckets::new(limits.counters_per_peer),
+            counters_total: (limits.counters_total, TokenBucket::full(limits.counters_total, now)),
             answers: Buckets::new(limits.answers_per_peer),
             answers_total: (limits.answers_total, TokenBucket::full(limits.answers_total, now)),
         }
@@ -82,38 +111,106 @@ impl Ingest {
         now: Instant,
     ) -> bool {
         let amount = bytes as f64;
-        let (total_allowance, total) = &mut self.gossip_total;
+        if self.counters_owed(peer, now) {
+            return false;
+        }
+        let (total_allowance, total) = &mut self.intake_total;
         if !total.holds(now, *total_allowance, amount) {
             return false;
         }
         let ip = address.and_then(ip_of);
         if let Some(ip) = ip
-            && self.gossip_ips.holding(ip, amount, now).is_none()
+            && self.intake_ips.holding(ip, amount, now).is_none()
         {
             return false;
         }
-        let Some(bucket) = self.gossip_peers.holding(peer, amount, now) else { return false };
+        let Some(bucket) = self.intake_peers.holding(peer, amount, now) else { return false };
         bucket.spend(amount);
         total.spend(amount);
-        if let Some(bucket) = ip.and_then(|ip| self.gossip_ips.holding(ip, 0.0, now)) {
+        if let Some(bucket) = ip.and_then(|ip| self.intake_ips.holding(ip, 0.0, now)) {
             bucket.spend(amount);
         }
         true
     }
 
+    /// Spends `bytes` of catch-up answers that `peer` (connected at `address`) sent: taken in
+    /// already, so the allowances may go into debt, which [`Ingest::intake_wait`] waits out.
+    pub(crate) fn took_answer(
+        &mut self,
+        peer: PeerId,
+        address: Option<&Multiaddr>,
+        bytes: usize,
+        now: Instant,
+    ) {
+        let amount = bytes as f64;
+        let (allowance, total) = &mut self.intake_total;
+        total.refill(now, *allowance);
+        total.spend(amount);
+        if let Some(bucket) = address.and_then(ip_of).and_then(|ip| self.intake_ips.bucket(ip, now))
+        {
+            bucket.spend(amount);
+        }
+        if let Some(bucket) = self.intake_peers.bucket(peer, now) {
+            bucket.spend(amount);
+        }
+    }
+
+    /// Spends `count` new counters that what `peer` sent added (after merging).
+    pub(crate) fn added(&mut self, peer: PeerId, count: usize, now: Instant) {
+        if count == 0 {
+            return;
+        }
+        let amount = count as f64;
+        let (allowance, total) = &mut self.counters_total;
+        total.refill(now, *allowance);
+        total.spend(amount);
+        if let Some(bucket) = self.counters_peers.bucket(peer, now) {
+            bucket.spend(amount);
+        }
+    }
+
+    /// Whether `peer`'s or the node's new counters are spent: no room for one more.
+    fn counters_owed(&mut self, peer: PeerId, now: Instant) -> bool {
+        let (allowance, total) = &mut self.counters_total;
+        let allowance_of_peers = self.counters_peers.allowance;
+        // A peer with no bucket (none spent, or full and forgotten) owes nothing.
+        let owed = |bucket: &mut TokenBucket| !bucket.holds(now, allowance_of_peers, 1.0);
+        !total.holds(now, *allowance, 1.0)
+            || self.counters_peers.held.get_mut(&peer).is_some_and(owed)
+    }
+
+    /// How long until `peer` (at `address`), its address and the node may take in a whole
+    /// message more, and the new counters of a whole answer: the wait before the next
+    /// catch-up request to it goes out (zero: now).
+    pub(crate) fn intake_wait(
+        &mut self,
+        peer: PeerId,
+        address: Option<&Multiaddr>,
+        now: Instant,
+    ) -> Duration {
+        let (allowance, total) = &mut self.intake_total;
+        let node = total.wait_for(now, *allowance, whole_message(*allowance));
+        let ip = address.and_then(ip_of).map_or(Duration::ZERO, |ip| self.intake_ips.wait(ip, now));
+        let (allowance, total) = &mut self.counters_total;
+        let counters = total.wait_for(now, *allowance, WHOLE_ANSWER);
+        let peer_counters = self.counters_peers.wait_for(peer, now, WHOLE_ANSWER);
+        node.max(ip).max(self.intake_peers.wait(peer, now)).max(counters).max(peer_counters)
+    }
+
     /// Whether `peer` may be answered now: its allowance and the node's hold an answer of
-    /// the largest size (or their whole burst, if smaller), before any is built.
+    /// the most entries (or their whole burst, if smaller), before any is built.
     pub(crate) fn may_answer(&mut self, peer: PeerId, now: Instant) -> bool {
-        let largest = |allowance: Allowance| allowance.burst.min(MAX_MESSAGE_BYTES as f64);
+        let whole = |allowance: Allowance| allowance.burst.min(WHOLE_ANSWER);
         let (allowance, total) = &mut self.answers_total;
-        let for_peer = largest(self.answers.allowance);
-        total.holds(now, *allowance, largest(*allowance))
+        let for_peer = whole(self.answers.allowance);
+        total.holds(now, *allowance, whole(*allowance))
             && self.answers.holding(peer, for_peer, now).is_some()
     }
 
-    /// Spends an answer of `bytes` to `peer` (after [`Ingest::may_answer`] said yes).
-    pub(crate) fn answered(&mut self, peer: PeerId, bytes: usize, now: Instant) {
-        let amount = bytes as f64;
+    /// Spends an answer of `items` (digests, summaries, entries) to `peer` (after
+    /// [`Ingest::may_answer`] said yes).
+    pub(crate) fn answered(&mut self, peer: PeerId, items: usize, now: Instant) {
+        let amount = items as f64;
         self.answers_total.1.spend(amount);
         if let Some(bucket) = self.answers.holding(peer, 0.0, now) {
             bucket.spend(amount);
@@ -122,16 +219,30 @@ impl Ingest {
 
     /// Forgets the buckets that are full again (losing nothing).
     pub(crate) fn forget_full(&mut self, now: Instant) {
-        self.gossip_peers.forget_full(now);
-        self.gossip_ips.forget_full(now);
+        self.intake_peers.forget_full(now);
+        self.counters_peers.forget_full(now);
+        self.intake_ips.forget_full(now);
         self.answers.forget_full(now);
     }
 
     /// Peers and addresses tracked now.
     #[cfg(test)]
     fn tracked(&self) -> usize {
-        self.gossip_peers.held.len() + self.gossip_ips.held.len() + self.answers.held.len()
+        self.intake_peers.held.len()
+            + self.intake_ips.held.len()
+            + self.counters_peers.held.len()
+            + self.answers.held.len()
     }
+}
+
+/// The most entries one catch-up answer holds: the most new counters it adds, and the work
+/// an answer is assumed to cost before it is built.
+const WHOLE_ANSWER: f64 = MAX_RESPONSE_ENTRIES as f64;
+
+/// The largest message, or the whole burst if smaller: what an allowance must hold before a
+/// message of unknown size is asked for or built.
+fn whole_message(allowance: Allowance) -> f64 {
+    allowance.burst.min(MAX_MESSAGE_BYTES as f64)
 }
 
 /// The address a connection came from, as allowances count it: an IPv4 address, or the /64
@@ -155,6 +266,21 @@ mod tests {
 
     const MIB: usize = 1 << 20;
 
+    /// The edge node's intake allowances: 1 MiB/s (bursts of 4) per peer, 2 (8) per address,
+    /// 4 (16) in all.
+    fn edge_limits() -> IngestLimits {
+        let mib = |per_second: usize| Allowance {
+            per_second: (per_second * MIB) as f64,
+            burst: (4 * per_second * MIB) as f64,
+        };
+        IngestLimits {
+            intake_per_peer: mib(1),
+            intake_per_ip: mib(2),
+            intake_total: mib(4),
+            ..IngestLimits::default()
+        }
+    }
+
     fn address(text: &str) -> Multiaddr {
         text.parse().expect("valid")
     }
@@ -162,7 +288,7 @@ mod tests {
     #[test]
     fn each_peer_each_address_and_all_together_have_an_allowance() {
         let now = Instant::now();
-        let mut ingest = Ingest::new(IngestLimits::default(), now);
+        let mut ingest = Ingest::new(edge_limits(), now);
         let (a, b, c) = (PeerId::random(), PeerId::random(), PeerId::random());
         let home = address("/ip4/10.0.0.1/tcp/1");
         // One peer: its burst (4 MiB), then a refill of 1 MiB a second.
@@ -204,7 +330,7 @@ mod tests {
     #[test]
     fn an_ipv6_network_counts_as_one_address() {
         let now = Instant::now();
-        let mut ingest = Ingest::new(IngestLimits::default(), now);
+        let mut ingest = Ingest::new(edge_limits(), now);
         for host in 1..=8 {
             let address = address(&format!("/ip6/2001:db8::{host}/tcp/1"));
             assert!(ingest.admit_gossip(PeerId::random(), Some(&address), MIB, now));
@@ -218,43 +344,107 @@ mod tests {
     #[test]
     fn answers_to_a_peer_and_in_all_have_an_allowance_checked_before_building() {
         let now = Instant::now();
-        let mut ingest = Ingest::new(IngestLimits::default(), now);
+        // In answers of the most entries (4,096).
+        const ANSWER: usize = 4096;
+        let answers = |per_second: usize, burst: usize| Allowance {
+            per_second: (per_second * ANSWER) as f64,
+            burst: (burst * ANSWER) as f64,
+        };
+        let limits = IngestLimits {
+            answers_per_peer: answers(8, 32),
+            answers_total: answers(16, 64),
+            ..IngestLimits::default()
+        };
+        let mut ingest = Ingest::new(limits, now);
         let peer = PeerId::random();
-        // The peer's burst (32 MiB): answered while a whole message's worth is left.
+        // The peer's burst (32 answers): answered while a whole answer's worth is left.
         let mut answered = 0;
         while ingest.may_answer(peer, now) {
-            ingest.answered(peer, MIB, now);
+            ingest.answered(peer, ANSWER, now);
             answered += 1;
         }
         assert_eq!(answered, 32);
-        // Others, until the node's burst (64 MiB) is spent: 32 more.
+        // Others, until the node's burst (64) is spent: 32 more.
         let others: usize = (0..4)
             .map(|_| {
                 let other = PeerId::random();
                 let mut n = 0;
                 while ingest.may_answer(other, now) {
-                    ingest.answered(other, MIB, now);
+                    ingest.answered(other, ANSWER, now);
                     n += 1;
                 }
                 n
             })
             .sum();
         assert_eq!(others, 32);
-        // A second later the node has 16 MiB again; the first peer 8.
+        // A second later the node has 16 again; the first peer 8.
         let later = now + Duration::from_secs(1);
         let mut n = 0;
         while ingest.may_answer(peer, later) {
-            ingest.answered(peer, MIB, later);
+            ingest.answered(peer, ANSWER, later);
             n += 1;
         }
         assert_eq!(n, 8);
     }
 
     #[test]
+    fn answers_taken_in_spend_the_intake_and_the_next_request_waits_out_the_debt() {
+        let now = Instant::now();
+        let mut ingest = Ingest::new(edge_limits(), now);
+        let (a, b) = (PeerId::random(), PeerId::random());
+        let home = address("/ip4/10.0.0.1/tcp/1");
+        assert_eq!(ingest.intake_wait(a, Some(&home), now), Duration::ZERO);
+        // 6 MiB from a: its bucket (4 MiB, 1 MiB/s) owes 2 MiB and must hold 1 MiB again.
+        ingest.took_answer(a, Some(&home), 6 * MIB, now);
+        assert_eq!(ingest.intake_wait(a, Some(&home), now), Duration::from_secs(3));
+        // b at the same address: that address's bucket (8 MiB, 2 MiB/s) holds 2 MiB.
+        assert_eq!(ingest.intake_wait(b, Some(&home), now), Duration::ZERO);
+        ingest.took_answer(b, Some(&home), 4 * MIB, now);
+        assert_eq!(ingest.intake_wait(b, Some(&home), now), Duration::from_millis(1500));
+        // The node's bucket (16 MiB, 4 MiB/s) holds 6 MiB: c and d elsewhere take 3 each,
+        // then d waits for the node's, not its own (1 MiB left).
+        let (c, d) = (PeerId::random(), PeerId::random());
+        let (there, yonder) = (address("/ip4/10.0.0.2/tcp/1"), address("/ip4/10.0.0.3/tcp/1"));
+        ingest.took_answer(c, Some(&there), 3 * MIB, now);
+        assert_eq!(ingest.intake_wait(c, Some(&there), now), Duration::ZERO);
+        ingest.took_answer(d, Some(&yonder), 3 * MIB, now);
+        assert_eq!(ingest.intake_wait(d, Some(&yonder), now), Duration::from_millis(250));
+        // Gossip from a debtor is refused until its debt is paid and the message fits.
+        assert!(!ingest.admit_gossip(a, Some(&home), 1000, now + Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn new_counters_a_peer_added_beyond_its_allowance_stop_its_gossip_and_catch_up() {
+        let now = Instant::now();
+        let limits = IngestLimits {
+            counters_per_peer: Allowance { per_second: 1000.0, burst: 5000.0 },
+            counters_total: Allowance { per_second: 3000.0, burst: 8000.0 },
+            ..IngestLimits::default()
+        };
+        let mut ingest = Ingest::new(limits, now);
+        let (a, b) = (PeerId::random(), PeerId::random());
+        // a adds 6,000: a thousand owed, so its gossip waits a second, its next catch-up
+        // request until a whole answer's worth (4,096 counters) is back: 5.096 s.
+        ingest.added(a, 6000, now);
+        assert!(!ingest.admit_gossip(a, None, 100, now));
+        assert_eq!(ingest.intake_wait(a, None, now), Duration::from_millis(5096));
+        assert!(ingest.admit_gossip(b, None, 100, now), "b has an allowance of its own");
+        let later = now + Duration::from_millis(1100);
+        assert!(ingest.admit_gossip(a, None, 100, later));
+        // The node's allowance (8,000, 3,000 a second) holds 2,000 + 3,300 by then: b adds
+        // them, and everyone waits.
+        ingest.added(b, 5300, later);
+        let c = PeerId::random();
+        assert!(!ingest.admit_gossip(c, None, 100, later));
+        let whole_answer = Duration::from_secs_f64(4096.0 / 3000.0);
+        assert_eq!(ingest.intake_wait(c, None, later), whole_answer);
+    }
+
+    #[test]
     fn the_state_stays_bounded_whatever_the_number_of_peer_ids() {
         let now = Instant::now();
         let limits = IngestLimits {
-            gossip_total: Allowance { per_second: 1e12, burst: 1e12 },
+            intake_total: Allowance { per_second: 1e12, burst: 1e12 },
             ..IngestLimits::default()
         };
         let mut ingest = Ingest::new(limits, now);

@@ -35,12 +35,12 @@ pub struct PeerConfig {
     pub connections: ConnectionCaps,
 }
 
-/// An average rate and a burst, in bytes: a token bucket.
+/// An average rate and a burst, of bytes, new counters or answer items: a token bucket.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Allowance {
-    /// Bytes per second on average...
+    /// So many per second on average...
     pub per_second: f64,
-    /// ...and at most at once (a message larger than this is never taken).
+    /// ...and at most at once (a message of more bytes than this is never taken).
     pub burst: f64,
 }
 
@@ -50,36 +50,52 @@ impl Allowance {
     }
 }
 
-/// What a node takes from its peers. Gossip beyond an allowance is dropped (counted as
+/// What a node takes from its peers and gives them. *Intake* is what a peer sends: gossip it
+/// passes on (keyed by that peer, never by the author it names, whom the sender chooses) and
+/// the catch-up answers it gives. Gossip beyond an intake allowance is dropped (counted as
 /// `rate_limited`), not relayed and not penalised, and a catch-up with the peer that passed it
-/// on fetches what it held; a catch-up request whose answer is beyond the asker's allowance
-/// gets no answer (counted the same), and the asker retries later. Keyed by the peer that
-/// passes a message on, never by its author, whom the sender chooses.
+/// on fetches what it held; a catch-up's next request waits until the allowances hold another
+/// answer (counted as `catch_up_waits`), so catching up takes no more than gossip may. A
+/// catch-up request whose answer is beyond the asker's answer allowance gets no answer
+/// (counted as `rate_limited`), and the asker retries later.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct IngestLimits {
-    /// Gossip from each peer (default 1 MiB/s, bursts of 4 MiB).
-    pub gossip_per_peer: Allowance,
-    /// Gossip from all peers at one IP address, an IPv6 /64 counting as one (2 MiB/s, 8 MiB).
-    pub gossip_per_ip: Allowance,
-    /// Gossip from all peers together (4 MiB/s, 16 MiB): what verifying signatures keeps up
-    /// with on a fraction of one core.
-    pub gossip_total: Allowance,
-    /// Catch-up answers to each peer (8 MiB/s, 32 MiB).
+    /// Intake from each peer (default 4 MiB/s, bursts of 16 MiB: a browser's cold sync of
+    /// 100,000 entries from its edge node goes at once). The edge node's default is stricter.
+    pub intake_per_peer: Allowance,
+    /// Intake from all peers at one IP address, an IPv6 /64 counting as one (8 MiB/s, 32 MiB).
+    pub intake_per_ip: Allowance,
+    /// Intake from all peers together (16 MiB/s, 64 MiB).
+    pub intake_total: Allowance,
+    /// New counters (ones this node did not hold: what its memory and store grow by) that each
+    /// peer's gossip and answers may add (20,000 a second, bursts of 100,000, so a cold sync
+    /// of 100,000 entries goes at once). Counted after merging: beyond, the peer's gossip is
+    /// refused and its catch-up waits, as for bytes. Entries are a few dozen bytes on the
+    /// wire and some hundreds in memory, so bytes alone would let a peer grow a node's memory
+    /// tenfold faster than its allowance reads. The edge node's default is stricter.
+    pub counters_per_peer: Allowance,
+    /// New counters all peers together may add (50,000 a second, bursts of 200,000).
+    pub counters_total: Allowance,
+    /// Catch-up answers to each peer, in items (digests, summaries, entries: what building
+    /// them costs; 50,000 a second, bursts of 200,000: a cold sync of 100,000 entries goes at
+    /// once).
     pub answers_per_peer: Allowance,
-    /// Catch-up answers to all peers together (16 MiB/s, 64 MiB): what building them keeps up
-    /// with on a fraction of one core. A request is refused before its answer is built unless
-    /// both allowances hold a whole message's worth (1 MiB).
+    /// Catch-up answers to all peers together, in items (50,000 a second, 200,000): what
+    /// building them keeps up with on a fraction of one core. A request is refused before
+    /// its answer is built unless both allowances hold an answer of the most entries (4,096).
     pub answers_total: Allowance,
 }
 
 impl Default for IngestLimits {
     fn default() -> Self {
         Self {
-            gossip_per_peer: Allowance::mib(1.0, 4.0),
-            gossip_per_ip: Allowance::mib(2.0, 8.0),
-            gossip_total: Allowance::mib(4.0, 16.0),
-            answers_per_peer: Allowance::mib(8.0, 32.0),
-            answers_total: Allowance::mib(16.0, 64.0),
+            intake_per_peer: Allowance::mib(4.0, 16.0),
+            intake_per_ip: Allowance::mib(8.0, 32.0),
+            intake_total: Allowance::mib(16.0, 64.0),
+            counters_per_peer: Allowance { per_second: 20_000.0, burst: 100_000.0 },
+            counters_total: Allowance { per_second: 50_000.0, burst: 200_000.0 },
+            answers_per_peer: Allowance { per_second: 50_000.0, burst: 200_000.0 },
+            answers_total: Allowance { per_second: 50_000.0, burst: 200_000.0 },
         }
     }
 }

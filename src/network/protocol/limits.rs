@@ -20,7 +20,8 @@ impl TokenBucket {
         Self { tokens: allowance.burst, at: now }
     }
 
-    fn refill(&mut self, now: Instant, allowance: Allowance) {
+    /// Adds what `now` brings since the bucket was last looked at.
+    pub(crate) fn refill(&mut self, now: Instant, allowance: Allowance) {
         let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
         self.tokens = (self.tokens + elapsed * allowance.per_second).min(allowance.burst);
         self.at = self.at.max(now);
@@ -32,9 +33,21 @@ impl TokenBucket {
         self.tokens >= amount
     }
 
-    /// Takes `amount` tokens, which [`TokenBucket::holds`] said are there.
+    /// Takes `amount` tokens, which [`TokenBucket::holds`] said are there (or, for what was
+    /// taken in already, goes into debt).
     pub(crate) fn spend(&mut self, amount: f64) {
         self.tokens -= amount;
+    }
+
+    /// How long from `now` until the bucket holds `amount` (zero if it does already; never
+    /// if it cannot, `amount` being above the burst).
+    pub(crate) fn wait_for(&mut self, now: Instant, allowance: Allowance, amount: f64) -> Duration {
+        self.refill(now, allowance);
+        let missing = amount.min(allowance.burst) - self.tokens;
+        if missing <= 0.0 {
+            return Duration::ZERO;
+        }
+        Duration::try_from_secs_f64(missing / allowance.per_second).unwrap_or(Duration::MAX)
     }
 
     /// Whether the bucket would be full at `now` (then forgetting it loses nothing).

@@ -23,7 +23,7 @@ use libp2p::{Multiaddr, PeerId};
 use web_time::Instant;
 
 use crate::core::{
-    Entry, EntryKey, MAX_MESSAGE_BYTES, MergeReport, Namespace, Rejection, Replica, SealedBatch,
+    EntryKey, MAX_MESSAGE_BYTES, MergeReport, Namespace, Rejection, Replica, SealedBatch,
     SyncRequest, SyncResponse,
 };
 use catch_up::CatchUp;
@@ -35,7 +35,6 @@ pub use interface::{
 use limits::Backoff;
 pub use links::DialId;
 use links::{LinkAction, Links};
-use split::split;
 pub use stats::{DropReason, NetworkStats, PeerInfo};
 
 #[derive(Debug)]
@@ -51,6 +50,13 @@ struct Connection {
 struct Link {
     connections: Vec<Connection>,
     catch_up: CatchUp,
+}
+
+impl Link {
+    /// The address of its first connection, which its allowances are counted by.
+    fn address(&self) -> Option<&Multiaddr> {
+        self.connections.first().map(|connection| &connection.address)
+    }
 }
 
 /// One node's network protocol. See the module docs.
@@ -99,7 +105,7 @@ impl Protocol {
 
     /// When [`Protocol::handle_timeout`] should be called next.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let retries = self.peers.values().filter_map(|link| link.catch_up.retry_at());
+        let retries = self.peers.values().filter_map(|link| link.catch_up.due_at());
         [self.publish_at, self.links.next_due(self.online), Some(self.next_tick)]
             .into_iter()
             .flatten()
@@ -120,11 +126,14 @@ impl Protocol {
         let due: Vec<PeerId> = self
             .peers
             .iter()
-            .filter(|(_, link)| link.catch_up.retry_at().is_some_and(|at| at <= now))
+            .filter(|(_, link)| link.catch_up.due_at().is_some_and(|at| at <= now))
             .map(|(peer, _)| *peer)
             .collect();
         for peer in due {
-            self.catch_up(peer);
+            match self.peers.get_mut(&peer).and_then(|link| link.catch_up.take_due(now)) {
+                Some((session, request)) => self.send_next(peer, session, request),
+                None => self.catch_up(peer),
+            }
         }
         if self.next_tick <= now {
             self.next_tick = now + self.config.sync_interval;
@@ -292,8 +301,7 @@ impl Protocol {
             self.actions.push_back(Action::Verdict { message, source, verdict: Verdict::Reject });
             return;
         }
-        let address = self.peers.get(&source).and_then(|link| link.connections.first());
-        let address = address.map(|connection| &connection.address);
+        let address = self.peers.get(&source).and_then(Link::address);
         if !self.ingest.admit_gossip(source, address, data.len(), now) {
             self.stats.drop(DropReason::RateLimited, 1);
             self.actions.push_back(Action::Verdict { message, source, verdict: Verdict::Ignore });
@@ -325,6 +333,11 @@ impl Protocol {
         replica: &mut Replica,
         now: Instant,
     ) {
+        let sender = match from {
+            MergeFrom::Gossip { source, .. } => source,
+            MergeFrom::CatchUp { peer, .. } => peer,
+        };
+        self.ingest.added(sender, report.added, now);
         let rejected = report.rejected.len() as u64;
         for (_, rejection) in &report.rejected {
             self.stats.drop(DropReason::of_rejection(*rejection), 1);
@@ -415,7 +428,7 @@ impl Protocol {
             return None;
         };
         let bytes = response.encode(&self.namespace);
-        self.ingest.answered(peer, bytes.len(), now);
+        self.ingest.answered(peer, response.items(), now);
         if let SyncResponse::Entries { entries, .. } | SyncResponse::Range { entries, .. } =
             &response
             && !self.unsent.is_empty()
@@ -447,6 +460,7 @@ impl Protocol {
     ) {
         let Some(link) = self.peers.get_mut(&peer) else { return };
         let Some(mut session) = link.catch_up.take_session(request) else { return };
+        self.ingest.took_answer(peer, link.address(), data.len(), now);
         let step = match SyncResponse::decode(data) {
             Ok(response) => match session.handle(replica, response) {
                 Ok(step) if step.unsolicited > 0 => {
@@ -472,13 +486,17 @@ impl Protocol {
         };
         let last = step.next.is_none();
         if let Some(next) = step.next {
-            let request = self.request_id();
             let bytes = next.encode(&self.namespace);
-            let chunked = self.chunked(&peer);
-            if let Some(link) = self.peers.get_mut(&peer) {
-                link.catch_up.resume(request, session);
+            let address = self.peers.get(&peer).and_then(Link::address);
+            let wait = self.ingest.intake_wait(peer, address, now);
+            if wait.is_zero() {
+                self.send_next(peer, session, bytes);
+            } else if let Some(link) = self.peers.get_mut(&peer) {
+                // What the peer sent is beyond its intake allowance (or the node's): the next
+                // answer is asked for once they hold it again.
+                self.stats.catch_up_waits += 1;
+                link.catch_up.wait(now + wait, session, bytes);
             }
-            self.actions.push_back(Action::SendRequest { peer, request, bytes, chunked });
         }
         if last || !step.fetched.is_empty() {
             let from = MergeFrom::CatchUp { peer, last };
@@ -522,6 +540,16 @@ impl Protocol {
         self.actions.push_back(Action::SendRequest { peer, request, bytes, chunked });
     }
 
+    /// Sends a running session's next request.
+    fn send_next(&mut self, peer: PeerId, session: crate::core::SyncSession, bytes: Vec<u8>) {
+        let request = self.request_id();
+        let chunked = self.chunked(&peer);
+        if let Some(link) = self.peers.get_mut(&peer) {
+            link.catch_up.resume(request, session);
+        }
+        self.actions.push_back(Action::SendRequest { peer, request, bytes, chunked });
+    }
+
     fn request_id(&mut self) -> RequestId {
         self.next_request += 1;
         RequestId(self.next_request)
@@ -554,30 +582,5 @@ impl Protocol {
                 self.actions.push_back(Action::CancelDial(dial));
             }
         }
-    }
-
-    /// Publishes every gathered change, sealed.
-    fn publish(&mut self, replica: &mut Replica) {
-        self.publish_at = None;
-        let keys: Vec<EntryKey> = std::mem::take(&mut self.gathered).into_iter().collect();
-        self.unsent.extend(keys.iter().cloned());
-        for (keys, bytes) in split(&keys, replica, self.config.max_message_bytes) {
-            self.actions.push_back(Action::Publish { bytes, keys, relay: false });
-        }
-        self.count_pending();
-    }
-
-    /// Publishes entries caught up from one peer to the others (gossip also reaches that peer,
-    /// which finds them stale and spends nothing on them).
-    fn relay(&mut self, changed: &[Entry], replica: &mut Replica) {
-        let keys: Vec<EntryKey> = changed.iter().map(|entry| entry.key.clone()).collect();
-        for (keys, bytes) in split(&keys, replica, self.config.max_message_bytes) {
-            self.actions.push_back(Action::Publish { bytes, keys, relay: true });
-        }
-    }
-
-    fn count_pending(&mut self) {
-        let gathered = self.gathered.iter().filter(|k| !self.unsent.contains(k)).count();
-        self.stats.pending_entries = (self.unsent.len() + gathered) as u64;
     }
 }

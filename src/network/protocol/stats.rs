@@ -128,6 +128,9 @@ pub struct NetworkStats {
     pub syncs_completed: u64,
     /// Catch-ups that failed (peer gone, bad response, timeout).
     pub syncs_failed: u64,
+    /// Catch-up requests held back until the peer's intake allowance (or the node's) held
+    /// another answer.
+    pub catch_up_waits: u64,
     /// Dials started (to kept addresses and on request).
     pub dials: u64,
     /// Dials given up after the dial timeout.
