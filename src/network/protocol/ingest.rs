@@ -56,6 +56,21 @@ impl<K: Hash + Eq + Copy> Buckets<K> {
         Some(bucket)
     }
 
+    /// Spends `amount` from the bucket of `key`, going into debt if need be (what was taken in
+    /// or given already is spent whatever the bucket holds).
+    fn spend(&mut self, key: K, amount: f64, now: Instant) {
+        if let Some(bucket) = self.bucket(key, now) {
+            bucket.spend(amount);
+        }
+    }
+
+    /// Whether the bucket of `key` lacks `amount` (an untracked key lacks nothing: none spent,
+    /// or full again and forgotten).
+    fn lacks(&mut self, key: &K, amount: f64, now: Instant) -> bool {
+        let allowance = self.allowance;
+        self.held.get_mut(key).is_some_and(|bucket| !bucket.holds(now, allowance, amount))
+    }
+
     /// How long until the bucket of `key` holds a whole message's worth (zero if untracked).
     fn wait(&mut self, key: K, now: Instant) -> Duration {
         self.wait_for(key, now, whole_message(self.allowance))
@@ -143,16 +158,11 @@ impl Ingest {
         now: Instant,
     ) {
         let amount = bytes as f64;
-        let (allowance, total) = &mut self.intake_total;
-        total.refill(now, *allowance);
-        total.spend(amount);
-        if let Some(bucket) = address.and_then(ip_of).and_then(|ip| self.intake_ips.bucket(ip, now))
-        {
-            bucket.spend(amount);
+        spend_total(&mut self.intake_total, amount, now);
+        if let Some(ip) = address.and_then(ip_of) {
+            self.intake_ips.spend(ip, amount, now);
         }
-        if let Some(bucket) = self.intake_peers.bucket(peer, now) {
-            bucket.spend(amount);
-        }
+        self.intake_peers.spend(peer, amount, now);
     }
 
     /// Spends `count` new counters that what `peer` sent added (after merging).
@@ -161,22 +171,14 @@ impl Ingest {
             return;
         }
         let amount = count as f64;
-        let (allowance, total) = &mut self.counters_total;
-        total.refill(now, *allowance);
-        total.spend(amount);
-        if let Some(bucket) = self.counters_peers.bucket(peer, now) {
-            bucket.spend(amount);
-        }
+        spend_total(&mut self.counters_total, amount, now);
+        self.counters_peers.spend(peer, amount, now);
     }
 
     /// Whether `peer`'s or the node's new counters are spent: no room for one more.
     fn counters_owed(&mut self, peer: PeerId, now: Instant) -> bool {
         let (allowance, total) = &mut self.counters_total;
-        let allowance_of_peers = self.counters_peers.allowance;
-        // A peer with no bucket (none spent, or full and forgotten) owes nothing.
-        let owed = |bucket: &mut TokenBucket| !bucket.holds(now, allowance_of_peers, 1.0);
-        !total.holds(now, *allowance, 1.0)
-            || self.counters_peers.held.get_mut(&peer).is_some_and(owed)
+        !total.holds(now, *allowance, 1.0) || self.counters_peers.lacks(&peer, 1.0, now)
     }
 
     /// How long until `peer` (at `address`), its address and the node may take in a whole
@@ -211,10 +213,8 @@ impl Ingest {
     /// [`Ingest::may_answer`] said yes).
     pub(crate) fn answered(&mut self, peer: PeerId, items: usize, now: Instant) {
         let amount = items as f64;
-        self.answers_total.1.spend(amount);
-        if let Some(bucket) = self.answers.holding(peer, 0.0, now) {
-            bucket.spend(amount);
-        }
+        spend_total(&mut self.answers_total, amount, now);
+        self.answers.spend(peer, amount, now);
     }
 
     /// Forgets the buckets that are full again (losing nothing).
@@ -233,6 +233,12 @@ impl Ingest {
             + self.counters_peers.held.len()
             + self.answers.held.len()
     }
+}
+
+/// Spends `amount` from a node-wide bucket, going into debt if need be.
+fn spend_total((allowance, bucket): &mut (Allowance, TokenBucket), amount: f64, now: Instant) {
+    bucket.refill(now, *allowance);
+    bucket.spend(amount);
 }
 
 /// The most entries one catch-up answer holds: the most new counters it adds, and the work
