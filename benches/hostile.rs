@@ -1,7 +1,8 @@
 //! The hostile-load benchmark (`scripts/bench --hostile`): an edge node process on loopback
 //! under one attack at a time, from native clients in this process, while it measures the edge
 //! node's peak RSS and CPU, the latency of `/metrics`, and the latency of an honest like from one
-//! honest peer to another through the edge node. One row per attack (after an idle baseline).
+//! honest peer to another through the edge node (each honest peer on a thread of its own, as
+//! on machines of their own). One row per attack (after an idle baseline).
 #![cfg_attr(target_arch = "wasm32", allow(unused))]
 
 #[cfg(target_arch = "wasm32")]
@@ -13,6 +14,7 @@ mod common;
 #[cfg(not(target_arch = "wasm32"))]
 mod hostile {
     pub(crate) mod attacks;
+    pub(crate) mod honest;
     pub(crate) mod measure;
     pub(crate) mod poison;
 }
@@ -21,11 +23,12 @@ mod hostile {
 fn main() {
     use std::time::Duration;
 
-    use common::net::{Running, local, wait_for};
-    use common::*;
+    use std::time::Instant;
+
+    use common::net::local;
     use hostile::attacks::{self, Attack};
+    use hostile::honest::Honest;
     use hostile::measure::{Edge, Sampler, percentile};
-    use warpnet_stats::{Action, MemoryStore, PeerConfig};
 
     /// How long each attack (and the idle baseline) runs.
     const WINDOW: Duration = Duration::from_secs(10);
@@ -45,85 +48,58 @@ fn main() {
         WINDOW.as_secs()
     );
     println!("|---|---|---|---|---|---|");
-    local(async {
-        let config = PeerConfig { sync_interval: Duration::from_secs(30), ..PeerConfig::default() };
-        let sender = Running::start_with(MemoryStore::new(), &[], config.clone()).await;
-        let receiver = Running::start_with(MemoryStore::new(), &[], config).await;
-        sender.handle.keep_connected(tcp.clone());
-        receiver.handle.keep_connected(tcp.clone());
-        wait_for("honest peers connected", || {
-            sender.handle.stats().syncs_completed >= 1
-                && receiver.handle.stats().syncs_completed >= 1
-        })
-        .await;
-        let mut idle_rss = None;
-        // `cargo bench --bench hostile -- gossip-flood` runs that attack alone (after idle).
-        let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
-        let chosen = Attack::ALL.into_iter().filter(|attack| {
-            only.is_empty() || *attack == Attack::Idle || only.iter().any(|o| o == attack.name())
-        });
-        for attack in chosen {
-            let sampler = Sampler::start(edge.pid(), &http);
-            let running = attacks::launch(attack, &tcp, &ws, WINDOW);
-            let (mut latencies, mut lost) = (Vec::new(), 0);
-            let start = tokio::time::Instant::now();
-            let mut n = 0;
-            while start.elapsed() < WINDOW {
-                n += 1;
-                let id = format!("{}-{n}", attack.name());
-                let liked = tokio::time::Instant::now();
-                let submitted = sender.node.submit(tweet(&id), Action::Like(user("honest")));
-                if submitted.await.is_err() {
-                    lost += 1;
-                    continue;
-                }
-                let arrived = loop {
-                    if receiver.node.stats(&tweet(&id)).likes == 1 {
-                        break Some(liked.elapsed());
-                    }
-                    if liked.elapsed() > Duration::from_secs(5) {
-                        break None;
-                    }
-                    tokio::time::sleep(Duration::from_millis(2)).await;
-                };
-                match arrived {
-                    Some(latency) => latencies.push(latency),
-                    None => lost += 1,
-                }
-                tokio::time::sleep(LIKE_EVERY.saturating_sub(liked.elapsed())).await;
+    let honest = Honest::start(&tcp);
+    let mut idle_rss = None;
+    // `cargo bench --bench hostile -- gossip-flood` runs that attack alone (after idle).
+    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let chosen = Attack::ALL.into_iter().filter(|attack| {
+        only.is_empty() || *attack == Attack::Idle || only.iter().any(|o| o == attack.name())
+    });
+    for attack in chosen {
+        let sampler = Sampler::start(edge.pid(), &http);
+        let running = attacks::launch(attack, &tcp, &ws, WINDOW);
+        let (mut latencies, mut lost) = (Vec::new(), 0);
+        let start = Instant::now();
+        let mut n = 0;
+        while start.elapsed() < WINDOW {
+            n += 1;
+            let id = format!("{}-{n}", attack.name());
+            let liked = Instant::now();
+            match honest.like(&id, liked + Duration::from_secs(5)) {
+                Some(arrived) => latencies.push(arrived - liked),
+                None => lost += 1,
             }
-            running.join();
-            let report = sampler.stop();
-            let idle = *idle_rss.get_or_insert(report.peak_rss_mib);
-            let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-            let (p50, p99, max) = percentile(&report.metrics);
-            let (h50, h99, hmax) = percentile(&latencies);
-            println!(
-                "| {} | {:.0} | {:+.0} | {:.0} % | {:.1} / {:.1} / {:.1}{} | {:.1} / {:.1} / {:.1}, {lost} of {n} |",
-                attack.name(),
-                report.peak_rss_mib,
-                report.peak_rss_mib - idle,
-                report.cpu * 100.0,
-                ms(p50),
-                ms(p99),
-                ms(max),
-                if report.metrics_failed > 0 {
-                    format!(" ({} failed)", report.metrics_failed)
-                } else {
-                    String::new()
-                },
-                ms(h50),
-                ms(h99),
-                ms(hmax),
-            );
-            println!("  (edge node so far: {})", edge.counters().join(", "));
+            std::thread::sleep(LIKE_EVERY.saturating_sub(liked.elapsed()));
         }
-        sender.stop().await;
-        receiver.stop().await;
-        if !only.is_empty() && !only.iter().any(|o| o == "poison") {
-            return;
-        }
-        match hostile::poison::catch_up_through(&tcp).await {
+        running.join();
+        let report = sampler.stop();
+        let idle = *idle_rss.get_or_insert(report.peak_rss_mib);
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let (p50, p99, max) = percentile(&report.metrics);
+        let (h50, h99, hmax) = percentile(&latencies);
+        println!(
+            "| {} | {:.0} | {:+.0} | {:.0} % | {:.1} / {:.1} / {:.1}{} | {:.1} / {:.1} / {:.1}, {lost} of {n} |",
+            attack.name(),
+            report.peak_rss_mib,
+            report.peak_rss_mib - idle,
+            report.cpu * 100.0,
+            ms(p50),
+            ms(p99),
+            ms(max),
+            if report.metrics_failed > 0 {
+                format!(" ({} failed)", report.metrics_failed)
+            } else {
+                String::new()
+            },
+            ms(h50),
+            ms(h99),
+            ms(hmax),
+        );
+        println!("  (edge node so far: {})", edge.counters().join(", "));
+    }
+    honest.stop();
+    if only.is_empty() || only.iter().any(|o| o == "poison") {
+        match local(hostile::poison::catch_up_through(&tcp)) {
             Some(took) => println!(
                 "poisoned leaf ({} entries in one digest leaf): a node holding part of it caught \
                  up through the edge node in {:.1} s",
@@ -132,7 +108,7 @@ fn main() {
             ),
             None => println!("poisoned leaf: the catch-up did NOT complete in 120 s"),
         }
-    });
+    }
     edge.terminate();
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -78,34 +78,49 @@ fn gossip_beyond_a_peers_allowance_is_ignored_counted_and_fetched_by_catch_up() 
     assert_eq!(requests(&sim.actions()).len(), 1);
 }
 
+/// Takes the merge the last message asked for and tells the protocol what it did.
+fn merge_next(sim: &mut Sim, actions: Vec<Action>) -> MergeReport {
+    let [Action::Merge { from, entries }] = &actions[..] else { panic!("one merge: {actions:?}") };
+    let report = sim.replica.merge(&namespace(), entries.clone());
+    sim.protocol.handle_added(from, report.added, sim.now);
+    sim.protocol.handle_merged(from.clone(), &report, &mut sim.replica, sim.now);
+    sim.actions();
+    report
+}
+
 #[test]
-fn gossip_from_a_peer_whose_entries_added_more_counters_than_its_allowance_is_ignored() {
-    let counters = Allowance { per_second: 10.0, burst: 20.0 };
+fn gossip_from_a_peer_whose_entries_may_add_more_counters_than_its_allowance_is_ignored() {
+    let counters = Allowance { per_second: 10.0, burst: 2.0 };
     let ingest = IngestLimits { counters_per_peer: counters, ..IngestLimits::default() };
     let mut sim = Sim::new(1, PeerConfig { ingest, ..PeerConfig::default() });
     let (source, other) = (peer_id(2), peer_id(4));
     sim.connect(source, &edge_address(2, "websocket"), true, None);
     sim.connect(other, &edge_address(4, "websocket"), true, None);
     sim.actions();
-    let bytes = gossip_bytes(3, "t");
-    sim.protocol.handle_gossip(message(0), source, &bytes, sim.now);
-    let Some(Action::Merge { from, entries }) = sim.actions().into_iter().next() else {
-        panic!("a merge");
-    };
-    // Its message added 25 counters here (five more than the burst).
-    let report = MergeReport { added: 25, ..sim.replica.merge(&namespace(), entries) };
-    sim.protocol.handle_merged(from, &report, &mut sim.replica, sim.now);
-    sim.actions();
-    sim.protocol.handle_gossip(message(1), source, &bytes, sim.now);
-    let ignored = Action::Verdict { message: message(1), source, verdict: Verdict::Ignore };
-    assert_eq!(sim.actions(), vec![ignored]);
+    let ignored = |n: u8| Action::Verdict { message: message(n), source, verdict: Verdict::Ignore };
+    // Each message's leaves count as new counters when it comes, before it is merged: two
+    // messages of one leaf spend the allowance, the third is ignored.
+    sim.protocol.handle_gossip(message(0), source, &gossip_bytes(3, "t"), sim.now);
+    let first = sim.actions();
+    sim.protocol.handle_gossip(message(1), source, &gossip_bytes(3, "t"), sim.now);
+    let again = sim.actions();
+    sim.protocol.handle_gossip(message(2), source, &gossip_bytes(3, "u"), sim.now);
+    assert_eq!(sim.actions(), vec![ignored(2)]);
     assert_eq!(sim.protocol.stats().dropped(DropReason::RateLimited), 1);
-    sim.protocol.handle_gossip(message(2), other, &bytes, sim.now);
+    // The first adds its counter; the second (the same entry) adds none, given back.
+    assert_eq!(merge_next(&mut sim, first).added, 1);
+    assert_eq!(merge_next(&mut sim, again).added, 0);
+    sim.protocol.handle_gossip(message(3), source, &gossip_bytes(3, "u"), sim.now);
+    let actions = sim.actions();
+    assert_eq!(merge_next(&mut sim, actions).added, 1);
+    sim.protocol.handle_gossip(message(4), source, &gossip_bytes(3, "v"), sim.now);
+    assert_eq!(sim.actions(), vec![ignored(4)]);
+    sim.protocol.handle_gossip(message(5), other, &gossip_bytes(3, "v"), sim.now);
     assert!(matches!(sim.actions()[..], [Action::Merge { .. }]), "another peer's is taken");
-    // Once the debt is paid (half a second), and one counter more, the peer is heard again.
-    sim.advance(Duration::from_millis(600));
+    // A tenth of a second later the peer has room for a counter again.
+    sim.advance(Duration::from_millis(110));
     sim.actions();
-    sim.protocol.handle_gossip(message(3), source, &bytes, sim.now);
+    sim.protocol.handle_gossip(message(6), source, &gossip_bytes(3, "v"), sim.now);
     assert!(matches!(sim.actions()[..], [Action::Merge { .. }]));
 }
 
@@ -168,6 +183,7 @@ fn gossip_verdicts_follow_decoding_namespace_and_signatures() {
     forged[0].leaves[0].1.counter.increments = 99;
     for (n, entries) in [(3, entries.clone()), (3, forged)] {
         let report = sim.replica.merge(&namespace(), entries);
+        sim.protocol.handle_added(from, report.added, sim.now);
         sim.protocol.handle_merged(from.clone(), &report, &mut sim.replica, sim.now);
         let verdict = if report.rejected.is_empty() { Verdict::Accept } else { Verdict::Reject };
         assert_eq!(sim.actions(), vec![Action::Verdict { message: message(n), source, verdict }]);

@@ -76,6 +76,7 @@ fn gossip_refused_only_for_the_quota_is_ignored_not_rejected() {
             panic!("no merge");
         };
         let report = edge.merge(&namespace(), entries);
+        protocol.handle_added(&from, report.added, now);
         protocol.handle_merged(from, &report, &mut edge, now);
         let verdict = if n == 0 { Verdict::Accept } else { Verdict::Ignore };
         assert_eq!(

@@ -69,6 +69,7 @@ impl World {
                 }
                 NetworkAction::Merge { from, entries } => {
                     let report = self.mine.merge(&namespace(), entries);
+                    self.protocol.handle_added(&from, report.added, self.now);
                     self.protocol.handle_merged(from, &report, &mut self.mine, self.now);
                 }
                 _ => {}

@@ -28,6 +28,7 @@ pub use ids::{
 };
 pub use merkle::{HASH_BYTES, Hash, MAX_LEAVES, ProofError, Tree};
 pub use proof::{Difficulty, IdentityProof, Minter, PROOF_DOMAIN};
+pub(crate) use replica::Merging;
 pub use replica::{Entry, MergeReport, Rejection, Replica};
 pub use rules::{Caps, CapsError, OutOfBounds, Rules};
 pub use seal::{

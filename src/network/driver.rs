@@ -1,12 +1,14 @@
 //! The libp2p driver: translates swarm events into [`Protocol`] inputs and the protocol's
 //! actions into swarm calls, and nothing else (no policy, no clock: `now` is passed in). It
-//! maps the protocol's dial and request ids to the swarm's.
+//! maps the protocol's dial and request ids to the swarm's. Catch-up requests wait to be
+//! answered one at a time ([`Driver::answer_next`]), so building answers never holds up the
+//! events behind them (a like's gossip under a flood of requests).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use futures::StreamExt;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance};
-use libp2p::request_response::{self, OutboundFailure, OutboundRequestId};
+use libp2p::request_response::{self, OutboundFailure, OutboundRequestId, ResponseChannel};
 use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::swarm::{ConnectionId, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm, ping};
@@ -30,6 +32,9 @@ pub(crate) struct Driver {
     topic: IdentTopic,
     dials: HashMap<ConnectionId, (DialId, Option<PeerId>)>,
     requests: HashMap<OutboundRequestId, RequestId>,
+    /// Catch-up requests waiting for an answer, oldest first: at most the streams each
+    /// connection may hold open.
+    asked: VecDeque<(PeerId, Vec<u8>, ResponseChannel<Frame>)>,
     listen_addrs: Vec<Multiaddr>,
     /// Told of every event (set by the metrics, natively).
     pub(super) recorder: Option<Recorder>,
@@ -42,6 +47,7 @@ impl Driver {
             topic: topic(namespace),
             dials: HashMap::new(),
             requests: HashMap::new(),
+            asked: VecDeque::new(),
             listen_addrs: Vec::new(),
             recorder: None,
         }
@@ -67,6 +73,30 @@ impl Driver {
     /// The next swarm event.
     pub(crate) async fn next_event(&mut self) -> Event {
         self.swarm.select_next_some().await
+    }
+
+    /// Whether catch-up requests wait for an answer.
+    pub(crate) fn is_asked(&self) -> bool {
+        !self.asked.is_empty()
+    }
+
+    /// Answers the oldest catch-up request waiting (if its stream is still open) from
+    /// `replica`, as the protocol decides.
+    pub(crate) fn answer_next(
+        &mut self,
+        protocol: &mut Protocol,
+        replica: &mut Replica,
+        now: Instant,
+    ) {
+        let Some((peer, request, channel)) = self.asked.pop_front() else { return };
+        if !channel.is_open() {
+            return;
+        }
+        // A refused request gets no response: the peer sees its stream end.
+        if let Some(reply) = protocol.handle_sync_request(peer, &request, replica, now) {
+            let frame = Frame::new(reply.bytes, reply.chunked);
+            let _ = self.swarm.behaviour_mut().sync.send_response(channel, frame);
+        }
     }
 
     /// Hands a swarm event to the protocol (`replica` answers and checks catch-up messages).
@@ -98,13 +128,7 @@ impl Driver {
                 ..
             })) => match message {
                 request_response::Message::Request { request, channel, .. } => {
-                    // A refused request gets no response: the peer sees its stream end.
-                    if let Some(reply) =
-                        protocol.handle_sync_request(peer, &request.bytes, replica, now)
-                    {
-                        let frame = Frame::new(reply.bytes, reply.chunked);
-                        let _ = self.swarm.behaviour_mut().sync.send_response(channel, frame);
-                    }
+                    self.asked.push_back((peer, request.bytes, channel));
                 }
                 request_response::Message::Response { request_id, response } => {
                     if let Some(request) = self.requests.remove(&request_id) {

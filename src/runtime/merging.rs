@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{ChangeSource, Changes, EntryRow, Node, SealRow, schema};
 #[cfg(doc)]
 use crate::core::verify_sealed;
-use crate::core::{Hash, MergeReport, Seal, SealError, Sealed, Tree, Writer};
+use crate::core::{Hash, MergeReport, Merging, Seal, SealError, Sealed, Tree, Writer};
 use crate::storage::{Store, StoreError, Write};
 
 /// Merges of at least this many peers' rows are written as one journal record.
@@ -19,28 +19,35 @@ impl<S: Store> Node<S> {
     /// once, then stored (sharing a transaction with merges that arrive while one is being
     /// written). Refused entries are reported and never stored. Resolves once they are stored.
     pub async fn merge(&self, entries: Vec<Sealed>) -> Result<MergeReport, StoreError> {
-        let (report, rows) = self.merge_in_memory(entries, None);
+        let mut merging = self.start_merge(entries, None);
+        let (report, rows) = self.merge_some(&mut merging, usize::MAX);
         self.store_merged(rows).await?;
         Ok(report)
     }
 
-    /// Verifies peers' sealed leaves and merges the valid ones in memory at once (so stats,
-    /// relaying and catch-up answers see them); returns what happened and the rows (with the
-    /// seals they rest on) to store with [`Node::store_merged`].
+    /// Checks the seals of peers' sealed leaves, ready to take in with [`Node::merge_some`].
     /// `checked`, if given, holds what [`verify_sealed`] found of each group beforehand (on
     /// another thread), in place of checking the signatures here.
-    pub(super) fn merge_in_memory(
+    pub(super) fn start_merge(
         &self,
         entries: Vec<Sealed>,
         checked: Option<Vec<Result<(Seal, Tree), SealError>>>,
-    ) -> (MergeReport, Changes) {
+    ) -> Merging {
         let namespace = self.namespace();
+        self.with_replica(|replica| replica.start_merge(&namespace, entries, checked))
+    }
+
+    /// Takes in up to `budget` more leaves of a merge in memory (so stats, relaying and
+    /// catch-up answers see them at once); returns what they did and the rows (with the seals
+    /// they rest on) to store with [`Node::store_merged`].
+    pub(super) fn merge_some(
+        &self,
+        merging: &mut Merging,
+        budget: usize,
+    ) -> (MergeReport, Changes) {
         let mut state = self.state.borrow_mut();
         let replica = state.replica_mut();
-        let (report, learnt) = match checked {
-            Some(checked) => replica.merge_checked(&namespace, entries, checked),
-            None => replica.merge_sealed(&namespace, entries),
-        };
+        let (report, learnt) = replica.merge_some(merging, budget);
         let mut changes = Changes::default();
         // One record per seal for what this merge showed of it (its groups' trees together).
         let mut seals: BTreeMap<(Writer, Hash), SealRow> = BTreeMap::new();

@@ -6,9 +6,11 @@
 mod batcher;
 mod buckets;
 mod identity;
+#[cfg(target_arch = "wasm32")]
 use batcher::YieldOnce;
 #[cfg(target_arch = "wasm32")]
 mod browser;
+mod merge_queue;
 mod merging;
 mod peer;
 mod schema;

@@ -3,11 +3,12 @@
 //! timers, carries out merges (verify, take in, store in the background) and passes the node's
 //! committed local changes to the protocol. Natively the signature checks of a merge run on
 //! tokio's blocking threads, so the loop (and what shares its thread, like an edge node's HTTP
-//! server) stays responsive under a flood; merges still happen in the order they were asked
-//! for. No policy lives here: the protocol decides.
+//! server) stays responsive under a flood. Merges are then taken in a slice at a time, in turn
+//! ([`MergeQueue`]), and catch-up requests answered one at a time, a slice and an answer per
+//! turn of the loop, with network events handled between turns. No policy lives here: the
+//! protocol decides.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
@@ -20,8 +21,11 @@ use futures_timer::Delay;
 use libp2p::{Multiaddr, PeerId};
 use web_time::{Instant, SystemTime};
 
-use super::{ChangeSource, Minting, Node, YieldOnce};
-use crate::core::{EntryKey, Seal, SealError, Sealed, Tree};
+#[cfg(target_arch = "wasm32")]
+use super::YieldOnce;
+use super::merge_queue::{MergeQueue, SLICE};
+use super::{ChangeSource, Minting, Node};
+use crate::core::{EntryKey, MergeReport, Merging, Seal, SealError, Sealed, Tree};
 use crate::network::protocol::{Action, MergeFrom, NetworkStats, PeerConfig, PeerInfo, Protocol};
 use crate::network::{Driver, Event, NetworkError, build_swarm};
 #[cfg(not(target_arch = "wasm32"))]
@@ -123,11 +127,15 @@ pub struct Peer<S: Store> {
     changes: mpsc::UnboundedReceiver<Vec<EntryKey>>,
     wakes: mpsc::UnboundedReceiver<()>,
     storing: FuturesUnordered<LocalBoxFuture<'static, Result<(), StoreError>>>,
-    /// Catch-up responses' entries, merged after one yield so the next request (already
-    /// handed to the swarm) leaves first.
-    fetched: VecDeque<(MergeFrom, Vec<Sealed>)>,
-    /// Merges whose signatures are being checked off the loop, in the order asked for.
+    /// Merges being taken in, a slice per turn of the loop (so the next catch-up request,
+    /// already handed to the swarm, leaves first), with what their slices did so far.
+    merging: MergeQueue<(Merging, MergeReport)>,
+    /// Catch-up responses whose signatures are being checked off the loop, queued in the
+    /// order they came.
     checking: FuturesOrdered<LocalBoxFuture<'static, Checked>>,
+    /// Gossip messages whose signatures are being checked off the loop, queued as their
+    /// checks end (a like's need not wait for a flood's before it).
+    checking_gossip: FuturesUnordered<LocalBoxFuture<'static, Checked>>,
     #[cfg(not(target_arch = "wasm32"))]
     checkers: std::sync::Arc<tokio::sync::Semaphore>,
     fold_journal: bool,
@@ -145,7 +153,8 @@ enum Wake {
     Changes(Vec<EntryKey>),
     Poked,
     Stored(Result<(), StoreError>),
-    MergeNext,
+    /// A slice of a merge and an answer to a catch-up request are due.
+    Turn,
     Timeout,
     Stop,
 }
@@ -162,6 +171,17 @@ fn when_set<F: Future<Output = ()> + Unpin>(
     }
     .boxed_local()
     .fuse()
+}
+
+/// Resolves on the loop's next turn. Natively after the runtime polled its timers and sockets
+/// (a task that wakes itself at once is polled again first, up to 61 times under tokio's
+/// `LocalSet`: the network would wait for a whole merge); in the browser after the other
+/// tasks of this turn.
+fn next_turn() -> LocalBoxFuture<'static, ()> {
+    #[cfg(not(target_arch = "wasm32"))]
+    return tokio::task::yield_now().boxed_local();
+    #[cfg(target_arch = "wasm32")]
+    return YieldOnce::default().boxed_local();
 }
 
 /// How long the loop sleeps when the protocol has nothing due.
@@ -223,8 +243,9 @@ impl<S: Store + 'static> Peer<S> {
             changes,
             wakes,
             storing: FuturesUnordered::new(),
-            fetched: VecDeque::new(),
+            merging: MergeQueue::default(),
             checking: FuturesOrdered::new(),
+            checking_gossip: FuturesUnordered::new(),
             #[cfg(not(target_arch = "wasm32"))]
             checkers: std::sync::Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, usize::from),
@@ -273,7 +294,7 @@ impl<S: Store + 'static> Peer<S> {
             self.node.identity_proof().is_none().then(|| self.mint());
         let mut timer = Delay::new(Duration::ZERO);
         let mut armed: Option<Instant> = None;
-        let mut merge_next: Option<YieldOnce> = None;
+        let mut turn: Option<LocalBoxFuture<'static, ()>> = None;
         let mut counted_here = self.node.with_replica(|r| {
             let local = r.local_writer();
             r.entries().any(|entry| entry.key.writer == local)
@@ -286,8 +307,8 @@ impl<S: Store + 'static> Peer<S> {
                 let now = Instant::now();
                 timer.reset(due.map_or(IDLE, |at| at.saturating_duration_since(now)));
             }
-            if !self.fetched.is_empty() {
-                merge_next.get_or_insert_with(YieldOnce::default);
+            if !self.merging.is_empty() || self.driver.is_asked() {
+                turn.get_or_insert_with(next_turn);
             }
             // The proof is needed only to publish what is counted here: while nothing is, it
             // waits for a peer and for the catch-ups (a fresh node's cold sync has the thread
@@ -295,13 +316,14 @@ impl<S: Store + 'static> Peer<S> {
             let mut paused = None;
             let wait = !counted_here && {
                 let protocol = self.shared.protocol.borrow();
-                !self.fetched.is_empty()
+                !self.merging.is_empty()
                     || !self.checking.is_empty()
+                    || !self.checking_gossip.is_empty()
                     || !protocol.connected()
                     || protocol.catching_up()
             };
             let wake = {
-                let mut merge_next = when_set(&mut merge_next);
+                let mut turn = when_set(&mut turn);
                 let mut minted = when_set(if wait { &mut paused } else { &mut minting });
                 futures::select_biased! {
                     () = stop => Wake::Stop,
@@ -310,8 +332,9 @@ impl<S: Store + 'static> Peer<S> {
                     keys = self.changes.select_next_some() => Wake::Changes(keys),
                     () = self.wakes.select_next_some() => Wake::Poked,
                     stored = self.storing.select_next_some() => Wake::Stored(stored),
+                    checked = self.checking_gossip.select_next_some() => Wake::Checked(Box::new(checked)),
                     checked = self.checking.select_next_some() => Wake::Checked(Box::new(checked)),
-                    () = merge_next => Wake::MergeNext,
+                    () = turn => Wake::Turn,
                     () = (&mut timer).fuse() => Wake::Timeout,
                 }
             };
@@ -320,7 +343,7 @@ impl<S: Store + 'static> Peer<S> {
                 Wake::Stop => break,
                 Wake::Checked(checked) => {
                     let (from, entries, checked) = *checked;
-                    self.merge(from, entries, checked);
+                    self.queue_merge(from, entries, checked);
                 }
                 Wake::Minted => {
                     minting = None;
@@ -353,11 +376,12 @@ impl<S: Store + 'static> Peer<S> {
                     }
                     self.compact();
                 }
-                Wake::MergeNext => {
-                    merge_next = None;
-                    if let Some((from, entries)) = self.fetched.pop_front() {
-                        self.merge(from, entries, None);
-                    }
+                Wake::Turn => {
+                    turn = None;
+                    self.merge_slice(SLICE);
+                    let protocol = &mut self.shared.protocol.borrow_mut();
+                    let driver = &mut self.driver;
+                    self.node.with_replica_mut(|r| driver.answer_next(protocol, r, now));
                 }
                 Wake::Timeout => {
                     armed = None;
@@ -366,11 +390,14 @@ impl<S: Store + 'static> Peer<S> {
                 }
             }
         }
-        while let Some((from, entries)) = self.fetched.pop_front() {
-            self.merge(from, entries, None);
+        while let Some((from, entries, checked)) = self.checking_gossip.next().await {
+            self.queue_merge(from, entries, checked);
         }
         while let Some((from, entries, checked)) = self.checking.next().await {
-            self.merge(from, entries, checked);
+            self.queue_merge(from, entries, checked);
+        }
+        while !self.merging.is_empty() {
+            self.merge_slice(usize::MAX);
         }
         while let Ok(keys) = self.changes.try_recv() {
             self.shared.protocol.borrow_mut().handle_local_changes(keys, Instant::now());
@@ -414,33 +441,33 @@ impl<S: Store + 'static> Peer<S> {
                 Some(Action::Merge { from, entries }) => {
                     let namespace = self.node.namespace();
                     let checkers = self.checkers.clone();
-                    self.checking.push_back(
-                        async move {
-                            // As many checks at once as there are cores, not a thread each.
-                            let _permit = checkers.acquire_owned().await;
-                            let checking = tokio::task::spawn_blocking(move || {
-                                let check = || crate::core::verify_sealed(&namespace, &entries);
-                                let checked =
-                                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(check));
-                                (entries, checked.ok())
-                            });
-                            match checking.await {
-                                // A check that failed to run is made by the merge itself.
-                                Ok((entries, checked)) => (from, entries, checked),
-                                // Cancelled, which happens only as the runtime stops: nothing
-                                // is taken in.
-                                Err(_) => (from, Vec::new(), None),
-                            }
+                    let gossip = matches!(from, MergeFrom::Gossip { .. });
+                    let check = async move {
+                        // As many checks at once as there are cores, not a thread each.
+                        let _permit = checkers.acquire_owned().await;
+                        let checking = tokio::task::spawn_blocking(move || {
+                            let check = || crate::core::verify_sealed(&namespace, &entries);
+                            let checked =
+                                std::panic::catch_unwind(std::panic::AssertUnwindSafe(check));
+                            (entries, checked.ok())
+                        });
+                        match checking.await {
+                            // A check that failed to run is made by the merge itself.
+                            Ok((entries, checked)) => (from, entries, checked),
+                            // Cancelled, which happens only as the runtime stops: nothing
+                            // is taken in.
+                            Err(_) => (from, Vec::new(), None),
                         }
-                        .boxed_local(),
-                    );
+                    }
+                    .boxed_local();
+                    if gossip {
+                        self.checking_gossip.push(check);
+                    } else {
+                        self.checking.push_back(check);
+                    }
                 }
                 #[cfg(target_arch = "wasm32")]
-                Some(Action::Merge { from: from @ MergeFrom::Gossip { .. }, entries }) => {
-                    self.merge(from, entries, None);
-                }
-                #[cfg(target_arch = "wasm32")]
-                Some(Action::Merge { from, entries }) => self.fetched.push_back((from, entries)),
+                Some(Action::Merge { from, entries }) => self.queue_merge(from, entries, None),
                 Some(action) => {
                     let protocol = &mut self.shared.protocol.borrow_mut();
                     self.driver.execute(action, protocol, Instant::now());
@@ -449,19 +476,38 @@ impl<S: Store + 'static> Peer<S> {
         }
     }
 
-    /// Verifies (unless `checked` says what the checks found) and takes in entries from a
-    /// peer, stores them in the background, and tells the protocol what came of them.
-    fn merge(
+    /// Verifies (unless `checked` says what the checks found) entries from a peer and queues
+    /// them to be taken in.
+    fn queue_merge(
         &mut self,
         from: MergeFrom,
         entries: Vec<Sealed>,
         checked: Option<Vec<Result<(Seal, Tree), SealError>>>,
     ) {
-        let (report, rows) = self.node.merge_in_memory(entries, checked);
+        let merging = self.node.start_merge(entries, checked);
+        self.merging.push(from, (merging, MergeReport::default()));
+    }
+
+    /// Takes in up to `budget` entries of the merge whose turn it is, stores them in the
+    /// background, and once it is done tells the protocol what came of it.
+    fn merge_slice(&mut self, budget: usize) {
+        let Some(mut turn) = self.merging.take() else { return };
+        let (merging, report) = &mut turn.job;
+        let (slice, rows) = self.node.merge_some(merging, budget);
+        if slice.added > 0 {
+            let protocol = &mut self.shared.protocol.borrow_mut();
+            protocol.handle_added(&turn.from, slice.added, Instant::now());
+        }
+        report.absorb(slice);
         if !rows.is_empty() {
             let node = self.node.clone();
             self.storing.push(async move { node.store_merged(rows).await }.boxed_local());
         }
+        if !merging.is_done() {
+            self.merging.put_back(turn);
+            return;
+        }
+        let (from, report) = (turn.from, turn.job.1);
         if matches!(from, MergeFrom::CatchUp { last: true, .. }) {
             self.fold_journal = true;
         }
@@ -476,7 +522,11 @@ impl<S: Store + 'static> Peer<S> {
     /// Folds the node's journal into its buckets once a catch-up completed and every write
     /// before has finished.
     fn compact(&mut self) {
-        if self.fold_journal && self.storing.is_empty() && self.node.has_journal() {
+        if self.fold_journal
+            && self.storing.is_empty()
+            && self.merging.is_empty()
+            && self.node.has_journal()
+        {
             self.fold_journal = false;
             let node = self.node.clone();
             self.storing.push(async move { node.compact().await }.boxed_local());

@@ -107,6 +107,7 @@ pub fn carry(from: &mut Sim, to: &mut Sim, from_id: PeerId) -> bool {
             }
             Action::Merge { from: origin, entries } => {
                 let report = from.replica.merge(&namespace(), entries);
+                from.protocol.handle_added(&origin, report.added, from.now);
                 from.protocol.handle_merged(origin, &report, &mut from.replica, from.now);
             }
             Action::Publish { keys, relay, .. } => {

@@ -4,10 +4,10 @@
 
 use super::{Entry, MergeReport, Rejection, Replica};
 use crate::core::counter::PnCounter;
-use crate::core::ids::{EntryKey, Namespace};
+use crate::core::ids::{EntryKey, Namespace, Writer};
 use crate::core::merkle::Tree;
 use crate::core::proof::IdentityProof;
-use crate::core::seal::{self, Seal, SealError, Sealed};
+use crate::core::seal::{self, Leaf, Seal, SealError, Sealed};
 use crate::core::witness::{self, Witness};
 
 #[cfg(doc)]
@@ -17,18 +17,39 @@ use crate::core::seal::verify_sealed;
 /// changed a counter, its seal and the part of its tree it showed.
 pub(crate) type Merged = (MergeReport, Vec<(Seal, IdentityProof, Tree)>);
 
-/// Every leaf of `sealed` refused as of another namespace.
-fn foreign(sealed: Vec<Sealed>) -> Merged {
-    let rejected = sealed
-        .into_iter()
-        .flat_map(|g| {
-            let writer = g.writer;
-            g.leaves
-                .into_iter()
-                .map(move |(_, leaf)| (leaf.key(writer), Rejection::ForeignNamespace))
-        })
-        .collect();
-    (MergeReport { rejected, ..MergeReport::default() }, Vec::new())
+/// A merge under way: its groups' seals checked, its leaves taken in a slice at a time
+/// ([`Replica::merge_some`]), so a large merge need not hold the thread in one piece. Merges
+/// may be interleaved slice by slice: each leaf is merged as a CRDT, whatever came between.
+#[derive(Debug)]
+pub(crate) struct Merging {
+    groups: std::vec::IntoIter<(Sealed, Verdict)>,
+    current: Option<Taking>,
+}
+
+/// A group's seal and tree, checked; or why its leaves are refused.
+type Verdict = Result<(Seal, Tree), Rejection>;
+
+/// The group whose leaves are being taken in.
+#[derive(Debug)]
+struct Taking {
+    writer: Writer,
+    identity: IdentityProof,
+    seal: Seal,
+    tree: Tree,
+    leaves: std::vec::IntoIter<(u32, Leaf)>,
+    /// Whether a slice changed a counter already (and so reported the tree as learnt).
+    learnt: bool,
+}
+
+impl Merging {
+    fn new(checked: Vec<(Sealed, Verdict)>) -> Self {
+        Self { groups: checked.into_iter(), current: None }
+    }
+
+    /// Whether every group was taken in (or refused).
+    pub(crate) fn is_done(&self) -> bool {
+        self.current.is_none() && self.groups.len() == 0
+    }
 }
 
 impl Replica {
@@ -39,23 +60,52 @@ impl Replica {
     /// with the same signature is not checked again. Valid leaves are kept with the counters
     /// they vouch for, for serving later.
     pub fn merge(&mut self, namespace: &Namespace, sealed: Vec<Sealed>) -> MergeReport {
-        self.merge_sealed(namespace, sealed).0
+        let mut merging = self.start_merge(namespace, sealed, None);
+        self.merge_some(&mut merging, usize::MAX).0
     }
 
-    /// [`Replica::merge`], also returning what the merge learnt of the seals counters now
-    /// rest on: per group that changed a counter, its seal and the part of its tree it showed
-    /// (what a store adds to what it keeps of that seal).
-    pub(crate) fn merge_sealed(&mut self, namespace: &Namespace, sealed: Vec<Sealed>) -> Merged {
-        if *namespace != self.namespace {
-            return foreign(sealed);
+    /// Checks the seals of a merge and returns it, ready to take in
+    /// ([`Replica::merge_some`]). `checked`, if given, holds what [`verify_sealed`] found of
+    /// each group beforehand (on another thread), in place of checking the signatures here;
+    /// everything else is checked as in a merge. A seal held already with the same signature
+    /// is not checked again.
+    pub(crate) fn start_merge(
+        &self,
+        namespace: &Namespace,
+        sealed: Vec<Sealed>,
+        checked: Option<Vec<Result<(Seal, Tree), SealError>>>,
+    ) -> Merging {
+        let foreign = *namespace != self.namespace;
+        if foreign || checked.as_ref().is_some_and(|c| c.len() != sealed.len()) {
+            // Verdicts that do not match the groups are not trusted for anything.
+            let why = if foreign { Rejection::ForeignNamespace } else { Rejection::BadSignature };
+            return Merging::new(sealed.into_iter().map(|g| (g, Err(why))).collect());
         }
-        let proven = self.proven(&sealed);
+        let difficulty = self.rules.difficulty;
+        let proven: Vec<bool> = sealed
+            .iter()
+            .map(|g| g.identity.holds(&self.namespace, &g.writer, difficulty))
+            .collect();
+        let verified: Vec<Option<(Seal, Tree)>> = match checked {
+            Some(checked) => checked.into_iter().map(Result::ok).collect(),
+            None => self.check_seals(&sealed, &proven),
+        };
+        let verdicts = verified.into_iter().zip(proven).map(|(verdict, proven)| {
+            let why = if proven { Rejection::BadSignature } else { Rejection::NoIdentityProof };
+            verdict.filter(|_| proven).ok_or(why)
+        });
+        Merging::new(sealed.into_iter().zip(verdicts).collect())
+    }
+
+    /// The seals of `sealed` that check out (those of proven writers): a seal held already
+    /// with the same signature passed the same check when it was taken in; the others are
+    /// checked in one batch verification.
+    fn check_seals(&self, sealed: &[Sealed], proven: &[bool]) -> Vec<Option<(Seal, Tree)>> {
         let trees: Vec<Option<Tree>> = sealed
             .iter()
-            .zip(&proven)
+            .zip(proven)
             .map(|(g, proven)| g.tree().ok().filter(|_| *proven))
             .collect();
-        // A seal held with the same signature passed the same check when it was taken in.
         let held: Vec<bool> = sealed
             .iter()
             .zip(&trees)
@@ -70,7 +120,7 @@ impl Replica {
         let mut verdicts =
             seal::check_signatures(&self.namespace, &unchecked, |node| self.key_of(node))
                 .into_iter();
-        let verified: Vec<Option<(Seal, Tree)>> = sealed
+        sealed
             .iter()
             .zip(trees)
             .zip(held)
@@ -79,58 +129,57 @@ impl Replica {
                 let valid = held || verdicts.next() == Some(true);
                 valid.then(|| (g.seal_of(&tree), tree))
             })
-            .collect();
-        self.take_checked(sealed, verified, proven)
+            .collect()
     }
 
-    /// [`Replica::merge_sealed`] of groups whose seals were checked beforehand, elsewhere
-    /// (another thread), by [`verify_sealed`] (`checked[i]` for `sealed[i]`): what it found
-    /// stands in for the signature checks; everything else is checked here as in a merge.
-    pub(crate) fn merge_checked(
-        &mut self,
-        namespace: &Namespace,
-        sealed: Vec<Sealed>,
-        checked: Vec<Result<(Seal, Tree), SealError>>,
-    ) -> Merged {
-        if *namespace != self.namespace || checked.len() != sealed.len() {
-            return foreign(sealed);
-        }
-        let proven = self.proven(&sealed);
-        let verified =
-            checked.into_iter().zip(&proven).map(|(c, p)| c.ok().filter(|_| *p)).collect();
-        self.take_checked(sealed, verified, proven)
-    }
-
-    /// Whether each group's writer has an identity proof at the namespace's difficulty.
-    fn proven(&self, sealed: &[Sealed]) -> Vec<bool> {
-        let difficulty = self.rules.difficulty;
-        sealed.iter().map(|g| g.identity.holds(&self.namespace, &g.writer, difficulty)).collect()
-    }
-
-    /// Takes in the leaves of groups whose seals checked out (`verified[i]`), with the caps
-    /// and quota checked per leaf.
-    fn take_checked(
-        &mut self,
-        sealed: Vec<Sealed>,
-        verified: Vec<Option<(Seal, Tree)>>,
-        proven: Vec<bool>,
-    ) -> Merged {
+    /// Takes in (or refuses) up to `budget` more leaves of `merging`, with the caps and quota
+    /// checked per leaf; returns what this slice did, and the seals it learnt of (each once
+    /// per merge, with the slice whose counters first rest on it).
+    pub(crate) fn merge_some(&mut self, merging: &mut Merging, budget: usize) -> Merged {
         let mut report = MergeReport::default();
         let mut learnt = Vec::new();
         let held = self.len;
-        for ((group, verdict), proven) in sealed.into_iter().zip(verified).zip(proven) {
-            let writer = group.writer;
-            let Some((seal, tree)) = verdict else {
-                let why = if proven { Rejection::BadSignature } else { Rejection::NoIdentityProof };
-                report.rejected.extend(group.leaves.into_iter().map(|(_, l)| (l.key(writer), why)));
-                continue;
+        let mut taken = 0;
+        while taken < budget {
+            let taking = match merging.current.as_mut() {
+                Some(taking) => {
+                    // Another merge may have dropped the seal since (nothing rested on it).
+                    if !self.seals.holds(&taking.seal) {
+                        self.seals.add(taking.seal, taking.identity, taking.tree.clone());
+                    }
+                    taking
+                }
+                None => {
+                    let Some((group, verdict)) = merging.groups.next() else { break };
+                    let writer = group.writer;
+                    let (seal, tree) = match verdict {
+                        Ok(checked) => checked,
+                        Err(why) => {
+                            taken += group.leaves.len();
+                            let refused =
+                                group.leaves.into_iter().map(|(_, l)| (l.key(writer), why));
+                            report.rejected.extend(refused);
+                            continue;
+                        }
+                    };
+                    if let Some(key) = self.key_of(&writer.node) {
+                        self.keys.insert(writer.node, key);
+                    }
+                    self.seals.add(seal, group.identity, tree.clone());
+                    merging.current.insert(Taking {
+                        writer,
+                        identity: group.identity,
+                        seal,
+                        tree,
+                        leaves: group.leaves.into_iter(),
+                        learnt: false,
+                    })
+                }
             };
-            if let Some(key) = self.key_of(&writer.node) {
-                self.keys.insert(writer.node, key);
-            }
-            self.seals.add(seal, group.identity, tree.clone());
+            let writer = taking.writer;
             let mut changed_any = false;
-            for (index, leaf) in group.leaves {
+            for (index, leaf) in taking.leaves.by_ref().take(budget - taken) {
+                taken += 1;
                 let key = leaf.key(writer);
                 if let Err(bound) = self.rules.caps.check(leaf.stat, leaf.counter) {
                     report.rejected.push((key, Rejection::OutOfBounds(bound)));
@@ -141,7 +190,7 @@ impl Replica {
                     report.rejected.push((key, Rejection::OverQuota));
                     continue;
                 }
-                let witness = Witness { root: seal.root, index, counter: leaf.counter };
+                let witness = Witness { root: taking.seal.root, index, counter: leaf.counter };
                 match self.take(&key, leaf.counter, Some(witness)) {
                     Some(changed) => {
                         changed_any = true;
@@ -150,9 +199,17 @@ impl Replica {
                     None => report.stale += 1,
                 }
             }
-            self.seals.prune(writer, &seal.root);
-            if changed_any {
-                learnt.push((seal, group.identity, tree));
+            let finished = taking.leaves.len() == 0;
+            let learn = changed_any && !taking.learnt;
+            taking.learnt |= changed_any;
+            if finished {
+                let taking = merging.current.take().expect("taken above");
+                self.seals.prune(writer, &taking.seal.root);
+                if learn {
+                    learnt.push((taking.seal, taking.identity, taking.tree));
+                }
+            } else if learn {
+                learnt.push((taking.seal, taking.identity, taking.tree.clone()));
             }
         }
         report.added = self.len - held;
@@ -231,6 +288,129 @@ mod tests {
         keys.iter().flat_map(|key| writer.sealed([key])).collect()
     }
 
+    /// A whole merge, as the replica did it before merges were sliced.
+    fn merge_whole(
+        replica: &mut Replica,
+        groups: Vec<Sealed>,
+        checked: Option<Vec<Result<(Seal, Tree), SealError>>>,
+    ) -> Merged {
+        let namespace = replica.namespace().clone();
+        let mut merging = replica.start_merge(&namespace, groups, checked);
+        let merged = replica.merge_some(&mut merging, usize::MAX);
+        assert!(merging.is_done());
+        merged
+    }
+
+    /// Every counter with the leaves that vouch for it, and whether their seals are held.
+    fn held(replica: &Replica) -> Vec<(Entry, Vec<Witness>, bool)> {
+        let mut entries: Vec<Entry> = replica.entries().collect();
+        entries.sort_by(|a, b| a.key.cmp(&b.key));
+        entries
+            .into_iter()
+            .map(|entry| {
+                let witnesses = replica.witnesses(&entry.key);
+                let sealed = witnesses
+                    .iter()
+                    .all(|w| replica.held_seal(entry.key.writer, &w.root).is_some());
+                (entry, witnesses, sealed)
+            })
+            .collect()
+    }
+
+    /// One writer's likes on `count` tweets sealed together, then the tweets of its last
+    /// `more` leaves liked again and all sealed again: two groups of `count` leaves, the
+    /// second with its first `count - more` leaves as they were.
+    fn two_seals(seed: u8, count: usize, more: usize) -> (Sealed, Sealed) {
+        let mut writer = replica(seed, 8);
+        let local = writer.local_writer();
+        let mut minter = Minter::new(writer.namespace(), &local, Difficulty(8), 0);
+        let proof = std::iter::from_fn(|| Some(minter.step(1024))).flatten().next();
+        assert!(writer.set_identity_proof(proof.expect("minted")));
+        let tweets: Vec<TweetId> =
+            (0..count).map(|i| TweetId::new(format!("t{i}")).expect("valid")).collect();
+        let keys: Vec<EntryKey> = tweets
+            .iter()
+            .map(|t| writer.increment(t, StatKind::Likes).expect("within bounds").key)
+            .collect();
+        let first = writer.sealed(&keys).remove(0);
+        // Leaves go in key-hash order: the last `more` of them are liked again.
+        for (_, leaf) in &first.leaves[count - more..] {
+            writer.increment(&leaf.tweet, StatKind::Likes).expect("within bounds");
+        }
+        (first, writer.sealed(&keys).remove(0))
+    }
+
+    proptest::proptest! {
+        /// A merge taken in slices of any size decides every leaf, learns every seal, and
+        /// leaves the replica as one taken in whole.
+        #[test]
+        fn a_merge_in_slices_is_the_merge_whole(
+            count in 1..40usize,
+            more in 0..40usize,
+            budget in 1..50usize,
+            tamper in proptest::option::of(0..40usize),
+        ) {
+            let more = more.min(count);
+            let (first, second) = two_seals(1, count, more);
+            let mut groups = vec![first.clone(), second];
+            groups.extend(likes(2, 3));
+            if let Some(at) = tamper {
+                let at = at % groups.len();
+                groups[at].leaves[0].1.counter.increments += 1;
+            }
+            let (mut whole, mut sliced) = (replica(9, 8), replica(9, 8));
+            for r in [&mut whole, &mut sliced] {
+                merge_whole(r, vec![first.clone()], None);
+            }
+            let expected = merge_whole(&mut whole, groups.clone(), None);
+            let namespace = sliced.namespace().clone();
+            let mut merging = sliced.start_merge(&namespace, groups, None);
+            let (mut report, mut learnt) = (MergeReport::default(), Vec::new());
+            while !merging.is_done() {
+                let (slice, seals) = sliced.merge_some(&mut merging, budget);
+                proptest::prop_assert!(slice.offered() > 0, "no progress");
+                proptest::prop_assert!(slice.offered() < budget + count, "a slice beyond its budget");
+                report.absorb(slice);
+                learnt.extend(seals);
+            }
+            proptest::prop_assert_eq!(report, expected.0);
+            let roots = |l: &[(Seal, IdentityProof, Tree)]| -> Vec<_> {
+                l.iter().map(|(s, _, t)| (s.root, t.clone())).collect()
+            };
+            proptest::prop_assert_eq!(roots(&learnt), roots(&expected.1));
+            proptest::prop_assert_eq!(held(&sliced), held(&whole));
+            proptest::prop_assert_eq!(sliced.seal_count(), whole.seal_count());
+        }
+    }
+
+    /// A merge whose first slice changed nothing, while another merge of the same seal
+    /// dropped it (nothing rested on it), still keeps the seal its later leaves rest on.
+    #[test]
+    fn slices_of_merges_interleaved_keep_the_seals_counters_rest_on() {
+        let (first, second) = two_seals(1, 20, 10);
+        let namespace = Namespace::new("mainnet").expect("valid");
+        let mut r = replica(9, 8);
+        merge_whole(&mut r, vec![first], None);
+        let mut long = r.start_merge(&namespace, vec![second.clone()], None);
+        let (slice, _) = r.merge_some(&mut long, 5);
+        assert_eq!((slice.stale, slice.changed.len()), (5, 0), "held already");
+        // The same seal's first leaves again, whole: stale, so the seal is dropped after.
+        let mut short = second.clone();
+        short.leaves.truncate(5);
+        short.proof = second.tree().expect("whole").prove(&[0, 1, 2, 3, 4]).expect("known");
+        let (report, _) = merge_whole(&mut r, vec![short], None);
+        assert!(report.rejected.is_empty() && report.changed.is_empty());
+        while !long.is_done() {
+            r.merge_some(&mut long, 5);
+        }
+        let held = held(&r);
+        assert_eq!(held.len(), 20);
+        assert!(held.iter().all(|(_, _, sealed)| *sealed), "a counter rests on a dropped seal");
+        let likes: u64 =
+            (0..20).map(|i| r.stats(&TweetId::new(format!("t{i}")).expect("valid")).likes).sum();
+        assert_eq!(likes, 30);
+    }
+
     /// Checking seals beforehand (as a node does on another thread) decides every leaf as
     /// checking them in the merge does: honest, tampered, without a proof, held already.
     #[test]
@@ -243,19 +423,19 @@ mod tests {
         let namespace = Namespace::new("mainnet").expect("valid");
         let (mut checking, mut checked) = (replica(9, 8), replica(9, 8));
         for round in 0..2 {
-            let plain = checking.merge_sealed(&namespace, groups.clone());
+            let plain = merge_whole(&mut checking, groups.clone(), None);
             let verdicts = verify_sealed(&namespace, &groups);
-            let before = checked.merge_checked(&namespace, groups.clone(), verdicts);
+            let before = merge_whole(&mut checked, groups.clone(), Some(verdicts));
             assert_eq!(plain.0, before.0, "round {round}");
             assert_eq!(plain.1.len(), before.1.len(), "round {round}");
         }
-        let report = checking.merge_sealed(&namespace, groups.clone()).0;
+        let report = merge_whole(&mut checking, groups.clone(), None).0;
         assert_eq!(report.stale, 3, "the honest leaves, held after the first round");
         assert!(report.rejected.iter().any(|(_, why)| *why == Rejection::BadSignature));
         assert_eq!(checking.len(), checked.len());
         // Verdicts that do not match the groups are not trusted for anything.
         let short = verify_sealed(&namespace, &groups[..1]);
-        let report = replica(9, 0).merge_checked(&namespace, groups.clone(), short).0;
+        let report = merge_whole(&mut replica(9, 0), groups.clone(), Some(short)).0;
         assert_eq!((report.changed.len(), report.rejected.len()), (0, 5));
     }
 }

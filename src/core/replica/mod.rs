@@ -21,6 +21,7 @@ use super::totals::{Contribution, Stats, Total};
 use super::witness::{MAX_SERVED_LEAVES, SealTable, Witness, Witnesses};
 
 mod merging;
+pub(crate) use merging::Merging;
 mod slots;
 
 use slots::Slots;
@@ -69,6 +70,14 @@ impl MergeReport {
     /// How many entries were offered.
     pub fn offered(&self) -> usize {
         self.changed.len() + self.stale + self.rejected.len()
+    }
+
+    /// Adds what a later slice of the same merge did.
+    pub(crate) fn absorb(&mut self, slice: MergeReport) {
+        self.changed.extend(slice.changed);
+        self.stale += slice.stale;
+        self.rejected.extend(slice.rejected);
+        self.added += slice.added;
     }
 }
 

@@ -64,6 +64,15 @@ impl<K: Hash + Eq + Copy> Buckets<K> {
         }
     }
 
+    /// Gives back `amount` spent from the bucket of `key` beforehand, if it is still tracked.
+    fn give_back(&mut self, key: &K, amount: f64, now: Instant) {
+        let allowance = self.allowance;
+        if let Some(bucket) = self.held.get_mut(key) {
+            bucket.refill(now, allowance);
+            bucket.give_back(amount, allowance);
+        }
+    }
+
     /// Whether the bucket of `key` lacks `amount` (an untracked key lacks nothing: none spent,
     /// or full again and forgotten).
     fn lacks(&mut self, key: &K, amount: f64, now: Instant) -> bool {
@@ -165,7 +174,17 @@ impl Ingest {
         self.intake_peers.spend(peer, amount, now);
     }
 
-    /// Spends `count` new counters that what `peer` sent added (after merging).
+    /// Gives back `count` of the new counters spent for `peer` beforehand
+    /// ([`Ingest::added`]) that its message did not add.
+    pub(crate) fn not_added(&mut self, peer: PeerId, count: usize, now: Instant) {
+        let amount = count as f64;
+        let (allowance, total) = &mut self.counters_total;
+        total.refill(now, *allowance);
+        total.give_back(amount, *allowance);
+        self.counters_peers.give_back(&peer, amount, now);
+    }
+
+    /// Spends `count` new counters that what `peer` sent added, or may add.
     pub(crate) fn added(&mut self, peer: PeerId, count: usize, now: Instant) {
         if count == 0 {
             return;

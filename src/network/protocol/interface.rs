@@ -69,8 +69,9 @@ pub struct IngestLimits {
     pub intake_total: Allowance,
     /// New counters (ones this node did not hold: what its memory and store grow by) that each
     /// peer's gossip and answers may add (20,000 a second, bursts of 100,000, so a cold sync
-    /// of 100,000 entries goes at once). Counted after merging: beyond, the peer's gossip is
-    /// refused and its catch-up waits, as for bytes. Entries are a few dozen bytes on the
+    /// of 100,000 entries goes at once). A gossip message's leaves count as new when it comes
+    /// (given back after merging if they were not), an answer's as they are merged: beyond,
+    /// the peer's gossip is refused and its catch-up waits, as for bytes. Entries are a few dozen bytes on the
     /// wire and some hundreds in memory, so bytes alone would let a peer grow a node's memory
     /// tenfold faster than its allowance reads. The edge node's default is stricter.
     pub counters_per_peer: Allowance,

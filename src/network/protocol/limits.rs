@@ -39,6 +39,12 @@ impl TokenBucket {
         self.tokens -= amount;
     }
 
+    /// Gives back `amount` tokens spent beforehand that turned out not to be used (up to a
+    /// full bucket).
+    pub(crate) fn give_back(&mut self, amount: f64, allowance: Allowance) {
+        self.tokens = (self.tokens + amount).min(allowance.burst);
+    }
+
     /// How long from `now` until the bucket holds `amount` (zero if it does already; never
     /// if it cannot, `amount` being above the burst).
     pub(crate) fn wait_for(&mut self, now: Instant, allowance: Allowance, amount: f64) -> Duration {

@@ -312,6 +312,11 @@ impl Protocol {
         }
         let refused = match SealedBatch::decode(data) {
             Ok(batch) if batch.namespace == self.namespace => {
+                // Every leaf counts as a new counter until the merge says otherwise
+                // ([`Protocol::handle_merged`]): messages that come faster than they are
+                // merged are held to the allowance all the same.
+                let leaves = batch.sealed.iter().map(|g| g.leaves.len()).sum();
+                self.ingest.added(source, leaves, now);
                 let from = MergeFrom::Gossip { message, source };
                 self.actions.push_back(Action::Merge { from, entries: batch.sealed });
                 return;
@@ -323,9 +328,21 @@ impl Protocol {
         self.actions.push_back(Action::Verdict { message, source, verdict: Verdict::Reject });
     }
 
-    /// What merging an [`Action::Merge`]'s entries did: gossip gets its verdict; entries caught
-    /// up from one peer are relayed to the others (signed as held in `replica`); a catch-up's
-    /// last response completes it.
+    /// That merging (a slice of) an [`Action::Merge`]'s entries added `added` counters this
+    /// node did not hold: for a catch-up response, spent from the sender's allowance of new
+    /// counters at once, as a large merge goes, not once it is done (a gossip message's leaves
+    /// were spent when it came).
+    pub fn handle_added(&mut self, from: &MergeFrom, added: usize, now: Instant) {
+        if let MergeFrom::CatchUp { peer, .. } = from {
+            self.ingest.added(*peer, added, now);
+        }
+    }
+
+    /// What merging an [`Action::Merge`]'s entries did (the counters it added told already
+    /// with [`Protocol::handle_added`]): gossip gets its verdict, and what of its leaves added
+    /// no counter is given back to its sender's allowance; entries caught up from one peer are
+    /// relayed to the others (signed as held in `replica`); a catch-up's last response
+    /// completes it.
     pub fn handle_merged(
         &mut self,
         from: MergeFrom,
@@ -333,17 +350,13 @@ impl Protocol {
         replica: &mut Replica,
         now: Instant,
     ) {
-        let sender = match from {
-            MergeFrom::Gossip { source, .. } => source,
-            MergeFrom::CatchUp { peer, .. } => peer,
-        };
-        self.ingest.added(sender, report.added, now);
         let rejected = report.rejected.len() as u64;
         for (_, rejection) in &report.rejected {
             self.stats.drop(DropReason::of_rejection(*rejection), 1);
         }
         match from {
             MergeFrom::Gossip { message, source } => {
+                self.ingest.not_added(source, report.offered() - report.added, now);
                 self.stats.gossip_entries += report.changed.len() as u64;
                 let invalid = report.rejected.iter().any(|(_, r)| *r != Rejection::OverQuota);
                 let verdict = if rejected == 0 {
