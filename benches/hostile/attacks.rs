@@ -145,7 +145,9 @@ fn flood_messages(count: u8) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// One gossipsub peer publishing `messages` as fast as its queues take them.
+/// One gossipsub peer publishing `messages` one every [`FLOOD_EVERY`] (as fast as its queues
+/// take them, if slower): a flood paced to spend the edge node's allowance of new counters as
+/// it refills, not only its burst.
 async fn gossip_flood(tcp: &Multiaddr, messages: Vec<Vec<u8>>, deadline: Instant) {
     let mut swarm = attacker().await;
     swarm.dial(tcp.clone()).expect("dials");
@@ -153,10 +155,12 @@ async fn gossip_flood(tcp: &Multiaddr, messages: Vec<Vec<u8>>, deadline: Instant
     let topic = IdentTopic::new("warpnet/stats/2/mainnet");
     let mut messages = messages.into_iter();
     let mut next = messages.next();
+    let mut due = Instant::now();
     while Instant::now() < deadline {
-        if let Some(message) = next.take() {
+        if let Some(message) = next.take_if(|_| Instant::now() >= due) {
             if swarm.behaviour_mut().publish(topic.clone(), message.clone()).is_ok() {
                 next = messages.next();
+                due += FLOOD_EVERY;
             } else {
                 next = Some(message);
             }
@@ -165,6 +169,9 @@ async fn gossip_flood(tcp: &Multiaddr, messages: Vec<Vec<u8>>, deadline: Instant
         let _ = tokio::time::timeout(wait, swarm.select_next_some()).await;
     }
 }
+
+/// How often the gossip flood publishes a message (48 messages over ten seconds).
+const FLOOD_EVERY: Duration = Duration::from_millis(200);
 
 /// Eight clients on connections of their own, each keeping 16 requests for the whole key-hash
 /// range in flight, asking again as each is answered or refused.

@@ -95,13 +95,14 @@ struct Args {
     intake_total: f64,
 
     /// New counters (ones this node did not hold: what its memory and store grow by) each
-    /// peer's gossip and catch-up answers may add per second (bursts of ten seconds' worth);
-    /// beyond, its gossip is dropped (`rate_limited`) and its catch-up waits. Stricter than
-    /// the library's default (20,000): anyone may connect to an edge node.
+    /// peer's gossip and catch-up answers may add per second (bursts of two seconds' worth:
+    /// the most work a peer can make this node do at once); beyond, its gossip is dropped
+    /// (`rate_limited`) and its catch-up waits. Stricter than the library's default (20,000):
+    /// anyone may connect to an edge node.
     #[arg(long, default_value_t = 2_000.0)]
     counters_per_peer: f64,
 
-    /// New counters all peers together may add per second (bursts of ten seconds' worth).
+    /// New counters all peers together may add per second (bursts of two seconds' worth).
     #[arg(long, default_value_t = 10_000.0)]
     counters_total: f64,
 
@@ -344,9 +345,9 @@ fn items(per_second: f64) -> Allowance {
     Allowance { per_second, burst: 4.0 * per_second }
 }
 
-/// An allowance of `per_second` new counters a second, in bursts of ten seconds' worth.
+/// An allowance of `per_second` new counters a second, in bursts of two seconds' worth.
 fn counters(per_second: f64) -> Allowance {
-    Allowance { per_second, burst: 10.0 * per_second }
+    Allowance { per_second, burst: 2.0 * per_second }
 }
 
 /// An allowance of `per_second` MiB a second, in bursts of four seconds' worth (at least one
@@ -380,8 +381,8 @@ mod tests {
             intake_per_peer: mib(1.0),
             intake_per_ip: mib(2.0),
             intake_total: mib(4.0),
-            counters_per_peer: Allowance { per_second: 2_000.0, burst: 20_000.0 },
-            counters_total: Allowance { per_second: 10_000.0, burst: 100_000.0 },
+            counters_per_peer: Allowance { per_second: 2_000.0, burst: 4_000.0 },
+            counters_total: Allowance { per_second: 10_000.0, burst: 20_000.0 },
             ..IngestLimits::default()
         };
         assert_eq!(config.ingest, ingest);
@@ -427,8 +428,8 @@ mod tests {
             intake_per_ip: allowance(3.0, 12.0),
             // At least one message of the largest size at once.
             intake_total: allowance(0.125, 1.0),
-            counters_per_peer: Allowance { per_second: 10.0, burst: 100.0 },
-            counters_total: Allowance { per_second: 20.0, burst: 200.0 },
+            counters_per_peer: Allowance { per_second: 10.0, burst: 20.0 },
+            counters_total: Allowance { per_second: 20.0, burst: 40.0 },
             answers_per_peer: Allowance { per_second: 5.0, burst: 20.0 },
             answers_total: Allowance { per_second: 6.0, burst: 24.0 },
         };
