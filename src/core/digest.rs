@@ -70,6 +70,19 @@ impl DigestTree {
     }
 
     /// XORs `digest` into a leaf and every node above it.
+    /// Takes out the counter of `key` whose summary is `old`, if held.
+    pub(crate) fn remove(&mut self, key: &EntryKey, old: Summary) {
+        let index = leaf_of(old.key_hash) as usize;
+        let leaf = &mut self.leaves[index];
+        let start = leaf.partition_point(|(s, _)| *s < old);
+        if let Some(offset) =
+            leaf[start..].iter().take_while(|(s, _)| *s == old).position(|(_, k)| k == key)
+        {
+            leaf.remove(start + offset);
+            Self::toggle(&mut self.levels, index, old.digest);
+        }
+    }
+
     fn toggle(levels: &mut [Vec<u64>; DEPTH as usize + 1], leaf: usize, digest: u64) {
         for (level, digests) in levels.iter_mut().enumerate() {
             digests[leaf >> (4 * (usize::from(DEPTH) - level))] ^= digest;

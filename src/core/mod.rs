@@ -6,6 +6,7 @@ mod actions;
 mod counter;
 mod digest;
 mod ids;
+mod interest;
 mod merkle;
 mod proof;
 mod quota;
@@ -26,6 +27,7 @@ pub use ids::{
     EntryKey, Generation, KeyError, MAX_ID_LEN, MAX_NAMESPACE_LEN, Namespace, NodeId, ReplyId,
     StatKind, TweetId, UserId, Writer,
 };
+pub use interest::Interest;
 pub use merkle::{HASH_BYTES, Hash, MAX_LEAVES, ProofError, Tree};
 pub use proof::{Difficulty, IdentityProof, Minter, PROOF_DOMAIN};
 pub(crate) use replica::Merging;

@@ -29,4 +29,14 @@ impl Quota {
     pub(crate) fn count(&mut self, writer: Writer) {
         *self.held.entry(writer).or_default() += 1;
     }
+
+    /// One counter of `writer` fewer is held.
+    pub(crate) fn uncount(&mut self, writer: Writer) {
+        if let Some(held) = self.held.get_mut(&writer) {
+            *held = held.saturating_sub(1);
+            if *held == 0 {
+                self.held.remove(&writer);
+            }
+        }
+    }
 }

@@ -20,6 +20,7 @@ use super::signing::{self, Identity};
 use super::totals::{Contribution, Stats, Total};
 use super::witness::{MAX_SERVED_LEAVES, SealTable, Witness, Witnesses};
 
+mod forgetting;
 mod merging;
 pub(crate) use merging::Merging;
 mod slots;

@@ -56,6 +56,29 @@ impl Slots {
         }
     }
 
+    /// Takes out the slots whose key `drop` picks, in no particular order.
+    pub(super) fn drain_where(&mut self, mut drop: impl FnMut(&Key) -> bool) -> Vec<(Key, Slot)> {
+        match self {
+            Self::Few(few) => {
+                let (gone, kept) = std::mem::take(few).into_iter().partition(|(key, _)| drop(key));
+                *few = kept;
+                few.shrink_to_fit();
+                gone
+            }
+            Self::Many(many) => {
+                let keys: Vec<Key> = many.keys().filter(|key| drop(key)).copied().collect();
+                keys.into_iter().filter_map(|key| Some((key, many.remove(&key)?))).collect()
+            }
+        }
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        match self {
+            Self::Few(few) => few.is_empty(),
+            Self::Many(many) => many.is_empty(),
+        }
+    }
+
     pub(super) fn iter(&self) -> impl Iterator<Item = (&Key, &Slot)> {
         let (few, many) = match self {
             Self::Few(few) => (Some(few.iter().map(|(key, slot)| (key, slot))), None),

@@ -1,0 +1,174 @@
+//! What a light node holds of a tweet: its digest (to ask a peer only for what differs) and
+//! forgetting the tweet's remote counters when it no longer shows it (its own stay).
+
+use super::{Replica, digest};
+use crate::core::counter::PnCounter;
+use crate::core::ids::{EntryKey, TweetId};
+
+impl Replica {
+    /// The digest of every counter held of `tweet`: the XOR of their catch-up summaries' digests
+    /// (zero for none). Two replicas with equal digests of a tweet hold the same counters of it
+    /// (up to a 64-bit hash collision). Costs one hash per counter of the tweet.
+    pub fn tweet_digest(&self, tweet: &TweetId) -> u64 {
+        let Some(counters) = self.tweets.get(tweet) else { return 0 };
+        counters.slots.iter().fold(0, |acc, (&(stat, writer), slot)| {
+            let summary = slot.summary.unwrap_or_else(|| {
+                digest::summarize(&EntryKey { tweet: tweet.clone(), stat, writer }, slot.counter)
+            });
+            acc ^ summary.digest
+        })
+    }
+
+    /// Drops every counter of `tweet` written by other nodes, with the seals only they rested
+    /// on; this node's own counters stay (they are its writes, never fetched back). Returns the
+    /// keys dropped. What is forgotten is fetched again if the tweet is asked for later.
+    pub fn forget(&mut self, tweet: &TweetId) -> Vec<EntryKey> {
+        let local = self.local;
+        let Some(counters) = self.tweets.get_mut(tweet) else { return Vec::new() };
+        let gone = counters.slots.drain_where(|(_, writer)| *writer != local);
+        for ((stat, _), slot) in &gone {
+            counters.totals[stat.index()].replace(slot.counter, PnCounter::default());
+        }
+        if counters.slots.is_empty() {
+            self.tweets.remove(tweet);
+        }
+        let mut keys = Vec::with_capacity(gone.len());
+        for ((stat, writer), slot) in gone {
+            let key = EntryKey { tweet: tweet.clone(), stat, writer };
+            for witness in slot.witnesses.iter().flatten() {
+                self.seals.release(writer, &witness.root);
+            }
+            if let (Some(tree), Some(summary)) = (&mut self.tree, slot.summary) {
+                tree.remove(&key, summary);
+            }
+            self.quota.uncount(writer);
+            self.len -= 1;
+            keys.push(key);
+        }
+        keys
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::ids::{Generation, Namespace, StatKind};
+    use crate::core::proof::{Difficulty, IdentityProof};
+    use crate::core::rules::Rules;
+    use crate::core::signing::Identity;
+
+    fn replica(seed: u8) -> Replica {
+        let namespace = Namespace::new("mainnet").expect("valid");
+        let rules = Rules { difficulty: Difficulty(0), ..Rules::DEFAULT };
+        let identity = Identity::from_secret([seed; 32]);
+        let mut replica =
+            Replica::new(namespace, identity, Generation([seed; 16])).with_rules(rules);
+        assert!(replica.set_identity_proof(IdentityProof { nonce: 0 }));
+        replica
+    }
+
+    fn tweet(id: &str) -> TweetId {
+        TweetId::new(id).expect("valid")
+    }
+
+    /// Writer `seed`'s likes: `likes[i]` on tweet `t{i}`, sealed.
+    fn writer(seed: u8, likes: &[u64]) -> Vec<crate::core::seal::Sealed> {
+        let mut writer = replica(seed);
+        let mut keys = Vec::new();
+        for (i, &n) in likes.iter().enumerate() {
+            for _ in 0..n {
+                keys.push(
+                    writer.increment(&tweet(&format!("t{i}")), StatKind::Likes).expect("ok").key,
+                );
+            }
+        }
+        keys.dedup();
+        writer.sealed(&keys)
+    }
+
+    proptest::proptest! {
+        /// Forgetting a tweet leaves the replica as if its remote counters had never come:
+        /// the same counters, totals, digests (tree and per tweet), seals and quota counts.
+        #[test]
+        fn forgetting_a_tweet_is_never_having_had_its_remote_counters(
+            writers in proptest::collection::vec(proptest::collection::vec(0..3u64, 1..4), 1..4),
+            own in proptest::collection::vec(0..3u64, 1..4),
+            forgotten in 0..4usize,
+            tree_first in proptest::bool::ANY,
+        ) {
+            let namespace = Namespace::new("mainnet").expect("valid");
+            let forgotten = tweet(&format!("t{forgotten}"));
+            let (mut full, mut never) = (replica(9), replica(9));
+            for r in [&mut full, &mut never] {
+                r.set_writer_quota(Some(1000));
+                for (i, &n) in own.iter().enumerate() {
+                    for _ in 0..n {
+                        r.increment(&tweet(&format!("t{i}")), StatKind::Likes).expect("ok");
+                    }
+                }
+                if tree_first {
+                    r.sync_digest();
+                }
+            }
+            for (w, likes) in writers.iter().enumerate() {
+                let sealed = writer(w as u8 + 20, likes);
+                full.merge(&namespace, sealed.clone());
+                // The same leaves, but none on the forgotten tweet.
+                let kept: Vec<_> = sealed.into_iter().filter_map(|mut g| {
+                    let keep: Vec<u32> = g.leaves.iter().filter(|(_, l)| l.tweet != forgotten).map(|(i, _)| *i).collect();
+                    let tree = g.tree().ok()?;
+                    g.leaves.retain(|(_, l)| l.tweet != forgotten);
+                    g.proof = tree.prove(&keep)?;
+                    (!g.leaves.is_empty()).then_some(g)
+                }).collect();
+                never.merge(&namespace, kept);
+            }
+            let dropped = full.forget(&forgotten);
+            proptest::prop_assert!(dropped.iter().all(|k| k.tweet == forgotten && k.writer != full.local_writer()));
+            let sorted = |r: &Replica| {
+                let mut e: Vec<_> = r.entries().collect();
+                e.sort_by(|a, b| a.key.cmp(&b.key));
+                e
+            };
+            proptest::prop_assert_eq!(sorted(&full), sorted(&never));
+            proptest::prop_assert_eq!(full.len(), never.len());
+            proptest::prop_assert_eq!(full.stats(&forgotten), never.stats(&forgotten));
+            proptest::prop_assert_eq!(full.tweet_digest(&forgotten), never.tweet_digest(&forgotten));
+            proptest::prop_assert_eq!(full.seal_count(), never.seal_count());
+            proptest::prop_assert_eq!(full.sync_digest(), never.sync_digest());
+        }
+    }
+
+    #[test]
+    fn a_tweets_digest_is_what_its_counters_are() {
+        let namespace = Namespace::new("mainnet").expect("valid");
+        let (mut a, mut b) = (replica(1), replica(2));
+        assert_eq!(a.tweet_digest(&tweet("t0")), 0, "nothing held");
+        let likes = writer(30, &[2, 1]);
+        a.merge(&namespace, likes.clone());
+        assert_ne!(a.tweet_digest(&tweet("t0")), b.tweet_digest(&tweet("t0")));
+        b.merge(&namespace, likes);
+        assert_eq!(a.tweet_digest(&tweet("t0")), b.tweet_digest(&tweet("t0")));
+        // The digest follows the tree's summaries once it is built, and before.
+        let before = a.tweet_digest(&tweet("t1"));
+        a.sync_digest();
+        assert_eq!(a.tweet_digest(&tweet("t1")), before);
+        a.increment(&tweet("t1"), StatKind::Likes).expect("ok");
+        assert_ne!(a.tweet_digest(&tweet("t1")), before);
+    }
+
+    #[test]
+    fn forgetting_keeps_this_nodes_own_counters() {
+        let namespace = Namespace::new("mainnet").expect("valid");
+        let mut r = replica(1);
+        r.increment(&tweet("t0"), StatKind::Likes).expect("ok");
+        r.merge(&namespace, writer(30, &[3]));
+        assert_eq!(r.stats(&tweet("t0")).likes, 4);
+        assert_eq!(r.forget(&tweet("t0")).len(), 1);
+        assert_eq!(r.stats(&tweet("t0")).likes, 1);
+        assert_eq!(r.len(), 1);
+        assert_eq!(r.seal_count(), 0, "the seal nothing rests on any more is dropped");
+        assert!(r.forget(&tweet("t0")).is_empty());
+        assert!(r.forget(&tweet("unknown")).is_empty());
+    }
+}
