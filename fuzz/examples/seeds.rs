@@ -5,8 +5,8 @@ use std::path::Path;
 
 use futures::executor::block_on;
 use warpnet_stats::{
-    Action, Caps, Difficulty, MemoryStore, Node, Rules, SealedBatch, Store, SyncSession, TweetId,
-    UserId,
+    Action, Caps, Difficulty, LightRequest, LightResponse, MemoryStore, Node, Rules, SealedBatch,
+    Store, SyncSession, TweetId, UserId,
 };
 use warpnet_stats_fuzz::{ahead, behind, encode_records, namespace, session_after};
 
@@ -28,6 +28,28 @@ fn main() {
     let key = theirs.entries().next().expect("an entry").key;
     write("keys", "key", key.path(&namespace()).as_bytes());
     write("keys", "node", &key.writer.node.to_bytes());
+
+    // A light node's requests and the answers and pushes it gets.
+    let tweets: Vec<TweetId> = theirs.entries().map(|e| e.key.tweet).take(3).collect();
+    let watch = tweets.iter().map(|t| (t.clone(), theirs.tweet_digest(t))).collect();
+    let requests = [
+        ("watch", LightRequest::Watch { tweets: watch }),
+        ("unwatch", LightRequest::Unwatch { tweets: tweets.clone() }),
+        ("update", LightRequest::Update { entries: theirs.sealed([&key]) }),
+        ("contributions", LightRequest::Contributions { tweet: tweets[0].clone(), after: 0 }),
+    ];
+    for (name, request) in requests {
+        write("light", &format!("request-{name}"), &request.encode(&namespace()));
+    }
+    let entries = theirs.sealed(&theirs.entries().map(|e| e.key).take(5).collect::<Vec<_>>());
+    let responses = [
+        ("tweets", LightResponse::Tweets { entries: entries.clone(), later: tweets }),
+        ("done", LightResponse::Done),
+        ("page", LightResponse::Page { entries, next: Some(1) }),
+    ];
+    for (name, response) in responses {
+        write("light", &format!("response-{name}"), &response.encode(&namespace()));
+    }
 
     // Every request and response of an honest catch-up, with the stage it came at.
     let (mut mine, mut theirs) = (behind(), ahead());

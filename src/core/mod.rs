@@ -17,6 +17,7 @@ mod signing;
 mod sync;
 mod totals;
 mod wire;
+mod wire_light;
 mod wire_sync;
 mod witness;
 
@@ -45,4 +46,5 @@ pub use totals::{Contribution, Stats};
 pub use wire::{
     GroupError, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, SealedBatch, WIRE_VERSION, WireError,
 };
+pub use wire_light::{LightRequest, LightResponse, MAX_WATCH_TWEETS};
 pub(crate) use witness::{Witness, cover};

@@ -1,0 +1,358 @@
+//! The light-node messages of `proto/warpnet_stats.proto` (protocol `/warpnet/stats-light/1`):
+//! a browser tab tells its edge node which tweets it shows and gets their entries, and the
+//! edge node pushes it what changes on them. A version byte, then a protobuf `LightRequest` or
+//! `LightResponse`; entries travel as in a [`SealedBatch`]. Pure: bytes in, values out.
+
+use prost::Message;
+
+use super::ids::{Namespace, TweetId};
+use super::seal::Sealed;
+use super::wire::{SealedBatch, SealedBatchMsg, WireError, body, checked_batch, versioned};
+
+/// The most tweets one `Watch` or `Unwatch` names.
+pub const MAX_WATCH_TWEETS: usize = 1024;
+
+/// What a light node and its edge node ask of each other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LightRequest {
+    /// Light node to edge node: send the entries of these tweets that differ from what the light
+    /// node holds (each with the digest of that, [`Replica::tweet_digest`]: 0 for nothing),
+    /// and from now on what changes on them.
+    Watch {
+        /// The tweets, each with the digest of what the asker holds of it.
+        tweets: Vec<(TweetId, u64)>,
+    },
+    /// Light node to edge node: no more changes on these tweets.
+    Unwatch {
+        /// The tweets.
+        tweets: Vec<TweetId>,
+    },
+    /// Edge node to light node: entries of watched tweets that changed.
+    Update {
+        /// The entries, sealed by their writers.
+        entries: Vec<Sealed>,
+    },
+    /// Light node to edge node: every writer's entries of one tweet, a page at a time, in
+    /// key-hash order from `after` (exclusive; 0 for the first page).
+    Contributions {
+        /// The tweet.
+        tweet: TweetId,
+        /// The last key hash of the previous page.
+        after: u64,
+    },
+}
+
+/// What a light node and its edge node answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LightResponse {
+    /// To `Watch`: every entry held of each tweet whose digest differed, and the tweets the
+    /// answer had no room for (asked again).
+    Tweets {
+        /// The entries, sealed by their writers.
+        entries: Vec<Sealed>,
+        /// Tweets left for another `Watch`.
+        later: Vec<TweetId>,
+    },
+    /// To `Unwatch` and `Update`: taken in.
+    Done,
+    /// To `Contributions`: a page of the tweet's entries, and where the next starts (`None`:
+    /// this was the last).
+    Page {
+        /// The entries, sealed by their writers.
+        entries: Vec<Sealed>,
+        /// The `after` of the next page.
+        next: Option<u64>,
+    },
+}
+
+#[cfg(doc)]
+use super::replica::Replica;
+
+impl LightRequest {
+    /// The message bytes: the version byte, then the protobuf `LightRequest` for `namespace`.
+    pub fn encode(&self, namespace: &Namespace) -> Vec<u8> {
+        let ids = |tweets: &mut dyn Iterator<Item = &TweetId>| -> Vec<String> {
+            tweets.map(|t| t.as_str().to_owned()).collect()
+        };
+        let kind = match self {
+            LightRequest::Watch { tweets } => LightKind::Watch(WatchMsg {
+                tweets: ids(&mut tweets.iter().map(|(t, _)| t)),
+                digests: tweets.iter().map(|(_, d)| *d).collect(),
+            }),
+            LightRequest::Unwatch { tweets } => {
+                LightKind::Unwatch(UnwatchMsg { tweets: ids(&mut tweets.iter()) })
+            }
+            LightRequest::Update { entries } => {
+                LightKind::Update(batch_of(namespace, entries.clone()))
+            }
+            LightRequest::Contributions { tweet, after } => {
+                LightKind::Contributions(ContributionsMsg {
+                    tweet: tweet.as_str().to_owned(),
+                    after: *after,
+                })
+            }
+        };
+        versioned(&LightRequestMsg { namespace: namespace.as_str().to_owned(), kind: Some(kind) })
+    }
+
+    /// Reads request bytes: the namespace and the request, every tweet id and entry checked
+    /// (not signatures), at most [`MAX_WATCH_TWEETS`] tweets.
+    pub fn decode(bytes: &[u8]) -> Result<(Namespace, LightRequest), WireError> {
+        let message = LightRequestMsg::decode(body(bytes)?)?;
+        let namespace = Namespace::new(&message.namespace).map_err(WireError::Namespace)?;
+        let request = match message.kind.ok_or(WireError::Missing("request kind"))? {
+            LightKind::Watch(WatchMsg { tweets, digests }) => {
+                if tweets.len() != digests.len() {
+                    return Err(WireError::Missing("a digest for every tweet"));
+                }
+                let tweets = checked_tweets(tweets)?;
+                LightRequest::Watch { tweets: tweets.into_iter().zip(digests).collect() }
+            }
+            LightKind::Unwatch(UnwatchMsg { tweets }) => {
+                LightRequest::Unwatch { tweets: checked_tweets(tweets)? }
+            }
+            LightKind::Update(batch) => {
+                LightRequest::Update { entries: checked_batch(batch)?.sealed }
+            }
+            LightKind::Contributions(ContributionsMsg { tweet, after }) => {
+                LightRequest::Contributions {
+                    tweet: TweetId::new(tweet).map_err(WireError::Tweet)?,
+                    after,
+                }
+            }
+        };
+        Ok((namespace, request))
+    }
+}
+
+impl LightResponse {
+    /// The message bytes: the version byte, then the protobuf `LightResponse`; entries are
+    /// encoded as in a [`SealedBatch`] of `namespace`.
+    pub fn encode(&self, namespace: &Namespace) -> Vec<u8> {
+        let kind = match self {
+            LightResponse::Tweets { entries, later } => AnswerKind::Tweets(TweetsMsg {
+                batch: Some(batch_of(namespace, entries.clone())),
+                later: later.iter().map(|t| t.as_str().to_owned()).collect(),
+            }),
+            LightResponse::Done => AnswerKind::Done(DoneMsg {}),
+            LightResponse::Page { entries, next } => AnswerKind::Page(PageMsg {
+                batch: Some(batch_of(namespace, entries.clone())),
+                next: *next,
+            }),
+        };
+        versioned(&LightResponseMsg { kind: Some(kind) })
+    }
+
+    /// Reads response bytes, checking sizes, tweet ids and every entry (not signatures).
+    pub fn decode(bytes: &[u8]) -> Result<LightResponse, WireError> {
+        let message = LightResponseMsg::decode(body(bytes)?)?;
+        Ok(match message.kind.ok_or(WireError::Missing("response kind"))? {
+            AnswerKind::Tweets(TweetsMsg { batch, later }) => LightResponse::Tweets {
+                entries: checked_batch(batch.ok_or(WireError::Missing("entries"))?)?.sealed,
+                later: checked_tweets(later)?,
+            },
+            AnswerKind::Done(DoneMsg {}) => LightResponse::Done,
+            AnswerKind::Page(PageMsg { batch, next }) => LightResponse::Page {
+                entries: checked_batch(batch.ok_or(WireError::Missing("entries"))?)?.sealed,
+                next,
+            },
+        })
+    }
+}
+
+fn batch_of(namespace: &Namespace, sealed: Vec<Sealed>) -> SealedBatchMsg {
+    SealedBatch { namespace: namespace.clone(), sealed }.to_message()
+}
+
+fn checked_tweets(tweets: Vec<String>) -> Result<Vec<TweetId>, WireError> {
+    if tweets.len() > MAX_WATCH_TWEETS {
+        return Err(WireError::TooManyEntries { count: tweets.len(), max: MAX_WATCH_TWEETS });
+    }
+    tweets.into_iter().map(|t| TweetId::new(t).map_err(WireError::Tweet)).collect()
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct LightRequestMsg {
+    #[prost(string, tag = "1")]
+    namespace: String,
+    #[prost(oneof = "LightKind", tags = "2, 3, 4, 5")]
+    kind: Option<LightKind>,
+}
+
+#[derive(Clone, PartialEq, prost::Oneof)]
+enum LightKind {
+    #[prost(message, tag = "2")]
+    Watch(WatchMsg),
+    #[prost(message, tag = "3")]
+    Unwatch(UnwatchMsg),
+    #[prost(message, tag = "4")]
+    Update(SealedBatchMsg),
+    #[prost(message, tag = "5")]
+    Contributions(ContributionsMsg),
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct WatchMsg {
+    #[prost(string, repeated, tag = "1")]
+    tweets: Vec<String>,
+    #[prost(fixed64, repeated, tag = "2")]
+    digests: Vec<u64>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct UnwatchMsg {
+    #[prost(string, repeated, tag = "1")]
+    tweets: Vec<String>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct ContributionsMsg {
+    #[prost(string, tag = "1")]
+    tweet: String,
+    #[prost(fixed64, tag = "2")]
+    after: u64,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct LightResponseMsg {
+    #[prost(oneof = "AnswerKind", tags = "1, 2, 3")]
+    kind: Option<AnswerKind>,
+}
+
+#[derive(Clone, PartialEq, prost::Oneof)]
+enum AnswerKind {
+    #[prost(message, tag = "1")]
+    Tweets(TweetsMsg),
+    #[prost(message, tag = "2")]
+    Done(DoneMsg),
+    #[prost(message, tag = "3")]
+    Page(PageMsg),
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct TweetsMsg {
+    #[prost(message, optional, tag = "1")]
+    batch: Option<SealedBatchMsg>,
+    #[prost(string, repeated, tag = "2")]
+    later: Vec<String>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct DoneMsg {}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct PageMsg {
+    #[prost(message, optional, tag = "1")]
+    batch: Option<SealedBatchMsg>,
+    #[prost(fixed64, optional, tag = "2")]
+    next: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::ids::{Generation, StatKind};
+    use crate::core::proof::{Difficulty, IdentityProof};
+    use crate::core::replica::Replica;
+    use crate::core::rules::Rules;
+    use crate::core::signing::Identity;
+    use crate::core::wire::{MAX_MESSAGE_BYTES, WIRE_VERSION};
+
+    fn namespace() -> Namespace {
+        Namespace::new("mainnet").expect("valid")
+    }
+
+    fn tweet(id: &str) -> TweetId {
+        TweetId::new(id).expect("valid")
+    }
+
+    /// Likes of one writer on `count` tweets, sealed.
+    fn entries(count: usize) -> Vec<Sealed> {
+        let rules = Rules { difficulty: Difficulty(0), ..Rules::DEFAULT };
+        let mut r = Replica::new(namespace(), Identity::from_secret([3; 32]), Generation([3; 16]))
+            .with_rules(rules);
+        assert!(r.set_identity_proof(IdentityProof { nonce: 0 }));
+        let keys: Vec<_> = (0..count)
+            .map(|i| r.increment(&tweet(&format!("t{i}")), StatKind::Likes).expect("ok").key)
+            .collect();
+        r.sealed(&keys)
+    }
+
+    #[test]
+    fn every_message_reads_back_as_written() {
+        let requests = [
+            LightRequest::Watch { tweets: vec![(tweet("a"), 0), (tweet("b"), u64::MAX)] },
+            LightRequest::Watch { tweets: Vec::new() },
+            LightRequest::Unwatch { tweets: vec![tweet("a")] },
+            LightRequest::Update { entries: entries(3) },
+            LightRequest::Contributions { tweet: tweet("a"), after: 7 },
+        ];
+        for request in requests {
+            let bytes = request.encode(&namespace());
+            assert_eq!(bytes[0], WIRE_VERSION);
+            assert_eq!(LightRequest::decode(&bytes), Ok((namespace(), request)));
+        }
+        let responses = [
+            LightResponse::Tweets { entries: entries(2), later: vec![tweet("c")] },
+            LightResponse::Tweets { entries: Vec::new(), later: Vec::new() },
+            LightResponse::Done,
+            LightResponse::Page { entries: entries(1), next: Some(0) },
+            LightResponse::Page { entries: Vec::new(), next: None },
+        ];
+        for response in responses {
+            let bytes = response.encode(&namespace());
+            assert_eq!(LightResponse::decode(&bytes), Ok(response));
+        }
+    }
+
+    #[test]
+    fn bad_messages_get_a_clear_error() {
+        let too_many: Vec<TweetId> =
+            (0..=MAX_WATCH_TWEETS).map(|i| tweet(&format!("t{i}"))).collect();
+        let bytes = LightRequest::Unwatch { tweets: too_many }.encode(&namespace());
+        assert_eq!(
+            LightRequest::decode(&bytes),
+            Err(WireError::TooManyEntries { count: MAX_WATCH_TWEETS + 1, max: MAX_WATCH_TWEETS })
+        );
+        let missing = LightRequestMsg { namespace: "mainnet".into(), kind: None };
+        assert_eq!(
+            LightRequest::decode(&versioned(&missing)),
+            Err(WireError::Missing("request kind"))
+        );
+        let uneven = LightRequestMsg {
+            namespace: "mainnet".into(),
+            kind: Some(LightKind::Watch(WatchMsg { tweets: vec!["a".into()], digests: vec![] })),
+        };
+        assert_eq!(
+            LightRequest::decode(&versioned(&uneven)),
+            Err(WireError::Missing("a digest for every tweet"))
+        );
+        let bad_id = LightRequestMsg {
+            namespace: "mainnet".into(),
+            kind: Some(LightKind::Unwatch(UnwatchMsg { tweets: vec!["a/b".into()] })),
+        };
+        assert!(matches!(LightRequest::decode(&versioned(&bad_id)), Err(WireError::Tweet(_))));
+        assert_eq!(LightResponse::decode(&[]), Err(WireError::Empty));
+        assert_eq!(LightResponse::decode(&[1, 0]), Err(WireError::UnknownVersion(1)));
+        let huge = vec![WIRE_VERSION; MAX_MESSAGE_BYTES + 1];
+        assert!(matches!(LightResponse::decode(&huge), Err(WireError::TooLarge { .. })));
+        let no_entries = LightResponseMsg { kind: Some(AnswerKind::Page(PageMsg::default())) };
+        assert_eq!(
+            LightResponse::decode(&versioned(&no_entries)),
+            Err(WireError::Missing("entries"))
+        );
+    }
+
+    proptest::proptest! {
+        /// Whatever the bytes: an error or a message, never a panic.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let mut versioned_bytes = vec![WIRE_VERSION];
+            versioned_bytes.extend(&bytes);
+            for input in [&bytes, &versioned_bytes] {
+                let _ = LightRequest::decode(input);
+                let _ = LightResponse::decode(input);
+            }
+        }
+    }
+}
