@@ -51,38 +51,28 @@ impl DigestTree {
 
     /// Replaces an entry's summary (`old` is `None` for a new entry).
     pub(crate) fn update(&mut self, key: &EntryKey, old: Option<Summary>, new: Summary) {
+        let held = old.and_then(|old| self.remove(key, old));
         let index = leaf_of(new.key_hash) as usize;
         let leaf = &mut self.leaves[index];
-        let mut change = new.digest;
-        let mut held = None;
-        if let Some(old) = old {
-            let start = leaf.partition_point(|(s, _)| *s < old);
-            if let Some(offset) =
-                leaf[start..].iter().take_while(|(s, _)| *s == old).position(|(_, k)| k == key)
-            {
-                held = Some(leaf.remove(start + offset).1);
-                change ^= old.digest;
-            }
-        }
         let at = leaf.partition_point(|(s, _)| *s < new);
         leaf.insert(at, (new, held.unwrap_or_else(|| key.clone())));
-        Self::toggle(&mut self.levels, index, change);
+        Self::toggle(&mut self.levels, index, new.digest);
     }
 
-    /// XORs `digest` into a leaf and every node above it.
-    /// Takes out the counter of `key` whose summary is `old`, if held.
-    pub(crate) fn remove(&mut self, key: &EntryKey, old: Summary) {
+    /// Takes out the counter of `key` whose summary is `old`, if held; returns the key it held
+    /// (sharing its tweet id).
+    pub(crate) fn remove(&mut self, key: &EntryKey, old: Summary) -> Option<EntryKey> {
         let index = leaf_of(old.key_hash) as usize;
         let leaf = &mut self.leaves[index];
         let start = leaf.partition_point(|(s, _)| *s < old);
-        if let Some(offset) =
-            leaf[start..].iter().take_while(|(s, _)| *s == old).position(|(_, k)| k == key)
-        {
-            leaf.remove(start + offset);
-            Self::toggle(&mut self.levels, index, old.digest);
-        }
+        let offset =
+            leaf[start..].iter().take_while(|(s, _)| *s == old).position(|(_, k)| k == key)?;
+        let (_, held) = leaf.remove(start + offset);
+        Self::toggle(&mut self.levels, index, old.digest);
+        Some(held)
     }
 
+    /// XORs `digest` into a leaf and every node above it.
     fn toggle(levels: &mut [Vec<u64>; DEPTH as usize + 1], leaf: usize, digest: u64) {
         for (level, digests) in levels.iter_mut().enumerate() {
             digests[leaf >> (4 * (usize::from(DEPTH) - level))] ^= digest;

@@ -71,16 +71,13 @@ use super::replica::Replica;
 impl LightRequest {
     /// The message bytes: the version byte, then the protobuf `LightRequest` for `namespace`.
     pub fn encode(&self, namespace: &Namespace) -> Vec<u8> {
-        let ids = |tweets: &mut dyn Iterator<Item = &TweetId>| -> Vec<String> {
-            tweets.map(|t| t.as_str().to_owned()).collect()
-        };
         let kind = match self {
             LightRequest::Watch { tweets } => LightKind::Watch(WatchMsg {
-                tweets: ids(&mut tweets.iter().map(|(t, _)| t)),
+                tweets: ids(tweets.iter().map(|(t, _)| t)),
                 digests: tweets.iter().map(|(_, d)| *d).collect(),
             }),
             LightRequest::Unwatch { tweets } => {
-                LightKind::Unwatch(UnwatchMsg { tweets: ids(&mut tweets.iter()) })
+                LightKind::Unwatch(UnwatchMsg { tweets: ids(tweets) })
             }
             LightRequest::Update { entries } => {
                 LightKind::Update(batch_of(namespace, entries.clone()))
@@ -132,7 +129,7 @@ impl LightResponse {
         let kind = match self {
             LightResponse::Tweets { entries, later } => AnswerKind::Tweets(TweetsMsg {
                 batch: Some(batch_of(namespace, entries.clone())),
-                later: later.iter().map(|t| t.as_str().to_owned()).collect(),
+                later: ids(later),
             }),
             LightResponse::Done => AnswerKind::Done(DoneMsg {}),
             LightResponse::Page { entries, next } => AnswerKind::Page(PageMsg {
@@ -162,6 +159,10 @@ impl LightResponse {
 
 fn batch_of(namespace: &Namespace, sealed: Vec<Sealed>) -> SealedBatchMsg {
     SealedBatch { namespace: namespace.clone(), sealed }.to_message()
+}
+
+fn ids<'a>(tweets: impl IntoIterator<Item = &'a TweetId>) -> Vec<String> {
+    tweets.into_iter().map(|t| t.as_str().to_owned()).collect()
 }
 
 fn checked_tweets(tweets: Vec<String>) -> Result<Vec<TweetId>, WireError> {
