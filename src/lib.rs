@@ -28,26 +28,27 @@ mod storage;
 #[cfg(target_arch = "wasm32")]
 pub use crate::bindings::StatsNode;
 pub use crate::core::{
-    Action, Caps, CapsError, Contribution, Difficulty, Entry, EntryKey, Generation, GroupError,
-    HASH_BYTES, Hash, Identity, IdentityProof, Interest, KeyError, Leaf, LightRequest,
-    LightResponse, MAX_BATCH_ENTRIES, MAX_ID_LEN, MAX_LEAVES, MAX_MESSAGE_BYTES, MAX_NAMESPACE_LEN,
-    MAX_REQUEST_ITEMS, MAX_RESPONSE_ENTRIES, MAX_RESPONSE_SUMMARIES, MAX_WATCH_TWEETS, Mark,
-    MergeReport, Minter, Namespace, NodeId, NodeState, OutOfBounds, Outcome, PROOF_DOMAIN,
-    PnCounter, ProofError, Record, Rejection, Replica, ReplyId, Rules, SEAL_DOMAIN, Seal,
-    SealError, Sealed, SealedBatch, Signature, StatKind, Stats, Summary, SyncError, SyncRequest,
-    SyncResponse, SyncSession, SyncStep, Tree, TweetId, UserId, WIRE_VERSION, WireError, Writer,
-    seal_leaves, seal_payload, verify_sealed,
+    Action, Caps, CapsError, Contribution, Difficulty, Entry, EntryKey, FULL_TWEET_COUNTERS,
+    Figures, Generation, GroupError, HASH_BYTES, Hash, Identity, IdentityProof, Interest, KeyError,
+    Leaf, LightError, LightRequest, LightResponse, MAX_BATCH_ENTRIES, MAX_ID_LEN, MAX_LEAVES,
+    MAX_MESSAGE_BYTES, MAX_NAMESPACE_LEN, MAX_REQUEST_ITEMS, MAX_RESPONSE_ENTRIES,
+    MAX_RESPONSE_SUMMARIES, MAX_WATCH_TWEETS, Mark, MergeReport, Minter, Namespace, NodeId,
+    NodeState, OutOfBounds, Outcome, PROOF_DOMAIN, PnCounter, ProofError, Record, Rejection,
+    Replica, ReplyId, Rules, SEAL_DOMAIN, Seal, SealError, Sealed, SealedBatch, Signature,
+    StatKind, Stats, Summary, SyncError, SyncRequest, SyncResponse, SyncSession, SyncStep,
+    TALLY_DOMAIN, Tallied, Tally, Tree, TweetId, UserId, Verification, WIRE_VERSION, WireError,
+    Writer, seal_leaves, seal_payload, tally_payload, verify_sealed,
 };
 pub use crate::network::protocol::{
     Action as NetworkAction, Allowance, ConnectionCaps, DialId, DropReason, IngestLimits,
-    MergeFrom, NetworkStats, PeerConfig, PeerInfo, Protocol, Reply, RequestId, SyncFailure,
-    Verdict,
+    MAX_WATCHED_PER_PEER, MAX_WATCHES, MergeFrom, NetworkStats, PeerConfig, PeerInfo, Protocol,
+    Reply, RequestId, SyncFailure, Verdict,
 };
 pub use crate::network::{BoxError, NetworkError};
 #[cfg(not(target_arch = "wasm32"))]
 pub use crate::network::{NetworkMetrics, WebRtcCertificate};
 pub use crate::runtime::{
-    ActionError, Applied, ChangeSource, Changes, Minting, Node, OpenError, Peer, PeerHandle,
+    ActionError, Applied, ChangeSource, Changes, Minting, Node, OpenError, Peer, PeerHandle, Shown,
     wall_clock,
 };
 #[cfg(target_arch = "wasm32")]

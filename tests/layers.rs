@@ -63,6 +63,7 @@ fn core_modules_import_only_the_modules_before_them() {
         "seal",
         "witness",
         "totals",
+        "tally",
         "quota",
         "replica",
         "actions",
@@ -70,6 +71,7 @@ fn core_modules_import_only_the_modules_before_them() {
         "wire",
         "wire_sync",
         "wire_light",
+        "light",
     ];
     for (path, text) in src("core") {
         // A module in a directory (`replica/mod.rs`, `replica/merging.rs`) is its directory's.

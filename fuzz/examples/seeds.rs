@@ -6,7 +6,7 @@ use std::path::Path;
 use futures::executor::block_on;
 use warpnet_stats::{
     Action, Caps, Difficulty, LightRequest, LightResponse, MemoryStore, Node, Rules, SealedBatch,
-    Store, SyncSession, TweetId, UserId,
+    Store, SyncSession, Tallied, Tally, TweetId, UserId,
 };
 use warpnet_stats_fuzz::{ahead, behind, encode_records, namespace, session_after};
 
@@ -29,24 +29,36 @@ fn main() {
     write("keys", "key", key.path(&namespace()).as_bytes());
     write("keys", "node", &key.writer.node.to_bytes());
 
-    // A light node's requests and the answers and pushes it gets.
+    // A light node's requests and the answers and pushes it gets, as the edge node makes them.
+    let light = behind();
+    let asker = light.local_writer();
     let tweets: Vec<TweetId> = theirs.entries().map(|e| e.key.tweet).take(3).collect();
-    let watch = tweets.iter().map(|t| (t.clone(), theirs.tweet_digest(t))).collect();
+    let watch = tweets.iter().map(|t| (t.clone(), light.tweet_digest(t, Some(asker)))).collect();
+    let watch = LightRequest::Watch { generation: asker.generation, tweets: watch };
+    let tally = |tweet: &TweetId| Tallied {
+        tally: Tally::sign(theirs.identity(), &namespace(), tweet.clone(), theirs.figures(tweet)),
+        yours: theirs.writer_values(tweet, asker),
+    };
+    let update =
+        LightRequest::Update { entries: theirs.sealed([&key]), tallies: vec![tally(&tweets[1])] };
+    let contributions = LightRequest::Contributions { tweet: tweets[0].clone(), after: 0 };
+    let mut responses = vec![
+        ("tweets", watch.answer_from(&theirs, asker.node)),
+        ("page", contributions.answer_from(&theirs, asker.node)),
+        ("done", LightResponse::Done),
+    ];
+    let entries = theirs.sealed(&theirs.entries().map(|e| e.key).take(5).collect::<Vec<_>>());
+    let tallies = tweets.iter().map(tally).collect();
+    responses.push(("tallies", LightResponse::Tweets { entries, tallies, later: tweets.clone() }));
     let requests = [
-        ("watch", LightRequest::Watch { tweets: watch }),
-        ("unwatch", LightRequest::Unwatch { tweets: tweets.clone() }),
-        ("update", LightRequest::Update { entries: theirs.sealed([&key]) }),
-        ("contributions", LightRequest::Contributions { tweet: tweets[0].clone(), after: 0 }),
+        ("watch", watch),
+        ("unwatch", LightRequest::Unwatch { tweets }),
+        ("update", update),
+        ("contributions", contributions),
     ];
     for (name, request) in requests {
         write("light", &format!("request-{name}"), &request.encode(&namespace()));
     }
-    let entries = theirs.sealed(&theirs.entries().map(|e| e.key).take(5).collect::<Vec<_>>());
-    let responses = [
-        ("tweets", LightResponse::Tweets { entries: entries.clone(), later: tweets }),
-        ("done", LightResponse::Done),
-        ("page", LightResponse::Page { entries, next: Some(1) }),
-    ];
     for (name, response) in responses {
         write("light", &format!("response-{name}"), &response.encode(&namespace()));
     }

@@ -1,6 +1,7 @@
-//! The network protocol as a state machine, driven by arbitrary peers: connections that come
-//! and go, gossip of any bytes, catch-up requests of any bytes, and responses (any bytes, or
-//! honest ones) to whatever it asked. It never panics, and everything it sends fits the wire.
+//! The network protocol as a state machine, as a full or a light node, driven by arbitrary
+//! peers: connections that come and go, gossip of any bytes, catch-up and light requests of
+//! any bytes, responses (any bytes, or honest ones) to whatever it asked, watches. It never
+//! panics, and everything it sends fits the wire.
 #![no_main]
 
 use std::time::{Duration, Instant};
@@ -11,8 +12,8 @@ use libp2p::gossipsub::MessageId;
 use libp2p::swarm::ConnectionId;
 use libp2p::{Multiaddr, PeerId};
 use warpnet_stats::{
-    Identity, MAX_MESSAGE_BYTES, NetworkAction, PeerConfig, Protocol, Replica, RequestId, StatKind,
-    SyncFailure, SyncRequest, TweetId,
+    Identity, LightRequest, MAX_MESSAGE_BYTES, NetworkAction, PeerConfig, Protocol, Replica,
+    RequestId, StatKind, SyncFailure, SyncRequest, TweetId,
 };
 use warpnet_stats_fuzz::{ahead, behind, namespace};
 
@@ -28,6 +29,16 @@ enum Op {
     Fail { which: u8 },
     Count { tweet: u8 },
     Wait { millis: u16 },
+    LightRequest { peer: u8, data: Vec<u8> },
+    LightRespond { which: u8, data: Vec<u8> },
+    LightRespondHonestly { which: u8 },
+    LightFail { which: u8 },
+    Watch { tweets: Vec<u8> },
+    Unwatch { tweets: Vec<u8> },
+}
+
+fn tweet(n: u8) -> TweetId {
+    TweetId::new(format!("tweet-{n}")).expect("valid")
 }
 
 struct World {
@@ -37,6 +48,8 @@ struct World {
     peers: Vec<PeerId>,
     /// Requests sent and not yet answered: to whom, the id, what was asked.
     pending: Vec<(PeerId, RequestId, Vec<u8>)>,
+    /// Light requests sent and not yet answered, likewise.
+    light_pending: Vec<(PeerId, RequestId, Vec<u8>)>,
     now: Instant,
     next_message: u32,
 }
@@ -47,11 +60,11 @@ impl World {
     }
 
     fn take(&mut self, which: u8) -> Option<(PeerId, RequestId, Vec<u8>)> {
-        if self.pending.is_empty() {
-            return None;
-        }
-        let index = usize::from(which) % self.pending.len();
-        Some(self.pending.swap_remove(index))
+        take(&mut self.pending, which)
+    }
+
+    fn take_light(&mut self, which: u8) -> Option<(PeerId, RequestId, Vec<u8>)> {
+        take(&mut self.light_pending, which)
     }
 
     /// Carries out what the protocol asks, as a swarm and a node would.
@@ -67,6 +80,10 @@ impl World {
                     assert!(bytes.len() <= MAX_MESSAGE_BYTES);
                     self.protocol.handle_publish_result(&keys, relay, true);
                 }
+                NetworkAction::SendLight { peer, request, bytes, .. } => {
+                    assert!(bytes.len() <= MAX_MESSAGE_BYTES);
+                    self.light_pending.push((peer, request, bytes));
+                }
                 NetworkAction::Merge { from, entries } => {
                     let report = self.mine.merge(&namespace(), entries);
                     self.protocol.handle_added(&from, report.added, self.now);
@@ -79,14 +96,25 @@ impl World {
     }
 }
 
-fuzz_target!(|ops: Vec<Op>| {
+fn take<T>(pending: &mut Vec<T>, which: u8) -> Option<T> {
+    if pending.is_empty() {
+        return None;
+    }
+    let index = usize::from(which) % pending.len();
+    Some(pending.swap_remove(index))
+}
+
+fuzz_target!(|input: (bool, Vec<Op>)| {
+    let (light, ops) = input;
     let now = Instant::now();
+    let config = PeerConfig { light, ..PeerConfig::default() };
     let mut world = World {
-        protocol: Protocol::new(namespace(), PeerConfig::default(), now),
+        protocol: Protocol::new(namespace(), config, now),
         mine: behind(),
         theirs: ahead(),
         peers: (1..=3).map(|seed| Identity::from_secret([seed; 32]).node_id().peer_id()).collect(),
         pending: Vec::new(),
+        light_pending: Vec::new(),
         now,
         next_message: 0,
     };
@@ -157,9 +185,8 @@ fuzz_target!(|ops: Vec<Op>| {
                     world.protocol.handle_sync_failed(peer, request, SyncFailure::Io, at);
                 }
             }
-            Op::Count { tweet } => {
-                let tweet = TweetId::new(format!("tweet-{tweet}")).expect("valid");
-                if let Ok(entry) = world.mine.increment(&tweet, StatKind::Likes) {
+            Op::Count { tweet: n } => {
+                if let Ok(entry) = world.mine.increment(&tweet(n), StatKind::Likes) {
                     world.protocol.handle_local_changes([entry.key], world.now);
                 }
             }
@@ -169,6 +196,43 @@ fuzz_target!(|ops: Vec<Op>| {
                     let at = world.now;
                     world.protocol.handle_timeout(at, &mut world.mine);
                 }
+            }
+            Op::LightRequest { peer, data } => {
+                let peer = world.peer(peer);
+                if let Some(reply) =
+                    world.protocol.handle_light_request(peer, &data, &world.mine, world.now)
+                {
+                    assert!(reply.bytes.len() <= MAX_MESSAGE_BYTES);
+                }
+            }
+            Op::LightRespond { which, data } => {
+                if let Some((peer, request, _)) = world.take_light(which) {
+                    let at = world.now;
+                    world.protocol.handle_light_response(peer, request, &data, &world.mine, at);
+                }
+            }
+            Op::LightRespondHonestly { which } => {
+                if let Some((peer, request, asked)) = world.take_light(which) {
+                    let (_, asked) = LightRequest::decode(&asked).expect("its own request decodes");
+                    let me = world.mine.local_writer().node;
+                    let bytes = asked.answer_from(&world.theirs, me).encode(&namespace());
+                    let at = world.now;
+                    world.protocol.handle_light_response(peer, request, &bytes, &world.mine, at);
+                }
+            }
+            Op::LightFail { which } => {
+                if let Some((peer, request, _)) = world.take_light(which) {
+                    let at = world.now;
+                    world.protocol.handle_light_failed(peer, request, at);
+                }
+            }
+            Op::Watch { tweets } => {
+                let tweets: Vec<TweetId> = tweets.into_iter().take(16).map(tweet).collect();
+                world.protocol.watch(&tweets, world.now);
+            }
+            Op::Unwatch { tweets } => {
+                let tweets: Vec<TweetId> = tweets.into_iter().take(16).map(tweet).collect();
+                world.protocol.unwatch(&tweets);
             }
         }
         world.drain();

@@ -7,6 +7,7 @@ mod counter;
 mod digest;
 mod ids;
 mod interest;
+mod light;
 mod merkle;
 mod proof;
 mod quota;
@@ -15,6 +16,7 @@ mod rules;
 mod seal;
 mod signing;
 mod sync;
+mod tally;
 mod totals;
 mod wire;
 mod wire_light;
@@ -29,6 +31,8 @@ pub use ids::{
     StatKind, TweetId, UserId, Writer,
 };
 pub use interest::Interest;
+pub(crate) use light::{Changed, check_from_edge, update_for};
+pub use light::{FULL_TWEET_COUNTERS, LightError, Verification};
 pub use merkle::{HASH_BYTES, Hash, MAX_LEAVES, ProofError, Tree};
 pub use proof::{Difficulty, IdentityProof, Minter, PROOF_DOMAIN};
 pub(crate) use replica::Merging;
@@ -42,6 +46,7 @@ pub use sync::{
     MAX_REQUEST_ITEMS, MAX_RESPONSE_ENTRIES, MAX_RESPONSE_SUMMARIES, SyncError, SyncRequest,
     SyncResponse, SyncSession, SyncStep,
 };
+pub use tally::{Figures, TALLY_DOMAIN, Tallied, Tally, tally_payload};
 pub use totals::{Contribution, Stats};
 pub use wire::{
     GroupError, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, SealedBatch, WIRE_VERSION, WireError,

@@ -418,7 +418,7 @@ impl SyncRequest {
                     keys.extend(found.iter().map(|(_, key)| key.clone()));
                     ends.push(keys.len());
                 }
-                let (answered, entries) = fitting(replica, &keys, &ends);
+                let (answered, entries) = fitting(replica, &keys, &ends, RESPONSE_BYTES);
                 let answered = u32::try_from(answered).unwrap_or(u32::MAX);
                 Ok(SyncResponse::Entries { answered, entries })
             }
@@ -446,7 +446,7 @@ impl SyncRequest {
                     return Ok(SyncResponse::Range { resume: None, entries: Vec::new() });
                 }
                 ends.push(keys.len());
-                let (answered, entries) = fitting(replica, &keys, &ends);
+                let (answered, entries) = fitting(replica, &keys, &ends, RESPONSE_BYTES);
                 let resume = if answered < hashes.len() { Some(hashes[answered]) } else { rest };
                 Ok(SyncResponse::Range { resume, entries })
             }
@@ -454,15 +454,20 @@ impl SyncRequest {
     }
 }
 
-/// The entries of the first key hashes whose groups fit in [`RESPONSE_BYTES`] (the proofs of
-/// many seals may not): how many key hashes that is (at least one), and the groups. `ends[i]`
-/// is where the keys of the `i`th key hash end in `keys`.
-fn fitting(replica: &Replica, keys: &[EntryKey], ends: &[usize]) -> (usize, Vec<Sealed>) {
+/// The entries of the first parts (key hashes, tweets) whose groups fit in `budget` bytes (the
+/// proofs of many seals may not): how many parts that is (at least one), and the groups.
+/// `ends[i]` is where the keys of the `i`th part end in `keys`.
+pub(crate) fn fitting(
+    replica: &Replica,
+    keys: &[EntryKey],
+    ends: &[usize],
+    budget: usize,
+) -> (usize, Vec<Sealed>) {
     let mut answered = ends.len();
     loop {
         let entries = replica.sealed(&keys[..ends[answered - 1]]);
         let size: usize = entries.iter().map(Sealed::size_bound).sum();
-        if size <= RESPONSE_BYTES || answered == 1 {
+        if size <= budget || answered == 1 {
             return (answered, entries);
         }
         answered /= 2;

@@ -5,9 +5,13 @@
 
 use prost::Message;
 
-use super::ids::{Namespace, TweetId};
+use super::ids::{Generation, Namespace, NodeId, TweetId};
 use super::seal::Sealed;
-use super::wire::{SealedBatch, SealedBatchMsg, WireError, body, checked_batch, versioned};
+use super::signing::Signature;
+use super::tally::{Figures, Tallied, Tally};
+use super::wire::{
+    GroupError, SealedBatch, SealedBatchMsg, WireError, body, checked_batch, versioned,
+};
 
 /// The most tweets one `Watch` or `Unwatch` names.
 pub const MAX_WATCH_TWEETS: usize = 1024;
@@ -15,10 +19,14 @@ pub const MAX_WATCH_TWEETS: usize = 1024;
 /// What a light node and its edge node ask of each other.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LightRequest {
-    /// Light node to edge node: send the entries of these tweets that differ from what the light
-    /// node holds (each with the digest of that, [`Replica::tweet_digest`]: 0 for nothing),
-    /// and from now on what changes on them.
+    /// Light node to edge node: send what differs of these tweets from what the light node
+    /// holds of other writers' counters (each with the digest of that,
+    /// [`Replica::tweet_digest`] without the light node's own writer: 0 for nothing), and from
+    /// now on what changes on them.
     Watch {
+        /// The generation of the light node's store: with its node id, the writer whose
+        /// counters it holds itself (left out of digests and answers).
+        generation: Generation,
         /// The tweets, each with the digest of what the asker holds of it.
         tweets: Vec<(TweetId, u64)>,
     },
@@ -27,10 +35,12 @@ pub enum LightRequest {
         /// The tweets.
         tweets: Vec<TweetId>,
     },
-    /// Edge node to light node: entries of watched tweets that changed.
+    /// Edge node to light node: what changed on watched tweets.
     Update {
         /// The entries, sealed by their writers.
         entries: Vec<Sealed>,
+        /// New tallies of popular tweets.
+        tallies: Vec<Tallied>,
     },
     /// Light node to edge node: every writer's entries of one tweet, a page at a time, in
     /// key-hash order from `after` (exclusive; 0 for the first page).
@@ -45,11 +55,13 @@ pub enum LightRequest {
 /// What a light node and its edge node answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LightResponse {
-    /// To `Watch`: every entry held of each tweet whose digest differed, and the tweets the
-    /// answer had no room for (asked again).
+    /// To `Watch`: for each tweet whose digest differed, every entry held of it, or its tally
+    /// if it has too many writers; and the tweets the answer had no room for (asked again).
     Tweets {
         /// The entries, sealed by their writers.
         entries: Vec<Sealed>,
+        /// The tallies of popular tweets.
+        tallies: Vec<Tallied>,
         /// Tweets left for another `Watch`.
         later: Vec<TweetId>,
     },
@@ -72,16 +84,18 @@ impl LightRequest {
     /// The message bytes: the version byte, then the protobuf `LightRequest` for `namespace`.
     pub fn encode(&self, namespace: &Namespace) -> Vec<u8> {
         let kind = match self {
-            LightRequest::Watch { tweets } => LightKind::Watch(WatchMsg {
+            LightRequest::Watch { generation, tweets } => LightKind::Watch(WatchMsg {
                 tweets: ids(tweets.iter().map(|(t, _)| t)),
                 digests: tweets.iter().map(|(_, d)| *d).collect(),
+                generation: generation.0.to_vec(),
             }),
             LightRequest::Unwatch { tweets } => {
                 LightKind::Unwatch(UnwatchMsg { tweets: ids(tweets) })
             }
-            LightRequest::Update { entries } => {
-                LightKind::Update(batch_of(namespace, entries.clone()))
-            }
+            LightRequest::Update { entries, tallies } => LightKind::Update(UpdateMsg {
+                batch: Some(batch_of(namespace, entries.clone())),
+                tallies: tallies.iter().map(TallyMsg::of).collect(),
+            }),
             LightRequest::Contributions { tweet, after } => {
                 LightKind::Contributions(ContributionsMsg {
                     tweet: tweet.as_str().to_owned(),
@@ -92,25 +106,34 @@ impl LightRequest {
         versioned(&LightRequestMsg { namespace: namespace.as_str().to_owned(), kind: Some(kind) })
     }
 
-    /// Reads request bytes: the namespace and the request, every tweet id and entry checked
-    /// (not signatures), at most [`MAX_WATCH_TWEETS`] tweets.
+    /// Reads request bytes: the namespace and the request, every tweet id, entry and tally
+    /// checked (not signatures), at most [`MAX_WATCH_TWEETS`] tweets or tallies.
     pub fn decode(bytes: &[u8]) -> Result<(Namespace, LightRequest), WireError> {
         let message = LightRequestMsg::decode(body(bytes)?)?;
         let namespace = Namespace::new(&message.namespace).map_err(WireError::Namespace)?;
         let request = match message.kind.ok_or(WireError::Missing("request kind"))? {
-            LightKind::Watch(WatchMsg { tweets, digests }) => {
+            LightKind::Watch(WatchMsg { tweets, digests, generation }) => {
                 if tweets.len() != digests.len() {
                     return Err(WireError::Missing("a digest for every tweet"));
                 }
+                let generation =
+                    <[u8; 16]>::try_from(generation.as_slice()).map_err(|_| WireError::Group {
+                        index: 0,
+                        reason: GroupError::GenerationLength(generation.len()),
+                    })?;
                 let tweets = checked_tweets(tweets)?;
-                LightRequest::Watch { tweets: tweets.into_iter().zip(digests).collect() }
+                LightRequest::Watch {
+                    generation: Generation(generation),
+                    tweets: tweets.into_iter().zip(digests).collect(),
+                }
             }
             LightKind::Unwatch(UnwatchMsg { tweets }) => {
                 LightRequest::Unwatch { tweets: checked_tweets(tweets)? }
             }
-            LightKind::Update(batch) => {
-                LightRequest::Update { entries: checked_batch(batch)?.sealed }
-            }
+            LightKind::Update(UpdateMsg { batch, tallies }) => LightRequest::Update {
+                entries: checked_batch(batch.ok_or(WireError::Missing("entries"))?)?.sealed,
+                tallies: checked_tallies(tallies)?,
+            },
             LightKind::Contributions(ContributionsMsg { tweet, after }) => {
                 LightRequest::Contributions {
                     tweet: TweetId::new(tweet).map_err(WireError::Tweet)?,
@@ -127,9 +150,10 @@ impl LightResponse {
     /// encoded as in a [`SealedBatch`] of `namespace`.
     pub fn encode(&self, namespace: &Namespace) -> Vec<u8> {
         let kind = match self {
-            LightResponse::Tweets { entries, later } => AnswerKind::Tweets(TweetsMsg {
+            LightResponse::Tweets { entries, tallies, later } => AnswerKind::Tweets(TweetsMsg {
                 batch: Some(batch_of(namespace, entries.clone())),
                 later: ids(later),
+                tallies: tallies.iter().map(TallyMsg::of).collect(),
             }),
             LightResponse::Done => AnswerKind::Done(DoneMsg {}),
             LightResponse::Page { entries, next } => AnswerKind::Page(PageMsg {
@@ -140,12 +164,14 @@ impl LightResponse {
         versioned(&LightResponseMsg { kind: Some(kind) })
     }
 
-    /// Reads response bytes, checking sizes, tweet ids and every entry (not signatures).
+    /// Reads response bytes, checking sizes, tweet ids, every entry and tally (not
+    /// signatures).
     pub fn decode(bytes: &[u8]) -> Result<LightResponse, WireError> {
         let message = LightResponseMsg::decode(body(bytes)?)?;
         Ok(match message.kind.ok_or(WireError::Missing("response kind"))? {
-            AnswerKind::Tweets(TweetsMsg { batch, later }) => LightResponse::Tweets {
+            AnswerKind::Tweets(TweetsMsg { batch, later, tallies }) => LightResponse::Tweets {
                 entries: checked_batch(batch.ok_or(WireError::Missing("entries"))?)?.sealed,
+                tallies: checked_tallies(tallies)?,
                 later: checked_tweets(later)?,
             },
             AnswerKind::Done(DoneMsg {}) => LightResponse::Done,
@@ -163,6 +189,13 @@ fn batch_of(namespace: &Namespace, sealed: Vec<Sealed>) -> SealedBatchMsg {
 
 fn ids<'a>(tweets: impl IntoIterator<Item = &'a TweetId>) -> Vec<String> {
     tweets.into_iter().map(|t| t.as_str().to_owned()).collect()
+}
+
+fn checked_tallies(tallies: Vec<TallyMsg>) -> Result<Vec<Tallied>, WireError> {
+    if tallies.len() > MAX_WATCH_TWEETS {
+        return Err(WireError::TooManyEntries { count: tallies.len(), max: MAX_WATCH_TWEETS });
+    }
+    tallies.into_iter().enumerate().map(|(index, tally)| tally.checked(index)).collect()
 }
 
 fn checked_tweets(tweets: Vec<String>) -> Result<Vec<TweetId>, WireError> {
@@ -187,7 +220,7 @@ enum LightKind {
     #[prost(message, tag = "3")]
     Unwatch(UnwatchMsg),
     #[prost(message, tag = "4")]
-    Update(SealedBatchMsg),
+    Update(UpdateMsg),
     #[prost(message, tag = "5")]
     Contributions(ContributionsMsg),
 }
@@ -198,6 +231,69 @@ struct WatchMsg {
     tweets: Vec<String>,
     #[prost(fixed64, repeated, tag = "2")]
     digests: Vec<u64>,
+    #[prost(bytes = "vec", tag = "3")]
+    generation: Vec<u8>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct UpdateMsg {
+    #[prost(message, optional, tag = "1")]
+    batch: Option<SealedBatchMsg>,
+    #[prost(message, repeated, tag = "2")]
+    tallies: Vec<TallyMsg>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct TallyMsg {
+    #[prost(string, tag = "1")]
+    tweet: String,
+    #[prost(sint64, repeated, tag = "2")]
+    totals: Vec<i64>,
+    #[prost(uint32, tag = "3")]
+    writers: u32,
+    #[prost(fixed64, tag = "4")]
+    digest: u64,
+    #[prost(bytes = "vec", tag = "5")]
+    signer: Vec<u8>,
+    #[prost(bytes = "vec", tag = "6")]
+    signature: Vec<u8>,
+    #[prost(sint64, repeated, tag = "7")]
+    yours: Vec<i64>,
+}
+
+impl TallyMsg {
+    fn of(tallied: &Tallied) -> Self {
+        let Tallied { tally, yours } = tallied;
+        Self {
+            tweet: tally.tweet.as_str().to_owned(),
+            totals: tally.figures.totals.to_vec(),
+            writers: tally.figures.writers,
+            digest: tally.figures.digest,
+            signer: tally.signer.to_bytes(),
+            signature: tally.signature.0.to_vec(),
+            yours: yours.to_vec(),
+        }
+    }
+
+    /// The tally, every field checked (not the signature); `index` names it in errors.
+    fn checked(self, index: usize) -> Result<Tallied, WireError> {
+        let group = |reason| WireError::Group { index, reason };
+        let four =
+            |values: Vec<i64>| <[i64; 4]>::try_from(values).map_err(|_| group(GroupError::Columns));
+        let signature = <[u8; 64]>::try_from(self.signature.as_slice())
+            .map_err(|_| group(GroupError::SignatureLength(self.signature.len())))?;
+        let tally = Tally {
+            tweet: TweetId::new(self.tweet).map_err(WireError::Tweet)?,
+            figures: Figures {
+                totals: four(self.totals)?,
+                writers: self.writers,
+                digest: self.digest,
+            },
+            signer: NodeId::from_bytes(&self.signer).map_err(|e| group(GroupError::Key(e)))?,
+            signature: Signature(signature),
+        };
+        Ok(Tallied { tally, yours: four(self.yours)? })
+    }
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -236,6 +332,8 @@ struct TweetsMsg {
     batch: Option<SealedBatchMsg>,
     #[prost(string, repeated, tag = "2")]
     later: Vec<String>,
+    #[prost(message, repeated, tag = "3")]
+    tallies: Vec<TallyMsg>,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -279,13 +377,24 @@ mod tests {
         r.sealed(&keys)
     }
 
+    fn tallied(id: &str) -> Tallied {
+        let figures = Figures { totals: [1, -2, i64::MAX, i64::MIN], writers: 9, digest: 7 };
+        let tally = Tally::sign(&Identity::from_secret([4; 32]), &namespace(), tweet(id), figures);
+        Tallied { tally, yours: [0, 1, -1, 5] }
+    }
+
     #[test]
     fn every_message_reads_back_as_written() {
+        let generation = Generation([5; 16]);
         let requests = [
-            LightRequest::Watch { tweets: vec![(tweet("a"), 0), (tweet("b"), u64::MAX)] },
-            LightRequest::Watch { tweets: Vec::new() },
+            LightRequest::Watch {
+                generation,
+                tweets: vec![(tweet("a"), 0), (tweet("b"), u64::MAX)],
+            },
+            LightRequest::Watch { generation, tweets: Vec::new() },
             LightRequest::Unwatch { tweets: vec![tweet("a")] },
-            LightRequest::Update { entries: entries(3) },
+            LightRequest::Update { entries: entries(3), tallies: vec![tallied("a")] },
+            LightRequest::Update { entries: Vec::new(), tallies: Vec::new() },
             LightRequest::Contributions { tweet: tweet("a"), after: 7 },
         ];
         for request in requests {
@@ -294,8 +403,12 @@ mod tests {
             assert_eq!(LightRequest::decode(&bytes), Ok((namespace(), request)));
         }
         let responses = [
-            LightResponse::Tweets { entries: entries(2), later: vec![tweet("c")] },
-            LightResponse::Tweets { entries: Vec::new(), later: Vec::new() },
+            LightResponse::Tweets {
+                entries: entries(2),
+                tallies: vec![tallied("d"), tallied("e")],
+                later: vec![tweet("c")],
+            },
+            LightResponse::Tweets { entries: Vec::new(), tallies: Vec::new(), later: Vec::new() },
             LightResponse::Done,
             LightResponse::Page { entries: entries(1), next: Some(0) },
             LightResponse::Page { entries: Vec::new(), next: None },
@@ -322,7 +435,11 @@ mod tests {
         );
         let uneven = LightRequestMsg {
             namespace: "mainnet".into(),
-            kind: Some(LightKind::Watch(WatchMsg { tweets: vec!["a".into()], digests: vec![] })),
+            kind: Some(LightKind::Watch(WatchMsg {
+                tweets: vec!["a".into()],
+                digests: vec![],
+                generation: vec![0; 16],
+            })),
         };
         assert_eq!(
             LightRequest::decode(&versioned(&uneven)),
@@ -333,6 +450,41 @@ mod tests {
             kind: Some(LightKind::Unwatch(UnwatchMsg { tweets: vec!["a/b".into()] })),
         };
         assert!(matches!(LightRequest::decode(&versioned(&bad_id)), Err(WireError::Tweet(_))));
+        let short_generation = LightRequestMsg {
+            namespace: "mainnet".into(),
+            kind: Some(LightKind::Watch(WatchMsg::default())),
+        };
+        assert!(matches!(
+            LightRequest::decode(&versioned(&short_generation)),
+            Err(WireError::Group { reason: GroupError::GenerationLength(0), .. })
+        ));
+        let mut bad_tallies = vec![TallyMsg::of(&tallied("a")); 4];
+        bad_tallies[0].totals.pop();
+        bad_tallies[1].yours.push(0);
+        bad_tallies[2].signature.pop();
+        bad_tallies[3].signer = vec![1, 2, 3];
+        for (n, bad) in bad_tallies.into_iter().enumerate() {
+            let message = LightResponseMsg {
+                kind: Some(AnswerKind::Tweets(TweetsMsg {
+                    batch: Some(batch_of(&namespace(), Vec::new())),
+                    later: Vec::new(),
+                    tallies: vec![TallyMsg::of(&tallied("b")), bad],
+                })),
+            };
+            let error = LightResponse::decode(&versioned(&message));
+            assert!(matches!(error, Err(WireError::Group { index: 1, .. })), "{n}: {error:?}");
+        }
+        let too_many = LightRequestMsg {
+            namespace: "mainnet".into(),
+            kind: Some(LightKind::Update(UpdateMsg {
+                batch: Some(batch_of(&namespace(), Vec::new())),
+                tallies: vec![TallyMsg::default(); MAX_WATCH_TWEETS + 1],
+            })),
+        };
+        assert!(matches!(
+            LightRequest::decode(&versioned(&too_many)),
+            Err(WireError::TooManyEntries { .. })
+        ));
         assert_eq!(LightResponse::decode(&[]), Err(WireError::Empty));
         assert_eq!(LightResponse::decode(&[1, 0]), Err(WireError::UnknownVersion(1)));
         let huge = vec![WIRE_VERSION; MAX_MESSAGE_BYTES + 1];

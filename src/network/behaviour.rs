@@ -1,6 +1,6 @@
 //! The libp2p behaviour every node runs: gossipsub for live batches (validated by the
-//! application, with peer scoring so peers that send garbage lose standing), the catch-up
-//! request-response protocol, identify and ping. Transports are chosen elsewhere.
+//! application, with peer scoring so peers that send garbage lose standing), the catch-up and
+//! light-node request-response protocols, identify and ping. Transports are chosen elsewhere.
 
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use libp2p::swarm::NetworkBehaviour;
 use libp2p::{identify, identity::Keypair, ping};
 
 use super::BoxError;
-use super::codec::{FrameCodec, SYNC_PROTOCOL};
+use super::codec::{FrameCodec, LIGHT_PROTOCOL, SYNC_PROTOCOL};
 use super::per_ip::PerIpLimit;
 use super::protocol::ConnectionCaps;
 use crate::core::{MAX_MESSAGE_BYTES, Namespace};
@@ -36,6 +36,7 @@ pub(crate) struct Behaviour {
     pub(crate) per_ip: PerIpLimit,
     pub(crate) gossipsub: gossipsub::Behaviour,
     pub(crate) sync: request_response::Behaviour<FrameCodec>,
+    pub(crate) light: request_response::Behaviour<FrameCodec>,
     pub(crate) identify: identify::Behaviour,
     pub(crate) ping: ping::Behaviour,
 }
@@ -91,6 +92,15 @@ impl Behaviour {
                 .with_request_timeout(Duration::from_secs(30))
                 .with_max_concurrent_streams(MAX_SYNC_STREAMS),
         );
+        // A light node has one `Watch` in flight per edge node, an edge node one push per
+        // light node, plus unwatches and contributions.
+        let light = request_response::Behaviour::with_codec(
+            FrameCodec,
+            [(LIGHT_PROTOCOL, ProtocolSupport::Full)],
+            request_response::Config::default()
+                .with_request_timeout(Duration::from_secs(30))
+                .with_max_concurrent_streams(MAX_SYNC_STREAMS),
+        );
         let identify = identify::Behaviour::new(identify::Config::new(
             "/warpnet/stats/2".into(),
             key.public(),
@@ -98,7 +108,7 @@ impl Behaviour {
         let ping =
             ping::Behaviour::new(ping::Config::new().with_interval(PING.0).with_timeout(PING.1));
         let per_ip = PerIpLimit::new(caps.per_ip);
-        Ok(Self { limits, per_ip, gossipsub, sync, identify, ping })
+        Ok(Self { limits, per_ip, gossipsub, sync, light, identify, ping })
     }
 }
 

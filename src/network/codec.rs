@@ -13,6 +13,8 @@ use crate::core::MAX_MESSAGE_BYTES;
 
 /// The catch-up protocol's name.
 pub(crate) const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/warpnet/stats-sync/2");
+/// The light-node protocol: a browser tab's watches, its edge node's answers and pushes.
+pub(crate) const LIGHT_PROTOCOL: StreamProtocol = StreamProtocol::new("/warpnet/stats-light/1");
 
 /// The most bytes handed to a WebRTC stream before a flush. What is flushed at once travels as
 /// one data channel message, and the native WebRTC transport (the edge node) fails reading

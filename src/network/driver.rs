@@ -26,27 +26,39 @@ pub(crate) type Recorder = Box<dyn FnMut(&Event)>;
 /// What the swarm reports.
 pub(crate) type Event = SwarmEvent<BehaviourEvent>;
 
+/// A request waiting for an answer: whose, its bytes, its stream, and whether it is of the
+/// light protocol (else catch-up).
+type Asked = (PeerId, Vec<u8>, ResponseChannel<Frame>, bool);
+
 /// A swarm and the ids it shares with the protocol.
 pub(crate) struct Driver {
     swarm: Swarm<Behaviour>,
     topic: IdentTopic,
     dials: HashMap<ConnectionId, (DialId, Option<PeerId>)>,
     requests: HashMap<OutboundRequestId, RequestId>,
-    /// Catch-up requests waiting for an answer, oldest first: at most the streams each
-    /// connection may hold open.
-    asked: VecDeque<(PeerId, Vec<u8>, ResponseChannel<Frame>)>,
+    light_requests: HashMap<OutboundRequestId, RequestId>,
+    /// Catch-up and light requests waiting for an answer, oldest first: at most the streams
+    /// each connection may hold open.
+    asked: VecDeque<Asked>,
     listen_addrs: Vec<Multiaddr>,
     /// Told of every event (set by the metrics, natively).
     pub(super) recorder: Option<Recorder>,
 }
 
 impl Driver {
-    pub(crate) fn new(swarm: Swarm<Behaviour>, namespace: &Namespace) -> Self {
+    /// The driver of `swarm`; a light node's leaves the namespace's gossip topic (it still
+    /// publishes there).
+    pub(crate) fn new(mut swarm: Swarm<Behaviour>, namespace: &Namespace, light: bool) -> Self {
+        let topic = topic(namespace);
+        if light {
+            swarm.behaviour_mut().gossipsub.unsubscribe(&topic);
+        }
         Self {
             swarm,
-            topic: topic(namespace),
+            topic,
             dials: HashMap::new(),
             requests: HashMap::new(),
+            light_requests: HashMap::new(),
             asked: VecDeque::new(),
             listen_addrs: Vec::new(),
             recorder: None,
@@ -88,14 +100,20 @@ impl Driver {
         replica: &mut Replica,
         now: Instant,
     ) {
-        let Some((peer, request, channel)) = self.asked.pop_front() else { return };
+        let Some((peer, request, channel, light)) = self.asked.pop_front() else { return };
         if !channel.is_open() {
             return;
         }
         // A refused request gets no response: the peer sees its stream end.
-        if let Some(reply) = protocol.handle_sync_request(peer, &request, replica, now) {
+        let behaviour = self.swarm.behaviour_mut();
+        if light {
+            if let Some(reply) = protocol.handle_light_request(peer, &request, replica, now) {
+                let frame = Frame::new(reply.bytes, reply.chunked);
+                let _ = behaviour.light.send_response(channel, frame);
+            }
+        } else if let Some(reply) = protocol.handle_sync_request(peer, &request, replica, now) {
             let frame = Frame::new(reply.bytes, reply.chunked);
-            let _ = self.swarm.behaviour_mut().sync.send_response(channel, frame);
+            let _ = behaviour.sync.send_response(channel, frame);
         }
     }
 
@@ -128,7 +146,7 @@ impl Driver {
                 ..
             })) => match message {
                 request_response::Message::Request { request, channel, .. } => {
-                    self.asked.push_back((peer, request.bytes, channel));
+                    self.asked.push_back((peer, request.bytes, channel, false));
                 }
                 request_response::Message::Response { request_id, response } => {
                     if let Some(request) = self.requests.remove(&request_id) {
@@ -149,6 +167,33 @@ impl Driver {
                         OutboundFailure::Io(_) => SyncFailure::Io,
                     };
                     protocol.handle_sync_failed(peer, request, failure, now);
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Light(request_response::Event::Message {
+                peer,
+                message,
+                ..
+            })) => match message {
+                request_response::Message::Request { request, channel, .. } => {
+                    self.asked.push_back((peer, request.bytes, channel, true));
+                }
+                request_response::Message::Response { request_id, response } => {
+                    if let Some(request) = self.light_requests.remove(&request_id) {
+                        protocol.handle_light_response(
+                            peer,
+                            request,
+                            &response.bytes,
+                            replica,
+                            now,
+                        );
+                    }
+                }
+            },
+            SwarmEvent::Behaviour(BehaviourEvent::Light(
+                request_response::Event::OutboundFailure { peer, request_id, .. },
+            )) => {
+                if let Some(request) = self.light_requests.remove(&request_id) {
+                    protocol.handle_light_failed(peer, request, now);
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event {
@@ -191,8 +236,8 @@ impl Driver {
         }
     }
 
-    /// Carries out one of the protocol's actions (all but [`Action::Merge`], which the runtime
-    /// carries out), reporting the outcome to the protocol where it asks for one.
+    /// Carries out one of the protocol's actions (all but [`Action::Merge`] and
+    /// [`Action::Tallies`], which the runtime carries out), reporting the outcome to the protocol where it asks for one.
     pub(crate) fn execute(&mut self, action: Action, protocol: &mut Protocol, now: Instant) {
         match action {
             Action::Dial { dial, address } => {
@@ -244,6 +289,14 @@ impl Driver {
                     self.swarm.behaviour_mut().sync.send_request(&peer, Frame::new(bytes, chunked));
                 self.requests.insert(id, request);
             }
+            Action::SendLight { peer, request, bytes, chunked } => {
+                let id = self
+                    .swarm
+                    .behaviour_mut()
+                    .light
+                    .send_request(&peer, Frame::new(bytes, chunked));
+                self.light_requests.insert(id, request);
+            }
             Action::Verdict { message, source, verdict } => {
                 let acceptance = match verdict {
                     Verdict::Accept => MessageAcceptance::Accept,
@@ -253,8 +306,8 @@ impl Driver {
                 let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
                 gossipsub.report_message_validation_result(&message, &source, acceptance);
             }
-            Action::Merge { .. } => {
-                debug_assert!(false, "merges are the runtime's");
+            Action::Merge { .. } | Action::Tallies { .. } => {
+                debug_assert!(false, "merges and tallies are the runtime's");
             }
         }
     }

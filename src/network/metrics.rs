@@ -42,6 +42,7 @@ impl NetworkMetrics {
                     BehaviourEvent::Identify(event) => libp2p.record(event),
                     BehaviourEvent::Ping(event) => libp2p.record(event),
                     BehaviourEvent::Sync(_)
+                    | BehaviourEvent::Light(_)
                     | BehaviourEvent::Limits(_)
                     | BehaviourEvent::PerIp(_) => {}
                 }
@@ -106,6 +107,7 @@ impl Collector for StatsCollector {
             ),
             ("dials", "Dials started", stats.dials),
             ("dials_timed_out", "Dials given up after the dial timeout", stats.dials_timed_out),
+            ("light_pushes", "Pushes sent to light nodes", stats.light_pushes),
         ];
         for (name, help, value) in counters {
             let counter = ConstCounter::new(value);
@@ -130,6 +132,11 @@ impl Collector for StatsCollector {
         for (name, help, value) in [
             ("pending_entries", "Local changes no peer has yet", stats.pending_entries as i64),
             ("connected_peers", "Peers connected now", snapshot.peers as i64),
+            (
+                "watches",
+                "Tweets watched by the light nodes served, per light node",
+                stats.watches as i64,
+            ),
         ] {
             let gauge = ConstGauge::new(value);
             gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;

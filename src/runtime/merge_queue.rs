@@ -50,7 +50,7 @@ impl<T> MergeQueue<T> {
                 matches!(other.from, MergeFrom::CatchUp { peer: p, .. } if p == peer)
                     && other.order < turn.order
             }),
-            MergeFrom::Gossip { .. } => false,
+            MergeFrom::Gossip { .. } | MergeFrom::Light { .. } => false,
         };
         let at = self.turns.iter().position(|turn| !behind(turn))?;
         self.turns.remove(at)

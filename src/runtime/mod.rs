@@ -6,6 +6,7 @@
 mod batcher;
 mod buckets;
 mod identity;
+mod light;
 #[cfg(target_arch = "wasm32")]
 use batcher::YieldOnce;
 #[cfg(target_arch = "wasm32")]
@@ -16,6 +17,7 @@ mod peer;
 mod schema;
 
 pub use identity::Minting;
+pub use light::Shown;
 pub use peer::{Peer, PeerHandle, wall_clock};
 
 #[cfg(target_arch = "wasm32")]
@@ -211,6 +213,8 @@ pub struct Node<S> {
     /// Journal records not yet folded into the buckets, with the buckets their rows belong in.
     journal: RefCell<BTreeMap<String, BTreeSet<String>>>,
     observers: RefCell<Vec<Observer>>,
+    /// Tallies of popular tweets from the edge nodes (a light node's).
+    tallies: RefCell<std::collections::HashMap<TweetId, crate::core::Tallied>>,
 }
 
 impl<S: std::fmt::Debug> std::fmt::Debug for Node<S> {
@@ -356,6 +360,7 @@ impl<S: Store> Node<S> {
             merged: batcher::Batcher::default(),
             journal: RefCell::new(journal),
             observers: RefCell::default(),
+            tallies: RefCell::default(),
         })
     }
 

@@ -25,7 +25,7 @@ use web_time::{Instant, SystemTime};
 use super::YieldOnce;
 use super::merge_queue::{MergeQueue, SLICE};
 use super::{ChangeSource, Minting, Node};
-use crate::core::{EntryKey, MergeReport, Merging, Seal, SealError, Sealed, Tree};
+use crate::core::{EntryKey, MergeReport, Merging, Seal, SealError, Sealed, Tree, TweetId};
 use crate::network::protocol::{Action, MergeFrom, NetworkStats, PeerConfig, PeerInfo, Protocol};
 use crate::network::{Driver, Event, NetworkError, build_swarm};
 #[cfg(not(target_arch = "wasm32"))]
@@ -112,6 +112,18 @@ impl PeerHandle {
         self.shared.protocol.borrow().peers()
     }
 
+    /// This light node shows `tweets` (see [`PeerConfig::light`]): their entries, or tallies
+    /// of popular ones, are asked of its edge nodes, which push what changes on them from now
+    /// on.
+    pub fn watch(&self, tweets: &[TweetId]) {
+        self.with_protocol(|protocol, now| protocol.watch(tweets, now));
+    }
+
+    /// This light node no longer shows `tweets`: its edge nodes stop pushing them.
+    pub fn unwatch(&self, tweets: &[TweetId]) {
+        self.with_protocol(|protocol, _| protocol.unwatch(tweets));
+    }
+
     /// How minting the node's identity proof goes (the node publishes once it is done).
     pub fn minting(&self) -> Minting {
         self.shared.minting.get()
@@ -193,7 +205,7 @@ impl<S: Store + 'static> Peer<S> {
     pub async fn new(node: Rc<Node<S>>, config: PeerConfig) -> Result<Self, NetworkError> {
         let identity = node.with_replica(|r| r.identity().clone());
         let swarm = build_swarm(&identity, &node.namespace(), config.connections).await?;
-        let driver = Driver::new(swarm, &node.namespace());
+        let driver = Driver::new(swarm, &node.namespace(), config.light);
         Ok(Self::with_driver(node, driver, config))
     }
 
@@ -213,7 +225,7 @@ impl<S: Store + 'static> Peer<S> {
             Some(certificate),
         )
         .await?;
-        let driver = Driver::new(swarm, &node.namespace());
+        let driver = Driver::new(swarm, &node.namespace(), config.light);
         Ok(Self::with_driver(node, driver, config))
     }
 
@@ -468,6 +480,7 @@ impl<S: Store + 'static> Peer<S> {
                 }
                 #[cfg(target_arch = "wasm32")]
                 Some(Action::Merge { from, entries }) => self.queue_merge(from, entries, None),
+                Some(Action::Tallies { tallies, .. }) => self.node.keep_tallies(tallies),
                 Some(action) => {
                     let protocol = &mut self.shared.protocol.borrow_mut();
                     self.driver.execute(action, protocol, Instant::now());

@@ -5,7 +5,11 @@ use std::time::Duration;
 
 use libp2p::swarm::ConnectionId;
 use libp2p::{Multiaddr, PeerId};
-use warpnet_stats::{DialId, NetworkAction as Action, PeerConfig, Protocol, Replica, RequestId};
+use std::collections::HashMap;
+
+use warpnet_stats::{
+    DialId, NetworkAction as Action, PeerConfig, Protocol, Replica, RequestId, Tallied, TweetId,
+};
 use web_time::Instant;
 
 use super::{identity, namespace, replica};
@@ -16,8 +20,14 @@ pub struct Sim {
     pub replica: Replica,
     pub now: Instant,
     next_connection: usize,
-    /// Bytes of catch-up answers received through [`carry`].
+    /// Bytes of catch-up and light answers received through [`carry`].
     pub received: usize,
+    /// Bytes of light-protocol requests (an edge node's pushes) received through [`carry`].
+    pub pushed: usize,
+    /// The tallies kept ([`Action::Tallies`]).
+    pub tallies: HashMap<TweetId, Tallied>,
+    /// The connections opened with [`Sim::connect`] and still open.
+    connections: Vec<(PeerId, ConnectionId)>,
 }
 
 impl Sim {
@@ -29,6 +39,9 @@ impl Sim {
             now,
             next_connection: seed as usize * 1000,
             received: 0,
+            pushed: 0,
+            tallies: HashMap::new(),
+            connections: Vec::new(),
         }
     }
 
@@ -64,7 +77,15 @@ impl Sim {
         self.next_connection += 1;
         let connection = ConnectionId::new_unchecked(self.next_connection);
         self.protocol.handle_connected(peer, connection, address.clone(), inbound, dial, self.now);
+        self.connections.push((peer, connection));
         connection
+    }
+
+    /// Every connection opened with [`Sim::connect`] closes.
+    pub fn close_all(&mut self) {
+        for (peer, connection) in std::mem::take(&mut self.connections) {
+            self.protocol.handle_closed(peer, connection, self.now);
+        }
     }
 }
 
@@ -104,6 +125,28 @@ pub fn carry(from: &mut Sim, to: &mut Sim, from_id: PeerId) -> bool {
                     &mut from.replica,
                     from.now,
                 );
+            }
+            Action::SendLight { request, bytes, .. } => {
+                let to_id = to.replica.local_writer().node.peer_id();
+                to.pushed += bytes.len();
+                match to.protocol.handle_light_request(from_id, &bytes, &to.replica, to.now) {
+                    Some(reply) => {
+                        from.received += reply.bytes.len();
+                        from.protocol.handle_light_response(
+                            to_id,
+                            request,
+                            &reply.bytes,
+                            &from.replica,
+                            from.now,
+                        );
+                    }
+                    None => from.protocol.handle_light_failed(to_id, request, from.now),
+                }
+            }
+            Action::Tallies { tallies, .. } => {
+                for tallied in tallies {
+                    from.tallies.insert(tallied.tally.tweet.clone(), tallied);
+                }
             }
             Action::Merge { from: origin, entries } => {
                 let report = from.replica.merge(&namespace(), entries);

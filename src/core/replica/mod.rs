@@ -20,8 +20,8 @@ use super::signing::{self, Identity};
 use super::totals::{Contribution, Stats, Total};
 use super::witness::{MAX_SERVED_LEAVES, SealTable, Witness, Witnesses};
 
-mod forgetting;
 mod merging;
+mod per_tweet;
 pub(crate) use merging::Merging;
 mod slots;
 

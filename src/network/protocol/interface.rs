@@ -10,7 +10,7 @@ use libp2p::{Multiaddr, PeerId};
 #[cfg(doc)]
 use super::Protocol;
 use super::{DialId, RequestId};
-use crate::core::{EntryKey, MAX_MESSAGE_BYTES, Sealed};
+use crate::core::{EntryKey, MAX_MESSAGE_BYTES, Sealed, Tallied};
 
 /// How a node behaves on the network.
 #[derive(Debug, Clone)]
@@ -33,6 +33,13 @@ pub struct PeerConfig {
     pub sync_retry: Duration,
     /// The most connections the node accepts.
     pub connections: ConnectionCaps,
+    /// Whether this is a light node (a browser tab holding only what it shows): it asks its
+    /// edge nodes for the tweets it watches ([`Protocol::watch`]) instead of catching up on
+    /// the namespace, and does not subscribe to the namespace's gossip.
+    pub light: bool,
+    /// How long an edge node gathers changes on the tweets a light node watches before pushing
+    /// them, and waits between pushes to one light node.
+    pub light_push: Duration,
 }
 
 /// An average rate and a burst, of bytes, new counters or answer items: a token bucket.
@@ -134,6 +141,8 @@ impl Default for PeerConfig {
             redial_backoff: (Duration::from_millis(500), Duration::from_secs(30)),
             sync_retry: Duration::from_secs(1),
             connections: ConnectionCaps::default(),
+            light: false,
+            light_push: Duration::from_millis(50),
         }
     }
 }
@@ -159,6 +168,11 @@ pub enum MergeFrom {
         message: MessageId,
         /// The peer that passed it on.
         source: PeerId,
+    },
+    /// A light-protocol answer or push from the edge node `peer`.
+    Light {
+        /// The edge node.
+        peer: PeerId,
     },
     /// A catch-up response from `peer`.
     CatchUp {
@@ -214,6 +228,25 @@ pub enum Action {
         source: PeerId,
         /// What was found.
         verdict: Verdict,
+    },
+    /// Send a light-protocol request; report the response or the failure with `request`
+    /// ([`Protocol::handle_light_response`], [`Protocol::handle_light_failed`]).
+    SendLight {
+        /// To whom.
+        peer: PeerId,
+        /// Names the request.
+        request: RequestId,
+        /// The request's bytes.
+        bytes: Vec<u8>,
+        /// Write it in small pieces (the peer is on WebRTC-direct).
+        chunked: bool,
+    },
+    /// Keep these tallies of the edge node `from` (checked: signed by it, of watched tweets).
+    Tallies {
+        /// The edge node.
+        from: PeerId,
+        /// The tallies.
+        tallies: Vec<Tallied>,
     },
     /// Verify and merge these entries, then report with [`Protocol::handle_merged`].
     Merge {

@@ -8,12 +8,15 @@
 //! should be merged ([`Action::Merge`]) rather than merging.
 
 mod catch_up;
+mod catching_up;
 mod ingest;
 mod interface;
+mod light;
 mod limits;
 mod links;
 mod split;
 mod stats;
+mod watching;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -24,7 +27,6 @@ use web_time::Instant;
 
 use crate::core::{
     EntryKey, MAX_MESSAGE_BYTES, MergeReport, Namespace, Rejection, Replica, SealedBatch,
-    SyncRequest, SyncResponse,
 };
 use catch_up::CatchUp;
 pub use catch_up::{RequestId, SyncFailure};
@@ -32,6 +34,8 @@ use ingest::Ingest;
 pub use interface::{
     Action, Allowance, ConnectionCaps, IngestLimits, MergeFrom, PeerConfig, Reply, Verdict,
 };
+use light::Light;
+pub use light::{MAX_WATCHED_PER_PEER, MAX_WATCHES};
 use limits::Backoff;
 pub use links::DialId;
 use links::{LinkAction, Links};
@@ -68,6 +72,7 @@ pub struct Protocol {
     peers: BTreeMap<PeerId, Link>,
     links: Links,
     ingest: Ingest,
+    light: Light,
     gathered: BTreeSet<EntryKey>,
     publish_at: Option<Instant>,
     unsent: BTreeSet<EntryKey>,
@@ -85,6 +90,7 @@ impl Protocol {
             links: Links::new(config.dial_timeout, Backoff::new(first, max)),
             next_tick: now + config.sync_interval,
             ingest: Ingest::new(config.ingest, now),
+            light: Light::default(),
             config,
             namespace,
             online: true,
@@ -106,11 +112,16 @@ impl Protocol {
     /// When [`Protocol::handle_timeout`] should be called next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let retries = self.peers.values().filter_map(|link| link.catch_up.due_at());
-        [self.publish_at, self.links.next_due(self.online), Some(self.next_tick)]
-            .into_iter()
-            .flatten()
-            .chain(retries)
-            .min()
+        [
+            self.publish_at,
+            self.links.next_due(self.online),
+            Some(self.next_tick),
+            self.light.due_at(),
+        ]
+        .into_iter()
+        .flatten()
+        .chain(retries)
+        .min()
     }
 
     /// Does what is due at `now`: publishes gathered changes (signed from `replica`), dials
@@ -135,6 +146,7 @@ impl Protocol {
                 None => self.catch_up(peer),
             }
         }
+        self.light_due(replica, now);
         if self.next_tick <= now {
             self.next_tick = now + self.config.sync_interval;
             let peers: Vec<PeerId> = self.peers.keys().copied().collect();
@@ -221,6 +233,8 @@ impl Protocol {
 
     /// Local changes committed: gathered, and published as one batch after the coalescing wait.
     pub fn handle_local_changes(&mut self, keys: impl IntoIterator<Item = EntryKey>, now: Instant) {
+        let keys: Vec<EntryKey> = keys.into_iter().collect();
+        self.light.changed(&keys, now + self.config.light_push);
         self.gathered.extend(keys);
         if !self.gathered.is_empty() {
             self.publish_at.get_or_insert(now + self.config.coalesce);
@@ -257,6 +271,9 @@ impl Protocol {
         link.connections.push(Connection { id: connection, address, inbound, since: now });
         link.catch_up.new_connection();
         self.links.connected(peer, dial, now);
+        if self.config.light {
+            self.light.edge_connected(peer, now);
+        }
         self.catch_up(peer);
     }
 
@@ -266,6 +283,9 @@ impl Protocol {
         link.connections.retain(|c| c.id != connection);
         if link.connections.is_empty() {
             self.peers.remove(&peer);
+            self.light.unwatch(peer, None);
+            self.light.edge_closed(&peer);
+            self.stats.watches = self.light.watches() as u64;
             self.links.disconnected(peer, now);
             self.handle_links(now);
         }
@@ -350,6 +370,8 @@ impl Protocol {
         replica: &mut Replica,
         now: Instant,
     ) {
+        let changed = report.changed.iter().map(|entry| &entry.key);
+        self.light.changed(changed, now + self.config.light_push);
         let rejected = report.rejected.len() as u64;
         for (_, rejection) in &report.rejected {
             self.stats.drop(DropReason::of_rejection(*rejection), 1);
@@ -370,6 +392,7 @@ impl Protocol {
                 };
                 self.actions.push_back(Action::Verdict { message, source, verdict });
             }
+            MergeFrom::Light { .. } => self.stats.light_entries += report.changed.len() as u64,
             MergeFrom::CatchUp { peer, last } => {
                 self.stats.synced_entries += report.changed.len() as u64;
                 // Other peers may lack them too (a node that was offline brought them): pass
@@ -409,158 +432,6 @@ impl Protocol {
             self.stats.unpublished_entries += count;
         }
         self.count_pending();
-    }
-
-    /// Answers a catch-up request from `peer` out of `replica`; `None` (and a counted drop) if
-    /// the request is malformed or of another namespace, or the peer's or the node's answer
-    /// allowance ([`IngestLimits`]) does not hold a whole message's worth.
-    pub fn handle_sync_request(
-        &mut self,
-        peer: PeerId,
-        data: &[u8],
-        replica: &mut Replica,
-        now: Instant,
-    ) -> Option<Reply> {
-        let (namespace, request) = match SyncRequest::decode(data) {
-            Ok(decoded) => decoded,
-            Err(error) => {
-                self.stats.drop(DropReason::of_wire(&error), 1);
-                return None;
-            }
-        };
-        if namespace != self.namespace {
-            self.stats.drop(DropReason::ForeignNamespace, 1);
-            return None;
-        }
-        if !self.ingest.may_answer(peer, now) {
-            self.stats.drop(DropReason::RateLimited, 1);
-            return None;
-        }
-        let Ok(response) = request.answer_from(replica) else {
-            self.stats.drop(DropReason::BadSyncRequest, 1);
-            return None;
-        };
-        let bytes = response.encode(&self.namespace);
-        self.ingest.answered(peer, response.items(), now);
-        if let SyncResponse::Entries { entries, .. } | SyncResponse::Range { entries, .. } =
-            &response
-            && !self.unsent.is_empty()
-        {
-            // The peer fetched these by catch-up: they are not pending any more.
-            for group in entries {
-                for (_, leaf) in &group.leaves {
-                    self.unsent.remove(&leaf.key(group.writer));
-                }
-            }
-            self.count_pending();
-        }
-        Some(Reply { bytes, chunked: self.chunked(&peer) })
-    }
-
-    /// The response to a catch-up request: the next request goes out at once, before the
-    /// entries it delivered are merged ([`Action::Merge`] after [`Action::SendRequest`]), so
-    /// the peer prepares the next answer while this node verifies. A response carrying entries
-    /// that were not asked for is dropped whole (its entries counted as
-    /// [`DropReason::Unsolicited`]) and the catch-up fails: retried after a doubling wait, so
-    /// a peer that does it is asked ever less often.
-    pub fn handle_sync_response(
-        &mut self,
-        peer: PeerId,
-        request: RequestId,
-        data: &[u8],
-        replica: &mut Replica,
-        now: Instant,
-    ) {
-        let Some(link) = self.peers.get_mut(&peer) else { return };
-        let Some(mut session) = link.catch_up.take_session(request) else { return };
-        self.ingest.took_answer(peer, link.address(), data.len(), now);
-        let step = match SyncResponse::decode(data) {
-            Ok(response) => match session.handle(replica, response) {
-                Ok(step) if step.unsolicited > 0 => {
-                    let why = format!("{} entries not asked for", step.unsolicited);
-                    Err((DropReason::Unsolicited, step.unsolicited as u64, why))
-                }
-                Ok(step) => Ok(step),
-                Err(error) => Err((DropReason::BadSyncResponse, 1, error.to_string())),
-            },
-            Err(error) => Err((DropReason::of_wire(&error), 1, error.to_string())),
-        };
-        let step = match step {
-            Ok(step) => step,
-            Err((reason, count, why)) => {
-                tracing::warn!(%peer, reason = reason.as_str(), %why, "catch-up failed: bad response");
-                self.stats.drop(reason, count);
-                self.stats.syncs_failed += 1;
-                if link.catch_up.failed(now) {
-                    self.catch_up(peer);
-                }
-                return;
-            }
-        };
-        let last = step.next.is_none();
-        if let Some(next) = step.next {
-            let bytes = next.encode(&self.namespace);
-            let address = self.peers.get(&peer).and_then(Link::address);
-            let wait = self.ingest.intake_wait(peer, address, now);
-            if wait.is_zero() {
-                self.send_next(peer, session, bytes);
-            } else if let Some(link) = self.peers.get_mut(&peer) {
-                // What the peer sent is beyond its intake allowance (or the node's): the next
-                // answer is asked for once they hold it again.
-                self.stats.catch_up_waits += 1;
-                link.catch_up.wait(now + wait, session, bytes);
-            }
-        }
-        if last || !step.fetched.is_empty() {
-            let from = MergeFrom::CatchUp { peer, last };
-            self.actions.push_back(Action::Merge { from, entries: step.fetched });
-        }
-    }
-
-    /// A catch-up request failed. It is retried at once if the peer has connected anew since
-    /// it was sent (the request died with the old connection), else after a backoff.
-    pub fn handle_sync_failed(
-        &mut self,
-        peer: PeerId,
-        request: RequestId,
-        failure: SyncFailure,
-        now: Instant,
-    ) {
-        let Some(link) = self.peers.get_mut(&peer) else { return };
-        if link.catch_up.take_session(request).is_none() {
-            return;
-        }
-        tracing::warn!(%peer, ?failure, "catch-up failed");
-        self.stats.syncs_failed += 1;
-        if link.catch_up.failed(now) {
-            self.catch_up(peer);
-        }
-    }
-
-    /// Starts a catch-up with `peer`, or another one after the one running.
-    fn catch_up(&mut self, peer: PeerId) {
-        let Some(link) = self.peers.get_mut(&peer) else { return };
-        if !link.catch_up.want() {
-            return;
-        }
-        let request = self.request_id();
-        let (session, first) = crate::core::SyncSession::start();
-        let chunked = self.chunked(&peer);
-        if let Some(link) = self.peers.get_mut(&peer) {
-            link.catch_up.start(request, session);
-        }
-        let bytes = first.encode(&self.namespace);
-        self.actions.push_back(Action::SendRequest { peer, request, bytes, chunked });
-    }
-
-    /// Sends a running session's next request.
-    fn send_next(&mut self, peer: PeerId, session: crate::core::SyncSession, bytes: Vec<u8>) {
-        let request = self.request_id();
-        let chunked = self.chunked(&peer);
-        if let Some(link) = self.peers.get_mut(&peer) {
-            link.catch_up.resume(request, session);
-        }
-        self.actions.push_back(Action::SendRequest { peer, request, bytes, chunked });
     }
 
     fn request_id(&mut self) -> RequestId {

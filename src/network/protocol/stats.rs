@@ -38,11 +38,19 @@ pub enum DropReason {
     Unsolicited,
     /// A valid new counter of a writer already at this node's quota (a local policy).
     OverQuota,
+    /// A light-protocol request this node does not answer (a `Watch` to a light node, an
+    /// `Update` to an edge node).
+    BadLightRequest,
+    /// A light-protocol answer or push refused whole (a tally not signed by the edge node
+    /// that sent it, entries of tweets not asked for).
+    BadLightResponse,
+    /// A watch beyond the bounds (per light node, in all): answered, but not pushed.
+    WatchLimit,
 }
 
 impl DropReason {
     /// Every reason, in order.
-    pub const ALL: [DropReason; 12] = [
+    pub const ALL: [DropReason; 15] = [
         Self::Undecodable,
         Self::Oversized,
         Self::UnknownVersion,
@@ -55,6 +63,9 @@ impl DropReason {
         Self::BadSyncResponse,
         Self::Unsolicited,
         Self::OverQuota,
+        Self::BadLightRequest,
+        Self::BadLightResponse,
+        Self::WatchLimit,
     ];
 
     /// Its name in metrics and in `syncStatus().dropped`, e.g. `bad_signature`.
@@ -72,6 +83,9 @@ impl DropReason {
             Self::BadSyncResponse => "bad_sync_response",
             Self::Unsolicited => "unsolicited",
             Self::OverQuota => "over_quota",
+            Self::BadLightRequest => "bad_light_request",
+            Self::BadLightResponse => "bad_light_response",
+            Self::WatchLimit => "watch_limit",
         }
     }
 
@@ -137,6 +151,14 @@ pub struct NetworkStats {
     pub dials_timed_out: u64,
     /// When the last catch-up completed.
     pub last_sync: Option<Instant>,
+    /// Entries from edge nodes' light-protocol answers and pushes that changed a counter here.
+    pub light_entries: u64,
+    /// Tallies taken from edge nodes.
+    pub tallies_received: u64,
+    /// Pushes sent to light nodes.
+    pub light_pushes: u64,
+    /// (light node, tweet) watches this edge node keeps now.
+    pub watches: u64,
 }
 
 impl NetworkStats {

@@ -1,22 +1,88 @@
-//! What a light node holds of a tweet: its digest (to ask a peer only for what differs) and
-//! forgetting the tweet's remote counters when it no longer shows it (its own stay).
+//! What the replica tells and drops of one tweet, for light nodes and the edge nodes serving
+//! them: its digest (to send only what differs), its figures (to sign a tally), its keys in
+//! key-hash order (to page through its writers), and forgetting its remote counters when a
+//! light node no longer shows it (its own stay).
+
+use std::collections::BTreeSet;
 
 use super::{Replica, digest};
 use crate::core::counter::PnCounter;
-use crate::core::ids::{EntryKey, TweetId};
+use crate::core::ids::{EntryKey, TweetId, Writer};
+use crate::core::tally::{Figures, saturated};
 
 impl Replica {
-    /// The digest of every counter held of `tweet`: the XOR of their catch-up summaries' digests
-    /// (zero for none). Two replicas with equal digests of a tweet hold the same counters of it
-    /// (up to a 64-bit hash collision). Costs one hash per counter of the tweet.
-    pub fn tweet_digest(&self, tweet: &TweetId) -> u64 {
+    /// The digest of every counter held of `tweet` but `except`'s: the XOR of their catch-up
+    /// summaries' digests (zero for none). Two replicas with equal digests of a tweet hold the
+    /// same counters of it (up to a 64-bit hash collision). Costs one hash per counter of the
+    /// tweet.
+    pub fn tweet_digest(&self, tweet: &TweetId, except: Option<Writer>) -> u64 {
         let Some(counters) = self.tweets.get(tweet) else { return 0 };
-        counters.slots.iter().fold(0, |acc, (&(stat, writer), slot)| {
-            let summary = slot.summary.unwrap_or_else(|| {
-                digest::summarize(&EntryKey { tweet: tweet.clone(), stat, writer }, slot.counter)
-            });
-            acc ^ summary.digest
+        counters.slots.iter().filter(|((_, writer), _)| Some(*writer) != except).fold(
+            0,
+            |acc, (&(stat, writer), slot)| {
+                let summary = slot.summary.unwrap_or_else(|| {
+                    digest::summarize(
+                        &EntryKey { tweet: tweet.clone(), stat, writer },
+                        slot.counter,
+                    )
+                });
+                acc ^ summary.digest
+            },
+        )
+    }
+
+    /// What this replica holds of `tweet`, as a tally states it: each statistic's sum, the
+    /// writers, the digest of every counter.
+    pub fn figures(&self, tweet: &TweetId) -> Figures {
+        let Some(counters) = self.tweets.get(tweet) else { return Figures::default() };
+        let mut sums = [0i128; 4];
+        let mut writers = BTreeSet::new();
+        for (&(stat, writer), slot) in counters.slots.iter() {
+            sums[stat.index()] += slot.counter.value();
+            writers.insert(writer);
+        }
+        Figures {
+            totals: sums.map(saturated),
+            writers: u32::try_from(writers.len()).unwrap_or(u32::MAX),
+            digest: self.tweet_digest(tweet, None),
+        }
+    }
+
+    /// `writer`'s counter values of `tweet` per statistic (zero where it wrote none).
+    pub fn writer_values(&self, tweet: &TweetId, writer: Writer) -> [i64; 4] {
+        let mut values = [0; 4];
+        if let Some(counters) = self.tweets.get(tweet) {
+            for (&(stat, w), slot) in counters.slots.iter() {
+                if w == writer {
+                    values[stat.index()] = saturated(slot.counter.value());
+                }
+            }
+        }
+        values
+    }
+
+    /// How many counters of `tweet` are held, `except`'s left out.
+    pub fn tweet_len(&self, tweet: &TweetId, except: Option<Writer>) -> usize {
+        self.tweets.get(tweet).map_or(0, |counters| {
+            counters.slots.iter().filter(|((_, writer), _)| Some(*writer) != except).count()
         })
+    }
+
+    /// The keys of `tweet`'s counters, `except`'s left out, with their key hashes, in
+    /// key-hash order (ties by key).
+    pub fn tweet_keys(&self, tweet: &TweetId, except: Option<Writer>) -> Vec<(u64, EntryKey)> {
+        let Some(counters) = self.tweets.get(tweet) else { return Vec::new() };
+        let mut keys: Vec<(u64, EntryKey)> = counters
+            .slots
+            .iter()
+            .filter(|((_, writer), _)| Some(*writer) != except)
+            .map(|(&(stat, writer), _)| {
+                let key = EntryKey { tweet: tweet.clone(), stat, writer };
+                (digest::key_hash(&key), key)
+            })
+            .collect();
+        keys.sort_unstable();
+        keys
     }
 
     /// Drops every counter of `tweet` written by other nodes, with the seals only they rested
@@ -133,7 +199,7 @@ mod tests {
             proptest::prop_assert_eq!(sorted(&full), sorted(&never));
             proptest::prop_assert_eq!(full.len(), never.len());
             proptest::prop_assert_eq!(full.stats(&forgotten), never.stats(&forgotten));
-            proptest::prop_assert_eq!(full.tweet_digest(&forgotten), never.tweet_digest(&forgotten));
+            proptest::prop_assert_eq!(full.tweet_digest(&forgotten, None), never.tweet_digest(&forgotten, None));
             proptest::prop_assert_eq!(full.seal_count(), never.seal_count());
             proptest::prop_assert_eq!(full.sync_digest(), never.sync_digest());
         }
@@ -143,18 +209,18 @@ mod tests {
     fn a_tweets_digest_is_what_its_counters_are() {
         let namespace = Namespace::new("mainnet").expect("valid");
         let (mut a, mut b) = (replica(1), replica(2));
-        assert_eq!(a.tweet_digest(&tweet("t0")), 0, "nothing held");
+        assert_eq!(a.tweet_digest(&tweet("t0"), None), 0, "nothing held");
         let likes = writer(30, &[2, 1]);
         a.merge(&namespace, likes.clone());
-        assert_ne!(a.tweet_digest(&tweet("t0")), b.tweet_digest(&tweet("t0")));
+        assert_ne!(a.tweet_digest(&tweet("t0"), None), b.tweet_digest(&tweet("t0"), None));
         b.merge(&namespace, likes);
-        assert_eq!(a.tweet_digest(&tweet("t0")), b.tweet_digest(&tweet("t0")));
+        assert_eq!(a.tweet_digest(&tweet("t0"), None), b.tweet_digest(&tweet("t0"), None));
         // The digest follows the tree's summaries once it is built, and before.
-        let before = a.tweet_digest(&tweet("t1"));
+        let before = a.tweet_digest(&tweet("t1"), None);
         a.sync_digest();
-        assert_eq!(a.tweet_digest(&tweet("t1")), before);
+        assert_eq!(a.tweet_digest(&tweet("t1"), None), before);
         a.increment(&tweet("t1"), StatKind::Likes).expect("ok");
-        assert_ne!(a.tweet_digest(&tweet("t1")), before);
+        assert_ne!(a.tweet_digest(&tweet("t1"), None), before);
     }
 
     #[test]

@@ -1,0 +1,312 @@
+//! The light-node protocol (`/warpnet/stats-light/1`) as state: an edge node's watches of the
+//! light nodes it serves (bounded per peer and in all) and the changes it owes each, pushed one
+//! message in flight per peer at most every [`PeerConfig::light_push`]; and a light node's
+//! watched tweets, asked of every edge node it connects to (one `Watch` in flight each, the
+//! rest queued, retried after failures). Which requests go out and what came in is
+//! [`Protocol`]'s; this holds the books.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use libp2p::PeerId;
+use web_time::Instant;
+
+use super::catch_up::RequestId;
+use crate::core::{Changed, EntryKey, Generation, MAX_WATCH_TWEETS, TweetId, Writer};
+
+#[cfg(doc)]
+use super::{PeerConfig, Protocol};
+
+/// The most tweets one light node may watch at an edge node at once.
+pub const MAX_WATCHED_PER_PEER: usize = 4096;
+/// The most watches (light node, tweet) an edge node keeps in all.
+pub const MAX_WATCHES: usize = 1 << 20;
+/// Beyond this many changed keys owed to one light node, whole tweets are pushed instead.
+const MAX_PENDING_KEYS: usize = 4096;
+
+/// What changed on one watched tweet since the last push: these keys, or all of it.
+type Owed = Option<BTreeSet<EntryKey>>;
+
+/// A light node this edge node serves.
+#[derive(Debug)]
+struct Served {
+    writer: Writer,
+    watched: BTreeSet<TweetId>,
+    owed: BTreeMap<TweetId, Owed>,
+    owed_keys: usize,
+    in_flight: Option<RequestId>,
+    push_at: Option<Instant>,
+}
+
+/// An edge node a light node asks.
+#[derive(Debug, Default)]
+struct Edge {
+    queue: BTreeSet<TweetId>,
+    in_flight: Option<(RequestId, BTreeSet<TweetId>)>,
+    ask_at: Option<Instant>,
+}
+
+/// Both sides' books. See the module docs.
+#[derive(Debug, Default)]
+pub(super) struct Light {
+    served: BTreeMap<PeerId, Served>,
+    watchers: BTreeMap<TweetId, BTreeSet<PeerId>>,
+    watches: usize,
+    watched: BTreeSet<TweetId>,
+    edges: BTreeMap<PeerId, Edge>,
+}
+
+impl Light {
+    // ---- the edge node's side ----
+
+    /// `peer` (writing as `generation`) watches `tweets`; returns how many could not be kept
+    /// (beyond the bounds).
+    pub(super) fn watch(
+        &mut self,
+        peer: PeerId,
+        generation: Generation,
+        tweets: &[TweetId],
+    ) -> usize {
+        let Ok(node) = crate::core::NodeId::from_peer_id(peer) else { return tweets.len() };
+        let served = self.served.entry(peer).or_insert_with(|| Served {
+            writer: Writer { node, generation },
+            watched: BTreeSet::new(),
+            owed: BTreeMap::new(),
+            owed_keys: 0,
+            in_flight: None,
+            push_at: None,
+        });
+        served.writer.generation = generation;
+        let mut refused = 0;
+        for tweet in tweets {
+            if served.watched.contains(tweet) {
+                continue;
+            }
+            if served.watched.len() >= MAX_WATCHED_PER_PEER || self.watches >= MAX_WATCHES {
+                refused += 1;
+                continue;
+            }
+            served.watched.insert(tweet.clone());
+            self.watchers.entry(tweet.clone()).or_default().insert(peer);
+            self.watches += 1;
+        }
+        refused
+    }
+
+    /// `peer` no longer watches `tweets` (or anything, for `None`: it is gone).
+    pub(super) fn unwatch(&mut self, peer: PeerId, tweets: Option<&[TweetId]>) {
+        let Some(served) = self.served.get_mut(&peer) else { return };
+        let gone: Vec<TweetId> = match tweets {
+            Some(tweets) => tweets.iter().filter(|t| served.watched.remove(*t)).cloned().collect(),
+            None => std::mem::take(&mut served.watched).into_iter().collect(),
+        };
+        for tweet in &gone {
+            if let Some(owed) = served.owed.remove(tweet) {
+                served.owed_keys -= owed.map_or(0, |keys| keys.len());
+            }
+            if let Some(watchers) = self.watchers.get_mut(tweet) {
+                watchers.remove(&peer);
+                if watchers.is_empty() {
+                    self.watchers.remove(tweet);
+                }
+            }
+        }
+        self.watches -= gone.len();
+        if tweets.is_none() {
+            self.served.remove(&peer);
+        }
+    }
+
+    /// Counters changed here (merged or local): each light node watching their tweet is owed
+    /// them (not its own), pushed at `push_at` unless a push is due or in flight.
+    pub(super) fn changed<'a>(
+        &mut self,
+        keys: impl IntoIterator<Item = &'a EntryKey>,
+        push_at: Instant,
+    ) {
+        for key in keys {
+            let Some(watchers) = self.watchers.get(&key.tweet) else { continue };
+            for peer in watchers {
+                let Some(served) = self.served.get_mut(peer) else { continue };
+                if key.writer == served.writer {
+                    continue;
+                }
+                let owed =
+                    served.owed.entry(key.tweet.clone()).or_insert_with(|| Some(BTreeSet::new()));
+                if let Some(keys) = owed
+                    && keys.insert(key.clone())
+                {
+                    served.owed_keys += 1;
+                }
+                if served.owed_keys > MAX_PENDING_KEYS {
+                    // Too many to keep one by one: push whole tweets instead.
+                    for owed in served.owed.values_mut() {
+                        *owed = None;
+                    }
+                    served.owed_keys = 0;
+                }
+                if served.in_flight.is_none() {
+                    served.push_at.get_or_insert(push_at);
+                }
+            }
+        }
+    }
+
+    /// The light nodes a push is due to at `now`.
+    pub(super) fn pushes_due(&self, now: Instant) -> Vec<PeerId> {
+        let due = |s: &Served| s.in_flight.is_none() && s.push_at.is_some_and(|at| at <= now);
+        self.served.iter().filter(|(_, s)| due(s)).map(|(peer, _)| *peer).collect()
+    }
+
+    /// What `peer` is owed, at most [`MAX_WATCH_TWEETS`] tweets, oldest tweet id first; and
+    /// its writer.
+    pub(super) fn owed(&self, peer: PeerId) -> Option<(Writer, Vec<Changed>)> {
+        let served = self.served.get(&peer)?;
+        let owed = served
+            .owed
+            .iter()
+            .take(MAX_WATCH_TWEETS)
+            .map(|(tweet, keys)| {
+                (tweet.clone(), keys.as_ref().map(|k| k.iter().cloned().collect()))
+            })
+            .collect();
+        Some((served.writer, owed))
+    }
+
+    /// A push to `peer` of the first `covered` tweets it was owed went out as `request`.
+    pub(super) fn pushed(&mut self, peer: PeerId, covered: &[TweetId], request: RequestId) {
+        let Some(served) = self.served.get_mut(&peer) else { return };
+        for tweet in covered {
+            if let Some(owed) = served.owed.remove(tweet) {
+                served.owed_keys -= owed.map_or(0, |keys| keys.len());
+            }
+        }
+        served.in_flight = Some(request);
+        served.push_at = None;
+    }
+
+    /// The push `request` to `peer` was answered or failed: the next waits for `next_at` if
+    /// more is owed. Whether it was one of ours.
+    pub(super) fn push_done(&mut self, peer: PeerId, request: RequestId, next_at: Instant) -> bool {
+        let Some(served) = self.served.get_mut(&peer) else { return false };
+        if served.in_flight != Some(request) {
+            return false;
+        }
+        served.in_flight = None;
+        if !served.owed.is_empty() {
+            served.push_at = Some(next_at);
+        }
+        true
+    }
+
+    /// How many (light node, tweet) watches are kept.
+    pub(super) fn watches(&self) -> usize {
+        self.watches
+    }
+
+    // ---- the light node's side ----
+
+    /// This light node watches `tweets` (new ones are asked of every edge node at `now`).
+    pub(super) fn want(&mut self, tweets: &[TweetId], now: Instant) {
+        for tweet in tweets {
+            if self.watched.insert(tweet.clone()) {
+                for edge in self.edges.values_mut() {
+                    edge.queue.insert(tweet.clone());
+                    edge.ask_at.get_or_insert(now);
+                }
+            }
+        }
+    }
+
+    /// This light node no longer watches `tweets`; returns the ones it did.
+    pub(super) fn unwant(&mut self, tweets: &[TweetId]) -> Vec<TweetId> {
+        let gone: Vec<TweetId> =
+            tweets.iter().filter(|t| self.watched.remove(*t)).cloned().collect();
+        for edge in self.edges.values_mut() {
+            for tweet in &gone {
+                edge.queue.remove(tweet);
+            }
+        }
+        gone
+    }
+
+    /// Whether this light node watches `tweet`.
+    pub(super) fn wants(&self, tweet: &TweetId) -> bool {
+        self.watched.contains(tweet)
+    }
+
+    /// An edge node connected: everything watched is asked of it at `now`.
+    pub(super) fn edge_connected(&mut self, peer: PeerId, now: Instant) {
+        let edge = self.edges.entry(peer).or_default();
+        edge.queue.extend(self.watched.iter().cloned());
+        if !edge.queue.is_empty() {
+            edge.ask_at = Some(now);
+        }
+    }
+
+    /// An edge node is gone.
+    pub(super) fn edge_closed(&mut self, peer: &PeerId) {
+        self.edges.remove(peer);
+    }
+
+    /// The edge nodes a `Watch` is due to at `now`, with the tweets to ask (at most
+    /// [`MAX_WATCH_TWEETS`]).
+    pub(super) fn asks_due(&self, now: Instant) -> Vec<(PeerId, Vec<TweetId>)> {
+        self.edges
+            .iter()
+            .filter(|(_, e)| e.in_flight.is_none() && e.ask_at.is_some_and(|at| at <= now))
+            .map(|(peer, e)| (*peer, e.queue.iter().take(MAX_WATCH_TWEETS).cloned().collect()))
+            .collect()
+    }
+
+    /// A `Watch` of `tweets` went to `peer` as `request`.
+    pub(super) fn asked(&mut self, peer: PeerId, tweets: Vec<TweetId>, request: RequestId) {
+        let Some(edge) = self.edges.get_mut(&peer) else { return };
+        for tweet in &tweets {
+            edge.queue.remove(tweet);
+        }
+        edge.ask_at = None;
+        edge.in_flight = Some((request, tweets.into_iter().collect()));
+    }
+
+    /// The `Watch` `request` to `peer` came back (`later`: the tweets to ask again, at `now`)
+    /// or failed (`None`: all of them, at `retry_at`). Returns the tweets it asked, if it was
+    /// ours.
+    pub(super) fn answered(
+        &mut self,
+        peer: PeerId,
+        request: RequestId,
+        later: Option<&[TweetId]>,
+        now: Instant,
+        retry_at: Instant,
+    ) -> Option<BTreeSet<TweetId>> {
+        let edge = self.edges.get_mut(&peer)?;
+        if edge.in_flight.as_ref().is_none_or(|(id, _)| *id != request) {
+            return None;
+        }
+        let (_, asked) = edge.in_flight.take().expect("checked above");
+        let again: Vec<&TweetId> = match later {
+            Some(later) => later.iter().filter(|t| asked.contains(*t)).collect(),
+            None => asked.iter().collect(),
+        };
+        let again: Vec<TweetId> =
+            again.into_iter().filter(|t| self.watched.contains(*t)).cloned().collect();
+        if !again.is_empty() || !edge.queue.is_empty() {
+            edge.ask_at = Some(if later.is_some() { now } else { retry_at });
+        }
+        edge.queue.extend(again);
+        Some(asked)
+    }
+
+    /// The edge nodes this light node asks.
+    pub(super) fn edges(&self) -> impl Iterator<Item = &PeerId> {
+        self.edges.keys()
+    }
+
+    /// When the next push or `Watch` is due.
+    pub(super) fn due_at(&self) -> Option<Instant> {
+        let pushes =
+            self.served.values().filter(|s| s.in_flight.is_none()).filter_map(|s| s.push_at);
+        let asks = self.edges.values().filter(|e| e.in_flight.is_none()).filter_map(|e| e.ask_at);
+        pushes.chain(asks).min()
+    }
+}

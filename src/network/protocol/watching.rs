@@ -1,0 +1,214 @@
+//! The light-node protocol's inputs and outputs. An edge node answers `Watch`, `Unwatch` and
+//! `Contributions` out of its replica (answers spend the asker's answer allowance, as catch-up
+//! answers do) and pushes each light node what changed on the tweets it watches. A light node
+//! asks its edge nodes for what it watches, takes in their answers and pushes once checked
+//! ([`check_from_edge`]: only what it asked for or watches, tallies only signed by that edge
+//! node), and refuses the requests only edge nodes answer. The books are [`Light`]'s.
+
+use std::collections::BTreeSet;
+
+use libp2p::PeerId;
+use web_time::Instant;
+
+use super::catch_up::RequestId;
+use super::stats::DropReason;
+use super::{Action, MergeFrom, Protocol, Reply};
+use crate::core::{
+    LightRequest, LightResponse, NodeId, Replica, Sealed, Tallied, TweetId, check_from_edge,
+    update_for,
+};
+
+#[cfg(doc)]
+use super::light::Light;
+
+impl Protocol {
+    /// This light node shows `tweets`: their entries (or tallies) are asked of every edge node
+    /// it is connected to, and those push it what changes on them from now on.
+    pub fn watch(&mut self, tweets: &[TweetId], now: Instant) {
+        self.light.want(tweets, now);
+    }
+
+    /// This light node no longer shows `tweets`: its edge nodes are told to stop pushing them.
+    pub fn unwatch(&mut self, tweets: &[TweetId]) {
+        let gone = self.light.unwant(tweets);
+        if gone.is_empty() {
+            return;
+        }
+        let edges: Vec<PeerId> = self.light.edges().copied().collect();
+        for chunk in gone.chunks(crate::core::MAX_WATCH_TWEETS) {
+            let bytes = LightRequest::Unwatch { tweets: chunk.to_vec() }.encode(&self.namespace);
+            for peer in &edges {
+                self.send_light(*peer, bytes.clone());
+            }
+        }
+    }
+
+    /// A light-protocol request from `peer`, answered out of `replica`; `None` (and a counted
+    /// drop) if it is malformed, of another namespace, not one this node answers (edge nodes
+    /// answer `Watch`, `Unwatch` and `Contributions`, light nodes `Update`), or beyond the
+    /// peer's answer allowance.
+    pub fn handle_light_request(
+        &mut self,
+        peer: PeerId,
+        data: &[u8],
+        replica: &Replica,
+        now: Instant,
+    ) -> Option<Reply> {
+        let request = self.of_namespace(LightRequest::decode(data))?;
+        let light = self.config.light;
+        let response = match &request {
+            LightRequest::Update { entries, tallies } if light => {
+                self.take_from_edge(peer, entries.clone(), tallies.clone(), None, replica);
+                LightResponse::Done
+            }
+            LightRequest::Unwatch { tweets } if !light => {
+                self.light.unwatch(peer, Some(tweets));
+                self.stats.watches = self.light.watches() as u64;
+                LightResponse::Done
+            }
+            LightRequest::Watch { .. } | LightRequest::Contributions { .. } if !light => {
+                let Ok(asker) = NodeId::from_peer_id(peer) else {
+                    self.stats.drop(DropReason::BadLightRequest, 1);
+                    return None;
+                };
+                if !self.ingest.may_answer(peer, now) {
+                    self.stats.drop(DropReason::RateLimited, 1);
+                    return None;
+                }
+                if let LightRequest::Watch { generation, tweets } = &request {
+                    let ids: Vec<TweetId> = tweets.iter().map(|(t, _)| t.clone()).collect();
+                    let refused = self.light.watch(peer, *generation, &ids);
+                    self.stats.drop(DropReason::WatchLimit, refused as u64);
+                    self.stats.watches = self.light.watches() as u64;
+                }
+                let response = request.answer_from(replica, asker);
+                let items = match &response {
+                    LightResponse::Tweets { entries, tallies, .. } => {
+                        leaves(entries) + tallies.len()
+                    }
+                    LightResponse::Page { entries, .. } => leaves(entries),
+                    LightResponse::Done => 0,
+                };
+                self.ingest.answered(peer, items, now);
+                response
+            }
+            _ => {
+                self.stats.drop(DropReason::BadLightRequest, 1);
+                return None;
+            }
+        };
+        Some(Reply { bytes: response.encode(&self.namespace), chunked: self.chunked(&peer) })
+    }
+
+    /// The response to a light-protocol request this node sent to `peer`: a `Watch`'s entries
+    /// and tallies are checked and taken in, its `later` tweets asked again; a push's
+    /// acknowledgement lets the next push go.
+    pub fn handle_light_response(
+        &mut self,
+        peer: PeerId,
+        request: RequestId,
+        data: &[u8],
+        replica: &Replica,
+        now: Instant,
+    ) {
+        if self.light.push_done(peer, request, now + self.config.light_push) {
+            return;
+        }
+        let response = LightResponse::decode(data);
+        let later = match &response {
+            Ok(LightResponse::Tweets { later, .. }) => Some(later.as_slice()),
+            _ => None,
+        };
+        let retry_at = now + self.config.sync_retry;
+        let Some(asked) = self.light.answered(peer, request, later, now, retry_at) else { return };
+        match response {
+            Ok(LightResponse::Tweets { entries, tallies, .. }) => {
+                self.take_from_edge(peer, entries, tallies, Some(&asked), replica);
+            }
+            Ok(_) => self.stats.drop(DropReason::BadLightResponse, 1),
+            Err(error) => self.stats.drop(DropReason::of_wire(&error), 1),
+        }
+    }
+
+    /// A light-protocol request to `peer` failed: a push lets the next go after the push
+    /// interval (what it carried is lost to the light node until it asks again); a `Watch`
+    /// is asked again after the catch-up retry wait.
+    pub fn handle_light_failed(&mut self, peer: PeerId, request: RequestId, now: Instant) {
+        if !self.light.push_done(peer, request, now + self.config.light_push) {
+            self.light.answered(peer, request, None, now, now + self.config.sync_retry);
+        }
+    }
+
+    /// Sends the pushes and `Watch`es due at `now`.
+    pub(super) fn light_due(&mut self, replica: &Replica, now: Instant) {
+        for peer in self.light.pushes_due(now) {
+            let Some((writer, owed)) = self.light.owed(peer) else { continue };
+            let (push, covered) = update_for(replica, writer, &owed);
+            let covered: Vec<TweetId> = owed.into_iter().take(covered).map(|(t, _)| t).collect();
+            let request = self.send_light(peer, push.encode(&self.namespace));
+            self.light.pushed(peer, &covered, request);
+            self.stats.light_pushes += 1;
+        }
+        let local = Some(replica.local_writer());
+        for (peer, tweets) in self.light.asks_due(now) {
+            let digests = tweets.iter().map(|t| (t.clone(), replica.tweet_digest(t, local)));
+            let generation = replica.local_writer().generation;
+            let watch = LightRequest::Watch { generation, tweets: digests.collect() };
+            let request = self.send_light(peer, watch.encode(&self.namespace));
+            self.light.asked(peer, tweets, request);
+        }
+    }
+
+    fn send_light(&mut self, peer: PeerId, bytes: Vec<u8>) -> RequestId {
+        let request = self.request_id();
+        let chunked = self.chunked(&peer);
+        self.actions.push_back(Action::SendLight { peer, request, bytes, chunked });
+        request
+    }
+
+    /// Entries and tallies from the edge node `peer`, checked against `asked` (a `Watch`'s
+    /// tweets) or, for a push, what this node watches now (other items are dropped as
+    /// unsolicited; a bad tally drops them all), then handed out to merge and to keep.
+    fn take_from_edge(
+        &mut self,
+        peer: PeerId,
+        mut entries: Vec<Sealed>,
+        mut tallies: Vec<Tallied>,
+        asked: Option<&BTreeSet<TweetId>>,
+        replica: &Replica,
+    ) {
+        let Ok(edge) = NodeId::from_peer_id(peer) else { return };
+        let checked = match asked {
+            Some(asked) => check_from_edge(replica, edge, asked, &entries, &tallies, &[]),
+            None => {
+                let before = leaves(&entries) + tallies.len();
+                for group in &mut entries {
+                    group.leaves.retain(|(_, leaf)| self.light.wants(&leaf.tweet));
+                }
+                entries.retain(|group| !group.leaves.is_empty());
+                tallies.retain(|t| self.light.wants(&t.tally.tweet));
+                let dropped = before - leaves(&entries) - tallies.len();
+                self.stats.drop(DropReason::Unsolicited, dropped as u64);
+                let watched: BTreeSet<TweetId> =
+                    tallies.iter().map(|t| t.tally.tweet.clone()).collect();
+                check_from_edge(replica, edge, &watched, &[], &tallies, &[])
+            }
+        };
+        if let Err(error) = checked {
+            tracing::warn!(%peer, %error, "light answer refused");
+            self.stats.drop(DropReason::BadLightResponse, 1);
+            return;
+        }
+        if !entries.is_empty() {
+            self.actions.push_back(Action::Merge { from: MergeFrom::Light { peer }, entries });
+        }
+        if !tallies.is_empty() {
+            self.stats.tallies_received += tallies.len() as u64;
+            self.actions.push_back(Action::Tallies { from: peer, tallies });
+        }
+    }
+}
+
+fn leaves(entries: &[Sealed]) -> usize {
+    entries.iter().map(|group| group.leaves.len()).sum()
+}

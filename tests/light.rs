@@ -1,0 +1,297 @@
+//! The light-node protocol between simulated protocols on virtual time: a light node gets what
+//! it watches (entries, or tallies of popular tweets) and live changes on it, nothing else;
+//! watches are bounded; hostile requests and pushes are refused and counted. The same tests run
+//! natively and in wasm.
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+mod common;
+
+use std::time::Duration;
+
+use common::sim::*;
+use common::*;
+use libp2p::PeerId;
+use libp2p::gossipsub::MessageId;
+use warpnet_stats::{
+    DropReason, LightRequest, MAX_WATCHED_PER_PEER, NetworkAction as Action, PeerConfig, Sealed,
+    SealedBatch, StatKind, Tallied, Tally, TweetId,
+};
+
+fn light_config() -> PeerConfig {
+    PeerConfig { light: true, sync_interval: Duration::from_secs(3600), ..PeerConfig::default() }
+}
+
+fn edge_config() -> PeerConfig {
+    PeerConfig { sync_interval: Duration::from_secs(3600), ..PeerConfig::default() }
+}
+
+/// Writers `seeds` each like and view every one of `tweets`: their sealed entries.
+fn liked(seeds: std::ops::Range<u8>, tweets: &[&str]) -> Vec<Sealed> {
+    let mut sealed = Vec::new();
+    for seed in seeds {
+        let mut writer = replica(seed);
+        let mut keys = Vec::new();
+        for t in tweets {
+            keys.push(writer.increment(&tweet(t), StatKind::Likes).expect("ok").key);
+            keys.push(writer.increment(&tweet(t), StatKind::Views).expect("ok").key);
+        }
+        sealed.extend(writer.sealed(&keys));
+    }
+    sealed
+}
+
+fn id(sim: &Sim) -> PeerId {
+    sim.replica.local_writer().node.peer_id()
+}
+
+/// Carries actions both ways until both are quiet.
+fn pump(a: &mut Sim, b: &mut Sim) {
+    let (id_a, id_b) = (id(a), id(b));
+    for _ in 0..200 {
+        if !(carry(a, b, id_a) | carry(b, a, id_b)) {
+            return;
+        }
+    }
+    panic!("never quiet");
+}
+
+/// Gossip of `entries` reaching the edge node from some other peer, merged there.
+fn gossip_to(edge: &mut Sim, n: u8, entries: Vec<Sealed>) {
+    let bytes = SealedBatch { namespace: namespace(), sealed: entries }.encode();
+    let source = peer_id(250);
+    edge.protocol.handle_gossip(MessageId::new(&[n]), source, &bytes, edge.now);
+}
+
+/// Runs both clocks on by `by` in small steps, carrying everything.
+fn run(edge: &mut Sim, light: &mut Sim, by: Duration) {
+    for _ in 0..by.as_millis() / 10 {
+        edge.advance(Duration::from_millis(10));
+        light.advance(Duration::from_millis(10));
+        pump(edge, light);
+    }
+}
+
+/// An edge node holding a small tweet `a`, another `b`, and `popular` with more counters than
+/// a light node is sent; a light node connected to it watching `a` and `popular`.
+fn setup() -> (Sim, Sim) {
+    let mut edge = Sim::new(1, edge_config());
+    let mut light = Sim::new(2, light_config());
+    edge.replica.merge(&namespace(), liked(100..103, &["a", "b"]));
+    edge.replica.merge(&namespace(), liked(100..171, &["popular"]));
+    light.protocol.watch(&[tweet("a"), tweet("popular")], light.now);
+    converge(&mut light, &mut edge);
+    run(&mut edge, &mut light, Duration::from_millis(100));
+    (edge, light)
+}
+
+fn held(sim: &Sim, t: &str) -> usize {
+    sim.replica.entries().filter(|e| e.key.tweet == tweet(t)).count()
+}
+
+#[test]
+fn a_light_node_gets_what_it_watches_and_nothing_else() {
+    let (edge, light) = setup();
+    assert_eq!(held(&light, "a"), 6, "3 writers' likes and views");
+    assert_eq!(light.replica.stats(&tweet("a")), edge.replica.stats(&tweet("a")));
+    assert_eq!(held(&light, "b"), 0, "not watched");
+    assert_eq!(held(&light, "popular"), 0, "too many writers: its tally instead");
+    let tally = &light.tallies[&tweet("popular")];
+    assert_eq!(tally.stats([0; 4]), edge.replica.stats(&tweet("popular")));
+    assert_eq!(tally.tally.signer, edge.replica.local_writer().node);
+    assert_eq!(light.protocol.stats().syncs_completed, 0, "a light node pulls no catch-up");
+    assert_eq!(edge.protocol.stats().watches, 2);
+}
+
+#[test]
+fn changes_on_watched_tweets_are_pushed_and_others_are_not() {
+    let (mut edge, mut light) = setup();
+    let before = light.pushed;
+    gossip_to(&mut edge, 1, liked(200..201, &["a", "b", "popular"]));
+    pump(&mut edge, &mut light);
+    assert_eq!(held(&light, "a"), 6, "not before the push interval");
+    run(&mut edge, &mut light, Duration::from_millis(100));
+    assert_eq!(held(&light, "a"), 8, "the new writer's like and view");
+    assert_eq!(held(&light, "b"), 0);
+    assert_eq!(light.replica.stats(&tweet("a")), edge.replica.stats(&tweet("a")));
+    let tally = &light.tallies[&tweet("popular")];
+    assert_eq!(tally.stats([0; 4]), edge.replica.stats(&tweet("popular")));
+    assert_eq!(edge.protocol.stats().light_pushes, 1, "both tweets in one push");
+    let one_push = light.pushed - before;
+
+    // Only `b` changes: nothing is pushed.
+    gossip_to(&mut edge, 2, liked(201..202, &["b"]));
+    run(&mut edge, &mut light, Duration::from_millis(200));
+    assert_eq!(edge.protocol.stats().light_pushes, 1);
+    assert_eq!(light.pushed - before, one_push);
+
+    // Unwatched, `a` is not pushed any more.
+    light.protocol.unwatch(&[tweet("a")]);
+    pump(&mut light, &mut edge);
+    assert_eq!(edge.protocol.stats().watches, 1);
+    gossip_to(&mut edge, 3, liked(202..203, &["a"]));
+    run(&mut edge, &mut light, Duration::from_millis(200));
+    assert_eq!(held(&light, "a"), 8);
+    assert_eq!(edge.protocol.stats().light_pushes, 1);
+}
+
+#[test]
+fn pushes_to_one_light_node_go_one_at_a_time_at_most_every_push_interval() {
+    let (mut edge, mut light) = setup();
+    for n in 0..20u8 {
+        gossip_to(&mut edge, 10 + n, liked(200 + n..201 + n, &["a"]));
+        pump(&mut edge, &mut light);
+        edge.advance(Duration::from_millis(10));
+        light.advance(Duration::from_millis(10));
+        pump(&mut edge, &mut light);
+    }
+    run(&mut edge, &mut light, Duration::from_millis(100));
+    assert_eq!(held(&light, "a"), 6 + 40, "every change arrived");
+    let pushes = edge.protocol.stats().light_pushes;
+    assert!((4..=6).contains(&pushes), "20 changes over 200 ms in {pushes} pushes");
+}
+
+#[test]
+fn a_light_node_that_comes_back_gets_what_it_missed() {
+    let (mut edge, mut light) = setup();
+    edge.close_all();
+    light.close_all();
+    assert_eq!(edge.protocol.stats().watches, 0, "the edge node forgets a light node gone");
+    gossip_to(&mut edge, 1, liked(200..202, &["a", "b"]));
+    pump(&mut edge, &mut light);
+    assert_eq!(held(&light, "a"), 6);
+    let received = light.received;
+    converge(&mut light, &mut edge);
+    run(&mut edge, &mut light, Duration::from_millis(100));
+    assert_eq!(held(&light, "a"), 10, "the two likes and views missed");
+    assert_eq!(held(&light, "b"), 0);
+    // What differs comes, not the whole tweet again: four entries and a tally.
+    assert!(light.received - received < 3000, "{} bytes", light.received - received);
+}
+
+#[test]
+fn watches_beyond_the_bound_are_answered_but_not_kept() {
+    let mut edge = Sim::new(1, edge_config());
+    let mut light = Sim::new(2, light_config());
+    let tweets: Vec<TweetId> =
+        (0..MAX_WATCHED_PER_PEER + 5).map(|i| tweet(&format!("t{i}"))).collect();
+    light.protocol.watch(&tweets, light.now);
+    converge(&mut light, &mut edge);
+    run(&mut edge, &mut light, Duration::from_millis(100));
+    assert_eq!(edge.protocol.stats().watches, MAX_WATCHED_PER_PEER as u64);
+    assert_eq!(edge.protocol.stats().dropped(DropReason::WatchLimit), 5);
+}
+
+#[test]
+fn requests_a_node_does_not_answer_are_refused_and_counted() {
+    let (mut edge, mut light) = setup();
+    let push = LightRequest::Update { entries: liked(200..201, &["a"]), tallies: Vec::new() };
+    let bytes = push.encode(&namespace());
+    assert!(
+        edge.protocol.handle_light_request(id(&light), &bytes, &edge.replica, edge.now).is_none()
+    );
+    assert_eq!(edge.protocol.stats().dropped(DropReason::BadLightRequest), 1);
+    let watch = LightRequest::Watch { generation: generation(1), tweets: vec![(tweet("a"), 0)] };
+    let bytes = watch.encode(&namespace());
+    assert!(
+        light.protocol.handle_light_request(id(&edge), &bytes, &light.replica, light.now).is_none()
+    );
+    assert_eq!(light.protocol.stats().dropped(DropReason::BadLightRequest), 1);
+    assert!(
+        light
+            .protocol
+            .handle_light_request(id(&edge), b"\x02garbage", &light.replica, light.now)
+            .is_none()
+    );
+}
+
+#[test]
+fn pushes_with_forged_tallies_or_unwatched_tweets_are_refused() {
+    let (edge, mut light) = setup();
+    let figures = edge.replica.figures(&tweet("popular"));
+    let mut forged = figures;
+    forged.totals[0] += 1000;
+    // Signed, but by another node than the edge node that pushes it.
+    let stranger = Tally::sign(&identity(77), &namespace(), tweet("popular"), forged);
+    let push = LightRequest::Update {
+        entries: Vec::new(),
+        tallies: vec![Tallied { tally: stranger, yours: [0; 4] }],
+    };
+    let before = light.tallies[&tweet("popular")].clone();
+    let reply = light.protocol.handle_light_request(
+        id(&edge),
+        &push.encode(&namespace()),
+        &light.replica,
+        light.now,
+    );
+    assert!(reply.is_some(), "acknowledged, so the edge node's next push goes");
+    assert!(light.actions().iter().all(|a| !matches!(a, Action::Tallies { .. })));
+    assert_eq!(light.protocol.stats().dropped(DropReason::BadLightResponse), 1);
+    assert_eq!(light.tallies[&tweet("popular")], before);
+
+    // Entries of a tweet not watched are dropped, those of a watched one taken.
+    let push = LightRequest::Update { entries: liked(200..201, &["b", "a"]), tallies: Vec::new() };
+    light.protocol.handle_light_request(
+        id(&edge),
+        &push.encode(&namespace()),
+        &light.replica,
+        light.now,
+    );
+    let merged: usize = light
+        .actions()
+        .iter()
+        .filter_map(|a| match a {
+            Action::Merge { entries, .. } => {
+                Some(entries.iter().map(|g| g.leaves.len()).sum::<usize>())
+            }
+            _ => None,
+        })
+        .sum();
+    assert_eq!(merged, 2);
+    assert_eq!(light.protocol.stats().dropped(DropReason::Unsolicited), 2);
+}
+
+/// Real libp2p on loopback: a light node and a full node connected to one edge node.
+#[cfg(not(target_arch = "wasm32"))]
+mod loopback {
+    use super::common::net::{Running, local, quiet, wait_for};
+    use super::*;
+    use warpnet_stats::{Action as UserAction, MemoryStore};
+
+    /// The light node gets likes on the tweet it watches, not on the other, and its own like
+    /// reaches the full node through the edge node though it hears no gossip.
+    #[test]
+    fn a_light_node_gets_likes_on_watched_tweets_only_and_publishes_its_own() {
+        local(async {
+            let edge =
+                Running::start_with(MemoryStore::new(), &["/ip4/127.0.0.1/tcp/0/ws"], quiet())
+                    .await;
+            let author = Running::start_with(MemoryStore::new(), &[], quiet()).await;
+            let light = Running::start_with(MemoryStore::new(), &[], light_config()).await;
+            author.handle.keep_connected(edge.address("ws"));
+            light.handle.keep_connected(edge.address("ws"));
+            light.handle.watch(&[tweet("watched")]);
+            wait_for("the watch", || edge.handle.stats().watches == 1).await;
+            wait_for("the author's subscription", || author.handle.stats().syncs_completed >= 2)
+                .await;
+            // The unwatched like first: had it been pushed, it came no later than the other.
+            let like = |who: &str| UserAction::Like(user(who));
+            author.node.submit(tweet("unwatched"), like("ann")).await.expect("commits");
+            author.node.submit(tweet("watched"), like("ann")).await.expect("commits");
+            wait_for("the watched like", || light.node.stats(&tweet("watched")).likes == 1).await;
+            assert_eq!(edge.node.stats(&tweet("unwatched")).likes, 1);
+            assert_eq!(light.node.stats(&tweet("unwatched")).likes, 0);
+            assert_eq!(light.handle.stats().light_entries, 1);
+            assert_eq!(light.handle.stats().gossip_entries, 0, "no gossip reaches a light node");
+
+            light.node.submit(tweet("watched"), like("bob")).await.expect("commits");
+            wait_for("the light node's like", || author.node.stats(&tweet("watched")).likes == 2)
+                .await;
+            assert_eq!(light.node.shown(&tweet("watched")).stats.likes, 2);
+            assert!(light.node.shown(&tweet("watched")).verified);
+            light.stop().await;
+            author.stop().await;
+            edge.stop().await;
+        });
+    }
+}
