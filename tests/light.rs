@@ -294,4 +294,32 @@ mod loopback {
             edge.stop().await;
         });
     }
+
+    /// A popular tweet comes as the edge node's tally, shown unverified until checked against
+    /// every writer's entries.
+    #[test]
+    fn a_popular_tweets_tally_is_shown_then_verified_on_demand() {
+        local(async {
+            let edge =
+                Running::start_with(MemoryStore::new(), &["/ip4/127.0.0.1/tcp/0/ws"], quiet())
+                    .await;
+            edge.node.merge(liked(100..171, &["popular"])).await.expect("merged");
+            let light = Running::start_with(MemoryStore::new(), &[], light_config()).await;
+            light.node.hold_at_most(10).await.expect("stored");
+            light.handle.keep_connected(edge.address("ws"));
+            let popular = tweet("popular");
+            light.node.watch(std::slice::from_ref(&popular)).await.expect("stored");
+            light.handle.watch(std::slice::from_ref(&popular));
+            wait_for("the tally", || light.node.tally(&popular).is_some()).await;
+            let shown = light.node.shown(&popular);
+            assert_eq!(shown.stats, edge.node.stats(&popular));
+            assert!(!shown.verified);
+            assert_eq!(light.node.with_replica(|r| r.len()), 0, "no writer's entry downloaded");
+            assert_eq!(light.handle.verify(popular.clone()).await, Ok(true));
+            assert!(light.node.shown(&popular).verified);
+            assert_eq!(light.node.with_replica(|r| r.len()), 0, "checked, not kept");
+            light.stop().await;
+            edge.stop().await;
+        });
+    }
 }

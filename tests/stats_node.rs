@@ -211,3 +211,36 @@ async fn bad_bootstrap_options_are_refused_and_a_node_without_one_is_offline() {
     );
     node.close();
 }
+
+#[wasm_bindgen_test]
+async fn light_options_are_checked_and_watch_returns_a_function_that_unwatches() {
+    let with = |light: JsValue, max_tweets: JsValue| {
+        let options = options(&fresh_name());
+        Reflect::set(&options, &"light".into(), &light).expect("set");
+        Reflect::set(&options, &"maxTweets".into(), &max_tweets).expect("set");
+        options
+    };
+    let refused = |options: &JsValue| StatsNode::open(options.clone()).expect_err("refused");
+    let undefined = JsValue::UNDEFINED;
+    assert!(refused(&with("yes".into(), undefined.clone())).is_instance_of::<js_sys::TypeError>());
+    for bad in [0.0, 1.5, 2e6] {
+        let error = refused(&with(true.into(), bad.into()));
+        assert!(error.is_instance_of::<js_sys::RangeError>(), "maxTweets {bad}");
+    }
+    let node = StatsNode::open_with(&with(true.into(), 2.into())).await.expect("opens");
+    let list = |items: &[JsValue]| JsValue::from(items.iter().collect::<js_sys::Array>());
+    let error = node.watch("t1".into()).expect_err("not an array");
+    assert!(error.is_instance_of::<js_sys::TypeError>());
+    let error = node.watch(list(&[1.into()])).expect_err("not a string");
+    assert!(error.is_instance_of::<js_sys::TypeError>());
+    let error = node.watch(list(&["a/b".into()])).expect_err("not a tweet id");
+    assert!(error.is_instance_of::<js_sys::RangeError>());
+    let unwatch: js_sys::Function =
+        node.watch(list(&["t1".into(), "t2".into()])).expect("watched").dyn_into().expect("fn");
+    unwatch.call0(&JsValue::UNDEFINED).expect("unwatches");
+    unwatch.call0(&JsValue::UNDEFINED).expect("a second call does nothing");
+    assert_eq!(node.verified("t1".into()), Ok(true), "no tally: its own entries");
+    assert_eq!(count(node.like("t1".into(), "alice".into())).await, 1.0);
+    node.close();
+    assert!(node.watch(list(&["t1".into()])).is_err(), "a closed node refuses watches");
+}

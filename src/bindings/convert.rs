@@ -19,13 +19,26 @@ pub(super) fn id<T: std::str::FromStr<Err = KeyError>>(
     text.parse().map_err(|e: KeyError| js_sys::RangeError::new(&format!("{name}: {e}")).into())
 }
 
+/// A list of tweet ids (an array of strings).
+pub(super) fn tweet_ids(value: &JsValue) -> Result<Vec<crate::core::TweetId>, JsValue> {
+    if !js_sys::Array::is_array(value) {
+        return Err(js_sys::TypeError::new("tweetIds must be an array of strings").into());
+    }
+    js_sys::Array::from(value).iter().map(|id| self::id("tweetIds[]", &id)).collect()
+}
+
 /// What `StatsNode.open` was asked for.
 pub(super) struct Options {
     pub(super) namespace: Namespace,
     pub(super) rules: Rules,
     pub(super) db_name: String,
     pub(super) bootstrap: Vec<Multiaddr>,
+    /// A light node's bound on the tweets it holds others' counts of (`None`: a full node).
+    pub(super) max_tweets: Option<usize>,
 }
+
+/// The default bound of a light node: the tweets it holds other nodes' counts of.
+const MAX_TWEETS: usize = 5000;
 
 pub(super) fn options(options: &JsValue) -> Result<Options, JsValue> {
     if !options.is_object() {
@@ -72,7 +85,26 @@ pub(super) fn options(options: &JsValue) -> Result<Options, JsValue> {
                 ))
             })?,
     };
-    Ok(Options { namespace, rules: Rules { caps, difficulty }, db_name, bootstrap })
+    let light = match field("light") {
+        value if value.is_undefined() => false,
+        value => value.as_bool().ok_or_else(|| {
+            JsValue::from(js_sys::TypeError::new("options.light must be a boolean"))
+        })?,
+    };
+    let max_tweets = match field("maxTweets") {
+        value if value.is_undefined() => MAX_TWEETS,
+        value => value
+            .as_f64()
+            .filter(|n| n.fract() == 0.0 && (1.0..=1_000_000.0).contains(n))
+            .map(|n| n as usize)
+            .ok_or_else(|| {
+                JsValue::from(js_sys::RangeError::new(
+                    "options.maxTweets must be a whole number from 1 to 1000000",
+                ))
+            })?,
+    };
+    let max_tweets = light.then_some(max_tweets);
+    Ok(Options { namespace, rules: Rules { caps, difficulty }, db_name, bootstrap, max_tweets })
 }
 
 /// `options.caps`: `{ likes?, retweets?, replies?, views? }`, each a whole number; those not

@@ -42,6 +42,15 @@ export interface StatsNodeOptions {
    * node of a namespace must use the same. The node counts at once and publishes once minted.
    */
   difficulty?: number;
+  /**
+   * A light node (default false): it holds its own counts always, and other nodes' only for the
+   * tweets it shows (`watch`) or showed recently, up to `maxTweets`; its edge nodes send it
+   * those tweets' counts (a popular tweet's as the edge node's signed tally) and push what
+   * changes on them, nothing else. A full node receives every count of the namespace.
+   */
+  light?: boolean;
+  /** A light node's bound on the tweets it holds other nodes' counts of (default 5000). */
+  maxTweets?: number;
 }
 
 /** How minting this node's identity proof goes (`detail` of the "identity" event). */
@@ -198,7 +207,71 @@ impl StatsNode {
     /// The tweet's statistics: `{ likes, retweets, replies, views }`.
     #[wasm_bindgen(unchecked_return_type = "TweetStats")]
     pub fn stats(&self, tweet_id: JsValue) -> Result<JsValue, JsValue> {
-        Ok(convert::stats(self.inner.node().stats(&convert::id::<TweetId>("tweetId", &tweet_id)?)))
+        let tweet = convert::id::<TweetId>("tweetId", &tweet_id)?;
+        Ok(convert::stats(self.inner.node().shown(&tweet).stats))
+    }
+
+    /// Shows `tweetIds` (a light node): their counts are fetched from the edge nodes and kept
+    /// up to date from then on, and they are held while watched. Returns a function that
+    /// stops watching them (call it when the rows leave the screen); watches nest. On a full
+    /// node it does nothing (it receives everything).
+    ///
+    /// ```js
+    /// const unwatch = node.watch(["tweet-1", "tweet-2"]);
+    /// // ...rows unmounted:
+    /// unwatch();
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "() => void")]
+    pub fn watch(&self, tweet_ids: JsValue) -> Result<JsValue, JsValue> {
+        let tweets = convert::tweet_ids(&tweet_ids)?;
+        self.check_open()?;
+        let (node, network, events) =
+            (self.inner.node().clone(), self.inner.network(), self.events.clone());
+        if let Some(network) = &network {
+            network.watch(&tweets);
+        }
+        let watched = tweets.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(error) = node.watch(&watched).await {
+                convert::dispatch_later(&events, "warning", &format!("keeping a watch: {error}"));
+            }
+        });
+        let node = self.inner.node().clone();
+        let mut once = Some(tweets);
+        let unwatch = Closure::<dyn FnMut()>::new(move || {
+            if let Some(tweets) = once.take() {
+                node.unwatch(&tweets);
+                if let Some(network) = &network {
+                    network.unwatch(&tweets);
+                }
+            }
+        });
+        Ok(unwatch.into_js_value())
+    }
+
+    /// Whether `tweetId`'s counts are made from every node's signed entries held here (`true`)
+    /// or are a light node's edge node's signed tally of a popular tweet (`false`).
+    pub fn verified(&self, tweet_id: JsValue) -> Result<bool, JsValue> {
+        let tweet = convert::id::<TweetId>("tweetId", &tweet_id)?;
+        Ok(self.inner.node().shown(&tweet).verified)
+    }
+
+    /// Checks the counts shown of `tweetId` against every node's signed entries of it,
+    /// fetched from an edge node and checked here: resolves to `true` if they make the edge
+    /// node's tally (`verified` is then true until the next tally; a tweet shown from entries
+    /// held here is verified already), `false` if they do not; rejects if no check could be
+    /// made (no edge node connected).
+    #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
+    pub fn verify(&self, tweet_id: JsValue) -> Result<Promise, JsValue> {
+        let tweet = convert::id::<TweetId>("tweetId", &tweet_id)?;
+        self.check_open()?;
+        let Some(network) = self.inner.network() else {
+            return Err(convert::error("this StatsNode has no network: open it with a bootstrap"));
+        };
+        let checked = network.verify(tweet);
+        Ok(future_to_promise(async move {
+            checked.await.map(JsValue::from).map_err(|error| convert::error(&error))
+        }))
     }
 
     /// The tweet's like count.
@@ -336,7 +409,8 @@ impl StatsNode {
 
     fn count(&self, tweet_id: &JsValue, stat: StatKind) -> Result<f64, JsValue> {
         let tweet = convert::id::<TweetId>("tweetId", tweet_id)?;
-        Ok(convert::number(self.inner.node().stats(&tweet).get(stat)).as_f64().unwrap_or(0.0))
+        let shown = self.inner.node().shown(&tweet).stats;
+        Ok(convert::number(shown.get(stat)).as_f64().unwrap_or(0.0))
     }
 
     fn has_mark(&self, mark: Mark, tweet_id: &JsValue, user_id: &JsValue) -> Result<bool, JsValue> {
@@ -357,7 +431,7 @@ impl StatsNode {
     }
 
     async fn open_checked(options: convert::Options) -> Result<StatsNode, JsValue> {
-        let convert::Options { namespace, rules, db_name, bootstrap } = options;
+        let convert::Options { namespace, rules, db_name, bootstrap, max_tweets } = options;
         let events = EventTarget::new()?;
         let target = events.clone();
         let on_change: OnChange = Rc::new(move |changed, source| {
@@ -368,7 +442,7 @@ impl StatsNode {
             };
             convert::dispatch_changes(&target, changed, source);
         });
-        let inner = BrowserNode::open(namespace, rules, &db_name, on_change)
+        let inner = BrowserNode::open(namespace, rules, &db_name, max_tweets, on_change)
             .await
             .map_err(|e| convert::error(&e.to_string()))?;
         if !bootstrap.is_empty() {

@@ -261,6 +261,11 @@ impl Verification {
         Ok(next.map(|after| LightRequest::Contributions { tweet: self.tweet.clone(), after }))
     }
 
+    /// The tweet being checked.
+    pub fn tweet(&self) -> &TweetId {
+        &self.tweet
+    }
+
     /// The figures of every valid entry fetched so far.
     pub fn figures(&self) -> Figures {
         self.scratch.figures(&self.tweet)

@@ -236,8 +236,8 @@ impl Driver {
         }
     }
 
-    /// Carries out one of the protocol's actions (all but [`Action::Merge`] and
-    /// [`Action::Tallies`], which the runtime carries out), reporting the outcome to the protocol where it asks for one.
+    /// Carries out one of the protocol's actions (all but [`Action::Merge`],
+    /// [`Action::Tallies`] and [`Action::Verified`], which the runtime carries out), reporting the outcome to the protocol where it asks for one.
     pub(crate) fn execute(&mut self, action: Action, protocol: &mut Protocol, now: Instant) {
         match action {
             Action::Dial { dial, address } => {
@@ -306,8 +306,8 @@ impl Driver {
                 let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
                 gossipsub.report_message_validation_result(&message, &source, acceptance);
             }
-            Action::Merge { .. } | Action::Tallies { .. } => {
-                debug_assert!(false, "merges and tallies are the runtime's");
+            Action::Merge { .. } | Action::Tallies { .. } | Action::Verified { .. } => {
+                debug_assert!(false, "merges, tallies and checks are the runtime's");
             }
         }
     }

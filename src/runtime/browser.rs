@@ -29,20 +29,33 @@ pub struct BrowserNode {
     _listener: Option<Closure<dyn FnMut(MessageEvent)>>,
     fallback: Option<StoreError>,
     network: RefCell<Option<(PeerHandle, oneshot::Sender<()>)>>,
+    light: bool,
 }
 
 impl BrowserNode {
     /// Opens the node kept in IndexedDB database `db_name` (memory if that fails; see
     /// [`BrowserNode::fallback`]) under the namespace's `rules`, and joins the other tabs
-    /// using the same database.
+    /// using the same database. With `max_tweets` it is a light node holding other nodes'
+    /// counts of at most that many tweets ([`Node::hold_at_most`]).
     pub async fn open(
         namespace: Namespace,
         rules: Rules,
         db_name: &str,
+        max_tweets: Option<usize>,
         on_change: OnChange,
     ) -> Result<Self, OpenError> {
         let (store, fallback) = BrowserStore::open(db_name).await;
         let node = Rc::new(Node::open_with(namespace.clone(), rules, store).await?);
+        if let Some(max) = max_tweets {
+            node.hold_at_most(max).await?;
+            let (weak, notify) = (Rc::downgrade(&node), on_change.clone());
+            node.on_tallies(move |tweets| {
+                let Some(node) = weak.upgrade() else { return };
+                let shown: Vec<(TweetId, Stats)> =
+                    tweets.iter().map(|t| (t.clone(), node.shown(t).stats)).collect();
+                notify(&shown, ChangeSource::Remote);
+            });
+        }
         let channel = BroadcastChannel::new(&format!("warpnet-stats/{db_name}")).ok();
 
         let (weak, tab_channel, notify) =
@@ -70,7 +83,15 @@ impl BrowserNode {
             channel.set_onmessage(Some(listener.as_ref().unchecked_ref()));
             listener
         });
-        Ok(Self { node, channel, _listener: listener, fallback, network: RefCell::default() })
+        let light = max_tweets.is_some();
+        Ok(Self {
+            node,
+            channel,
+            _listener: listener,
+            fallback,
+            network: RefCell::default(),
+            light,
+        })
     }
 
     /// The node.
@@ -92,7 +113,11 @@ impl BrowserNode {
         bootstrap: Vec<Multiaddr>,
         on_minting: impl Fn(Minting) + 'static,
     ) -> Result<PeerHandle, NetworkError> {
-        let config = PeerConfig { max_message_bytes: WRITE_CHUNK, ..PeerConfig::default() };
+        let config = PeerConfig {
+            max_message_bytes: WRITE_CHUNK,
+            light: self.light,
+            ..PeerConfig::default()
+        };
         let mut peer = Peer::new(self.node.clone(), config).await?;
         peer.on_minting(on_minting);
         let handle = peer.handle();

@@ -49,6 +49,15 @@ impl Buckets {
         true
     }
 
+    /// Deletes the row stored for `key` (if its bucket was read and holds one).
+    pub(super) fn remove(&mut self, key: &EntryKey) {
+        let Some(index) = self.index(&key.tweet) else { return };
+        let text = self.texts.of(&self.namespace, key);
+        if self.rows[index].remove(&text).is_some() {
+            self.dirty[index] = true;
+        }
+    }
+
     fn write(&mut self, index: usize, text: String, row: &EntryRow) {
         self.rows[index].insert(text, schema::encode_row(row));
         self.dirty[index] = true;
@@ -65,14 +74,14 @@ impl Buckets {
         Some(merged)
     }
 
-    /// The writes of the buckets that changed.
+    /// The writes of the buckets that changed (a bucket left empty is deleted).
     fn writes(self) -> impl Iterator<Item = Write> {
         self.keys
             .into_iter()
             .zip(self.rows)
             .zip(self.dirty)
             .filter(|(_, dirty)| *dirty)
-            .map(|((key, rows), _)| (key, Some(schema::encode_bucket(&rows))))
+            .map(|((key, rows), _)| (key, (!rows.is_empty()).then(|| schema::encode_bucket(&rows))))
     }
 }
 

@@ -1,11 +1,16 @@
-//! A light node's view of the tweets it shows: the tallies its edge nodes sent of popular
-//! tweets (kept in memory: after a reload a tweet's tally comes again when it is watched), and
-//! the statistics shown, each said to be verified (made from writers' signed entries held
-//! here) or the edge node's word (a tally).
+//! A light node's side of the runtime: which tweets it holds other writers' counters of
+//! ([`Interest`]: the watched ones, then the most recently used, at most a bound; the order of
+//! use kept in `used/{tweet}` records so a reload evicts in the same order), forgetting the
+//! rest in memory and in the store, the tallies its edge nodes sent of popular tweets (kept
+//! in memory: a watched tweet's comes again after a reload), and the statistics shown, each
+//! said to be verified (made from writers' signed entries held here) or the edge node's word.
 
-use super::Node;
-use crate::core::{Stats, Tallied, TweetId};
-use crate::storage::Store;
+use std::collections::{BTreeSet, HashMap};
+use std::rc::Rc;
+
+use super::{Node, schema};
+use crate::core::{EntryKey, Figures, Interest, Stats, Tallied, TweetId};
+use crate::storage::{Store, StoreError, Write};
 
 /// A tweet's statistics as a node shows them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,30 +22,201 @@ pub struct Shown {
     pub verified: bool,
 }
 
+/// Told of the tweets whose tallies came.
+type TalliesCame = Rc<dyn Fn(&[TweetId])>;
+
+/// What a light node holds and was told.
+#[derive(Default)]
+pub(super) struct LightState {
+    /// Which tweets are held (a light node's; `None` for a full node).
+    interest: Option<Interest>,
+    /// The last use of each tweet, as stored: read at open, kept up to date once light.
+    used: HashMap<TweetId, u64>,
+    next_use: u64,
+    tallies: HashMap<TweetId, Tallied>,
+    /// The figures every writer's entries of a tweet made when last checked.
+    confirmed: HashMap<TweetId, Figures>,
+    /// Told of the tweets whose tallies came.
+    on_tallies: Vec<TalliesCame>,
+}
+
+impl std::fmt::Debug for LightState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LightState")
+            .field("interest", &self.interest)
+            .field("tallies", &self.tallies.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LightState {
+    /// The state of a node whose store holds these `used/` records.
+    pub(super) fn opened(used: Vec<(TweetId, u64)>) -> Self {
+        let next_use = used.iter().map(|(_, n)| n + 1).max().unwrap_or(0);
+        Self { used: used.into_iter().collect(), next_use, ..Self::default() }
+    }
+}
+
 impl<S: Store> Node<S> {
+    /// Makes this a light node: it holds other writers' counters of at most `max_tweets` tweets
+    /// (at least one): those it watches, then those it used most recently (in the order of use
+    /// kept in the store). Tweets held beyond (a store written with a larger bound, or by a
+    /// full node) are forgotten now, least recently used first; its own counters always stay.
+    pub async fn hold_at_most(&self, max_tweets: usize) -> Result<(), StoreError> {
+        let mut held: BTreeSet<TweetId> = self.with_replica(|r| {
+            let local = r.local_writer();
+            r.entries().filter(|e| e.key.writer != local).map(|e| e.key.tweet).collect()
+        });
+        let mut interest = Interest::new(max_tweets);
+        let evicted = {
+            let mut light = self.light.borrow_mut();
+            held.extend(light.used.keys().cloned());
+            let mut order: Vec<(u64, &TweetId)> = held
+                .iter()
+                .map(|tweet| (light.used.get(tweet).copied().unwrap_or(0), tweet))
+                .collect();
+            order.sort();
+            let evicted: Vec<TweetId> =
+                order.into_iter().flat_map(|(_, tweet)| interest.touch(tweet)).collect();
+            light.interest = Some(interest);
+            evicted
+        };
+        self.forget(evicted, Vec::new()).await
+    }
+
+    /// This light node shows `tweets` (until [`Node::unwatch`]): they are held, and tweets no
+    /// longer watched nor recently used are forgotten to make room. Does nothing on a full node.
+    pub async fn watch(&self, tweets: &[TweetId]) -> Result<(), StoreError> {
+        self.use_tweets(tweets, Interest::watch).await
+    }
+
+    /// This light node used `tweets` without watching them (acted on them): held as recently
+    /// used.
+    pub async fn touch(&self, tweets: &[TweetId]) -> Result<(), StoreError> {
+        self.use_tweets(tweets, Interest::touch).await
+    }
+
+    /// This light node no longer shows `tweets`: held as recently used until room is needed.
+    pub fn unwatch(&self, tweets: &[TweetId]) {
+        if let Some(interest) = self.light.borrow_mut().interest.as_mut() {
+            for tweet in tweets {
+                interest.unwatch(tweet);
+            }
+        }
+    }
+
+    /// How many tweets this light node holds other writers' counters of (`None`: a full node).
+    pub fn held_tweets(&self) -> Option<usize> {
+        self.light.borrow().interest.as_ref().map(Interest::len)
+    }
+
+    async fn use_tweets(
+        &self,
+        tweets: &[TweetId],
+        use_one: fn(&mut Interest, &TweetId) -> Vec<TweetId>,
+    ) -> Result<(), StoreError> {
+        let (evicted, writes) = {
+            let mut light = self.light.borrow_mut();
+            let light = &mut *light;
+            let Some(interest) = light.interest.as_mut() else { return Ok(()) };
+            let mut evicted = Vec::new();
+            let mut writes = Vec::new();
+            for tweet in tweets {
+                evicted.extend(use_one(interest, tweet));
+                light.used.insert(tweet.clone(), light.next_use);
+                writes.push((schema::used_key(tweet), Some(light.next_use.to_be_bytes().to_vec())));
+                light.next_use += 1;
+            }
+            (evicted, writes)
+        };
+        self.forget(evicted, writes).await
+    }
+
+    /// Forgets other writers' counters of `tweets` in memory and in the store (folding the
+    /// journal first, so none of their rows stays there), with `writes` in the same
+    /// transaction.
+    async fn forget(&self, tweets: Vec<TweetId>, mut writes: Vec<Write>) -> Result<(), StoreError> {
+        let keys: Vec<EntryKey> =
+            self.with_replica_mut(|r| tweets.iter().flat_map(|t| r.forget(t)).collect());
+        {
+            let mut light = self.light.borrow_mut();
+            for tweet in &tweets {
+                light.tallies.remove(tweet);
+                light.confirmed.remove(tweet);
+                light.used.remove(tweet);
+                writes.push((schema::used_key(tweet), None));
+            }
+        }
+        if keys.is_empty() {
+            if !writes.is_empty() {
+                self.store.update(&[], |_| (writes, ())).await?;
+            }
+            return Ok(());
+        }
+        if self.has_journal() {
+            self.compact().await?;
+        }
+        let buckets = keys.iter().map(|key| schema::bucket_key(&key.tweet)).collect();
+        self.update_buckets(buckets, &[], |stored, _| {
+            for key in &keys {
+                stored.remove(key);
+            }
+            (writes, ())
+        })
+        .await
+    }
+
     /// Keeps tallies an edge node sent (checked by the network layer: signed by the edge node
     /// that sent them, of tweets this node watches), each replacing the tweet's last.
     pub fn keep_tallies(&self, tallies: Vec<Tallied>) {
-        let mut kept = self.tallies.borrow_mut();
-        for tallied in tallies {
-            kept.insert(tallied.tally.tweet.clone(), tallied);
+        let tweets: Vec<TweetId> = tallies.iter().map(|t| t.tally.tweet.clone()).collect();
+        let observers = {
+            let mut light = self.light.borrow_mut();
+            for tallied in tallies {
+                light.tallies.insert(tallied.tally.tweet.clone(), tallied);
+            }
+            light.on_tallies.clone()
+        };
+        for observer in observers {
+            observer(&tweets);
         }
+    }
+
+    /// Adds a function told of the tweets whose tallies came ([`Node::keep_tallies`]).
+    pub fn on_tallies(&self, observer: impl Fn(&[TweetId]) + 'static) {
+        self.light.borrow_mut().on_tallies.push(Rc::new(observer));
     }
 
     /// The last tally of `tweet` an edge node sent, if any.
     pub fn tally(&self, tweet: &TweetId) -> Option<Tallied> {
-        self.tallies.borrow().get(tweet).cloned()
+        self.light.borrow().tallies.get(tweet).cloned()
     }
 
     /// `tweet`'s statistics as shown: its tally with this node's own counters swapped in, if
-    /// an edge node sent one; else the sum of the counters held here.
+    /// an edge node sent one (verified once every writer's entries were checked to make it,
+    /// [`Node::confirm`]); else the sum of the counters held here.
     pub fn shown(&self, tweet: &TweetId) -> Shown {
-        match self.tallies.borrow().get(tweet) {
+        let light = self.light.borrow();
+        match light.tallies.get(tweet) {
             Some(tallied) => {
                 let own = self.with_replica(|r| r.writer_values(tweet, r.local_writer()));
-                Shown { stats: tallied.stats(own.map(i128::from)), verified: false }
+                let verified = light.confirmed.get(tweet) == Some(&tallied.tally.figures);
+                Shown { stats: tallied.stats(own.map(i128::from)), verified }
             }
             None => Shown { stats: self.stats(tweet), verified: true },
         }
+    }
+
+    /// Every writer's entries of `tweet`, fetched and checked, make `figures`: whether that is
+    /// what the tweet's tally states (then its counts show as verified until the next tally),
+    /// or `true` if the tweet has no tally (its counts are made from entries held here).
+    pub fn confirm(&self, tweet: &TweetId, figures: Figures) -> bool {
+        let mut light = self.light.borrow_mut();
+        let Some(tallied) = light.tallies.get(tweet) else { return true };
+        let agrees = tallied.tally.figures == figures;
+        if agrees {
+            light.confirmed.insert(tweet.clone(), figures);
+        }
+        agrees
     }
 }

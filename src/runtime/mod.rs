@@ -213,8 +213,8 @@ pub struct Node<S> {
     /// Journal records not yet folded into the buckets, with the buckets their rows belong in.
     journal: RefCell<BTreeMap<String, BTreeSet<String>>>,
     observers: RefCell<Vec<Observer>>,
-    /// Tallies of popular tweets from the edge nodes (a light node's).
-    tallies: RefCell<std::collections::HashMap<TweetId, crate::core::Tallied>>,
+    /// What a light node holds and was told: its interest, its edge nodes' tallies.
+    light: RefCell<light::LightState>,
 }
 
 impl<S: std::fmt::Debug> std::fmt::Debug for Node<S> {
@@ -294,8 +294,13 @@ impl<S: Store> Node<S> {
         let mut journal = BTreeMap::new();
         let mut seal_records = Vec::new();
         let mut decoder = schema::RowDecoder::default();
+        let mut used = Vec::new();
         for (key, value) in store.load().await? {
             if schema::is_meta(&key) || schema::is_legacy(&key) {
+                continue;
+            }
+            if let Some(use_of) = schema::decode_used(&key, &value) {
+                used.push(use_of);
                 continue;
             }
             if schema::is_quarantined(&key) {
@@ -360,7 +365,7 @@ impl<S: Store> Node<S> {
             merged: batcher::Batcher::default(),
             journal: RefCell::new(journal),
             observers: RefCell::default(),
-            tallies: RefCell::default(),
+            light: RefCell::new(light::LightState::opened(used)),
         })
     }
 
@@ -448,10 +453,18 @@ impl<S: Store> Node<S> {
 
     /// Applies one action, batched with every other action submitted before the batch starts:
     /// actions fired together (a burst of clicks, a loop of calls) share one store transaction,
-    /// and each call resolves only after the transaction holding its action committed.
+    /// and each call resolves only after the transaction holding its action committed. A light
+    /// node holds the tweets acted on as recently used ([`Node::touch`]).
     pub async fn submit(&self, tweet: TweetId, action: Action) -> Result<Applied, ActionError> {
         let act = |actions: Vec<(TweetId, Action)>| async move {
-            self.act(&actions).await.map(|(applied, _)| applied)
+            let applied = self.act(&actions).await.map(|(applied, _)| applied)?;
+            // Acting on a tweet is using it: a light node holds it as recently used.
+            let tweets: BTreeSet<TweetId> = actions.into_iter().map(|(tweet, _)| tweet).collect();
+            let tweets: Vec<TweetId> = tweets.into_iter().collect();
+            if let Err(error) = self.touch(&tweets).await {
+                tracing::warn!(%error, "keeping the order of use failed");
+            }
+            Ok::<_, StoreError>(applied)
         };
         Ok(self.actions.submit((tweet, action), true, act).await??)
     }
@@ -502,17 +515,10 @@ impl<S: Store> Node<S> {
         self.state.borrow().stats(tweet)
     }
 
-    /// Each tweet the changes touch, once, with its current statistics.
+    /// Each tweet the changes touch, once, with its statistics as shown ([`Node::shown`]).
     pub fn changed_stats(&self, changes: &Changes) -> Vec<(TweetId, Stats)> {
-        let state = self.state.borrow();
-        changes
-            .tweets()
-            .into_iter()
-            .map(|tweet| {
-                let stats = state.stats(&tweet);
-                (tweet, stats)
-            })
-            .collect()
+        let tweets = changes.tweets();
+        tweets.into_iter().map(|tweet| (tweet.clone(), self.shown(&tweet).stats)).collect()
     }
 
     /// Whether this node holds a mark (e.g. whether `user` liked `tweet` here).

@@ -9,11 +9,12 @@
 //! protocol decides.
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
-use futures::channel::mpsc;
+use futures::channel::{mpsc, oneshot};
 use futures::future::LocalBoxFuture;
 use futures::stream::{FuturesOrdered, FuturesUnordered};
 use futures::{FutureExt, StreamExt};
@@ -37,10 +38,15 @@ pub fn wall_clock(at: Instant) -> SystemTime {
     SystemTime::now() - Instant::now().saturating_duration_since(at)
 }
 
+/// Where the outcome of a tally check goes.
+type TallyCheck = oneshot::Sender<Result<bool, String>>;
+
 /// What the peer shares with its handles.
 #[derive(Debug)]
 struct Shared {
     protocol: RefCell<Protocol>,
+    /// Who waits for the tally check of a tweet ([`PeerHandle::verify`]).
+    verifying: RefCell<HashMap<TweetId, Vec<TallyCheck>>>,
     listen_addrs: RefCell<Vec<Multiaddr>>,
     minting: Cell<Minting>,
 }
@@ -117,6 +123,17 @@ impl PeerHandle {
     /// on.
     pub fn watch(&self, tweets: &[TweetId]) {
         self.with_protocol(|protocol, now| protocol.watch(tweets, now));
+    }
+
+    /// Checks the counts this light node shows of `tweet` against every writer's signed
+    /// entries, fetched from an edge node: `Ok(true)` if they make the edge node's tally (the
+    /// counts are then shown as verified; a tweet shown from entries held here is verified
+    /// already), `Ok(false)` if they do not, an error if the check could not be made.
+    pub fn verify(&self, tweet: TweetId) -> impl Future<Output = Result<bool, String>> + use<> {
+        let (sender, receiver) = oneshot::channel();
+        self.shared.verifying.borrow_mut().entry(tweet.clone()).or_default().push(sender);
+        self.with_protocol(|protocol, now| protocol.verify(tweet, now));
+        async move { receiver.await.unwrap_or_else(|_| Err("the node stopped".to_owned())) }
     }
 
     /// This light node no longer shows `tweets`: its edge nodes stop pushing them.
@@ -242,6 +259,7 @@ impl<S: Store + 'static> Peer<S> {
         let protocol = Protocol::new(node.namespace(), config, Instant::now());
         let shared = Rc::new(Shared {
             protocol: RefCell::new(protocol),
+            verifying: RefCell::default(),
             listen_addrs: RefCell::default(),
             minting: Cell::new(node.minting()),
         });
@@ -481,6 +499,13 @@ impl<S: Store + 'static> Peer<S> {
                 #[cfg(target_arch = "wasm32")]
                 Some(Action::Merge { from, entries }) => self.queue_merge(from, entries, None),
                 Some(Action::Tallies { tallies, .. }) => self.node.keep_tallies(tallies),
+                Some(Action::Verified { tweet, outcome }) => {
+                    let verdict = outcome.map(|figures| self.node.confirm(&tweet, figures));
+                    let waiting = self.shared.verifying.borrow_mut().remove(&tweet);
+                    for sender in waiting.into_iter().flatten() {
+                        let _ = sender.send(verdict.clone());
+                    }
+                }
                 Some(action) => {
                     let protocol = &mut self.shared.protocol.borrow_mut();
                     self.driver.execute(action, protocol, Instant::now());

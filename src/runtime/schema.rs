@@ -400,6 +400,19 @@ pub(crate) fn is_meta(key: &str) -> bool {
     key.starts_with("meta/")
 }
 
+/// The record of when a light node last used a tweet: `used/{tweet id}`, holding a u64 BE
+/// sequence number (higher: more recent).
+pub(crate) fn used_key(tweet: &TweetId) -> String {
+    format!("used/{}", tweet.as_str())
+}
+
+/// A `used/` record's tweet and sequence number; `None` if the key is not one, or does not
+/// decode (then it is a row like any unknown one).
+pub(crate) fn decode_used(key: &str, value: &[u8]) -> Option<(TweetId, u64)> {
+    let tweet = TweetId::new(key.strip_prefix("used/")?).ok()?;
+    Some((tweet, u64::from_be_bytes(value.try_into().ok()?)))
+}
+
 /// Decodes entry rows, remembering the node ids it has parsed (a store holds many rows of few
 /// nodes).
 #[derive(Default)]

@@ -10,7 +10,7 @@ use libp2p::{Multiaddr, PeerId};
 #[cfg(doc)]
 use super::Protocol;
 use super::{DialId, RequestId};
-use crate::core::{EntryKey, MAX_MESSAGE_BYTES, Sealed, Tallied};
+use crate::core::{EntryKey, Figures, MAX_MESSAGE_BYTES, Sealed, Tallied, TweetId};
 
 /// How a node behaves on the network.
 #[derive(Debug, Clone)]
@@ -247,6 +247,14 @@ pub enum Action {
         from: PeerId,
         /// The tallies.
         tallies: Vec<Tallied>,
+    },
+    /// A tally check ([`Protocol::verify`]) ended: the figures of every writer's entries of
+    /// `tweet`, all of which checked, or why it failed.
+    Verified {
+        /// The tweet.
+        tweet: TweetId,
+        /// The figures, or what went wrong.
+        outcome: Result<Figures, String>,
     },
     /// Verify and merge these entries, then report with [`Protocol::handle_merged`].
     Merge {

@@ -53,6 +53,9 @@ pub(super) struct Light {
     watches: usize,
     watched: BTreeSet<TweetId>,
     edges: BTreeMap<PeerId, Edge>,
+    /// Tweets to check with an edge node, and when that was asked.
+    to_verify: Vec<TweetId>,
+    verify_at: Option<Instant>,
 }
 
 impl Light {
@@ -297,6 +300,18 @@ impl Light {
         Some(asked)
     }
 
+    /// `tweet` is to be checked with an edge node (asked at `now`).
+    pub(super) fn check_later(&mut self, tweet: TweetId, now: Instant) {
+        self.to_verify.push(tweet);
+        self.verify_at.get_or_insert(now);
+    }
+
+    /// The tweets to check.
+    pub(super) fn take_to_verify(&mut self) -> Vec<TweetId> {
+        self.verify_at = None;
+        std::mem::take(&mut self.to_verify)
+    }
+
     /// The edge nodes this light node asks.
     pub(super) fn edges(&self) -> impl Iterator<Item = &PeerId> {
         self.edges.keys()
@@ -307,6 +322,6 @@ impl Light {
         let pushes =
             self.served.values().filter(|s| s.in_flight.is_none()).filter_map(|s| s.push_at);
         let asks = self.edges.values().filter(|e| e.in_flight.is_none()).filter_map(|e| e.ask_at);
-        pushes.chain(asks).min()
+        pushes.chain(asks).chain(self.verify_at).min()
     }
 }

@@ -73,6 +73,8 @@ pub struct Protocol {
     links: Links,
     ingest: Ingest,
     light: Light,
+    /// A light node's tally checks under way, by the request of their next page.
+    verifications: BTreeMap<RequestId, (PeerId, crate::core::Verification)>,
     gathered: BTreeSet<EntryKey>,
     publish_at: Option<Instant>,
     unsent: BTreeSet<EntryKey>,
@@ -91,6 +93,7 @@ impl Protocol {
             next_tick: now + config.sync_interval,
             ingest: Ingest::new(config.ingest, now),
             light: Light::default(),
+            verifications: BTreeMap::new(),
             config,
             namespace,
             online: true,

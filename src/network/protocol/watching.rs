@@ -14,8 +14,8 @@ use super::catch_up::RequestId;
 use super::stats::DropReason;
 use super::{Action, MergeFrom, Protocol, Reply};
 use crate::core::{
-    LightRequest, LightResponse, NodeId, Replica, Sealed, Tallied, TweetId, check_from_edge,
-    update_for,
+    LightRequest, LightResponse, NodeId, Replica, Sealed, Tallied, TweetId, Verification,
+    check_from_edge, update_for,
 };
 
 #[cfg(doc)]
@@ -114,6 +114,11 @@ impl Protocol {
         if self.light.push_done(peer, request, now + self.config.light_push) {
             return;
         }
+        if let Some((edge, verification)) = self.verifications.remove(&request) {
+            let step = LightResponse::decode(data).map_err(|e| e.to_string());
+            self.verification_step(edge, verification, step);
+            return;
+        }
         let response = LightResponse::decode(data);
         let later = match &response {
             Ok(LightResponse::Tweets { later, .. }) => Some(later.as_slice()),
@@ -134,13 +139,65 @@ impl Protocol {
     /// interval (what it carried is lost to the light node until it asks again); a `Watch`
     /// is asked again after the catch-up retry wait.
     pub fn handle_light_failed(&mut self, peer: PeerId, request: RequestId, now: Instant) {
-        if !self.light.push_done(peer, request, now + self.config.light_push) {
+        if let Some((_, verification)) = self.verifications.remove(&request) {
+            let tweet = verification.tweet().clone();
+            let outcome = Err(format!("the edge node {peer} did not answer"));
+            self.actions.push_back(Action::Verified { tweet, outcome });
+        } else if !self.light.push_done(peer, request, now + self.config.light_push) {
             self.light.answered(peer, request, None, now, now + self.config.sync_retry);
         }
     }
 
+    /// This light node checks what its edge node holds of `tweet`: every writer's entries of
+    /// it, fetched page by page and checked ([`Verification`]); [`Action::Verified`] tells
+    /// their figures (to compare with the edge node's tally), or why there are none.
+    pub fn verify(&mut self, tweet: TweetId, now: Instant) {
+        self.light.check_later(tweet, now);
+    }
+
+    /// Starts the tally checks asked for.
+    fn start_verifications(&mut self, replica: &Replica) {
+        for tweet in self.light.take_to_verify() {
+            let Some(edge) = self.light.edges().next().copied() else {
+                let outcome = Err("no edge node is connected".to_owned());
+                self.actions.push_back(Action::Verified { tweet, outcome });
+                continue;
+            };
+            let (verification, first) = Verification::start(replica, tweet);
+            let request = self.send_light(edge, first.encode(&self.namespace));
+            self.verifications.insert(request, (edge, verification));
+        }
+    }
+
+    fn verification_step(
+        &mut self,
+        edge: PeerId,
+        mut verification: Verification,
+        page: Result<LightResponse, String>,
+    ) {
+        let step = page.and_then(|page| verification.handle(page).map_err(|e| e.to_string()));
+        let outcome = match step {
+            Ok(Some(next)) => {
+                let request = self.send_light(edge, next.encode(&self.namespace));
+                self.verifications.insert(request, (edge, verification));
+                return;
+            }
+            Ok(None) if verification.rejected() > 0 => {
+                Err(format!("{} entries did not check", verification.rejected()))
+            }
+            Ok(None) => Ok(verification.figures()),
+            Err(error) => {
+                self.stats.drop(DropReason::BadLightResponse, 1);
+                Err(error)
+            }
+        };
+        let tweet = verification.tweet().clone();
+        self.actions.push_back(Action::Verified { tweet, outcome });
+    }
+
     /// Sends the pushes and `Watch`es due at `now`.
     pub(super) fn light_due(&mut self, replica: &Replica, now: Instant) {
+        self.start_verifications(replica);
         for peer in self.light.pushes_due(now) {
             let Some((writer, owed)) = self.light.owed(peer) else { continue };
             let (push, covered) = update_for(replica, writer, &owed);

@@ -1,0 +1,178 @@
+//! A light node's runtime: it holds other writers' counters of at most `max` tweets (watched,
+//! then most recently used), forgets the rest in memory and in the store, keeps the order of
+//! use across reopening, always keeps its own counters, and shows tallies as unverified. The
+//! same tests run natively and in wasm (memory store; IndexedDB too in wasm).
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+mod common;
+
+use common::*;
+use futures::executor::block_on;
+use std::future::Future;
+
+use warpnet_stats::{
+    Action, MemoryStore, Node, Sealed, StatKind, Stats, Store, Tallied, Tally, TweetId,
+};
+
+fn tweets(range: std::ops::Range<usize>) -> Vec<TweetId> {
+    range.map(|i| tweet(&format!("t{i}"))).collect()
+}
+
+/// Writer `seed`'s likes of every one of `tweets`, sealed.
+fn likes(seed: u8, tweets: &[TweetId]) -> Vec<Sealed> {
+    let mut writer = replica(seed);
+    let keys: Vec<_> =
+        tweets.iter().map(|t| writer.increment(t, StatKind::Likes).expect("ok").key).collect();
+    writer.sealed(&keys)
+}
+
+async fn open<S: Store>(store: S) -> Node<S> {
+    Node::open_with(namespace(), RULES, store).await.expect("opens")
+}
+
+/// The tweets whose other writers' counters `node` holds.
+fn held<S: Store>(node: &Node<S>) -> Vec<TweetId> {
+    let mut held: Vec<TweetId> = node.with_replica(|r| {
+        let local = r.local_writer();
+        r.entries().filter(|e| e.key.writer != local).map(|e| e.key.tweet).collect()
+    });
+    held.sort();
+    held.dedup();
+    held
+}
+
+/// A light node of bound 4 uses ten tweets in turn; `store()` gives its store (the same data
+/// each time) to reopen it.
+async fn most_recent_tweets_are_held<S: Store, F: Future<Output = S>>(store: impl Fn() -> F) {
+    let node = open(store().await).await;
+    node.hold_at_most(4).await.expect("stored");
+    // Its own like on the first tweet, kept whatever is forgotten.
+    node.submit(tweet("t0"), Action::Like(user("me"))).await.expect("commits");
+    for (i, tweet) in tweets(0..10).iter().enumerate() {
+        node.watch(std::slice::from_ref(tweet)).await.expect("stored");
+        node.merge(likes(50, std::slice::from_ref(tweet))).await.expect("merged");
+        node.unwatch(std::slice::from_ref(tweet));
+        assert!(held(&node).len() <= 4, "after {i}: {:?}", held(&node));
+    }
+    assert_eq!(held(&node), tweets(6..10));
+    assert_eq!(node.held_tweets(), Some(4));
+    assert_eq!(node.stats(&tweet("t0")).likes, 1, "its own like stays");
+    assert_eq!(node.stats(&tweet("t5")).likes, 0);
+    assert_eq!(node.stats(&tweet("t9")).likes, 1);
+    drop(node);
+
+    // Reopened as a full node: the store holds what memory did.
+    let full = open(store().await).await;
+    assert_eq!(held(&full), tweets(6..10));
+    assert_eq!(full.stats(&tweet("t0")).likes, 1);
+    drop(full);
+
+    // Reopened light with a smaller bound: the least recently used go first.
+    let again = open(store().await).await;
+    again.hold_at_most(2).await.expect("stored");
+    assert_eq!(held(&again), tweets(8..10));
+    drop(again);
+    assert_eq!(held(&open(store().await).await), tweets(8..10));
+}
+
+#[test]
+fn a_light_node_holds_the_most_recently_used_tweets_up_to_its_bound() {
+    let store = MemoryStore::new();
+    block_on(most_recent_tweets_are_held(|| std::future::ready(store.clone())));
+}
+
+/// The same in IndexedDB: forgotten rows are deleted from the database.
+#[cfg(target_arch = "wasm32")]
+#[test]
+async fn a_light_node_forgets_in_indexed_db() {
+    let name = format!("light-node-test-{}", js_sys::Math::random());
+    let store = || async { warpnet_stats::IndexedDbStore::open(&name).await.expect("opens") };
+    most_recent_tweets_are_held(store).await;
+}
+
+#[test]
+fn watched_tweets_stay_while_unwatched_ones_make_room() {
+    block_on(async {
+        let node = open(MemoryStore::new()).await;
+        node.hold_at_most(3).await.expect("stored");
+        node.watch(&tweets(0..2)).await.expect("stored");
+        node.merge(likes(50, &tweets(0..2))).await.expect("merged");
+        for tweet in tweets(2..8) {
+            node.touch(std::slice::from_ref(&tweet)).await.expect("stored");
+            node.merge(likes(50, std::slice::from_ref(&tweet))).await.expect("merged");
+        }
+        assert_eq!(held(&node), [tweets(0..2), tweets(7..8)].concat());
+    });
+}
+
+#[test]
+fn a_full_node_forgets_nothing() {
+    block_on(async {
+        let node = open(MemoryStore::new()).await;
+        node.watch(&tweets(0..3)).await.expect("nothing to store");
+        node.merge(likes(50, &tweets(0..300))).await.expect("merged");
+        assert_eq!(held(&node).len(), 300);
+        assert_eq!(node.held_tweets(), None);
+    });
+}
+
+#[test]
+fn a_tally_is_shown_as_the_edge_nodes_word_with_the_nodes_own_counts_swapped_in() {
+    block_on(async {
+        let node = open(MemoryStore::new()).await;
+        node.hold_at_most(10).await.expect("stored");
+        let popular = tweet("popular");
+        node.submit(popular.clone(), Action::Like(user("me"))).await.expect("commits");
+        assert_eq!(node.shown(&popular).stats.likes, 1);
+        assert!(node.shown(&popular).verified);
+        let mut edge = replica(9);
+        let figures = {
+            edge.merge(&namespace(), likes(50, std::slice::from_ref(&popular)));
+            edge.figures(&popular)
+        };
+        let tally = Tally::sign(&identity(9), &namespace(), popular.clone(), figures);
+        // The edge node counted 1,000 more likes, not this node's (it had not got it yet).
+        let mut tally = tally;
+        tally.figures.totals[0] = 1000;
+        node.keep_tallies(vec![Tallied { tally, yours: [0; 4] }]);
+        let shown = node.shown(&popular);
+        assert!(!shown.verified);
+        assert_eq!(shown.stats, Stats { likes: 1001, ..Stats::default() });
+        // Forgotten with the tweet, once ten others were used since it was acted on.
+        for tweet in tweets(0..9) {
+            node.touch(std::slice::from_ref(&tweet)).await.expect("stored");
+        }
+        assert!(node.tally(&popular).is_some(), "acting on it was using it");
+        for tweet in tweets(9..10) {
+            node.touch(std::slice::from_ref(&tweet)).await.expect("stored");
+        }
+        assert!(node.tally(&popular).is_none());
+        assert!(node.shown(&popular).verified);
+    });
+}
+
+#[test]
+fn tweets_forgotten_stay_forgotten_though_they_came_in_a_journal_record() {
+    block_on(async {
+        let store = MemoryStore::new();
+        let node = open(store.clone()).await;
+        node.hold_at_most(1000).await.expect("stored");
+        let many = tweets(0..600);
+        node.touch(&many).await.expect("stored");
+        // 600 rows in one merge: written as one journal record.
+        node.merge(likes(50, &many)).await.expect("merged");
+        assert!(node.has_journal());
+        node.touch(&tweets(600..1000)).await.expect("stored");
+        node.touch(&tweets(1000..1100)).await.expect("stored");
+        let first: Vec<TweetId> = tweets(0..100);
+        assert_eq!(held(&node).len(), 500);
+        assert!(held(&node).iter().all(|t| !first.contains(t)));
+        drop(node);
+        let reopened = open(store).await;
+        assert_eq!(held(&reopened).len(), 500);
+        assert!(held(&reopened).iter().all(|t| !first.contains(t)));
+    });
+}
