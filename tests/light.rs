@@ -100,6 +100,8 @@ fn a_light_node_gets_what_it_watches_and_nothing_else() {
     assert_eq!(tally.stats([0; 4]), edge.replica.stats(&tweet("popular")));
     assert_eq!(tally.tally.signer, edge.replica.local_writer().node);
     assert_eq!(light.protocol.stats().syncs_completed, 0, "a light node pulls no catch-up");
+    let received = light.protocol.stats().received_bytes;
+    assert!(received > 0 && received == (light.received + light.pushed) as u64, "{received}");
     assert_eq!(edge.protocol.stats().watches, 2);
 }
 

@@ -1,6 +1,8 @@
 // The demo page: a feed of sample tweets whose statistics live in a warpnet-stats node in this
 // tab. It imports the npm package as any web client would (the edge node serves it at /pkg/)
-// and finds its edge node, and the namespace to join, from /bootstrap.json of its origin.
+// and finds its edge node, and the namespace to join, from /bootstrap.json of its origin. The
+// node is a light node: it watches the rows on screen (an IntersectionObserver), so it receives
+// the statistics of those tweets only.
 // Query: ?transport=websocket|webrtc-direct (default websocket), ?namespace=... (default: the
 // edge node's).
 import init, { StatsNode } from "/pkg/warpnet_stats.js";
@@ -11,6 +13,12 @@ const TWEETS = [
   { id: "demo-3", author: "@linus", text: "PN-counters merge by maximum, so an unlike survives any delivery order." },
   { id: "demo-4", author: "@barbara", text: "Open this page in two browsers and watch the counts meet." },
   { id: "demo-5", author: "@edsger", text: "Catch-up compares digests and fetches only the entries that differ." },
+  // A longer feed: this tab receives the statistics of the rows it shows, nothing else.
+  ...Array.from({ length: 295 }, (_, i) => ({
+    id: `demo-${i + 6}`,
+    author: `@sample${(i % 17) + 1}`,
+    text: `Sample tweet ${i + 6}: scroll, and only the rows on screen are watched.`,
+  })),
 ];
 const STATS = ["likes", "retweets", "replies", "views"];
 const USER_KEY = "warpnet-stats-demo/user";
@@ -50,7 +58,7 @@ userInput.addEventListener("change", () => {
   } catch (error) {
     showError(error);
   }
-  TWEETS.forEach((t) => render(t.id));
+  unwatchers.forEach((_, id) => render(id));
 });
 const user = () => userInput.value.trim();
 
@@ -67,6 +75,26 @@ for (const tweet of TWEETS) {
   });
   $("#tweets").append(card);
 }
+
+// ---- watching the rows on screen ----
+const unwatchers = new Map();
+const onScreen = new IntersectionObserver((entries) => {
+  const shown = [];
+  for (const entry of entries) {
+    const id = entry.target.dataset.tweet;
+    if (entry.isIntersecting && !unwatchers.has(id)) {
+      shown.push(id);
+    } else if (!entry.isIntersecting && unwatchers.has(id)) {
+      unwatchers.get(id)();
+      unwatchers.delete(id);
+    }
+  }
+  if (!node) return;
+  for (const id of shown) {
+    unwatchers.set(id, node.watch([id]));
+    render(id);
+  }
+}, { rootMargin: "200px 0px" });
 
 async function act(tweetId, action) {
   const who = user();
@@ -94,6 +122,7 @@ function render(tweetId) {
   const card = document.querySelector(`[data-tweet="${CSS.escape(tweetId)}"]`);
   if (!card || !node) return;
   const stats = node.stats(tweetId);
+  card.dataset.verified = node.verified(tweetId);
   for (const stat of STATS) {
     $(`[data-count="${stat}"]`, card).textContent = stats[stat];
     $(`[data-total="${stat}"]`, card).textContent = stats[stat];
@@ -136,7 +165,8 @@ function renderStatus() {
     ["Last catch-up", ago(status.lastSync)],
     ["Pending", `${status.pendingEntries} local changes`],
     ["Published", `${status.publishedEntries} entries`],
-    ["Received", `${status.gossipEntries} by gossip, ${status.syncedEntries} by catch-up`],
+    ["Watching", `${unwatchers.size} of ${TWEETS.length} tweets`],
+    ["Received", `${status.receivedBytes.toLocaleString("en")} bytes`],
     ["Refused", dropped],
   ];
   $("#status").replaceChildren(...items.flatMap(([term, value]) => {
@@ -207,7 +237,7 @@ async function start() {
   } catch (error) {
     showError(new Error(`No edge node found (${error.message}): this node counts offline only.`));
   }
-  node = await StatsNode.open({ namespace: namespace ?? "mainnet", bootstrap });
+  node = await StatsNode.open({ namespace: namespace ?? "mainnet", bootstrap, light: true });
   window.statsNode = node;
   $("#node-id").textContent = node.nodeId;
   $("#storage").textContent = node.persistent ? "IndexedDB" : "memory only (IndexedDB unavailable)";
@@ -215,7 +245,7 @@ async function start() {
   onlineSwitch.checked = bootstrap.length > 0;
   node.addEventListener("change", (e) => render(e.detail.tweetId));
   node.addEventListener("warning", (e) => showError(e.detail));
-  TWEETS.forEach((t) => render(t.id));
+  document.querySelectorAll("[data-tweet]").forEach((card) => onScreen.observe(card));
   renderStatus();
   setInterval(renderStatus, 1000);
   document.body.dataset.ready = "true";

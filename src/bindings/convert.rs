@@ -200,6 +200,7 @@ pub(super) fn sync_status(
         ("syncsCompleted", stats.syncs_completed),
         ("syncsFailed", stats.syncs_failed),
         ("catchUpWaits", stats.catch_up_waits),
+        ("receivedBytes", stats.received_bytes),
         ("dials", stats.dials),
         ("dialsTimedOut", stats.dials_timed_out),
     ] {

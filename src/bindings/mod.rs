@@ -94,6 +94,8 @@ export interface SyncStatus {
   syncsFailed: number;
   /** Catch-up requests held back until the peer's intake allowance held another answer. */
   catchUpWaits: number;
+  /** Bytes of messages received from peers (gossip, catch-up, light-node answers and pushes). */
+  receivedBytes: number;
   /** Dials to edge nodes started, and given up after the dial timeout (10 s). */
   dials: number;
   dialsTimedOut: number;

@@ -108,6 +108,7 @@ impl Collector for StatsCollector {
             ("dials", "Dials started", stats.dials),
             ("dials_timed_out", "Dials given up after the dial timeout", stats.dials_timed_out),
             ("light_pushes", "Pushes sent to light nodes", stats.light_pushes),
+            ("received_bytes", "Bytes of messages received from peers", stats.received_bytes),
         ];
         for (name, help, value) in counters {
             let counter = ConstCounter::new(value);

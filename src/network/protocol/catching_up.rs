@@ -67,6 +67,7 @@ impl Protocol {
         let Some(link) = self.peers.get_mut(&peer) else { return };
         let Some(mut session) = link.catch_up.take_session(request) else { return };
         self.ingest.took_answer(peer, link.address(), data.len(), now);
+        self.stats.received_bytes += data.len() as u64;
         let step = match SyncResponse::decode(data) {
             Ok(response) => match session.handle(replica, response) {
                 Ok(step) if step.unsolicited > 0 => {

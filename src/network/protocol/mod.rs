@@ -318,6 +318,7 @@ impl Protocol {
     /// all ([`IngestLimits`]), decoded and checked, then handed out to merge
     /// ([`Action::Merge`]); the verdict follows the merge.
     pub fn handle_gossip(&mut self, message: MessageId, source: PeerId, data: &[u8], now: Instant) {
+        self.stats.received_bytes += data.len() as u64;
         if data.len() > MAX_MESSAGE_BYTES {
             // Invalid whatever the allowances: not one to spend them on.
             self.stats.drop(DropReason::Oversized, 1);

@@ -159,6 +159,9 @@ pub struct NetworkStats {
     pub light_pushes: u64,
     /// (light node, tweet) watches this edge node keeps now.
     pub watches: u64,
+    /// Bytes of messages received from peers: gossip, catch-up answers, light-protocol
+    /// requests, answers and pushes.
+    pub received_bytes: u64,
 }
 
 impl NetworkStats {

@@ -54,6 +54,7 @@ impl Protocol {
         replica: &Replica,
         now: Instant,
     ) -> Option<Reply> {
+        self.stats.received_bytes += data.len() as u64;
         let request = self.of_namespace(LightRequest::decode(data))?;
         let light = self.config.light;
         let response = match &request {
@@ -111,6 +112,7 @@ impl Protocol {
         replica: &Replica,
         now: Instant,
     ) {
+        self.stats.received_bytes += data.len() as u64;
         if self.light.push_done(peer, request, now + self.config.light_push) {
             return;
         }
