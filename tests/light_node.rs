@@ -122,35 +122,44 @@ fn a_full_node_forgets_nothing() {
 #[test]
 fn a_tally_is_shown_as_the_edge_nodes_word_with_the_nodes_own_counts_swapped_in() {
     block_on(async {
-        let node = open(MemoryStore::new()).await;
+        let store = MemoryStore::new();
+        let node = open(store.clone()).await;
         node.hold_at_most(10).await.expect("stored");
         let popular = tweet("popular");
         node.submit(popular.clone(), Action::Like(user("me"))).await.expect("commits");
         assert_eq!(node.shown(&popular).stats.likes, 1);
         assert!(node.shown(&popular).verified);
         let mut edge = replica(9);
-        let figures = {
-            edge.merge(&namespace(), likes(50, std::slice::from_ref(&popular)));
-            edge.figures(&popular)
-        };
+        edge.merge(&namespace(), likes(50, std::slice::from_ref(&popular)));
+        let mut figures = edge.figures(&popular);
+        // The edge node counted 1,000 likes, not this node's (it had not got it yet).
+        figures.totals[0] = 1000;
         let tally = Tally::sign(&identity(9), &namespace(), popular.clone(), figures);
-        // The edge node counted 1,000 more likes, not this node's (it had not got it yet).
-        let mut tally = tally;
-        tally.figures.totals[0] = 1000;
-        node.keep_tallies(vec![Tallied { tally, yours: [0; 4] }]);
+        node.keep_tallies(vec![Tallied { tally, yours: [0; 4] }]).await.expect("stored");
         let shown = node.shown(&popular);
         assert!(!shown.verified);
         assert_eq!(shown.stats, Stats { likes: 1001, ..Stats::default() });
+        assert!(!node.confirm(&popular, edge.figures(&popular)), "the writers' entries differ");
+        assert!(!node.shown(&popular).verified);
+        assert!(node.confirm(&popular, figures));
+        assert!(node.shown(&popular).verified);
+        drop(node);
+
+        // Kept in the store: a reload shows it at once (not verified: checked in memory only).
+        let node = open(store.clone()).await;
+        node.hold_at_most(10).await.expect("stored");
+        assert_eq!(node.shown(&popular).stats, Stats { likes: 1001, ..Stats::default() });
+        assert!(!node.shown(&popular).verified);
         // Forgotten with the tweet, once ten others were used since it was acted on.
         for tweet in tweets(0..9) {
             node.touch(std::slice::from_ref(&tweet)).await.expect("stored");
         }
         assert!(node.tally(&popular).is_some(), "acting on it was using it");
-        for tweet in tweets(9..10) {
-            node.touch(std::slice::from_ref(&tweet)).await.expect("stored");
-        }
+        node.touch(&tweets(9..10)).await.expect("stored");
         assert!(node.tally(&popular).is_none());
         assert!(node.shown(&popular).verified);
+        drop(node);
+        assert!(open(store).await.tally(&popular).is_none(), "and from the store");
     });
 }
 

@@ -183,6 +183,19 @@ impl LightResponse {
     }
 }
 
+impl Tallied {
+    /// The tally as bytes (the protobuf `Tally` of the schema, after the version byte): how a
+    /// light node keeps it in its store.
+    pub fn encode(&self) -> Vec<u8> {
+        versioned(&TallyMsg::of(self))
+    }
+
+    /// Reads [`Tallied::encode`]'s bytes, every field checked (not the signature).
+    pub fn decode(bytes: &[u8]) -> Result<Tallied, WireError> {
+        TallyMsg::decode(body(bytes)?)?.checked(0)
+    }
+}
+
 fn batch_of(namespace: &Namespace, sealed: Vec<Sealed>) -> SealedBatchMsg {
     SealedBatch { namespace: namespace.clone(), sealed }.to_message()
 }
@@ -417,6 +430,14 @@ mod tests {
             let bytes = response.encode(&namespace());
             assert_eq!(LightResponse::decode(&bytes), Ok(response));
         }
+    }
+
+    #[test]
+    fn a_tally_reads_back_as_written() {
+        let tally = tallied("a");
+        assert_eq!(Tallied::decode(&tally.encode()), Ok(tally));
+        assert!(Tallied::decode(&[WIRE_VERSION, 0xff]).is_err());
+        assert_eq!(Tallied::decode(&[]), Err(WireError::Empty));
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! A light node's side of the runtime: which tweets it holds other writers' counters of
 //! ([`Interest`]: the watched ones, then the most recently used, at most a bound; the order of
 //! use kept in `used/{tweet}` records so a reload evicts in the same order), forgetting the
-//! rest in memory and in the store, the tallies its edge nodes sent of popular tweets (kept
-//! in memory: a watched tweet's comes again after a reload), and the statistics shown, each
+//! rest in memory and in the store, the tallies its edge nodes sent of popular tweets (kept in
+//! `tally/{tweet}` records, so a reload shows them at once), and the statistics shown, each
 //! said to be verified (made from writers' signed entries held here) or the edge node's word.
 
 use std::collections::{BTreeSet, HashMap};
@@ -50,10 +50,11 @@ impl std::fmt::Debug for LightState {
 }
 
 impl LightState {
-    /// The state of a node whose store holds these `used/` records.
-    pub(super) fn opened(used: Vec<(TweetId, u64)>) -> Self {
+    /// The state of a node whose store holds these `used/` and `tally/` records.
+    pub(super) fn opened(used: Vec<(TweetId, u64)>, tallies: Vec<Tallied>) -> Self {
         let next_use = used.iter().map(|(_, n)| n + 1).max().unwrap_or(0);
-        Self { used: used.into_iter().collect(), next_use, ..Self::default() }
+        let tallies = tallies.into_iter().map(|t| (t.tally.tweet.clone(), t)).collect();
+        Self { used: used.into_iter().collect(), next_use, tallies, ..Self::default() }
     }
 }
 
@@ -141,7 +142,9 @@ impl<S: Store> Node<S> {
         {
             let mut light = self.light.borrow_mut();
             for tweet in &tweets {
-                light.tallies.remove(tweet);
+                if light.tallies.remove(tweet).is_some() {
+                    writes.push((schema::tally_key(tweet), None));
+                }
                 light.confirmed.remove(tweet);
                 light.used.remove(tweet);
                 writes.push((schema::used_key(tweet), None));
@@ -167,9 +170,12 @@ impl<S: Store> Node<S> {
     }
 
     /// Keeps tallies an edge node sent (checked by the network layer: signed by the edge node
-    /// that sent them, of tweets this node watches), each replacing the tweet's last.
-    pub fn keep_tallies(&self, tallies: Vec<Tallied>) {
+    /// that sent them, of tweets this node watches), each replacing the tweet's last, in memory
+    /// at once (the observers are told) and then in the store, so a reload shows them.
+    pub async fn keep_tallies(&self, tallies: Vec<Tallied>) -> Result<(), StoreError> {
         let tweets: Vec<TweetId> = tallies.iter().map(|t| t.tally.tweet.clone()).collect();
+        let writes: Vec<Write> =
+            tallies.iter().map(|t| (schema::tally_key(&t.tally.tweet), Some(t.encode()))).collect();
         let observers = {
             let mut light = self.light.borrow_mut();
             for tallied in tallies {
@@ -180,6 +186,7 @@ impl<S: Store> Node<S> {
         for observer in observers {
             observer(&tweets);
         }
+        self.store.update(&[], |_| (writes, ())).await
     }
 
     /// Adds a function told of the tweets whose tallies came ([`Node::keep_tallies`]).

@@ -294,13 +294,17 @@ impl<S: Store> Node<S> {
         let mut journal = BTreeMap::new();
         let mut seal_records = Vec::new();
         let mut decoder = schema::RowDecoder::default();
-        let mut used = Vec::new();
+        let (mut used, mut tallies) = (Vec::new(), Vec::new());
         for (key, value) in store.load().await? {
             if schema::is_meta(&key) || schema::is_legacy(&key) {
                 continue;
             }
             if let Some(use_of) = schema::decode_used(&key, &value) {
                 used.push(use_of);
+                continue;
+            }
+            if let Some(tallied) = schema::decode_tally(&key, &value) {
+                tallies.push(tallied);
                 continue;
             }
             if schema::is_quarantined(&key) {
@@ -365,7 +369,7 @@ impl<S: Store> Node<S> {
             merged: batcher::Batcher::default(),
             journal: RefCell::new(journal),
             observers: RefCell::default(),
-            light: RefCell::new(light::LightState::opened(used)),
+            light: RefCell::new(light::LightState::opened(used, tallies)),
         })
     }
 

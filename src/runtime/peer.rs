@@ -498,7 +498,11 @@ impl<S: Store + 'static> Peer<S> {
                 }
                 #[cfg(target_arch = "wasm32")]
                 Some(Action::Merge { from, entries }) => self.queue_merge(from, entries, None),
-                Some(Action::Tallies { tallies, .. }) => self.node.keep_tallies(tallies),
+                Some(Action::Tallies { tallies, .. }) => {
+                    let node = self.node.clone();
+                    self.storing
+                        .push(async move { node.keep_tallies(tallies).await }.boxed_local());
+                }
                 Some(Action::Verified { tweet, outcome }) => {
                     let verdict = outcome.map(|figures| self.node.confirm(&tweet, figures));
                     let waiting = self.shared.verifying.borrow_mut().remove(&tweet);

@@ -406,6 +406,19 @@ pub(crate) fn used_key(tweet: &TweetId) -> String {
     format!("used/{}", tweet.as_str())
 }
 
+/// The record of the last tally a light node got of a tweet: `tally/{tweet id}`, holding
+/// [`crate::core::Tallied::encode`]'s bytes.
+pub(crate) fn tally_key(tweet: &TweetId) -> String {
+    format!("tally/{}", tweet.as_str())
+}
+
+/// A `tally/` record's tally; `None` if the key is not one, or it does not decode (then it is a
+/// row like any unknown one) or names another tweet than its key.
+pub(crate) fn decode_tally(key: &str, value: &[u8]) -> Option<crate::core::Tallied> {
+    let tweet = TweetId::new(key.strip_prefix("tally/")?).ok()?;
+    crate::core::Tallied::decode(value).ok().filter(|t| t.tally.tweet == tweet)
+}
+
 /// A `used/` record's tweet and sequence number; `None` if the key is not one, or does not
 /// decode (then it is a row like any unknown one).
 pub(crate) fn decode_used(key: &str, value: &[u8]) -> Option<(TweetId, u64)> {
