@@ -14,6 +14,7 @@ mod common;
 #[cfg(not(target_arch = "wasm32"))]
 mod hostile {
     pub(crate) mod attacks;
+    pub(crate) mod clients;
     pub(crate) mod honest;
     pub(crate) mod measure;
     pub(crate) mod poison;
@@ -35,6 +36,18 @@ fn main() {
     /// How often the honest peer likes a tweet during a window.
     const LIKE_EVERY: Duration = Duration::from_millis(100);
 
+    // `cargo bench --bench hostile -- light-clients`: one edge node serving 1,000 light
+    // clients, alone (not an attack: not in the table).
+    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    if only.iter().any(|o| o == "light-clients") {
+        let dir = std::env::temp_dir().join(format!("warpnet-clients-{}", std::process::id()));
+        let room = ["--max-per-ip", "4096"];
+        let mut edge = Edge::start_with(&dir, &room);
+        local(hostile::clients::run(&mut edge));
+        edge.terminate();
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
     let per_entry = hostile::measure::replica_bytes_per_entry(4, 6000);
     println!(
         "a replica's memory per entry (24,000 likes on distinct tweets): {per_entry:.0} bytes"
@@ -51,7 +64,6 @@ fn main() {
     let honest = Honest::start(&tcp);
     let mut idle_rss = None;
     // `cargo bench --bench hostile -- gossip-flood` runs that attack alone (after idle).
-    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let chosen = Attack::ALL.into_iter().filter(|attack| {
         only.is_empty() || *attack == Attack::Idle || only.iter().any(|o| o == attack.name())
     });

@@ -15,7 +15,7 @@ use futures::executor::block_on;
 use proptest::prelude::*;
 use warpnet_stats::{
     Action, Caps, Difficulty, Generation, Identity, IdentityProof, Leaf, MemoryStore, Minter, Node,
-    PnCounter, Replica, Rules, Sealed, StatKind, Writer, seal_leaves,
+    PnCounter, Replica, Rules, Sealed, StatKind, Store, Writer, seal_leaves,
 };
 
 /// Small caps, so that honest writers reach them and hostile ones go past them; identity
@@ -160,4 +160,35 @@ fn a_stored_counter_beyond_the_caps_is_never_counted() {
     assert_eq!(node.stats(&tweet("t")).likes, 1);
     drop(node);
     assert_eq!(open(1).stats(&tweet("t")).likes, 1);
+}
+
+/// A counter stored in another bucket than its tweet's (a corrupt store, a hand edit) is not
+/// counted: actions read only the tweet's bucket, so a counter counted from elsewhere would
+/// swallow their increments (found by the `store` fuzz target: a like reported counted, the
+/// count still 0).
+#[test]
+fn a_counter_stored_in_the_wrong_bucket_is_not_counted_and_swallows_no_action() {
+    let store = MemoryStore::new();
+    let open =
+        || block_on(Node::open_with(namespace(), common::RULES, store.clone())).expect("opens");
+    let node = open();
+    block_on(node.act(&[(tweet("t"), Action::Like(user("alice")))])).expect("commits");
+    block_on(node.act(&[(tweet("t"), Action::Unlike(user("alice")))])).expect("commits");
+    drop(node);
+    // Move the tweet's bucket record, its counter (1 like, 1 unlike) in it, to another key.
+    let records = block_on(store.load()).expect("loads");
+    let (key, bytes) =
+        records.into_iter().find(|(key, _)| key.starts_with("bucket/")).expect("a bucket");
+    let elsewhere = if key == "bucket/000" { "bucket/001" } else { "bucket/000" }.to_owned();
+    let writes = vec![(key, None), (elsewhere, Some(bytes))];
+    block_on(store.update(&[], |_| (writes, ()))).expect("moved");
+
+    let node = open();
+    assert_eq!(node.skipped_rows(), 1);
+    let (results, _) =
+        block_on(node.act(&[(tweet("t"), Action::Like(user("carol")))])).expect("commits");
+    assert_eq!(results[0].as_ref().map(|applied| applied.count), Ok(1));
+    assert_eq!(node.stats(&tweet("t")).likes, 1);
+    drop(node);
+    assert_eq!(open().stats(&tweet("t")).likes, 1);
 }

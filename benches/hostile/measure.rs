@@ -23,11 +23,17 @@ impl Edge {
     /// identity difficulty 0 (the attackers' identities cost nothing: what is measured is the
     /// cost of their entries, not of minting).
     pub(crate) fn start(dir: &Path) -> Self {
+        Self::start_with(dir, &[])
+    }
+
+    /// Like [`Edge::start`], with more command-line arguments.
+    pub(crate) fn start_with(dir: &Path, args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_warpnet-stats-edge"))
             .arg("--data-dir")
             .arg(dir)
             .args(["--listen", "/ip4/127.0.0.1/tcp/0", "--listen", "/ip4/127.0.0.1/tcp/0/ws"])
             .args(["--http", "127.0.0.1:0", "--difficulty", "0"])
+            .args(args)
             .env("RUST_LOG", "info")
             .stderr(Stdio::piped())
             .spawn()
@@ -97,6 +103,19 @@ impl Edge {
             .filter(|line| !line.ends_with(" 0"))
             .map(str::to_owned)
             .collect()
+    }
+
+    /// One of its own metrics (`warpnet_stats_{name}`, a counter's `_total` or a gauge) from
+    /// its `/metrics`; 0 if absent.
+    pub(crate) fn metric(&mut self, name: &str) -> f64 {
+        let http = self.http();
+        let body = get(&http, "/metrics").map(|(_, body)| body).unwrap_or_default();
+        let prefix = format!("warpnet_stats_{name}");
+        body.lines()
+            .filter_map(|line| line.strip_prefix(&prefix))
+            .filter_map(|rest| rest.strip_prefix("_total ").or_else(|| rest.strip_prefix(' ')))
+            .find_map(|value| value.trim().parse().ok())
+            .unwrap_or(0.0)
     }
 
     /// Stops it with SIGTERM and waits for it.
@@ -177,7 +196,7 @@ impl Sampler {
 }
 
 /// Resident memory of `pid` in MiB (`VmRSS`).
-fn rss_mib(pid: u32) -> f64 {
+pub(crate) fn rss_mib(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let kib = status
         .lines()

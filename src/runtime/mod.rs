@@ -328,12 +328,15 @@ impl<S: Store> Node<S> {
             };
             let mut buckets = BTreeSet::new();
             for (text, row) in rows {
-                // Rows outside the namespace's bounds (taken in before the bounds existed) are
-                // left in the store but not counted.
+                // Rows outside the namespace's bounds (taken in before the bounds existed), and
+                // rows in another bucket than their tweet's (actions read only that one, so a
+                // counter counted from elsewhere would swallow their increments), are left in
+                // the store but not counted.
                 let caps = state.replica().caps();
-                let row = decoder
-                    .decode(&namespace, &text, &row)
-                    .filter(|row| caps.check(row.entry.key.stat, row.entry.counter).is_ok());
+                let row = decoder.decode(&namespace, &text, &row).filter(|row| {
+                    caps.check(row.entry.key.stat, row.entry.counter).is_ok()
+                        && (is_journal || schema::bucket_key(&row.entry.key.tweet) == key)
+                });
                 match row {
                     Some(row) if is_journal => {
                         buckets.insert(schema::bucket_key(&row.entry.key.tweet));
