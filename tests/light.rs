@@ -14,8 +14,8 @@ use common::*;
 use libp2p::PeerId;
 use libp2p::gossipsub::MessageId;
 use warpnet_stats::{
-    DropReason, LightRequest, MAX_WATCHED_PER_PEER, NetworkAction as Action, PeerConfig, Sealed,
-    SealedBatch, StatKind, Tallied, Tally, TweetId,
+    Allowance, DropReason, IngestLimits, LightRequest, MAX_WATCHED_PER_PEER,
+    NetworkAction as Action, PeerConfig, Sealed, SealedBatch, StatKind, Tallied, Tally, TweetId,
 };
 
 fn light_config() -> PeerConfig {
@@ -182,6 +182,32 @@ fn watches_beyond_the_bound_are_answered_but_not_kept() {
     run(&mut edge, &mut light, Duration::from_millis(100));
     assert_eq!(edge.protocol.stats().watches, MAX_WATCHED_PER_PEER as u64);
     assert_eq!(edge.protocol.stats().dropped(DropReason::WatchLimit), 5);
+}
+
+/// A tally is charged to the asker's answer allowance as the pass over its writers it costs,
+/// not as one item: a light node asking for a popular tweet again and again is held back.
+#[test]
+fn tallies_spend_the_answer_allowance_by_their_writers() {
+    let ingest = IngestLimits {
+        answers_per_peer: Allowance { per_second: 10.0, burst: 200.0 },
+        ..IngestLimits::default()
+    };
+    let mut edge = Sim::new(1, PeerConfig { ingest, ..edge_config() });
+    edge.replica.merge(&namespace(), liked(100..171, &["popular"]));
+    let light = replica(2);
+    let watch = LightRequest::Watch {
+        generation: light.local_writer().generation,
+        tweets: vec![(tweet("popular"), 0)],
+    };
+    let bytes = watch.encode(&namespace());
+    let asker = light.local_writer().node.peer_id();
+    assert!(edge.protocol.handle_light_request(asker, &bytes, &edge.replica, edge.now).is_some());
+    // A second later 10 items came back: not the 72 (a tally of 71 writers) it cost.
+    edge.advance(Duration::from_secs(1));
+    assert!(edge.protocol.handle_light_request(asker, &bytes, &edge.replica, edge.now).is_none());
+    assert_eq!(edge.protocol.stats().dropped(DropReason::RateLimited), 1);
+    edge.advance(Duration::from_secs(7));
+    assert!(edge.protocol.handle_light_request(asker, &bytes, &edge.replica, edge.now).is_some());
 }
 
 #[test]

@@ -83,9 +83,13 @@ impl Protocol {
                     self.stats.watches = self.light.watches() as u64;
                 }
                 let response = request.answer_from(replica, asker);
+                // A tally costs a pass over its tweet's counters (about one per writer) and a
+                // signature: charged so, or a popular tweet's tally would come nearly free.
                 let items = match &response {
                     LightResponse::Tweets { entries, tallies, .. } => {
-                        leaves(entries) + tallies.len()
+                        let tallied: usize =
+                            tallies.iter().map(|t| 1 + t.tally.figures.writers as usize).sum();
+                        leaves(entries) + tallied
                     }
                     LightResponse::Page { entries, .. } => leaves(entries),
                     LightResponse::Done => 0,
