@@ -84,23 +84,10 @@ impl Behaviour {
         scores.topics.insert(topic.hash(), topic_score());
         gossipsub.with_peer_score(scores, gossipsub::PeerScoreThresholds::default())?;
         gossipsub.subscribe(&topic)?;
-        let sync = request_response::Behaviour::with_codec(
-            FrameCodec,
-            [(SYNC_PROTOCOL, ProtocolSupport::Full)],
-            // An honest peer has one catch-up request in flight each way per connection.
-            request_response::Config::default()
-                .with_request_timeout(Duration::from_secs(30))
-                .with_max_concurrent_streams(MAX_SYNC_STREAMS),
-        );
-        // A light node has one `Watch` in flight per edge node, an edge node one push per
-        // light node, plus unwatches and contributions.
-        let light = request_response::Behaviour::with_codec(
-            FrameCodec,
-            [(LIGHT_PROTOCOL, ProtocolSupport::Full)],
-            request_response::Config::default()
-                .with_request_timeout(Duration::from_secs(30))
-                .with_max_concurrent_streams(MAX_SYNC_STREAMS),
-        );
+        // An honest peer has one catch-up request in flight each way per connection; a light
+        // node one `Watch` per edge node, an edge node one push per light node, plus
+        // unwatches and contributions.
+        let (sync, light) = (framed(SYNC_PROTOCOL), framed(LIGHT_PROTOCOL));
         let identify = identify::Behaviour::new(identify::Config::new(
             "/warpnet/stats/2".into(),
             key.public(),
@@ -110,6 +97,18 @@ impl Behaviour {
         let per_ip = PerIpLimit::new(caps.per_ip);
         Ok(Self { limits, per_ip, gossipsub, sync, light, identify, ping })
     }
+}
+
+/// A request-response behaviour speaking `protocol` in frames: 30 s per request, at most
+/// [`MAX_SYNC_STREAMS`] streams per connection.
+fn framed(protocol: libp2p::StreamProtocol) -> request_response::Behaviour<FrameCodec> {
+    request_response::Behaviour::with_codec(
+        FrameCodec,
+        [(protocol, ProtocolSupport::Full)],
+        request_response::Config::default()
+            .with_request_timeout(Duration::from_secs(30))
+            .with_max_concurrent_streams(MAX_SYNC_STREAMS),
+    )
 }
 
 /// Topic scoring: each rejected message counts against the peer that delivered it, squared

@@ -126,6 +126,10 @@ impl Light {
         keys: impl IntoIterator<Item = &'a EntryKey>,
         push_at: Instant,
     ) {
+        if self.watchers.is_empty() {
+            // No light node watches anything here (a full node's merges take this path).
+            return;
+        }
         for key in keys {
             let Some(watchers) = self.watchers.get(&key.tweet) else { continue };
             for peer in watchers {
