@@ -14,8 +14,8 @@ mod native {
 
     use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
     use warpnet_stats::{
-        Action, Difficulty, EntryKey, Minter, NodeState, Replica, Sealed, SealedBatch, StatKind,
-        SyncRequest, SyncResponse, SyncSession,
+        Action, Difficulty, EntryKey, Generation, LightRequest, LightResponse, Minter, NodeState,
+        Replica, Sealed, SealedBatch, StatKind, SyncRequest, SyncResponse, SyncSession,
     };
 
     use crate::common::*;
@@ -232,6 +232,46 @@ mod native {
         group.finish();
     }
 
+    /// An edge node's answer to a light node's `Watch` of 50 tweets: of 10 writers each (500
+    /// entries sent, with their proofs) and of 10,000 writers each (50 signed tallies), per
+    /// entry and per tally writer: what the answer allowance charges them.
+    fn watch_answer(c: &mut Criterion) {
+        let mut group = c.benchmark_group("watch_answer");
+        group.sample_size(10);
+        let asker = replica(5).local_writer();
+        let watch = |tweets: &[warpnet_stats::TweetId]| LightRequest::Watch {
+            generation: Generation([5; 16]),
+            tweets: tweets.iter().map(|t| (t.clone(), 0)).collect(),
+        };
+        for (name, writers) in [("entries", 10u64), ("tallies", 10_000)] {
+            let tweets: Vec<_> = (0..50).map(tweet).collect();
+            let mut edge = replica(1);
+            for w in 0..writers {
+                let mut writer = replica(100 + w);
+                let keys: Vec<_> = tweets
+                    .iter()
+                    .map(|t| writer.increment(t, StatKind::Likes).expect("ok").key)
+                    .collect();
+                edge.merge(&namespace(), writer.sealed(&keys));
+            }
+            edge.sync_digest();
+            let request = watch(&tweets);
+            let answer = request.answer_from(&edge, asker.node);
+            let LightResponse::Tweets { entries, tallies, .. } = &answer else { panic!("tweets") };
+            println!(
+                "watch_answer/{name}: {} sealed, {} tallies, {} bytes",
+                entries.len(),
+                tallies.len(),
+                answer.encode(&namespace()).len()
+            );
+            group.throughput(Throughput::Elements(50 * writers));
+            group.bench_function(name, |b| {
+                b.iter(|| black_box(request.answer_from(&edge, asker.node).encode(&namespace())))
+            });
+        }
+        group.finish();
+    }
+
     /// The signature primitive alone, as a baseline for the merge figures.
     fn primitive(c: &mut Criterion) {
         let mut group = c.benchmark_group("ed25519");
@@ -274,6 +314,7 @@ mod native {
         primitive(&mut c);
         catch_up(&mut c);
         light_node(&mut c);
+        watch_answer(&mut c);
         identity(&mut c);
         c.final_summary();
     }

@@ -16,7 +16,11 @@ mod common;
 fn main() {
     let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
-    tokio::task::LocalSet::new().block_on(&runtime, native::run(filter));
+    match std::env::var_os("LIGHT_STORES") {
+        // The edge node stores of the browser benchmark (benches/light.mjs), made once.
+        Some(dir) => runtime.block_on(native::prepare_stores(dir.into())),
+        None => tokio::task::LocalSet::new().block_on(&runtime, native::run(filter)),
+    }
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -282,6 +286,45 @@ mod native {
             checking.elapsed().as_millis(),
             light.handle.stats().received_bytes - before
         );
+    }
+
+    /// The stores of an edge node (`<dir>/<scenario>/store.redb`, opened with `--namespace
+    /// mainnet --difficulty 0`) for the browser benchmark, made here rather than through the
+    /// edge node's intake (its allowance takes 2,000 new counters a second from a peer):
+    /// `million` (100,000 tweets x 10 writers), `popular` (50 tweets x 10,000 writers) and
+    /// `bounded` (100,000 tweets, one like each, from 10 writers). Each is compacted (journal
+    /// folded), as a running edge node's store is. Stores already made are kept.
+    pub(crate) async fn prepare_stores(dir: std::path::PathBuf) {
+        let tweets: Vec<TweetId> = (0..100_000).map(tweet).collect();
+        let popular: Vec<TweetId> = (0..50).map(|i| tweet(200_000 + i)).collect();
+        type Entries<'a> = Box<dyn Fn() -> Vec<Sealed> + 'a>;
+        let scenarios: [(&str, Entries); 3] = [
+            ("million", Box::new(|| likes(1, 1000, &tweets, |w, t| t % 100 == (w % 100) as usize))),
+            ("popular", Box::new(|| likes(10_000, 10_000, &popular, |_, _| true))),
+            ("bounded", Box::new(|| likes(30_000, 10, &tweets, |w, t| t % 10 == w as usize))),
+        ];
+        for (name, entries) in scenarios {
+            let path = dir.join(name).join("store.redb");
+            if path.exists() {
+                println!("{name}: kept {}", path.display());
+                continue;
+            }
+            let started = Instant::now();
+            std::fs::create_dir_all(path.parent().expect("a directory")).expect("created");
+            let rules = warpnet_stats::Rules { caps: warpnet_stats::Caps::DEFAULT, ..RULES };
+            let partial = path.with_extension("partial");
+            let store = RedbStore::open(&partial).expect("opens");
+            let node = Node::open_with(namespace(), rules, store).await.expect("opens");
+            // Folded after each merge, as a node folds after each catch-up.
+            for chunk in entries().chunks(20_000) {
+                node.merge(chunk.to_vec()).await.expect("merged");
+                node.compact().await.expect("folded");
+            }
+            let held = node.with_replica(|r| r.len());
+            drop(node);
+            std::fs::rename(&partial, &path).expect("renamed");
+            println!("{name}: {held} entries in {} ({:?})", path.display(), started.elapsed());
+        }
     }
 
     /// A light node (redb on disk) that watched 100,000 distinct tweets, 250 at a time, each

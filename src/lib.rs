@@ -42,7 +42,7 @@ pub use crate::core::{
 pub use crate::network::protocol::{
     Action as NetworkAction, Allowance, ConnectionCaps, DialId, DropReason, IngestLimits,
     MAX_WATCHED_PER_PEER, MAX_WATCHES, MergeFrom, NetworkStats, PeerConfig, PeerInfo, Protocol,
-    Reply, RequestId, SyncFailure, Verdict,
+    Reply, RequestId, SyncFailure, TALLY_ANSWER_ITEMS, Verdict,
 };
 pub use crate::network::{BoxError, NetworkError};
 #[cfg(not(target_arch = "wasm32"))]

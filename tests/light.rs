@@ -15,7 +15,8 @@ use libp2p::PeerId;
 use libp2p::gossipsub::MessageId;
 use warpnet_stats::{
     Allowance, DropReason, IngestLimits, LightRequest, MAX_WATCHED_PER_PEER,
-    NetworkAction as Action, PeerConfig, Sealed, SealedBatch, StatKind, Tallied, Tally, TweetId,
+    NetworkAction as Action, PeerConfig, Sealed, SealedBatch, StatKind, TALLY_ANSWER_ITEMS,
+    Tallied, Tally, TweetId,
 };
 
 fn light_config() -> PeerConfig {
@@ -184,10 +185,11 @@ fn watches_beyond_the_bound_are_answered_but_not_kept() {
     assert_eq!(edge.protocol.stats().dropped(DropReason::WatchLimit), 5);
 }
 
-/// A tally is charged to the asker's answer allowance as the pass over its writers it costs,
-/// not as one item: a light node asking for a popular tweet again and again is held back.
+/// A tally is charged to the asker's answer allowance as the signature it costs
+/// ([`TALLY_ANSWER_ITEMS`] items), not as one item: a light node asking for a popular tweet
+/// again and again is held back.
 #[test]
-fn tallies_spend_the_answer_allowance_by_their_writers() {
+fn tallies_spend_the_answer_allowance_as_their_signatures_cost() {
     let ingest = IngestLimits {
         answers_per_peer: Allowance { per_second: 10.0, burst: 200.0 },
         ..IngestLimits::default()
@@ -202,11 +204,13 @@ fn tallies_spend_the_answer_allowance_by_their_writers() {
     let bytes = watch.encode(&namespace());
     let asker = light.local_writer().node.peer_id();
     assert!(edge.protocol.handle_light_request(asker, &bytes, &edge.replica, edge.now).is_some());
-    // A second later 10 items came back: not the 72 (a tally of 71 writers) it cost.
-    edge.advance(Duration::from_secs(1));
+    // An answer needs the whole burst: back only once the tally's items came back (10 a
+    // second), not a tenth of a second later as one item would.
+    let refill = Duration::from_secs_f64(TALLY_ANSWER_ITEMS as f64 / 10.0);
+    edge.advance(refill - Duration::from_millis(200));
     assert!(edge.protocol.handle_light_request(asker, &bytes, &edge.replica, edge.now).is_none());
     assert_eq!(edge.protocol.stats().dropped(DropReason::RateLimited), 1);
-    edge.advance(Duration::from_secs(7));
+    edge.advance(Duration::from_millis(300));
     assert!(edge.protocol.handle_light_request(asker, &bytes, &edge.replica, edge.now).is_some());
 }
 

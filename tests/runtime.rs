@@ -466,7 +466,7 @@ fn sealed_counts(
 }
 
 #[test]
-fn a_large_merge_goes_to_one_journal_record_that_compaction_folds_into_the_buckets() {
+fn a_large_merge_goes_to_the_journal_in_one_transaction_and_compaction_folds_it() {
     let store = Failing::new();
     let node = open(store.clone());
     act(&node, "t0", Action::Like(user("local"))).expect("commits");
@@ -481,7 +481,7 @@ fn a_large_merge_goes_to_one_journal_record_that_compaction_folds_into_the_bucke
     };
     let journal =
         |store: &Failing| keys(store).iter().filter(|k| k.starts_with("journal/")).count();
-    assert_eq!(journal(&store), 1);
+    assert!(journal(&store) >= 1, "journaled (in records of at most 64 KiB: tests/journal.rs)");
     assert!(node.has_journal());
 
     // Another node on the store (a tab opened later) reads it, and takes over folding it.

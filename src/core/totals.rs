@@ -63,6 +63,11 @@ impl Total {
         self.0 += new.value() - old.value();
     }
 
+    /// Increments less decrements over every writer.
+    pub(crate) fn sum(self) -> i128 {
+        self.0
+    }
+
     /// The count shown: never below zero, at most `u64::MAX`.
     pub(crate) fn count(self) -> u64 {
         u64::try_from(self.0.max(0)).unwrap_or(u64::MAX)

@@ -1,6 +1,7 @@
 // Two browser nodes (two contexts: separate storage, so separate node ids) and an edge node
 // process, all on loopback, over WebSocket and over WebRTC-direct: a like in one appears in
-// the other; one goes offline, both change, it comes back, and both converge.
+// the other; one goes offline, both change, it comes back, and both converge. Two light tabs
+// with feeds that partly overlap: they converge on the tweets they share and get nothing else.
 // Needs scripts/build-pkg and the debug edge node binary (scripts/test builds both first).
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -92,3 +93,48 @@ for (const transport of ["websocket", "webrtc-direct"]) {
     for (const page of [a, b]) await page.context().close();
   });
 }
+
+test("light tabs with partly overlapping feeds converge on the tweets they share and receive nothing of the rest", async () => {
+  const open = async () => {
+    const page = await (await env.browser.newContext()).newPage();
+    await page.goto(`${env.edge.url}index.html?light&difficulty=${DIFFICULTY}`);
+    await page.waitForFunction(() => window.statsNode || window.openError, null, { timeout: 20_000 });
+    assert.equal(await page.evaluate(() => window.openError), undefined);
+    // A light node pulls no catch-up: connected is all there is to wait for.
+    await page.waitForFunction(() => window.statsNode.syncStatus().connected, null, { timeout: 30_000 });
+    return page;
+  };
+  const [a, b] = [await open(), await open()];
+  const feed = (from, to) => Array.from({ length: to - from }, (_, i) => `feed-${from + i}`);
+  const [onlyA, shared, onlyB] = [feed(0, 3), feed(3, 6), feed(6, 9)];
+  await a.evaluate((ids) => { window.unwatch = window.statsNode.watch(ids); }, [...onlyA, ...shared]);
+  await b.evaluate((ids) => { window.unwatch = window.statsNode.watch(ids); }, [...shared, ...onlyB]);
+  const likeAll = (page, ids, user) => page.evaluate(([ids, user]) => Promise.all(ids.map((t) => window.statsNode.like(t, user))), [ids, user]);
+  await likeAll(a, [...onlyA, ...shared], "alice");
+  await likeAll(b, [...shared, ...onlyB], "bob");
+  for (const tweet of shared) {
+    await until(a, tweet, 2);
+    await until(b, tweet, 2);
+  }
+  // A later like on a shared tweet arrives; those on the tweets only the other shows never did.
+  await b.evaluate((t) => window.statsNode.like(t, "carol"), shared[0]);
+  await until(a, shared[0], 3);
+  const likes = (page, ids) => page.evaluate((ids) => ids.map((t) => window.statsNode.stats(t).likes), ids);
+  assert.deepEqual(await likes(a, onlyB), [0, 0, 0], "b's likes on tweets a does not show");
+  assert.deepEqual(await likes(b, onlyA), [0, 0, 0], "a's likes on tweets b does not show");
+  assert.deepEqual(await likes(a, onlyA), [1, 1, 1], "a's own");
+  const received = (page) => page.evaluate(() => window.changes.filter((c) => c.source === "remote").map((c) => c.tweetId));
+  assert.deepEqual([...new Set(await received(a))].sort(), shared, "a heard of the shared tweets alone");
+  assert.deepEqual([...new Set(await received(b))].sort(), shared, "b heard of the shared tweets alone");
+
+  // Offline and back: b counts while offline; both converge on the shared tweet after.
+  await b.evaluate(() => window.statsNode.setOnline(false));
+  await b.waitForFunction(() => !window.statsNode.syncStatus().connected, null, { timeout: 10_000 });
+  await a.evaluate((t) => window.statsNode.like(t, "dave"), shared[1]);
+  await b.evaluate((t) => window.statsNode.like(t, "erin"), shared[1]);
+  await until(a, shared[1], 3);
+  await b.evaluate(() => window.statsNode.setOnline(true));
+  await until(a, shared[1], 4);
+  await until(b, shared[1], 4);
+  for (const page of [a, b]) await page.context().close();
+});

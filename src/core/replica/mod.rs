@@ -87,8 +87,8 @@ struct Slot {
     counter: PnCounter,
     /// The leaves that vouch for a remote counter (none for local ones, sealed when served).
     witnesses: Witnesses,
-    /// The counter's catch-up summary: computed when the digest tree is built, and on every
-    /// change after that.
+    /// The counter's catch-up summary, computed on every change (`None` only in a slot just
+    /// made, before its first counter is put).
     summary: Option<Summary>,
 }
 
@@ -96,6 +96,10 @@ struct Slot {
 struct TweetCounters {
     totals: [Total; 4],
     slots: Slots,
+    /// The XOR of every slot's summary digest (the tweet's digest), kept with each change.
+    digest: u64,
+    /// The distinct writers of the slots.
+    writers: u32,
 }
 
 /// All counters of one namespace as seen by one node.
@@ -364,6 +368,9 @@ impl Replica {
             Some(counters) => counters,
             None => self.tweets.entry(key.tweet.clone()).or_default(),
         };
+        if !StatKind::ALL.iter().any(|&stat| counters.slots.get(&(stat, key.writer)).is_some()) {
+            counters.writers += 1;
+        }
         let slot = counters.slots.get_or_insert_with((key.stat, key.writer), || {
             self.len += 1;
             self.quota.count(key.writer);
@@ -371,11 +378,11 @@ impl Replica {
         });
         counters.totals[key.stat.index()].replace(slot.counter, counter);
         let old = slot.summary;
-        *slot = Slot { counter, witnesses, summary: None };
-        // Once built, the tree follows every change (each slot then has its summary).
+        let summary = digest::summarize(key, counter);
+        counters.digest ^= old.map_or(0, |old| old.digest) ^ summary.digest;
+        *slot = Slot { counter, witnesses, summary: Some(summary) };
+        // Once built, the tree follows every change.
         if let Some(tree) = &mut self.tree {
-            let summary = digest::summarize(key, counter);
-            slot.summary = Some(summary);
             tree.update(key, old, summary);
         }
     }

@@ -3,69 +3,54 @@
 //! key-hash order (to page through its writers), and forgetting its remote counters when a
 //! light node no longer shows it (its own stay).
 
-use std::collections::BTreeSet;
-
 use super::{Replica, digest};
 use crate::core::counter::PnCounter;
-use crate::core::ids::{EntryKey, TweetId, Writer};
+use crate::core::ids::{EntryKey, StatKind, TweetId, Writer};
 use crate::core::tally::{Figures, saturated};
 
 impl Replica {
     /// The digest of every counter held of `tweet` but `except`'s: the XOR of their catch-up
     /// summaries' digests (zero for none). Two replicas with equal digests of a tweet hold the
-    /// same counters of it (up to a 64-bit hash collision). Costs one hash per counter of the
-    /// tweet.
+    /// same counters of it (up to a 64-bit hash collision). Kept with every change: costs a
+    /// lookup per statistic, however many writers the tweet has.
     pub fn tweet_digest(&self, tweet: &TweetId, except: Option<Writer>) -> u64 {
         let Some(counters) = self.tweets.get(tweet) else { return 0 };
-        counters.slots.iter().filter(|((_, writer), _)| Some(*writer) != except).fold(
-            0,
-            |acc, (&(stat, writer), slot)| {
-                let summary = slot.summary.unwrap_or_else(|| {
-                    digest::summarize(
-                        &EntryKey { tweet: tweet.clone(), stat, writer },
-                        slot.counter,
-                    )
-                });
-                acc ^ summary.digest
-            },
-        )
+        let Some(except) = except else { return counters.digest };
+        StatKind::ALL.iter().fold(counters.digest, |acc, &stat| {
+            let slot = counters.slots.get(&(stat, except));
+            acc ^ slot.and_then(|slot| slot.summary).map_or(0, |summary| summary.digest)
+        })
     }
 
     /// What this replica holds of `tweet`, as a tally states it: each statistic's sum, the
-    /// writers, the digest of every counter.
+    /// writers, the digest of every counter. Kept with every change: costs nothing per writer.
     pub fn figures(&self, tweet: &TweetId) -> Figures {
         let Some(counters) = self.tweets.get(tweet) else { return Figures::default() };
-        let mut sums = [0i128; 4];
-        let mut writers = BTreeSet::new();
-        for (&(stat, writer), slot) in counters.slots.iter() {
-            sums[stat.index()] += slot.counter.value();
-            writers.insert(writer);
-        }
         Figures {
-            totals: sums.map(saturated),
-            writers: u32::try_from(writers.len()).unwrap_or(u32::MAX),
-            digest: self.tweet_digest(tweet, None),
+            totals: counters.totals.map(|total| saturated(total.sum())),
+            writers: counters.writers,
+            digest: counters.digest,
         }
     }
 
     /// `writer`'s counter values of `tweet` per statistic (zero where it wrote none).
     pub fn writer_values(&self, tweet: &TweetId, writer: Writer) -> [i64; 4] {
-        let mut values = [0; 4];
-        if let Some(counters) = self.tweets.get(tweet) {
-            for (&(stat, w), slot) in counters.slots.iter() {
-                if w == writer {
-                    values[stat.index()] = saturated(slot.counter.value());
-                }
-            }
-        }
-        values
+        let Some(counters) = self.tweets.get(tweet) else { return [0; 4] };
+        StatKind::ALL.map(|stat| {
+            counters.slots.get(&(stat, writer)).map_or(0, |slot| saturated(slot.counter.value()))
+        })
     }
 
     /// How many counters of `tweet` are held, `except`'s left out.
     pub fn tweet_len(&self, tweet: &TweetId, except: Option<Writer>) -> usize {
-        self.tweets.get(tweet).map_or(0, |counters| {
-            counters.slots.iter().filter(|((_, writer), _)| Some(*writer) != except).count()
-        })
+        let Some(counters) = self.tweets.get(tweet) else { return 0 };
+        let excepted = except.map_or(0, |writer| {
+            StatKind::ALL
+                .iter()
+                .filter(|&&stat| counters.slots.get(&(stat, writer)).is_some())
+                .count()
+        });
+        counters.slots.len() - excepted
     }
 
     /// The keys of `tweet`'s counters, `except`'s left out, with their key hashes, in
@@ -94,7 +79,10 @@ impl Replica {
         let gone = counters.slots.drain_where(|(_, writer)| *writer != local);
         for ((stat, _), slot) in &gone {
             counters.totals[stat.index()].replace(slot.counter, PnCounter::default());
+            counters.digest ^= slot.summary.map_or(0, |summary| summary.digest);
         }
+        // Only this node's own counters are left: at most one writer.
+        counters.writers = u32::from(!counters.slots.is_empty());
         if counters.slots.is_empty() {
             self.tweets.remove(tweet);
         }
@@ -117,8 +105,10 @@ impl Replica {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
-    use crate::core::ids::{Generation, Namespace, StatKind};
+    use crate::core::ids::{Generation, Namespace};
     use crate::core::proof::{Difficulty, IdentityProof};
     use crate::core::rules::Rules;
     use crate::core::signing::Identity;
@@ -152,6 +142,51 @@ mod tests {
         writer.sealed(&keys)
     }
 
+    /// `tweet`'s digest but `except`'s and its figures, computed afresh from every entry held.
+    fn recounted(r: &Replica, tweet: &TweetId, except: Option<Writer>) -> (u64, Figures) {
+        let mut sums = [0i128; 4];
+        let (mut writers, mut digest, mut all) = (BTreeSet::new(), 0, 0);
+        for entry in r.entries().filter(|e| e.key.tweet == *tweet) {
+            sums[entry.key.stat.index()] += entry.counter.value();
+            writers.insert(entry.key.writer);
+            let summary = super::digest::summarize(&entry.key, entry.counter).digest;
+            all ^= summary;
+            if Some(entry.key.writer) != except {
+                digest ^= summary;
+            }
+        }
+        let figures =
+            Figures { totals: sums.map(saturated), writers: writers.len() as u32, digest: all };
+        (digest, figures)
+    }
+
+    /// Every tweet's digest (but each writer's, and whole) and figures are what its entries
+    /// make, as kept with each change.
+    fn kept_as_recounted(r: &Replica) -> Result<(), proptest::test_runner::TestCaseError> {
+        let writers: BTreeSet<Writer> = r.entries().map(|e| e.key.writer).collect();
+        for t in 0..4 {
+            let t = tweet(&format!("t{t}"));
+            for except in std::iter::once(None).chain(writers.iter().copied().map(Some)) {
+                let (digest, figures) = recounted(r, &t, except);
+                proptest::prop_assert_eq!(r.tweet_digest(&t, except), digest);
+                proptest::prop_assert_eq!(r.figures(&t), figures);
+                let held = r.entries().filter(|e| e.key.tweet == t && Some(e.key.writer) != except);
+                proptest::prop_assert_eq!(r.tweet_len(&t, except), held.count());
+                if let Some(writer) = except {
+                    let values = StatKind::ALL.map(|stat| {
+                        r.entries()
+                            .find(|e| {
+                                e.key.tweet == t && e.key.stat == stat && e.key.writer == writer
+                            })
+                            .map_or(0, |e| saturated(e.counter.value()))
+                    });
+                    proptest::prop_assert_eq!(r.writer_values(&t, writer), values);
+                }
+            }
+        }
+        Ok(())
+    }
+
     proptest::proptest! {
         /// Forgetting a tweet leaves the replica as if its remote counters had never come:
         /// the same counters, totals, digests (tree and per tweet), seals and quota counts.
@@ -170,6 +205,7 @@ mod tests {
                 for (i, &n) in own.iter().enumerate() {
                     for _ in 0..n {
                         r.increment(&tweet(&format!("t{i}")), StatKind::Likes).expect("ok");
+                        r.increment(&tweet(&format!("t{i}")), StatKind::Views).expect("ok");
                     }
                 }
                 if tree_first {
@@ -189,7 +225,9 @@ mod tests {
                 }).collect();
                 never.merge(&namespace, kept);
             }
+            kept_as_recounted(&full)?;
             let dropped = full.forget(&forgotten);
+            kept_as_recounted(&full)?;
             proptest::prop_assert!(dropped.iter().all(|k| k.tweet == forgotten && k.writer != full.local_writer()));
             let sorted = |r: &Replica| {
                 let mut e: Vec<_> = r.entries().collect();

@@ -72,6 +72,13 @@ impl Slots {
         }
     }
 
+    pub(super) fn len(&self) -> usize {
+        match self {
+            Self::Few(few) => few.len(),
+            Self::Many(many) => many.len(),
+        }
+    }
+
     pub(super) fn is_empty(&self) -> bool {
         match self {
             Self::Few(few) => few.is_empty(),

@@ -35,7 +35,7 @@ pub use interface::{
     Action, Allowance, ConnectionCaps, IngestLimits, MergeFrom, PeerConfig, Reply, Verdict,
 };
 use light::Light;
-pub use light::{MAX_WATCHED_PER_PEER, MAX_WATCHES};
+pub use light::{MAX_WATCHED_PER_PEER, MAX_WATCHES, TALLY_ANSWER_ITEMS};
 use limits::Backoff;
 pub use links::DialId;
 use links::{LinkAction, Links};

@@ -20,6 +20,7 @@ use crate::core::{
 
 #[cfg(doc)]
 use super::light::Light;
+use super::light::TALLY_ANSWER_ITEMS;
 
 impl Protocol {
     /// This light node shows `tweets`: their entries (or tallies) are asked of every edge node
@@ -83,13 +84,11 @@ impl Protocol {
                     self.stats.watches = self.light.watches() as u64;
                 }
                 let response = request.answer_from(replica, asker);
-                // A tally costs a pass over its tweet's counters (about one per writer) and a
-                // signature: charged so, or a popular tweet's tally would come nearly free.
+                // A tally costs its signature: charged so, or asking for popular tweets again
+                // and again would come nearly free.
                 let items = match &response {
                     LightResponse::Tweets { entries, tallies, .. } => {
-                        let tallied: usize =
-                            tallies.iter().map(|t| 1 + t.tally.figures.writers as usize).sum();
-                        leaves(entries) + tallied
+                        leaves(entries) + tallies.len() * TALLY_ANSWER_ITEMS
                     }
                     LightResponse::Page { entries, .. } => leaves(entries),
                     LightResponse::Done => 0,

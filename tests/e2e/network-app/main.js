@@ -1,6 +1,6 @@
 // A browser node that finds its edge node from /bootstrap.json of its origin, as the demo page
 // does. Query: ?transport=websocket|webrtc-direct&namespace=...&difficulty=N (the namespace's
-// identity-proof difficulty: as the edge node's --difficulty); tests drive it through
+// identity-proof difficulty: as the edge node's --difficulty)&light (a light node); tests drive it through
 // window.statsNode and read every change event (with its arrival time) from window.changes
 // and their count from peers (stored in IndexedDB before the event) from window.remoteChanges.
 import init, { StatsNode } from "/pkg/warpnet_stats.js";
@@ -13,7 +13,8 @@ try {
   const { addresses } = await (await fetch("/bootstrap.json")).json();
   const bootstrap = addresses.filter((a) => a.includes(marker) && a.startsWith("/ip4/127.0.0.1/"));
   const difficulty = query.has("difficulty") ? Number(query.get("difficulty")) : undefined;
-  const node = await StatsNode.open({ namespace: query.get("namespace") ?? "e2e", bootstrap, difficulty });
+  const light = query.has("light");
+  const node = await StatsNode.open({ namespace: query.get("namespace") ?? "e2e", bootstrap, difficulty, light });
   window.changes = [];
   window.remoteChanges = 0;
   node.addEventListener("change", (e) => {
