@@ -29,15 +29,15 @@ mod storage;
 pub use crate::bindings::StatsNode;
 pub use crate::core::{
     Action, Caps, CapsError, Contribution, Difficulty, Entry, EntryKey, FULL_TWEET_COUNTERS,
-    Figures, Generation, GroupError, HASH_BYTES, Hash, Identity, IdentityProof, Interest, KeyError,
-    Leaf, LightError, LightRequest, LightResponse, MAX_BATCH_ENTRIES, MAX_ID_LEN, MAX_LEAVES,
-    MAX_MESSAGE_BYTES, MAX_NAMESPACE_LEN, MAX_REQUEST_ITEMS, MAX_RESPONSE_ENTRIES,
-    MAX_RESPONSE_SUMMARIES, MAX_WATCH_TWEETS, Mark, MergeReport, Minter, Namespace, NodeId,
-    NodeState, OutOfBounds, Outcome, PROOF_DOMAIN, PnCounter, ProofError, Record, Rejection,
-    Replica, ReplyId, Rules, SEAL_DOMAIN, Seal, SealError, Sealed, SealedBatch, Signature,
-    StatKind, Stats, Summary, SyncError, SyncRequest, SyncResponse, SyncSession, SyncStep,
-    TALLY_DOMAIN, Tallied, Tally, Tree, TweetId, UserId, Verification, WIRE_VERSION, WireError,
-    Writer, seal_leaves, seal_payload, tally_payload, verify_sealed,
+    Figures, Forgotten, Generation, GroupError, HASH_BYTES, Hash, Identity, IdentityProof,
+    Interest, KeyError, Leaf, LightError, LightRequest, LightResponse, MAX_BATCH_ENTRIES,
+    MAX_ID_LEN, MAX_LEAVES, MAX_MESSAGE_BYTES, MAX_NAMESPACE_LEN, MAX_REQUEST_ITEMS,
+    MAX_RESPONSE_ENTRIES, MAX_RESPONSE_SUMMARIES, MAX_WATCH_TWEETS, Mark, MergeReport, Minter,
+    Namespace, NodeId, NodeState, OutOfBounds, Outcome, PROOF_DOMAIN, PnCounter, ProofError,
+    Record, Rejection, Replica, ReplyId, Rules, SEAL_DOMAIN, Seal, SealError, Sealed, SealedBatch,
+    Signature, StatKind, Stats, Summary, SyncError, SyncRequest, SyncResponse, SyncSession,
+    SyncStep, TALLY_DOMAIN, Tallied, Tally, Tree, TweetId, UserId, Verification, WIRE_VERSION,
+    WireError, Writer, seal_leaves, seal_payload, tally_payload, verify_sealed,
 };
 pub use crate::network::protocol::{
     Action as NetworkAction, Allowance, ConnectionCaps, DialId, DropReason, IngestLimits,

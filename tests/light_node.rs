@@ -63,6 +63,10 @@ async fn most_recent_tweets_are_held<S: Store, F: Future<Output = S>>(store: imp
     assert_eq!(node.stats(&tweet("t5")).likes, 0);
     assert_eq!(node.stats(&tweet("t9")).likes, 1);
     drop(node);
+    // Each like came under a seal of its own: the records of the forgotten ones are deleted.
+    let records = store().await.load().await.expect("loads");
+    let seals = records.iter().filter(|(key, _)| key.starts_with("seal/")).count();
+    assert_eq!(seals, 4, "the seal records of the 4 tweets held, none of the 6 forgotten");
 
     // Reopened as a full node: the store holds what memory did.
     let full = open(store().await).await;
@@ -82,6 +86,16 @@ async fn most_recent_tweets_are_held<S: Store, F: Future<Output = S>>(store: imp
 fn a_light_node_holds_the_most_recently_used_tweets_up_to_its_bound() {
     let store = MemoryStore::new();
     block_on(most_recent_tweets_are_held(|| std::future::ready(store.clone())));
+}
+
+/// The same on disk.
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn a_light_node_forgets_in_redb() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let path = dir.path().join("light.redb");
+    let store = || std::future::ready(warpnet_stats::RedbStore::open(&path).expect("opens"));
+    block_on(most_recent_tweets_are_held(store));
 }
 
 /// The same in IndexedDB: forgotten rows are deleted from the database.

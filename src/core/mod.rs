@@ -36,7 +36,7 @@ pub use light::{FULL_TWEET_COUNTERS, LightError, Verification};
 pub use merkle::{HASH_BYTES, Hash, MAX_LEAVES, ProofError, Tree};
 pub use proof::{Difficulty, IdentityProof, Minter, PROOF_DOMAIN};
 pub(crate) use replica::Merging;
-pub use replica::{Entry, MergeReport, Rejection, Replica};
+pub use replica::{Entry, Forgotten, MergeReport, Rejection, Replica};
 pub use rules::{Caps, CapsError, OutOfBounds, Rules};
 pub use seal::{
     Leaf, SEAL_DOMAIN, Seal, SealError, Sealed, seal_leaves, seal_payload, verify_sealed,

@@ -101,13 +101,11 @@ impl SealTable {
     }
 
     /// One witness fewer rests on this seal; dropped when none does.
-    pub(crate) fn release(&mut self, writer: Writer, root: &Hash) {
-        if let Some(held) = self.seals.get_mut(&(writer, *root)) {
-            held.refs = held.refs.saturating_sub(1);
-            if held.refs == 0 {
-                self.seals.remove(&(writer, *root));
-            }
-        }
+    /// Returns whether that dropped the seal.
+    pub(crate) fn release(&mut self, writer: Writer, root: &Hash) -> bool {
+        let Some(held) = self.seals.get_mut(&(writer, *root)) else { return false };
+        held.refs = held.refs.saturating_sub(1);
+        held.refs == 0 && self.seals.remove(&(writer, *root)).is_some()
     }
 
     /// Drops this seal if no witness rests on it.

@@ -135,10 +135,15 @@ impl<S: Store> Node<S> {
 
     /// Forgets other writers' counters of `tweets` in memory and in the store (folding the
     /// journal first, so none of their rows stays there), with `writes` in the same
-    /// transaction.
+    /// transaction; then the records of the seals they alone rested on.
     async fn forget(&self, tweets: Vec<TweetId>, mut writes: Vec<Write>) -> Result<(), StoreError> {
-        let keys: Vec<EntryKey> =
-            self.with_replica_mut(|r| tweets.iter().flat_map(|t| r.forget(t)).collect());
+        let (mut keys, mut seals): (Vec<EntryKey>, Vec<String>) = (Vec::new(), Vec::new());
+        self.with_replica_mut(|r| {
+            for forgotten in tweets.iter().map(|t| r.forget(t)) {
+                keys.extend(forgotten.keys);
+                seals.extend(forgotten.seals.iter().map(|(w, root)| schema::seal_key(w, root)));
+            }
+        });
         {
             let mut light = self.light.borrow_mut();
             for tweet in &tweets {
@@ -166,7 +171,10 @@ impl<S: Store> Node<S> {
             }
             (writes, ())
         })
-        .await
+        .await?;
+        // A seal's record is its parts (`seal_key/part`), all under its key. Left behind (a
+        // failed delete), the next open deletes them.
+        if seals.is_empty() { Ok(()) } else { self.store.delete_prefixed(&seals).await }
     }
 
     /// Keeps tallies an edge node sent (checked by the network layer: signed by the edge node

@@ -41,6 +41,13 @@ impl Store for BrowserStore {
         }
     }
 
+    async fn delete_prefixed(&self, prefixes: &[String]) -> Result<(), StoreError> {
+        match self {
+            Self::IndexedDb(store) => store.delete_prefixed(prefixes).await,
+            Self::Memory(store) => store.delete_prefixed(prefixes).await,
+        }
+    }
+
     fn persistent(&self) -> bool {
         matches!(self, Self::IndexedDb(_))
     }

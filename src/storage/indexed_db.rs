@@ -2,6 +2,7 @@
 //! values. Each update is one readwrite transaction; IndexedDB runs transactions on the same
 //! store one after another, across tabs, so read-modify-writes from two tabs never interleave.
 
+use indexed_db_futures::KeyRange;
 use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::TransactionMode;
@@ -114,6 +115,21 @@ impl Store for IndexedDbStore {
         }
         tx.commit().await.map_err(write)?;
         Ok(result)
+    }
+
+    async fn delete_prefixed(&self, prefixes: &[String]) -> Result<(), StoreError> {
+        let tx = self
+            .db
+            .transaction(OBJECT_STORE)
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .map_err(write)?;
+        let store = tx.object_store(OBJECT_STORE).map_err(write)?;
+        for prefix in prefixes {
+            let range = KeyRange::Bound(prefix.clone(), false, super::prefix_end(prefix), true);
+            drop(store.delete::<String, _>(range).primitive().map_err(write)?);
+        }
+        tx.commit().await.map_err(write)
     }
 
     fn persistent(&self) -> bool {

@@ -41,6 +41,21 @@ impl Store for MemoryStore {
         Ok(result)
     }
 
+    async fn delete_prefixed(&self, prefixes: &[String]) -> Result<(), StoreError> {
+        let mut data = self.data.borrow_mut();
+        for prefix in prefixes {
+            let keys: Vec<String> = data
+                .range(prefix.clone()..)
+                .take_while(|(key, _)| key.starts_with(prefix.as_str()))
+                .map(|(key, _)| key.clone())
+                .collect();
+            for key in keys {
+                data.remove(&key);
+            }
+        }
+        Ok(())
+    }
+
     fn persistent(&self) -> bool {
         false
     }

@@ -63,8 +63,9 @@ impl StoreError {
 
 /// A key-value store with atomic read-modify-write transactions.
 ///
-/// `update` is the one write path: it reads `keys`, hands their current values to `change`,
-/// and writes what `change` returns, all in one transaction. Two writers sharing a store (two
+/// `update` is the write path: it reads `keys`, hands their current values to `change`,
+/// and writes what `change` returns, all in one transaction (`delete_prefixed` drops records by
+/// the start of their keys). Two writers sharing a store (two
 /// browser tabs on one IndexedDB database) are serialised by it, so an increment computed from
 /// what the other just wrote is never lost.
 #[allow(async_fn_in_trait)] // used single-threaded in the browser; no Send bound wanted
@@ -80,6 +81,23 @@ pub trait Store {
         change: impl FnOnce(Vec<Option<Vec<u8>>>) -> (Vec<Write>, R),
     ) -> Result<R, StoreError>;
 
+    /// Deletes every key that starts with one of `prefixes`, in one transaction. The stores
+    /// delete by key range; this default reads every key first.
+    async fn delete_prefixed(&self, prefixes: &[String]) -> Result<(), StoreError> {
+        let keys = self.load().await?.into_iter().map(|(key, _)| key);
+        let gone: Vec<Write> = keys
+            .filter(|key| prefixes.iter().any(|prefix| key.starts_with(prefix.as_str())))
+            .map(|key| (key, None))
+            .collect();
+        self.update(&[], |_| (gone, ())).await
+    }
+
     /// Whether data outlives the process (false for the memory store).
     fn persistent(&self) -> bool;
+}
+
+/// The least key greater than every key starting with `prefix` (keys here are ASCII): the
+/// exclusive end of the prefix's key range.
+fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}\u{ffff}")
 }

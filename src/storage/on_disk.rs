@@ -138,6 +138,26 @@ fn read(e: impl Into<redb::Error>) -> StoreError {
     StoreError::read(e.into())
 }
 
+/// Deletes the keys under `prefixes` in one write transaction (on the store's thread).
+fn delete_prefixed(db: &Database, prefixes: &[String]) -> Result<(), StoreError> {
+    let txn = db.begin_write().map_err(write)?;
+    {
+        let mut table = txn.open_table(TABLE).map_err(write)?;
+        for prefix in prefixes {
+            let end = super::prefix_end(prefix);
+            let keys = table
+                .range::<&str>(prefix.as_str()..end.as_str())
+                .map_err(read)?
+                .map(|row| row.map(|(key, _)| key.value().to_owned()).map_err(read))
+                .collect::<Result<Vec<String>, _>>()?;
+            for key in keys {
+                table.remove(key.as_str()).map_err(write)?;
+            }
+        }
+    }
+    txn.commit().map_err(write)
+}
+
 fn write(e: impl Into<redb::Error>) -> StoreError {
     StoreError::write(e.into())
 }
@@ -171,6 +191,14 @@ impl Store for RedbStore {
         send_writes.send(changes).map_err(stopped)?;
         outcome.await.map_err(stopped)??;
         Ok(result)
+    }
+
+    async fn delete_prefixed(&self, prefixes: &[String]) -> Result<(), StoreError> {
+        let prefixes = prefixes.to_vec();
+        let (done, outcome) = oneshot::channel();
+        let job: Job = Box::new(move |db| drop(done.send(delete_prefixed(db, &prefixes))));
+        self.jobs.as_ref().ok_or_else(|| stopped(()))?.send(job).map_err(stopped)?;
+        outcome.await.map_err(stopped)?
     }
 
     fn persistent(&self) -> bool {

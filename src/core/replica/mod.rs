@@ -23,6 +23,7 @@ use super::witness::{MAX_SERVED_LEAVES, SealTable, Witness, Witnesses};
 mod merging;
 mod per_tweet;
 pub(crate) use merging::Merging;
+pub use per_tweet::Forgotten;
 mod slots;
 
 use slots::Slots;

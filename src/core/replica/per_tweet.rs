@@ -6,6 +6,7 @@
 use super::{Replica, digest};
 use crate::core::counter::PnCounter;
 use crate::core::ids::{EntryKey, StatKind, TweetId, Writer};
+use crate::core::merkle::Hash;
 use crate::core::tally::{Figures, saturated};
 
 impl Replica {
@@ -71,11 +72,11 @@ impl Replica {
     }
 
     /// Drops every counter of `tweet` written by other nodes, with the seals only they rested
-    /// on; this node's own counters stay (they are its writes, never fetched back). Returns the
-    /// keys dropped. What is forgotten is fetched again if the tweet is asked for later.
-    pub fn forget(&mut self, tweet: &TweetId) -> Vec<EntryKey> {
+    /// on; this node's own counters stay (they are its writes, never fetched back). Returns
+    /// what it dropped. What is forgotten is fetched again if the tweet is asked for later.
+    pub fn forget(&mut self, tweet: &TweetId) -> Forgotten {
         let local = self.local;
-        let Some(counters) = self.tweets.get_mut(tweet) else { return Vec::new() };
+        let Some(counters) = self.tweets.get_mut(tweet) else { return Forgotten::default() };
         let gone = counters.slots.drain_where(|(_, writer)| *writer != local);
         for ((stat, _), slot) in &gone {
             counters.totals[stat.index()].replace(slot.counter, PnCounter::default());
@@ -86,21 +87,32 @@ impl Replica {
         if counters.slots.is_empty() {
             self.tweets.remove(tweet);
         }
-        let mut keys = Vec::with_capacity(gone.len());
+        let mut forgotten = Forgotten { keys: Vec::with_capacity(gone.len()), seals: Vec::new() };
         for ((stat, writer), slot) in gone {
             let key = EntryKey { tweet: tweet.clone(), stat, writer };
             for witness in slot.witnesses.iter().flatten() {
-                self.seals.release(writer, &witness.root);
+                if self.seals.release(writer, &witness.root) {
+                    forgotten.seals.push((writer, witness.root));
+                }
             }
             if let (Some(tree), Some(summary)) = (&mut self.tree, slot.summary) {
                 tree.remove(&key, summary);
             }
             self.quota.uncount(writer);
             self.len -= 1;
-            keys.push(key);
+            forgotten.keys.push(key);
         }
-        keys
+        forgotten
     }
+}
+
+/// What [`Replica::forget`] dropped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Forgotten {
+    /// The counters.
+    pub keys: Vec<EntryKey>,
+    /// The seals (writer and root) no counter rested on any more.
+    pub seals: Vec<(Writer, Hash)>,
 }
 
 #[cfg(test)]
@@ -226,7 +238,7 @@ mod tests {
                 never.merge(&namespace, kept);
             }
             kept_as_recounted(&full)?;
-            let dropped = full.forget(&forgotten);
+            let dropped = full.forget(&forgotten).keys;
             kept_as_recounted(&full)?;
             proptest::prop_assert!(dropped.iter().all(|k| k.tweet == forgotten && k.writer != full.local_writer()));
             let sorted = |r: &Replica| {
@@ -268,11 +280,13 @@ mod tests {
         r.increment(&tweet("t0"), StatKind::Likes).expect("ok");
         r.merge(&namespace, writer(30, &[3]));
         assert_eq!(r.stats(&tweet("t0")).likes, 4);
-        assert_eq!(r.forget(&tweet("t0")).len(), 1);
+        let forgotten = r.forget(&tweet("t0"));
+        assert_eq!(forgotten.keys.len(), 1);
+        assert_eq!(forgotten.seals.len(), 1, "the seal it rested on");
         assert_eq!(r.stats(&tweet("t0")).likes, 1);
         assert_eq!(r.len(), 1);
         assert_eq!(r.seal_count(), 0, "the seal nothing rests on any more is dropped");
-        assert!(r.forget(&tweet("t0")).is_empty());
-        assert!(r.forget(&tweet("unknown")).is_empty());
+        assert_eq!(r.forget(&tweet("t0")), Forgotten::default());
+        assert_eq!(r.forget(&tweet("unknown")), Forgotten::default());
     }
 }
