@@ -5,9 +5,13 @@
 //   million  a fresh tab watches 50 tweets of an edge node holding 1,000,000 entries: ms from
 //            open() resolving until their exact counts show, verified; bytes received
 //   popular  the same with 50 tweets x 10,000 writers (tallies); then one checked in full
+//   unwatched  a full-node tab likes 1,000 tweets a second that a light tab does not watch (and
+//            one of its 50 every 100 ms): the bytes a second it receives, what of them it
+//            shows, the latency of its watched likes (an edge node on a fresh store)
 //   bounded  a tab with maxTweets 5,000 watches 100,000 tweets 250 at a time; after a reload,
 //            the ms open() takes and how many tweets' counts it still holds
 // RUNS (default 5) fresh tabs per scenario; SCENARIOS picks some (e.g. "million,popular").
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { startEdge, chromiumArgs } from "../tests/e2e/edge.mjs";
@@ -15,7 +19,7 @@ import { startEdge, chromiumArgs } from "../tests/e2e/edge.mjs";
 const stores = process.env.LIGHT_STORES;
 if (!stores) throw new Error("LIGHT_STORES=<dir> names the stores made by the light bench");
 const RUNS = Number(process.env.RUNS ?? 5);
-const wanted = (process.env.SCENARIOS ?? "million,popular,bounded").split(",");
+const wanted = (process.env.SCENARIOS ?? "million,popular,unwatched,bounded").split(",");
 const tweet = (i) => `tweet-${i}`;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const www = join(import.meta.dirname, "light");
@@ -86,6 +90,47 @@ try {
         runs_ms: checks.map((c) => Math.round(c.ms)),
       }));
     });
+  }
+  if (wanted.includes("unwatched")) {
+    // On an edge node of its own (a fresh store): a full-node tab likes 1,000 tweets a second
+    // that a light tab does not watch, and one of its 50 watched every 100 ms, for 10 s.
+    const watched = Array.from({ length: 50 }, (_, i) => `watched-${i}`);
+    const fresh = join(stores, `unwatched-${Date.now()}`);
+    await withEdge(fresh.slice(stores.length + 1), async (tab) => {
+      const light = await tab();
+      await light.evaluate((ids) => window.bench.watching(ids), watched);
+      const writer = await tab();
+      await writer.evaluate(() => window.bench.writer());
+      const before = await light.evaluate(() => window.node.syncStatus().receivedBytes);
+      const started = Date.now();
+      const { sent, unwatched } = await writer.evaluate((ids) => window.bench.likes(10, 1000, ids), watched);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const seconds = (Date.now() - started) / 1000;
+      const { arrivals, bytes, held } = await light.evaluate(() => ({
+        arrivals: window.arrivals,
+        bytes: window.node.syncStatus().receivedBytes,
+        held: Array.from({ length: 100 }, (_, i) => window.node.stats(`unwatched-${i}`).likes).filter((n) => n > 0).length,
+      }));
+      // The k-th like on a tweet arrived when the tweet first showed k likes.
+      const nth = new Map();
+      const latencies = [];
+      for (const { tweet, at } of sent) {
+        const k = (nth.get(tweet) ?? 0) + 1;
+        nth.set(tweet, k);
+        const arrival = arrivals.find((a) => a.tweet === tweet && a.likes >= k);
+        if (arrival) latencies.push(arrival.at - at);
+      }
+      latencies.sort((a, b) => a - b);
+      const at = (q) => +latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))].toFixed(1);
+      console.log(JSON.stringify({
+        scenario: "unwatched", unwatched_likes: unwatched, seconds: +seconds.toFixed(1),
+        received_bytes_per_s: Math.round((bytes - before) / seconds),
+        unwatched_tweets_shown: held, watched_likes: sent.length, arrived: latencies.length,
+        p50_ms: at(0.5), p99_ms: at(0.99), max_ms: at(1),
+        slowest: latencies.slice(-5).map((l) => Math.round(l)),
+      }));
+    });
+    rmSync(fresh, { recursive: true, force: true });
   }
   if (wanted.includes("bounded")) {
     const ids = Array.from({ length: 100_000 }, (_, i) => tweet(i));

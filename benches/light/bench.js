@@ -66,6 +66,53 @@ window.bench = {
     return { ms };
   },
 
+  /** A full node that likes (`likes`); resolves once connected with its identity minted. */
+  async writer() {
+    window.node = await StatsNode.open({ namespace: "mainnet", bootstrap, difficulty: 0 });
+    while (!window.node.syncStatus().connected || !window.node.syncStatus().identity.minted) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  },
+
+  /**
+   * For `seconds`, `perSecond` likes a second (by the clock, every 10 ms what is due) on
+   * tweets `unwatched-*`, and one every 100 ms on `watched` in turn; returns those with the
+   * time each was sent (ms since the epoch).
+   */
+  async likes(seconds, perSecond, watched) {
+    const node = window.node;
+    const start = performance.now();
+    const sent = [];
+    let n = 0;
+    while (performance.now() - start < seconds * 1000) {
+      const due = Math.floor((performance.now() - start) * perSecond / 1000);
+      const likes = [];
+      for (; n < due; n++) likes.push(node.like(`unwatched-${n % 100000}`, `u${n}`));
+      const samples = Math.floor((performance.now() - start) / 100);
+      while (sent.length < samples) {
+        const tweet = watched[sent.length % watched.length];
+        sent.push({ tweet, at: performance.timeOrigin + performance.now() });
+        likes.push(node.like(tweet, `w${sent.length}`));
+      }
+      await Promise.all(likes);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return { sent, unwatched: n };
+  },
+
+  /** A fresh light node watches `ids` and notes when each change of them arrives. */
+  async watching(ids) {
+    const node = await StatsNode.open({ namespace: "mainnet", bootstrap, difficulty: 0, light: true });
+    window.node = node;
+    window.arrivals = [];
+    node.addEventListener("change", (e) => {
+      const { tweetId, stats } = e.detail;
+      window.arrivals.push({ tweet: tweetId, likes: stats.likes, at: performance.timeOrigin + performance.now() });
+    });
+    node.watch(ids);
+    while (!node.syncStatus().connected) await new Promise((resolve) => setTimeout(resolve, 10));
+  },
+
   /** Opens again (after a reload): the ms `open()` took and how many of `ids` it holds. */
   async reopen(ids, maxTweets) {
     const opening = performance.now();
