@@ -75,20 +75,20 @@ window.bench = {
   },
 
   /**
-   * For `seconds`, `perSecond` likes a second (by the clock, every 10 ms what is due) on
-   * tweets `unwatched-*`, and one every 100 ms on `watched` in turn; returns those with the
-   * time each was sent (ms since the epoch).
+   * For `warmup` + `seconds`, `perSecond` likes a second (by the clock, every 10 ms what is
+   * due) on tweets `unwatched-*`; after `warmup`, one every 100 ms on `watched` in turn;
+   * returns those with the time each was sent (ms since the epoch).
    */
-  async likes(seconds, perSecond, watched) {
+  async likes(warmup, seconds, perSecond, watched) {
     const node = window.node;
     const start = performance.now();
     const sent = [];
     let n = 0;
-    while (performance.now() - start < seconds * 1000) {
+    while (performance.now() - start < (warmup + seconds) * 1000) {
       const due = Math.floor((performance.now() - start) * perSecond / 1000);
       const likes = [];
       for (; n < due; n++) likes.push(node.like(`unwatched-${n % 100000}`, `u${n}`));
-      const samples = Math.floor((performance.now() - start) / 100);
+      const samples = Math.floor((performance.now() - start - warmup * 1000) / 100);
       while (sent.length < samples) {
         const tweet = watched[sent.length % watched.length];
         sent.push({ tweet, at: performance.timeOrigin + performance.now() });
