@@ -25,6 +25,12 @@ async function openPage(user) {
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e));
+  // Every request the page makes is served (no 404 for a favicon, a script, the package).
+  page.on("response", (r) => { if (r.status() >= 400) errors.push(`${r.status()} ${r.url()}`); });
+  page.on("requestfailed", (r) => {
+    // Requests cut short by the test's reloads and closing are not failures of the page.
+    if (r.failure()?.errorText !== "net::ERR_ABORTED") errors.push(`failed ${r.url()}: ${r.failure()?.errorText}`);
+  });
   await page.goto(env.edge.url);
   await ready(page);
   await page.fill("#user", user);
@@ -81,6 +87,12 @@ async function breakdown(page, tweet) {
 test("the demo page: counts travel, an offline node converges, state persists, the breakdown adds up", async () => {
   const a = await openPage("alice");
   const b = await openPage("bob");
+  // The page names its icon, and it is served (else browsers ask for /favicon.ico: a 404).
+  const icon = await a.evaluate(() => document.querySelector('link[rel="icon"]')?.href);
+  assert.ok(icon, "an icon link");
+  const served = await fetch(icon);
+  assert.equal(served.status, 200);
+  assert.equal(served.headers.get("content-type"), "image/svg+xml");
   const ids = await Promise.all([a, b].map((p) => p.locator("#node-id").textContent()));
   assert.notEqual(ids[0], ids[1], "two nodes");
   for (const page of [a, b]) {
@@ -178,6 +190,6 @@ test("the demo page: counts travel, an offline node converges, state persists, t
   mkdirSync(artifacts, { recursive: true });
   await a.screenshot({ path: join(artifacts, "demo-a.png"), fullPage: true });
   await b.screenshot({ path: join(artifacts, "demo-b.png"), fullPage: true });
-  for (const page of [a, b]) assert.deepEqual(page.errors.map(String), [], "no uncaught errors");
+  for (const page of [a, b]) assert.deepEqual(page.errors.map(String), [], "no uncaught errors or failed requests");
   for (const page of [a, b]) await page.context().close();
 });
