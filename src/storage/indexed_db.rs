@@ -5,7 +5,7 @@
 use indexed_db_futures::KeyRange;
 use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
-use indexed_db_futures::transaction::TransactionMode;
+use indexed_db_futures::transaction::{Transaction, TransactionMode};
 use std::sync::Arc;
 
 use js_sys::Uint8Array;
@@ -70,6 +70,14 @@ fn bytes(value: JsValue) -> Vec<u8> {
     value.dyn_into::<Uint8Array>().map(|a| a.to_vec()).unwrap_or_default()
 }
 
+impl IndexedDbStore {
+    /// A read-write transaction on the object store.
+    fn read_write(&self) -> Result<Transaction<'_>, StoreError> {
+        let tx = self.db.transaction(OBJECT_STORE).with_mode(TransactionMode::Readwrite);
+        tx.build().map_err(write)
+    }
+}
+
 impl Store for IndexedDbStore {
     async fn load(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         let tx = self.db.transaction(OBJECT_STORE).build().map_err(read)?;
@@ -87,12 +95,7 @@ impl Store for IndexedDbStore {
         keys: &[String],
         change: impl FnOnce(Vec<Option<Vec<u8>>>) -> (Vec<Write>, R),
     ) -> Result<R, StoreError> {
-        let tx = self
-            .db
-            .transaction(OBJECT_STORE)
-            .with_mode(TransactionMode::Readwrite)
-            .build()
-            .map_err(write)?;
+        let tx = self.read_write()?;
         let store = tx.object_store(OBJECT_STORE).map_err(write)?;
         // All reads go out at once; the transaction stays active while they are pending.
         let reads = keys
@@ -118,12 +121,7 @@ impl Store for IndexedDbStore {
     }
 
     async fn delete_prefixed(&self, prefixes: &[String]) -> Result<(), StoreError> {
-        let tx = self
-            .db
-            .transaction(OBJECT_STORE)
-            .with_mode(TransactionMode::Readwrite)
-            .build()
-            .map_err(write)?;
+        let tx = self.read_write()?;
         let store = tx.object_store(OBJECT_STORE).map_err(write)?;
         for prefix in prefixes {
             let range = KeyRange::Bound(prefix.clone(), false, super::prefix_end(prefix), true);
