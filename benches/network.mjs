@@ -3,8 +3,9 @@
 // completed catch-up and to its identity proof minted; then the latency from like() in one
 // browser to the change event in another,
 // over 200 likes one after another (median, p99); then a cold sync of 100,000 entries into a
-// fresh browser node, three times per transport (median). Prints JSON lines. LIKES, COLD,
-// COLD_RUNS and TRANSPORTS override the defaults.
+// fresh browser node, three times per transport (median), on the page's thread and (WebSocket)
+// in a worker, with the page's long tasks. Prints JSON lines. LIKES, COLD, COLD_RUNS, MODES
+// and TRANSPORTS override the defaults.
 //   scripts/bench --network
 import { chromium } from "playwright-core";
 import { startEdge, chromiumArgs } from "../tests/e2e/edge.mjs";
@@ -91,17 +92,35 @@ try {
     }
     await filler.context().close();
     const median = (values) => values.sort((x, y) => x - y)[Math.floor(values.length / 2)];
+    // On the page's thread, and in a worker (warpnet-stats/worker: WebSocket only); each with
+    // the page's long tasks (over 50 ms, Chromium's Long Tasks API) until synced.
+    const modes = (process.env.MODES ?? "thread,worker").split(",");
     for (const transport of (process.env.TRANSPORTS ?? "websocket,webrtc-direct").split(",")) {
-      const runs = [];
-      for (let run = 0; run < COLD_RUNS; run++) {
-        const page = await (await browser.newContext()).newPage();
-        await page.goto(`${edge.url}index.html?transport=${transport}&namespace=bench`);
-        // Every tweet's change event comes once its entries are stored in IndexedDB.
-        await page.waitForFunction((n) => window.remoteChanges >= n, COLD, { timeout: 600_000, polling: 50 });
-        runs.push(Math.round(await page.evaluate(() => performance.now())));
-        await page.context().close();
+      for (const mode of modes.filter((m) => m === "thread" || transport === "websocket")) {
+        const runs = [];
+        const longTasks = [];
+        for (let run = 0; run < COLD_RUNS; run++) {
+          const context = await browser.newContext();
+          await context.addInitScript(() => {
+            window.longTasks = [];
+            new PerformanceObserver((list) => window.longTasks.push(...list.getEntries().map((e) => e.duration)))
+              .observe({ type: "longtask", buffered: true });
+          });
+          const page = await context.newPage();
+          const worker = mode === "worker" ? "&worker" : "";
+          await page.goto(`${edge.url}index.html?transport=${transport}&namespace=bench${worker}`);
+          // Every tweet's change event comes once its entries are stored in IndexedDB.
+          await page.waitForFunction((n) => window.remoteChanges >= n, COLD, { timeout: 600_000, polling: 50 });
+          runs.push(Math.round(await page.evaluate(() => performance.now())));
+          longTasks.push(await page.evaluate(() => window.longTasks));
+          await context.close();
+        }
+        console.log(JSON.stringify({
+          transport, mode, cold_sync_entries: COLD, page_start_to_synced_ms: runs, median_ms: median([...runs]),
+          long_tasks: longTasks.map((tasks) => tasks.length),
+          longest_task_ms: longTasks.map((tasks) => Math.round(Math.max(0, ...tasks))),
+        }));
       }
-      console.log(JSON.stringify({ transport, cold_sync_entries: COLD, page_start_to_synced_ms: runs, median_ms: median([...runs]) }));
     }
   }
 } finally {

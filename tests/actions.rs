@@ -95,4 +95,9 @@ fn marks_are_per_tweet_and_per_kind() {
         0
     );
     assert_eq!(node.stats(&tweet("a")).likes, 1);
+    let mut liked: Vec<_> =
+        node.all_marks(Mark::Liked).map(|(t, s)| (t.to_string(), s.to_owned())).collect();
+    liked.sort();
+    assert_eq!(liked, [("a".to_owned(), "u".to_owned()), ("b".to_owned(), "u".to_owned())]);
+    assert_eq!(node.all_marks(Mark::Retweeted).count(), 0, "unretweeted");
 }

@@ -173,7 +173,19 @@ fn a_tally_is_shown_as_the_edge_nodes_word_with_the_nodes_own_counts_swapped_in(
         assert!(node.tally(&popular).is_none());
         assert!(node.shown(&popular).verified);
         drop(node);
-        assert!(open(store).await.tally(&popular).is_none(), "and from the store");
+        let node = open(store).await;
+        assert!(node.tally(&popular).is_none(), "and from the store");
+
+        // Every tweet shown, from held counters or a tally alone, as shown (what the page's copy
+        // of a node in a worker starts from).
+        node.hold_at_most(10).await.expect("stored");
+        let only_tallied = tweet("only-tallied");
+        let tally = Tally::sign(&identity(9), &namespace(), only_tallied.clone(), figures);
+        node.keep_tallies(vec![Tallied { tally, yours: [0; 4] }]).await.expect("stored");
+        let mut all: Vec<_> = node.shown_all().into_iter().map(|(t, s)| (t, s.stats)).collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        let likes = |likes| Stats { likes, ..Stats::default() };
+        assert_eq!(all, [(only_tallied, likes(1000)), (popular, likes(1))]);
     });
 }
 

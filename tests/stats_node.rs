@@ -36,7 +36,7 @@ async fn actions_persist_across_close_and_reopen() {
 
     let node = open(&name).await;
     assert_eq!(node.node_id(), id);
-    let stats = node.stats(t.clone()).expect("valid id");
+    let stats = JsValue::from(node.stats(t.clone()).expect("valid id"));
     assert_eq!(
         [
             stat(&stats, "likes"),
@@ -55,15 +55,15 @@ async fn actions_persist_across_close_and_reopen() {
     assert_eq!(count(node.like(t.clone(), alice)).await, 1.0, "still idempotent after reopening");
     // This node alone counted: one contribution, its own, equal to the totals.
     let shares = node.contributions(t.clone()).expect("valid id");
-    assert_eq!(shares.length(), 1);
-    let share = shares.get(0);
+    assert_eq!(shares.len(), 1);
+    let share = shares[0].js_value();
     let field = |name: &str| Reflect::get(&share, &name.into()).expect("field");
     assert_eq!(field("nodeId").as_string(), Some(id));
     assert_eq!(field("generation").as_string().map(|g| g.len()), Some(32));
     assert_eq!(field("local").as_bool(), Some(true));
     let totals = ["likes", "retweets", "replies", "views"].map(|s| stat(&share, s));
     assert_eq!(totals, [1.0, 0.0, 1.0, 2.0]);
-    assert_eq!(node.contributions("other".into()).expect("valid id").length(), 0);
+    assert_eq!(node.contributions("other".into()).expect("valid id").len(), 0);
     assert!(node.contributions(JsValue::from(5)).is_err());
     node.close();
 }
@@ -102,8 +102,18 @@ async fn invalid_arguments_throw_type_and_range_errors_and_change_nothing() {
             .expect_err("refused")
             .is_instance_of::<js_sys::RangeError>()
     );
-    assert_eq!(node.likes_count(t), Ok(0.0));
+    assert_eq!(node.likes_count(t.clone()), Ok(0.0));
+    // Each error carries its stable code: every argument error "invalid-argument".
+    let errors = [
+        node.like(JsValue::from(5), "u".into()).expect_err("refused"),
+        node.like("a/b".into(), "u".into()).expect_err("refused"),
+        node.watch(JsValue::from("t")).expect_err("refused"),
+        StatsNode::open(JsValue::from("mainnet")).expect_err("refused"),
+    ];
+    assert!(errors.iter().all(|e| code(e) == "invalid-argument"));
     node.close();
+    let closed = node.like(t.clone(), "u".into()).expect_err("closed");
+    assert_eq!((code(&closed), name(&closed)), ("closed".into(), "StatsNodeError".into()));
 }
 
 #[wasm_bindgen_test]
@@ -123,6 +133,7 @@ async fn an_action_beyond_a_cap_rejects_with_a_range_error_and_changes_nothing()
     assert!(refused.is_instance_of::<js_sys::RangeError>());
     let message = Reflect::get(&refused, &"message".into()).expect("message").as_string();
     assert_eq!(message.as_deref(), Some("a writer's likes cannot exceed 1000 per tweet"));
+    assert_eq!(code(&refused), "out-of-bounds");
     assert_eq!(node.likes_count(t.clone()), Ok(1000.0));
     assert_eq!(node.has_liked(t.clone(), "one-more".into()), Ok(false));
     // Taking one back makes room again.
@@ -147,11 +158,17 @@ async fn the_caps_option_sets_the_namespace_caps_and_is_checked() {
             .expect_err("beyond the cap");
     assert!(refused.is_instance_of::<js_sys::RangeError>());
     node.close();
-    for bad in [JsValue::from(-1), JsValue::from(1.5), JsValue::from("many")] {
+    for bad in [JsValue::from(-1), JsValue::from(1.5)] {
         Reflect::set(&caps, &"likes".into(), &bad).expect("set");
         let error = StatsNode::open(options.clone()).expect_err("refused");
         assert!(error.is_instance_of::<js_sys::RangeError>(), "{bad:?}");
     }
+    // A string where a number belongs is a TypeError naming the option.
+    Reflect::set(&caps, &"likes".into(), &"many".into()).expect("set");
+    let error = StatsNode::open(options.clone()).expect_err("refused");
+    assert!(error.is_instance_of::<js_sys::TypeError>());
+    let message = js_sys::Error::from(error).message().as_string().unwrap_or_default();
+    assert!(message.starts_with("options.caps.likes: invalid type"), "{message}");
     Reflect::set(&options, &"caps".into(), &5.into()).expect("set");
     let error = StatsNode::open(options).expect_err("refused");
     assert!(error.is_instance_of::<js_sys::TypeError>());
@@ -199,13 +216,18 @@ async fn bad_bootstrap_options_are_refused_and_a_node_without_one_is_offline() {
     assert!(message.contains("/p2p/"), "{message}");
 
     let node = open(&fresh_name()).await;
-    let status = node.sync_status();
+    let status = JsValue::from(node.sync_status());
     let field = |name: &str| Reflect::get(&status, &name.into()).expect("field");
     assert_eq!(field("online").as_bool(), Some(false));
+    assert!(field("lastSync").is_null(), "null until a catch-up, as the type says");
+    let dropped = field("dropped");
+    assert!(dropped.is_object() && !dropped.is_instance_of::<js_sys::Map>(), "a plain record");
+    assert_eq!(Reflect::get(&field("identity"), &"minted".into()).ok(), Some(false.into()));
     assert_eq!(field("connected").as_bool(), Some(false));
     assert_eq!(field("pendingEntries").as_f64(), Some(0.0));
-    assert_eq!(node.peers().length(), 0);
-    assert!(node.set_online(true.into()).is_err(), "no network to go online to");
+    assert_eq!(node.peers().len(), 0);
+    let error = node.set_online(true.into()).expect_err("no network to go online to");
+    assert_eq!((code(&error), name(&error)), ("no-network".into(), "StatsNodeError".into()));
     assert!(
         node.set_online("yes".into()).expect_err("refused").is_instance_of::<js_sys::TypeError>()
     );

@@ -148,6 +148,11 @@ impl NodeState {
         self.marks[mark.index()].get(tweet).is_some_and(|set| set.contains(subject))
     }
 
+    /// Every mark of one kind this node holds: (tweet, subject), in no order.
+    pub fn all_marks(&self, mark: Mark) -> impl Iterator<Item = (&TweetId, &str)> {
+        self.marks[mark.index()].iter().flat_map(|(t, set)| set.iter().map(move |s| (t, &**s)))
+    }
+
     /// Puts back a mark read from this node's store (counters are restored on the replica).
     fn load_record(&mut self, record: &Record) {
         let marks = &mut self.marks[record.mark.index()];

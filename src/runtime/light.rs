@@ -5,7 +5,7 @@
 //! `tally/{tweet}` records, so a reload shows them at once), and the statistics shown, each
 //! said to be verified (made from writers' signed entries held here) or the edge node's word.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
 
 use super::{Node, schema};
@@ -220,6 +220,13 @@ impl<S: Store> Node<S> {
             }
             None => Shown { stats: self.stats(tweet), verified: true },
         }
+    }
+
+    /// Every tweet this node shows counts of (held counters or a tally), each as shown.
+    pub fn shown_all(&self) -> Vec<(TweetId, Shown)> {
+        let mut tweets: HashSet<TweetId> = self.with_replica(|r| r.tweets().cloned().collect());
+        tweets.extend(self.light.borrow().tallies.keys().cloned());
+        tweets.into_iter().map(|tweet| (tweet.clone(), self.shown(&tweet))).collect()
     }
 
     /// Every writer's entries of `tweet`, fetched and checked, make `figures`: whether that is

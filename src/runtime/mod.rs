@@ -533,6 +533,12 @@ impl<S: Store> Node<S> {
         self.state.borrow().has_mark(mark, tweet, subject)
     }
 
+    /// Every mark of one kind this node holds: (tweet, subject).
+    pub fn all_marks(&self, mark: Mark) -> Vec<(TweetId, String)> {
+        let state = self.state.borrow();
+        state.all_marks(mark).map(|(tweet, subject)| (tweet.clone(), subject.to_owned())).collect()
+    }
+
     /// This node's id.
     pub fn node_id(&self) -> NodeId {
         self.state.borrow().replica().local_writer().node

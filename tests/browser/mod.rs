@@ -36,6 +36,16 @@ pub fn stat(stats: &JsValue, name: &str) -> f64 {
     Reflect::get(stats, &name.into()).expect("field").as_f64().expect("number")
 }
 
+/// The `code` of an error from a `StatsNode`.
+pub fn code(error: &JsValue) -> String {
+    Reflect::get(error, &"code".into()).ok().and_then(|c| c.as_string()).unwrap_or_default()
+}
+
+/// The `name` of an error.
+pub fn name(error: &JsValue) -> String {
+    Reflect::get(error, &"name".into()).ok().and_then(|c| c.as_string()).unwrap_or_default()
+}
+
 /// Every `detail` an event listener received, and the listener (kept alive by the caller).
 pub type Recorded = (Rc<RefCell<Vec<JsValue>>>, Closure<dyn FnMut(web_sys::CustomEvent)>);
 

@@ -2,6 +2,7 @@
 // process, all on loopback, over WebSocket and over WebRTC-direct: a like in one appears in
 // the other; one goes offline, both change, it comes back, and both converge. Two light tabs
 // with feeds that partly overlap: they converge on the tweets they share and get nothing else.
+// A node in a worker (warpnet-stats/worker) with a page-thread node, and its fallback.
 // Needs scripts/build-pkg and the debug edge node binary (scripts/test builds both first).
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -137,4 +138,64 @@ test("light tabs with partly overlapping feeds converge on the tweets they share
   await until(a, shared[1], 4);
   await until(b, shared[1], 4);
   for (const page of [a, b]) await page.context().close();
+});
+
+test("a node in a worker (warpnet-stats/worker): the StatsNode API, with a page-thread node, across a reload, and on the page's thread where no worker can start", async () => {
+  const context = await env.browser.newContext();
+  const open = async (page, query) => {
+    await page.goto(`${env.edge.url}index.html?difficulty=${DIFFICULTY}&${query}`);
+    await page.waitForFunction(() => window.statsNode || window.openError, null, { timeout: 20_000 });
+    assert.equal(await page.evaluate(() => window.openError), undefined);
+    await waitConnected(page);
+    return page;
+  };
+  const w = await open(await context.newPage(), "worker");
+  const m = await openNode("websocket");
+  assert.equal(await w.evaluate(() => window.statsNode.inWorker), true);
+  assert.equal(await w.evaluate(() => window.statsNode.peers()[0].transport), "websocket");
+
+  // Likes both ways; the worker page's reads answer at once from its copy.
+  assert.equal(await w.evaluate(() => window.statsNode.like("w1", "alice")), 1);
+  await until(m, "w1", 1);
+  await m.evaluate(() => window.statsNode.like("w1", "bob"));
+  await until(w, "w1", 2);
+  assert.deepEqual(await w.evaluate(() => window.changes.filter((c) => c.tweetId === "w1").map((c) => [c.source, c.stats.likes])),
+    [["local", 1], ["remote", 2]]);
+  assert.deepEqual(await w.evaluate(() => [window.statsNode.hasLiked("w1", "alice"), window.statsNode.hasLiked("w1", "bob"),
+    window.statsNode.verified("w1"), window.statsNode.likesCount("w1")]), [true, false, true, 2]);
+  const shares = await w.evaluate(() => window.statsNode.contributions("w1"));
+  assert.deepEqual(shares.map((s) => [s.local, s.likes]).sort(), [[false, 1], [true, 1]]);
+  // Errors as StatsNode makes them: the argument's type checked on the page, its value in the worker.
+  assert.deepEqual(await w.evaluate(() => { try { window.statsNode.stats(5); } catch (e) { return [e.name, e.code]; } }),
+    ["TypeError", "invalid-argument"]);
+  assert.deepEqual(await w.evaluate(() => window.statsNode.like("a/b", "u").catch((e) => [e instanceof RangeError, e.code])),
+    [true, "invalid-argument"]);
+
+  // Offline, both count, back: converged.
+  await w.evaluate(() => window.statsNode.setOnline(false));
+  await w.waitForFunction(() => !window.statsNode.syncStatus().connected, null, { timeout: 10_000 });
+  await w.evaluate(() => window.statsNode.retweet("w1", "alice"));
+  await m.evaluate(() => window.statsNode.like("w1", "carol"));
+  await w.evaluate(() => window.statsNode.setOnline(true));
+  await until(w, "w1", 3, 1);
+  await until(m, "w1", 3, 1);
+
+  // A reload: the page's copy is made from the node's store at open, so reads are right at once.
+  await w.reload();
+  await w.waitForFunction(() => window.statsNode || window.openError, null, { timeout: 20_000 });
+  assert.deepEqual(await w.evaluate(() => [window.statsNode.inWorker, window.statsNode.stats("w1"),
+    window.statsNode.hasLiked("w1", "alice"), window.statsNode.hasRetweeted("w1", "alice")]),
+  [true, { likes: 3, retweets: 1, replies: 0, views: 0 }, true, true]);
+  await w.evaluate(() => window.statsNode.close());
+  await w.close();
+
+  // Where no worker can start, the same call runs the node on the page's thread.
+  const fallback = await context.newPage();
+  await fallback.addInitScript(() => { delete window.Worker; });
+  await open(fallback, "worker");
+  assert.equal(await fallback.evaluate(() => window.statsNode.inWorker), false);
+  await until(fallback, "w1", 3, 1);
+  assert.equal((await fallback.evaluate(() => window.statsNode.contributions("w1"))).length, 2);
+  await context.close();
+  await m.context().close();
 });

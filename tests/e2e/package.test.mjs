@@ -1,5 +1,6 @@
 // The npm package as a web developer gets it: a fresh esbuild project installs the packed
-// tarball from its file (and esbuild from the npm registry), and headless Chromium runs it.
+// tarball from its file (and esbuild and TypeScript from the npm registry), type-checks a
+// TypeScript client against its declarations, and headless Chromium runs it.
 // Needs scripts/build-pkg to have run (scripts/test does it first).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -19,7 +20,7 @@ before(async () => {
   cpSync(join(import.meta.dirname, "app"), join(project, "src"), { recursive: true });
   writeFileSync(join(project, "package.json"), JSON.stringify({
     name: "fresh-app", private: true, type: "module",
-    dependencies: { "warpnet-stats": `file:${tarball}`, esbuild: "0.28.2" },
+    dependencies: { "warpnet-stats": `file:${tarball}`, esbuild: "0.28.2", typescript: "6.0.3" },
   }));
   const run = (command, args) => execFileSync(command, args, { cwd: project, stdio: "pipe" });
   run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"]);
@@ -49,6 +50,13 @@ async function openTab(context) {
   assert.deepEqual(errors, []);
   return page;
 }
+
+test("the package's TypeScript declarations type a client strictly (tsc --strict)", () => {
+  // src/typed.ts uses the API as typed, and marks the misuses the types must refuse.
+  execFileSync("npx", ["tsc", "--noEmit", "--strict", "--target", "es2022", "--module", "esnext",
+    "--moduleResolution", "bundler", "--lib", "esnext,dom", "--skipLibCheck", "false", "src/typed.ts"],
+  { cwd: project, stdio: "pipe" });
+});
 
 test("a like survives a reload, and the page shows it", async () => {
   const context = await browser.newContext();

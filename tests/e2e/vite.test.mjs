@@ -1,7 +1,7 @@
 // The npm package in a fresh Vite app, as most web clients are built: the app installs the
 // packed tarball and Vite from the npm registry; headless Chromium runs it from Vite's dev
 // server and from its production build (served by `vite preview`), with no Vite
-// configuration. Loopback only.
+// configuration, the node on the page's thread and in a worker. Loopback only.
 // Needs scripts/build-pkg to have run (scripts/test does it first).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -58,8 +58,14 @@ async function withVite(command, use) {
   }
 }
 
-/** Opens the app, likes, reloads: the like is kept (IndexedDB), and nothing failed. */
-async function likeAndReload(url) {
+/** Opens the app, likes, reloads: the like is kept (IndexedDB), and nothing failed; with the
+ *  node in a worker (`?worker`, warpnet-stats/worker) too, which must really run in one. */
+async function likeAndReload(base) {
+  await likeAndReloadAt(base, false);
+  await likeAndReloadAt(`${base}?worker`, true);
+}
+
+async function likeAndReloadAt(url, inWorker) {
   const context = await browser.newContext();
   const page = await context.newPage();
   const errors = [];
@@ -73,6 +79,7 @@ async function likeAndReload(url) {
   await page.waitForFunction(() => window.statsNode !== undefined, null, { timeout: 20_000 });
   assert.equal(await page.evaluate(() => window.statsNode.likesCount("t1")), 1);
   assert.equal(await page.evaluate(() => window.statsNode.persistent), true);
+  assert.equal(await page.evaluate(() => window.statsNode.inWorker), inWorker ? true : undefined);
   assert.deepEqual(errors, []);
   await context.close();
 }

@@ -10,6 +10,11 @@ use crate::core::merkle::Hash;
 use crate::core::tally::{Figures, saturated};
 
 impl Replica {
+    /// Every tweet this replica holds a counter of, in no order.
+    pub fn tweets(&self) -> impl Iterator<Item = &TweetId> {
+        self.tweets.keys()
+    }
+
     /// The digest of every counter held of `tweet` but `except`'s: the XOR of their catch-up
     /// summaries' digests (zero for none). Two replicas with equal digests of a tweet hold the
     /// same counters of it (up to a 64-bit hash collision). Kept with every change: costs a

@@ -1,8 +1,11 @@
-// A web client of the published package, as a developer would write it.
+// A web client of the published package, as a developer would write it; with ?worker the node
+// runs in a worker (warpnet-stats/worker).
 import init, { StatsNode } from "warpnet-stats";
 
-await init();
-const node = await StatsNode.open({ namespace: "e2e" });
+const options = { namespace: "e2e" };
+const node = new URLSearchParams(location.search).has("worker")
+  ? await (await import("warpnet-stats/worker")).openStatsNode(options)
+  : await init().then(() => StatsNode.open(options));
 const likes = document.getElementById("likes");
 const show = () => { likes.textContent = String(node.likesCount("t1")); };
 node.addEventListener("change", show);

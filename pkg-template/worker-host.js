@@ -1,0 +1,77 @@
+// The worker side of `warpnet-stats/worker`: runs one StatsNode and tells the page what it
+// needs to answer its reads at once (see worker.js).
+import init, { StatsNode } from "./warpnet_stats.js";
+
+// Changes go to the page in messages of at most this many tweets, so that handling one
+// (making its "change" events) stays a short task on the page's thread.
+const CHANGES_PER_MESSAGE = 1000;
+
+let node;
+let pending = [];
+let flushing = false;
+const unwatches = new Map();
+
+const post = (message, transfer) => self.postMessage(message, transfer ?? []);
+const errorOf = (error) => ({
+  name: error?.name ?? "Error", message: String(error?.message ?? error), code: error?.code,
+});
+const status = () => ({ syncStatus: node.syncStatus(), peers: node.peers() });
+
+function flush() {
+  flushing = false;
+  for (let at = 0; at < pending.length; at += CHANGES_PER_MESSAGE) {
+    const changes = pending.slice(at, at + CHANGES_PER_MESSAGE)
+      .map((change) => ({ ...change, verified: node.verified(change.tweetId) }));
+    post({ type: "changes", changes });
+  }
+  pending = [];
+  post({ type: "status", ...status() });
+}
+
+async function open(options) {
+  await init();
+  node = await StatsNode.open(options);
+  node.addEventListener("change", (event) => {
+    pending.push(event.detail);
+    if (!flushing) {
+      flushing = true;
+      setTimeout(flush, 0);
+    }
+  });
+  for (const kind of ["identity", "warning"]) {
+    node.addEventListener(kind, (event) => post({ type: "event", kind, detail: event.detail }));
+  }
+  setInterval(() => node && post({ type: "status", ...status() }), 1000);
+  return {
+    nodeId: node.nodeId, persistent: node.persistent, mirror: node.__mirror(), ...status(),
+  };
+}
+
+const calls = {
+  open: ([options]) => open(options),
+  watch: ([tweetIds, handle]) => {
+    unwatches.set(handle, node.watch(tweetIds));
+    // The page shows their counts at once from what this node holds.
+    return tweetIds.map((tweetId) => ({ tweetId, stats: node.stats(tweetId), verified: node.verified(tweetId) }));
+  },
+  unwatch: ([handle]) => {
+    unwatches.get(handle)?.();
+    unwatches.delete(handle);
+  },
+  contributions: ([tweetId]) => node.contributions(tweetId),
+  setOnline: ([online]) => node.setOnline(online),
+  close: () => node.close(),
+};
+for (const action of ["like", "unlike", "retweet", "unretweet", "reply", "deleteReply", "view", "verify"]) {
+  calls[action] = (args) => node[action](...args);
+}
+
+self.onmessage = async ({ data: { id, method, args } }) => {
+  try {
+    const value = await calls[method](args);
+    post({ type: "result", id, value: value ?? null, ...(node && method !== "close" ? status() : {}) });
+  } catch (error) {
+    post({ type: "result", id, error: errorOf(error) });
+  }
+};
+post({ type: "started" });

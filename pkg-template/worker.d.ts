@@ -1,0 +1,28 @@
+// `warpnet-stats/worker`: a StatsNode in a dedicated worker (see worker.js).
+import type { Contribution, StatsNode, StatsNodeOptions } from "./warpnet_stats.js";
+
+/**
+ * A StatsNode running in a worker (`inWorker`), or on the page's thread where no worker could
+ * start: the StatsNode API, reads answered at once from the page's copy of what it shows;
+ * `contributions` resolves.
+ */
+export interface WorkerStatsNode
+  extends Omit<StatsNode, "contributions" | "free" | typeof Symbol.dispose> {
+  /** Whether the node runs in a worker (false: on this thread, no worker could start). */
+  readonly inWorker: boolean;
+  /** Who contributed what to a tweet's statistics (see `StatsNode.contributions`). */
+  contributions(tweetId: string): Promise<Contribution[]>;
+}
+
+/**
+ * Opens a StatsNode in a dedicated worker, off the page's thread, or on this thread where no
+ * worker can start. In a worker the node dials the bootstrap's WebSocket addresses (workers
+ * have no WebRTC); given WebRTC-direct addresses alone it runs on this thread.
+ *
+ * ```js
+ * import { openStatsNode } from "warpnet-stats/worker";
+ * const node = await openStatsNode({ namespace: "mainnet", bootstrap, light: true });
+ * node.addEventListener("change", (e) => render(e.detail.tweetId, e.detail.stats));
+ * ```
+ */
+export function openStatsNode(options: StatsNodeOptions): Promise<WorkerStatsNode>;

@@ -1,0 +1,280 @@
+// `warpnet-stats/worker`: a StatsNode in a dedicated worker, off the page's thread (catch-up,
+// signature checks and IndexedDB run there), with the StatsNode API for the page. The page
+// keeps a copy of what the node shows (every tweet's counts, whether verified, this node's
+// marks), made at open and kept by the node's changes, so reads answer at once. Where no
+// worker can start, the node runs on the page's thread instead (`inWorker` is then false).
+// Differences from StatsNode: `contributions` resolves (the page holds no copy of it); an id
+// that is a string but not a valid id reads as zero counts (the node's RangeError comes from
+// the actions); marks made in another tab show after a reload.
+import init, { StatsNode } from "./warpnet_stats.js";
+
+/**
+ * Opens a StatsNode in a worker (see `StatsNode.open` for the options), or on this thread
+ * where no worker can start.
+ */
+export async function openStatsNode(options) {
+  // A worker has no RTCPeerConnection: it dials the WebSocket addresses only, and a node
+  // given WebRTC-direct addresses alone runs on this thread.
+  const bootstrap = Array.isArray(options?.bootstrap) ? options.bootstrap : [];
+  const direct = (address) => typeof address === "string" && address.includes("/webrtc-direct");
+  const inWorker = bootstrap.length === 0 || bootstrap.some((address) => !direct(address));
+  if (inWorker && typeof Worker === "function") {
+    let worker;
+    try {
+      worker = new Worker(new URL("./worker-host.js", import.meta.url), { type: "module" });
+    } catch {
+      worker = undefined;
+    }
+    if (worker) {
+      const started = await new Promise((resolve) => {
+        worker.onmessage = ({ data }) => resolve(data?.type === "started");
+        worker.onerror = (event) => { event.preventDefault?.(); resolve(false); };
+      });
+      if (started) {
+        try {
+          const dialled = bootstrap.length ? { bootstrap: bootstrap.filter((a) => !direct(a)) } : {};
+          return await WorkerStatsNode.open(worker, { ...options, ...dialled });
+        } catch (error) {
+          if (error?.code) throw error; // the node's own error (an option, the store)
+        }
+      } else {
+        worker.terminate();
+      }
+    }
+  }
+  await init();
+  return new ThreadStatsNode(await StatsNode.open(options));
+}
+
+const ACTIONS = ["like", "unlike", "retweet", "unretweet", "reply", "deleteReply", "view", "verify"];
+const ZERO = Object.freeze({ likes: 0, retweets: 0, replies: 0, views: 0 });
+
+/** The argument checks that need no node: ids are strings, as StatsNode checks them. */
+function checkId(name, value) {
+  if (typeof value !== "string") {
+    throw coded(new TypeError(`${name} must be a string, got ${typeof value}`), "invalid-argument");
+  }
+}
+
+function coded(error, code) {
+  error.code = code;
+  return error;
+}
+
+function closedError(message) {
+  return coded(Object.assign(new Error(message), { name: "StatsNodeError" }), "closed");
+}
+
+/** An error from the worker, as the node made it. */
+function rebuilt({ name, message, code }) {
+  const error = name === "TypeError" ? new TypeError(message)
+    : name === "RangeError" ? new RangeError(message) : new Error(message);
+  if (name !== "TypeError" && name !== "RangeError") error.name = name;
+  return coded(error, code);
+}
+
+class WorkerStatsNode {
+  #worker;
+  #calls = new Map();
+  #nextCall = 0;
+  #events = new EventTarget();
+  #shown = new Map();
+  #liked = new Set();
+  #retweeted = new Set();
+  #status;
+  #peers = [];
+  #closed = false;
+
+  static async open(worker, options) {
+    const node = new WorkerStatsNode(worker);
+    try {
+      await node.#init(options);
+    } catch (error) {
+      worker.terminate();
+      throw error;
+    }
+    return node;
+  }
+
+  constructor(worker) {
+    this.#worker = worker;
+    this.inWorker = true;
+    worker.onmessage = ({ data }) => this.#heard(data);
+    worker.onerror = (event) => this.#stop(`the node's worker failed: ${event.message ?? "unknown error"}`);
+  }
+
+  /** The worker is gone: every call still waiting rejects, and later ones throw "closed". */
+  #stop(why) {
+    this.#closed = true;
+    this.#worker.terminate();
+    for (const { reject } of this.#calls.values()) reject(closedError(why));
+    this.#calls.clear();
+  }
+
+  async #init(options) {
+    const opened = await this.#call("open", [options]);
+    this.nodeId = opened.nodeId;
+    this.persistent = opened.persistent;
+    const { ids, counts, verified, liked, retweeted } = opened.mirror;
+    ids.forEach((id, i) => this.#shown.set(id, {
+      stats: { likes: counts[4 * i], retweets: counts[4 * i + 1], replies: counts[4 * i + 2], views: counts[4 * i + 3] },
+      verified: verified[i],
+    }));
+    this.#liked = new Set(liked);
+    this.#retweeted = new Set(retweeted);
+  }
+
+  #heard(message) {
+    if (message.syncStatus) [this.#status, this.#peers] = [message.syncStatus, message.peers];
+    if (message.type === "result") {
+      const call = this.#calls.get(message.id);
+      this.#calls.delete(message.id);
+      if (message.error) call?.reject(rebuilt(message.error));
+      else call?.resolve(message.value);
+    } else if (message.type === "changes") {
+      for (const { verified, ...change } of message.changes) {
+        this.#shown.set(change.tweetId, { stats: change.stats, verified });
+        this.#events.dispatchEvent(new CustomEvent("change", { detail: change }));
+      }
+    } else if (message.type === "event") {
+      this.#events.dispatchEvent(new CustomEvent(message.kind, { detail: message.detail }));
+    }
+  }
+
+  #call(method, args) {
+    const id = this.#nextCall++;
+    return new Promise((resolve, reject) => {
+      this.#calls.set(id, { resolve, reject });
+      this.#worker.postMessage({ id, method, args });
+    });
+  }
+
+  #checkOpen() {
+    if (this.#closed) throw closedError("this StatsNode is closed");
+  }
+
+  #act(action, args, names) {
+    names.forEach((name, i) => checkId(name, args[i]));
+    this.#checkOpen();
+    return this.#call(action, args);
+  }
+
+  like(tweetId, userId) { return this.#mark("like", this.#liked, true, tweetId, userId); }
+  unlike(tweetId, userId) { return this.#mark("unlike", this.#liked, false, tweetId, userId); }
+  retweet(tweetId, userId) { return this.#mark("retweet", this.#retweeted, true, tweetId, userId); }
+  unretweet(tweetId, userId) { return this.#mark("unretweet", this.#retweeted, false, tweetId, userId); }
+
+  /** An action that sets or clears a mark: the page's copy of the mark follows once stored. */
+  #mark(action, marks, present, tweetId, userId) {
+    return this.#act(action, [tweetId, userId], ["tweetId", "userId"]).then((count) => {
+      const mark = `${tweetId}\n${userId}`;
+      if (present) marks.add(mark);
+      else marks.delete(mark);
+      return count;
+    });
+  }
+
+  reply(tweetId, replyId) { return this.#act("reply", [tweetId, replyId], ["tweetId", "replyId"]); }
+  deleteReply(tweetId, replyId) { return this.#act("deleteReply", [tweetId, replyId], ["tweetId", "replyId"]); }
+  view(tweetId) { return this.#act("view", [tweetId], ["tweetId"]); }
+  verify(tweetId) {
+    return this.#act("verify", [tweetId], ["tweetId"]).then((verified) => {
+      const shown = this.#shown.get(tweetId);
+      if (verified && shown) shown.verified = true; // until the next tally, as in the node
+      return verified;
+    });
+  }
+
+  stats(tweetId) {
+    checkId("tweetId", tweetId);
+    return { ...(this.#shown.get(tweetId)?.stats ?? ZERO) };
+  }
+
+  likesCount(tweetId) { return this.stats(tweetId).likes; }
+  retweetsCount(tweetId) { return this.stats(tweetId).retweets; }
+  repliesCount(tweetId) { return this.stats(tweetId).replies; }
+  viewsCount(tweetId) { return this.stats(tweetId).views; }
+
+  verified(tweetId) {
+    checkId("tweetId", tweetId);
+    return this.#shown.get(tweetId)?.verified ?? true;
+  }
+
+  hasLiked(tweetId, userId) {
+    checkId("tweetId", tweetId);
+    checkId("userId", userId);
+    return this.#liked.has(`${tweetId}\n${userId}`);
+  }
+
+  hasRetweeted(tweetId, userId) {
+    checkId("tweetId", tweetId);
+    checkId("userId", userId);
+    return this.#retweeted.has(`${tweetId}\n${userId}`);
+  }
+
+  watch(tweetIds) {
+    if (!Array.isArray(tweetIds)) {
+      throw coded(new TypeError("tweetIds must be an array of strings"), "invalid-argument");
+    }
+    tweetIds.forEach((id) => checkId("tweetIds[]", id));
+    this.#checkOpen();
+    const handle = this.#nextCall++;
+    this.#call("watch", [tweetIds, handle]).then((shown) => {
+      for (const { tweetId, stats, verified } of shown) this.#shown.set(tweetId, { stats, verified });
+    }, () => {});
+    let watching = true;
+    return () => {
+      if (watching && !this.#closed) this.#call("unwatch", [handle]).catch(() => {});
+      watching = false;
+    };
+  }
+
+  /** Who contributed what to a tweet's statistics; resolves (the page holds no copy of it). */
+  contributions(tweetId) {
+    checkId("tweetId", tweetId);
+    this.#checkOpen();
+    return this.#call("contributions", [tweetId]);
+  }
+
+  peers() { return this.#peers; }
+  syncStatus() { return this.#status; }
+
+  setOnline(online) {
+    if (typeof online !== "boolean") throw coded(new TypeError("setOnline needs a boolean"), "invalid-argument");
+    this.#checkOpen();
+    this.#call("setOnline", [online]).catch(() => {});
+  }
+
+  addEventListener(kind, listener) { this.#events.addEventListener(kind, listener); }
+  removeEventListener(kind, listener) { this.#events.removeEventListener(kind, listener); }
+
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#call("close", []).finally(() => this.#stop("this StatsNode is closed"));
+  }
+}
+
+/** The node on this thread, with the worker node's API (`contributions` resolves). */
+class ThreadStatsNode {
+  #node;
+
+  constructor(node) {
+    this.#node = node;
+    this.inWorker = false;
+    this.nodeId = node.nodeId;
+    this.persistent = node.persistent;
+  }
+
+  contributions(tweetId) {
+    return Promise.resolve(this.#node.contributions(tweetId));
+  }
+
+  static {
+    for (const method of [...ACTIONS, "stats", "likesCount", "retweetsCount", "repliesCount", "viewsCount",
+      "verified", "hasLiked", "hasRetweeted", "watch", "peers", "syncStatus", "setOnline",
+      "addEventListener", "removeEventListener", "close"]) {
+      this.prototype[method] = function (...args) { return this.#node[method](...args); };
+    }
+  }
+}
