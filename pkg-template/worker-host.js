@@ -11,11 +11,20 @@ let pending = [];
 let flushing = false;
 const unwatches = new Map();
 
-const post = (message, transfer) => self.postMessage(message, transfer ?? []);
+const post = (message) => self.postMessage(message);
 const errorOf = (error) => ({
   name: error?.name ?? "Error", message: String(error?.message ?? error), code: error?.code,
 });
 const status = () => ({ syncStatus: node.syncStatus(), peers: node.peers() });
+
+/** Sends what changed, then the status, once this task is done: one status message however
+ *  many changes and calls came in it. */
+function soon() {
+  if (!flushing) {
+    flushing = true;
+    setTimeout(flush, 0);
+  }
+}
 
 function flush() {
   flushing = false;
@@ -33,10 +42,7 @@ async function open(options) {
   node = await StatsNode.open(options);
   node.addEventListener("change", (event) => {
     pending.push(event.detail);
-    if (!flushing) {
-      flushing = true;
-      setTimeout(flush, 0);
-    }
+    soon();
   });
   for (const kind of ["identity", "warning"]) {
     node.addEventListener(kind, (event) => post({ type: "event", kind, detail: event.detail }));
@@ -69,7 +75,8 @@ for (const action of ["like", "unlike", "retweet", "unretweet", "reply", "delete
 self.onmessage = async ({ data: { id, method, args } }) => {
   try {
     const value = await calls[method](args);
-    post({ type: "result", id, value: value ?? null, ...(node && method !== "close" ? status() : {}) });
+    post({ type: "result", id, value: value ?? null });
+    if (node && method !== "close") soon();
   } catch (error) {
     post({ type: "result", id, error: errorOf(error) });
   }

@@ -115,6 +115,7 @@ class WorkerStatsNode {
     const opened = await this.#call("open", [options]);
     this.nodeId = opened.nodeId;
     this.persistent = opened.persistent;
+    [this.#status, this.#peers] = [opened.syncStatus, opened.peers];
     const { ids, counts, verified, liked, retweeted } = opened.mirror;
     ids.forEach((id, i) => this.#shown.set(id, {
       stats: { likes: counts[4 * i], retweets: counts[4 * i + 1], replies: counts[4 * i + 2], views: counts[4 * i + 3] },
