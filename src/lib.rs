@@ -35,14 +35,14 @@ pub use crate::core::{
     MAX_RESPONSE_ENTRIES, MAX_RESPONSE_SUMMARIES, MAX_WATCH_TWEETS, Mark, MergeReport, Minter,
     Namespace, NodeId, NodeState, OutOfBounds, Outcome, PROOF_DOMAIN, PnCounter, ProofError,
     Record, Rejection, Replica, ReplyId, Rules, SEAL_DOMAIN, Seal, SealError, Sealed, SealedBatch,
-    Signature, StatKind, Stats, Summary, SyncError, SyncRequest, SyncResponse, SyncSession,
-    SyncStep, TALLY_DOMAIN, Tallied, Tally, Tree, TweetId, UserId, Verification, WIRE_VERSION,
-    WireError, Writer, seal_leaves, seal_payload, tally_payload, verify_sealed,
+    Signature, SignedTallies, StatKind, Stats, Summary, SyncError, SyncRequest, SyncResponse,
+    SyncSession, SyncStep, TALLY_DOMAIN, Tallied, Tally, Tree, TweetId, UserId, Verification,
+    WIRE_VERSION, WireError, Writer, seal_leaves, seal_payload, tally_payload, verify_sealed,
 };
 pub use crate::network::protocol::{
     Action as NetworkAction, Allowance, ConnectionCaps, DialId, DropReason, IngestLimits,
-    MAX_WATCHED_PER_PEER, MAX_WATCHES, MergeFrom, NetworkStats, PeerConfig, PeerInfo, Protocol,
-    Reply, RequestId, SyncFailure, TALLY_ANSWER_ITEMS, Verdict,
+    MAX_WATCHED_PER_IP, MAX_WATCHED_PER_PEER, MAX_WATCHES, MergeFrom, NetworkStats, PeerConfig,
+    PeerInfo, Protocol, Reply, RequestId, Shares, SyncFailure, TALLY_ANSWER_ITEMS, Verdict,
 };
 pub use crate::network::{BoxError, NetworkError};
 #[cfg(not(target_arch = "wasm32"))]

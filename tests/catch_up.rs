@@ -12,7 +12,7 @@ use common::sim::*;
 use common::*;
 use warpnet_stats::{
     Allowance, DropReason, EntryKey, IngestLimits, MAX_RESPONSE_ENTRIES, MergeFrom,
-    NetworkAction as Action, PeerConfig, StatKind, SyncRequest, SyncResponse,
+    NetworkAction as Action, PeerConfig, Shares, StatKind, SyncRequest, SyncResponse,
 };
 
 #[test]
@@ -93,7 +93,10 @@ fn catch_up_answers_beyond_the_intake_allowance_wait_until_it_holds_another() {
     const HELD: usize = 10_000;
     let rate = 16.0 * 1024.0;
     let allowance = Allowance { per_second: rate, burst: 2.0 * rate };
-    let ingest = IngestLimits { intake_per_peer: allowance, ..IngestLimits::default() };
+    let ingest = IngestLimits {
+        intake: Shares { per_peer: allowance, ..IngestLimits::default().intake },
+        ..IngestLimits::default()
+    };
     let quiet = Duration::from_secs(3600);
     let mut asker =
         Sim::new(1, PeerConfig { ingest, sync_interval: quiet, ..PeerConfig::default() });

@@ -14,9 +14,9 @@ use common::*;
 use libp2p::PeerId;
 use libp2p::gossipsub::MessageId;
 use warpnet_stats::{
-    Allowance, DropReason, IngestLimits, LightRequest, MAX_WATCHED_PER_PEER,
-    NetworkAction as Action, PeerConfig, Sealed, SealedBatch, StatKind, TALLY_ANSWER_ITEMS,
-    Tallied, Tally, TweetId,
+    Allowance, DropReason, IngestLimits, LightRequest, MAX_WATCHED_PER_IP, MAX_WATCHED_PER_PEER,
+    MAX_WATCHES, NetworkAction as Action, PeerConfig, Sealed, SealedBatch, Shares, StatKind,
+    TALLY_ANSWER_ITEMS, Tallied, Tally, TweetId,
 };
 
 fn light_config() -> PeerConfig {
@@ -61,7 +61,7 @@ fn pump(a: &mut Sim, b: &mut Sim) {
 fn gossip_to(edge: &mut Sim, n: u8, entries: Vec<Sealed>) {
     let bytes = SealedBatch { namespace: namespace(), sealed: entries }.encode();
     let source = peer_id(250);
-    edge.protocol.handle_gossip(MessageId::new(&[n]), source, &bytes, edge.now);
+    edge.protocol.handle_gossip(MessageId::new(&[n]), source, &bytes, &edge.replica, edge.now);
 }
 
 /// Runs both clocks on by `by` in small steps, carrying everything.
@@ -185,13 +185,107 @@ fn watches_beyond_the_bound_are_answered_but_not_kept() {
     assert_eq!(edge.protocol.stats().dropped(DropReason::WatchLimit), 5);
 }
 
-/// A tally is charged to the asker's answer allowance as the signature it costs
-/// ([`TALLY_ANSWER_ITEMS`] items), not as one item: a light node asking for a popular tweet
-/// again and again is held back.
+/// Watches are shared fairly: light nodes at one address (peer ids cost nothing) hold at most
+/// [`MAX_WATCHED_PER_IP`], and the last quarter of all ([`MAX_WATCHES`]) is kept for addresses
+/// holding few, so light nodes at a few addresses cannot take every watch from the rest
+/// (watches of tweets nobody liked cost the asker an item each all the same).
+#[test]
+fn watches_are_shared_per_address_with_a_reserve_for_addresses_holding_few() {
+    let mut edge = Sim::new(1, edge_config());
+    let mut next = 0u32;
+    // Watches `count` tweets nobody liked, 1,024 a request, as `peer` at `address`.
+    let mut watch = |edge: &mut Sim, peer: PeerId, count: usize| {
+        for _ in 0..count.div_ceil(1024) {
+            let tweets = (0..1024).map(|_| {
+                next += 1;
+                (tweet(&format!("unknown-{next}")), 0)
+            });
+            let request =
+                LightRequest::Watch { generation: generation(9), tweets: tweets.collect() };
+            let bytes = request.encode(&namespace());
+            assert!(
+                edge.protocol.handle_light_request(peer, &bytes, &edge.replica, edge.now).is_some()
+            );
+        }
+    };
+    let connect = |edge: &mut Sim, seed: u8, ip: String| {
+        let peer = peer_id(seed);
+        let address: libp2p::Multiaddr = format!("/ip4/{ip}/tcp/1").parse().expect("valid");
+        edge.connect(peer, &address, true, None);
+        peer
+    };
+    // Five light nodes at one address: four fill its share, the fifth is refused.
+    let peers: Vec<PeerId> =
+        (0..5).map(|i| connect(&mut edge, 20 + i, "10.0.0.1".into())).collect();
+    for peer in &peers {
+        watch(&mut edge, *peer, MAX_WATCHED_PER_PEER);
+    }
+    assert_eq!(edge.protocol.stats().watches, MAX_WATCHED_PER_IP as u64);
+    assert_eq!(edge.protocol.stats().dropped(DropReason::WatchLimit), MAX_WATCHED_PER_PEER as u64);
+    // Five more such addresses: all watches but the reserve are taken.
+    for n in 2..=6 {
+        for i in 0..4 {
+            let peer = connect(&mut edge, 30 + 4 * n + i, format!("10.0.0.{n}"));
+            watch(&mut edge, peer, MAX_WATCHED_PER_PEER);
+        }
+    }
+    let reserve = MAX_WATCHES - MAX_WATCHES * 3 / 4;
+    assert_eq!(edge.protocol.stats().watches as usize, MAX_WATCHES - reserve);
+    // A seventh address gets watches from the reserve, up to one light node's bound; its
+    // second light node gets none.
+    let (a, b) =
+        (connect(&mut edge, 100, "10.0.0.7".into()), connect(&mut edge, 101, "10.0.0.7".into()));
+    let refused = edge.protocol.stats().dropped(DropReason::WatchLimit);
+    watch(&mut edge, a, MAX_WATCHED_PER_PEER);
+    watch(&mut edge, b, 1024);
+    assert_eq!(edge.protocol.stats().dropped(DropReason::WatchLimit) - refused, 1024);
+    assert_eq!(
+        edge.protocol.stats().watches as usize,
+        MAX_WATCHES - reserve + MAX_WATCHED_PER_PEER
+    );
+}
+
+/// Pushes are work done for a light node: charged to its answer allowance, and held back while
+/// it is spent (what changed waits, and comes in one later push).
+#[test]
+fn pushes_wait_while_the_light_nodes_answer_allowance_is_spent() {
+    let ingest = IngestLimits {
+        answers: Shares {
+            per_peer: Allowance { per_second: 20.0, burst: 40.0 },
+            ..IngestLimits::default().answers
+        },
+        ..IngestLimits::default()
+    };
+    let mut edge = Sim::new(1, PeerConfig { ingest, ..edge_config() });
+    let mut light = Sim::new(2, light_config());
+    light.protocol.watch(&[tweet("a")], light.now);
+    converge(&mut light, &mut edge);
+    run(&mut edge, &mut light, Duration::from_millis(100));
+    // Forty likes and views on the watched tweet in 400 ms: pushed as the allowance lets.
+    for n in 0..20 {
+        gossip_to(&mut edge, 10 + n, liked(100 + n..101 + n, &["a"]));
+        run(&mut edge, &mut light, Duration::from_millis(20));
+    }
+    // Unlimited, all would have come within a push interval or two.
+    run(&mut edge, &mut light, Duration::from_millis(200));
+    let early = held(&light, "a");
+    assert!(early < 40, "{early} of 40 entries pushed at once");
+    run(&mut edge, &mut light, Duration::from_secs(3));
+    assert_eq!(held(&light, "a"), 40, "the rest once the allowance holds them");
+}
+
+/// A tally signed for an answer is charged to the asker's answer allowance as the signature it
+/// costs ([`TALLY_ANSWER_ITEMS`] items besides the tally and the tweet asked), not as one item:
+/// a light node asking for a popular tweet again and again is held back. A tally signed before
+/// and still true is reused (one signature per tweet and change, however many light nodes
+/// watch it), and costs what sending it does.
 #[test]
 fn tallies_spend_the_answer_allowance_as_their_signatures_cost() {
     let ingest = IngestLimits {
-        answers_per_peer: Allowance { per_second: 10.0, burst: 200.0 },
+        answers: Shares {
+            per_peer: Allowance { per_second: 10.0, burst: 200.0 },
+            ..IngestLimits::default().answers
+        },
         ..IngestLimits::default()
     };
     let mut edge = Sim::new(1, PeerConfig { ingest, ..edge_config() });
@@ -204,14 +298,23 @@ fn tallies_spend_the_answer_allowance_as_their_signatures_cost() {
     let bytes = watch.encode(&namespace());
     let asker = light.local_writer().node.peer_id();
     assert!(edge.protocol.handle_light_request(asker, &bytes, &edge.replica, edge.now).is_some());
-    // An answer needs the whole burst: back only once the tally's items came back (10 a
-    // second), not a tenth of a second later as one item would.
-    let refill = Duration::from_secs_f64(TALLY_ANSWER_ITEMS as f64 / 10.0);
-    edge.advance(refill - Duration::from_millis(200));
+    // An answer needs the whole burst: back only once the signature's items came back (10 a
+    // second), not a fifth of a second later as two items would.
+    let signed = Duration::from_secs_f64((TALLY_ANSWER_ITEMS + 2) as f64 / 10.0);
+    edge.advance(signed - Duration::from_millis(200));
     assert!(edge.protocol.handle_light_request(asker, &bytes, &edge.replica, edge.now).is_none());
     assert_eq!(edge.protocol.stats().dropped(DropReason::RateLimited), 1);
     edge.advance(Duration::from_millis(300));
     assert!(edge.protocol.handle_light_request(asker, &bytes, &edge.replica, edge.now).is_some());
+    // Asked again, the tweet unchanged: the same tally, two items.
+    edge.advance(Duration::from_millis(300));
+    assert!(edge.protocol.handle_light_request(asker, &bytes, &edge.replica, edge.now).is_some());
+    // Changed, it is signed anew, and the signature charged again.
+    edge.replica.merge(&namespace(), liked(171..172, &["popular"]));
+    edge.advance(Duration::from_millis(300));
+    assert!(edge.protocol.handle_light_request(asker, &bytes, &edge.replica, edge.now).is_some());
+    edge.advance(Duration::from_millis(300));
+    assert!(edge.protocol.handle_light_request(asker, &bytes, &edge.replica, edge.now).is_none());
 }
 
 #[test]

@@ -14,7 +14,7 @@ use common::*;
 use libp2p::gossipsub::IdentTopic;
 use warpnet_stats::{
     Action, Allowance, Difficulty, DropReason, IngestLimits, MemoryStore, Node, PeerConfig,
-    RedbStore, Rules, Sealed, SealedBatch, StatKind, Stats, Store,
+    RedbStore, Rules, Sealed, SealedBatch, Shares, StatKind, Stats, Store,
 };
 
 /// What every node should show: per tweet, the likes (distinct likers per node) and views.
@@ -167,7 +167,10 @@ fn a_malicious_peer_gets_nothing_stored_and_is_counted() {
         // The victim takes 100 such messages at once from a peer, then 10 a second.
         let size = valid.len() as f64;
         let allowance = Allowance { per_second: 10.0 * size, burst: 100.0 * size };
-        let ingest = IngestLimits { intake_per_peer: allowance, ..IngestLimits::default() };
+        let ingest = IngestLimits {
+            intake: Shares { per_peer: allowance, ..IngestLimits::default().intake },
+            ..IngestLimits::default()
+        };
         let listen = ["/ip4/127.0.0.1/tcp/0"];
         let victim =
             Running::start_with(MemoryStore::new(), &listen, PeerConfig { ingest, ..config() })
@@ -279,7 +282,10 @@ fn an_honest_burst_beyond_the_rate_limit_arrives_by_catch_up() {
         // 7 entries).
         let quiet = quiet();
         let tight = Allowance { per_second: 1024.0, burst: 5.0 * 1024.0 };
-        let ingest = IngestLimits { intake_per_peer: tight, ..IngestLimits::default() };
+        let ingest = IngestLimits {
+            intake: Shares { per_peer: tight, ..IngestLimits::default().intake },
+            ..IngestLimits::default()
+        };
         let strict = PeerConfig { ingest, ..quiet.clone() };
         let small = PeerConfig { max_message_bytes: 1024, ..quiet };
         let receiver =

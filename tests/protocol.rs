@@ -15,7 +15,7 @@ use libp2p::Multiaddr;
 use libp2p::gossipsub::MessageId;
 use warpnet_stats::{
     Allowance, DialId, DropReason, IngestLimits, MergeReport, NetworkAction as Action, PeerConfig,
-    RequestId, SealedBatch, StatKind, SyncFailure, SyncSession, Verdict,
+    RequestId, SealedBatch, Shares, StatKind, SyncFailure, SyncSession, Verdict,
 };
 
 fn dials(actions: &[Action]) -> Vec<DialId> {
@@ -44,18 +44,21 @@ fn gossip_beyond_a_peers_allowance_is_ignored_counted_and_fetched_by_catch_up() 
     // Five messages at once, then one every tenth of a second.
     let size = bytes.len() as f64;
     let allowance = Allowance { per_second: 10.0 * size, burst: 5.0 * size };
-    let ingest = IngestLimits { intake_per_peer: allowance, ..IngestLimits::default() };
+    let ingest = IngestLimits {
+        intake: Shares { per_peer: allowance, ..IngestLimits::default().intake },
+        ..IngestLimits::default()
+    };
     let mut sim = Sim::new(1, PeerConfig { ingest, ..PeerConfig::default() });
     let source = peer_id(2);
     sim.connect(source, &edge_address(2, "webrtc-direct"), true, None);
     let first = requests(&sim.actions());
     assert_eq!(first.len(), 1, "a catch-up on connecting");
     for n in 0..5 {
-        sim.protocol.handle_gossip(message(n), source, &bytes, sim.now);
+        sim.protocol.handle_gossip(message(n), source, &bytes, &sim.replica, sim.now);
     }
     let merges = sim.actions().iter().filter(|a| matches!(a, Action::Merge { .. })).count();
     assert_eq!(merges, 5, "the burst is allowed");
-    sim.protocol.handle_gossip(message(5), source, &bytes, sim.now);
+    sim.protocol.handle_gossip(message(5), source, &bytes, &sim.replica, sim.now);
     let actions = sim.actions();
     let verdict = Action::Verdict { message: message(5), source, verdict: Verdict::Ignore };
     assert_eq!(actions, vec![verdict], "no new catch-up while one runs");
@@ -63,15 +66,15 @@ fn gossip_beyond_a_peers_allowance_is_ignored_counted_and_fetched_by_catch_up() 
     // A tenth of a second later the bucket holds one message again.
     sim.advance(Duration::from_millis(100));
     sim.actions();
-    sim.protocol.handle_gossip(message(6), source, &bytes, sim.now);
+    sim.protocol.handle_gossip(message(6), source, &bytes, &sim.replica, sim.now);
     assert!(matches!(sim.actions()[..], [Action::Merge { .. }]));
-    sim.protocol.handle_gossip(message(7), source, &bytes, sim.now);
+    sim.protocol.handle_gossip(message(7), source, &bytes, &sim.replica, sim.now);
     assert!(matches!(sim.actions()[..], [Action::Verdict { verdict: Verdict::Ignore, .. }]));
     // Another peer has an allowance of its own.
     let other = peer_id(4);
     sim.connect(other, &edge_address(4, "webrtc-direct"), true, None);
     sim.actions();
-    sim.protocol.handle_gossip(message(8), other, &bytes, sim.now);
+    sim.protocol.handle_gossip(message(8), other, &bytes, &sim.replica, sim.now);
     assert!(matches!(sim.actions()[..], [Action::Merge { .. }]));
     // The catch-up wanted during the flood starts once the running one fails.
     sim.protocol.handle_sync_failed(source, first[0], SyncFailure::Timeout, sim.now);
@@ -91,7 +94,10 @@ fn merge_next(sim: &mut Sim, actions: Vec<Action>) -> MergeReport {
 #[test]
 fn gossip_from_a_peer_whose_entries_may_add_more_counters_than_its_allowance_is_ignored() {
     let counters = Allowance { per_second: 10.0, burst: 2.0 };
-    let ingest = IngestLimits { counters_per_peer: counters, ..IngestLimits::default() };
+    let ingest = IngestLimits {
+        counters: Shares { per_peer: counters, ..IngestLimits::default().counters },
+        ..IngestLimits::default()
+    };
     let mut sim = Sim::new(1, PeerConfig { ingest, ..PeerConfig::default() });
     let (source, other) = (peer_id(2), peer_id(4));
     sim.connect(source, &edge_address(2, "websocket"), true, None);
@@ -100,34 +106,37 @@ fn gossip_from_a_peer_whose_entries_may_add_more_counters_than_its_allowance_is_
     let ignored = |n: u8| Action::Verdict { message: message(n), source, verdict: Verdict::Ignore };
     // Each message's leaves count as new counters when it comes, before it is merged: two
     // messages of one leaf spend the allowance, the third is ignored.
-    sim.protocol.handle_gossip(message(0), source, &gossip_bytes(3, "t"), sim.now);
+    sim.protocol.handle_gossip(message(0), source, &gossip_bytes(3, "t"), &sim.replica, sim.now);
     let first = sim.actions();
-    sim.protocol.handle_gossip(message(1), source, &gossip_bytes(3, "t"), sim.now);
+    sim.protocol.handle_gossip(message(1), source, &gossip_bytes(3, "t"), &sim.replica, sim.now);
     let again = sim.actions();
-    sim.protocol.handle_gossip(message(2), source, &gossip_bytes(3, "u"), sim.now);
+    sim.protocol.handle_gossip(message(2), source, &gossip_bytes(3, "u"), &sim.replica, sim.now);
     assert_eq!(sim.actions(), vec![ignored(2)]);
     assert_eq!(sim.protocol.stats().dropped(DropReason::RateLimited), 1);
     // The first adds its counter; the second (the same entry) adds none, given back.
     assert_eq!(merge_next(&mut sim, first).added, 1);
     assert_eq!(merge_next(&mut sim, again).added, 0);
-    sim.protocol.handle_gossip(message(3), source, &gossip_bytes(3, "u"), sim.now);
+    sim.protocol.handle_gossip(message(3), source, &gossip_bytes(3, "u"), &sim.replica, sim.now);
     let actions = sim.actions();
     assert_eq!(merge_next(&mut sim, actions).added, 1);
-    sim.protocol.handle_gossip(message(4), source, &gossip_bytes(3, "v"), sim.now);
+    sim.protocol.handle_gossip(message(4), source, &gossip_bytes(3, "v"), &sim.replica, sim.now);
     assert_eq!(sim.actions(), vec![ignored(4)]);
-    sim.protocol.handle_gossip(message(5), other, &gossip_bytes(3, "v"), sim.now);
+    sim.protocol.handle_gossip(message(5), other, &gossip_bytes(3, "v"), &sim.replica, sim.now);
     assert!(matches!(sim.actions()[..], [Action::Merge { .. }]), "another peer's is taken");
     // A tenth of a second later the peer has room for a counter again.
     sim.advance(Duration::from_millis(110));
     sim.actions();
-    sim.protocol.handle_gossip(message(6), source, &gossip_bytes(3, "v"), sim.now);
+    sim.protocol.handle_gossip(message(6), source, &gossip_bytes(3, "v"), &sim.replica, sim.now);
     assert!(matches!(sim.actions()[..], [Action::Merge { .. }]));
 }
 
 #[test]
 fn catch_up_answers_beyond_a_peers_allowance_are_refused_and_counted() {
     let allowance = Allowance { per_second: 100.0, burst: 1000.0 };
-    let ingest = IngestLimits { answers_per_peer: allowance, ..IngestLimits::default() };
+    let ingest = IngestLimits {
+        answers: Shares { per_peer: allowance, ..IngestLimits::default().answers },
+        ..IngestLimits::default()
+    };
     let mut sim = Sim::new(1, PeerConfig { ingest, ..PeerConfig::default() });
     for i in 0..50 {
         sim.replica.increment(&tweet(&format!("t{i}")), StatKind::Views).expect("within bounds");
@@ -156,19 +165,19 @@ fn catch_up_answers_beyond_a_peers_allowance_are_refused_and_counted() {
 fn gossip_verdicts_follow_decoding_namespace_and_signatures() {
     let mut sim = Sim::new(1, PeerConfig::default());
     let source = peer_id(2);
-    sim.protocol.handle_gossip(message(0), source, &[2, 0xff, 0xff], sim.now);
+    sim.protocol.handle_gossip(message(0), source, &[2, 0xff, 0xff], &sim.replica, sim.now);
     let reject = |n| Action::Verdict { message: message(n), source, verdict: Verdict::Reject };
     assert_eq!(sim.actions(), vec![reject(0)]);
     let mut future = gossip_bytes(2, "t");
     future[0] = 9;
-    sim.protocol.handle_gossip(message(1), source, &future, sim.now);
+    sim.protocol.handle_gossip(message(1), source, &future, &sim.replica, sim.now);
     assert_eq!(sim.actions(), vec![reject(1)]);
     let mut foreign = replica(2);
     let entry = foreign.increment(&tweet("t"), StatKind::Views).expect("within bounds");
     let sealed = foreign.sealed([&entry.key]);
     let other = warpnet_stats::Namespace::new("testnet").expect("valid");
     let bytes = SealedBatch { namespace: other, sealed }.encode();
-    sim.protocol.handle_gossip(message(2), source, &bytes, sim.now);
+    sim.protocol.handle_gossip(message(2), source, &bytes, &sim.replica, sim.now);
     assert_eq!(sim.actions(), vec![reject(2)]);
     let stats = sim.protocol.stats().clone();
     assert_eq!(stats.dropped(DropReason::Undecodable), 1);
@@ -176,7 +185,7 @@ fn gossip_verdicts_follow_decoding_namespace_and_signatures() {
     assert_eq!(stats.dropped(DropReason::ForeignNamespace), 1);
 
     // A valid message is handed out to merge; its verdict follows the merge.
-    sim.protocol.handle_gossip(message(3), source, &gossip_bytes(2, "t"), sim.now);
+    sim.protocol.handle_gossip(message(3), source, &gossip_bytes(2, "t"), &sim.replica, sim.now);
     let actions = sim.actions();
     let [Action::Merge { from, entries }] = &actions[..] else { panic!("one merge") };
     let mut forged = entries.clone();

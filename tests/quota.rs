@@ -71,7 +71,7 @@ fn gossip_refused_only_for_the_quota_is_ignored_not_rejected() {
     for (n, key) in keys.iter().enumerate() {
         let bytes = SealedBatch { namespace: namespace(), sealed: writer.sealed([key]) }.encode();
         let message = MessageId::new(&[n as u8]);
-        protocol.handle_gossip(message.clone(), source, &bytes, now);
+        protocol.handle_gossip(message.clone(), source, &bytes, &edge, now);
         let Some(NetworkAction::Merge { from, entries }) = protocol.poll_action() else {
             panic!("no merge");
         };

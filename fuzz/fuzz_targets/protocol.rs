@@ -147,7 +147,7 @@ fuzz_target!(|input: (bool, Vec<Op>)| {
                 world.next_message += 1;
                 let message = MessageId::new(&world.next_message.to_be_bytes());
                 let (source, at) = (world.peer(source), world.now);
-                world.protocol.handle_gossip(message, source, &data, at);
+                world.protocol.handle_gossip(message, source, &data, &world.mine, at);
             }
             Op::Request { peer, data } => {
                 let peer = world.peer(peer);

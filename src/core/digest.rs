@@ -3,6 +3,8 @@
 //! entries' digests (blake3 of key and counter). The replica keeps it up to date; catch-up
 //! compares it level by level.
 
+use std::collections::BTreeMap;
+
 use super::counter::PnCounter;
 use super::ids::EntryKey;
 
@@ -22,29 +24,43 @@ pub struct Summary {
     pub digest: u64,
 }
 
+/// One leaf's entries in summary order. A map, so taking one in or out costs a lookup however
+/// many entries a leaf holds (key hashes are public: a writer can grind its keys into one
+/// leaf). Entries with the same summary (a 64-bit key hash and digest: collisions only) are
+/// told apart by a sequence number.
+type LeafEntries = BTreeMap<(Summary, u32), EntryKey>;
+
+/// The entries of a leaf with this summary.
+fn with_summary(leaf: &LeafEntries, summary: Summary) -> impl Iterator<Item = (&u32, &EntryKey)> {
+    leaf.range((summary, 0)..=(summary, u32::MAX)).map(|((_, seq), key)| (seq, key))
+}
+
+/// Takes `key` in under `summary`.
+fn insert(leaf: &mut LeafEntries, summary: Summary, key: EntryKey) {
+    let seq = with_summary(leaf, summary).last().map_or(0, |(seq, _)| seq.saturating_add(1));
+    leaf.insert((summary, seq), key);
+}
+
 /// Digests of a replica's entries over the sync tree. Built once from per-entry summaries when
 /// first needed, then kept up to date by the replica on every change ([`DigestTree::update`]).
 #[derive(Debug, Clone)]
 pub(crate) struct DigestTree {
     /// Node digests per level: 1, 16, 256 and 4,096 nodes.
     levels: [Vec<u64>; DEPTH as usize + 1],
-    /// Per leaf, its entries' summaries and keys, sorted by summary.
-    leaves: Vec<Vec<(Summary, EntryKey)>>,
+    /// Per leaf, its entries' summaries and keys.
+    leaves: Vec<LeafEntries>,
 }
 
 impl DigestTree {
     /// Builds the tree from every entry's key and summary.
     pub(crate) fn build(entries: impl Iterator<Item = (EntryKey, Summary)>) -> Self {
-        let mut leaves = vec![Vec::new(); LEAVES as usize];
-        for (key, summary) in entries {
-            leaves[leaf_of(summary.key_hash) as usize].push((summary, key));
-        }
+        let mut leaves = vec![LeafEntries::new(); LEAVES as usize];
         let mut levels: [Vec<u64>; DEPTH as usize + 1] =
             std::array::from_fn(|level| vec![0; FANOUT.pow(level as u32) as usize]);
-        for (index, leaf) in leaves.iter_mut().enumerate() {
-            leaf.sort_unstable_by_key(|(summary, _)| *summary);
-            let digest = leaf.iter().fold(0, |acc, (s, _)| acc ^ s.digest);
-            Self::toggle(&mut levels, index, digest);
+        for (key, summary) in entries {
+            let index = leaf_of(summary.key_hash) as usize;
+            insert(&mut leaves[index], summary, key);
+            Self::toggle(&mut levels, index, summary.digest);
         }
         Self { levels, leaves }
     }
@@ -53,9 +69,7 @@ impl DigestTree {
     pub(crate) fn update(&mut self, key: &EntryKey, old: Option<Summary>, new: Summary) {
         let held = old.and_then(|old| self.remove(key, old));
         let index = leaf_of(new.key_hash) as usize;
-        let leaf = &mut self.leaves[index];
-        let at = leaf.partition_point(|(s, _)| *s < new);
-        leaf.insert(at, (new, held.unwrap_or_else(|| key.clone())));
+        insert(&mut self.leaves[index], new, held.unwrap_or_else(|| key.clone()));
         Self::toggle(&mut self.levels, index, new.digest);
     }
 
@@ -64,10 +78,8 @@ impl DigestTree {
     pub(crate) fn remove(&mut self, key: &EntryKey, old: Summary) -> Option<EntryKey> {
         let index = leaf_of(old.key_hash) as usize;
         let leaf = &mut self.leaves[index];
-        let start = leaf.partition_point(|(s, _)| *s < old);
-        let offset =
-            leaf[start..].iter().take_while(|(s, _)| *s == old).position(|(_, k)| k == key)?;
-        let (_, held) = leaf.remove(start + offset);
+        let seq = with_summary(leaf, old).find(|(_, k)| *k == key).map(|(seq, _)| *seq)?;
+        let held = leaf.remove(&(old, seq))?;
         Self::toggle(&mut self.levels, index, old.digest);
         Some(held)
     }
@@ -85,13 +97,13 @@ impl DigestTree {
 
     /// A leaf's summaries, sorted.
     pub(crate) fn leaf(&self, index: u32) -> impl ExactSizeIterator<Item = Summary> + '_ {
-        self.leaves[index as usize].iter().map(|(summary, _)| *summary)
+        self.leaves[index as usize].keys().map(|(summary, _)| *summary)
     }
 
     /// Whether a leaf holds an entry with this summary.
     pub(crate) fn holds(&self, summary: &Summary) -> bool {
         let leaf = &self.leaves[leaf_of(summary.key_hash) as usize];
-        leaf.binary_search_by(|(s, _)| s.cmp(summary)).is_ok()
+        with_summary(leaf, *summary).next().is_some()
     }
 
     /// The root digest: equal roots mean equal entry sets (up to hash collisions).
@@ -103,25 +115,25 @@ impl DigestTree {
     pub(crate) fn is_empty(&self, level: u8, index: u32) -> bool {
         let span = FANOUT.pow(u32::from(DEPTH - level.min(DEPTH))) as usize;
         let first = index as usize * span;
-        self.leaves.get(first..first + span).is_none_or(|leaves| leaves.iter().all(Vec::is_empty))
+        self.leaves
+            .get(first..first + span)
+            .is_none_or(|leaves| leaves.iter().all(BTreeMap::is_empty))
     }
 
     /// The entries whose key hashes lie in `from..=to`, in key-hash order.
-    pub(crate) fn range(&self, from: u64, to: u64) -> impl Iterator<Item = &(Summary, EntryKey)> {
+    pub(crate) fn range(&self, from: u64, to: u64) -> impl Iterator<Item = (Summary, &EntryKey)> {
         let leaves = if from <= to { leaf_of(from)..leaf_of(to) + 1 } else { 0..0 };
+        let low = (Summary { key_hash: from, digest: 0 }, 0);
+        let high = (Summary { key_hash: to, digest: u64::MAX }, u32::MAX);
         self.leaves[leaves.start as usize..leaves.end as usize].iter().flat_map(move |leaf| {
-            let start = leaf.partition_point(|(s, _)| s.key_hash < from);
-            let end = leaf.partition_point(|(s, _)| s.key_hash <= to);
-            &leaf[start..end.max(start)]
+            let within = if from <= to { leaf.range(low..=high) } else { leaf.range(low..low) };
+            within.map(|((summary, _), key)| (*summary, key))
         })
     }
 
-    /// The entries whose keys hash to `hash` (adjacent in their leaf, which is sorted by it).
-    pub(crate) fn keys_with_hash(&self, hash: u64) -> &[(Summary, EntryKey)] {
-        let leaf = &self.leaves[leaf_of(hash) as usize];
-        let start = leaf.partition_point(|(s, _)| s.key_hash < hash);
-        let end = leaf.partition_point(|(s, _)| s.key_hash <= hash);
-        &leaf[start..end]
+    /// The entries whose keys hash to `hash`.
+    pub(crate) fn keys_with_hash(&self, hash: u64) -> impl Iterator<Item = &EntryKey> {
+        self.range(hash, hash).map(|(_, key)| key)
     }
 }
 

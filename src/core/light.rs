@@ -3,7 +3,7 @@
 //! tweet's writers page by page) and the updates it pushes; a light node's checks of what comes
 //! back, and its verification of a tally against every writer's signed entries.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use super::ids::{EntryKey, Generation, NodeId, TweetId, Writer};
 use super::replica::Replica;
@@ -42,14 +42,20 @@ pub enum LightError {
 impl LightRequest {
     /// The edge node's answer out of `replica` to this request from the light node `asker`:
     /// to `Watch`, for each tweet whose digest differs (the asker's own writer left out on both
-    /// sides), its entries, or its tally (signed here) if it has more than
-    /// [`FULL_TWEET_COUNTERS`] counters, as many as fit in one response; the rest `later`.
-    /// To `Contributions`, a page. To `Unwatch` and `Update`, `Done` (what they change is the
-    /// caller's).
-    pub fn answer_from(&self, replica: &Replica, asker: NodeId) -> LightResponse {
+    /// sides), its entries, or its tally (signed here, or kept in `signed` from before) if it
+    /// has more than [`FULL_TWEET_COUNTERS`] counters, as many as fit in one response; the rest
+    /// `later`. To `Contributions`, a page. To `Unwatch` and `Update`, `Done` (what they change
+    /// is the caller's).
+    pub fn answer_from(
+        &self,
+        replica: &Replica,
+        asker: NodeId,
+        signed: &mut SignedTallies,
+    ) -> LightResponse {
         match self {
             LightRequest::Watch { generation, tweets } => {
-                watch_answer(replica, Writer { node: asker, generation: *generation }, tweets)
+                let asker = Writer { node: asker, generation: *generation };
+                watch_answer(replica, asker, tweets, signed)
             }
             LightRequest::Contributions { tweet, after } => page(replica, tweet, *after),
             LightRequest::Unwatch { .. } | LightRequest::Update { .. } => LightResponse::Done,
@@ -57,11 +63,48 @@ impl LightRequest {
     }
 }
 
-/// A tally of `tweet` for `asker`, signed by `replica`'s identity.
-pub(crate) fn tallied(replica: &Replica, tweet: &TweetId, asker: Writer) -> Tallied {
-    let figures = replica.figures(tweet);
-    let tally = Tally::sign(replica.identity(), replica.namespace(), tweet.clone(), figures);
-    Tallied { tally, yours: replica.writer_values(tweet, asker) }
+/// The tallies an edge node signed, each kept while its tweet's figures stay the same: one
+/// signature per popular tweet and change, however many light nodes it goes to. At most
+/// [`SignedTallies::MAX`] are kept (all forgotten beyond).
+#[derive(Debug, Default)]
+pub struct SignedTallies {
+    held: HashMap<TweetId, Tally>,
+    /// Signatures made since [`SignedTallies::take_signed`] was last called.
+    signed: usize,
+}
+
+impl SignedTallies {
+    const MAX: usize = 4096;
+
+    /// A tally of `tweet` as `replica` holds it now, signed by its identity.
+    fn of(&mut self, replica: &Replica, tweet: &TweetId) -> Tally {
+        let figures = replica.figures(tweet);
+        if let Some(held) = self.held.get(tweet).filter(|t| t.figures == figures) {
+            return held.clone();
+        }
+        if self.held.len() >= Self::MAX {
+            self.held.clear();
+        }
+        self.signed += 1;
+        let tally = Tally::sign(replica.identity(), replica.namespace(), tweet.clone(), figures);
+        self.held.insert(tweet.clone(), tally.clone());
+        tally
+    }
+
+    /// How many tallies were signed since the last call (what an answer cost in signatures).
+    pub fn take_signed(&mut self) -> usize {
+        std::mem::take(&mut self.signed)
+    }
+}
+
+/// A tally of `tweet` for `asker`.
+fn tallied(
+    replica: &Replica,
+    tweet: &TweetId,
+    asker: Writer,
+    signed: &mut SignedTallies,
+) -> Tallied {
+    Tallied { tally: signed.of(replica, tweet), yours: replica.writer_values(tweet, asker) }
 }
 
 /// Whether `tweet` is served to `asker` by its tally rather than its entries.
@@ -69,12 +112,17 @@ pub(crate) fn served_by_tally(replica: &Replica, tweet: &TweetId, asker: Writer)
     replica.tweet_len(tweet, Some(asker)) > FULL_TWEET_COUNTERS
 }
 
-fn watch_answer(replica: &Replica, asker: Writer, tweets: &[(TweetId, u64)]) -> LightResponse {
+fn watch_answer(
+    replica: &Replica,
+    asker: Writer,
+    tweets: &[(TweetId, u64)],
+    signed: &mut SignedTallies,
+) -> LightResponse {
     let mut tallies = Vec::new();
     let mut full = Vec::new();
     for (tweet, digest) in tweets {
         if served_by_tally(replica, tweet, asker) {
-            tallies.push(tallied(replica, tweet, asker));
+            tallies.push(tallied(replica, tweet, asker, signed));
         } else if replica.tweet_digest(tweet, Some(asker)) != *digest {
             full.push((tweet.clone(), None));
         }
@@ -92,6 +140,7 @@ pub(crate) fn update_for(
     replica: &Replica,
     asker: Writer,
     pending: &[Changed],
+    signed: &mut SignedTallies,
 ) -> (LightRequest, usize) {
     let mut tallies = Vec::new();
     let mut full = Vec::new();
@@ -101,7 +150,7 @@ pub(crate) fn update_for(
             break;
         }
         if served_by_tally(replica, tweet, asker) {
-            tallies.push(tallied(replica, tweet, asker));
+            tallies.push(tallied(replica, tweet, asker, signed));
         } else {
             full.push((tweet.clone(), keys.clone()));
         }
@@ -149,14 +198,13 @@ fn entries_of(
 }
 
 fn page(replica: &Replica, tweet: &TweetId, after: u64) -> LightResponse {
-    let all = replica.tweet_keys(tweet, None);
     // The first page (`after` 0) starts at the first key, whatever its hash.
-    let start = if after == 0 { 0 } else { all.partition_point(|(hash, _)| *hash <= after) };
-    let rest = &all[start..];
+    let after = (after != 0).then_some(after);
+    let (rest, more) = replica.tweet_keys_after(tweet, None, after, MAX_RESPONSE_ENTRIES);
     let mut keys = Vec::new();
     let mut ends: Vec<usize> = Vec::new();
     let mut hashes = Vec::new();
-    for (hash, key) in rest {
+    for (hash, key) in &rest {
         if hashes.last() != Some(hash) {
             if keys.len() >= MAX_RESPONSE_ENTRIES {
                 break;
@@ -173,7 +221,7 @@ fn page(replica: &Replica, tweet: &TweetId, after: u64) -> LightResponse {
     }
     ends.push(keys.len());
     let (answered, entries) = fitting(replica, &keys, &ends, RESPONSE_BYTES);
-    let next = (ends[answered - 1] < rest.len()).then(|| hashes[answered - 1]);
+    let next = (more || ends[answered - 1] < rest.len()).then(|| hashes[answered - 1]);
     LightResponse::Page { entries, next }
 }
 
@@ -363,7 +411,7 @@ mod tests {
 
         let request = watch(&light, &["small", "popular", "held"]);
         let LightResponse::Tweets { entries, tallies, later } =
-            request.answer_from(&edge, light.local_writer().node)
+            request.answer_from(&edge, light.local_writer().node, &mut SignedTallies::default())
         else {
             panic!("a Tweets answer");
         };
@@ -396,8 +444,11 @@ mod tests {
         assert_eq!(tallies[0].stats(own), shown);
 
         // Asked again, nothing differs but the popular tweet's tally.
-        let again = watch(&light, &["small", "popular", "held"])
-            .answer_from(&edge, light.local_writer().node);
+        let again = watch(&light, &["small", "popular", "held"]).answer_from(
+            &edge,
+            light.local_writer().node,
+            &mut SignedTallies::default(),
+        );
         assert!(
             matches!(again, LightResponse::Tweets { entries, tallies, .. } if entries.is_empty() && tallies.len() == 1)
         );
@@ -415,8 +466,8 @@ mod tests {
         let mut asking: Vec<&str> = ids.clone();
         let mut answers = 0;
         while !asking.is_empty() {
-            let LightResponse::Tweets { entries, tallies, later } =
-                watch(&light, &asking).answer_from(&edge, light.local_writer().node)
+            let LightResponse::Tweets { entries, tallies, later } = watch(&light, &asking)
+                .answer_from(&edge, light.local_writer().node, &mut SignedTallies::default())
             else {
                 panic!("a Tweets answer");
             };
@@ -440,14 +491,14 @@ mod tests {
         edge.merge(&namespace(), writers(100, 2100, &["popular"], 2));
         let light = replica(2);
         let asker = light.local_writer();
-        let tally = tallied(&edge, &tweet("popular"), asker).tally;
+        let tally = tallied(&edge, &tweet("popular"), asker, &mut SignedTallies::default()).tally;
         assert_eq!(tally.figures.writers, 2100);
         assert_eq!(tally.figures.totals, [4200, 0, 0, 2100]);
 
         let (mut verification, mut request) = Verification::start(&light, tweet("popular"));
         let mut answers = Vec::new();
         loop {
-            let response = request.answer_from(&edge, asker.node);
+            let response = request.answer_from(&edge, asker.node, &mut SignedTallies::default());
             answers.push(response.clone());
             match verification.handle(response).expect("a good page") {
                 Some(next) => request = next,
@@ -487,9 +538,9 @@ mod tests {
         let light = replica(2);
         let asker = light.local_writer();
         let asked: BTreeSet<TweetId> = [tweet("popular")].into_iter().collect();
-        let tally = tallied(&edge, &tweet("popular"), asker);
+        let tally = tallied(&edge, &tweet("popular"), asker, &mut SignedTallies::default());
         let stranger = replica(3);
-        let theirs = tallied(&stranger, &tweet("popular"), asker);
+        let theirs = tallied(&stranger, &tweet("popular"), asker, &mut SignedTallies::default());
         let edge_id = edge.identity().node_id();
         assert_eq!(
             check_from_edge(&light, edge_id, &asked, &[], &[theirs], &[]),
@@ -501,7 +552,7 @@ mod tests {
             check_from_edge(&light, edge_id, &asked, &[], &[forged], &[]),
             Err(LightError::BadTally(tweet("popular")))
         );
-        let other = tallied(&edge, &tweet("other"), asker);
+        let other = tallied(&edge, &tweet("other"), asker, &mut SignedTallies::default());
         assert_eq!(
             check_from_edge(
                 &light,

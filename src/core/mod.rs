@@ -32,7 +32,7 @@ pub use ids::{
 };
 pub use interest::Interest;
 pub(crate) use light::{Changed, check_from_edge, update_for};
-pub use light::{FULL_TWEET_COUNTERS, LightError, Verification};
+pub use light::{FULL_TWEET_COUNTERS, LightError, SignedTallies, Verification};
 pub use merkle::{HASH_BYTES, Hash, MAX_LEAVES, ProofError, Tree};
 pub use proof::{Difficulty, IdentityProof, Minter, PROOF_DOMAIN};
 pub(crate) use replica::Merging;
@@ -52,4 +52,4 @@ pub use wire::{
     GroupError, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, SealedBatch, WIRE_VERSION, WireError,
 };
 pub use wire_light::{LightRequest, LightResponse, MAX_WATCH_TWEETS};
-pub(crate) use witness::{Witness, cover};
+pub(crate) use witness::{SealId, Witness, cover};

@@ -411,11 +411,11 @@ impl SyncRequest {
                 let mut keys = Vec::new();
                 let mut ends = Vec::new();
                 for hash in key_hashes {
-                    let found = tree.keys_with_hash(*hash);
+                    let found: Vec<&EntryKey> = tree.keys_with_hash(*hash).collect();
                     if keys.len() + found.len() > MAX_RESPONSE_ENTRIES && !ends.is_empty() {
                         break;
                     }
-                    keys.extend(found.iter().map(|(_, key)| key.clone()));
+                    keys.extend(found.into_iter().cloned());
                     ends.push(keys.len());
                 }
                 let (answered, entries) = fitting(replica, &keys, &ends, RESPONSE_BYTES);

@@ -60,6 +60,10 @@ pub enum WireError {
     /// A tweet id in a message's tweet list is invalid.
     #[error("invalid tweet id: {0}")]
     Tweet(KeyError),
+    /// A message's tweet list names a tweet twice (each is listed once: a repeat would make
+    /// the answer or the work it asks for larger at no cost to the sender).
+    #[error("tweet id {0} listed twice")]
+    RepeatedTweet(TweetId),
     /// A writer group is invalid.
     #[error("group {index}: {reason}")]
     Group {
@@ -179,12 +183,7 @@ pub(crate) fn checked_batch(message: SealedBatchMsg) -> Result<SealedBatch, Wire
             return Err(WireError::TooManyEntries { count, max: MAX_BATCH_ENTRIES });
         }
         let namespace = Namespace::new(&message.namespace).map_err(WireError::Namespace)?;
-        let tweets = message
-            .tweets
-            .iter()
-            .map(TweetId::new)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(WireError::Tweet)?;
+        let tweets = tweet_list(&message.tweets)?;
         let mut sealed = Vec::new();
         for (index, group) in message.groups.into_iter().enumerate() {
             checked_group(group, &tweets, &mut sealed)
@@ -192,6 +191,21 @@ pub(crate) fn checked_batch(message: SealedBatchMsg) -> Result<SealedBatch, Wire
         }
         Ok(SealedBatch { namespace, sealed })
     }
+}
+
+/// The tweet ids of a message's tweet list, each valid and listed once.
+pub(crate) fn tweet_list(tweets: &[String]) -> Result<Vec<TweetId>, WireError> {
+    let mut seen = std::collections::HashSet::with_capacity(tweets.len());
+    tweets
+        .iter()
+        .map(|text| {
+            let tweet = TweetId::new(text).map_err(WireError::Tweet)?;
+            if !seen.insert(text.as_str()) {
+                return Err(WireError::RepeatedTweet(tweet));
+            }
+            Ok(tweet)
+        })
+        .collect()
 }
 
 fn checked_group(

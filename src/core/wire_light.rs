@@ -215,7 +215,7 @@ fn checked_tweets(tweets: Vec<String>) -> Result<Vec<TweetId>, WireError> {
     if tweets.len() > MAX_WATCH_TWEETS {
         return Err(WireError::TooManyEntries { count: tweets.len(), max: MAX_WATCH_TWEETS });
     }
-    tweets.into_iter().map(|t| TweetId::new(t).map_err(WireError::Tweet)).collect()
+    super::wire::tweet_list(&tweets)
 }
 
 #[derive(Clone, PartialEq, prost::Message)]

@@ -16,11 +16,28 @@ use super::seal::{Leaf, Seal, Sealed};
 /// so a group stays well under the message limit whatever its tweet ids).
 pub(crate) const MAX_SERVED_LEAVES: usize = MAX_LEAVES as usize / 2;
 
-/// A leaf that vouches for a remote counter: its seal (by root: the writer is the counter's),
-/// its index there, and the counter it carries.
+/// Names one seal of a writer: its tree's size and root. Both, because the signature covers
+/// both and a root alone does not fix the size: a writer can sign one root under two leaf
+/// counts (a proof on the left of a tree fits trees of other sizes), and those are two seals
+/// with two different trees.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct SealId {
+    pub(crate) leaves: u32,
+    pub(crate) root: Hash,
+}
+
+impl Seal {
+    /// What names this seal among its writer's.
+    pub(crate) fn id(&self) -> SealId {
+        SealId { leaves: self.leaves, root: self.root }
+    }
+}
+
+/// A leaf that vouches for a remote counter: its seal (the writer is the counter's), its index
+/// there, and the counter it carries.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub(crate) struct Witness {
-    pub(crate) root: Hash,
+    pub(crate) seal: SealId,
     pub(crate) index: u32,
     pub(crate) counter: PnCounter,
 }
@@ -50,68 +67,70 @@ pub(crate) struct HeldSeal {
     refs: usize,
 }
 
-/// The seals a replica holds leaves of, by writer and root.
+/// The seals a replica holds leaves of, by writer and [`SealId`].
 #[derive(Debug, Default)]
 pub(crate) struct SealTable {
-    seals: HashMap<(Writer, Hash), HeldSeal>,
+    seals: HashMap<(Writer, SealId), HeldSeal>,
 }
 
 impl SealTable {
     /// Whether this exact seal (same leaf count, root and signature) is held: a group showing
     /// it again needs no new signature check.
     pub(crate) fn holds(&self, seal: &Seal) -> bool {
-        // The whole seal: the signature covers the leaf count too, which a proof alone may
-        // not bind (a path on the left of a tree fits trees of other sizes).
-        self.seals.get(&(seal.writer, seal.root)).is_some_and(|held| held.seal == *seal)
+        self.seals.get(&(seal.writer, seal.id())).is_some_and(|held| held.seal == *seal)
     }
 
     /// A held seal.
-    pub(crate) fn get(&self, writer: Writer, root: &Hash) -> Option<&HeldSeal> {
-        self.seals.get(&(writer, *root))
+    pub(crate) fn get(&self, writer: Writer, seal: SealId) -> Option<&HeldSeal> {
+        self.seals.get(&(writer, seal))
     }
 
     /// Adds what is known of a checked seal's tree (to what was known, if it is held). A seal
     /// no witness rests on is dropped by [`SealTable::release`] or [`SealTable::prune`].
     pub(crate) fn add(&mut self, seal: Seal, identity: IdentityProof, tree: Tree) {
-        match self.seals.get_mut(&(seal.writer, seal.root)) {
-            Some(held) if held.seal == seal => {
+        match self.seals.get_mut(&(seal.writer, seal.id())) {
+            // The same seal, or another valid signature over the same tree by the same key
+            // (the one held is kept): what is known of the tree grows either way, as the
+            // witnesses of its leaves name the seal by its tree.
+            Some(held) => {
                 if !held.tree.knows_leaves_of(&tree) {
                     held.tree.absorb(tree);
                 }
             }
-            // Another valid seal over the same root by the same key: keep the one held.
-            Some(_) => {}
             None => {
                 self.seals
-                    .insert((seal.writer, seal.root), HeldSeal { seal, identity, tree, refs: 0 });
+                    .insert((seal.writer, seal.id()), HeldSeal { seal, identity, tree, refs: 0 });
             }
         }
     }
 
     /// Whether the seal a witness names is held.
-    pub(crate) fn contains(&self, writer: Writer, root: &Hash) -> bool {
-        self.seals.contains_key(&(writer, *root))
+    pub(crate) fn contains(&self, writer: Writer, seal: SealId) -> bool {
+        self.seals.contains_key(&(writer, seal))
     }
 
     /// One more witness rests on this seal.
-    pub(crate) fn retain(&mut self, writer: Writer, root: &Hash) {
-        if let Some(held) = self.seals.get_mut(&(writer, *root)) {
+    pub(crate) fn retain(&mut self, writer: Writer, seal: SealId) {
+        if let Some(held) = self.seals.get_mut(&(writer, seal)) {
             held.refs += 1;
         }
     }
 
-    /// One witness fewer rests on this seal; dropped when none does.
-    /// Returns whether that dropped the seal.
-    pub(crate) fn release(&mut self, writer: Writer, root: &Hash) -> bool {
-        let Some(held) = self.seals.get_mut(&(writer, *root)) else { return false };
+    /// One witness fewer rests on this seal; dropped when none does. Returns the seal if that
+    /// dropped it.
+    pub(crate) fn release(&mut self, writer: Writer, seal: SealId) -> Option<Seal> {
+        let held = self.seals.get_mut(&(writer, seal))?;
         held.refs = held.refs.saturating_sub(1);
-        held.refs == 0 && self.seals.remove(&(writer, *root)).is_some()
+        if held.refs > 0 {
+            return None;
+        }
+        self.seals.remove(&(writer, seal)).map(|held| held.seal)
     }
 
     /// Drops this seal if no witness rests on it.
-    pub(crate) fn prune(&mut self, writer: Writer, root: &Hash) {
-        if self.seals.get(&(writer, *root)).is_some_and(|held| held.refs == 0) {
-            self.seals.remove(&(writer, *root));
+    pub(crate) fn prune(&mut self, writer: Writer, seal: SealId) {
+        if self.seals.get(&(writer, seal)).is_some_and(|held| held.refs == 0) {
+            self.seals.remove(&(writer, seal));
         }
     }
 
@@ -126,14 +145,14 @@ impl SealTable {
         &self,
         leaves: impl IntoIterator<Item = (&'a EntryKey, Witness)>,
     ) -> Vec<Sealed> {
-        let mut groups: BTreeMap<(Writer, Hash), BTreeMap<u32, Leaf>> = BTreeMap::new();
+        let mut groups: BTreeMap<(Writer, SealId), BTreeMap<u32, Leaf>> = BTreeMap::new();
         for (key, witness) in leaves {
             let leaf = Leaf { tweet: key.tweet.clone(), stat: key.stat, counter: witness.counter };
-            groups.entry((key.writer, witness.root)).or_default().insert(witness.index, leaf);
+            groups.entry((key.writer, witness.seal)).or_default().insert(witness.index, leaf);
         }
         let mut out = Vec::new();
-        for ((writer, root), leaves) in groups {
-            let Some(held) = self.get(writer, &root) else { continue };
+        for ((writer, seal), leaves) in groups {
+            let Some(held) = self.get(writer, seal) else { continue };
             let leaves: Vec<(u32, Leaf)> = leaves.into_iter().collect();
             for chunk in leaves.chunks(MAX_SERVED_LEAVES) {
                 out.extend(Sealed::of(&held.seal, held.identity, &held.tree, chunk.to_vec()));
@@ -148,7 +167,8 @@ mod tests {
     use super::*;
 
     fn witness(index: u32, increments: u64, decrements: u64) -> Witness {
-        Witness { root: [index as u8; 16], index, counter: PnCounter::new(increments, decrements) }
+        let seal = SealId { leaves: 4, root: [index as u8; 16] };
+        Witness { seal, index, counter: PnCounter::new(increments, decrements) }
     }
 
     #[test]

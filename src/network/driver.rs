@@ -134,7 +134,7 @@ impl Driver {
                 message_id,
                 message,
             })) => {
-                protocol.handle_gossip(message_id, propagation_source, &message.data, now);
+                protocol.handle_gossip(message_id, propagation_source, &message.data, replica, now);
             }
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Subscribed {
                 peer_id,

@@ -141,7 +141,7 @@ impl<S: Store> Node<S> {
         self.with_replica_mut(|r| {
             for forgotten in tweets.iter().map(|t| r.forget(t)) {
                 keys.extend(forgotten.keys);
-                seals.extend(forgotten.seals.iter().map(|(w, root)| schema::seal_key(w, root)));
+                seals.extend(forgotten.seals.iter().map(schema::seal_prefix));
             }
         });
         {

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{ChangeSource, Changes, EntryRow, Node, SealRow, schema};
 #[cfg(doc)]
 use crate::core::verify_sealed;
-use crate::core::{Hash, MergeReport, Merging, Seal, SealError, Sealed, Tree, Writer};
+use crate::core::{MergeReport, Merging, Seal, SealError, SealId, Sealed, Tree, Writer};
 use crate::storage::{Store, StoreError, Write};
 
 /// Merges of at least this many peers' rows are written as one journal record.
@@ -56,9 +56,9 @@ impl<S: Store> Node<S> {
         let (report, learnt) = replica.merge_some(merging, budget);
         let mut changes = Changes::default();
         // One record per seal for what this merge showed of it (its groups' trees together).
-        let mut seals: BTreeMap<(Writer, Hash), SealRow> = BTreeMap::new();
+        let mut seals: BTreeMap<(Writer, SealId), SealRow> = BTreeMap::new();
         for (seal, identity, tree) in learnt {
-            match seals.entry((seal.writer, seal.root)) {
+            match seals.entry((seal.writer, seal.id())) {
                 Entry::Occupied(mut held) => held.get_mut().tree.absorb(tree),
                 Entry::Vacant(slot) => drop(slot.insert(SealRow { seal, identity, tree })),
             }
@@ -226,7 +226,7 @@ fn seal_writes(seals: &[SealRow]) -> Vec<Write> {
         .iter()
         .map(|row| {
             let bytes = schema::encode_seal(row);
-            (schema::seal_part_key(&row.seal.writer, &row.seal.root, &bytes), Some(bytes))
+            (schema::seal_part_key(&row.seal, &bytes), Some(bytes))
         })
         .collect()
 }

@@ -52,7 +52,7 @@ pub enum OpenError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The store was written by a newer, incompatible version of this library.
-    #[error("the store's layout version {0} is not supported (this build reads versions 1 and 2)")]
+    #[error("the store's layout version {0} is not supported (this build reads versions 1 to 3)")]
     UnknownLayout(u8),
     /// The stored identity or generation is malformed.
     #[error("the store's {0} is malformed")]
@@ -133,9 +133,8 @@ impl Changes {
     /// tabs, as one message however many rows.
     pub fn encode(&self, namespace: &Namespace) -> Vec<u8> {
         let mut texts = schema::KeyText::default();
-        let seals = self.seals.iter().map(|row| {
-            (schema::seal_key(&row.seal.writer, &row.seal.root), schema::encode_seal(row))
-        });
+        let seals =
+            self.seals.iter().map(|row| (schema::seal_key(&row.seal), schema::encode_seal(row)));
         let rows: Vec<(String, Vec<u8>)> = seals
             .chain(
                 self.entries
@@ -276,6 +275,8 @@ impl<S: Store> Node<S> {
         let (version, secret, generation) = meta;
         if version == [1] {
             schema::migrate_from_v1(&store).await?;
+        } else if version == [2] {
+            schema::migrate_from_v2(&store, &namespace).await?;
         } else if version != [schema::VERSION] {
             return Err(OpenError::UnknownLayout(version.first().copied().unwrap_or(0)));
         }

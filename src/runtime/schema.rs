@@ -2,13 +2,13 @@
 //!
 //! | key | value |
 //! |---|---|
-//! | `meta/version` | one byte: the layout version (2) |
+//! | `meta/version` | one byte: the layout version (3) |
 //! | `meta/identity` | the 32-byte ed25519 secret key |
 //! | `meta/generation` | the 16-byte generation of this store |
 //! | `meta/proof` | the identity proof's nonce, u64 big-endian (once minted) |
 //! | `bucket/{000..fff}` | the entry rows of every tweet whose id hashes there: see [`encode_bucket`] |
 //! | `journal/{16 hex digits}` | peers' entry rows of one large merge, encoded as a bucket |
-//! | `seal/{node}/{generation}/{root}/{part}` | a seal peers' rows rest on: see [`encode_seal`] |
+//! | `seal/{node}/{generation}/{root}.{leaves}/{part}` | a seal peers' rows rest on: see [`encode_seal`] |
 //! | `quarantine/{key}/{part}` | a record that did not decode, set aside as it was (never read) |
 //!
 //! Rows are grouped into 4096 buckets by an FNV-1a hash of the tweet id, because IndexedDB
@@ -21,8 +21,8 @@
 //! rewriting thousands of buckets per response; journal records are folded into the buckets
 //! later, in one transaction. They never hold this node's own counters (the buckets do).
 //!
-//! A peer's row keeps the leaves that vouch for its counter (witnesses: seal root, index,
-//! signed counter); the seal itself, with what is known of its tree, is kept in records of its
+//! A peer's row keeps the leaves that vouch for its counter (witnesses: the seal's root and
+//! leaf count, the index, the signed counter); the seal itself, with what is known of its tree, is kept in records of its
 //! own: each merge that rests rows on a seal adds a part (what that merge showed of its tree)
 //! in the transaction that writes the rows, named by a hash of its bytes, so no seal record is
 //! read or rewritten per merge. When a node opens the store, a seal's parts are joined into
@@ -31,12 +31,12 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::core::{
-    Entry, EntryKey, Hash, IdentityProof, Mark, Namespace, NodeId, PnCounter, Seal, Signature,
-    StatKind, Tree, TweetId, Witness, Writer, cover,
+    Entry, EntryKey, Hash, IdentityProof, Mark, Namespace, NodeId, PnCounter, Seal, SealId,
+    Signature, StatKind, Tree, TweetId, Witness, Writer, cover,
 };
 use crate::storage::{Store, StoreError, Write};
 
-pub(crate) const VERSION: u8 = 2;
+pub(crate) const VERSION: u8 = 3;
 pub(crate) const VERSION_KEY: &str = "meta/version";
 pub(crate) const IDENTITY_KEY: &str = "meta/identity";
 pub(crate) const GENERATION_KEY: &str = "meta/generation";
@@ -117,16 +117,22 @@ pub(crate) struct SealRow {
     pub(crate) tree: Tree,
 }
 
-/// The store key of a seal's record.
-pub(crate) fn seal_key(writer: &Writer, root: &Hash) -> String {
-    let root: String = root.iter().map(|b| format!("{b:02x}")).collect();
-    format!("seal/{}/{}/{root}", writer.node, writer.generation)
+/// The store key of a seal's record: `seal/{node}/{generation}/{root}.{leaves}` (layout 2
+/// named it by its root alone).
+pub(crate) fn seal_key(seal: &Seal) -> String {
+    let root: String = seal.root.iter().map(|b| format!("{b:02x}")).collect();
+    format!("seal/{}/{}/{root}.{}", seal.writer.node, seal.writer.generation, seal.leaves)
+}
+
+/// What every part of a seal's record starts with, and no other record's key.
+pub(crate) fn seal_prefix(seal: &Seal) -> String {
+    format!("{}/", seal_key(seal))
 }
 
 /// The store key of a part of a seal's record: the seal's key, then the first 8 bytes of a
 /// hash of the part's bytes, in hex.
-pub(crate) fn seal_part_key(writer: &Writer, root: &Hash, bytes: &[u8]) -> String {
-    format!("{}/{}", seal_key(writer, root), content_tag(bytes))
+pub(crate) fn seal_part_key(seal: &Seal, bytes: &[u8]) -> String {
+    format!("{}{}", seal_prefix(seal), content_tag(bytes))
 }
 
 /// The first 8 bytes of a hash of `bytes`, in hex: names a record by what it holds, so
@@ -163,9 +169,17 @@ pub(crate) fn decode_seal(key: &str, bytes: &[u8]) -> Option<SealRow> {
         _ => return None,
     };
     let writer = Writer { node: node.parse().ok()?, generation: generation.parse().ok()? };
+    // `{root}.{leaves}`, or `{root}` in layout 2 (whose records are named anew on open).
+    let (root, named_leaves) = match root.split_once('.') {
+        Some((root, leaves)) => (root, Some(leaves.parse::<u32>().ok()?)),
+        None => (root, None),
+    };
     let root = parse_hash(root)?;
     let (head, mut nodes) = bytes.split_at_checked(76)?;
     let leaves = u32::from_be_bytes(head[..4].try_into().ok()?);
+    if named_leaves.is_some_and(|named| named != leaves) {
+        return None;
+    }
     let signature = Signature(head[4..68].try_into().ok()?);
     let identity = IdentityProof { nonce: u64::from_be_bytes(head[68..76].try_into().ok()?) };
     let mut known = Vec::with_capacity(nodes.len() / 21);
@@ -243,9 +257,11 @@ pub(crate) fn decode_bucket(mut bytes: &[u8]) -> Option<BTreeMap<String, Vec<u8>
     Some(rows)
 }
 
-/// `u64 BE increments | u64 BE decrements | u8 witness count (0 to 2) | witnesses | marks`,
-/// each witness `16-byte seal root | u32 BE index | u64 BE increments | u64 BE decrements`,
-/// each mark a `u8` length and that many bytes of UTF-8 (ids are at most 128 bytes).
+/// `u64 BE increments | u64 BE decrements | u8 witnesses | witnesses | marks`: the witness
+/// byte is 0 (none) or [`WITNESSES`] plus their count (1 or 2; layout 2 wrote the bare count,
+/// of witnesses without the leaf count); each witness `16-byte seal root | u32 BE seal leaf
+/// count | u32 BE index | u64 BE increments | u64 BE decrements`; each mark a `u8` length and
+/// that many bytes of UTF-8 (ids are at most 128 bytes).
 pub(crate) fn encode_row(row: &EntryRow) -> Vec<u8> {
     let counter = row.entry.counter;
     let mut out = Vec::with_capacity(
@@ -254,9 +270,11 @@ pub(crate) fn encode_row(row: &EntryRow) -> Vec<u8> {
     );
     out.extend_from_slice(&counter.increments.to_be_bytes());
     out.extend_from_slice(&counter.decrements.to_be_bytes());
-    out.push(u8::try_from(row.witnesses.len()).expect("at most two witnesses"));
+    let count = u8::try_from(row.witnesses.len()).expect("at most two witnesses");
+    out.push(if count == 0 { 0 } else { WITNESSES | count });
     for witness in &row.witnesses {
-        out.extend_from_slice(&witness.root);
+        out.extend_from_slice(&witness.seal.root);
+        out.extend_from_slice(&witness.seal.leaves.to_be_bytes());
         out.extend_from_slice(&witness.index.to_be_bytes());
         out.extend_from_slice(&witness.counter.increments.to_be_bytes());
         out.extend_from_slice(&witness.counter.decrements.to_be_bytes());
@@ -268,25 +286,38 @@ pub(crate) fn encode_row(row: &EntryRow) -> Vec<u8> {
     out
 }
 
-const WITNESS_BYTES: usize = 16 + 4 + 16;
+/// The flag of the witness byte of a row whose witnesses carry their seal's leaf count.
+const WITNESSES: u8 = 0x10;
+const WITNESS_BYTES: usize = 16 + 4 + 4 + 16;
+/// A witness of layout 2: no leaf count.
+const LEGACY_WITNESS_BYTES: usize = 16 + 4 + 16;
 
+/// A row's counter, witnesses and marks. A witness of layout 2 comes with a leaf count of 0
+/// (no seal has it): [`migrate_from_v2`] gives it its seal's.
 fn decode_value(bytes: &[u8]) -> Option<(PnCounter, Vec<Witness>, Vec<String>)> {
     let word = |i: usize| Some(u64::from_be_bytes(bytes.get(i..i + 8)?.try_into().ok()?));
+    let half = |i: usize| Some(u32::from_be_bytes(bytes.get(i..i + 4)?.try_into().ok()?));
     let counter = PnCounter::new(word(0)?, word(8)?);
-    let count = usize::from(*bytes.get(16)?);
-    if count > 2 {
-        return None;
-    }
+    let flag = *bytes.get(16)?;
+    let (count, width) = match flag {
+        0 => (0, 0),
+        1 | 2 => (usize::from(flag), LEGACY_WITNESS_BYTES),
+        0x11 | 0x12 => (usize::from(flag & !WITNESSES), WITNESS_BYTES),
+        _ => return None,
+    };
     let mut witnesses = Vec::with_capacity(count);
     for n in 0..count {
-        let at = 17 + n * WITNESS_BYTES;
+        let at = 17 + n * width;
+        let root = bytes.get(at..at + 16)?.try_into().ok()?;
+        let (leaves, at) =
+            if width == WITNESS_BYTES { (half(at + 16)?, at + 20) } else { (0, at + 16) };
         witnesses.push(Witness {
-            root: bytes.get(at..at + 16)?.try_into().ok()?,
-            index: u32::from_be_bytes(bytes.get(at + 16..at + 20)?.try_into().ok()?),
-            counter: PnCounter::new(word(at + 20)?, word(at + 28)?),
+            seal: SealId { leaves, root },
+            index: half(at)?,
+            counter: PnCounter::new(word(at + 4)?, word(at + 12)?),
         });
     }
-    let mut rest = &bytes[17 + count * WITNESS_BYTES..];
+    let mut rest = bytes.get(17 + count * width..)?;
     let mut marks = Vec::new();
     while let Some((&len, tail)) = rest.split_first() {
         let (mark, tail) = tail.split_at_checked(usize::from(len))?;
@@ -303,22 +334,21 @@ pub(crate) fn tidy_seals<'a>(
     records: Vec<(String, SealRow)>,
     rows: impl Iterator<Item = &'a EntryRow>,
 ) -> (Vec<SealRow>, Vec<Write>) {
-    let used: HashSet<(Writer, Hash)> =
-        rows.flat_map(|row| row.witnesses.iter().map(|w| (row.entry.key.writer, w.root))).collect();
+    let used: HashSet<(Writer, SealId)> =
+        rows.flat_map(|row| row.witnesses.iter().map(|w| (row.entry.key.writer, w.seal))).collect();
     let mut writes = Vec::new();
-    let mut seals: BTreeMap<(Writer, Hash), (SealRow, Vec<String>)> = BTreeMap::new();
+    let mut seals: BTreeMap<(Writer, SealId), (SealRow, Vec<String>)> = BTreeMap::new();
     for (key, row) in records {
-        let id = (row.seal.writer, row.seal.root);
+        let id = (row.seal.writer, row.seal.id());
         if !used.contains(&id) {
             writes.push((key, None));
             continue;
         }
         match seals.get_mut(&id) {
             Some((held, keys)) => {
-                // Another signature over the same root is as good: one is kept.
-                if held.seal == row.seal {
-                    held.tree.absorb(row.tree);
-                }
+                // Another signature over the same tree is as good: one is kept, with all
+                // that is known of the tree.
+                held.tree.absorb(row.tree);
                 keys.push(key);
             }
             None => drop(seals.insert(id, (row, vec![key]))),
@@ -326,9 +356,10 @@ pub(crate) fn tidy_seals<'a>(
     }
     let mut joined = Vec::with_capacity(seals.len());
     for (row, keys) in seals.into_values() {
-        if keys.len() > 1 {
-            let bytes = encode_seal(&row);
-            let key = seal_part_key(&row.seal.writer, &row.seal.root, &bytes);
+        let bytes = encode_seal(&row);
+        let key = seal_part_key(&row.seal, &bytes);
+        // Parts joined into one record, and records of layout 2 named anew.
+        if keys.len() > 1 || keys[0] != key {
             writes.extend(keys.into_iter().filter(|k| *k != key).map(|k| (k, None)));
             writes.push((key, Some(bytes)));
         }
@@ -393,6 +424,63 @@ pub(crate) async fn migrate_from_v1(store: &impl Store) -> Result<(), StoreError
         );
     }
     Ok(())
+}
+
+/// Moves a layout-2 store to layout 3, in one transaction that reads every record it rewrites:
+/// each peer's row's witnesses get their seal's leaf count, read from the seal records (a
+/// writer may sign one root under two leaf counts, so layout 3 names a seal by both). A
+/// witness whose seal record is missing, or ambiguous (the same root under two leaf counts:
+/// only a hostile writer signs that, and layout 2 could not tell them apart), is dropped: its
+/// counter stays, unvouched until a peer sends the leaf again. Seal records are named anew
+/// when the node opens ([`tidy_seals`]).
+pub(crate) async fn migrate_from_v2(
+    store: &impl Store,
+    namespace: &Namespace,
+) -> Result<(), StoreError> {
+    let all = store.load().await?;
+    let mut leaf_counts: HashMap<(Writer, Hash), Option<u32>> = HashMap::new();
+    for (key, value) in &all {
+        if let Some(row) = is_seal(key).then(|| decode_seal(key, value)).flatten() {
+            let seal = row.seal;
+            let count = leaf_counts.entry((seal.writer, seal.root)).or_insert(Some(seal.leaves));
+            if *count != Some(seal.leaves) {
+                *count = None;
+            }
+        }
+    }
+    let mut keys = vec![VERSION_KEY.to_owned()];
+    keys.extend(all.into_iter().map(|(k, _)| k).filter(|k| is_bucket(k) || is_journal(k)));
+    let mut decoder = RowDecoder::default();
+    store
+        .update(&keys, |values| {
+            if values.first() != Some(&Some(vec![2])) {
+                return (Vec::new(), ()); // Migrated meanwhile.
+            }
+            let mut writes = vec![(VERSION_KEY.to_owned(), Some(vec![VERSION]))];
+            for (key, value) in keys.iter().zip(&values).skip(1) {
+                let Some(mut rows) = value.as_deref().and_then(decode_bucket) else { continue };
+                let mut changed = false;
+                for (text, bytes) in &mut rows {
+                    if !matches!(bytes.get(16), Some(1 | 2)) {
+                        continue; // No witness (or not a row of layout 2).
+                    }
+                    let Some(mut row) = decoder.decode(namespace, text, bytes) else { continue };
+                    let writer = row.entry.key.writer;
+                    row.witnesses.retain_mut(|w| {
+                        let count = leaf_counts.get(&(writer, w.seal.root)).copied().flatten();
+                        w.seal.leaves = count.unwrap_or(0);
+                        count.is_some()
+                    });
+                    *bytes = encode_row(&row);
+                    changed = true;
+                }
+                if changed {
+                    writes.push((key.clone(), Some(encode_bucket(&rows))));
+                }
+            }
+            (writes, ())
+        })
+        .await
 }
 
 /// Whether a key holds the store's metadata (version, identity, generation).

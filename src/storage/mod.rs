@@ -47,6 +47,15 @@ pub enum StoreError {
     /// The node was dropped before the transaction holding this work ran.
     #[error("the write was abandoned before it ran (its node was closed)")]
     Abandoned,
+    /// The store's file is damaged: its database engine failed on what it read (and the store
+    /// refuses every operation after that). Move the file aside, or restore a backup.
+    #[error("the store {location} is damaged ({detail}): move it aside or restore a backup")]
+    Damaged {
+        /// Where the store is.
+        location: String,
+        /// What the engine said.
+        detail: String,
+    },
 }
 
 impl StoreError {

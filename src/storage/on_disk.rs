@@ -1,9 +1,14 @@
 //! The native on-disk store: one redb table of string keys and byte values. Each update is one
-//! redb write transaction (ACID, crash-safe); nothing of a failed one is kept. Transactions run
-//! on a thread of the store's own, so the caller's thread (the node's event loop) never waits
-//! for the disk: it only computes the change between the reads and the writes.
+//! redb write transaction (ACID, crash-safe); nothing of a failed one is kept. Write
+//! transactions run on a thread of the store's own, so the caller's thread (the node's event
+//! loop) only computes the change between the reads and the writes; the full load at open reads
+//! on the caller's thread. redb panics on some damaged files instead of returning an error:
+//! such a panic is caught here and becomes [`StoreError::Damaged`], and the store refuses every
+//! operation after it (redb's state is not to be trusted then).
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 
 use futures_channel::oneshot;
@@ -20,6 +25,8 @@ type Job = Box<dyn FnOnce(&Database) + Send>;
 #[derive(Debug)]
 pub struct RedbStore {
     db: Arc<Database>,
+    /// Where the file is, and whether redb failed on it (see the module docs).
+    health: Arc<Health>,
     /// To the thread that runs write transactions, one at a time; `None` once closing.
     jobs: Option<mpsc::Sender<Job>>,
     /// That thread, joined when the store is dropped (so the file is closed then).
@@ -32,6 +39,37 @@ impl Drop for RedbStore {
         if let Some(writer) = self.writer.take() {
             let _ = writer.join();
         }
+    }
+}
+
+/// Whether redb panicked on a store's file: from then on every operation fails with
+/// [`StoreError::Damaged`].
+#[derive(Debug)]
+struct Health {
+    location: String,
+    damaged: AtomicBool,
+}
+
+impl Health {
+    /// Runs `work` (which calls into redb), turning a panic into [`StoreError::Damaged`].
+    fn guard<T>(&self, work: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+        if self.damaged.load(Ordering::Acquire) {
+            return Err(self.damaged("an earlier operation failed"));
+        }
+        catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|panic| {
+            self.damaged.store(true, Ordering::Release);
+            let detail = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "the database engine failed".to_owned());
+            tracing::error!(location = %self.location, %detail, "the store is damaged");
+            Err(self.damaged(&detail))
+        })
+    }
+
+    fn damaged(&self, detail: &str) -> StoreError {
+        StoreError::Damaged { location: self.location.clone(), detail: detail.to_owned() }
     }
 }
 
@@ -49,29 +87,48 @@ impl RedbStore {
         #[cfg(unix)]
         make_private(path.as_ref())
             .map_err(|error| StoreError::Open { location: location(), source: Arc::new(error) })?;
-        // redb caches up to 1 GiB of pages by default: under a flood of writes an edge node's
-        // memory grew by that much. Reads after opening are rare (memory holds the state).
-        let db = Database::builder()
-            .set_cache_size(CACHE_BYTES)
-            .create(path.as_ref())
-            .map_err(|e| open(e.into()))?;
-        let txn = db.begin_write().map_err(|e| open(e.into()))?;
-        txn.open_table(TABLE).map_err(|e| open(e.into()))?;
-        txn.commit().map_err(|e| open(e.into()))?;
+        let health = Arc::new(Health { location: location(), damaged: AtomicBool::new(false) });
+        let db = health.guard(|| {
+            // redb caches up to 1 GiB of pages by default: under a flood of writes an edge
+            // node's memory grew by that much. Reads after opening are rare (memory holds the
+            // state).
+            let db = Database::builder()
+                .set_cache_size(CACHE_BYTES)
+                .create(path.as_ref())
+                .map_err(|e| open(e.into()))?;
+            let txn = db.begin_write().map_err(|e| open(e.into()))?;
+            txn.open_table(TABLE).map_err(|e| open(e.into()))?;
+            txn.commit().map_err(|e| open(e.into()))?;
+            Ok(db)
+        })?;
         let db = Arc::new(db);
         let (jobs, queue) = mpsc::channel::<Job>();
-        let writer = db.clone();
+        let (writer, guard) = (db.clone(), health.clone());
         let writer = std::thread::Builder::new()
             .name("redb".into())
-            .spawn(move || queue.into_iter().for_each(|job| job(&writer)))
+            .spawn(move || {
+                // A job that panicked dropped its reply channels: its caller gets an error.
+                queue.into_iter().for_each(|job| {
+                    let _ = guard.guard(|| {
+                        job(&writer);
+                        Ok(())
+                    });
+                });
+            })
             .map_err(|error| StoreError::Open { location: location(), source: Arc::new(error) })?;
-        Ok(Self { db, jobs: Some(jobs), writer: Some(writer) })
+        Ok(Self { db, health, jobs: Some(jobs), writer: Some(writer) })
     }
 }
 
-/// The error of a store whose thread stopped (it panicked).
-fn stopped<T>(_: T) -> StoreError {
-    StoreError::write(std::io::Error::other("the store's thread stopped"))
+impl RedbStore {
+    /// The error of an operation whose job never answered: redb failed on it (the store is
+    /// damaged), or the store is closing.
+    fn stopped(&self) -> StoreError {
+        if self.health.damaged.load(Ordering::Acquire) {
+            return self.health.damaged("an earlier operation failed");
+        }
+        StoreError::write(std::io::Error::other("the store's thread stopped"))
+    }
 }
 
 /// Runs one update on the store's thread: reads `keys` and sends their values, waits for the
@@ -164,16 +221,18 @@ fn write(e: impl Into<redb::Error>) -> StoreError {
 
 impl Store for RedbStore {
     async fn load(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let txn = self.db.begin_read().map_err(read)?;
-        let table = txn.open_table(TABLE).map_err(read)?;
-        table
-            .iter()
-            .map_err(read)?
-            .map(|row| {
-                let (k, v) = row.map_err(read)?;
-                Ok((k.value().to_owned(), v.value().to_vec()))
-            })
-            .collect()
+        self.health.guard(|| {
+            let txn = self.db.begin_read().map_err(read)?;
+            let table = txn.open_table(TABLE).map_err(read)?;
+            table
+                .iter()
+                .map_err(read)?
+                .map(|row| {
+                    let (k, v) = row.map_err(read)?;
+                    Ok((k.value().to_owned(), v.value().to_vec()))
+                })
+                .collect()
+        })
     }
 
     async fn update<R>(
@@ -186,10 +245,10 @@ impl Store for RedbStore {
         let (send_writes, writes) = mpsc::channel();
         let (done, outcome) = oneshot::channel();
         let job: Job = Box::new(move |db| transaction(db, &keys, current, writes, done));
-        self.jobs.as_ref().ok_or_else(|| stopped(()))?.send(job).map_err(stopped)?;
-        let (changes, result) = change(values.await.map_err(stopped)??);
-        send_writes.send(changes).map_err(stopped)?;
-        outcome.await.map_err(stopped)??;
+        self.jobs.as_ref().ok_or_else(|| self.stopped())?.send(job).map_err(|_| self.stopped())?;
+        let (changes, result) = change(values.await.map_err(|_| self.stopped())??);
+        send_writes.send(changes).map_err(|_| self.stopped())?;
+        outcome.await.map_err(|_| self.stopped())??;
         Ok(result)
     }
 
@@ -197,8 +256,8 @@ impl Store for RedbStore {
         let prefixes = prefixes.to_vec();
         let (done, outcome) = oneshot::channel();
         let job: Job = Box::new(move |db| drop(done.send(delete_prefixed(db, &prefixes))));
-        self.jobs.as_ref().ok_or_else(|| stopped(()))?.send(job).map_err(stopped)?;
-        outcome.await.map_err(stopped)?
+        self.jobs.as_ref().ok_or_else(|| self.stopped())?.send(job).map_err(|_| self.stopped())?;
+        outcome.await.map_err(|_| self.stopped())?
     }
 
     fn persistent(&self) -> bool {

@@ -11,8 +11,9 @@ use clap::Parser;
 use libp2p::Multiaddr;
 use tracing_subscriber::EnvFilter;
 use warpnet_stats::{
-    Allowance, Caps, ConnectionCaps, Difficulty, IngestLimits, MAX_MESSAGE_BYTES, Namespace, Node,
-    Peer, PeerConfig, RedbStore, Rules, WebRtcCertificate,
+    Allowance, Caps, ConnectionCaps, Difficulty, IngestLimits, MAX_BATCH_ENTRIES,
+    MAX_MESSAGE_BYTES, Namespace, Node, Peer, PeerConfig, RedbStore, Rules, Shares,
+    WebRtcCertificate,
 };
 
 use crate::http;
@@ -106,14 +107,27 @@ struct Args {
     #[arg(long, default_value_t = 10_000.0)]
     counters_total: f64,
 
-    /// Catch-up answers sent to each peer, in items (digests, summaries, entries: the work of
-    /// building them) per second (bursts of four seconds' worth); requests beyond get no answer.
-    #[arg(long, default_value_t = 50_000.0)]
+    /// Catch-up and light-node answers and pushes to each peer, in items (digests, summaries,
+    /// entries: the work of building them) per second (bursts of four seconds' worth);
+    /// requests beyond get no answer. Each IP address (an IPv6 /64) may have twice this (at
+    /// most the total), and the last quarter of the total is kept for peers and addresses that
+    /// used less than half their share (so does every allowance here).
+    #[arg(long, default_value_t = 25_000.0)]
     answers_per_peer: f64,
 
-    /// Catch-up answers sent to all peers together, in items per second.
+    /// Answers and pushes to all peers together, in items per second.
     #[arg(long, default_value_t = 50_000.0)]
     answers_total: f64,
+
+    /// Signature checks the seals each peer sends ask for, per second (bursts of four seconds'
+    /// worth, at least one message of the most seals): charged before any is checked; gossip
+    /// beyond is dropped (`rate_limited`), a catch-up waits.
+    #[arg(long, default_value_t = 2_000.0)]
+    checks_per_peer: f64,
+
+    /// Signature checks for all peers together, per second (about half a core).
+    #[arg(long, default_value_t = 20_000.0)]
+    checks_total: f64,
 
     /// The most counters of any one remote writer this node keeps (4 per tweet it counts on);
     /// new ones beyond are dropped (`over_quota`). 0: no limit.
@@ -154,13 +168,14 @@ impl Args {
                 per_ip: self.max_per_ip,
             },
             ingest: IngestLimits {
-                intake_per_peer: mib(self.intake_per_peer),
-                intake_per_ip: mib(self.intake_per_ip),
-                intake_total: mib(self.intake_total),
-                counters_per_peer: counters(self.counters_per_peer),
-                counters_total: counters(self.counters_total),
-                answers_per_peer: items(self.answers_per_peer),
-                answers_total: items(self.answers_total),
+                intake: Shares {
+                    per_peer: mib(self.intake_per_peer),
+                    per_ip: mib(self.intake_per_ip),
+                    total: mib(self.intake_total),
+                },
+                counters: shares(counters, self.counters_per_peer, self.counters_total),
+                answers: shares(items, self.answers_per_peer, self.answers_total),
+                checks: shares(checks, self.checks_per_peer, self.checks_total),
             },
             ..PeerConfig::default()
         }
@@ -345,6 +360,22 @@ fn items(per_second: f64) -> Allowance {
     Allowance { per_second, burst: 4.0 * per_second }
 }
 
+/// Each peer's share of `per_peer`, each address's of twice that and the node's of `total`
+/// (an address's at most the node's), each made an allowance by `allowance`.
+fn shares(allowance: fn(f64) -> Allowance, per_peer: f64, total: f64) -> Shares {
+    Shares {
+        per_peer: allowance(per_peer),
+        per_ip: allowance((2.0 * per_peer).min(total)),
+        total: allowance(total),
+    }
+}
+
+/// An allowance of `per_second` signature checks a second, in bursts of four seconds' worth
+/// (at least the seals of one message).
+fn checks(per_second: f64) -> Allowance {
+    Allowance { per_second, burst: (4.0 * per_second).max(MAX_BATCH_ENTRIES as f64) }
+}
+
 /// An allowance of `per_second` new counters a second, in bursts of two seconds' worth.
 fn counters(per_second: f64) -> Allowance {
     Allowance { per_second, burst: 2.0 * per_second }
@@ -377,13 +408,24 @@ mod tests {
             per_second: per_second * MIB,
             burst: 4.0 * per_second * MIB,
         };
+        let each = |per_second: f64, burst: f64| Allowance { per_second, burst };
         let ingest = IngestLimits {
-            intake_per_peer: mib(1.0),
-            intake_per_ip: mib(2.0),
-            intake_total: mib(4.0),
-            counters_per_peer: Allowance { per_second: 2_000.0, burst: 4_000.0 },
-            counters_total: Allowance { per_second: 10_000.0, burst: 20_000.0 },
-            ..IngestLimits::default()
+            intake: Shares { per_peer: mib(1.0), per_ip: mib(2.0), total: mib(4.0) },
+            counters: Shares {
+                per_peer: each(2_000.0, 4_000.0),
+                per_ip: each(4_000.0, 8_000.0),
+                total: each(10_000.0, 20_000.0),
+            },
+            answers: Shares {
+                per_peer: each(25_000.0, 100_000.0),
+                per_ip: each(50_000.0, 200_000.0),
+                total: each(50_000.0, 200_000.0),
+            },
+            checks: Shares {
+                per_peer: each(2_000.0, 8_192.0),
+                per_ip: each(4_000.0, 16_000.0),
+                total: each(20_000.0, 80_000.0),
+            },
         };
         assert_eq!(config.ingest, ingest);
         assert_eq!(config.connections, ConnectionCaps::default());
@@ -419,19 +461,37 @@ mod tests {
             "10",
             "--counters-total",
             "20",
+            "--checks-per-peer",
+            "3000",
+            "--checks-total",
+            "4000",
         ]);
         let config = args.peer_config();
         let allowance =
             |rate: f64, burst: f64| Allowance { per_second: rate * MIB, burst: burst * MIB };
+        let each = |per_second: f64, burst: f64| Allowance { per_second, burst };
         let ingest = IngestLimits {
-            intake_per_peer: allowance(2.0, 8.0),
-            intake_per_ip: allowance(3.0, 12.0),
-            // At least one message of the largest size at once.
-            intake_total: allowance(0.125, 1.0),
-            counters_per_peer: Allowance { per_second: 10.0, burst: 20.0 },
-            counters_total: Allowance { per_second: 20.0, burst: 40.0 },
-            answers_per_peer: Allowance { per_second: 5.0, burst: 20.0 },
-            answers_total: Allowance { per_second: 6.0, burst: 24.0 },
+            intake: Shares {
+                per_peer: allowance(2.0, 8.0),
+                per_ip: allowance(3.0, 12.0),
+                // At least one message of the largest size at once.
+                total: allowance(0.125, 1.0),
+            },
+            counters: Shares {
+                per_peer: each(10.0, 20.0),
+                per_ip: each(20.0, 40.0),
+                total: each(20.0, 40.0),
+            },
+            answers: Shares {
+                per_peer: each(5.0, 20.0),
+                per_ip: each(6.0, 24.0),
+                total: each(6.0, 24.0),
+            },
+            checks: Shares {
+                per_peer: each(3_000.0, 12_000.0),
+                per_ip: each(4_000.0, 16_000.0),
+                total: each(4_000.0, 16_000.0),
+            },
         };
         assert_eq!(config.ingest, ingest);
         let caps = ConnectionCaps { incoming: 7, pending_incoming: 8, per_peer: 2, per_ip: 9 };

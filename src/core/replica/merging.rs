@@ -190,7 +190,7 @@ impl Replica {
                     report.rejected.push((key, Rejection::OverQuota));
                     continue;
                 }
-                let witness = Witness { root: taking.seal.root, index, counter: leaf.counter };
+                let witness = Witness { seal: taking.seal.id(), index, counter: leaf.counter };
                 match self.take(&key, leaf.counter, Some(witness)) {
                     Some(changed) => {
                         changed_any = true;
@@ -204,7 +204,7 @@ impl Replica {
             taking.learnt |= changed_any;
             if finished {
                 let taking = merging.current.take().expect("taken above");
-                self.seals.prune(writer, &taking.seal.root);
+                self.seals.prune(writer, taking.seal.id());
                 if learn {
                     learnt.push((taking.seal, taking.identity, taking.tree));
                 }
@@ -246,10 +246,10 @@ impl Replica {
             return None;
         }
         for added in witnesses.iter().flatten().filter(|w| !old.contains(&Some(**w))) {
-            self.seals.retain(key.writer, &added.root);
+            self.seals.retain(key.writer, added.seal);
         }
         for removed in old.iter().flatten().filter(|w| !witnesses.contains(&Some(**w))) {
-            self.seals.release(key.writer, &removed.root);
+            self.seals.release(key.writer, removed.seal);
         }
         self.put(key, merged, witnesses);
         grew.then(|| Entry { key: key.clone(), counter: merged })
@@ -309,9 +309,8 @@ mod tests {
             .into_iter()
             .map(|entry| {
                 let witnesses = replica.witnesses(&entry.key);
-                let sealed = witnesses
-                    .iter()
-                    .all(|w| replica.held_seal(entry.key.writer, &w.root).is_some());
+                let sealed =
+                    witnesses.iter().all(|w| replica.held_seal(entry.key.writer, w.seal).is_some());
                 (entry, witnesses, sealed)
             })
             .collect()
@@ -375,7 +374,7 @@ mod tests {
             }
             proptest::prop_assert_eq!(report, expected.0);
             let roots = |l: &[(Seal, IdentityProof, Tree)]| -> Vec<_> {
-                l.iter().map(|(s, _, t)| (s.root, t.clone())).collect()
+                l.iter().map(|(s, _, t)| (s.id(), t.clone())).collect()
             };
             proptest::prop_assert_eq!(roots(&learnt), roots(&expected.1));
             proptest::prop_assert_eq!(held(&sliced), held(&whole));

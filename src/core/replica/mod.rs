@@ -330,7 +330,7 @@ impl Replica {
     pub(crate) fn load(&mut self, entry: Entry, witnesses: &[Witness]) -> Option<Entry> {
         let changed = self.take(&entry.key, entry.counter, None);
         for witness in witnesses {
-            if self.seals.contains(entry.key.writer, &witness.root) {
+            if self.seals.contains(entry.key.writer, witness.seal) {
                 self.take(&entry.key, witness.counter, Some(*witness));
             }
         }
@@ -348,14 +348,14 @@ impl Replica {
             .map_or_else(Vec::new, |slot| slot.witnesses.iter().flatten().copied().collect())
     }
 
-    /// A held seal, by writer and root.
+    /// A held seal, by writer and [`SealId`].
     #[cfg(test)]
     pub(crate) fn held_seal(
         &self,
         writer: Writer,
-        root: &super::merkle::Hash,
+        seal: super::witness::SealId,
     ) -> Option<&super::witness::HeldSeal> {
-        self.seals.get(writer, root)
+        self.seals.get(writer, seal)
     }
 
     /// How many seals remote counters rest on.
@@ -455,7 +455,7 @@ mod tests {
         let mut reloaded = replica(2);
         for entry in sorted(&b) {
             for witness in b.witnesses(&entry.key) {
-                let held = b.held_seal(entry.key.writer, &witness.root).expect("held");
+                let held = b.held_seal(entry.key.writer, witness.seal).expect("held");
                 reloaded.load_seal(held.seal, held.identity, held.tree.clone());
             }
         }

@@ -7,7 +7,7 @@ use web_time::Instant;
 
 use super::catch_up::{RequestId, SyncFailure};
 use super::stats::DropReason;
-use super::{Action, Link, MergeFrom, Protocol, Reply};
+use super::{Action, MergeFrom, Protocol, Reply};
 use crate::core::{Namespace, Replica, SyncRequest, SyncResponse, SyncSession, WireError};
 
 #[cfg(doc)]
@@ -24,17 +24,22 @@ impl Protocol {
         replica: &mut Replica,
         now: Instant,
     ) -> Option<Reply> {
-        let request = self.of_namespace(SyncRequest::decode(data))?;
-        if !self.ingest.may_answer(peer, now) {
+        let who = self.who(peer);
+        if !self.ingest.may_answer(who, now) {
             self.stats.drop(DropReason::RateLimited, 1);
             return None;
         }
+        let Some(request) = self.of_namespace(SyncRequest::decode(data)) else {
+            self.ingest.answered(who, 1, now);
+            return None;
+        };
         let Ok(response) = request.answer_from(replica) else {
+            self.ingest.answered(who, 1, now);
             self.stats.drop(DropReason::BadSyncRequest, 1);
             return None;
         };
         let bytes = response.encode(&self.namespace);
-        self.ingest.answered(peer, response.items(), now);
+        self.ingest.answered(who, response.items(), now);
         if let SyncResponse::Entries { entries, .. } | SyncResponse::Range { entries, .. } =
             &response
             && !self.unsent.is_empty()
@@ -64,9 +69,10 @@ impl Protocol {
         replica: &mut Replica,
         now: Instant,
     ) {
+        let who = self.who(peer);
         let Some(link) = self.peers.get_mut(&peer) else { return };
         let Some(mut session) = link.catch_up.take_session(request) else { return };
-        self.ingest.took_answer(peer, link.address(), data.len(), now);
+        self.ingest.took_answer(who, data.len(), now);
         self.stats.received_bytes += data.len() as u64;
         let step = match SyncResponse::decode(data) {
             Ok(response) => match session.handle(replica, response) {
@@ -79,7 +85,7 @@ impl Protocol {
             },
             Err(error) => Err((DropReason::of_wire(&error), 1, error.to_string())),
         };
-        let step = match step {
+        let mut step = match step {
             Ok(step) => step,
             Err((reason, count, why)) => {
                 tracing::warn!(%peer, reason = reason.as_str(), %why, "catch-up failed: bad response");
@@ -91,11 +97,15 @@ impl Protocol {
                 return;
             }
         };
+        // Asked for, so taken (within the allowances the next request waits on): its writers'
+        // proofs checked first, then its seals' checks spent before they are made.
+        let unproven = self.drop_unproven(&mut step.fetched, replica);
+        self.stats.drop(DropReason::NoIdentityProof, unproven as u64);
+        self.ingest.will_check(who, step.fetched.len(), now);
         let last = step.next.is_none();
         if let Some(next) = step.next {
             let bytes = next.encode(&self.namespace);
-            let address = self.peers.get(&peer).and_then(Link::address);
-            let wait = self.ingest.intake_wait(peer, address, now);
+            let wait = self.ingest.intake_wait(who, now);
             if wait.is_zero() {
                 self.send_next(peer, session, bytes);
             } else if let Some(link) = self.peers.get_mut(&peer) {

@@ -57,53 +57,86 @@ impl Allowance {
     }
 }
 
-/// What a node takes from its peers and gives them. *Intake* is what a peer sends: gossip it
-/// passes on (keyed by that peer, never by the author it names, whom the sender chooses) and
-/// the catch-up answers it gives. Gossip beyond an intake allowance is dropped (counted as
-/// `rate_limited`), not relayed and not penalised, and a catch-up with the peer that passed it
-/// on fetches what it held; a catch-up's next request waits until the allowances hold another
-/// answer (counted as `catch_up_waits`), so catching up takes no more than gossip may. A
-/// catch-up request whose answer is beyond the asker's answer allowance gets no answer
-/// (counted as `rate_limited`), and the asker retries later.
+/// One kind of allowance, shared fairly: what each peer may use, what all peers at one IP
+/// address (an IPv6 /64 counting as one) may, and what all peers together may. The last
+/// quarter of the node-wide burst is kept for peers and addresses that used less than half
+/// their own share, so peers that flood cannot starve those that ask little.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Shares {
+    /// Each peer's share.
+    pub per_peer: Allowance,
+    /// All peers at one address together.
+    pub per_ip: Allowance,
+    /// All peers together.
+    pub total: Allowance,
+}
+
+/// What a node takes from its peers and does for them. Everything a peer sends or asks is
+/// charged to it before the work is done, cheapest checks first: bytes when a message comes
+/// (before it is decoded), then (once identity proofs are checked: two hashes each) the new
+/// counters and signature checks it asks for, before any signature is checked; an answer's
+/// items before it is built.
+///
+/// *Intake* is what a peer sends: gossip it passes on (keyed by that peer, never by the author
+/// it names, whom the sender chooses) and the catch-up answers it gives. Gossip beyond an
+/// allowance is dropped (counted as `rate_limited`), not relayed and not penalised, and a
+/// catch-up with the peer that passed it on fetches what it held; a catch-up's next request
+/// waits until the allowances hold another answer (counted as `catch_up_waits`), so catching
+/// up takes no more than gossip may. A request whose answer is beyond the asker's answer
+/// allowance gets no answer (counted as `rate_limited`), and the asker retries later.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct IngestLimits {
-    /// Intake from each peer (default 4 MiB/s, bursts of 16 MiB: a browser's cold sync of
-    /// 100,000 entries from its edge node goes at once). The edge node's default is stricter.
-    pub intake_per_peer: Allowance,
-    /// Intake from all peers at one IP address, an IPv6 /64 counting as one (8 MiB/s, 32 MiB).
-    pub intake_per_ip: Allowance,
-    /// Intake from all peers together (16 MiB/s, 64 MiB).
-    pub intake_total: Allowance,
-    /// New counters (ones this node did not hold: what its memory and store grow by) that each
-    /// peer's gossip and answers may add (20,000 a second, bursts of 100,000, so a cold sync
-    /// of 100,000 entries goes at once). A gossip message's leaves count as new when it comes
-    /// (given back after merging if they were not), an answer's as they are merged: beyond,
-    /// the peer's gossip is refused and its catch-up waits, as for bytes. Entries are a few dozen bytes on the
-    /// wire and some hundreds in memory, so bytes alone would let a peer grow a node's memory
-    /// tenfold faster than its allowance reads. The edge node's default is stricter.
-    pub counters_per_peer: Allowance,
-    /// New counters all peers together may add (50,000 a second, bursts of 200,000).
-    pub counters_total: Allowance,
-    /// Catch-up answers to each peer, in items (digests, summaries, entries: what building
-    /// them costs; 50,000 a second, bursts of 200,000: a cold sync of 100,000 entries goes at
-    /// once).
-    pub answers_per_peer: Allowance,
-    /// Catch-up answers to all peers together, in items (50,000 a second, 200,000): what
-    /// building them keeps up with on a fraction of one core. A request is refused before
-    /// its answer is built unless both allowances hold an answer of the most entries (4,096).
-    pub answers_total: Allowance,
+    /// Bytes taken in (per peer 4 MiB/s, bursts of 16 MiB: a browser's cold sync of 100,000
+    /// entries from its edge node goes at once; per address 8 and 32; in all 16 and 64). The
+    /// edge node's defaults are stricter.
+    pub intake: Shares,
+    /// New counters (ones this node did not hold: what its memory and store grow by) that
+    /// what peers send may add (per peer 20,000 a second, bursts of 100,000, so a cold sync of
+    /// 100,000 entries goes at once; per address 40,000 and 150,000; in all 50,000 and
+    /// 200,000). A gossip message's leaves count as new when it comes (given back after
+    /// merging if they were not), an answer's as they are merged: beyond, the peer's gossip is
+    /// refused and its catch-up waits, as for bytes. Entries are a few dozen bytes on the wire
+    /// and some hundreds in memory, so bytes alone would let a peer grow a node's memory
+    /// tenfold faster than its allowance reads.
+    pub counters: Shares,
+    /// Items (digests, summaries, entries: what building them costs) of the answers given to
+    /// catch-up and light requests and of pushes to light nodes (per peer 50,000 a second,
+    /// bursts of 200,000: a cold sync of 100,000 entries goes at once; in all the same: what
+    /// building them keeps up with on a fraction of one core). A request is refused before its
+    /// answer is built unless the allowances hold an answer of the most entries (4,096).
+    pub answers: Shares,
+    /// Seals whose signatures are checked, the dearest work a message asks for (per peer 5,000
+    /// a second, bursts of 16,384; per address 10,000 and 32,768; in all the same: about a
+    /// fifth of a core). Gossip beyond is ignored like gossip beyond the intake; a catch-up
+    /// waits.
+    pub checks: Shares,
 }
 
 impl Default for IngestLimits {
     fn default() -> Self {
+        let shares = |per_peer, per_ip, total| Shares { per_peer, per_ip, total };
+        let each = |per_second: f64, burst: f64| Allowance { per_second, burst };
         Self {
-            intake_per_peer: Allowance::mib(4.0, 16.0),
-            intake_per_ip: Allowance::mib(8.0, 32.0),
-            intake_total: Allowance::mib(16.0, 64.0),
-            counters_per_peer: Allowance { per_second: 20_000.0, burst: 100_000.0 },
-            counters_total: Allowance { per_second: 50_000.0, burst: 200_000.0 },
-            answers_per_peer: Allowance { per_second: 50_000.0, burst: 200_000.0 },
-            answers_total: Allowance { per_second: 50_000.0, burst: 200_000.0 },
+            intake: shares(
+                Allowance::mib(4.0, 16.0),
+                Allowance::mib(8.0, 32.0),
+                Allowance::mib(16.0, 64.0),
+            ),
+            counters: shares(
+                each(20_000.0, 100_000.0),
+                each(40_000.0, 150_000.0),
+                each(50_000.0, 200_000.0),
+            ),
+            answers: shares(
+                each(50_000.0, 200_000.0),
+                each(50_000.0, 200_000.0),
+                each(50_000.0, 200_000.0),
+            ),
+            checks: shares(
+                each(5_000.0, 16_384.0),
+                each(10_000.0, 32_768.0),
+                each(10_000.0, 32_768.0),
+            ),
         }
     }
 }

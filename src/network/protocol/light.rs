@@ -5,7 +5,8 @@
 //! rest queued, retried after failures). Which requests go out and what came in is
 //! [`Protocol`]'s; this holds the books.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
 
 use libp2p::PeerId;
 use web_time::Instant;
@@ -18,8 +19,11 @@ use super::{PeerConfig, Protocol};
 
 /// The most tweets one light node may watch at an edge node at once.
 pub const MAX_WATCHED_PER_PEER: usize = 4096;
-/// The most watches (light node, tweet) an edge node keeps in all.
-pub const MAX_WATCHES: usize = 1 << 20;
+/// The most watches all light nodes at one IP address (an IPv6 /64) may hold at an edge node.
+pub const MAX_WATCHED_PER_IP: usize = 16_384;
+/// The most watches (light node, tweet) an edge node keeps in all (a few hundred bytes each);
+/// the last quarter only for addresses holding fewer than [`MAX_WATCHED_PER_PEER`].
+pub const MAX_WATCHES: usize = 1 << 17;
 
 /// What one tally in an answer to a light node spends of its answer allowance, in items (one
 /// per entry answered): its signature, ~18 µs natively against ~0.4 µs per entry sent (`cargo
@@ -36,6 +40,8 @@ type Owed = Option<BTreeSet<EntryKey>>;
 #[derive(Debug)]
 struct Served {
     writer: Writer,
+    /// The address its watches are counted by.
+    ip: Option<IpAddr>,
     watched: BTreeSet<TweetId>,
     owed: BTreeMap<TweetId, Owed>,
     owed_keys: usize,
@@ -55,8 +61,10 @@ struct Edge {
 #[derive(Debug, Default)]
 pub(super) struct Light {
     served: BTreeMap<PeerId, Served>,
-    watchers: BTreeMap<TweetId, BTreeSet<PeerId>>,
+    watchers: HashMap<TweetId, Vec<PeerId>>,
     watches: usize,
+    /// Watches held per address.
+    per_ip: HashMap<IpAddr, usize>,
     watched: BTreeSet<TweetId>,
     edges: BTreeMap<PeerId, Edge>,
     /// Tweets to check with an edge node, and when that was asked.
@@ -67,17 +75,20 @@ pub(super) struct Light {
 impl Light {
     // ---- the edge node's side ----
 
-    /// `peer` (writing as `generation`) watches `tweets`; returns how many could not be kept
-    /// (beyond the bounds).
+    /// `peer` (writing as `generation`, connected at `ip`) watches `tweets`; returns how many
+    /// could not be kept (beyond the bounds: per light node, per address, in all, the last
+    /// quarter of all only for addresses holding few).
     pub(super) fn watch(
         &mut self,
         peer: PeerId,
+        ip: Option<IpAddr>,
         generation: Generation,
         tweets: &[TweetId],
     ) -> usize {
         let Ok(node) = crate::core::NodeId::from_peer_id(peer) else { return tweets.len() };
         let served = self.served.entry(peer).or_insert_with(|| Served {
             writer: Writer { node, generation },
+            ip,
             watched: BTreeSet::new(),
             owed: BTreeMap::new(),
             owed_keys: 0,
@@ -85,18 +96,34 @@ impl Light {
             push_at: None,
         });
         served.writer.generation = generation;
+        let mut unknown = 0;
+        let at_ip = match served.ip {
+            Some(ip) => self.per_ip.entry(ip).or_default(),
+            None => &mut unknown,
+        };
         let mut refused = 0;
         for tweet in tweets {
             if served.watched.contains(tweet) {
                 continue;
             }
-            if served.watched.len() >= MAX_WATCHED_PER_PEER || self.watches >= MAX_WATCHES {
+            let reserve = MAX_WATCHES - MAX_WATCHES / 4;
+            if served.watched.len() >= MAX_WATCHED_PER_PEER
+                || *at_ip >= MAX_WATCHED_PER_IP
+                || self.watches >= MAX_WATCHES
+                || (self.watches >= reserve && *at_ip >= MAX_WATCHED_PER_PEER)
+            {
                 refused += 1;
                 continue;
             }
             served.watched.insert(tweet.clone());
-            self.watchers.entry(tweet.clone()).or_default().insert(peer);
+            self.watchers.entry(tweet.clone()).or_default().push(peer);
             self.watches += 1;
+            *at_ip += 1;
+        }
+        if let Some(ip) = served.ip
+            && self.per_ip.get(&ip) == Some(&0)
+        {
+            self.per_ip.remove(&ip);
         }
         refused
     }
@@ -113,13 +140,21 @@ impl Light {
                 served.owed_keys -= owed.map_or(0, |keys| keys.len());
             }
             if let Some(watchers) = self.watchers.get_mut(tweet) {
-                watchers.remove(&peer);
+                watchers.retain(|watcher| *watcher != peer);
                 if watchers.is_empty() {
                     self.watchers.remove(tweet);
                 }
             }
         }
         self.watches -= gone.len();
+        if let Some(ip) = served.ip
+            && let Some(held) = self.per_ip.get_mut(&ip)
+        {
+            *held = held.saturating_sub(gone.len());
+            if *held == 0 {
+                self.per_ip.remove(&ip);
+            }
+        }
         if tweets.is_none() {
             self.served.remove(&peer);
         }
@@ -168,6 +203,13 @@ impl Light {
     pub(super) fn pushes_due(&self, now: Instant) -> Vec<PeerId> {
         let due = |s: &Served| s.in_flight.is_none() && s.push_at.is_some_and(|at| at <= now);
         self.served.iter().filter(|(_, s)| due(s)).map(|(peer, _)| *peer).collect()
+    }
+
+    /// The push due to `peer` waits until `at` (its answer allowance is spent).
+    pub(super) fn defer(&mut self, peer: PeerId, at: Instant) {
+        if let Some(served) = self.served.get_mut(&peer) {
+            served.push_at = Some(at);
+        }
     }
 
     /// What `peer` is owed, at most [`MAX_WATCH_TWEETS`] tweets, oldest tweet id first; and

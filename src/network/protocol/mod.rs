@@ -30,12 +30,12 @@ use crate::core::{
 };
 use catch_up::CatchUp;
 pub use catch_up::{RequestId, SyncFailure};
-use ingest::Ingest;
+use ingest::{Ingest, Who};
 pub use interface::{
-    Action, Allowance, ConnectionCaps, IngestLimits, MergeFrom, PeerConfig, Reply, Verdict,
+    Action, Allowance, ConnectionCaps, IngestLimits, MergeFrom, PeerConfig, Reply, Shares, Verdict,
 };
 use light::Light;
-pub use light::{MAX_WATCHED_PER_PEER, MAX_WATCHES, TALLY_ANSWER_ITEMS};
+pub use light::{MAX_WATCHED_PER_IP, MAX_WATCHED_PER_PEER, MAX_WATCHES, TALLY_ANSWER_ITEMS};
 use limits::Backoff;
 pub use links::DialId;
 use links::{LinkAction, Links};
@@ -73,6 +73,8 @@ pub struct Protocol {
     links: Links,
     ingest: Ingest,
     light: Light,
+    /// Tallies this node signed for its light nodes, kept while they hold.
+    tallies: crate::core::SignedTallies,
     /// A light node's tally checks under way, by the request of their next page.
     verifications: BTreeMap<RequestId, (PeerId, crate::core::Verification)>,
     gathered: BTreeSet<EntryKey>,
@@ -93,6 +95,7 @@ impl Protocol {
             next_tick: now + config.sync_interval,
             ingest: Ingest::new(config.ingest, now),
             light: Light::default(),
+            tallies: crate::core::SignedTallies::default(),
             verifications: BTreeMap::new(),
             config,
             namespace,
@@ -314,42 +317,100 @@ impl Protocol {
         self.actions.push_back(Action::HangUp(connection));
     }
 
-    /// A gossip message passed on by `source`: limited per source, per source address and in
-    /// all ([`IngestLimits`]), decoded and checked, then handed out to merge
-    /// ([`Action::Merge`]); the verdict follows the merge.
-    pub fn handle_gossip(&mut self, message: MessageId, source: PeerId, data: &[u8], now: Instant) {
+    /// A gossip message passed on by `source`, charged to it before each piece of work,
+    /// cheapest checks first: its size, its bytes against the intake allowances
+    /// ([`IngestLimits`]), decoding, the namespace, its writers' identity proofs (two hashes
+    /// each: a group without one is dropped, and the message rejected), then its leaves
+    /// against the new-counter allowances and its seals against the signature-check
+    /// allowances; only then is it handed out to merge ([`Action::Merge`]), whose signature
+    /// checks come last. The verdict follows the merge.
+    pub fn handle_gossip(
+        &mut self,
+        message: MessageId,
+        source: PeerId,
+        data: &[u8],
+        replica: &Replica,
+        now: Instant,
+    ) {
         self.stats.received_bytes += data.len() as u64;
+        let verdict = |verdict| Action::Verdict { message: message.clone(), source, verdict };
         if data.len() > MAX_MESSAGE_BYTES {
             // Invalid whatever the allowances: not one to spend them on.
             self.stats.drop(DropReason::Oversized, 1);
-            self.actions.push_back(Action::Verdict { message, source, verdict: Verdict::Reject });
+            self.actions.push_back(verdict(Verdict::Reject));
             return;
         }
-        let address = self.peers.get(&source).and_then(Link::address);
-        if !self.ingest.admit_gossip(source, address, data.len(), now) {
+        let who = self.who(source);
+        if !self.ingest.admit_gossip(who, data.len(), now) {
             self.stats.drop(DropReason::RateLimited, 1);
-            self.actions.push_back(Action::Verdict { message, source, verdict: Verdict::Ignore });
+            self.actions.push_back(verdict(Verdict::Ignore));
             // An honest burst loses nothing: a catch-up with the sender fetches it (at most
             // one running and one waiting per peer, whatever the flood).
             self.catch_up(source);
             return;
         }
-        let refused = match SealedBatch::decode(data) {
-            Ok(batch) if batch.namespace == self.namespace => {
-                // Every leaf counts as a new counter until the merge says otherwise
-                // ([`Protocol::handle_merged`]): messages that come faster than they are
-                // merged are held to the allowance all the same.
-                let leaves = batch.sealed.iter().map(|g| g.leaves.len()).sum();
-                self.ingest.added(source, leaves, now);
-                let from = MergeFrom::Gossip { message, source };
-                self.actions.push_back(Action::Merge { from, entries: batch.sealed });
+        let mut batch = match SealedBatch::decode(data) {
+            Ok(batch) if batch.namespace == self.namespace => batch,
+            Ok(_) => {
+                self.stats.drop(DropReason::ForeignNamespace, 1);
+                self.actions.push_back(verdict(Verdict::Reject));
                 return;
             }
-            Ok(_) => DropReason::ForeignNamespace,
-            Err(error) => DropReason::of_wire(&error),
+            Err(error) => {
+                self.stats.drop(DropReason::of_wire(&error), 1);
+                self.actions.push_back(verdict(Verdict::Reject));
+                return;
+            }
         };
-        self.stats.drop(refused, 1);
-        self.actions.push_back(Action::Verdict { message, source, verdict: Verdict::Reject });
+        let leaves: usize = batch.sealed.iter().map(|g| g.leaves.len()).sum();
+        if self.drop_unproven(&mut batch.sealed, replica) > 0 {
+            // Invalid (an honest relay checks before relaying): rejected whole, every leaf
+            // counted, and nothing of it checked further; its valid groups come by catch-up if
+            // an honest peer holds them.
+            self.stats.drop(DropReason::NoIdentityProof, leaves as u64);
+            self.actions.push_back(verdict(Verdict::Reject));
+            return;
+        }
+        // Every leaf counts as a new counter until the merge says otherwise
+        // ([`Protocol::handle_merged`]), and every seal as a signature to check: messages that
+        // come faster than they are merged are held to the allowances all the same.
+        if !self.ingest.admit_work(who, leaves, batch.sealed.len(), now) {
+            self.stats.drop(DropReason::RateLimited, 1);
+            self.actions.push_back(verdict(Verdict::Ignore));
+            self.catch_up(source);
+            return;
+        }
+        let from = MergeFrom::Gossip { message, source };
+        self.actions.push_back(Action::Merge { from, entries: batch.sealed });
+    }
+
+    /// Drops the groups whose writer has no identity proof at the namespace's difficulty (two
+    /// hashes per writer and proof, each checked once here); returns how many leaves they held.
+    fn drop_unproven(&self, groups: &mut Vec<crate::core::Sealed>, replica: &Replica) -> usize {
+        let difficulty = replica.rules().difficulty;
+        let mut proven: Vec<(crate::core::Writer, u64, bool)> = Vec::new();
+        let mut dropped = 0;
+        groups.retain(|group| {
+            let nonce = group.identity.nonce;
+            let holds = match proven.iter().find(|(w, n, _)| *w == group.writer && *n == nonce) {
+                Some((_, _, holds)) => *holds,
+                None => {
+                    let holds = group.identity.holds(&self.namespace, &group.writer, difficulty);
+                    proven.push((group.writer, nonce, holds));
+                    holds
+                }
+            };
+            if !holds {
+                dropped += group.leaves.len();
+            }
+            holds
+        });
+        dropped
+    }
+
+    /// `peer` as the allowances count it (by the address of its first connection).
+    fn who(&self, peer: PeerId) -> Who {
+        Who::at(peer, self.peers.get(&peer).and_then(Link::address))
     }
 
     /// That merging (a slice of) an [`Action::Merge`]'s entries added `added` counters this
@@ -358,7 +419,8 @@ impl Protocol {
     /// were spent when it came).
     pub fn handle_added(&mut self, from: &MergeFrom, added: usize, now: Instant) {
         if let MergeFrom::CatchUp { peer, .. } = from {
-            self.ingest.added(*peer, added, now);
+            let who = self.who(*peer);
+            self.ingest.added(who, added, now);
         }
     }
 
@@ -382,7 +444,8 @@ impl Protocol {
         }
         match from {
             MergeFrom::Gossip { message, source } => {
-                self.ingest.not_added(source, report.offered() - report.added, now);
+                let who = self.who(source);
+                self.ingest.not_added(who, report.offered() - report.added, now);
                 self.stats.gossip_entries += report.changed.len() as u64;
                 let invalid = report.rejected.iter().any(|(_, r)| *r != Rejection::OverQuota);
                 let verdict = if rejected == 0 {

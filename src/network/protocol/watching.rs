@@ -64,6 +64,7 @@ impl Protocol {
                 LightResponse::Done
             }
             LightRequest::Unwatch { tweets } if !light => {
+                self.ingest.answered(self.who(peer), tweets.len(), now);
                 self.light.unwatch(peer, Some(tweets));
                 self.stats.watches = self.light.watches() as u64;
                 LightResponse::Done
@@ -73,27 +74,22 @@ impl Protocol {
                     self.stats.drop(DropReason::BadLightRequest, 1);
                     return None;
                 };
-                if !self.ingest.may_answer(peer, now) {
+                let who = self.who(peer);
+                if !self.ingest.may_answer(who, now) {
                     self.stats.drop(DropReason::RateLimited, 1);
                     return None;
                 }
+                let mut asked = 1;
                 if let LightRequest::Watch { generation, tweets } = &request {
                     let ids: Vec<TweetId> = tweets.iter().map(|(t, _)| t.clone()).collect();
-                    let refused = self.light.watch(peer, *generation, &ids);
+                    let refused = self.light.watch(peer, who.ip, *generation, &ids);
                     self.stats.drop(DropReason::WatchLimit, refused as u64);
                     self.stats.watches = self.light.watches() as u64;
+                    asked = ids.len();
                 }
-                let response = request.answer_from(replica, asker);
-                // A tally costs its signature: charged so, or asking for popular tweets again
-                // and again would come nearly free.
-                let items = match &response {
-                    LightResponse::Tweets { entries, tallies, .. } => {
-                        leaves(entries) + tallies.len() * TALLY_ANSWER_ITEMS
-                    }
-                    LightResponse::Page { entries, .. } => leaves(entries),
-                    LightResponse::Done => 0,
-                };
-                self.ingest.answered(peer, items, now);
+                let response = request.answer_from(replica, asker, &mut self.tallies);
+                let items = asked + answer_items(&response, self.tallies.take_signed());
+                self.ingest.answered(who, items, now);
                 response
             }
             _ => {
@@ -204,9 +200,24 @@ impl Protocol {
     pub(super) fn light_due(&mut self, replica: &Replica, now: Instant) {
         self.start_verifications(replica);
         for peer in self.light.pushes_due(now) {
+            // Work done for the light node: charged to its answer allowance like an answer it
+            // asked for, and held back while that is spent.
+            let who = self.who(peer);
+            if !self.ingest.may_answer(who, now) {
+                self.light.defer(peer, now + self.config.light_push);
+                continue;
+            }
             let Some((writer, owed)) = self.light.owed(peer) else { continue };
-            let (push, covered) = update_for(replica, writer, &owed);
+            let (push, covered) = update_for(replica, writer, &owed, &mut self.tallies);
             let covered: Vec<TweetId> = owed.into_iter().take(covered).map(|(t, _)| t).collect();
+            if let LightRequest::Update { entries, tallies } = &push {
+                let items = leaves(entries) + tallies.len();
+                self.ingest.answered(
+                    who,
+                    items + self.tallies.take_signed() * TALLY_ANSWER_ITEMS,
+                    now,
+                );
+            }
             let request = self.send_light(peer, push.encode(&self.namespace));
             self.light.pushed(peer, &covered, request);
             self.stats.light_pushes += 1;
@@ -261,6 +272,8 @@ impl Protocol {
             self.stats.drop(DropReason::BadLightResponse, 1);
             return;
         }
+        let unproven = self.drop_unproven(&mut entries, replica);
+        self.stats.drop(DropReason::NoIdentityProof, unproven as u64);
         if !entries.is_empty() {
             self.actions.push_back(Action::Merge { from: MergeFrom::Light { peer }, entries });
         }
@@ -273,4 +286,16 @@ impl Protocol {
 
 fn leaves(entries: &[Sealed]) -> usize {
     entries.iter().map(|group| group.leaves.len()).sum()
+}
+
+/// What building `response` cost, in answer items: an entry one, a tally one plus, for each
+/// of the `signed` tallies signed for it (rather than kept from before), its signature
+/// ([`TALLY_ANSWER_ITEMS`]).
+fn answer_items(response: &LightResponse, signed: usize) -> usize {
+    let built = match response {
+        LightResponse::Tweets { entries, tallies, .. } => leaves(entries) + tallies.len(),
+        LightResponse::Page { entries, .. } => leaves(entries),
+        LightResponse::Done => 0,
+    };
+    built + signed * TALLY_ANSWER_ITEMS
 }
