@@ -291,17 +291,59 @@ fn an_http_client_that_does_not_send_its_request_in_time_is_hung_up_on() {
     assert!(status.contains("200"), "{status}");
 }
 
+/// A TCP connection to `url` from the loopback address `127.0.0.{host}` (clients at many
+/// addresses, on one machine).
+fn connect_from(host: u8, url: &str) -> std::net::TcpStream {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+    runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_recv_buffer_size(4096).expect("buffer size");
+        socket.bind(format!("127.0.0.{host}:0").parse().expect("address")).expect("bound");
+        let stream = socket.connect(url.parse().expect("address")).await.expect("connects");
+        let stream = stream.into_std().expect("std");
+        stream.set_nonblocking(false).expect("blocking");
+        stream
+    })
+}
+
+/// Whether the server closed `stream` within `within` (reading what it sent meanwhile), and
+/// how many bytes it sent.
+fn closed_within(stream: &mut std::net::TcpStream, within: Duration) -> (bool, usize) {
+    stream.set_read_timeout(Some(within)).expect("timeout set");
+    let mut sink = [0; 65536];
+    let mut read = 0;
+    loop {
+        match stream.read(&mut sink) {
+            Ok(0) => return (true, read),
+            Ok(n) => read += n,
+            Err(error) if error.kind() == std::io::ErrorKind::ConnectionReset => {
+                return (true, read);
+            }
+            Err(_) => return (false, read),
+        }
+    }
+}
+
 #[test]
-fn http_connections_beyond_256_wait_until_one_is_done() {
+fn http_connections_are_shared_per_address_and_beyond_256_wait_until_one_is_done() {
     let dir = tempfile::tempdir().expect("temp dir");
     let more = ["--http-header-timeout", "60"];
     let mut edge = Edge::start_with(&dir.path().join("edge"), None, &more);
     let url = edge.http();
-    // 256 silent clients, each holding a connection while it has time to send its headers.
-    let mut silent: Vec<std::net::TcpStream> =
-        (0..256).map(|_| std::net::TcpStream::connect(&url).expect("connects")).collect();
-    // The next one connects (the listener's backlog) but is not served...
-    let mut waiting = std::net::TcpStream::connect(&url).expect("connects");
+    // One address holds 16 connections; its 17th is closed at once.
+    let mut silent: Vec<std::net::TcpStream> = (0..16).map(|_| connect_from(2, &url)).collect();
+    let mut more_of_it = connect_from(2, &url);
+    assert_eq!(
+        closed_within(&mut more_of_it, Duration::from_secs(5)),
+        (true, 0),
+        "beyond its share"
+    );
+    // 256 silent clients from 16 addresses, each holding a connection while it has time to
+    // send its headers.
+    silent
+        .extend((3..18).flat_map(|host| (0..16).map(move |_| host)).map(|h| connect_from(h, &url)));
+    // The next one (at another address) connects (the listener's backlog) but is not served...
+    let mut waiting = connect_from(30, &url);
     write!(waiting, "GET /bootstrap.json HTTP/1.1\r\nHost: {url}\r\nConnection: close\r\n\r\n")
         .expect("request sent");
     waiting.set_read_timeout(Some(Duration::from_secs(1))).expect("timeout set");
@@ -315,6 +357,28 @@ fn http_connections_beyond_256_wait_until_one_is_done() {
     waiting.read_to_string(&mut response).expect("answered");
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     drop(silent);
+}
+
+/// A client that asks for a large file and stops reading is hung up on once the response has
+/// waited on it for the timeout (1 s here), rather than holding its connection for good.
+#[test]
+fn an_http_client_that_stops_reading_is_hung_up_on() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let www = dir.path().join("www");
+    std::fs::create_dir(&www).expect("www made");
+    std::fs::write(www.join("big.bin"), vec![7u8; 32 << 20]).expect("written");
+    let www = www.to_str().expect("utf-8").to_owned();
+    let mut edge = Edge::start_with(&dir.path().join("edge"), None, &["--www", &www]);
+    let url = edge.http();
+    let mut reader = connect_from(2, &url);
+    write!(reader, "GET /big.bin HTTP/1.1\r\nHost: {url}\r\n\r\n").expect("request sent");
+    // What the client does: reads nothing for a while (longer than the timeout), then all.
+    std::thread::sleep(Duration::from_secs(3));
+    let (closed, read) = closed_within(&mut reader, Duration::from_secs(20));
+    assert!(closed, "still open");
+    assert!(read < 32 << 20, "the whole file was sent ({read} bytes): not hung up on");
+    let (status, _) = edge.get("/bootstrap.json");
+    assert!(status.contains("200"), "{status}");
 }
 
 #[test]

@@ -340,6 +340,44 @@ fn requests_a_node_does_not_answer_are_refused_and_counted() {
     );
 }
 
+/// An edge node's word on a tweet lasts only while it gives it: a tally the light node holds
+/// is dropped when its edge node answers the tweet without one (served by its entries now),
+/// and an edge node whose tally did not check ([`warpnet_stats::Protocol::distrust`]) has its
+/// tallies refused from then on, so it cannot pin false numbers.
+#[test]
+fn an_edge_nodes_tally_lasts_only_while_it_gives_it_and_checks() {
+    let (mut edge, mut light) = setup();
+    assert!(light.tallies.contains_key(&tweet("popular")));
+    // A tally of "a" the light node kept (from before a reload, say): the edge node serves
+    // "a" by its entries, so its answer to the next Watch drops it.
+    let tally = light.tallies[&tweet("popular")].clone();
+    light.tallies.insert(tweet("a"), tally);
+    light.close_all();
+    edge.close_all();
+    converge(&mut light, &mut edge);
+    run(&mut edge, &mut light, Duration::from_millis(100));
+    assert!(!light.tallies.contains_key(&tweet("a")), "dropped: answered by entries");
+    assert!(light.tallies.contains_key(&tweet("popular")), "still tallied");
+    // Distrusted, the edge node's tallies are refused (counted), its entries still taken.
+    light.protocol.distrust(id(&edge));
+    let figures = edge.replica.figures(&tweet("popular"));
+    let tally = Tally::sign(edge.replica.identity(), &namespace(), tweet("popular"), figures);
+    let push = LightRequest::Update {
+        entries: liked(200..201, &["a"]),
+        tallies: vec![Tallied { tally, yours: [0; 4] }],
+    };
+    let bytes = push.encode(&namespace());
+    light.protocol.handle_light_request(id(&edge), &bytes, &light.replica, light.now);
+    let actions = light.actions();
+    assert!(
+        actions
+            .iter()
+            .all(|a| !matches!(a, Action::Tallies { tallies, .. } if !tallies.is_empty()))
+    );
+    assert!(actions.iter().any(|a| matches!(a, Action::Merge { .. })));
+    assert_eq!(light.protocol.stats().dropped(DropReason::BadLightResponse), 1);
+}
+
 #[test]
 fn pushes_with_forged_tallies_or_unwatched_tweets_are_refused() {
     let (edge, mut light) = setup();

@@ -14,8 +14,9 @@ use common::*;
 use libp2p::Multiaddr;
 use libp2p::gossipsub::MessageId;
 use warpnet_stats::{
-    Allowance, DialId, DropReason, IngestLimits, MergeReport, NetworkAction as Action, PeerConfig,
-    RequestId, SealedBatch, Shares, StatKind, SyncFailure, SyncSession, Verdict,
+    Allowance, DialId, DropReason, IngestLimits, MergeFrom, MergeReport, NetworkAction as Action,
+    PeerConfig, Protocol, Replica, RequestId, SealedBatch, Shares, StatKind, SyncFailure,
+    SyncSession, Verdict,
 };
 
 fn dials(actions: &[Action]) -> Vec<DialId> {
@@ -190,15 +191,42 @@ fn gossip_verdicts_follow_decoding_namespace_and_signatures() {
     let [Action::Merge { from, entries }] = &actions[..] else { panic!("one merge") };
     let mut forged = entries.clone();
     forged[0].leaves[0].1.counter.increments = 99;
-    for (n, entries) in [(3, entries.clone()), (3, forged)] {
+    // Valid and new: accepted (relayed). Forged: rejected. Valid again (a replay under
+    // another message id): nothing new, so not relayed (the mesh would check it all again).
+    let replay = MergeFrom::Gossip { message: message(4), source };
+    for (from, entries, verdict) in [
+        (from.clone(), entries.clone(), Verdict::Accept),
+        (from.clone(), forged, Verdict::Reject),
+        (replay, entries.clone(), Verdict::Ignore),
+    ] {
         let report = sim.replica.merge(&namespace(), entries);
-        sim.protocol.handle_added(from, report.added, sim.now);
-        sim.protocol.handle_merged(from.clone(), &report, &mut sim.replica, sim.now);
-        let verdict = if report.rejected.is_empty() { Verdict::Accept } else { Verdict::Reject };
-        assert_eq!(sim.actions(), vec![Action::Verdict { message: message(n), source, verdict }]);
+        sim.protocol.handle_added(&from, report.added, sim.now);
+        let MergeFrom::Gossip { message, .. } = from.clone() else { panic!("gossip") };
+        sim.protocol.handle_merged(from, &report, &mut sim.replica, sim.now);
+        assert_eq!(sim.actions(), vec![Action::Verdict { message, source, verdict }]);
     }
     assert_eq!(sim.protocol.stats().dropped(DropReason::BadSignature), 1);
     assert_eq!(sim.protocol.stats().gossip_entries, 1);
+    assert_eq!(sim.protocol.stats().accepted_messages, 1);
+}
+
+/// A message whose writer has no identity proof costs two hashes: rejected whole before any
+/// allowance is spent on it or any signature checked (no merge is handed out), every leaf
+/// counted; a proven writer's message then goes through, its work charged.
+#[test]
+fn gossip_without_identity_proofs_is_rejected_before_any_signature_is_checked() {
+    let rules = warpnet_stats::Rules { difficulty: warpnet_stats::Difficulty(16), ..RULES };
+    let edge = Replica::new(namespace(), identity(1), generation(1)).with_rules(rules);
+    let now = web_time::Instant::now();
+    let mut protocol = Protocol::new(namespace(), PeerConfig::default(), now);
+    let source = peer_id(2);
+    // Writer 2's nonce 0 does not hold at 16 bits (it does with probability 2^-16).
+    let bytes = gossip_bytes(2, "t");
+    protocol.handle_gossip(message(0), source, &bytes, &edge, now);
+    let actions: Vec<Action> = std::iter::from_fn(|| protocol.poll_action()).collect();
+    let reject = Action::Verdict { message: message(0), source, verdict: Verdict::Reject };
+    assert_eq!(actions, vec![reject]);
+    assert_eq!(protocol.stats().dropped(DropReason::NoIdentityProof), 1);
 }
 
 #[test]

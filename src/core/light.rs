@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::ids::{EntryKey, Generation, NodeId, TweetId, Writer};
+use super::ids::{EntryKey, Generation, NodeId, StatKind, TweetId, Writer};
 use super::replica::Replica;
 use super::seal::Sealed;
 use super::sync::{MAX_RESPONSE_ENTRIES, RESPONSE_BYTES, fitting};
@@ -37,6 +37,13 @@ pub enum LightError {
     /// A page of contributions out of key-hash order, or one that does not move on.
     #[error("a page of contributions out of order")]
     OutOfOrder,
+    /// A tally of a tweet too small to be served by one (its writers cannot have more than
+    /// [`FULL_TWEET_COUNTERS`] counters).
+    #[error("a tally of {0}, which has too few writers to be tallied")]
+    NeedlessTally(TweetId),
+    /// An entry in a page of contributions does not check (a tally check ends there).
+    #[error("{0} entries of a page did not check")]
+    BadEntries(usize),
 }
 
 impl LightRequest {
@@ -246,7 +253,17 @@ pub(crate) fn check_from_edge(
         return Err(LightError::Unsolicited(foreign));
     }
     for Tallied { tally, .. } in tallies {
-        if tally.signer != edge || !tally.check(replica.namespace()) {
+        if tally.signer != edge {
+            return Err(LightError::BadTally(tally.tweet.clone()));
+        }
+        // A writer has at most one counter per statistic: a tally of so few writers that the
+        // tweet cannot have more than [`FULL_TWEET_COUNTERS`] counters is one the edge node
+        // had no reason to send (it would pin its word where the entries belong).
+        let counters = tally.figures.writers as usize * StatKind::ALL.len();
+        if counters <= FULL_TWEET_COUNTERS {
+            return Err(LightError::NeedlessTally(tally.tweet.clone()));
+        }
+        if !tally.check(replica.namespace()) {
             return Err(LightError::BadTally(tally.tweet.clone()));
         }
     }
@@ -298,13 +315,19 @@ impl Verification {
         let beyond = entries.iter().flat_map(|group| {
             group.leaves.iter().map(|(_, leaf)| super::digest::key_hash(&leaf.key(group.writer)))
         });
+        // Every page moves on: past `after`, and, unless it is the last, with entries (so an
+        // edge node cannot page forever: at most one page per entry that checks).
         if beyond.clone().any(|hash| hash <= after && after != 0)
             || next.is_some_and(|n| n <= after || beyond.clone().any(|hash| hash > n))
+            || (next.is_some() && entries.is_empty())
         {
             return Err(LightError::OutOfOrder);
         }
         let report = self.scratch.merge(&self.scratch.namespace().clone(), entries);
         self.rejected += report.rejected.len();
+        if self.rejected > 0 {
+            return Err(LightError::BadEntries(self.rejected));
+        }
         self.after = next;
         Ok(next.map(|after| LightRequest::Contributions { tweet: self.tweet.clone(), after }))
     }
@@ -527,8 +550,19 @@ mod tests {
         assert!(matches!(wrong.handle(answers[0].clone()), Err(LightError::Unsolicited(_))));
         let LightResponse::Page { entries, .. } = answers[0].clone() else { panic!("a page") };
         let (mut stuck, _) = Verification::start(&light, tweet("popular"));
-        let stuck_page = LightResponse::Page { entries, next: Some(0) };
+        let stuck_page = LightResponse::Page { entries: entries.clone(), next: Some(0) };
         assert_eq!(stuck.handle(stuck_page), Err(LightError::OutOfOrder));
+        // Empty pages that move on would let an edge node page forever: refused.
+        let (mut empty, _) = Verification::start(&light, tweet("popular"));
+        let endless = LightResponse::Page { entries: Vec::new(), next: Some(7) };
+        assert_eq!(empty.handle(endless), Err(LightError::OutOfOrder));
+        // A page holding an entry that does not check ends the check there.
+        let mut forged = entries;
+        forged[0].leaves[0].1.counter.increments += 1;
+        let (mut bad, _) = Verification::start(&light, tweet("popular"));
+        let next = Some(u64::MAX - 1);
+        let page = LightResponse::Page { entries: forged, next };
+        assert!(matches!(bad.handle(page), Err(LightError::BadEntries(_))));
     }
 
     #[test]
@@ -568,6 +602,15 @@ mod tests {
         assert_eq!(
             check_from_edge(&light, edge_id, &asked, &entries, &[tally], &[]),
             Err(LightError::Unsolicited(2))
+        );
+        // A tally of a tweet whose writers cannot have more than 128 counters is refused,
+        // however well signed: the tweet is served by its entries.
+        edge.merge(&namespace(), writers(400, 32, &["small"], 4));
+        let small = tallied(&edge, &tweet("small"), asker, &mut SignedTallies::default());
+        let asked: BTreeSet<TweetId> = [tweet("small")].into_iter().collect();
+        assert_eq!(
+            check_from_edge(&light, edge_id, &asked, &[], &[small], &[]),
+            Err(LightError::NeedlessTally(tweet("small")))
         );
     }
 

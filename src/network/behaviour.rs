@@ -94,7 +94,7 @@ impl Behaviour {
         ));
         let ping =
             ping::Behaviour::new(ping::Config::new().with_interval(PING.0).with_timeout(PING.1));
-        let per_ip = PerIpLimit::new(caps.per_ip);
+        let per_ip = PerIpLimit::new(caps.per_ip, caps.incoming);
         Ok(Self { limits, per_ip, gossipsub, sync, light, identify, ping })
     }
 }

@@ -91,6 +91,11 @@ impl Collector for StatsCollector {
                 stats.unpublished_entries,
             ),
             ("accepted_messages", "Gossip messages accepted", stats.accepted_messages),
+            (
+                "stale_messages",
+                "Valid gossip messages with nothing new, not relayed",
+                stats.stale_messages,
+            ),
             ("gossip_entries", "Entries from gossip that changed a counter", stats.gossip_entries),
             (
                 "synced_entries",

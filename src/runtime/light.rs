@@ -197,7 +197,31 @@ impl<S: Store> Node<S> {
         self.store.update(&[], |_| (writes, ())).await
     }
 
-    /// Adds a function told of the tweets whose tallies came ([`Node::keep_tallies`]).
+    /// Drops the tallies of `tweets` (the edge node serves them by their entries now, or its
+    /// tally did not check): they are shown from the counters held here again, in memory at
+    /// once (the observers are told) and in the store.
+    pub async fn drop_tallies(&self, tweets: &[TweetId]) -> Result<(), StoreError> {
+        let (dropped, observers) = {
+            let mut light = self.light.borrow_mut();
+            let dropped: Vec<TweetId> =
+                tweets.iter().filter(|t| light.tallies.remove(*t).is_some()).cloned().collect();
+            for tweet in &dropped {
+                light.confirmed.remove(tweet);
+            }
+            (dropped, light.on_tallies.clone())
+        };
+        if dropped.is_empty() {
+            return Ok(());
+        }
+        for observer in observers {
+            observer(&dropped);
+        }
+        let writes = dropped.iter().map(|tweet| (schema::tally_key(tweet), None)).collect();
+        self.store.update(&[], |_| (writes, ())).await
+    }
+
+    /// Adds a function told of the tweets whose tallies came ([`Node::keep_tallies`]) or went
+    /// ([`Node::drop_tallies`]).
     pub fn on_tallies(&self, observer: impl Fn(&[TweetId]) + 'static) {
         self.light.borrow_mut().on_tallies.push(Rc::new(observer));
     }

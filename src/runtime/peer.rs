@@ -498,13 +498,29 @@ impl<S: Store + 'static> Peer<S> {
                 }
                 #[cfg(target_arch = "wasm32")]
                 Some(Action::Merge { from, entries }) => self.queue_merge(from, entries, None),
-                Some(Action::Tallies { tallies, .. }) => {
+                Some(Action::Tallies { tallies, untallied, .. }) => {
                     let node = self.node.clone();
-                    self.storing
-                        .push(async move { node.keep_tallies(tallies).await }.boxed_local());
+                    self.storing.push(
+                        async move {
+                            node.drop_tallies(&untallied).await?;
+                            node.keep_tallies(tallies).await
+                        }
+                        .boxed_local(),
+                    );
                 }
-                Some(Action::Verified { tweet, outcome }) => {
+                Some(Action::Verified { tweet, edge, outcome }) => {
                     let verdict = outcome.map(|figures| self.node.confirm(&tweet, figures));
+                    if verdict == Ok(false) {
+                        // The edge node's tally is not what the entries it serves make: its
+                        // word is dropped, here and from now on.
+                        if let Some(edge) = edge {
+                            self.shared.protocol.borrow_mut().distrust(edge);
+                        }
+                        let node = self.node.clone();
+                        let tweets = [tweet.clone()];
+                        self.storing
+                            .push(async move { node.drop_tallies(&tweets).await }.boxed_local());
+                    }
                     let waiting = self.shared.verifying.borrow_mut().remove(&tweet);
                     for sender in waiting.into_iter().flatten() {
                         let _ = sender.send(verdict.clone());

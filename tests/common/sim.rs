@@ -143,7 +143,10 @@ pub fn carry(from: &mut Sim, to: &mut Sim, from_id: PeerId) -> bool {
                     None => from.protocol.handle_light_failed(to_id, request, from.now),
                 }
             }
-            Action::Tallies { tallies, .. } => {
+            Action::Tallies { tallies, untallied, .. } => {
+                for tweet in untallied {
+                    from.tallies.remove(&tweet);
+                }
                 for tallied in tallies {
                     from.tallies.insert(tallied.tally.tweet.clone(), tallied);
                 }

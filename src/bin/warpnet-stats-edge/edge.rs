@@ -143,7 +143,9 @@ struct Args {
     #[arg(long)]
     public_metrics: bool,
 
-    /// Seconds an HTTP client may take to send its request's headers; then it is hung up on.
+    /// Seconds an HTTP client may take to send its request's headers, or leave a response
+    /// waiting for it to read more; then it is hung up on. (Each client address holds at most
+    /// 16 connections, and a connection lasts at most two minutes.)
     #[arg(long, default_value_t = 10)]
     http_header_timeout: u64,
 

@@ -7,6 +7,7 @@
 //! peer's state lives on the node's thread, which handlers ask through a channel, serving the
 //! last answer instead if it does not come within [`ASK_WITHIN`] (the node is busy).
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -32,12 +33,23 @@ pub(crate) struct Site {
     pub(crate) namespace: Namespace,
     /// Whether `/metrics` answers clients other than loopback ones.
     pub(crate) public_metrics: bool,
-    /// How long a client may take to send a request's headers once connected.
+    /// How long a client may take to send a request's headers once connected, and may leave
+    /// a response waiting for it to take more (a client that stops reading is hung up on).
     pub(crate) header_timeout: Duration,
 }
 
 /// The most HTTP connections served at once; more wait in the listener's backlog.
 const MAX_CONNECTIONS: usize = 256;
+
+/// The most HTTP connections one client address (an IPv6 /64 counting as one) holds at once;
+/// beyond, a new one is closed at once, so a few addresses cannot take every connection.
+const MAX_PER_ADDRESS: usize = 16;
+
+/// The longest a connection lasts, whatever it does (a 3 MB file at 100 kB/s takes 30 s).
+const CONNECTION_DEADLINE: Duration = Duration::from_secs(120);
+
+/// The most queries waiting for the node's thread; beyond, handlers serve the last answer.
+const QUEUED_QUERIES: usize = 16;
 
 /// How long a handler waits for the node's thread before serving its last answer.
 const ASK_WITHIN: Duration = Duration::from_millis(50);
@@ -65,7 +77,7 @@ enum Query {
 /// What handlers share: the way to the node's thread, and its last answer to each query.
 #[derive(Clone)]
 struct Asker {
-    queries: mpsc::UnboundedSender<(Query, oneshot::Sender<String>)>,
+    queries: mpsc::Sender<(Query, oneshot::Sender<String>)>,
     last: Arc<Mutex<[String; 2]>>,
 }
 
@@ -80,7 +92,7 @@ pub(crate) async fn serve(
     let listener = std::net::TcpListener::bind(address).map_err(cannot)?;
     listener.set_nonblocking(true).map_err(cannot)?;
     let address = listener.local_addr().unwrap_or(address);
-    let (queries, mut asked) = mpsc::unbounded_channel::<(Query, oneshot::Sender<String>)>();
+    let (queries, mut asked) = mpsc::channel::<(Query, oneshot::Sender<String>)>(QUEUED_QUERIES);
     let (namespace, public_metrics) = (site.namespace.clone(), site.public_metrics);
     let last = [bootstrap_json(&peer, &namespace), metrics.encode()];
     let asker = Asker { queries, last: Arc::new(Mutex::new(last)) };
@@ -110,6 +122,7 @@ pub(crate) async fn serve(
         .layer(middleware::from_fn(secure));
     let header_timeout = site.header_timeout;
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let per_address: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -127,24 +140,34 @@ pub(crate) async fn serve(
                     continue;
                 }
             };
+            let Some(share) = Share::take(&per_address, client.ip()) else {
+                tracing::debug!(%client, "HTTP connection refused: its address holds its share");
+                continue;
+            };
             let app = app.clone();
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |mut request: Request<_>| {
                     request.extensions_mut().insert(ConnectInfo(client));
                     app.clone().call(request.map(axum::body::Body::new))
                 });
-                // One request per connection, its headers within the timeout: no client holds
-                // a connection (of the few there are) by idling.
+                let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
+                stream.set_write_timeout(Some(header_timeout));
+                // One request per connection, its headers within the timeout, its response
+                // taken as it goes, all within a deadline: no client holds a connection (of
+                // the few there are) by idling, trickling or not reading.
                 let served = hyper::server::conn::http1::Builder::new()
                     .timer(TokioTimer::new())
                     .header_read_timeout(header_timeout)
                     .keep_alive(false)
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-                if let Err(error) = served {
-                    tracing::debug!(%error, %client, "HTTP connection ended with an error");
+                    .serve_connection(TokioIo::new(Box::pin(stream)), service);
+                match tokio::time::timeout(CONNECTION_DEADLINE, served).await {
+                    Ok(Err(error)) => {
+                        tracing::debug!(%error, %client, "HTTP connection ended with an error");
+                    }
+                    Err(_) => tracing::debug!(%client, "HTTP connection past its deadline"),
+                    Ok(Ok(())) => {}
                 }
-                drop(permit);
+                drop((share, permit));
             });
         }
     };
@@ -154,6 +177,41 @@ pub(crate) async fn serve(
         .map_err(|e| format!("cannot start the HTTP server's thread: {e}"))?;
     tracing::info!(url = %format!("http://{address}/"), "serving the demo page");
     Ok(())
+}
+
+/// One connection of a client address's share, given back when dropped.
+struct Share {
+    held: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    address: IpAddr,
+}
+
+impl Share {
+    /// A connection for `ip`'s address, unless it holds [`MAX_PER_ADDRESS`] already.
+    fn take(held: &Arc<Mutex<HashMap<IpAddr, usize>>>, ip: IpAddr) -> Option<Share> {
+        let address = match ip.to_canonical() {
+            IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+            v4 => v4,
+        };
+        let mut counts = held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = counts.entry(address).or_default();
+        if *count >= MAX_PER_ADDRESS {
+            return None;
+        }
+        *count += 1;
+        Some(Share { held: held.clone(), address })
+    }
+}
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        let mut counts = self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(count) = counts.get_mut(&self.address) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.address);
+            }
+        }
+    }
 }
 
 /// Serves the directory `root`, answering 404 for any path that leads out of it through a
@@ -213,10 +271,11 @@ fn metrics_allowed(ip: IpAddr, public: bool) -> bool {
 /// The node's answer to `query`, or its last one if it does not answer within [`ASK_WITHIN`].
 async fn ask(asker: &Asker, query: Query) -> Result<String, StatusCode> {
     let (reply, answer) = oneshot::channel();
-    asker.queries.send((query, reply)).map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?;
-    let answered = tokio::time::timeout(ASK_WITHIN, answer).await;
+    // With the node's thread this far behind, the last answer is served at once.
+    let asked = asker.queries.try_send((query, reply)).is_ok();
+    let answered = if asked { tokio::time::timeout(ASK_WITHIN, answer).await.ok() } else { None };
     let mut last = asker.last.lock().map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
-    if let Ok(Ok(answer)) = answered {
+    if let Some(Ok(answer)) = answered {
         last[query as usize] = answer;
     }
     Ok(last[query as usize].clone())
@@ -268,7 +327,7 @@ mod tests {
     fn a_busy_node_gets_its_last_answer_served() {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
         runtime.expect("runtime").block_on(async {
-            let (queries, mut asked) = mpsc::unbounded_channel();
+            let (queries, mut asked) = mpsc::channel(QUEUED_QUERIES);
             let last = Arc::new(Mutex::new(["{}".to_owned(), "old".to_owned()]));
             let asker = Asker { queries, last };
             // The node answers: its answer is served and kept.

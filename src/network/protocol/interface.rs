@@ -274,18 +274,26 @@ pub enum Action {
         /// Write it in small pieces (the peer is on WebRTC-direct).
         chunked: bool,
     },
-    /// Keep these tallies of the edge node `from` (checked: signed by it, of watched tweets).
+    /// Keep these tallies of the edge node `from` (checked: signed by it, of watched tweets),
+    /// and drop those of `untallied`, tweets it answered without one (served by their entries
+    /// now, which this node holds or was sent).
     Tallies {
         /// The edge node.
         from: PeerId,
         /// The tallies.
         tallies: Vec<Tallied>,
+        /// The tweets whose tallies are to be dropped.
+        untallied: Vec<TweetId>,
     },
     /// A tally check ([`Protocol::verify`]) ended: the figures of every writer's entries of
-    /// `tweet`, all of which checked, or why it failed.
+    /// `tweet` that `edge` served, all of which checked, or why it failed. If they do not make
+    /// the edge node's tally, the tally is to be dropped and the edge node distrusted
+    /// ([`Protocol::distrust`]).
     Verified {
         /// The tweet.
         tweet: TweetId,
+        /// The edge node asked (none if none was connected).
+        edge: Option<PeerId>,
         /// The figures, or what went wrong.
         outcome: Result<Figures, String>,
     },

@@ -30,11 +30,15 @@ use crate::core::{
 };
 use catch_up::CatchUp;
 pub use catch_up::{RequestId, SyncFailure};
+pub(crate) use ingest::network_of;
 use ingest::{Ingest, Who};
 pub use interface::{
     Action, Allowance, ConnectionCaps, IngestLimits, MergeFrom, PeerConfig, Reply, Shares, Verdict,
 };
 use light::Light;
+
+/// The most edge nodes a light node distrusts at once (see [`Protocol::distrust`]).
+const MAX_DISTRUSTED: usize = 64;
 pub use light::{MAX_WATCHED_PER_IP, MAX_WATCHED_PER_PEER, MAX_WATCHES, TALLY_ANSWER_ITEMS};
 use limits::Backoff;
 pub use links::DialId;
@@ -75,6 +79,8 @@ pub struct Protocol {
     light: Light,
     /// Tallies this node signed for its light nodes, kept while they hold.
     tallies: crate::core::SignedTallies,
+    /// Edge nodes whose tallies this light node refuses ([`Protocol::distrust`]).
+    distrusted: BTreeSet<PeerId>,
     /// A light node's tally checks under way, by the request of their next page.
     verifications: BTreeMap<RequestId, (PeerId, crate::core::Verification)>,
     gathered: BTreeSet<EntryKey>,
@@ -96,6 +102,7 @@ impl Protocol {
             ingest: Ingest::new(config.ingest, now),
             light: Light::default(),
             tallies: crate::core::SignedTallies::default(),
+            distrusted: BTreeSet::new(),
             verifications: BTreeMap::new(),
             config,
             namespace,
@@ -448,13 +455,18 @@ impl Protocol {
                 self.ingest.not_added(who, report.offered() - report.added, now);
                 self.stats.gossip_entries += report.changed.len() as u64;
                 let invalid = report.rejected.iter().any(|(_, r)| *r != Rejection::OverQuota);
-                let verdict = if rejected == 0 {
+                let verdict = if rejected == 0 && !report.changed.is_empty() {
                     self.stats.accepted_messages += 1;
                     Verdict::Accept
                 } else if invalid {
                     Verdict::Reject
                 } else {
-                    // Valid, beyond this node's own storage policy: not relayed, no penalty.
+                    if rejected == 0 {
+                        self.stats.stale_messages += 1;
+                    }
+                    // Valid, but nothing new here (a replay under a new message id: relayed,
+                    // it would cost every node of the mesh its checks again), or beyond this
+                    // node's own storage policy: not relayed, no penalty.
                     Verdict::Ignore
                 };
                 self.actions.push_back(Action::Verdict { message, source, verdict });

@@ -128,8 +128,11 @@ pub struct NetworkStats {
     /// Local changes no peer has received yet: gathered for the next batch, or unpublished and
     /// not yet fetched by a peer's catch-up.
     pub pending_entries: u64,
-    /// Gossip messages accepted.
+    /// Gossip messages accepted (valid, and new here: relayed).
     pub accepted_messages: u64,
+    /// Valid gossip messages that brought nothing new (replays, or what came by catch-up
+    /// first): not relayed, not penalised.
+    pub stale_messages: u64,
     /// Entries from gossip that changed a counter here.
     pub gossip_entries: u64,
     /// Entries from catch-up that changed a counter here.

@@ -12,7 +12,7 @@ use web_time::Instant;
 
 use super::catch_up::RequestId;
 use super::stats::DropReason;
-use super::{Action, MergeFrom, Protocol, Reply};
+use super::{Action, MAX_DISTRUSTED, MergeFrom, Protocol, Reply};
 use crate::core::{
     LightRequest, LightResponse, NodeId, Replica, Sealed, Tallied, TweetId, Verification,
     check_from_edge, update_for,
@@ -128,8 +128,13 @@ impl Protocol {
         let retry_at = now + self.config.sync_retry;
         let Some(asked) = self.light.answered(peer, request, later, now, retry_at) else { return };
         match response {
-            Ok(LightResponse::Tweets { entries, tallies, .. }) => {
-                self.take_from_edge(peer, entries, tallies, Some(&asked), replica);
+            Ok(LightResponse::Tweets { entries, tallies, later }) => {
+                let mut untallied = asked.clone();
+                for tweet in later.iter().chain(tallies.iter().map(|t| &t.tally.tweet)) {
+                    untallied.remove(tweet);
+                }
+                let untallied = untallied.into_iter().collect();
+                self.take_from_edge(peer, entries, tallies, Some((&asked, untallied)), replica);
             }
             Ok(_) => self.stats.drop(DropReason::BadLightResponse, 1),
             Err(error) => self.stats.drop(DropReason::of_wire(&error), 1),
@@ -143,7 +148,7 @@ impl Protocol {
         if let Some((_, verification)) = self.verifications.remove(&request) {
             let tweet = verification.tweet().clone();
             let outcome = Err(format!("the edge node {peer} did not answer"));
-            self.actions.push_back(Action::Verified { tweet, outcome });
+            self.actions.push_back(Action::Verified { tweet, edge: Some(peer), outcome });
         } else if !self.light.push_done(peer, request, now + self.config.light_push) {
             self.light.answered(peer, request, None, now, now + self.config.sync_retry);
         }
@@ -161,7 +166,7 @@ impl Protocol {
         for tweet in self.light.take_to_verify() {
             let Some(edge) = self.light.edges().next().copied() else {
                 let outcome = Err("no edge node is connected".to_owned());
-                self.actions.push_back(Action::Verified { tweet, outcome });
+                self.actions.push_back(Action::Verified { tweet, edge: None, outcome });
                 continue;
             };
             let (verification, first) = Verification::start(replica, tweet);
@@ -193,7 +198,15 @@ impl Protocol {
             }
         };
         let tweet = verification.tweet().clone();
-        self.actions.push_back(Action::Verified { tweet, outcome });
+        self.actions.push_back(Action::Verified { tweet, edge: Some(edge), outcome });
+    }
+
+    /// Refuses every tally `edge` sends from now on (one of its tallies did not match the
+    /// entries it served): its tweets are shown from the entries this node holds.
+    pub fn distrust(&mut self, edge: PeerId) {
+        if self.distrusted.len() < MAX_DISTRUSTED {
+            self.distrusted.insert(edge);
+        }
     }
 
     /// Sends the pushes and `Watch`es due at `now`.
@@ -247,10 +260,17 @@ impl Protocol {
         peer: PeerId,
         mut entries: Vec<Sealed>,
         mut tallies: Vec<Tallied>,
-        asked: Option<&BTreeSet<TweetId>>,
+        asked: Option<(&BTreeSet<TweetId>, Vec<TweetId>)>,
         replica: &Replica,
     ) {
         let Ok(edge) = NodeId::from_peer_id(peer) else { return };
+        let (asked, untallied) = asked.unzip();
+        let untallied = untallied.unwrap_or_default();
+        if self.distrusted.contains(&peer) && !tallies.is_empty() {
+            tracing::warn!(%peer, "tallies from an edge node whose tally did not check refused");
+            self.stats.drop(DropReason::BadLightResponse, 1);
+            tallies.clear();
+        }
         let checked = match asked {
             Some(asked) => check_from_edge(replica, edge, asked, &entries, &tallies, &[]),
             None => {
@@ -277,9 +297,9 @@ impl Protocol {
         if !entries.is_empty() {
             self.actions.push_back(Action::Merge { from: MergeFrom::Light { peer }, entries });
         }
-        if !tallies.is_empty() {
+        if !tallies.is_empty() || !untallied.is_empty() {
             self.stats.tallies_received += tallies.len() as u64;
-            self.actions.push_back(Action::Tallies { from: peer, tallies });
+            self.actions.push_back(Action::Tallies { from: peer, tallies, untallied });
         }
     }
 }
