@@ -1,4 +1,4 @@
-//! Per-writer storage quotas, a local policy: a replica keeps at most its quota of counters of
+//! Storage quotas and budgets, a local policy: a replica keeps at most its quota of counters of
 //! any one remote writer; beyond, new ones are refused and counted, held ones still take
 //! updates, other writers and the local one are not affected, and gossip refused only for the
 //! quota is ignored (not relayed, no penalty) rather than rejected.
@@ -85,4 +85,31 @@ fn gossip_refused_only_for_the_quota_is_ignored_not_rejected() {
         );
     }
     assert_eq!(protocol.stats().dropped(DropReason::OverQuota), 1);
+}
+
+/// What a replica keeps is bounded in total, not only per writer: past its budget, new
+/// counters are refused (held ones still take updates), its last tenth kept for writers
+/// holding few, so minted writers that filled the rest cannot keep a new person from counting.
+#[test]
+fn a_replica_keeps_at_most_its_budget_in_all_with_room_for_writers_holding_few() {
+    let mut edge = replica(1);
+    edge.set_storage_budget(Some(100));
+    // Two big writers fill nine tenths: 60, then 30 of 60.
+    let (mut big, keys) = likes(2, 60);
+    assert_eq!(edge.merge(&namespace(), big.sealed(&keys)).changed.len(), 60);
+    let (other, keys) = likes(3, 60);
+    let report = edge.merge(&namespace(), other.sealed(&keys));
+    assert_eq!((report.changed.len(), over_quota(&report.rejected)), (30, 30));
+    // A newcomer with a few likes still counts, up to the budget, and then nobody new does.
+    let (small, keys) = likes(4, 5);
+    assert_eq!(edge.merge(&namespace(), small.sealed(&keys)).changed.len(), 5);
+    let (late, keys) = likes(5, 8);
+    let report = edge.merge(&namespace(), late.sealed(&keys));
+    assert_eq!((report.changed.len(), over_quota(&report.rejected), edge.len()), (5, 3, 100));
+    // Held counters still take updates.
+    let held: Vec<EntryKey> = (0..60)
+        .map(|i| big.increment(&tweet(&format!("t{i}")), StatKind::Likes).expect("ok").key)
+        .collect();
+    let report = edge.merge(&namespace(), big.sealed(&held));
+    assert_eq!((report.changed.len(), report.rejected.len()), (60, 0));
 }

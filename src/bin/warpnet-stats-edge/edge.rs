@@ -134,6 +134,12 @@ struct Args {
     #[arg(long, default_value_t = 100_000)]
     writer_quota: usize,
 
+    /// The most counters this node keeps in all (about a kilobyte of memory and half of disk
+    /// each); new ones beyond are dropped (`over_quota`), the last tenth kept for writers
+    /// holding few (a thousandth of it). 0: no limit.
+    #[arg(long, default_value_t = 1_000_000)]
+    max_counters: usize,
+
     /// Address of the HTTP server: the demo page, the package, `/bootstrap.json` (this
     /// node's multiaddrs) and Prometheus `/metrics`. `off` serves nothing.
     #[arg(long, default_value = "127.0.0.1:8080", value_parser = http_address)]
@@ -186,6 +192,11 @@ impl Args {
     /// The storage quota per remote writer, if any.
     fn writer_quota(&self) -> Option<usize> {
         (self.writer_quota > 0).then_some(self.writer_quota)
+    }
+
+    /// The storage budget, if any.
+    fn max_counters(&self) -> Option<usize> {
+        (self.max_counters > 0).then_some(self.max_counters)
     }
 }
 
@@ -241,7 +252,10 @@ async fn run(args: Args) -> Result<(), String> {
     let rules = Rules { caps: args.caps, difficulty: Difficulty(args.difficulty) };
     let node = Node::open_with(namespace.clone(), rules, store).await;
     let node = Rc::new(node.map_err(|e| e.to_string())?);
-    node.with_replica_mut(|replica| replica.set_writer_quota(args.writer_quota()));
+    node.with_replica_mut(|replica| {
+        replica.set_writer_quota(args.writer_quota());
+        replica.set_storage_budget(args.max_counters());
+    });
     let entries = node.with_replica(|r| r.len());
     let (caps, difficulty) = (args.caps, args.difficulty);
     tracing::info!(node = %node.node_id(), entries, %caps, difficulty, "opened the store");
@@ -432,6 +446,7 @@ mod tests {
         assert_eq!(config.ingest, ingest);
         assert_eq!(config.connections, ConnectionCaps::default());
         assert_eq!(args.writer_quota(), Some(100_000));
+        assert_eq!(args.max_counters(), Some(1_000_000));
     }
 
     #[test]

@@ -49,8 +49,9 @@ pub enum Rejection {
     ForeignNamespace,
     /// Its counter breaks the namespace's bounds ([`Caps::check`]).
     OutOfBounds(OutOfBounds),
-    /// Valid, but a new counter of a writer already at this replica's quota
-    /// ([`Replica::set_writer_quota`]): a local policy, not the sender's fault.
+    /// Valid, but a new counter beyond this replica's storage policy: its writer's quota
+    /// ([`Replica::set_writer_quota`]) or the replica's budget
+    /// ([`Replica::set_storage_budget`]); a local policy, not the sender's fault.
     OverQuota,
 }
 
@@ -164,6 +165,16 @@ impl Replica {
     /// new ones beyond are refused as [`Rejection::OverQuota`]. A local storage policy.
     pub fn set_writer_quota(&mut self, limit: Option<usize>) {
         self.quota.set_limit(limit);
+    }
+
+    /// Keeps at most `budget` counters in all (none: no limit, the default): new counters of
+    /// remote writers beyond it are refused as [`Rejection::OverQuota`], and its last tenth
+    /// only takes those of writers holding few (a thousandth of it, at least 16), so writers
+    /// that filled the rest cannot keep new ones from counting. Held counters still take
+    /// updates. A local storage policy: what a node keeps is bounded in total, not only per
+    /// writer.
+    pub fn set_storage_budget(&mut self, budget: Option<usize>) {
+        self.quota.set_budget(budget);
     }
 
     /// Sets the local writer's identity proof, sent with every seal it signs; `false` (and
