@@ -41,7 +41,8 @@ fn main() {
     let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     if only.iter().any(|o| o == "light-clients") {
         let dir = std::env::temp_dir().join(format!("warpnet-clients-{}", std::process::id()));
-        let room = ["--max-per-ip", "4096"];
+        // The clients all come from loopback: one address, given room for all of them.
+        let room = ["--max-per-ip", "4096", "--max-watches-per-ip", "131072"];
         let mut edge = Edge::start_with(&dir, &room);
         local(hostile::clients::run(&mut edge));
         edge.terminate();

@@ -41,8 +41,8 @@ pub use crate::core::{
 };
 pub use crate::network::protocol::{
     Action as NetworkAction, Allowance, ConnectionCaps, DialId, DropReason, IngestLimits,
-    MAX_WATCHED_PER_IP, MAX_WATCHED_PER_PEER, MAX_WATCHES, MergeFrom, NetworkStats, PeerConfig,
-    PeerInfo, Protocol, Reply, RequestId, Shares, SyncFailure, TALLY_ANSWER_ITEMS, Verdict,
+    MAX_WATCHED_PER_PEER, MergeFrom, NetworkStats, PeerConfig, PeerInfo, Protocol, Reply,
+    RequestId, Shares, SyncFailure, TALLY_ANSWER_ITEMS, Verdict, WatchCaps,
 };
 pub use crate::network::{BoxError, NetworkError};
 #[cfg(not(target_arch = "wasm32"))]

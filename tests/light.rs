@@ -14,9 +14,9 @@ use common::*;
 use libp2p::PeerId;
 use libp2p::gossipsub::MessageId;
 use warpnet_stats::{
-    Allowance, DropReason, IngestLimits, LightRequest, MAX_WATCHED_PER_IP, MAX_WATCHED_PER_PEER,
-    MAX_WATCHES, NetworkAction as Action, PeerConfig, Sealed, SealedBatch, Shares, StatKind,
-    TALLY_ANSWER_ITEMS, Tallied, Tally, TweetId,
+    Allowance, DropReason, IngestLimits, LightRequest, MAX_WATCHED_PER_PEER,
+    NetworkAction as Action, PeerConfig, Sealed, SealedBatch, Shares, StatKind, TALLY_ANSWER_ITEMS,
+    Tallied, Tally, TweetId, WatchCaps,
 };
 
 fn light_config() -> PeerConfig {
@@ -186,12 +186,13 @@ fn watches_beyond_the_bound_are_answered_but_not_kept() {
 }
 
 /// Watches are shared fairly: light nodes at one address (peer ids cost nothing) hold at most
-/// [`MAX_WATCHED_PER_IP`], and the last quarter of all ([`MAX_WATCHES`]) is kept for addresses
+/// their address's share ([`WatchCaps`]), and the last quarter of all is kept for addresses
 /// holding few, so light nodes at a few addresses cannot take every watch from the rest
 /// (watches of tweets nobody liked cost the asker an item each all the same).
 #[test]
 fn watches_are_shared_per_address_with_a_reserve_for_addresses_holding_few() {
     let mut edge = Sim::new(1, edge_config());
+    let WatchCaps { per_ip, total } = WatchCaps::default();
     let mut next = 0u32;
     // Watches `count` tweets nobody liked, 1,024 a request, as `peer` at `address`.
     let mut watch = |edge: &mut Sim, peer: PeerId, count: usize| {
@@ -220,7 +221,7 @@ fn watches_are_shared_per_address_with_a_reserve_for_addresses_holding_few() {
     for peer in &peers {
         watch(&mut edge, *peer, MAX_WATCHED_PER_PEER);
     }
-    assert_eq!(edge.protocol.stats().watches, MAX_WATCHED_PER_IP as u64);
+    assert_eq!(edge.protocol.stats().watches, per_ip as u64);
     assert_eq!(edge.protocol.stats().dropped(DropReason::WatchLimit), MAX_WATCHED_PER_PEER as u64);
     // Five more such addresses: all watches but the reserve are taken.
     for n in 2..=6 {
@@ -229,8 +230,8 @@ fn watches_are_shared_per_address_with_a_reserve_for_addresses_holding_few() {
             watch(&mut edge, peer, MAX_WATCHED_PER_PEER);
         }
     }
-    let reserve = MAX_WATCHES - MAX_WATCHES * 3 / 4;
-    assert_eq!(edge.protocol.stats().watches as usize, MAX_WATCHES - reserve);
+    let reserve = total - total * 3 / 4;
+    assert_eq!(edge.protocol.stats().watches as usize, total - reserve);
     // A seventh address gets watches from the reserve, up to one light node's bound; its
     // second light node gets none.
     let (a, b) =
@@ -239,10 +240,7 @@ fn watches_are_shared_per_address_with_a_reserve_for_addresses_holding_few() {
     watch(&mut edge, a, MAX_WATCHED_PER_PEER);
     watch(&mut edge, b, 1024);
     assert_eq!(edge.protocol.stats().dropped(DropReason::WatchLimit) - refused, 1024);
-    assert_eq!(
-        edge.protocol.stats().watches as usize,
-        MAX_WATCHES - reserve + MAX_WATCHED_PER_PEER
-    );
+    assert_eq!(edge.protocol.stats().watches as usize, total - reserve + MAX_WATCHED_PER_PEER);
 }
 
 /// Pushes are work done for a light node: charged to its answer allowance, and held back while

@@ -12,7 +12,7 @@ use libp2p::Multiaddr;
 use tracing_subscriber::EnvFilter;
 use warpnet_stats::{
     Allowance, Caps, ConnectionCaps, Difficulty, IngestLimits, MAX_BATCH_ENTRIES,
-    MAX_MESSAGE_BYTES, Namespace, Node, Peer, PeerConfig, RedbStore, Rules, Shares,
+    MAX_MESSAGE_BYTES, Namespace, Node, Peer, PeerConfig, RedbStore, Rules, Shares, WatchCaps,
     WebRtcCertificate,
 };
 
@@ -129,6 +129,16 @@ struct Args {
     #[arg(long, default_value_t = 20_000.0)]
     checks_total: f64,
 
+    /// The most tweets all light nodes at one IP address (an IPv6 /64) may watch here; beyond,
+    /// a tweet is answered but not pushed (`watch_limit`).
+    #[arg(long, default_value_t = WatchCaps::default().per_ip)]
+    max_watches_per_ip: usize,
+
+    /// The most watches (light node, tweet) kept in all (a few hundred bytes each); the last
+    /// quarter only for addresses holding fewer than one light node's 4,096.
+    #[arg(long, default_value_t = WatchCaps::default().total)]
+    max_watches: usize,
+
     /// The most counters of any one remote writer this node keeps (4 per tweet it counts on);
     /// new ones beyond are dropped (`over_quota`). 0: no limit.
     #[arg(long, default_value_t = 100_000)]
@@ -185,6 +195,7 @@ impl Args {
                 answers: shares(items, self.answers_per_peer, self.answers_total),
                 checks: shares(checks, self.checks_per_peer, self.checks_total),
             },
+            watches: WatchCaps { per_ip: self.max_watches_per_ip, total: self.max_watches },
             ..PeerConfig::default()
         }
     }

@@ -40,6 +40,26 @@ pub struct PeerConfig {
     /// How long an edge node gathers changes on the tweets a light node watches before pushing
     /// them, and waits between pushes to one light node.
     pub light_push: Duration,
+    /// The most watches an edge node keeps for the light nodes it serves.
+    pub watches: WatchCaps,
+}
+
+/// The most watches (light node, tweet) an edge node keeps: a few hundred bytes each. Beyond, a
+/// tweet is answered but not pushed (counted as `watch_limit`). A light node may hold at most
+/// [`MAX_WATCHED_PER_PEER`](super::MAX_WATCHED_PER_PEER); the last quarter of `total` goes only
+/// to addresses holding fewer than that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WatchCaps {
+    /// All light nodes at one IP address (an IPv6 /64) together (default 16,384).
+    pub per_ip: usize,
+    /// All light nodes together (default 131,072).
+    pub total: usize,
+}
+
+impl Default for WatchCaps {
+    fn default() -> Self {
+        Self { per_ip: 16_384, total: 1 << 17 }
+    }
 }
 
 /// An average rate and a burst, of bytes, new counters or answer items: a token bucket.
@@ -176,6 +196,7 @@ impl Default for PeerConfig {
             connections: ConnectionCaps::default(),
             light: false,
             light_push: Duration::from_millis(50),
+            watches: WatchCaps::default(),
         }
     }
 }

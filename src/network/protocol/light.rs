@@ -12,6 +12,7 @@ use libp2p::PeerId;
 use web_time::Instant;
 
 use super::catch_up::RequestId;
+use super::interface::WatchCaps;
 use crate::core::{Changed, EntryKey, Generation, MAX_WATCH_TWEETS, TweetId, Writer};
 
 #[cfg(doc)]
@@ -19,11 +20,6 @@ use super::{PeerConfig, Protocol};
 
 /// The most tweets one light node may watch at an edge node at once.
 pub const MAX_WATCHED_PER_PEER: usize = 4096;
-/// The most watches all light nodes at one IP address (an IPv6 /64) may hold at an edge node.
-pub const MAX_WATCHED_PER_IP: usize = 16_384;
-/// The most watches (light node, tweet) an edge node keeps in all (a few hundred bytes each);
-/// the last quarter only for addresses holding fewer than [`MAX_WATCHED_PER_PEER`].
-pub const MAX_WATCHES: usize = 1 << 17;
 
 /// What one tally in an answer to a light node spends of its answer allowance, in items (one
 /// per entry answered): its signature, ~18 µs natively against ~0.4 µs per entry sent (`cargo
@@ -76,14 +72,16 @@ impl Light {
     // ---- the edge node's side ----
 
     /// `peer` (writing as `generation`, connected at `ip`) watches `tweets`; returns how many
-    /// could not be kept (beyond the bounds: per light node, per address, in all, the last
-    /// quarter of all only for addresses holding few).
+    /// could not be kept (beyond the bounds: [`MAX_WATCHED_PER_PEER`] per light node, `caps`
+    /// per address and in all, the last quarter of all only for addresses holding fewer than a
+    /// light node's bound).
     pub(super) fn watch(
         &mut self,
         peer: PeerId,
         ip: Option<IpAddr>,
         generation: Generation,
         tweets: &[TweetId],
+        caps: WatchCaps,
     ) -> usize {
         let Ok(node) = crate::core::NodeId::from_peer_id(peer) else { return tweets.len() };
         let served = self.served.entry(peer).or_insert_with(|| Served {
@@ -106,10 +104,10 @@ impl Light {
             if served.watched.contains(tweet) {
                 continue;
             }
-            let reserve = MAX_WATCHES - MAX_WATCHES / 4;
+            let reserve = caps.total - caps.total / 4;
             if served.watched.len() >= MAX_WATCHED_PER_PEER
-                || *at_ip >= MAX_WATCHED_PER_IP
-                || self.watches >= MAX_WATCHES
+                || *at_ip >= caps.per_ip
+                || self.watches >= caps.total
                 || (self.watches >= reserve && *at_ip >= MAX_WATCHED_PER_PEER)
             {
                 refused += 1;

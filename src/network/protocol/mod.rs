@@ -34,12 +34,13 @@ pub(crate) use ingest::network_of;
 use ingest::{Ingest, Who};
 pub use interface::{
     Action, Allowance, ConnectionCaps, IngestLimits, MergeFrom, PeerConfig, Reply, Shares, Verdict,
+    WatchCaps,
 };
 use light::Light;
 
 /// The most edge nodes a light node distrusts at once (see [`Protocol::distrust`]).
 const MAX_DISTRUSTED: usize = 64;
-pub use light::{MAX_WATCHED_PER_IP, MAX_WATCHED_PER_PEER, MAX_WATCHES, TALLY_ANSWER_ITEMS};
+pub use light::{MAX_WATCHED_PER_PEER, TALLY_ANSWER_ITEMS};
 use limits::Backoff;
 pub use links::DialId;
 use links::{LinkAction, Links};

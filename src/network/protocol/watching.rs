@@ -82,7 +82,8 @@ impl Protocol {
                 let mut asked = 1;
                 if let LightRequest::Watch { generation, tweets } = &request {
                     let ids: Vec<TweetId> = tweets.iter().map(|(t, _)| t.clone()).collect();
-                    let refused = self.light.watch(peer, who.ip, *generation, &ids);
+                    let refused =
+                        self.light.watch(peer, who.ip, *generation, &ids, self.config.watches);
                     self.stats.drop(DropReason::WatchLimit, refused as u64);
                     self.stats.watches = self.light.watches() as u64;
                     asked = ids.len();
