@@ -13,11 +13,13 @@ fn main() {}
 mod common;
 #[cfg(not(target_arch = "wasm32"))]
 mod hostile {
+    pub(crate) mod addressed;
     pub(crate) mod attacks;
     pub(crate) mod clients;
     pub(crate) mod honest;
     pub(crate) mod measure;
     pub(crate) mod poison;
+    pub(crate) mod round2;
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -31,8 +33,8 @@ fn main() {
     use hostile::honest::Honest;
     use hostile::measure::{Edge, Sampler, percentile};
 
-    /// How long each attack (and the idle baseline) runs.
-    const WINDOW: Duration = Duration::from_secs(10);
+    /// How long each attack (and the idle baseline) runs: long enough for the honest probes.
+    const WINDOW: Duration = Duration::from_secs(15);
     /// How often the honest peer likes a tweet during a window.
     const LIKE_EVERY: Duration = Duration::from_millis(100);
 
@@ -54,23 +56,80 @@ fn main() {
         "a replica's memory per entry (24,000 likes on distinct tweets): {per_entry:.0} bytes"
     );
     let dir = std::env::temp_dir().join(format!("warpnet-hostile-{}", std::process::id()));
-    let mut edge = Edge::start(&dir);
+    // A 3 MB file for the slow readers to ask for, beside the demo page.
+    let www = dir.join("www");
+    std::fs::create_dir_all(&www).expect("www made");
+    std::fs::write(www.join("big.bin"), vec![0u8; 3 << 20]).expect("written");
+    let www = www.to_str().expect("utf-8").to_owned();
+    let difficulty = hostile::round2::DIFFICULTY.to_string();
+    let flags = ["--difficulty", difficulty.as_str(), "--www", www.as_str()];
+    // What the edge node holds before the attacks, handed over with room to take it at once;
+    // then the edge node restarts on the same store with the default flags.
+    let store = dir.join("store");
+    let seeded = hostile::round2::seeded();
+    {
+        let room = [
+            "--counters-per-peer",
+            "1000000",
+            "--counters-total",
+            "1000000",
+            "--checks-per-peer",
+            "1000000",
+            "--checks-total",
+            "1000000",
+            "--intake-per-peer",
+            "256",
+            "--intake-per-ip",
+            "256",
+            "--intake-total",
+            "256",
+        ];
+        let mut edge = Edge::start_with(&store, &[&flags[..], &room[..]].concat());
+        let tcp = edge.address("tcp");
+        let started = Instant::now();
+        local(async {
+            let seeder = hostile::round2::hand_over(&tcp, hostile::round2::seed()).await;
+            hostile::round2::until_held(&mut edge, seeded).await;
+            seeder.stop().await;
+        });
+        println!("seeded {seeded} counters in {:.1} s", started.elapsed().as_secs_f64());
+        edge.terminate();
+    }
+    let mut edge = Edge::start_with(&store, &flags);
     let (tcp, ws, http) = (edge.address("tcp"), edge.address("ws"), edge.http());
-    println!("edge node pid {}, {tcp}, {ws}, http://{http}", edge.pid());
     println!(
-        "| attack ({} s each) | peak RSS (MiB) | over idle | CPU | /metrics p50 / p99 / max (ms) | honest like p50 / p99 / max (ms), lost |",
+        "edge node {} pid {}, {tcp}, {ws}, http://{http}",
+        std::env::var("EDGE").unwrap_or_else(|_| "(this build's)".into()),
+        edge.pid()
+    );
+    println!(
+        "| attack ({} s each) | peak RSS (MiB) | growth in the window | CPU | /metrics p50 / p99 / max (ms) | honest like p50 / p99 / max (ms), lost | light watch (s) | cold sync of {seeded} (s) | alive |",
         WINDOW.as_secs()
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     let honest = Honest::start(&tcp);
-    let mut idle_rss = None;
     // `cargo bench --bench hostile -- gossip-flood` runs that attack alone (after idle).
     let chosen = Attack::ALL.into_iter().filter(|attack| {
         only.is_empty() || *attack == Attack::Idle || only.iter().any(|o| o == attack.name())
     });
     for attack in chosen {
+        let before = hostile::measure::rss_mib(edge.pid());
         let sampler = Sampler::start(edge.pid(), &http);
-        let running = attacks::launch(attack, &tcp, &ws, WINDOW);
+        let running = attacks::launch(attack, &tcp, &ws, &http, WINDOW);
+        // The honest probes, a second into the attack, each on a thread of its own.
+        let probe = |tcp: libp2p::Multiaddr, cold: bool| {
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_secs(1));
+                local(async move {
+                    if cold {
+                        hostile::round2::cold_sync(&tcp, seeded).await
+                    } else {
+                        hostile::round2::light_watch(&tcp).await
+                    }
+                })
+            })
+        };
+        let (light, cold) = (probe(tcp.clone(), false), probe(tcp.clone(), true));
         let (mut latencies, mut lost) = (Vec::new(), 0);
         let start = Instant::now();
         let mut n = 0;
@@ -86,15 +145,18 @@ fn main() {
         }
         running.join();
         let report = sampler.stop();
-        let idle = *idle_rss.get_or_insert(report.peak_rss_mib);
+        let (light, cold) = (light.join().expect("probe"), cold.join().expect("probe"));
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let seconds = |d: Option<Duration>| {
+            d.map_or("not done".into(), |d| format!("{:.2}", d.as_secs_f64()))
+        };
         let (p50, p99, max) = percentile(&report.metrics);
         let (h50, h99, hmax) = percentile(&latencies);
         println!(
-            "| {} | {:.0} | {:+.0} | {:.0} % | {:.1} / {:.1} / {:.1}{} | {:.1} / {:.1} / {:.1}, {lost} of {n} |",
+            "| {} | {:.0} | {:+.0} | {:.0} % | {:.1} / {:.1} / {:.1}{} | {:.1} / {:.1} / {:.1}, {lost} of {n} | {} | {} | {} |",
             attack.name(),
             report.peak_rss_mib,
-            report.peak_rss_mib - idle,
+            report.peak_rss_mib - before,
             report.cpu * 100.0,
             ms(p50),
             ms(p99),
@@ -107,8 +169,14 @@ fn main() {
             ms(h50),
             ms(h99),
             ms(hmax),
+            seconds(light),
+            seconds(cold),
+            if edge.alive() { "yes" } else { "NO" },
         );
         println!("  (edge node so far: {})", edge.counters().join(", "));
+        if !edge.alive() {
+            break;
+        }
     }
     honest.stop();
     if only.is_empty() || only.iter().any(|o| o == "poison") {

@@ -162,6 +162,43 @@ fn catch_up_answers_beyond_a_peers_allowance_are_refused_and_counted() {
     assert!(sim.protocol.handle_sync_request(asker, &bytes, &mut sim.replica, sim.now).is_some());
 }
 
+/// Refusing a request still costs a stream and a read: a peer that goes on asking beyond its
+/// answer allowance (an honest one backs off) is hung up on after 64 refusals in a row; one
+/// answered request in between starts the count again.
+#[test]
+fn a_peer_that_keeps_asking_beyond_its_answer_allowance_is_hung_up_on() {
+    let allowance = Allowance { per_second: 100.0, burst: 1000.0 };
+    let ingest = IngestLimits {
+        answers: Shares { per_peer: allowance, ..IngestLimits::default().answers },
+        ..IngestLimits::default()
+    };
+    let mut sim = Sim::new(
+        1,
+        PeerConfig { ingest, sync_interval: Duration::from_secs(3600), ..PeerConfig::default() },
+    );
+    let asker = peer_id(2);
+    sim.connect(asker, &edge_address(2, "websocket"), true, None);
+    sim.actions();
+    let (_, request) = SyncSession::start();
+    let bytes = request.encode(&namespace());
+    let ask =
+        |sim: &mut Sim| sim.protocol.handle_sync_request(asker, &bytes, &mut sim.replica, sim.now);
+    assert!(ask(&mut sim).is_some());
+    let hung_up = |sim: &mut Sim| sim.actions().contains(&Action::Disconnect(asker));
+    for _ in 0..63 {
+        assert!(ask(&mut sim).is_none());
+    }
+    assert!(!hung_up(&mut sim), "63 refusals: not yet");
+    sim.advance(Duration::from_secs(10));
+    assert!(ask(&mut sim).is_some(), "answered again: the count starts anew");
+    for _ in 0..63 {
+        assert!(ask(&mut sim).is_none());
+    }
+    assert!(!hung_up(&mut sim));
+    assert!(ask(&mut sim).is_none());
+    assert!(hung_up(&mut sim), "64 in a row");
+}
+
 #[test]
 fn gossip_verdicts_follow_decoding_namespace_and_signatures() {
     let mut sim = Sim::new(1, PeerConfig::default());

@@ -1,24 +1,22 @@
 //! The attacks, each from native clients on a thread (and runtime) of its own for one window:
 //! WebSocket frame headers announcing 256 MiB, a flood of connections from fresh identities, a
-//! flood of gossip carrying thousands of valid fresh entries per message, and a flood of
-//! catch-up requests asking for everything.
+//! flood of gossip carrying thousands of valid fresh entries per message, a flood of catch-up
+//! requests asking for everything, and the second round's ([`round2`]).
 
 use std::io::Write;
 use std::time::Duration;
 
 use futures::StreamExt;
+use libp2p::Multiaddr;
 use libp2p::gossipsub::IdentTopic;
 use libp2p::multiaddr::Protocol;
-use libp2p::request_response::{self, ProtocolSupport};
-use libp2p::swarm::SwarmEvent;
-use libp2p::{Multiaddr, StreamProtocol, SwarmBuilder, noise, tcp, yamux};
 use tokio::time::Instant;
 use warpnet_stats::{
-    Generation, Identity, IdentityProof, Leaf, PnCounter, SealedBatch, StatKind, SyncRequest,
-    seal_leaves,
+    Generation, Identity, Leaf, PnCounter, SealedBatch, StatKind, SyncRequest, seal_leaves,
 };
 
-use crate::common::net::{Frames, attacker, await_subscriber, local};
+use super::{addressed, round2};
+use crate::common::net::{await_subscriber, local};
 use crate::common::{namespace, tweet};
 
 /// One attack (or none).
@@ -29,15 +27,35 @@ pub(crate) enum Attack {
     Connections,
     GossipFlood,
     CatchUpFlood,
+    TwoLeafCounts,
+    UnprovenFlood,
+    AnswerHog,
+    UnknownWatches,
+    PushStorm,
+    ContributionsScan,
+    WriterStorage,
+    HttpSlowloris,
+    HttpSlowReaders,
+    ConnectionsFromMany,
 }
 
 impl Attack {
-    pub(crate) const ALL: [Attack; 5] = [
+    pub(crate) const ALL: [Attack; 15] = [
         Attack::Idle,
         Attack::WebSocketFrames,
         Attack::Connections,
         Attack::GossipFlood,
         Attack::CatchUpFlood,
+        Attack::TwoLeafCounts,
+        Attack::UnprovenFlood,
+        Attack::AnswerHog,
+        Attack::UnknownWatches,
+        Attack::PushStorm,
+        Attack::ContributionsScan,
+        Attack::WriterStorage,
+        Attack::HttpSlowloris,
+        Attack::HttpSlowReaders,
+        Attack::ConnectionsFromMany,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -47,6 +65,16 @@ impl Attack {
             Attack::Connections => "connections",
             Attack::GossipFlood => "gossip-flood",
             Attack::CatchUpFlood => "catch-up-flood",
+            Attack::TwoLeafCounts => "two-leaf-counts",
+            Attack::UnprovenFlood => "unproven-flood",
+            Attack::AnswerHog => "answer-hog",
+            Attack::UnknownWatches => "unknown-watches",
+            Attack::PushStorm => "push-storm",
+            Attack::ContributionsScan => "contributions-scan",
+            Attack::WriterStorage => "writer-storage",
+            Attack::HttpSlowloris => "http-slowloris",
+            Attack::HttpSlowReaders => "http-slow-readers",
+            Attack::ConnectionsFromMany => "connections-66-addresses",
         }
     }
 }
@@ -61,17 +89,24 @@ impl Launched {
     }
 }
 
-/// Starts `attack` against the edge node at `tcp` / `ws`, for `window`.
+/// Starts `attack` against the edge node at `tcp` / `ws` / `http`, for `window`.
 pub(crate) fn launch(
     attack: Attack,
     tcp: &Multiaddr,
     ws: &Multiaddr,
+    http: &str,
     window: Duration,
 ) -> Launched {
-    let (tcp, ws) = (tcp.clone(), ws.clone());
+    let (tcp, ws, http) = (tcp.clone(), ws.clone(), http.to_owned());
     // Built before the window: what the attacker spends on it is not the edge node's.
     let messages = if attack == Attack::GossipFlood { flood_messages(48) } else { Vec::new() };
     Launched(std::thread::spawn(move || {
+        let until = std::time::Instant::now() + window;
+        match attack {
+            Attack::HttpSlowloris => return round2::http_slowloris(&http, until),
+            Attack::HttpSlowReaders => return round2::http_slow_readers(&http, until),
+            _ => {}
+        }
         local(async move {
             let deadline = Instant::now() + window;
             match attack {
@@ -80,6 +115,15 @@ pub(crate) fn launch(
                 Attack::Connections => connections(&tcp, deadline).await,
                 Attack::GossipFlood => gossip_flood(&tcp, messages, deadline).await,
                 Attack::CatchUpFlood => catch_up_flood(&tcp, deadline).await,
+                Attack::TwoLeafCounts => round2::two_leaf_counts(&tcp, deadline).await,
+                Attack::UnprovenFlood => round2::unproven_flood(&tcp, deadline).await,
+                Attack::AnswerHog => round2::answer_hog(&tcp, deadline).await,
+                Attack::UnknownWatches => round2::unknown_watches(&tcp, deadline).await,
+                Attack::PushStorm => round2::push_storm(&tcp, deadline).await,
+                Attack::ContributionsScan => round2::contributions_scan(&tcp, deadline).await,
+                Attack::WriterStorage => round2::writer_storage(&tcp, deadline).await,
+                Attack::ConnectionsFromMany => round2::connections_from_many(&tcp, deadline).await,
+                Attack::HttpSlowloris | Attack::HttpSlowReaders => {}
             }
         });
     }))
@@ -109,10 +153,11 @@ async fn websocket_frames(ws: &Multiaddr, deadline: Instant) {
     }
 }
 
-/// 300 fresh identities each dialling once and holding what they get.
+/// 300 fresh identities each dialling once (from one address of their own) and holding what
+/// they get.
 async fn connections(tcp: &Multiaddr, deadline: Instant) {
     for _ in 0..300 {
-        let mut swarm = attacker().await;
+        let mut swarm = addressed::gossip_at(addressed::address(7));
         let _ = swarm.dial(tcp.clone());
         tokio::task::spawn_local(async move {
             while tokio::time::timeout_at(deadline, swarm.select_next_some()).await.is_ok() {}
@@ -138,8 +183,9 @@ fn flood_messages(count: u8) -> Vec<Vec<u8>> {
             let (seal, tree) =
                 seal_leaves(&identity, &namespace(), generation, &leaves).expect("sealed");
             let shown = (0..).zip(leaves).collect();
-            let group = warpnet_stats::Sealed::of(&seal, IdentityProof { nonce: 0 }, &tree, shown)
-                .expect("every leaf known");
+            let proof = round2::proof_of(&identity, generation);
+            let group =
+                warpnet_stats::Sealed::of(&seal, proof, &tree, shown).expect("every leaf known");
             SealedBatch { namespace: namespace(), sealed: vec![group] }.encode()
         })
         .collect()
@@ -149,7 +195,7 @@ fn flood_messages(count: u8) -> Vec<Vec<u8>> {
 /// take them, if slower): a flood paced to spend the edge node's allowance of new counters as
 /// it refills, not only its burst.
 async fn gossip_flood(tcp: &Multiaddr, messages: Vec<Vec<u8>>, deadline: Instant) {
-    let mut swarm = attacker().await;
+    let mut swarm = addressed::gossip_at(addressed::address(8));
     swarm.dial(tcp.clone()).expect("dials");
     await_subscriber(&mut swarm).await;
     let topic = IdentTopic::new("warpnet/stats/2/mainnet");
@@ -173,43 +219,25 @@ async fn gossip_flood(tcp: &Multiaddr, messages: Vec<Vec<u8>>, deadline: Instant
 /// How often the gossip flood publishes a message (48 messages over ten seconds).
 const FLOOD_EVERY: Duration = Duration::from_millis(200);
 
-/// Eight clients on connections of their own, each keeping 16 requests for the whole key-hash
-/// range in flight, asking again as each is answered or refused.
+/// Eight clients on connections of their own (from one address), each keeping 16 requests
+/// for the whole key-hash range in flight, asking again as each is answered or refused, and
+/// dialling again when hung up on.
 async fn catch_up_flood(tcp: &Multiaddr, deadline: Instant) {
     let everything = SyncRequest::Range { from: 0, to: u64::MAX }.encode(&namespace());
     for _ in 0..8 {
-        let mut swarm = SwarmBuilder::with_new_identity()
-            .with_tokio()
-            .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)
-            .expect("tcp")
-            .with_behaviour(|_| {
-                request_response::Behaviour::<Frames>::new(
-                    [(StreamProtocol::new("/warpnet/stats-sync/2"), ProtocolSupport::Full)],
-                    request_response::Config::default(),
-                )
-            })
-            .expect("behaviour")
-            .build();
-        swarm.dial(tcp.clone()).expect("dials");
-        let everything = everything.clone();
+        let requests = vec![everything.clone()];
+        let tcp = tcp.clone();
         tokio::task::spawn_local(async move {
-            while let Ok(event) = tokio::time::timeout_at(deadline, swarm.select_next_some()).await
-            {
-                let ask = match event {
-                    SwarmEvent::ConnectionEstablished { peer_id, .. } => Some((peer_id, 16)),
-                    SwarmEvent::Behaviour(request_response::Event::Message { peer, .. })
-                    | SwarmEvent::Behaviour(request_response::Event::OutboundFailure {
-                        peer,
-                        ..
-                    }) => Some((peer, 1)),
-                    _ => None,
-                };
-                if let Some((peer, count)) = ask {
-                    for _ in 0..count {
-                        swarm.behaviour_mut().send_request(&peer, everything.clone());
-                    }
-                }
-            }
+            let address = addressed::address(6);
+            round2::keep_asking(
+                address,
+                "/warpnet/stats-sync/2",
+                &tcp,
+                requests,
+                (16, true),
+                deadline,
+            )
+            .await;
         });
     }
     tokio::time::sleep_until(deadline).await;

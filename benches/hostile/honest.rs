@@ -36,7 +36,8 @@ impl Honest {
                         sync_interval: Duration::from_secs(30),
                         ..PeerConfig::default()
                     };
-                    let peer = Running::start_with(MemoryStore::new(), &[], config).await;
+                    let rules = super::round2::rules();
+                    let peer = Running::start_ruled(MemoryStore::new(), &[], config, rules).await;
                     peer.handle.keep_connected(tcp);
                     let handle = peer.handle.clone();
                     wait_for("an honest peer connected", || handle.stats().syncs_completed >= 1)

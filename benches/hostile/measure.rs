@@ -19,20 +19,20 @@ pub(crate) struct Edge {
 }
 
 impl Edge {
-    /// Starts one on loopback (TCP, WebSocket, HTTP on free ports) with data in `dir`, at
-    /// identity difficulty 0 (the attackers' identities cost nothing: what is measured is the
-    /// cost of their entries, not of minting).
-    pub(crate) fn start(dir: &Path) -> Self {
-        Self::start_with(dir, &[])
-    }
-
-    /// Like [`Edge::start`], with more command-line arguments.
+    /// Starts one on loopback (TCP, WebSocket, HTTP on free ports) with data in `dir` and
+    /// `args`, at identity difficulty 0 unless they say otherwise. The binary is this build's,
+    /// or the one `EDGE` names (say, the dev-profile build `scripts/run` uses).
     pub(crate) fn start_with(dir: &Path, args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_warpnet-stats-edge"))
+        let binary = std::env::var("EDGE")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_warpnet-stats-edge").to_owned());
+        let difficulty: &[&str] =
+            if args.contains(&"--difficulty") { &[] } else { &["--difficulty", "0"] };
+        let mut child = Command::new(binary)
             .arg("--data-dir")
             .arg(dir)
             .args(["--listen", "/ip4/127.0.0.1/tcp/0", "--listen", "/ip4/127.0.0.1/tcp/0/ws"])
-            .args(["--http", "127.0.0.1:0", "--difficulty", "0"])
+            .args(["--http", "127.0.0.1:0"])
+            .args(difficulty)
             .args(args)
             .env("RUST_LOG", "info")
             .stderr(Stdio::piped())
@@ -52,6 +52,11 @@ impl Edge {
 
     pub(crate) fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Whether the process still runs (a crash ends it).
+    pub(crate) fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     fn wait_line(&mut self, needle: &str) -> String {

@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use warpnet_stats::{
-    Generation, Identity, IdentityProof, Leaf, MemoryStore, PeerConfig, PnCounter, Sealed,
-    StatKind, TweetId, seal_leaves,
+    Generation, Identity, Leaf, MemoryStore, PeerConfig, PnCounter, Sealed, StatKind, TweetId,
+    seal_leaves,
 };
 
 use crate::common::namespace;
@@ -80,7 +80,8 @@ fn poisoned() -> Vec<Sealed> {
             let (seal, tree) =
                 seal_leaves(&identity, &namespace(), generation, &leaves).expect("sealed");
             let shown = (0..).zip(leaves).collect();
-            Sealed::of(&seal, IdentityProof { nonce: 0 }, &tree, shown).expect("every leaf known")
+            let proof = super::round2::proof_of(&identity, generation);
+            Sealed::of(&seal, proof, &tree, shown).expect("every leaf known")
         })
         .collect()
 }
@@ -90,11 +91,12 @@ fn poisoned() -> Vec<Sealed> {
 pub(crate) async fn catch_up_through(tcp: &libp2p::Multiaddr) -> Option<Duration> {
     let groups = poisoned();
     let config = PeerConfig { sync_interval: Duration::from_secs(2), ..PeerConfig::default() };
-    let poisoner = Running::start_with(MemoryStore::new(), &[], config.clone()).await;
+    let rules = super::round2::rules();
+    let poisoner = Running::start_ruled(MemoryStore::new(), &[], config.clone(), rules).await;
     for group in &groups {
         poisoner.node.merge(vec![group.clone()]).await.expect("stored");
     }
-    let victim = Running::start_with(MemoryStore::new(), &[], config).await;
+    let victim = Running::start_ruled(MemoryStore::new(), &[], config, rules).await;
     for group in groups.iter().step_by(2) {
         victim.node.merge(vec![group.clone()]).await.expect("stored");
     }

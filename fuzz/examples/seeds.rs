@@ -43,8 +43,8 @@ fn main() {
         LightRequest::Update { entries: theirs.sealed([&key]), tallies: vec![tally(&tweets[1])] };
     let contributions = LightRequest::Contributions { tweet: tweets[0].clone(), after: 0 };
     let mut responses = vec![
-        ("tweets", watch.answer_from(&theirs, asker.node)),
-        ("page", contributions.answer_from(&theirs, asker.node)),
+        ("tweets", watch.answer_from(&theirs, asker.node, &mut Default::default())),
+        ("page", contributions.answer_from(&theirs, asker.node, &mut Default::default())),
         ("done", LightResponse::Done),
     ];
     let entries = theirs.sealed(&theirs.entries().map(|e| e.key).take(5).collect::<Vec<_>>());

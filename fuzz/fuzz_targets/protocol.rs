@@ -215,7 +215,8 @@ fuzz_target!(|input: (bool, Vec<Op>)| {
                 if let Some((peer, request, asked)) = world.take_light(which) {
                     let (_, asked) = LightRequest::decode(&asked).expect("its own request decodes");
                     let me = world.mine.local_writer().node;
-                    let bytes = asked.answer_from(&world.theirs, me).encode(&namespace());
+                    let mut signed = warpnet_stats::SignedTallies::default();
+                    let bytes = asked.answer_from(&world.theirs, me, &mut signed).encode(&namespace());
                     let at = world.now;
                     world.protocol.handle_light_response(peer, request, &bytes, &world.mine, at);
                 }

@@ -30,6 +30,50 @@ pub(crate) type Event = SwarmEvent<BehaviourEvent>;
 /// light protocol (else catch-up).
 type Asked = (PeerId, Vec<u8>, ResponseChannel<Frame>, bool);
 
+/// Who takes turns at being answered: peers at one address (an IPv4 address or an IPv6 /64)
+/// together, or a peer not connected over IP alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Turn {
+    Address(std::net::IpAddr),
+    Peer(PeerId),
+}
+
+/// Requests waiting for an answer, one address's at a time in turn (its oldest first): peers
+/// keeping many in flight, whatever their number of peer ids, wait for their address's turn
+/// like every other rather than holding up those that came after theirs. At most the streams
+/// each connection may hold open.
+#[derive(Default)]
+struct Waiting {
+    by_turn: HashMap<Turn, VecDeque<Asked>>,
+    turns: VecDeque<Turn>,
+}
+
+impl Waiting {
+    fn push(&mut self, turn: Turn, asked: Asked) {
+        let queue = self.by_turn.entry(turn).or_default();
+        if queue.is_empty() {
+            self.turns.push_back(turn);
+        }
+        queue.push_back(asked);
+    }
+
+    fn pop(&mut self) -> Option<Asked> {
+        let turn = self.turns.pop_front()?;
+        let queue = self.by_turn.get_mut(&turn)?;
+        let asked = queue.pop_front();
+        if queue.is_empty() {
+            self.by_turn.remove(&turn);
+        } else {
+            self.turns.push_back(turn);
+        }
+        asked
+    }
+
+    fn is_empty(&self) -> bool {
+        self.turns.is_empty()
+    }
+}
+
 /// A swarm and the ids it shares with the protocol.
 pub(crate) struct Driver {
     swarm: Swarm<Behaviour>,
@@ -37,9 +81,8 @@ pub(crate) struct Driver {
     dials: HashMap<ConnectionId, (DialId, Option<PeerId>)>,
     requests: HashMap<OutboundRequestId, RequestId>,
     light_requests: HashMap<OutboundRequestId, RequestId>,
-    /// Catch-up and light requests waiting for an answer, oldest first: at most the streams
-    /// each connection may hold open.
-    asked: VecDeque<Asked>,
+    /// Catch-up and light requests waiting for an answer.
+    asked: Waiting,
     listen_addrs: Vec<Multiaddr>,
     /// Told of every event (set by the metrics, natively).
     pub(super) recorder: Option<Recorder>,
@@ -59,7 +102,7 @@ impl Driver {
             dials: HashMap::new(),
             requests: HashMap::new(),
             light_requests: HashMap::new(),
-            asked: VecDeque::new(),
+            asked: Waiting::default(),
             listen_addrs: Vec::new(),
             recorder: None,
         }
@@ -92,15 +135,15 @@ impl Driver {
         !self.asked.is_empty()
     }
 
-    /// Answers the oldest catch-up request waiting (if its stream is still open) from
-    /// `replica`, as the protocol decides.
+    /// Answers the next request waiting (the oldest of the next peer in turn, if its stream is
+    /// still open) from `replica`, as the protocol decides.
     pub(crate) fn answer_next(
         &mut self,
         protocol: &mut Protocol,
         replica: &mut Replica,
         now: Instant,
     ) {
-        let Some((peer, request, channel, light)) = self.asked.pop_front() else { return };
+        let Some((peer, request, channel, light)) = self.asked.pop() else { return };
         if !channel.is_open() {
             return;
         }
@@ -146,7 +189,8 @@ impl Driver {
                 ..
             })) => match message {
                 request_response::Message::Request { request, channel, .. } => {
-                    self.asked.push_back((peer, request.bytes, channel, false));
+                    let turn = protocol.address_of(&peer).map_or(Turn::Peer(peer), Turn::Address);
+                    self.asked.push(turn, (peer, request.bytes, channel, false));
                 }
                 request_response::Message::Response { request_id, response } => {
                     if let Some(request) = self.requests.remove(&request_id) {
@@ -175,7 +219,8 @@ impl Driver {
                 ..
             })) => match message {
                 request_response::Message::Request { request, channel, .. } => {
-                    self.asked.push_back((peer, request.bytes, channel, true));
+                    let turn = protocol.address_of(&peer).map_or(Turn::Peer(peer), Turn::Address);
+                    self.asked.push(turn, (peer, request.bytes, channel, true));
                 }
                 request_response::Message::Response { request_id, response } => {
                     if let Some(request) = self.light_requests.remove(&request_id) {

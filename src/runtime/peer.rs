@@ -420,6 +420,10 @@ impl<S: Store + 'static> Peer<S> {
                 }
             }
         }
+        // Minting is left (minted again at the next start): a mint stopped halfway through
+        // storing its proof holds the store's writer until it is dropped, and every write
+        // below would wait behind it for good.
+        drop(minting);
         while let Some((from, entries, checked)) = self.checking_gossip.next().await {
             self.queue_merge(from, entries, checked);
         }

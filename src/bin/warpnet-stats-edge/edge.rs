@@ -122,7 +122,7 @@ struct Args {
     /// Signature checks the seals each peer sends ask for, per second (bursts of four seconds'
     /// worth, at least one message of the most seals): charged before any is checked; gossip
     /// beyond is dropped (`rate_limited`), a catch-up waits.
-    #[arg(long, default_value_t = 2_000.0)]
+    #[arg(long, default_value_t = 5_000.0)]
     checks_per_peer: f64,
 
     /// Signature checks for all peers together, per second (about half a core).
@@ -449,8 +449,8 @@ mod tests {
                 total: each(50_000.0, 200_000.0),
             },
             checks: Shares {
-                per_peer: each(2_000.0, 8_192.0),
-                per_ip: each(4_000.0, 16_000.0),
+                per_peer: each(5_000.0, 20_000.0),
+                per_ip: each(10_000.0, 40_000.0),
                 total: each(20_000.0, 80_000.0),
             },
         };

@@ -42,8 +42,15 @@ pub(crate) struct Site {
 const MAX_CONNECTIONS: usize = 256;
 
 /// The most HTTP connections one client address (an IPv6 /64 counting as one) holds at once;
-/// beyond, a new one is closed at once, so a few addresses cannot take every connection.
+/// beyond, a new one is closed at once, so a few addresses cannot take every connection. Once
+/// three quarters of [`MAX_CONNECTIONS`] are held, an address holding [`FEW`] already gets no
+/// more: the last quarter is for addresses holding few.
 const MAX_PER_ADDRESS: usize = 16;
+const FEW: usize = 2;
+
+/// The most a connection buffers of a request or a response: a client that reads slowly holds
+/// no more of the node's memory than this.
+const HTTP_BUFFER: usize = 64 << 10;
 
 /// The longest a connection lasts, whatever it does (a 3 MB file at 100 kB/s takes 30 s).
 const CONNECTION_DEADLINE: Duration = Duration::from_secs(120);
@@ -158,6 +165,7 @@ pub(crate) async fn serve(
                 let served = hyper::server::conn::http1::Builder::new()
                     .timer(TokioTimer::new())
                     .header_read_timeout(header_timeout)
+                    .max_buf_size(HTTP_BUFFER)
                     .keep_alive(false)
                     .serve_connection(TokioIo::new(Box::pin(stream)), service);
                 match tokio::time::timeout(CONNECTION_DEADLINE, served).await {
@@ -186,15 +194,20 @@ struct Share {
 }
 
 impl Share {
-    /// A connection for `ip`'s address, unless it holds [`MAX_PER_ADDRESS`] already.
+    /// A connection for `ip`'s address, unless it holds its share already.
     fn take(held: &Arc<Mutex<HashMap<IpAddr, usize>>>, ip: IpAddr) -> Option<Share> {
         let address = match ip.to_canonical() {
             IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
             v4 => v4,
         };
         let mut counts = held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let total: usize = counts.values().sum();
+        let share = if total * 4 >= MAX_CONNECTIONS * 3 { FEW } else { MAX_PER_ADDRESS };
         let count = counts.entry(address).or_default();
-        if *count >= MAX_PER_ADDRESS {
+        if *count >= share {
+            if *count == 0 {
+                counts.remove(&address);
+            }
             return None;
         }
         *count += 1;

@@ -26,9 +26,10 @@ impl Protocol {
     ) -> Option<Reply> {
         let who = self.who(peer);
         if !self.ingest.may_answer(who, now) {
-            self.stats.drop(DropReason::RateLimited, 1);
+            self.refuse(peer);
             return None;
         }
+        self.answering(peer);
         let Some(request) = self.of_namespace(SyncRequest::decode(data)) else {
             self.ingest.answered(who, 1, now);
             return None;

@@ -42,13 +42,15 @@ impl<K: Hash + Eq + Copy> Buckets<K> {
         Self { allowance, held: HashMap::new() }
     }
 
-    /// Whether the bucket of `key` holds `amount`: an untracked key's is full, unless the
-    /// table is full (a newcomer is refused then).
+    /// Whether the bucket of `key` holds `amount` (or is full, for more than its burst: one
+    /// message of more is taken, into debt): an untracked key's is full, unless the table is
+    /// full (a newcomer is refused then).
     fn holds(&mut self, key: K, amount: f64, now: Instant) -> bool {
         let allowance = self.allowance;
+        let amount = amount.min(allowance.burst);
         match self.held.get_mut(&key) {
             Some(bucket) => bucket.holds(now, allowance, amount),
-            None => self.room(now) && allowance.burst >= amount,
+            None => self.room(now),
         }
     }
 
@@ -142,7 +144,7 @@ impl Pool {
         let light = self.peers.light_user(who.peer, now)
             && who.ip.is_none_or(|ip| self.ips.light_user(ip, now));
         let floor = if light { 0.0 } else { self.total.burst * RESERVE };
-        self.node.holds(now, self.total, amount.min(self.total.burst) + floor)
+        self.node.holds(now, self.total, (amount + floor).min(self.total.burst))
             && self.peers.holds(who.peer, amount, now)
             && who.ip.is_none_or(|ip| self.ips.holds(ip, amount, now))
     }

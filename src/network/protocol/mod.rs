@@ -40,6 +40,9 @@ use light::Light;
 
 /// The most edge nodes a light node distrusts at once (see [`Protocol::distrust`]).
 const MAX_DISTRUSTED: usize = 64;
+
+/// Requests refused in a row for its answer allowance after which a peer is hung up on.
+const MAX_REFUSED: u32 = 64;
 pub use light::{MAX_WATCHED_PER_PEER, TALLY_ANSWER_ITEMS};
 use limits::Backoff;
 pub use links::DialId;
@@ -59,6 +62,8 @@ struct Connection {
 struct Link {
     connections: Vec<Connection>,
     catch_up: CatchUp,
+    /// Requests refused in a row for the peer's answer allowance (see [`Protocol::refuse`]).
+    refused: u32,
 }
 
 impl Link {
@@ -275,6 +280,7 @@ impl Protocol {
         let link = self.peers.entry(peer).or_insert_with(|| Link {
             connections: Vec::new(),
             catch_up: CatchUp::new(Backoff::new(config.sync_retry, config.sync_interval)),
+            refused: 0,
         });
         if inbound && let Some(stale) = link.connections.iter().find(|c| c.inbound).map(|c| c.id) {
             // The peer dialled again, so its earlier connection is dead even if that has not
@@ -414,6 +420,33 @@ impl Protocol {
             holds
         });
         dropped
+    }
+
+    /// A request from `peer` is refused for its answer allowance (counted as `rate_limited`).
+    /// Refusing costs a stream and a read: a peer that goes on asking regardless (an honest one
+    /// backs off and retries later) is hung up on after [`MAX_REFUSED`] in a row.
+    fn refuse(&mut self, peer: PeerId) {
+        self.stats.drop(DropReason::RateLimited, 1);
+        let Some(link) = self.peers.get_mut(&peer) else { return };
+        link.refused += 1;
+        if link.refused >= MAX_REFUSED {
+            tracing::warn!(%peer, "hung up on: it kept asking beyond its answer allowance");
+            link.refused = 0;
+            self.actions.push_back(Action::Disconnect(peer));
+        }
+    }
+
+    /// A request from `peer` was answered: its refusals in a row start again.
+    fn answering(&mut self, peer: PeerId) {
+        if let Some(link) = self.peers.get_mut(&peer) {
+            link.refused = 0;
+        }
+    }
+
+    /// The address `peer` is counted by (an IPv4 address or an IPv6 /64; `None` if not
+    /// connected over IP): what requests waiting for an answer take turns by.
+    pub(crate) fn address_of(&self, peer: &PeerId) -> Option<std::net::IpAddr> {
+        self.who(*peer).ip
     }
 
     /// `peer` as the allowances count it (by the address of its first connection).

@@ -76,10 +76,16 @@ impl Protocol {
                 };
                 let who = self.who(peer);
                 if !self.ingest.may_answer(who, now) {
-                    self.stats.drop(DropReason::RateLimited, 1);
+                    self.refuse(peer);
                     return None;
                 }
+                self.answering(peer);
+                // Every tweet asked costs an item; a page of a tweet's writers, a pass over
+                // its counters too (about a sixteenth of an entry's answer each).
                 let mut asked = 1;
+                if let LightRequest::Contributions { tweet, .. } = &request {
+                    asked += replica.tweet_len(tweet, None) / 16;
+                }
                 if let LightRequest::Watch { generation, tweets } = &request {
                     let ids: Vec<TweetId> = tweets.iter().map(|(t, _)| t.clone()).collect();
                     let refused =
