@@ -231,7 +231,8 @@ pub(crate) async fn two_leaf_counts(tcp: &Multiaddr, deadline: Instant) {
 }
 
 /// Messages of 8,192 one-leaf seals (about 650 KB) by a writer without an identity proof,
-/// from fresh peer ids at 3 addresses, a new peer id every second, as fast as they are taken.
+/// from fresh peer ids at 3 addresses, a new peer id every three seconds, as fast as they are
+/// taken.
 pub(crate) async fn unproven_flood(tcp: &Multiaddr, deadline: Instant) {
     let identity = Identity::from_secret([9; 32]);
     let generation = Generation([9; 16]);
@@ -264,17 +265,23 @@ pub(crate) async fn unproven_flood(tcp: &Multiaddr, deadline: Instant) {
     let floods = (0..3u8).map(|a| {
         let (tcp, messages) = (tcp.clone(), messages.clone());
         tokio::task::spawn_local(async move {
+            // A fresh peer id every three seconds, publishing as fast as it is let.
             while Instant::now() < deadline {
                 let mut swarm = gossip_at(address(2 + a));
                 if swarm.dial(tcp.clone()).is_err() {
                     continue;
                 }
-                let until = (Instant::now() + Duration::from_secs(1)).min(deadline);
-                let _ = tokio::time::timeout_at(until, await_subscriber(&mut swarm)).await;
+                let until = (Instant::now() + Duration::from_secs(3)).min(deadline);
+                if tokio::time::timeout_at(until, await_subscriber(&mut swarm)).await.is_err() {
+                    continue;
+                }
                 while Instant::now() < until {
                     for message in &messages {
                         publish(&mut swarm, message.clone()).await;
                     }
+                    // Sent as the connection takes them.
+                    drive(&mut swarm, (Instant::now() + Duration::from_millis(20)).min(until))
+                        .await;
                 }
             }
         })

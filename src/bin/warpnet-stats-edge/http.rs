@@ -3,7 +3,7 @@
 //! network to join) and Prometheus
 //! `/metrics` (to loopback clients only, unless `--public-metrics`). Every response carries
 //! headers that keep browsers from sniffing types, framing the page or loading scripts from
-//! elsewhere. The server runs on a thread of its own, so a busy node never delays a page; the
+//! elsewhere. The server runs on two threads of its own, so a busy node never delays a page; the
 //! peer's state lives on the node's thread, which handlers ask through a channel, serving the
 //! last answer instead if it does not come within [`ASK_WITHIN`] (the node is busy).
 
@@ -130,7 +130,11 @@ pub(crate) async fn serve(
     let header_timeout = site.header_timeout;
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let per_address: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    // Two threads: a burst of connections (a crowd reconnecting) on one leaves the other free
+    // for `/metrics` and `/bootstrap.json`.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("http")
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the HTTP server's runtime: {e}"))?;
