@@ -122,6 +122,25 @@ fn watched_tweets_stay_while_unwatched_ones_make_room() {
     });
 }
 
+/// A tweet let go changes what is shown of it (only the node's own counts are left), so the
+/// observers of what is shown (a worker's page copy, "change" events) are told.
+#[test]
+fn tweets_let_go_are_told_to_the_observers_of_what_is_shown() {
+    block_on(async {
+        let node = open(MemoryStore::new()).await;
+        node.hold_at_most(2).await.expect("stored");
+        let told = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let sink = told.clone();
+        node.on_shown(move |tweets| sink.borrow_mut().extend_from_slice(tweets));
+        node.merge(likes(50, &tweets(0..3))).await.expect("merged");
+        node.watch(&tweets(0..2)).await.expect("stored");
+        assert!(told.borrow().is_empty(), "nothing let go yet: {:?}", told.borrow());
+        node.watch(&tweets(2..3)).await.expect("stored");
+        assert_eq!(*told.borrow(), tweets(0..1), "the least recently used");
+        assert_eq!(node.shown(&tweets(0..1)[0]).stats, Stats::default());
+    });
+}
+
 #[test]
 fn a_full_node_forgets_nothing() {
     block_on(async {

@@ -15,25 +15,14 @@ use warpnet_stats::{
     OutOfBounds, Replica, Rules, Sealed, StatKind, Stats, Store, StoreError, SyncSession, Write,
 };
 
-fn open<S: Store>(store: S) -> Node<S> {
-    block_on(Node::open_with(namespace(), RULES, store)).expect("opens")
-}
-
-/// Applies one action; the count after it, or the error's message.
-fn act<S: Store>(node: &Node<S>, tweet_id: &str, action: Action) -> Result<u64, String> {
-    let (applied, _) =
-        block_on(node.act(&[(tweet(tweet_id), action)])).map_err(|e| e.to_string())?;
-    applied[0].as_ref().map(|a| a.count).map_err(|e| e.to_string())
-}
-
 #[test]
 fn a_new_store_gets_an_identity_that_reopening_keeps() {
     let store = MemoryStore::new();
-    let first = open(store.clone());
-    let again = open(store.clone());
+    let first = open_node(store.clone());
+    let again = open_node(store.clone());
     assert_eq!(first.node_id(), again.node_id());
     assert_eq!(first.generation(), again.generation());
-    let other = open(MemoryStore::new());
+    let other = open_node(MemoryStore::new());
     assert_ne!(other.node_id(), first.node_id());
     assert_ne!(other.generation(), first.generation());
     assert!(!first.persistent());
@@ -42,7 +31,7 @@ fn a_new_store_gets_an_identity_that_reopening_keeps() {
 #[test]
 fn every_action_persists_and_counts_survive_reopening() {
     let store = MemoryStore::new();
-    let node = open(store.clone());
+    let node = open_node(store.clone());
     assert_eq!(act(&node, "t", Action::Like(user("alice"))), Ok(1));
     assert_eq!(act(&node, "t", Action::Like(user("alice"))), Ok(1));
     assert_eq!(act(&node, "t", Action::Retweet(user("bob"))), Ok(1));
@@ -56,7 +45,7 @@ fn every_action_persists_and_counts_survive_reopening() {
     assert_eq!(node.stats(&tweet("t")), expected);
     drop(node);
 
-    let reopened = open(store);
+    let reopened = open_node(store);
     assert_eq!(reopened.stats(&tweet("t")), expected);
     assert!(reopened.has_mark(Mark::Liked, &tweet("t"), "alice"));
     assert!(reopened.has_mark(Mark::Retweeted, &tweet("t"), "bob"));
@@ -71,7 +60,7 @@ fn every_action_persists_and_counts_survive_reopening() {
 fn two_nodes_sharing_a_store_lose_no_increment() {
     // Two tabs of one origin: same store, same identity and generation, separate memory.
     let store = MemoryStore::new();
-    let (a, b) = (open(store.clone()), open(store.clone()));
+    let (a, b) = (open_node(store.clone()), open_node(store.clone()));
     assert_eq!(a.node_id(), b.node_id());
     let mut from_a = Changes::default();
     let mut from_b = Changes::default();
@@ -84,7 +73,7 @@ fn two_nodes_sharing_a_store_lose_no_increment() {
         from_b.append(changes);
     }
     // The store holds the exact total, whoever wrote last.
-    assert_eq!(open(store).stats(&tweet("t")).likes, 400);
+    assert_eq!(open_node(store).stats(&tweet("t")).likes, 400);
     // Each tab catches up from the other's broadcast changes.
     a.merge_changes(&from_b);
     b.merge_changes(&from_a);
@@ -95,7 +84,7 @@ fn two_nodes_sharing_a_store_lose_no_increment() {
 #[test]
 fn the_same_like_from_two_tabs_counts_once() {
     let store = MemoryStore::new();
-    let (a, b) = (open(store.clone()), open(store.clone()));
+    let (a, b) = (open_node(store.clone()), open_node(store.clone()));
     assert_eq!(act(&a, "t", Action::Like(user("alice"))), Ok(1));
     // b has not heard of it, but the transaction re-reads the mark from the store.
     let (applied, changes) =
@@ -104,13 +93,13 @@ fn the_same_like_from_two_tabs_counts_once() {
     // b took in what its transaction read, so it reports the true count.
     assert_eq!(applied[0].as_ref().map(|a| a.count), Ok(1));
     assert!(b.has_mark(Mark::Liked, &tweet("t"), "alice"));
-    assert_eq!(open(store).stats(&tweet("t")).likes, 1);
+    assert_eq!(open_node(store).stats(&tweet("t")).likes, 1);
 }
 
 #[test]
 fn a_batch_is_one_transaction() {
     let store = MemoryStore::new();
-    let node = open(store.clone());
+    let node = open_node(store.clone());
     let batch: Vec<_> = (0..50)
         .map(|i| (tweet(&format!("t{}", i % 5)), Action::Like(user(&format!("u{i}")))))
         .collect();
@@ -120,7 +109,7 @@ fn a_batch_is_one_transaction() {
     // One row per tweet, each with its ten likers.
     assert_eq!(changes.len(), 5);
     assert!(changes.rows().all(|(_, marks)| marks.len() == 10));
-    assert_eq!(open(store).stats(&tweet("t3")).likes, 10);
+    assert_eq!(open_node(store).stats(&tweet("t3")).likes, 10);
 }
 
 /// Fault injection around the real memory store: a disk that fails on demand cannot be had
@@ -176,7 +165,7 @@ impl Store for Failing {
 #[test]
 fn a_failed_write_keeps_earlier_data_and_memory_unchanged() {
     let store = Failing::new();
-    let node = open(store.clone());
+    let node = open_node(store.clone());
     assert_eq!(act(&node, "t", Action::Like(user("alice"))), Ok(1));
     store.fail.set(true);
     assert_eq!(
@@ -186,7 +175,7 @@ fn a_failed_write_keeps_earlier_data_and_memory_unchanged() {
     assert_eq!(node.stats(&tweet("t")).likes, 1);
     assert!(!node.has_mark(Mark::Liked, &tweet("t"), "bob"));
     store.fail.set(false);
-    assert_eq!(open(store.inner.clone()).stats(&tweet("t")).likes, 1);
+    assert_eq!(open_node(store.inner.clone()).stats(&tweet("t")).likes, 1);
     // The same action succeeds once the store works again.
     assert_eq!(act(&node, "t", Action::Like(user("bob"))), Ok(2));
 }
@@ -194,7 +183,7 @@ fn a_failed_write_keeps_earlier_data_and_memory_unchanged() {
 #[test]
 fn unknown_layouts_are_refused_and_unknown_rows_are_skipped_not_lost() {
     let store = MemoryStore::new();
-    let node = open(store.clone());
+    let node = open_node(store.clone());
     act(&node, "t", Action::View).expect("commits");
     let put = |key: &str, value: Vec<u8>| {
         let writes = vec![(key.to_owned(), Some(value))];
@@ -203,7 +192,7 @@ fn unknown_layouts_are_refused_and_unknown_rows_are_skipped_not_lost() {
     put("junk/row", vec![1, 2, 3]);
     put("mark/liked/t", vec![]);
     put("bucket/fff", vec![0, 0, 0, 9, 1]); // a truncated bucket
-    let reopened = open(store.clone());
+    let reopened = open_node(store.clone());
     assert_eq!(reopened.skipped_rows(), 3);
     assert_eq!(reopened.stats(&tweet("t")).views, 1);
     let rows = block_on(store.load()).expect("loads");
@@ -222,7 +211,7 @@ fn unknown_layouts_are_refused_and_unknown_rows_are_skipped_not_lost() {
         rows.iter().filter(|(k, _)| k.starts_with("quarantine/bucket/1a4/")).collect();
     assert_eq!(aside.len(), 1);
     assert_eq!(aside[0].1, vec![0, 0, 0, 9, 1]);
-    let again = open(store.clone());
+    let again = open_node(store.clone());
     assert_eq!((again.quarantined(), again.stats(&t).views), (1, 2));
 
     put("meta/version", vec![4]);
@@ -238,7 +227,7 @@ fn unknown_layouts_are_refused_and_unknown_rows_are_skipped_not_lost() {
 fn a_store_holding_part_of_an_identity_is_refused_and_left_untouched() {
     for lost in ["meta/version", "meta/identity", "meta/generation"] {
         let store = MemoryStore::new();
-        let node = open(store.clone());
+        let node = open_node(store.clone());
         act(&node, "t", Action::View).expect("commits");
         let writes = vec![(lost.to_owned(), None)];
         block_on(store.update(&[], move |_| (writes, ()))).expect("deletes");
@@ -253,7 +242,7 @@ fn a_store_holding_part_of_an_identity_is_refused_and_left_untouched() {
     }
     // A store with none of them is new: an identity is minted.
     let store = MemoryStore::new();
-    assert!(open(store.clone()).stats(&tweet("t")).views == 0);
+    assert!(open_node(store.clone()).stats(&tweet("t")).views == 0);
     let keys: Vec<String> =
         block_on(store.load()).expect("loads").into_iter().map(|(k, _)| k).collect();
     assert!(
@@ -263,91 +252,10 @@ fn a_store_holding_part_of_an_identity_is_refused_and_left_untouched() {
     );
 }
 
-#[cfg(not(target_arch = "wasm32"))]
-mod on_disk {
-    use super::*;
-    use warpnet_stats::RedbStore;
-
-    #[test]
-    fn counts_and_identity_survive_closing_the_database() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("node.redb");
-        let (id, generation) = {
-            let node = open(RedbStore::open(&path).expect("opens"));
-            assert!(node.persistent());
-            for i in 0..10 {
-                act(&node, "t", Action::Like(user(&format!("u{i}")))).expect("commits");
-            }
-            act(&node, "t", Action::Unlike(user("u3"))).expect("commits");
-            (node.node_id(), node.generation())
-        };
-        let node = open(RedbStore::open(&path).expect("reopens"));
-        assert_eq!((node.node_id(), node.generation()), (id, generation));
-        assert_eq!(node.stats(&tweet("t")).likes, 9);
-        assert!(!node.has_mark(Mark::Liked, &tweet("t"), "u3"));
-        assert_eq!(act(&node, "t", Action::Like(user("u4"))), Ok(9));
-    }
-
-    #[test]
-    fn an_unopenable_path_is_a_clear_error() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let error = RedbStore::open(dir.path()).expect_err("a directory is not a database");
-        assert!(
-            matches!(&error, StoreError::Open { location, .. } if location == &dir.path().display().to_string()),
-            "{error:?}"
-        );
-        assert!(error.to_string().starts_with("cannot open the store "), "{error}");
-        assert!(std::error::Error::source(&error).is_some(), "the redb error is kept");
-    }
-
-    /// 4 KiB of noise written over any page of a store's file: opening it either works (the page
-    /// was free) or fails with an error, never a panic (redb panics on some damaged pages:
-    /// "Invalid page type byte"; the store turns that into `StoreError::Damaged`).
-    #[test]
-    fn a_damaged_file_is_an_error_not_a_panic() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("node.redb");
-        {
-            let node = open(RedbStore::open(&path).expect("opens"));
-            for i in 0..300 {
-                act(&node, &format!("t{}", i % 40), Action::Like(user(&format!("u{i}"))))
-                    .expect("commits");
-            }
-        }
-        let pristine = std::fs::read(&path).expect("reads");
-        let mut noise = 0x2545_f491_4f6c_dd1d_u64;
-        let (mut damaged, mut failed) = (0, 0);
-        for page in 0..pristine.len() / 4096 {
-            let mut bytes = pristine.clone();
-            for byte in &mut bytes[page * 4096..(page + 1) * 4096] {
-                noise ^= noise << 13;
-                noise ^= noise >> 7;
-                noise ^= noise << 17;
-                *byte = noise as u8;
-            }
-            std::fs::write(&path, &bytes).expect("writes");
-            let opened = RedbStore::open(&path).map(|store| {
-                block_on(Node::open_with(namespace(), RULES, store)).map(|node| {
-                    // Whatever opened still acts, or fails cleanly.
-                    let _ = act(&node, "t0", Action::Like(user("late")));
-                })
-            });
-            match opened {
-                Ok(Ok(())) => {}
-                Err(StoreError::Damaged { .. })
-                | Ok(Err(OpenError::Store(StoreError::Damaged { .. }))) => damaged += 1,
-                Err(_) | Ok(Err(_)) => failed += 1,
-            }
-        }
-        assert!(damaged + failed > 0, "some page mattered");
-        println!("{damaged} pages made redb fail inside, {failed} gave it an error");
-    }
-}
-
 #[test]
 fn actions_submitted_together_share_one_transaction() {
     let store = Failing::new();
-    let node = open(store.clone());
+    let node = open_node(store.clone());
     let committed = std::rc::Rc::new(Cell::new(0));
     let seen = committed.clone();
     // Counts the likers in committed rows: one row for the tweet, with every liker.
@@ -373,7 +281,7 @@ fn actions_submitted_together_share_one_transaction() {
 #[test]
 fn changes_travel_as_rows_between_nodes_sharing_a_store() {
     let store = MemoryStore::new();
-    let (a, b) = (open(store.clone()), open(store.clone()));
+    let (a, b) = (open_node(store.clone()), open_node(store.clone()));
     let (_, changes) = block_on(a.act(&[
         (tweet("t"), Action::Like(user("alice"))),
         (tweet("u"), Action::Retweet(user("alice"))),
@@ -397,7 +305,7 @@ fn changes_travel_as_rows_between_nodes_sharing_a_store() {
 #[test]
 fn a_late_older_row_does_not_bring_back_stale_marks() {
     let store = MemoryStore::new();
-    let (a, b) = (open(store.clone()), open(store.clone()));
+    let (a, b) = (open_node(store.clone()), open_node(store.clone()));
     let (_, liked) =
         block_on(a.act(&[(tweet("t"), Action::Like(user("alice")))])).expect("commits");
     let (_, unliked) =
@@ -412,7 +320,7 @@ fn a_late_older_row_does_not_bring_back_stale_marks() {
 #[test]
 fn remote_entries_are_verified_stored_and_survive_reopening() {
     let store = MemoryStore::new();
-    let node = open(store.clone());
+    let node = open_node(store.clone());
     act(&node, "t", Action::Like(user("local"))).expect("commits");
     let mut peer = replica(7);
     let liked = peer.increment(&tweet("t"), StatKind::Likes).expect("within bounds");
@@ -428,7 +336,7 @@ fn remote_entries_are_verified_stored_and_survive_reopening() {
     let again = block_on(node.merge(entries)).expect("stores");
     assert_eq!((again.changed.len(), again.stale), (0, 2));
 
-    let reopened = open(store.clone());
+    let reopened = open_node(store.clone());
     assert_eq!(reopened.stats(&tweet("t")).likes, 2);
     assert_eq!(reopened.stats(&tweet("u")).views, 1);
     assert_eq!(reopened.stats(&tweet("forged")), Stats::default());
@@ -457,13 +365,13 @@ fn remote_entries_are_verified_stored_and_survive_reopening() {
     pull(&mut relay);
     assert_eq!(relay.stats(&tweet("t")).likes, 2);
     // The proof is kept in the store.
-    assert_eq!(open(store).identity_proof(), Some(proof));
+    assert_eq!(open_node(store).identity_proof(), Some(proof));
 }
 
 #[test]
 fn merges_arriving_during_a_write_share_the_next_transaction() {
     let store = Failing::new();
-    let node = open(store.clone());
+    let node = open_node(store.clone());
     let notified = std::rc::Rc::new(Cell::new((0, 0)));
     let seen = notified.clone();
     node.on_commit(move |changes, source| {
@@ -489,7 +397,7 @@ fn merges_arriving_during_a_write_share_the_next_transaction() {
     // The first batch alone, then the four that arrived while it was being written.
     assert_eq!(store.updates.get() - before, 2);
     assert_eq!(notified.get(), (2, 50));
-    let reopened = open(store.inner.clone());
+    let reopened = open_node(store.inner.clone());
     for round in 0..5 {
         for t in 0..10 {
             assert_eq!(reopened.stats(&tweet(&format!("t{round}-{t}"))).likes, 1);
@@ -511,7 +419,7 @@ fn sealed_counts(
 #[test]
 fn a_large_merge_goes_to_the_journal_in_one_transaction_and_compaction_folds_it() {
     let store = Failing::new();
-    let node = open(store.clone());
+    let node = open_node(store.clone());
     act(&node, "t0", Action::Like(user("local"))).expect("commits");
     let mut peer = replica(7);
     let batch = sealed_counts(&mut peer, StatKind::Likes, (0..600).map(|t| format!("t{t}")));
@@ -528,7 +436,7 @@ fn a_large_merge_goes_to_the_journal_in_one_transaction_and_compaction_folds_it(
     assert!(node.has_journal());
 
     // Another node on the store (a tab opened later) reads it, and takes over folding it.
-    let other = open(store.clone());
+    let other = open_node(store.clone());
     assert_eq!(other.stats(&tweet("t0")).likes, 2);
     assert_eq!(other.stats(&tweet("t599")).likes, 1);
     assert!(other.has_mark(Mark::Liked, &tweet("t0"), "local"));
@@ -538,7 +446,7 @@ fn a_large_merge_goes_to_the_journal_in_one_transaction_and_compaction_folds_it(
     assert!(!other.has_journal());
     // The first node's fold finds its record gone and changes nothing.
     block_on(node.compact()).expect("nothing left to fold");
-    let reopened = open(store.clone());
+    let reopened = open_node(store.clone());
     assert_eq!(reopened.skipped_rows(), 0);
     for t in 0..600 {
         let expected = if t == 0 { 2 } else { 1 };
@@ -563,7 +471,7 @@ fn a_large_merge_goes_to_the_journal_in_one_transaction_and_compaction_folds_it(
 #[test]
 fn a_failed_fold_keeps_the_journal_for_the_next_attempt() {
     let store = Failing::new();
-    let node = open(store.clone());
+    let node = open_node(store.clone());
     let mut peer = replica(7);
     let batch = sealed_counts(&mut peer, StatKind::Views, (0..512).map(|t| format!("t{t}")));
     block_on(node.merge(batch)).expect("stores");
@@ -573,12 +481,12 @@ fn a_failed_fold_keeps_the_journal_for_the_next_attempt() {
     store.fail.set(false);
     block_on(node.compact()).expect("folds");
     assert!(!node.has_journal());
-    assert_eq!(open(store.inner.clone()).stats(&tweet("t511")).views, 1);
+    assert_eq!(open_node(store.inner.clone()).stats(&tweet("t511")).views, 1);
 }
 
 #[test]
 fn a_published_batch_carries_the_current_counters_under_one_seal() {
-    let node = open(MemoryStore::new());
+    let node = open_node(MemoryStore::new());
     let (_, changes) =
         block_on(node.act(&[(tweet("t"), Action::Like(user("a"))), (tweet("t"), Action::View)]))
             .expect("commits");
@@ -619,5 +527,5 @@ fn the_namespace_caps_bound_actions_and_what_is_counted_on_open() {
     let smaller = block_on(Node::open_with(namespace(), rules(one), store.clone())).expect("opens");
     assert_eq!(smaller.stats(&tweet("t")).likes, 0);
     drop(smaller);
-    assert_eq!(open(store).stats(&tweet("t")).likes, 2);
+    assert_eq!(open_node(store).stats(&tweet("t")).likes, 2);
 }

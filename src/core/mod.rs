@@ -31,7 +31,7 @@ pub use ids::{
     StatKind, TweetId, UserId, Writer,
 };
 pub use interest::Interest;
-pub(crate) use light::{Changed, check_from_edge, update_for};
+pub(crate) use light::{Changed, check_from_edge, served_by_tally, update_for};
 pub use light::{FULL_TWEET_COUNTERS, LightError, SignedTallies, Verification};
 pub use merkle::{HASH_BYTES, Hash, MAX_LEAVES, ProofError, Tree};
 pub use proof::{Difficulty, IdentityProof, Minter, PROOF_DOMAIN};

@@ -49,7 +49,7 @@ impl BrowserNode {
         if let Some(max) = max_tweets {
             node.hold_at_most(max).await?;
             let (weak, notify) = (Rc::downgrade(&node), on_change.clone());
-            node.on_tallies(move |tweets| {
+            node.on_shown(move |tweets| {
                 let Some(node) = weak.upgrade() else { return };
                 let shown: Vec<(TweetId, Stats)> =
                     tweets.iter().map(|t| (t.clone(), node.shown(t).stats)).collect();

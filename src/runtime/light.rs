@@ -22,8 +22,8 @@ pub struct Shown {
     pub verified: bool,
 }
 
-/// Told of the tweets whose tallies came.
-type TalliesCame = Rc<dyn Fn(&[TweetId])>;
+/// Told of the tweets whose counts shown changed other than by a commit.
+type ShownChanged = Rc<dyn Fn(&[TweetId])>;
 
 /// What a light node holds and was told.
 #[derive(Default)]
@@ -36,8 +36,8 @@ pub(super) struct LightState {
     tallies: HashMap<TweetId, Tallied>,
     /// The figures every writer's entries of a tweet made when last checked.
     confirmed: HashMap<TweetId, Figures>,
-    /// Told of the tweets whose tallies came.
-    on_tallies: Vec<TalliesCame>,
+    /// Told of the tweets whose counts shown changed other than by a commit.
+    on_shown: Vec<ShownChanged>,
 }
 
 impl std::fmt::Debug for LightState {
@@ -144,7 +144,7 @@ impl<S: Store> Node<S> {
                 seals.extend(forgotten.seals.iter().map(schema::seal_prefix));
             }
         });
-        {
+        let observers = {
             let mut light = self.light.borrow_mut();
             for tweet in &tweets {
                 if light.tallies.remove(tweet).is_some() {
@@ -153,6 +153,12 @@ impl<S: Store> Node<S> {
                 light.confirmed.remove(tweet);
                 light.used.remove(tweet);
                 writes.push((schema::used_key(tweet), None));
+            }
+            light.on_shown.clone()
+        };
+        if !tweets.is_empty() {
+            for observer in observers {
+                observer(&tweets);
             }
         }
         if keys.is_empty() {
@@ -189,7 +195,7 @@ impl<S: Store> Node<S> {
             for tallied in tallies {
                 light.tallies.insert(tallied.tally.tweet.clone(), tallied);
             }
-            light.on_tallies.clone()
+            light.on_shown.clone()
         };
         for observer in observers {
             observer(&tweets);
@@ -208,7 +214,7 @@ impl<S: Store> Node<S> {
             for tweet in &dropped {
                 light.confirmed.remove(tweet);
             }
-            (dropped, light.on_tallies.clone())
+            (dropped, light.on_shown.clone())
         };
         if dropped.is_empty() {
             return Ok(());
@@ -220,10 +226,12 @@ impl<S: Store> Node<S> {
         self.store.update(&[], |_| (writes, ())).await
     }
 
-    /// Adds a function told of the tweets whose tallies came ([`Node::keep_tallies`]) or went
-    /// ([`Node::drop_tallies`]).
-    pub fn on_tallies(&self, observer: impl Fn(&[TweetId]) + 'static) {
-        self.light.borrow_mut().on_tallies.push(Rc::new(observer));
+    /// Adds a function told of the tweets whose counts shown changed other than by a commit:
+    /// their tallies came ([`Node::keep_tallies`]) or went ([`Node::drop_tallies`]), or their
+    /// other writers' counters were forgotten to make room (only its own counts are shown of
+    /// such a tweet until it is used again).
+    pub fn on_shown(&self, observer: impl Fn(&[TweetId]) + 'static) {
+        self.light.borrow_mut().on_shown.push(Rc::new(observer));
     }
 
     /// The last tally of `tweet` an edge node sent, if any.

@@ -127,8 +127,9 @@ impl PeerHandle {
 
     /// Checks the counts this light node shows of `tweet` against every writer's signed
     /// entries, fetched from an edge node: `Ok(true)` if they make the edge node's tally (the
-    /// counts are then shown as verified; a tweet shown from entries held here is verified
-    /// already), `Ok(false)` if they do not, an error if the check could not be made.
+    /// counts are then shown as verified; a tweet shown from entries held here, and every
+    /// tweet of a full node, is verified already), `Ok(false)` if they do not (after two more
+    /// checks: [`Protocol::tally_checked`]), an error if the check could not be made.
     pub fn verify(&self, tweet: TweetId) -> impl Future<Output = Result<bool, String>> + use<> {
         let (sender, receiver) = oneshot::channel();
         self.shared.verifying.borrow_mut().entry(tweet.clone()).or_default().push(sender);
@@ -514,12 +515,13 @@ impl<S: Store + 'static> Peer<S> {
                 }
                 Some(Action::Verified { tweet, edge, outcome }) => {
                     let verdict = outcome.map(|figures| self.node.confirm(&tweet, figures));
-                    if verdict == Ok(false) {
-                        // The edge node's tally is not what the entries it serves make: its
-                        // word is dropped, here and from now on.
-                        if let Some(edge) = edge {
-                            self.shared.protocol.borrow_mut().distrust(edge);
-                        }
+                    let mismatch = verdict == Ok(false);
+                    let protocol = &mut self.shared.protocol.borrow_mut();
+                    if !protocol.tally_checked(&tweet, edge, mismatch, Instant::now()) {
+                        continue; // checked again once the edge node had time to move on
+                    }
+                    if mismatch {
+                        // The tally is not what the entries served make: dropped (distrusted).
                         let node = self.node.clone();
                         let tweets = [tweet.clone()];
                         self.storing

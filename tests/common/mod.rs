@@ -2,8 +2,8 @@
 #![allow(dead_code, unreachable_pub)]
 
 use warpnet_stats::{
-    Caps, Difficulty, Generation, Identity, IdentityProof, Namespace, Replica, Rules, TweetId,
-    UserId,
+    Action, Caps, Difficulty, Generation, Identity, IdentityProof, Namespace, Node, Replica, Rules,
+    Store, TweetId, UserId,
 };
 
 /// The rules of the tests' namespace: the default caps, and identity proofs that cost nothing
@@ -44,6 +44,19 @@ pub fn user(text: &str) -> UserId {
     UserId::new(text).expect("valid user id")
 }
 
+/// Opens a node of the tests' namespace on `store`, blocking.
+pub fn open_node<S: Store>(store: S) -> Node<S> {
+    futures::executor::block_on(Node::open_with(namespace(), RULES, store)).expect("opens")
+}
+
+/// Applies one action on `node`, blocking; the count after it, or the error's message.
+pub fn act<S: Store>(node: &Node<S>, tweet_id: &str, action: Action) -> Result<u64, String> {
+    let (applied, _) = futures::executor::block_on(node.act(&[(tweet(tweet_id), action)]))
+        .map_err(|e| e.to_string())?;
+    applied[0].as_ref().map(|a| a.count).map_err(|e| e.to_string())
+}
+
+pub mod light;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod net;
 pub mod sim;

@@ -8,11 +8,15 @@ use libp2p::{Multiaddr, PeerId};
 use std::collections::HashMap;
 
 use warpnet_stats::{
-    DialId, NetworkAction as Action, PeerConfig, Protocol, Replica, RequestId, Tallied, TweetId,
+    DialId, Figures, NetworkAction as Action, PeerConfig, Protocol, Replica, RequestId, Tallied,
+    TweetId,
 };
 use web_time::Instant;
 
 use super::{identity, namespace, replica};
+
+/// A tally check that ended: the tweet, the edge node asked, the figures or why none.
+pub type Verified = (TweetId, Option<PeerId>, Result<Figures, String>);
 
 /// A protocol, its replica and a virtual clock.
 pub struct Sim {
@@ -26,6 +30,8 @@ pub struct Sim {
     pub pushed: usize,
     /// The tallies kept ([`Action::Tallies`]).
     pub tallies: HashMap<TweetId, Tallied>,
+    /// The tally checks that ended ([`Action::Verified`]), in order.
+    pub verified: Vec<Verified>,
     /// The connections opened with [`Sim::connect`] and still open.
     connections: Vec<(PeerId, ConnectionId)>,
 }
@@ -41,6 +47,7 @@ impl Sim {
             received: 0,
             pushed: 0,
             tallies: HashMap::new(),
+            verified: Vec::new(),
             connections: Vec::new(),
         }
     }
@@ -151,6 +158,7 @@ pub fn carry(from: &mut Sim, to: &mut Sim, from_id: PeerId) -> bool {
                     from.tallies.insert(tallied.tally.tweet.clone(), tallied);
                 }
             }
+            Action::Verified { tweet, edge, outcome } => from.verified.push((tweet, edge, outcome)),
             Action::Merge { from: origin, entries } => {
                 let report = from.replica.merge(&namespace(), entries);
                 from.protocol.handle_added(&origin, report.added, from.now);

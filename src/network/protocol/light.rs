@@ -61,11 +61,14 @@ pub(super) struct Light {
     watches: usize,
     /// Watches held per address.
     per_ip: HashMap<IpAddr, usize>,
-    watched: BTreeSet<TweetId>,
+    /// The tweets this light node watches, each with how many watches of it are running
+    /// (watches nest: a tweet is let go when its last watch ends).
+    watched: BTreeMap<TweetId, u32>,
     edges: BTreeMap<PeerId, Edge>,
-    /// Tweets to check with an edge node, and when that was asked.
-    to_verify: Vec<TweetId>,
-    verify_at: Option<Instant>,
+    /// Tweets to check with an edge node, each with when.
+    to_verify: Vec<(Instant, TweetId)>,
+    /// How many checks of a tweet did not make its tally, while it is checked again.
+    mismatches: HashMap<TweetId, u32>,
 }
 
 impl Light {
@@ -159,11 +162,14 @@ impl Light {
     }
 
     /// Counters changed here (merged or local): each light node watching their tweet is owed
-    /// them (not its own), pushed at `push_at` unless a push is due or in flight.
+    /// them, pushed at `push_at` unless a push is due or in flight. Not its own, which it
+    /// holds, but where its tweet is served by a tally (`tallied`, of the tweet and the light
+    /// node's writer), the next tally: the one it holds counts its old values.
     pub(super) fn changed<'a>(
         &mut self,
         keys: impl IntoIterator<Item = &'a EntryKey>,
         push_at: Instant,
+        tallied: impl Fn(&TweetId, Writer) -> bool,
     ) {
         if self.watchers.is_empty() {
             // No light node watches anything here (a full node's merges take this path).
@@ -173,12 +179,14 @@ impl Light {
             let Some(watchers) = self.watchers.get(&key.tweet) else { continue };
             for peer in watchers {
                 let Some(served) = self.served.get_mut(peer) else { continue };
-                if key.writer == served.writer {
+                let own = key.writer == served.writer;
+                if own && !tallied(&key.tweet, served.writer) {
                     continue;
                 }
                 let owed =
                     served.owed.entry(key.tweet.clone()).or_insert_with(|| Some(BTreeSet::new()));
                 if let Some(keys) = owed
+                    && !own
                     && keys.insert(key.clone())
                 {
                     served.owed_keys += 1;
@@ -258,10 +266,14 @@ impl Light {
 
     // ---- the light node's side ----
 
-    /// This light node watches `tweets` (new ones are asked of every edge node at `now`).
+    /// One more watch of `tweets` by this light node (tweets not watched yet are asked of
+    /// every edge node at `now`). A tweet listed twice counts once.
     pub(super) fn want(&mut self, tweets: &[TweetId], now: Instant) {
+        let tweets: BTreeSet<&TweetId> = tweets.iter().collect();
         for tweet in tweets {
-            if self.watched.insert(tweet.clone()) {
+            let watches = self.watched.entry(tweet.clone()).or_default();
+            *watches = watches.saturating_add(1);
+            if *watches == 1 {
                 for edge in self.edges.values_mut() {
                     edge.queue.insert(tweet.clone());
                     edge.ask_at.get_or_insert(now);
@@ -270,10 +282,19 @@ impl Light {
         }
     }
 
-    /// This light node no longer watches `tweets`; returns the ones it did.
+    /// One watch of `tweets` by this light node ended (a tweet listed twice counts once);
+    /// returns the tweets no watch is left of.
     pub(super) fn unwant(&mut self, tweets: &[TweetId]) -> Vec<TweetId> {
-        let gone: Vec<TweetId> =
-            tweets.iter().filter(|t| self.watched.remove(*t)).cloned().collect();
+        let tweets: BTreeSet<&TweetId> = tweets.iter().collect();
+        let mut gone = Vec::new();
+        for tweet in tweets {
+            let Some(watches) = self.watched.get_mut(tweet) else { continue };
+            *watches -= 1;
+            if *watches == 0 {
+                self.watched.remove(tweet);
+                gone.push(tweet.clone());
+            }
+        }
         for edge in self.edges.values_mut() {
             for tweet in &gone {
                 edge.queue.remove(tweet);
@@ -284,13 +305,13 @@ impl Light {
 
     /// Whether this light node watches `tweet`.
     pub(super) fn wants(&self, tweet: &TweetId) -> bool {
-        self.watched.contains(tweet)
+        self.watched.contains_key(tweet)
     }
 
     /// An edge node connected: everything watched is asked of it at `now`.
     pub(super) fn edge_connected(&mut self, peer: PeerId, now: Instant) {
         let edge = self.edges.entry(peer).or_default();
-        edge.queue.extend(self.watched.iter().cloned());
+        edge.queue.extend(self.watched.keys().cloned());
         if !edge.queue.is_empty() {
             edge.ask_at = Some(now);
         }
@@ -342,7 +363,7 @@ impl Light {
             None => asked.iter().collect(),
         };
         let again: Vec<TweetId> =
-            again.into_iter().filter(|t| self.watched.contains(*t)).cloned().collect();
+            again.into_iter().filter(|t| self.watched.contains_key(*t)).cloned().collect();
         if !again.is_empty() || !edge.queue.is_empty() {
             edge.ask_at = Some(if later.is_some() { now } else { retry_at });
         }
@@ -350,16 +371,29 @@ impl Light {
         Some(asked)
     }
 
-    /// `tweet` is to be checked with an edge node (asked at `now`).
-    pub(super) fn check_later(&mut self, tweet: TweetId, now: Instant) {
-        self.to_verify.push(tweet);
-        self.verify_at.get_or_insert(now);
+    /// `tweet` is to be checked with an edge node at `at`.
+    pub(super) fn check_later(&mut self, tweet: TweetId, at: Instant) {
+        self.to_verify.push((at, tweet));
     }
 
-    /// The tweets to check.
-    pub(super) fn take_to_verify(&mut self) -> Vec<TweetId> {
-        self.verify_at = None;
-        std::mem::take(&mut self.to_verify)
+    /// One more check of `tweet` did not make its tally; returns how many did.
+    pub(super) fn mismatched(&mut self, tweet: &TweetId) -> u32 {
+        let count = self.mismatches.entry(tweet.clone()).or_default();
+        *count += 1;
+        *count
+    }
+
+    /// The checks of `tweet` are over.
+    pub(super) fn checked(&mut self, tweet: &TweetId) {
+        self.mismatches.remove(tweet);
+    }
+
+    /// The tweets to check at `now`.
+    pub(super) fn take_to_verify(&mut self, now: Instant) -> Vec<TweetId> {
+        let (due, later) =
+            std::mem::take(&mut self.to_verify).into_iter().partition(|(at, _)| *at <= now);
+        self.to_verify = later;
+        due.into_iter().map(|(_, tweet)| tweet).collect()
     }
 
     /// The edge nodes this light node asks.
@@ -372,6 +406,7 @@ impl Light {
         let pushes =
             self.served.values().filter(|s| s.in_flight.is_none()).filter_map(|s| s.push_at);
         let asks = self.edges.values().filter(|e| e.in_flight.is_none()).filter_map(|e| e.ask_at);
-        pushes.chain(asks).chain(self.verify_at).min()
+        let checks = self.to_verify.iter().map(|(at, _)| *at);
+        pushes.chain(asks).chain(checks).min()
     }
 }

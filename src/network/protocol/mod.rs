@@ -26,7 +26,8 @@ use libp2p::{Multiaddr, PeerId};
 use web_time::Instant;
 
 use crate::core::{
-    EntryKey, MAX_MESSAGE_BYTES, MergeReport, Namespace, Rejection, Replica, SealedBatch,
+    EntryKey, MAX_MESSAGE_BYTES, MergeReport, Namespace, Rejection, Replica, SealedBatch, TweetId,
+    served_by_tally,
 };
 use catch_up::CatchUp;
 pub use catch_up::{RequestId, SyncFailure};
@@ -253,7 +254,8 @@ impl Protocol {
     /// Local changes committed: gathered, and published as one batch after the coalescing wait.
     pub fn handle_local_changes(&mut self, keys: impl IntoIterator<Item = EntryKey>, now: Instant) {
         let keys: Vec<EntryKey> = keys.into_iter().collect();
-        self.light.changed(&keys, now + self.config.light_push);
+        // This node's own writer serves no light node.
+        self.light.changed(&keys, now + self.config.light_push, |_, _| false);
         self.gathered.extend(keys);
         if !self.gathered.is_empty() {
             self.publish_at.get_or_insert(now + self.config.coalesce);
@@ -478,7 +480,8 @@ impl Protocol {
         now: Instant,
     ) {
         let changed = report.changed.iter().map(|entry| &entry.key);
-        self.light.changed(changed, now + self.config.light_push);
+        let tallied = |tweet: &TweetId, asker| served_by_tally(replica, tweet, asker);
+        self.light.changed(changed, now + self.config.light_push, tallied);
         let rejected = report.rejected.len() as u64;
         for (_, rejection) in &report.rejected {
             self.stats.drop(DropReason::of_rejection(*rejection), 1);

@@ -6,6 +6,7 @@
 //! node), and refuses the requests only edge nodes answer. The books are [`Light`]'s.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use libp2p::PeerId;
 use web_time::Instant;
@@ -19,8 +20,15 @@ use crate::core::{
 };
 
 #[cfg(doc)]
+use super::PeerConfig;
+#[cfg(doc)]
 use super::light::Light;
 use super::light::TALLY_ANSWER_ITEMS;
+
+/// How many times a tally is checked before a mismatch stands.
+const TALLY_CHECKS: u32 = 3;
+/// How long after a mismatch a tally is checked again.
+const RECHECK_AFTER: Duration = Duration::from_millis(250);
 
 impl Protocol {
     /// This light node shows `tweets`: their entries (or tallies) are asked of every edge node
@@ -161,16 +169,22 @@ impl Protocol {
         }
     }
 
-    /// This light node checks what its edge node holds of `tweet`: every writer's entries of
-    /// it, fetched page by page and checked ([`Verification`]); [`Action::Verified`] tells
-    /// their figures (to compare with the edge node's tally), or why there are none.
-    pub fn verify(&mut self, tweet: TweetId, now: Instant) {
-        self.light.check_later(tweet, now);
+    /// This light node checks what its edge node holds of `tweet`, from `at`: every writer's
+    /// entries of it, fetched page by page and checked ([`Verification`]); [`Action::Verified`]
+    /// tells their figures (to compare with the edge node's tally), or why there are none. A
+    /// full node tells the figures of what it holds (every writer's entries it received).
+    pub fn verify(&mut self, tweet: TweetId, at: Instant) {
+        self.light.check_later(tweet, at);
     }
 
-    /// Starts the tally checks asked for.
-    fn start_verifications(&mut self, replica: &Replica) {
-        for tweet in self.light.take_to_verify() {
+    /// Starts the tally checks due at `now`.
+    fn start_verifications(&mut self, replica: &Replica, now: Instant) {
+        for tweet in self.light.take_to_verify(now) {
+            if !self.config.light {
+                let outcome = Ok(replica.figures(&tweet));
+                self.actions.push_back(Action::Verified { tweet, edge: None, outcome });
+                continue;
+            }
             let Some(edge) = self.light.edges().next().copied() else {
                 let outcome = Err("no edge node is connected".to_owned());
                 self.actions.push_back(Action::Verified { tweet, edge: None, outcome });
@@ -208,6 +222,30 @@ impl Protocol {
         self.actions.push_back(Action::Verified { tweet, edge: Some(edge), outcome });
     }
 
+    /// A check of `tweet` with `edge` ended; `mismatch`: its figures do not make the tally
+    /// held. A tally is a snapshot and the tweet may have moved since (the edge node pushes
+    /// the next within [`PeerConfig::light_push`]), so a mismatch is checked again after
+    /// 250 ms, three times in all. Returns whether the outcome stands:
+    /// `false` while it is checked again; after the last mismatch the edge node is distrusted
+    /// ([`Protocol::distrust`]).
+    pub fn tally_checked(
+        &mut self,
+        tweet: &TweetId,
+        edge: Option<PeerId>,
+        mismatch: bool,
+        now: Instant,
+    ) -> bool {
+        if !mismatch || self.light.mismatched(tweet) >= TALLY_CHECKS {
+            self.light.checked(tweet);
+            if let Some(edge) = edge.filter(|_| mismatch) {
+                self.distrust(edge);
+            }
+            return true;
+        }
+        self.light.check_later(tweet.clone(), now + RECHECK_AFTER);
+        false
+    }
+
     /// Refuses every tally `edge` sends from now on (one of its tallies did not match the
     /// entries it served): its tweets are shown from the entries this node holds.
     pub fn distrust(&mut self, edge: PeerId) {
@@ -218,7 +256,7 @@ impl Protocol {
 
     /// Sends the pushes and `Watch`es due at `now`.
     pub(super) fn light_due(&mut self, replica: &Replica, now: Instant) {
-        self.start_verifications(replica);
+        self.start_verifications(replica, now);
         for peer in self.light.pushes_due(now) {
             // Work done for the light node: charged to its answer allowance like an answer it
             // asked for, and held back while that is spent.
@@ -298,6 +336,15 @@ impl Protocol {
             tracing::warn!(%peer, %error, "light answer refused");
             self.stats.drop(DropReason::BadLightResponse, 1);
             return;
+        }
+        if asked.is_some() {
+            // Tweets unwatched while the answer was on its way: no updates after the last
+            // unwatch, so it is let go.
+            for group in &mut entries {
+                group.leaves.retain(|(_, leaf)| self.light.wants(&leaf.tweet));
+            }
+            entries.retain(|group| !group.leaves.is_empty());
+            tallies.retain(|t| self.light.wants(&t.tally.tweet));
         }
         let unproven = self.drop_unproven(&mut entries, replica);
         self.stats.drop(DropReason::NoIdentityProof, unproven as u64);

@@ -1,0 +1,153 @@
+//! A light node's watches as an app makes them (nested, overlapping, ended while an answer is
+//! on its way) and its tally checks (on a full node, after its own actions, while the tweet
+//! moves), between simulated protocols on virtual time. The same tests run natively and in
+//! wasm.
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+mod common;
+
+use std::time::Duration;
+
+use common::light::*;
+use common::sim::*;
+use common::*;
+use warpnet_stats::{DropReason, LightRequest, StatKind, Tally, TweetId};
+
+/// What the node does with each tally check that ended (as `Peer` does): compares its figures
+/// with the tally held and asks the protocol whether the outcome stands; returns those that
+/// do, as whether they confirmed.
+fn settle_checks(light: &mut Sim) -> Vec<(TweetId, Result<bool, String>)> {
+    let mut stood = Vec::new();
+    for (tweet, edge, outcome) in std::mem::take(&mut light.verified) {
+        let tally = light.tallies.get(&tweet).map(|t| t.tally.figures);
+        let agrees = outcome.map(|figures| tally.is_none_or(|tally| tally == figures));
+        let mismatch = agrees == Ok(false);
+        if light.protocol.tally_checked(&tweet, edge, mismatch, light.now) {
+            stood.push((tweet, agrees));
+        }
+    }
+    stood
+}
+
+/// Runs both clocks on by `by`, settling tally checks as they end; the outcomes that stood.
+fn run_checks(
+    edge: &mut Sim,
+    light: &mut Sim,
+    by: Duration,
+) -> Vec<(TweetId, Result<bool, String>)> {
+    let mut stood = Vec::new();
+    for _ in 0..by.as_millis() / 10 {
+        run(edge, light, Duration::from_millis(10));
+        stood.extend(settle_checks(light));
+    }
+    stood
+}
+
+/// A like of `t` by the light node's own writer, as the edge node receives it.
+fn own_like(edge: &mut Sim, light: &mut Sim, n: u8, t: &str) {
+    let key = light.replica.increment(&tweet(t), StatKind::Likes).expect("ok").key;
+    let sealed = light.replica.sealed(&[key]);
+    gossip_to(edge, n, sealed);
+}
+
+#[test]
+fn watches_nest_and_overlap_until_the_last_one_ends() {
+    let (mut edge, mut light) = setup();
+    // Watched once more, then that watch and the first ended: "a" is still watched once.
+    light.protocol.watch(&[tweet("a")], light.now);
+    light.protocol.unwatch(&[tweet("a")]);
+    // An overlapping watch of both, ended: "popular" is let go, "a" still watched.
+    light.protocol.watch(&[tweet("a"), tweet("popular")], light.now);
+    light.protocol.unwatch(&[tweet("a"), tweet("popular")]);
+    light.protocol.unwatch(&[tweet("popular")]);
+    run(&mut edge, &mut light, Duration::from_millis(100));
+    assert_eq!(edge.protocol.stats().watches, 1, "\"a\" only");
+    gossip_to(&mut edge, 1, liked(200..201, &["a"]));
+    run(&mut edge, &mut light, Duration::from_millis(100));
+    assert_eq!(held(&light, "a"), 8, "still pushed: one watch of it is left");
+    // The last watch ends: nothing more.
+    light.protocol.unwatch(&[tweet("a")]);
+    run(&mut edge, &mut light, Duration::from_millis(100));
+    assert_eq!(edge.protocol.stats().watches, 0);
+    gossip_to(&mut edge, 2, liked(201..202, &["a"]));
+    run(&mut edge, &mut light, Duration::from_millis(100));
+    assert_eq!(held(&light, "a"), 8);
+    // A tweet listed twice in one watch is one watch.
+    light.protocol.watch(&[tweet("b"), tweet("b")], light.now);
+    light.protocol.unwatch(&[tweet("b")]);
+    run(&mut edge, &mut light, Duration::from_millis(100));
+    assert_eq!(edge.protocol.stats().watches, 0);
+}
+
+#[test]
+fn an_answer_on_its_way_when_the_last_watch_ends_is_let_go() {
+    let (mut edge, mut light) = setup();
+    light.protocol.watch(&[tweet("b")], light.now);
+    light.advance(Duration::ZERO); // the Watch of "b" goes out
+    light.protocol.unwatch(&[tweet("b")]);
+    run(&mut edge, &mut light, Duration::from_millis(100));
+    assert_eq!(held(&light, "b"), 0, "no updates after the last unwatch");
+    assert_eq!(light.protocol.stats().dropped(DropReason::Unsolicited), 0, "it was asked");
+}
+
+#[test]
+fn a_full_node_verifies_what_it_holds_at_once() {
+    let (mut edge, _) = setup();
+    edge.protocol.verify(tweet("popular"), edge.now);
+    edge.advance(Duration::ZERO);
+    let id = id(&edge);
+    carry(&mut edge, &mut Sim::new(9, edge_config()), id);
+    let figures = edge.replica.figures(&tweet("popular"));
+    assert_eq!(edge.verified, vec![(tweet("popular"), None, Ok(figures))]);
+}
+
+/// The tally a light node holds counts its own counters as they were: after its own like of
+/// the tweet, its edge node sends the next tally, and a check (even one started before that
+/// tally came) confirms it.
+#[test]
+fn a_tally_checks_after_the_light_nodes_own_actions() {
+    let (mut edge, mut light) = setup();
+    light.protocol.verify(tweet("popular"), light.now);
+    assert_eq!(
+        run_checks(&mut edge, &mut light, Duration::from_millis(100)),
+        [(tweet("popular"), Ok(true))]
+    );
+    own_like(&mut edge, &mut light, 1, "popular");
+    light.protocol.verify(tweet("popular"), light.now);
+    let stood = run_checks(&mut edge, &mut light, Duration::from_millis(1000));
+    assert_eq!(stood, [(tweet("popular"), Ok(true))]);
+    let tallied = &light.tallies[&tweet("popular")];
+    assert_eq!(tallied.yours[0], 1, "the next tally counts the like");
+    assert_eq!(tallied.tally.figures, edge.replica.figures(&tweet("popular")));
+    assert_eq!(tallied.stats([1, 0, 0, 0]), edge.replica.stats(&tweet("popular")));
+}
+
+/// A tally is a snapshot: a tweet that moved between it and the check is checked again once
+/// the next tally came, and only a tally that never makes the entries served has its edge node
+/// distrusted.
+#[test]
+fn a_mismatch_is_checked_again_before_the_edge_node_is_distrusted() {
+    let (mut edge, mut light) = setup();
+    gossip_to(&mut edge, 1, liked(200..201, &["popular"]));
+    light.protocol.verify(tweet("popular"), light.now);
+    light.advance(Duration::ZERO);
+    pump(&mut edge, &mut light); // the check's pages are newer than the tally held
+    assert!(settle_checks(&mut light).is_empty(), "checked again, not settled");
+    let stood = run_checks(&mut edge, &mut light, Duration::from_millis(1000));
+    assert_eq!(stood, [(tweet("popular"), Ok(true))]);
+
+    // A tally the entries never make: three checks, then refused with its edge node.
+    let mut forged = light.tallies[&tweet("popular")].clone();
+    forged.tally.figures.totals[0] += 5;
+    forged.tally =
+        Tally::sign(edge.replica.identity(), &namespace(), tweet("popular"), forged.tally.figures);
+    light.tallies.insert(tweet("popular"), forged.clone());
+    light.protocol.verify(tweet("popular"), light.now);
+    let stood = run_checks(&mut edge, &mut light, Duration::from_millis(1000));
+    assert_eq!(stood, [(tweet("popular"), Ok(false))]);
+    let push = LightRequest::Update { entries: Vec::new(), tallies: vec![forged] };
+    let bytes = push.encode(&namespace());
+    light.protocol.handle_light_request(id(&edge), &bytes, &light.replica, light.now);
+    assert_eq!(light.protocol.stats().dropped(DropReason::BadLightResponse), 1, "distrusted");
+}
