@@ -28,13 +28,18 @@ function soon() {
 
 function flush() {
   flushing = false;
+  sendChanges();
+  post({ type: "status", ...status() });
+}
+
+/** Sends the changes gathered so far. */
+function sendChanges() {
   for (let at = 0; at < pending.length; at += CHANGES_PER_MESSAGE) {
     const changes = pending.slice(at, at + CHANGES_PER_MESSAGE)
       .map((change) => ({ ...change, verified: node.verified(change.tweetId) }));
     post({ type: "changes", changes });
   }
   pending = [];
-  post({ type: "status", ...status() });
 }
 
 async function open(options) {
@@ -75,6 +80,9 @@ for (const action of ["like", "unlike", "retweet", "unretweet", "reply", "delete
 self.onmessage = async ({ data: { id, method, args } }) => {
   try {
     const value = await calls[method](args);
+    // What the call changed reaches the page first: a read after its promise resolves shows
+    // it (reads follow one's own writes).
+    if (node && method !== "close") sendChanges();
     post({ type: "result", id, value: value ?? null });
     if (node && method !== "close") soon();
   } catch (error) {

@@ -1,7 +1,8 @@
 // `warpnet-stats/worker`: a StatsNode in a dedicated worker, off the page's thread (catch-up,
 // signature checks and IndexedDB run there), with the StatsNode API for the page. The page
 // keeps a copy of what the node shows (every tweet's counts, whether verified, this node's
-// marks), made at open and kept by the node's changes, so reads answer at once. Where no
+// marks), made at open and kept by the node's changes (those of a call before its promise
+// resolves, so reads follow one's own writes), so reads answer at once. Where no
 // worker can start, the node runs on the page's thread instead (`inWorker` is then false).
 // Differences from StatsNode: `contributions` resolves (the page holds no copy of it); an id
 // that is a string but not a valid id reads as zero counts (the node's RangeError comes from

@@ -58,7 +58,8 @@ fn changes_on_watched_tweets_are_pushed_and_others_are_not() {
     assert_eq!(light.pushed - before, one_push);
 
     // Unwatched, `a` is not pushed any more.
-    light.protocol.unwatch(&[tweet("a")]);
+    light.protocol.unwatch(&[tweet("a")], light.now);
+    light.advance(Duration::ZERO);
     pump(&mut light, &mut edge);
     assert_eq!(edge.protocol.stats().watches, 1);
     gossip_to(&mut edge, 3, liked(202..203, &["a"]));

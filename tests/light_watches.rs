@@ -12,7 +12,7 @@ use std::time::Duration;
 use common::light::*;
 use common::sim::*;
 use common::*;
-use warpnet_stats::{DropReason, LightRequest, StatKind, Tally, TweetId};
+use warpnet_stats::{DropReason, LightRequest, NetworkAction as Action, StatKind, Tally, TweetId};
 
 /// What the node does with each tally check that ended (as `Peer` does): compares its figures
 /// with the tally held and asks the protocol whether the outcome stands; returns those that
@@ -56,18 +56,18 @@ fn watches_nest_and_overlap_until_the_last_one_ends() {
     let (mut edge, mut light) = setup();
     // Watched once more, then that watch and the first ended: "a" is still watched once.
     light.protocol.watch(&[tweet("a")], light.now);
-    light.protocol.unwatch(&[tweet("a")]);
+    light.protocol.unwatch(&[tweet("a")], light.now);
     // An overlapping watch of both, ended: "popular" is let go, "a" still watched.
     light.protocol.watch(&[tweet("a"), tweet("popular")], light.now);
-    light.protocol.unwatch(&[tweet("a"), tweet("popular")]);
-    light.protocol.unwatch(&[tweet("popular")]);
+    light.protocol.unwatch(&[tweet("a"), tweet("popular")], light.now);
+    light.protocol.unwatch(&[tweet("popular")], light.now);
     run(&mut edge, &mut light, Duration::from_millis(100));
     assert_eq!(edge.protocol.stats().watches, 1, "\"a\" only");
     gossip_to(&mut edge, 1, liked(200..201, &["a"]));
     run(&mut edge, &mut light, Duration::from_millis(100));
     assert_eq!(held(&light, "a"), 8, "still pushed: one watch of it is left");
     // The last watch ends: nothing more.
-    light.protocol.unwatch(&[tweet("a")]);
+    light.protocol.unwatch(&[tweet("a")], light.now);
     run(&mut edge, &mut light, Duration::from_millis(100));
     assert_eq!(edge.protocol.stats().watches, 0);
     gossip_to(&mut edge, 2, liked(201..202, &["a"]));
@@ -75,7 +75,7 @@ fn watches_nest_and_overlap_until_the_last_one_ends() {
     assert_eq!(held(&light, "a"), 8);
     // A tweet listed twice in one watch is one watch.
     light.protocol.watch(&[tweet("b"), tweet("b")], light.now);
-    light.protocol.unwatch(&[tweet("b")]);
+    light.protocol.unwatch(&[tweet("b")], light.now);
     run(&mut edge, &mut light, Duration::from_millis(100));
     assert_eq!(edge.protocol.stats().watches, 0);
 }
@@ -85,7 +85,7 @@ fn an_answer_on_its_way_when_the_last_watch_ends_is_let_go() {
     let (mut edge, mut light) = setup();
     light.protocol.watch(&[tweet("b")], light.now);
     light.advance(Duration::ZERO); // the Watch of "b" goes out
-    light.protocol.unwatch(&[tweet("b")]);
+    light.protocol.unwatch(&[tweet("b")], light.now);
     run(&mut edge, &mut light, Duration::from_millis(100));
     assert_eq!(held(&light, "b"), 0, "no updates after the last unwatch");
     assert_eq!(light.protocol.stats().dropped(DropReason::Unsolicited), 0, "it was asked");
@@ -150,4 +150,34 @@ fn a_mismatch_is_checked_again_before_the_edge_node_is_distrusted() {
     let bytes = push.encode(&namespace());
     light.protocol.handle_light_request(id(&edge), &bytes, &light.replica, light.now);
     assert_eq!(light.protocol.stats().dropped(DropReason::BadLightResponse), 1, "distrusted");
+}
+
+/// A feed scrolled fast (a row in, a row out, 150 times before any answer came): one request
+/// in flight per edge node at a time, however many watches and unwatches (the edge node's
+/// inbound streams are bounded), and at the end the edge node watches what the rows show.
+#[test]
+fn a_feed_scrolled_fast_keeps_one_request_in_flight_per_edge_node() {
+    let (mut edge, mut light) = setup();
+    light.protocol.unwatch(&[tweet("a"), tweet("popular")], light.now);
+    let mut shown = tweet("row-0");
+    light.protocol.watch(std::slice::from_ref(&shown), light.now);
+    let mut sent = Vec::new();
+    for row in 1..150 {
+        let next = tweet(&format!("row-{row}"));
+        light.protocol.watch(std::slice::from_ref(&next), light.now);
+        light.protocol.unwatch(std::slice::from_ref(&shown), light.now);
+        shown = next;
+        light.advance(Duration::from_millis(5));
+        sent.extend(light.actions());
+    }
+    let requests = sent.iter().filter(|a| matches!(a, Action::SendLight { .. })).count();
+    assert_eq!(requests, 1, "one request, not answered yet");
+    let id = id(&light);
+    carry_these(&mut light, &mut edge, id, sent);
+    run(&mut edge, &mut light, Duration::from_millis(200));
+    assert_eq!(edge.protocol.stats().watches, 1, "the last row's tweet");
+    gossip_to(&mut edge, 1, liked(200..201, &["row-149", "row-148"]));
+    run(&mut edge, &mut light, Duration::from_millis(100));
+    assert_eq!(held(&light, "row-149"), 2);
+    assert_eq!(held(&light, "row-148"), 0);
 }

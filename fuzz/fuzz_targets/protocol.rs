@@ -233,7 +233,7 @@ fuzz_target!(|input: (bool, Vec<Op>)| {
             }
             Op::Unwatch { tweets } => {
                 let tweets: Vec<TweetId> = tweets.into_iter().take(16).map(tweet).collect();
-                world.protocol.unwatch(&tweets);
+                world.protocol.unwatch(&tweets, world.now);
             }
         }
         world.drain();

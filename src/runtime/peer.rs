@@ -139,7 +139,7 @@ impl PeerHandle {
 
     /// This light node no longer shows `tweets`: its edge nodes stop pushing them.
     pub fn unwatch(&self, tweets: &[TweetId]) {
-        self.with_protocol(|protocol, _| protocol.unwatch(tweets));
+        self.with_protocol(|protocol, now| protocol.unwatch(tweets, now));
     }
 
     /// How minting the node's identity proof goes (the node publishes once it is done).

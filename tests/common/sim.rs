@@ -117,6 +117,12 @@ pub fn converge(a: &mut Sim, b: &mut Sim) {
 pub fn carry(from: &mut Sim, to: &mut Sim, from_id: PeerId) -> bool {
     let actions = from.actions();
     let any = !actions.is_empty();
+    carry_these(from, to, from_id, actions);
+    any
+}
+
+/// Carries out `actions` of `from` against `to`.
+pub fn carry_these(from: &mut Sim, to: &mut Sim, from_id: PeerId, actions: Vec<Action>) {
     for action in actions {
         match action {
             Action::SendRequest { request, bytes, .. } => {
@@ -170,7 +176,6 @@ pub fn carry(from: &mut Sim, to: &mut Sim, from_id: PeerId) -> bool {
             _ => {}
         }
     }
-    any
 }
 
 pub fn peer_id(seed: u8) -> PeerId {

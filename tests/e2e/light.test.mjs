@@ -2,7 +2,7 @@
 // (warpnet-stats/worker), with an edge node process and a full node on loopback WebSocket:
 // watches that nest and overlap keep their updates until the last one ends; verify() on a full
 // node, and on a popular tweet's tally before and after the tab's own like of it; a worker's
-// reads of tweets it let go are the page-thread node's.
+// reads of tweets it let go are the page-thread node's, and follow its own writes.
 // Needs scripts/build-pkg and the debug edge node binary (scripts/test builds both first).
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -149,4 +149,21 @@ test("a light worker's reads of the tweets it let go are the page-thread light n
   assert.deepEqual(shown[0], [[0, 0], [0, 0], [1, 1], [1, 1]], "page thread");
   assert.deepEqual(shown[1], shown[0], "the worker reads as the page-thread node");
   await full.context().close();
+});
+
+test("a worker's reads follow its own writes: right after an action resolves, stats() shows it", async () => {
+  const tab = await open("worker");
+  const stale = await tab.evaluate(async () => {
+    const node = window.statsNode;
+    const seen = [];
+    for (let i = 0; i < 100; i++) {
+      const likes = await node.like("rw", `user-${i}`);
+      const views = await node.view("rw");
+      const shown = node.stats("rw");
+      if (shown.likes !== likes || shown.views !== views || !node.hasLiked("rw", `user-${i}`)) seen.push([i, likes, shown]);
+    }
+    return seen;
+  });
+  assert.deepEqual(stale, [], "reads that missed the action just resolved");
+  await tab.context().close();
 });

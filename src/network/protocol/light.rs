@@ -45,12 +45,33 @@ struct Served {
     push_at: Option<Instant>,
 }
 
-/// An edge node a light node asks.
+/// An edge node a light node asks. One request is in flight at a time, an `Unwatch` before
+/// a `Watch`, so a feed scrolled fast opens no more streams and the edge node's books follow
+/// the order of the light node's.
 #[derive(Debug, Default)]
 struct Edge {
+    /// Tweets to ask (`Watch`).
     queue: BTreeSet<TweetId>,
     in_flight: Option<(RequestId, BTreeSet<TweetId>)>,
     ask_at: Option<Instant>,
+    /// Tweets the edge node may watch for this light node that it no longer does (`Unwatch`).
+    unwatching: BTreeSet<TweetId>,
+    unwatch_in_flight: Option<(RequestId, Vec<TweetId>)>,
+}
+
+impl Edge {
+    fn idle(&self) -> bool {
+        self.in_flight.is_none() && self.unwatch_in_flight.is_none()
+    }
+}
+
+/// A request due to an edge node.
+#[derive(Debug)]
+pub(super) enum Ask {
+    /// Watch these tweets (at most [`MAX_WATCH_TWEETS`]).
+    Watch(Vec<TweetId>),
+    /// Stop pushing these (at most [`MAX_WATCH_TWEETS`]).
+    Unwatch(Vec<TweetId>),
 }
 
 /// Both sides' books. See the module docs.
@@ -275,6 +296,8 @@ impl Light {
             *watches = watches.saturating_add(1);
             if *watches == 1 {
                 for edge in self.edges.values_mut() {
+                    // Asked again even if its Unwatch never went: pushes of it were let go.
+                    edge.unwatching.remove(tweet);
                     edge.queue.insert(tweet.clone());
                     edge.ask_at.get_or_insert(now);
                 }
@@ -282,9 +305,9 @@ impl Light {
         }
     }
 
-    /// One watch of `tweets` by this light node ended (a tweet listed twice counts once);
-    /// returns the tweets no watch is left of.
-    pub(super) fn unwant(&mut self, tweets: &[TweetId]) -> Vec<TweetId> {
+    /// One watch of `tweets` by this light node ended (a tweet listed twice counts once); the
+    /// edge nodes that may watch the tweets no watch is left of are told at `now`.
+    pub(super) fn unwant(&mut self, tweets: &[TweetId], now: Instant) {
         let tweets: BTreeSet<&TweetId> = tweets.iter().collect();
         let mut gone = Vec::new();
         for tweet in tweets {
@@ -297,10 +320,13 @@ impl Light {
         }
         for edge in self.edges.values_mut() {
             for tweet in &gone {
-                edge.queue.remove(tweet);
+                // Not asked yet: nothing to undo.
+                if !edge.queue.remove(tweet) {
+                    edge.unwatching.insert(tweet.clone());
+                    edge.ask_at.get_or_insert(now);
+                }
             }
         }
-        gone
     }
 
     /// Whether this light node watches `tweet`.
@@ -322,14 +348,59 @@ impl Light {
         self.edges.remove(peer);
     }
 
-    /// The edge nodes a `Watch` is due to at `now`, with the tweets to ask (at most
-    /// [`MAX_WATCH_TWEETS`]).
-    pub(super) fn asks_due(&self, now: Instant) -> Vec<(PeerId, Vec<TweetId>)> {
+    /// The requests due to edge nodes at `now`.
+    pub(super) fn asks_due(&mut self, now: Instant) -> Vec<(PeerId, Ask)> {
+        for edge in self.edges.values_mut() {
+            if edge.queue.is_empty() && edge.unwatching.is_empty() {
+                edge.ask_at = None; // what was due was undone before it went
+            }
+        }
+        let due = |e: &Edge| e.idle() && e.ask_at.is_some_and(|at| at <= now);
         self.edges
             .iter()
-            .filter(|(_, e)| e.in_flight.is_none() && e.ask_at.is_some_and(|at| at <= now))
-            .map(|(peer, e)| (*peer, e.queue.iter().take(MAX_WATCH_TWEETS).cloned().collect()))
+            .filter(|(_, e)| due(e))
+            .map(|(peer, e)| match e.unwatching.is_empty() {
+                false => (*peer, Ask::Unwatch(first(&e.unwatching))),
+                true => (*peer, Ask::Watch(first(&e.queue))),
+            })
             .collect()
+    }
+
+    /// An `Unwatch` of `tweets` went to `peer` as `request`.
+    pub(super) fn unwatch_sent(&mut self, peer: PeerId, tweets: Vec<TweetId>, request: RequestId) {
+        let Some(edge) = self.edges.get_mut(&peer) else { return };
+        for tweet in &tweets {
+            edge.unwatching.remove(tweet);
+        }
+        if edge.unwatching.is_empty() && edge.queue.is_empty() {
+            edge.ask_at = None;
+        }
+        edge.unwatch_in_flight = Some((request, tweets));
+    }
+
+    /// The `Unwatch` `request` to `peer` came back or failed (`failed`: its tweets are told
+    /// again at `retry_at`, unless watched again). Whether it was ours.
+    pub(super) fn unwatch_done(
+        &mut self,
+        peer: PeerId,
+        request: RequestId,
+        failed: bool,
+        now: Instant,
+        retry_at: Instant,
+    ) -> bool {
+        let Some(edge) = self.edges.get_mut(&peer) else { return false };
+        if edge.unwatch_in_flight.as_ref().is_none_or(|(id, _)| *id != request) {
+            return false;
+        }
+        let (_, tweets) = edge.unwatch_in_flight.take().expect("checked above");
+        if failed {
+            let again = tweets.into_iter().filter(|t| !self.watched.contains_key(t));
+            edge.unwatching.extend(again);
+        }
+        if !edge.unwatching.is_empty() || !edge.queue.is_empty() {
+            edge.ask_at = Some(if failed { retry_at } else { now });
+        }
+        true
     }
 
     /// A `Watch` of `tweets` went to `peer` as `request`.
@@ -338,7 +409,9 @@ impl Light {
         for tweet in &tweets {
             edge.queue.remove(tweet);
         }
-        edge.ask_at = None;
+        if edge.queue.is_empty() && edge.unwatching.is_empty() {
+            edge.ask_at = None;
+        }
         edge.in_flight = Some((request, tweets.into_iter().collect()));
     }
 
@@ -364,7 +437,7 @@ impl Light {
         };
         let again: Vec<TweetId> =
             again.into_iter().filter(|t| self.watched.contains_key(*t)).cloned().collect();
-        if !again.is_empty() || !edge.queue.is_empty() {
+        if !again.is_empty() || !edge.queue.is_empty() || !edge.unwatching.is_empty() {
             edge.ask_at = Some(if later.is_some() { now } else { retry_at });
         }
         edge.queue.extend(again);
@@ -405,8 +478,13 @@ impl Light {
     pub(super) fn due_at(&self) -> Option<Instant> {
         let pushes =
             self.served.values().filter(|s| s.in_flight.is_none()).filter_map(|s| s.push_at);
-        let asks = self.edges.values().filter(|e| e.in_flight.is_none()).filter_map(|e| e.ask_at);
+        let asks = self.edges.values().filter(|e| e.idle()).filter_map(|e| e.ask_at);
         let checks = self.to_verify.iter().map(|(at, _)| *at);
         pushes.chain(asks).chain(checks).min()
     }
+}
+
+/// The first tweets of `tweets` one request carries.
+fn first(tweets: &BTreeSet<TweetId>) -> Vec<TweetId> {
+    tweets.iter().take(MAX_WATCH_TWEETS).cloned().collect()
 }

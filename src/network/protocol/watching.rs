@@ -23,7 +23,7 @@ use crate::core::{
 use super::PeerConfig;
 #[cfg(doc)]
 use super::light::Light;
-use super::light::TALLY_ANSWER_ITEMS;
+use super::light::{Ask, TALLY_ANSWER_ITEMS};
 
 /// How many times a tally is checked before a mismatch stands.
 const TALLY_CHECKS: u32 = 3;
@@ -37,19 +37,10 @@ impl Protocol {
         self.light.want(tweets, now);
     }
 
-    /// This light node no longer shows `tweets`: its edge nodes are told to stop pushing them.
-    pub fn unwatch(&mut self, tweets: &[TweetId]) {
-        let gone = self.light.unwant(tweets);
-        if gone.is_empty() {
-            return;
-        }
-        let edges: Vec<PeerId> = self.light.edges().copied().collect();
-        for chunk in gone.chunks(crate::core::MAX_WATCH_TWEETS) {
-            let bytes = LightRequest::Unwatch { tweets: chunk.to_vec() }.encode(&self.namespace);
-            for peer in &edges {
-                self.send_light(*peer, bytes.clone());
-            }
-        }
+    /// This light node no longer shows `tweets` (one watch of them ended; watches nest): once
+    /// no watch of a tweet is left, its edge nodes are told to stop pushing it, from `now`.
+    pub fn unwatch(&mut self, tweets: &[TweetId], now: Instant) {
+        self.light.unwant(tweets, now);
     }
 
     /// A light-protocol request from `peer`, answered out of `replica`; `None` (and a counted
@@ -130,6 +121,10 @@ impl Protocol {
         if self.light.push_done(peer, request, now + self.config.light_push) {
             return;
         }
+        let retry_at = now + self.config.sync_retry;
+        if self.light.unwatch_done(peer, request, false, now, retry_at) {
+            return;
+        }
         if let Some((edge, verification)) = self.verifications.remove(&request) {
             let step = LightResponse::decode(data).map_err(|e| e.to_string());
             self.verification_step(edge, verification, step);
@@ -140,7 +135,6 @@ impl Protocol {
             Ok(LightResponse::Tweets { later, .. }) => Some(later.as_slice()),
             _ => None,
         };
-        let retry_at = now + self.config.sync_retry;
         let Some(asked) = self.light.answered(peer, request, later, now, retry_at) else { return };
         match response {
             Ok(LightResponse::Tweets { entries, tallies, later }) => {
@@ -165,7 +159,10 @@ impl Protocol {
             let outcome = Err(format!("the edge node {peer} did not answer"));
             self.actions.push_back(Action::Verified { tweet, edge: Some(peer), outcome });
         } else if !self.light.push_done(peer, request, now + self.config.light_push) {
-            self.light.answered(peer, request, None, now, now + self.config.sync_retry);
+            let retry_at = now + self.config.sync_retry;
+            if !self.light.unwatch_done(peer, request, true, now, retry_at) {
+                self.light.answered(peer, request, None, now, retry_at);
+            }
         }
     }
 
@@ -281,12 +278,22 @@ impl Protocol {
             self.stats.light_pushes += 1;
         }
         let local = Some(replica.local_writer());
-        for (peer, tweets) in self.light.asks_due(now) {
-            let digests = tweets.iter().map(|t| (t.clone(), replica.tweet_digest(t, local)));
-            let generation = replica.local_writer().generation;
-            let watch = LightRequest::Watch { generation, tweets: digests.collect() };
-            let request = self.send_light(peer, watch.encode(&self.namespace));
-            self.light.asked(peer, tweets, request);
+        for (peer, ask) in self.light.asks_due(now) {
+            match ask {
+                Ask::Watch(tweets) => {
+                    let digests =
+                        tweets.iter().map(|t| (t.clone(), replica.tweet_digest(t, local)));
+                    let generation = replica.local_writer().generation;
+                    let watch = LightRequest::Watch { generation, tweets: digests.collect() };
+                    let request = self.send_light(peer, watch.encode(&self.namespace));
+                    self.light.asked(peer, tweets, request);
+                }
+                Ask::Unwatch(tweets) => {
+                    let unwatch = LightRequest::Unwatch { tweets: tweets.clone() };
+                    let request = self.send_light(peer, unwatch.encode(&self.namespace));
+                    self.light.unwatch_sent(peer, tweets, request);
+                }
+            }
         }
     }
 
