@@ -179,7 +179,8 @@ pub struct SyncStatus {
     pub peers: f64,
     /// When the last catch-up with a peer completed (ms since the epoch), or null.
     pub last_sync: Option<f64>,
-    /// Local changes no peer has received yet.
+    /// Local changes no peer is known to hold yet (a full node's published ones until a
+    /// catch-up a second later finds its edge node holding them; sent again if it lacks them).
     pub pending_entries: f64,
     pub published_entries: f64,
     /// Entries from peers that changed a counter here, by gossip and by catch-up.

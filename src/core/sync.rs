@@ -145,6 +145,9 @@ pub struct SyncStep {
     pub unsolicited: usize,
     /// The next request to send, or `None` when the catch-up is complete.
     pub next: Option<SyncRequest>,
+    /// Entries of the initiator's own writer that the responder was found not to hold as the
+    /// initiator does (in the leaves compared): to send it again.
+    pub lacking: Vec<EntryKey>,
 }
 
 /// The initiator's side of one catch-up.
@@ -186,7 +189,7 @@ impl SyncSession {
         replica: &mut Replica,
         response: SyncResponse,
     ) -> Result<SyncStep, SyncError> {
-        let (mut fetched, mut unsolicited) = (Vec::new(), 0);
+        let (mut fetched, mut unsolicited, mut lacking) = (Vec::new(), 0, Vec::new());
         match (&self.pending, response) {
             (SyncRequest::Children { level, indices }, SyncResponse::Children { digests }) => {
                 if digests.len() != indices.len() * FANOUT as usize {
@@ -234,15 +237,22 @@ impl SyncSession {
                         self.ranges.push_back(digest::span(DEPTH, index));
                     }
                 }
+                let own = replica.local_writer();
                 let tree = replica.digest_tree();
                 let mut wanted = Vec::new();
                 for theirs in &leaves {
-                    if self.leaves.pop_front().is_none() {
-                        break;
-                    }
+                    let Some(index) = self.leaves.pop_front() else { break };
                     // Want every entry of theirs that is not exactly what this replica holds.
                     wanted.extend(
                         theirs.iter().filter(|item| !tree.holds(item)).map(|item| item.key_hash),
+                    );
+                    // And note this writer's own entries they do not hold exactly.
+                    let (first, last) = digest::span(DEPTH, index);
+                    let theirs: HashSet<&Summary> = theirs.iter().collect();
+                    lacking.extend(
+                        tree.range(first, last)
+                            .filter(|(summary, key)| key.writer == own && !theirs.contains(summary))
+                            .map(|(_, key)| key.clone()),
                     );
                 }
                 // Asked for in increasing order, each once (two keys may share a hash).
@@ -329,15 +339,15 @@ impl SyncSession {
             None
         };
         Ok(match next {
-            Some(next) => self.send(next, fetched, unsolicited),
-            None => SyncStep { fetched, unsolicited, next: None },
+            Some(next) => SyncStep { lacking, ..self.send(next, fetched, unsolicited) },
+            None => SyncStep { fetched, unsolicited, next: None, lacking },
         })
     }
 
     fn send(&mut self, next: SyncRequest, fetched: Vec<Sealed>, unsolicited: usize) -> SyncStep {
         self.rounds += 1;
         self.pending = next.clone();
-        SyncStep { fetched, unsolicited, next: Some(next) }
+        SyncStep { fetched, unsolicited, next: Some(next), lacking: Vec::new() }
     }
 }
 

@@ -14,11 +14,13 @@ mod browser;
 mod merge_queue;
 mod merging;
 mod peer;
+mod peer_handle;
 mod schema;
 
 pub use identity::Minting;
 pub use light::Shown;
-pub use peer::{Peer, PeerHandle, wall_clock};
+pub use peer::{Peer, wall_clock};
+pub use peer_handle::PeerHandle;
 
 #[cfg(target_arch = "wasm32")]
 pub use browser::{BrowserNode, OnChange};

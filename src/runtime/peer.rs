@@ -9,12 +9,11 @@
 //! protocol decides.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
-use futures::channel::{mpsc, oneshot};
+use futures::channel::mpsc;
 use futures::future::LocalBoxFuture;
 use futures::stream::{FuturesOrdered, FuturesUnordered};
 use futures::{FutureExt, StreamExt};
@@ -25,9 +24,12 @@ use web_time::{Instant, SystemTime};
 #[cfg(target_arch = "wasm32")]
 use super::YieldOnce;
 use super::merge_queue::{MergeQueue, SLICE};
+use super::peer_handle::{PeerHandle, Shared};
 use super::{ChangeSource, Minting, Node};
-use crate::core::{EntryKey, MergeReport, Merging, Seal, SealError, Sealed, Tree, TweetId};
-use crate::network::protocol::{Action, MergeFrom, NetworkStats, PeerConfig, PeerInfo, Protocol};
+use crate::core::{EntryKey, MergeReport, Merging, Seal, SealError, Sealed, Tree};
+#[cfg(doc)]
+use crate::network::protocol::NetworkStats;
+use crate::network::protocol::{Action, MergeFrom, PeerConfig, Protocol};
 use crate::network::{Driver, Event, NetworkError, build_swarm};
 #[cfg(not(target_arch = "wasm32"))]
 use crate::network::{NetworkMetrics, WebRtcCertificate, build_swarm_with_webrtc};
@@ -36,116 +38,6 @@ use crate::storage::{Store, StoreError};
 /// The wall-clock time of an instant the network reported (e.g. [`NetworkStats::last_sync`]).
 pub fn wall_clock(at: Instant) -> SystemTime {
     SystemTime::now() - Instant::now().saturating_duration_since(at)
-}
-
-/// Where the outcome of a tally check goes.
-type TallyCheck = oneshot::Sender<Result<bool, String>>;
-
-/// What the peer shares with its handles.
-#[derive(Debug)]
-struct Shared {
-    protocol: RefCell<Protocol>,
-    /// Who waits for the tally check of a tweet ([`PeerHandle::verify`]).
-    verifying: RefCell<HashMap<TweetId, Vec<TallyCheck>>>,
-    listen_addrs: RefCell<Vec<Multiaddr>>,
-    minting: Cell<Minting>,
-}
-
-/// Talks to a running [`Peer`]: dial, disconnect, go offline, and read its state.
-#[derive(Clone)]
-pub struct PeerHandle {
-    id: PeerId,
-    shared: Rc<Shared>,
-    wake: mpsc::UnboundedSender<()>,
-}
-
-impl std::fmt::Debug for PeerHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PeerHandle").field("id", &self.id).finish_non_exhaustive()
-    }
-}
-
-impl PeerHandle {
-    /// The peer's id.
-    pub fn peer_id(&self) -> PeerId {
-        self.id
-    }
-
-    fn with_protocol(&self, change: impl FnOnce(&mut Protocol, Instant)) {
-        change(&mut self.shared.protocol.borrow_mut(), Instant::now());
-        let _ = self.wake.unbounded_send(());
-    }
-
-    /// Dials `address` once (not while a dial to it is in flight, nor offline).
-    pub fn dial(&self, address: Multiaddr) {
-        self.with_protocol(|protocol, now| protocol.dial(address, now));
-    }
-
-    /// Keeps a connection to `address` (which should end in `/p2p/<id>`): dials it now and
-    /// again after every drop, waiting longer after each failure (0.5 s doubling to 30 s).
-    pub fn keep_connected(&self, address: Multiaddr) {
-        self.with_protocol(|protocol, now| protocol.keep_connected(address, now));
-    }
-
-    /// Closes every connection to `peer`.
-    pub fn disconnect(&self, peer: PeerId) {
-        self.with_protocol(|protocol, _| protocol.disconnect(peer));
-    }
-
-    /// Goes offline (cancels dials, closes every connection and dials nothing; the node keeps
-    /// counting locally) or back online (redials the kept addresses at once, which catches up).
-    pub fn set_online(&self, online: bool) {
-        self.with_protocol(|protocol, now| protocol.set_online(online, now));
-    }
-
-    /// Whether the peer is online (see [`PeerHandle::set_online`]).
-    pub fn online(&self) -> bool {
-        self.shared.protocol.borrow().online()
-    }
-
-    /// What the network did so far.
-    pub fn stats(&self) -> NetworkStats {
-        self.shared.protocol.borrow().stats().clone()
-    }
-
-    /// The addresses the peer listens on, each ending in its `/p2p/` id.
-    pub fn listen_addrs(&self) -> Vec<Multiaddr> {
-        self.shared.listen_addrs.borrow().clone()
-    }
-
-    /// The peers connected now.
-    pub fn peers(&self) -> Vec<PeerInfo> {
-        self.shared.protocol.borrow().peers()
-    }
-
-    /// This light node shows `tweets` (see [`PeerConfig::light`]): their entries, or tallies
-    /// of popular ones, are asked of its edge nodes, which push what changes on them from now
-    /// on.
-    pub fn watch(&self, tweets: &[TweetId]) {
-        self.with_protocol(|protocol, now| protocol.watch(tweets, now));
-    }
-
-    /// Checks the counts this light node shows of `tweet` against every writer's signed
-    /// entries, fetched from an edge node: `Ok(true)` if they make the edge node's tally (the
-    /// counts are then shown as verified; a tweet shown from entries held here, and every
-    /// tweet of a full node, is verified already), `Ok(false)` if they do not (after two more
-    /// checks: [`Protocol::tally_checked`]), an error if the check could not be made.
-    pub fn verify(&self, tweet: TweetId) -> impl Future<Output = Result<bool, String>> + use<> {
-        let (sender, receiver) = oneshot::channel();
-        self.shared.verifying.borrow_mut().entry(tweet.clone()).or_default().push(sender);
-        self.with_protocol(|protocol, now| protocol.verify(tweet, now));
-        async move { receiver.await.unwrap_or_else(|_| Err("the node stopped".to_owned())) }
-    }
-
-    /// This light node no longer shows `tweets`: its edge nodes stop pushing them.
-    pub fn unwatch(&self, tweets: &[TweetId]) {
-        self.with_protocol(|protocol, now| protocol.unwatch(tweets, now));
-    }
-
-    /// How minting the node's identity proof goes (the node publishes once it is done).
-    pub fn minting(&self) -> Minting {
-        self.shared.minting.get()
-    }
 }
 
 /// A node on the network: the node, its protocol and its swarm.
@@ -216,6 +108,9 @@ fn next_turn() -> LocalBoxFuture<'static, ()> {
 
 /// How long the loop sleeps when the protocol has nothing due.
 const IDLE: Duration = Duration::from_secs(3600);
+/// How long a stopped peer stays on for a peer to hold what it counted (a full node's last
+/// changes: a catch-up confirms they arrived, and sends them again if not).
+const LINGER: Duration = Duration::from_secs(3);
 
 impl<S: Store + 'static> Peer<S> {
     /// Puts `node` on the network (natively TCP and WebSocket, inside a tokio runtime; in the
@@ -316,8 +211,9 @@ impl<S: Store + 'static> Peer<S> {
         NetworkMetrics::record(&mut self.driver, read)
     }
 
-    /// Runs until `stop` resolves, then publishes what is pending, stores what was merged,
-    /// and returns. Mints the node's identity proof first if it has none, meanwhile taking in
+    /// Runs until `stop` resolves, then publishes what is pending and stays on until a peer
+    /// holds it (at most 3 s; at once if none is connected), stores what was merged, and
+    /// returns. Mints the node's identity proof first if it has none, meanwhile taking in
     /// and serving peers' entries; its own are published once the proof is set.
     pub async fn run(mut self, stop: impl Future<Output = ()>) {
         let mut stop = std::pin::pin!(stop.fuse());
@@ -330,9 +226,18 @@ impl<S: Store + 'static> Peer<S> {
             let local = r.local_writer();
             r.entries().any(|entry| entry.key.writer == local)
         });
+        let mut stopping: Option<Instant> = None;
         loop {
             self.carry_out();
+            if let Some(deadline) = stopping {
+                let protocol = self.shared.protocol.borrow();
+                let held = protocol.stats().pending_entries == 0 || !protocol.connected();
+                if held || Instant::now() >= deadline {
+                    break;
+                }
+            }
             let due = self.shared.protocol.borrow().poll_timeout();
+            let due = stopping.map_or(due, |end| Some(due.map_or(end, |at| at.min(end))));
             if due != armed {
                 armed = due;
                 let now = Instant::now();
@@ -371,7 +276,16 @@ impl<S: Store + 'static> Peer<S> {
             };
             let now = Instant::now();
             match wake {
-                Wake::Stop => break,
+                Wake::Stop => {
+                    // It stays on (at most `LINGER`) until a peer holds what it counted.
+                    stopping = Some(now + LINGER);
+                    while let Ok(keys) = self.changes.try_recv() {
+                        self.shared.protocol.borrow_mut().handle_local_changes(keys, now);
+                    }
+                    let protocol = &mut self.shared.protocol.borrow_mut();
+                    self.node.with_replica_mut(|r| protocol.flush(r));
+                    protocol.confirm_now(now);
+                }
                 Wake::Checked(checked) => {
                     let (from, entries, checked) = *checked;
                     self.queue_merge(from, entries, checked);

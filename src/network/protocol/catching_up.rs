@@ -43,9 +43,12 @@ impl Protocol {
         self.ingest.answered(who, response.items(), now);
         if let SyncResponse::Entries { entries, .. } | SyncResponse::Range { entries, .. } =
             &response
+            && self.config.light
             && !self.unsent.is_empty()
         {
-            // The peer fetched these by catch-up: they are not pending any more.
+            // The edge node fetched these by catch-up: a light node has no catch-up of its own
+            // to confirm they arrived (a full node's confirms it; an answer sent may still be
+            // lost with its connection).
             for group in entries {
                 for (_, leaf) in &group.leaves {
                     self.unsent.remove(&leaf.key(group.writer));
@@ -104,6 +107,7 @@ impl Protocol {
         self.stats.drop(DropReason::NoIdentityProof, unproven as u64);
         self.ingest.will_check(who, step.fetched.len(), now);
         let last = step.next.is_none();
+        self.confirmed(peer, std::mem::take(&mut step.lacking), last, now);
         if let Some(next) = step.next {
             let bytes = next.encode(&self.namespace);
             let wait = self.ingest.intake_wait(who, now);
@@ -175,6 +179,7 @@ impl Protocol {
         let chunked = self.chunked(&peer);
         if let Some(link) = self.peers.get_mut(&peer) {
             link.catch_up.start(request, session);
+            link.confirming = self.unsent.clone();
         }
         let bytes = first.encode(&self.namespace);
         self.actions.push_back(Action::SendRequest { peer, request, bytes, chunked });

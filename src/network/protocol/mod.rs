@@ -65,6 +65,9 @@ struct Link {
     catch_up: CatchUp,
     /// Requests refused in a row for the peer's answer allowance (see [`Protocol::refuse`]).
     refused: u32,
+    /// Local changes published before its catch-up started: held by the peer unless found
+    /// lacking before it ends.
+    confirming: BTreeSet<EntryKey>,
 }
 
 impl Link {
@@ -92,7 +95,9 @@ pub struct Protocol {
     verifications: BTreeMap<RequestId, (PeerId, crate::core::Verification)>,
     gathered: BTreeSet<EntryKey>,
     publish_at: Option<Instant>,
+    /// Local changes no peer is known to hold, and when a catch-up is to confirm they arrived.
     unsent: BTreeSet<EntryKey>,
+    confirm_at: Option<Instant>,
     next_tick: Instant,
     next_request: u64,
     stats: NetworkStats,
@@ -118,6 +123,7 @@ impl Protocol {
             gathered: BTreeSet::new(),
             publish_at: None,
             unsent: BTreeSet::new(),
+            confirm_at: None,
             next_request: 0,
             stats: NetworkStats::default(),
             actions: VecDeque::new(),
@@ -134,6 +140,7 @@ impl Protocol {
         let retries = self.peers.values().filter_map(|link| link.catch_up.due_at());
         [
             self.publish_at,
+            self.confirm_at,
             self.links.next_due(self.online),
             Some(self.next_tick),
             self.light.due_at(),
@@ -149,7 +156,9 @@ impl Protocol {
     pub fn handle_timeout(&mut self, now: Instant, replica: &mut Replica) {
         if self.publish_at.is_some_and(|at| at <= now) {
             self.publish(replica);
+            self.confirm_later(now);
         }
+        self.confirm_due(now);
         let peers = &self.peers;
         for action in self.links.poll(now, self.online, |peer| peers.contains_key(peer)) {
             self.link_action(action, true);
@@ -283,6 +292,7 @@ impl Protocol {
             connections: Vec::new(),
             catch_up: CatchUp::new(Backoff::new(config.sync_retry, config.sync_interval)),
             refused: 0,
+            confirming: BTreeSet::new(),
         });
         if inbound && let Some(stale) = link.connections.iter().find(|c| c.inbound).map(|c| c.id) {
             // The peer dialled again, so its earlier connection is dead even if that has not
@@ -541,8 +551,11 @@ impl Protocol {
         if sent {
             self.stats.published_batches += 1;
             self.stats.published_entries += count;
-            for key in keys {
-                self.unsent.remove(key);
+            // Gossip says nothing of who took it: a full node's next catch-up confirms it.
+            if self.config.light {
+                for key in keys {
+                    self.unsent.remove(key);
+                }
             }
         } else {
             self.stats.unpublished_entries += count;

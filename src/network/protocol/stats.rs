@@ -125,9 +125,12 @@ pub struct NetworkStats {
     pub published_entries: u64,
     /// Entries not published because no peer was listening (catch-up delivers them later).
     pub unpublished_entries: u64,
-    /// Local changes no peer has received yet: gathered for the next batch, or unpublished and
-    /// not yet fetched by a peer's catch-up.
+    /// Local changes no peer is known to hold yet: gathered for the next batch, unpublished,
+    /// or a full node's published but not yet confirmed by a catch-up with a peer (run a
+    /// second after publishing; a light node's count as held once published or fetched).
     pub pending_entries: u64,
+    /// Local changes published again because a catch-up found a peer lacking them.
+    pub resent_entries: u64,
     /// Gossip messages accepted (valid, and new here: relayed).
     pub accepted_messages: u64,
     /// Valid gossip messages that brought nothing new (replays, or what came by catch-up

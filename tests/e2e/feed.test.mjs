@@ -1,5 +1,6 @@
-// Light tabs as a scrolling feed uses them, on the page's thread and in a worker
-// (warpnet-stats/worker), with an edge node process and a full node on loopback WebSocket:
+// Web clients as a feed uses them: 130 short-lived nodes each liking once and closing at once;
+// light tabs on the page's thread and in a worker (warpnet-stats/worker), with an edge node
+// process and a full node on loopback WebSocket:
 // watches that nest and overlap keep their updates until the last one ends; verify() on a full
 // node, and on a popular tweet's tally before and after the tab's own like of it; a worker's
 // reads of tweets it let go are the page-thread node's, and follow its own writes.
@@ -166,4 +167,40 @@ test("a worker's reads follow its own writes: right after an action resolves, st
   });
   assert.deepEqual(stale, [], "reads that missed the action just resolved");
   await tab.context().close();
+});
+
+test("130 short-lived nodes, each liking once and closing at once: every like reaches the edge node", async () => {
+  const full = await open("transport=websocket");
+  const nodes = 130;
+  const page = await (await env.browser.newContext()).newPage();
+  page.on("pageerror", (error) => { page.pageError = error; });
+  await page.goto(`${env.edge.url}index.html?difficulty=${DIFFICULTY}`);
+  await page.waitForFunction(() => window.statsNode || window.openError, null, { timeout: 20_000 });
+  await page.evaluate(async ([nodes, difficulty]) => {
+    const { StatsNode } = await import("/pkg/warpnet_stats.js");
+    const { addresses } = await (await fetch("/bootstrap.json")).json();
+    const bootstrap = addresses.filter((a) => a.includes("/ws/") && a.startsWith("/ip4/127.0.0.1/"));
+    const connected = (node) => new Promise((resolve) => {
+      const check = () => (node.syncStatus().connected ? resolve() : setTimeout(check, 20));
+      check();
+    });
+    for (let at = 0; at < nodes; at += 10) {
+      await Promise.all(Array.from({ length: Math.min(10, nodes - at) }, async (_, i) => {
+        const node = await StatsNode.open({ namespace: "e2e", dbName: `short-${at + i}`, bootstrap, difficulty });
+        await connected(node);
+        await node.like("short-lived", `user-${at + i}`);
+        node.close(); // at once: the node stays on in the background until the edge node holds it
+      }));
+    }
+  }, [nodes, DIFFICULTY]);
+  try {
+    await full.waitForFunction((n) => window.statsNode.stats("short-lived").likes === n, nodes, { timeout: 60_000 });
+  } catch (error) {
+    const likes = await full.evaluate(() => window.statsNode.stats("short-lived").likes);
+    const metrics = (await (await fetch(`${env.edge.url}metrics`)).text()).split("\n").filter((l) => /dropped|entries|connections/.test(l) && !l.startsWith("#"));
+    throw new Error(`${error.message}: ${likes} of ${nodes} likes reached the edge node\n${metrics.join("\n")}\n${JSON.stringify(await full.evaluate(() => window.statsNode.syncStatus()))}`);
+  }
+  assert.equal(page.pageError, undefined);
+  await page.context().close();
+  await full.context().close();
 });
