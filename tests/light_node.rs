@@ -134,9 +134,10 @@ fn tweets_let_go_are_told_to_the_observers_of_what_is_shown() {
         node.on_shown(move |tweets| sink.borrow_mut().extend_from_slice(tweets));
         node.merge(likes(50, &tweets(0..3))).await.expect("merged");
         node.watch(&tweets(0..2)).await.expect("stored");
+        node.unwatch(&tweets(0..1));
         assert!(told.borrow().is_empty(), "nothing let go yet: {:?}", told.borrow());
         node.watch(&tweets(2..3)).await.expect("stored");
-        assert_eq!(*told.borrow(), tweets(0..1), "the least recently used");
+        assert_eq!(*told.borrow(), tweets(0..1), "the least recently used unwatched one");
         assert_eq!(node.shown(&tweets(0..1)[0]).stats, Stats::default());
     });
 }

@@ -140,8 +140,8 @@ function render(tweetId) {
     const row = document.createElement("tr");
     row.dataset.node = share.nodeId;
     const name = document.createElement("td");
-    name.textContent = shortId(share.nodeId) + (share.local ? " (this node)" : "");
-    name.title = `${share.nodeId}\ngeneration ${share.generation}`;
+    name.textContent = shortId(share.nodeId) + (share.local ? " (this node)" : share.tally ? " (everyone else, its tally)" : "");
+    name.title = share.tally ? `edge node ${share.nodeId}` : `${share.nodeId}\ngeneration ${share.generation}`;
     if (share.local) name.className = "you";
     row.append(name, ...STATS.map((stat) => {
       const cell = document.createElement("td");

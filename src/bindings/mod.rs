@@ -174,10 +174,13 @@ impl StatsNode {
         let mut once = Some(tweets);
         let unwatch = Closure::<dyn FnMut()>::new(move || {
             if let Some(tweets) = once.take() {
-                node.unwatch(&tweets);
                 if let Some(network) = &network {
                     network.unwatch(&tweets);
                 }
+                // After the watch it ends, which is taken in by a task of its own: `watch` and
+                // its unwatch in one go (a component mounted and unmounted) leave nothing held.
+                let node = node.clone();
+                wasm_bindgen_futures::spawn_local(async move { node.unwatch(&tweets) });
             }
         });
         Ok(unwatch.into_js_value())
@@ -279,10 +282,12 @@ impl StatsNode {
     }
 
     /// Who contributed what to a tweet's statistics: one item per node (and generation of its
-    /// store) that counted anything for it; for each statistic the items add up to `stats`.
+    /// store) that counted anything for it; for each statistic the items add up to `stats`. A
+    /// light node showing a popular tweet from its edge node's tally lists its own item and
+    /// one for the rest (`tally: true`, `nodeId` the edge node's).
     ///
     /// ```js
-    /// node.contributions("tweet-1"); // [{ nodeId: "12D3Koo…", generation: "…", local: true, likes: 1, … }]
+    /// node.contributions("tweet-1"); // [{ nodeId: "12D3Koo…", generation: "…", local: true, tally: false, likes: 1, … }]
     /// ```
     pub fn contributions(
         &self,
@@ -292,10 +297,20 @@ impl StatsNode {
         let node = self.inner.node();
         let local = node.with_replica(|r| r.local_writer());
         let shares = node.with_replica(|r| r.contributions(&tweet));
-        Ok(shares
+        let tallied = node.tally(&tweet);
+        // Shown from a tally, the tweet's counts are the node's own and the tally's rest.
+        let shown = |share: &&crate::core::Contribution| tallied.is_none() || share.writer == local;
+        let mut items: Vec<Contribution> = shares
             .iter()
-            .map(|share| to_js(&Contribution::new(share, share.writer == local)))
-            .collect())
+            .filter(shown)
+            .map(|share| Contribution::new(share, share.writer == local))
+            .collect();
+        if let Some(tallied) = tallied {
+            let own = node.with_replica(|r| r.writer_values(&tweet, local));
+            let edge = tallied.tally.signer.to_string();
+            items.push(Contribution::rest(edge, node.shown(&tweet).stats, own));
+        }
+        Ok(items.iter().map(to_js).collect())
     }
 
     /// Whether counts are kept in IndexedDB (`false`: memory only, for this session).

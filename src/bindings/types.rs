@@ -101,6 +101,9 @@ pub struct Contribution {
     pub generation: String,
     /// Whether it is this node (in this store's generation).
     pub local: bool,
+    /// Whether it is the rest of a popular tweet's counts as the edge node `nodeId` tallied
+    /// them (a light node's), not one node's share (`generation` is then empty).
+    pub tally: bool,
     pub likes: f64,
     pub retweets: f64,
     pub replies: f64,
@@ -114,6 +117,24 @@ impl Contribution {
             node_id: share.writer.node.to_string(),
             generation: share.writer.generation.to_string(),
             local,
+            tally: false,
+            likes,
+            retweets,
+            replies,
+            views,
+        }
+    }
+
+    /// The rest of `shown` beyond this node's `own` counter values: what the tally of the edge
+    /// node `edge` counted of every other node.
+    pub(super) fn rest(edge: String, shown: Stats, own: [i64; 4]) -> Self {
+        let [likes, retweets, replies, views] = StatKind::ALL
+            .map(|kind| shown.get(kind).saturating_sub(own[kind.index()].max(0) as u64) as f64);
+        Contribution {
+            node_id: edge,
+            generation: String::new(),
+            local: false,
+            tally: true,
             likes,
             retweets,
             replies,

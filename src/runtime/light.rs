@@ -1,5 +1,5 @@
 //! A light node's side of the runtime: which tweets it holds other writers' counters of
-//! ([`Interest`]: the watched ones, then the most recently used, at most a bound; the order of
+//! ([`Interest`]: the watched ones, then the most recently used up to a bound; the order of
 //! use kept in `used/{tweet}` records so a reload evicts in the same order), forgetting the
 //! rest in memory and in the store, the tallies its edge nodes sent of popular tweets (kept in
 //! `tally/{tweet}` records, so a reload shows them at once), and the statistics shown, each
