@@ -120,8 +120,9 @@ fn catch_up_answers_beyond_the_intake_allowance_wait_until_it_holds_another() {
         assert!(asker.step_until(start + quiet), "the held-back request has a due time");
         rounds += 1;
     }
+    // Every wait is a round (other rounds are the connections' liveness checks).
     let waits = asker.protocol.stats().catch_up_waits;
-    assert!(waits >= 2 && waits == rounds, "{waits} waits, {rounds} rounds");
+    assert!(waits >= 2 && waits <= rounds, "{waits} waits, {rounds} rounds");
     assert_eq!(asker.replica.sync_digest(), holder.replica.sync_digest());
     // Each answer but the last (under half of all) was waited out at the allowance's rate.
     let took = (asker.now - start).as_secs_f64();

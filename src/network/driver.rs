@@ -243,9 +243,19 @@ impl Driver {
             }
             SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event {
                 connection,
+                result: Ok(_),
+                ..
+            })) => protocol.handle_ping_answered(connection, now),
+            SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event {
+                connection,
+                result: Err(ping::Failure::Unsupported),
+                ..
+            })) => protocol.handle_ping_unsupported(connection),
+            SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event {
+                connection,
                 result: Err(error),
                 ..
-            })) if !matches!(error, ping::Failure::Unsupported) => {
+            })) => {
                 tracing::debug!(?connection, %error, "ping failed: closing the connection");
                 protocol.handle_ping_failed(connection);
             }

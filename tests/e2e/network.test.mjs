@@ -95,6 +95,26 @@ for (const transport of ["websocket", "webrtc-direct"]) {
   });
 }
 
+test("a full tab over WebRTC-direct that went offline and back three times: its like arrives live, not at the next catch-up", async () => {
+  const [a, b] = [await openNode("webrtc-direct"), await openNode("websocket")];
+  for (let cycle = 0; cycle < 3; cycle++) {
+    await a.evaluate(() => window.statsNode.setOnline(false));
+    await a.waitForFunction(() => !window.statsNode.syncStatus().connected, null, { timeout: 10_000 });
+    await a.evaluate(() => window.statsNode.setOnline(true));
+    await a.waitForFunction(() => window.statsNode.syncStatus().connected, null, { timeout: 30_000 });
+  }
+  const liked = await a.evaluate(async () => { await window.statsNode.like("rtc-cycles", "alice"); return Date.now(); });
+  // Live is within milliseconds; the next catch-up (every 30 s) would be far beyond this wait.
+  try {
+    await b.waitForFunction(() => window.statsNode.stats("rtc-cycles").likes === 1, null, { timeout: 5_000 });
+  } catch (error) {
+    const state = await a.evaluate(() => JSON.stringify([window.statsNode.syncStatus(), window.statsNode.peers()]));
+    throw new Error(`${error.message}: ${state}\nedge log:\n${env.edge.log().split("\n").slice(-40).join("\n")}`);
+  }
+  console.log(`the like arrived ${Date.now() - liked} ms after it was made (three offline/online cycles)`);
+  for (const page of [a, b]) await page.context().close();
+});
+
 test("light tabs with partly overlapping feeds converge on the tweets they share and receive nothing of the rest", async () => {
   const open = async () => {
     const page = await (await env.browser.newContext()).newPage();

@@ -14,6 +14,7 @@ mod interface;
 mod light;
 mod limits;
 mod links;
+mod liveness;
 mod split;
 mod stats;
 mod watching;
@@ -38,6 +39,7 @@ pub use interface::{
     WatchCaps,
 };
 use light::Light;
+use liveness::Liveness;
 
 /// The most edge nodes a light node distrusts at once (see [`Protocol::distrust`]).
 const MAX_DISTRUSTED: usize = 64;
@@ -68,6 +70,8 @@ struct Link {
     /// Local changes published before its catch-up started: held by the peer unless found
     /// lacking before it ends.
     confirming: BTreeSet<EntryKey>,
+    /// Whether it told its subscription to the namespace's topic (see `liveness.rs`).
+    subscribed: bool,
 }
 
 impl Link {
@@ -87,6 +91,7 @@ pub struct Protocol {
     links: Links,
     ingest: Ingest,
     light: Light,
+    liveness: Liveness,
     /// Tallies this node signed for its light nodes, kept while they hold.
     tallies: crate::core::SignedTallies,
     /// Edge nodes whose tallies this light node refuses ([`Protocol::distrust`]).
@@ -113,6 +118,7 @@ impl Protocol {
             next_tick: now + config.sync_interval,
             ingest: Ingest::new(config.ingest, now),
             light: Light::default(),
+            liveness: Liveness::default(),
             tallies: crate::core::SignedTallies::default(),
             distrusted: BTreeSet::new(),
             verifications: BTreeMap::new(),
@@ -141,6 +147,7 @@ impl Protocol {
         [
             self.publish_at,
             self.confirm_at,
+            self.liveness.due_at(),
             self.links.next_due(self.online),
             Some(self.next_tick),
             self.light.due_at(),
@@ -159,6 +166,7 @@ impl Protocol {
             self.confirm_later(now);
         }
         self.confirm_due(now);
+        self.close_dead(now);
         let peers = &self.peers;
         for action in self.links.poll(now, self.online, |peer| peers.contains_key(peer)) {
             self.link_action(action, true);
@@ -293,14 +301,18 @@ impl Protocol {
             catch_up: CatchUp::new(Backoff::new(config.sync_retry, config.sync_interval)),
             refused: 0,
             confirming: BTreeSet::new(),
+            subscribed: false,
         });
-        if inbound && let Some(stale) = link.connections.iter().find(|c| c.inbound).map(|c| c.id) {
+        if inbound && link.connections.iter().any(|c| c.inbound) {
             // The peer dialled again, so its earlier connection is dead even if that has not
-            // shown yet (a WebRTC connection can take half a minute to): close it, or gossip
-            // and catch-up would keep using it.
-            self.actions.push_back(Action::HangUp(stale));
+            // shown yet (a WebRTC connection can take half a minute to). Both are closed: it
+            // redials at once and starts clean, as gossipsub tells a peer its subscriptions on
+            // its first connection only (beside a dead one, the new one would never carry them
+            // and the peer's gossip would find no one subscribed).
+            self.actions.push_back(Action::Disconnect(peer));
         }
         link.connections.push(Connection { id: connection, address, inbound, since: now });
+        self.liveness.connected(connection, now);
         link.catch_up.new_connection();
         self.links.connected(peer, dial, now);
         if self.config.light {
@@ -313,6 +325,7 @@ impl Protocol {
     pub fn handle_closed(&mut self, peer: PeerId, connection: ConnectionId, now: Instant) {
         let Some(link) = self.peers.get_mut(&peer) else { return };
         link.connections.retain(|c| c.id != connection);
+        self.liveness.closed(connection);
         if link.connections.is_empty() {
             self.peers.remove(&peer);
             self.light.unwatch(peer, None);
@@ -334,13 +347,10 @@ impl Protocol {
     /// catch-up fetches what came before (the one on connecting may have been answered
     /// before the subscription).
     pub fn handle_subscribed(&mut self, peer: PeerId) {
+        if let Some(link) = self.peers.get_mut(&peer) {
+            link.subscribed = true;
+        }
         self.catch_up(peer);
-    }
-
-    /// A ping on `connection` timed out or failed: the connection is dead; close it (its
-    /// kept address is then redialled).
-    pub fn handle_ping_failed(&mut self, connection: ConnectionId) {
-        self.actions.push_back(Action::HangUp(connection));
     }
 
     /// A gossip message passed on by `source`, charged to it before each piece of work,
@@ -537,30 +547,6 @@ impl Protocol {
                 }
             }
         }
-    }
-
-    /// What became of an [`Action::Publish`]: whether it went out (not when no peer listens).
-    pub fn handle_publish_result(&mut self, keys: &[EntryKey], relay: bool, sent: bool) {
-        let count = keys.len() as u64;
-        if relay {
-            if sent {
-                self.stats.relayed_entries += count;
-            }
-            return;
-        }
-        if sent {
-            self.stats.published_batches += 1;
-            self.stats.published_entries += count;
-            // Gossip says nothing of who took it: a full node's next catch-up confirms it.
-            if self.config.light {
-                for key in keys {
-                    self.unsent.remove(key);
-                }
-            }
-        } else {
-            self.stats.unpublished_entries += count;
-        }
-        self.count_pending();
     }
 
     fn request_id(&mut self) -> RequestId {

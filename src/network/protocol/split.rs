@@ -92,6 +92,30 @@ impl Protocol {
         self.count_pending();
     }
 
+    /// What became of an [`Action::Publish`]: whether it went out (not when no peer listens).
+    pub fn handle_publish_result(&mut self, keys: &[EntryKey], relay: bool, sent: bool) {
+        let count = keys.len() as u64;
+        if relay {
+            if sent {
+                self.stats.relayed_entries += count;
+            }
+            return;
+        }
+        if sent {
+            self.stats.published_batches += 1;
+            self.stats.published_entries += count;
+            // Gossip says nothing of who took it: a full node's next catch-up confirms it.
+            if self.config.light {
+                for key in keys {
+                    self.unsent.remove(key);
+                }
+            }
+        } else {
+            self.stats.unpublished_entries += count;
+        }
+        self.count_pending();
+    }
+
     /// Counts local changes no peer has yet.
     pub(super) fn count_pending(&mut self) {
         let gathered = self.gathered.iter().filter(|k| !self.unsent.contains(k)).count();
