@@ -181,3 +181,25 @@ fn a_feed_scrolled_fast_keeps_one_request_in_flight_per_edge_node() {
     assert_eq!(held(&light, "row-149"), 2);
     assert_eq!(held(&light, "row-148"), 0);
 }
+
+/// A push whose seal shows leaves of a watched tweet and of one unwatched since it was made:
+/// the light node keeps the watched one's leaves, proven anew (a proof covers the leaves shown
+/// together: dropping leaves left the rest failing as `bad_signature`), and counts the rest.
+#[test]
+fn leaves_kept_from_a_seal_partly_unwatched_still_check() {
+    let (mut edge, mut light) = setup();
+    light.protocol.watch(&[tweet("b")], light.now);
+    run(&mut edge, &mut light, Duration::from_millis(100));
+    let before = held(&light, "a");
+    // One seal over likes and views of "a" and "b"; "b" is unwatched before the push comes.
+    gossip_to(&mut edge, 1, liked(200..201, &["a", "b"]));
+    let (id_edge, id_light) = (id(&edge), id(&light));
+    carry(&mut edge, &mut light, id_edge); // merged at the edge node: a push is owed
+    light.protocol.unwatch(&[tweet("b")], light.now);
+    edge.advance(Duration::from_millis(60));
+    while carry(&mut edge, &mut light, id_edge) | carry(&mut light, &mut edge, id_light) {}
+    assert_eq!(held(&light, "a"), before + 2, "the like and view of \"a\"");
+    let stats = light.protocol.stats();
+    assert_eq!(stats.dropped(DropReason::BadSignature), 0, "{stats:?}");
+    assert_eq!(stats.dropped(DropReason::Unsolicited), 2, "those of \"b\"");
+}

@@ -205,6 +205,21 @@ impl Sealed {
         }
     }
 
+    /// Only the leaves `keep` keeps, with their proof made anew from what the others showed of
+    /// the tree (a proof covers the leaves shown together: dropping some leaves the rest
+    /// unprovable). Hashing only, no signature check. `None` if none is kept; unchanged if
+    /// the leaves and proof make no tree (the merge refuses it whole).
+    pub fn narrowed(mut self, keep: impl Fn(&Leaf) -> bool) -> Option<Sealed> {
+        if self.leaves.iter().all(|(_, leaf)| keep(leaf)) {
+            return Some(self);
+        }
+        let Ok(tree) = self.tree() else { return Some(self) };
+        self.leaves.retain(|(_, leaf)| keep(leaf));
+        let indices: Vec<u32> = self.leaves.iter().map(|(i, _)| *i).collect();
+        self.proof = tree.prove(&indices)?;
+        Some(self)
+    }
+
     /// An upper bound of this group's encoded size in a message.
     pub(crate) fn size_bound(&self) -> usize {
         let leaves: usize = self.leaves.iter().map(|(_, l)| l.tweet.as_str().len() + 40).sum();

@@ -327,10 +327,7 @@ impl Protocol {
             Some(asked) => check_from_edge(replica, edge, asked, &entries, &tallies, &[]),
             None => {
                 let before = leaves(&entries) + tallies.len();
-                for group in &mut entries {
-                    group.leaves.retain(|(_, leaf)| self.light.wants(&leaf.tweet));
-                }
-                entries.retain(|group| !group.leaves.is_empty());
+                entries = self.wanted(entries);
                 tallies.retain(|t| self.light.wants(&t.tally.tweet));
                 let dropped = before - leaves(&entries) - tallies.len();
                 self.stats.drop(DropReason::Unsolicited, dropped as u64);
@@ -347,10 +344,7 @@ impl Protocol {
         if asked.is_some() {
             // Tweets unwatched while the answer was on its way: no updates after the last
             // unwatch, so it is let go.
-            for group in &mut entries {
-                group.leaves.retain(|(_, leaf)| self.light.wants(&leaf.tweet));
-            }
-            entries.retain(|group| !group.leaves.is_empty());
+            entries = self.wanted(entries);
             tallies.retain(|t| self.light.wants(&t.tally.tweet));
         }
         let unproven = self.drop_unproven(&mut entries, replica);
@@ -362,6 +356,15 @@ impl Protocol {
             self.stats.tallies_received += tallies.len() as u64;
             self.actions.push_back(Action::Tallies { from: peer, tallies, untallied });
         }
+    }
+}
+
+impl Protocol {
+    /// The leaves of tweets this light node watches, each group's proof made anew for the
+    /// leaves it keeps ([`Sealed::narrowed`]: a group's proof covers its leaves together).
+    fn wanted(&self, entries: Vec<Sealed>) -> Vec<Sealed> {
+        let wants = |leaf: &crate::core::Leaf| self.light.wants(&leaf.tweet);
+        entries.into_iter().filter_map(|group| group.narrowed(wants)).collect()
     }
 }
 
