@@ -63,6 +63,11 @@ impl Edge {
     fn idle(&self) -> bool {
         self.in_flight.is_none() && self.unwatch_in_flight.is_none()
     }
+
+    /// Whether nothing is left to tell it.
+    fn told_all(&self) -> bool {
+        self.queue.is_empty() && self.unwatching.is_empty()
+    }
 }
 
 /// A request due to an edge node.
@@ -351,7 +356,7 @@ impl Light {
     /// The requests due to edge nodes at `now`.
     pub(super) fn asks_due(&mut self, now: Instant) -> Vec<(PeerId, Ask)> {
         for edge in self.edges.values_mut() {
-            if edge.queue.is_empty() && edge.unwatching.is_empty() {
+            if edge.told_all() {
                 edge.ask_at = None; // what was due was undone before it went
             }
         }
@@ -372,7 +377,7 @@ impl Light {
         for tweet in &tweets {
             edge.unwatching.remove(tweet);
         }
-        if edge.unwatching.is_empty() && edge.queue.is_empty() {
+        if edge.told_all() {
             edge.ask_at = None;
         }
         edge.unwatch_in_flight = Some((request, tweets));
@@ -397,7 +402,7 @@ impl Light {
             let again = tweets.into_iter().filter(|t| !self.watched.contains_key(t));
             edge.unwatching.extend(again);
         }
-        if !edge.unwatching.is_empty() || !edge.queue.is_empty() {
+        if !edge.told_all() {
             edge.ask_at = Some(if failed { retry_at } else { now });
         }
         true
@@ -409,7 +414,7 @@ impl Light {
         for tweet in &tweets {
             edge.queue.remove(tweet);
         }
-        if edge.queue.is_empty() && edge.unwatching.is_empty() {
+        if edge.told_all() {
             edge.ask_at = None;
         }
         edge.in_flight = Some((request, tweets.into_iter().collect()));
@@ -437,7 +442,7 @@ impl Light {
         };
         let again: Vec<TweetId> =
             again.into_iter().filter(|t| self.watched.contains_key(*t)).cloned().collect();
-        if !again.is_empty() || !edge.queue.is_empty() || !edge.unwatching.is_empty() {
+        if !again.is_empty() || !edge.told_all() {
             edge.ask_at = Some(if later.is_some() { now } else { retry_at });
         }
         edge.queue.extend(again);
