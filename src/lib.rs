@@ -46,7 +46,7 @@ pub use crate::network::protocol::{
 };
 pub use crate::network::{BoxError, NetworkError};
 #[cfg(not(target_arch = "wasm32"))]
-pub use crate::network::{NetworkMetrics, WebRtcCertificate};
+pub use crate::network::{NetworkMetrics, Transports, WebRtcCertificate, WebSocketTls};
 pub use crate::runtime::{
     ActionError, Applied, ChangeSource, Changes, Minting, Node, OpenError, Peer, PeerHandle, Shown,
     wall_clock,

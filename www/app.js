@@ -244,7 +244,7 @@ async function start() {
   onlineSwitch.disabled = bootstrap.length === 0;
   onlineSwitch.checked = bootstrap.length > 0;
   node.addEventListener("change", (e) => render(e.detail.tweetId));
-  node.addEventListener("warning", (e) => showError(e.detail));
+  node.addEventListener("warning", (e) => showError(e.detail.message));
   document.querySelectorAll("[data-tweet]").forEach((card) => onScreen.observe(card));
   renderStatus();
   setInterval(renderStatus, 1000);

@@ -7,7 +7,7 @@ use errors::{range_error, type_error};
 use libp2p::Multiaddr;
 use libp2p::multiaddr::Protocol;
 use serde::de::DeserializeOwned;
-use types::{ChangeSource, StatsChange, StatsNodeOptions};
+use types::{ChangeSource, StatsChange, StatsNodeOptions, Warning, WarningCode};
 
 /// A checked id from a JS argument: `TypeError` if not a string, `RangeError` if invalid.
 pub(super) fn id<T: std::str::FromStr<Err = KeyError>>(
@@ -171,8 +171,41 @@ pub(super) fn dispatch(target: &EventTarget, kind: &str, detail: &JsValue) {
     }
 }
 
-/// Dispatches after the current task, so listeners added right after `open` resolves hear it.
-pub(super) fn dispatch_later(target: &EventTarget, kind: &str, message: &str) {
-    let (target, kind, detail) = (target.clone(), kind.to_owned(), JsValue::from_str(message));
-    set_timeout(&Closure::once_into_js(move || dispatch(&target, &kind, &detail)));
+/// Dispatches a "warning" after the current task (so listeners added right after `open`
+/// resolves hear it), and says it in the console.
+pub(super) fn warn_later(target: &EventTarget, code: WarningCode, message: String) {
+    web_sys::console::warn_1(&format!("warpnet-stats: {message}").into());
+    let detail: JsValue = to_js(&Warning { code, message }).into();
+    let target = target.clone();
+    set_timeout(&Closure::once_into_js(move || dispatch(&target, "warning", &detail)));
+}
+
+/// Why none of `bootstrap` can be dialled from this page or worker, if none can: a page served
+/// over https opens WebSocket over TLS only (`/tls/ws`, `/wss`: mixed content is blocked),
+/// WebRTC-direct needs `RTCPeerConnection` (a worker has none), and TCP no page can open.
+pub(super) fn undialable(bootstrap: &[Multiaddr]) -> Option<String> {
+    let global = js_sys::global();
+    let https = js_sys::Reflect::get(&global, &"location".into())
+        .and_then(|location| js_sys::Reflect::get(&location, &"protocol".into()))
+        .is_ok_and(|protocol| protocol.as_string().as_deref() == Some("https:"));
+    let webrtc = js_sys::Reflect::has(&global, &"RTCPeerConnection".into()).unwrap_or(false);
+    let dialable = |address: &Multiaddr| {
+        let parts: Vec<Protocol> = address.iter().collect();
+        let tls = parts.iter().any(|p| matches!(p, Protocol::Tls | Protocol::Wss(_)));
+        let ws = parts.iter().any(|p| matches!(p, Protocol::Ws(_) | Protocol::Wss(_)));
+        let direct = parts.iter().any(|p| matches!(p, Protocol::WebRTCDirect));
+        (ws && (tls || !https)) || (direct && webrtc)
+    };
+    if bootstrap.iter().any(dialable) {
+        return None;
+    }
+    let why = match (https, webrtc) {
+        (true, false) => {
+            "this page is served over https (WebSocket needs wss://: /tls/ws or /wss) and a worker has no WebRTC"
+        }
+        (true, true) => "this page is served over https (WebSocket needs wss://: /tls/ws or /wss)",
+        (false, false) => "they are neither WebSocket nor, outside a worker, WebRTC-direct",
+        (false, true) => "they are neither WebSocket nor WebRTC-direct",
+    };
+    Some(format!("no bootstrap address can be dialled from here: {why}"))
 }

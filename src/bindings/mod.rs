@@ -16,7 +16,9 @@ use crate::core::{
 };
 use crate::runtime::{BrowserNode, OnChange};
 use convert::to_js;
-use types::{ChangeSource, Contribution, IdentityStatus, PeerInfo, SyncStatus, TweetStats};
+use types::{
+    ChangeSource, Contribution, IdentityStatus, PeerInfo, SyncStatus, TweetStats, WarningCode,
+};
 
 #[wasm_bindgen(typescript_custom_section)]
 const EVENTS: &str = r#"
@@ -26,8 +28,9 @@ export interface StatsNode {
   addEventListener(kind: "change", listener: (event: CustomEvent<StatsChange>) => void): void;
   /** How minting the node's identity proof goes, while it is minted. */
   addEventListener(kind: "identity", listener: (event: CustomEvent<IdentityStatus>) => void): void;
-  /** Something the page should know, e.g. IndexedDB unavailable (counting in memory only). */
-  addEventListener(kind: "warning", listener: (event: CustomEvent<string>) => void): void;
+  /** Something the page should know, with a code: IndexedDB unavailable (counting in memory
+   * only), no bootstrap address this page can dial, no edge node answering. */
+  addEventListener(kind: "warning", listener: (event: CustomEvent<Warning>) => void): void;
   /** Stops listening. */
   removeEventListener(kind: "change" | "identity" | "warning", listener: Function): void;
 }
@@ -167,7 +170,7 @@ impl StatsNode {
         wasm_bindgen_futures::spawn_local(async move {
             if let Err(error) = node.watch(&watched).await {
                 let message = format!("keeping a watch: {error}");
-                convert::dispatch_later(&events, "warning", &message);
+                convert::warn_later(&events, WarningCode::WatchFailed, message);
             }
         });
         let node = self.inner.node().clone();
@@ -436,22 +439,37 @@ impl StatsNode {
             .await
             .map_err(|e| errors::open(&e))?;
         if !bootstrap.is_empty() {
+            if let Some(message) = convert::undialable(&bootstrap) {
+                convert::warn_later(&events, WarningCode::NoDialableAddress, message);
+            }
             let target = events.clone();
             let on_minting = move |minting| {
                 let status = to_js(&IdentityStatus::from(minting));
                 convert::dispatch(&target, "identity", &status.into());
             };
             let joined = inner.join(bootstrap, on_minting).await;
-            joined.map_err(|e| errors::error(errors::Code::Network, &e.to_string()))?;
+            let network =
+                joined.map_err(|e| errors::error(errors::Code::Network, &e.to_string()))?;
+            let target = events.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                futures_timer::Delay::new(NO_EDGE_NODE_AFTER).await;
+                if network.online() && network.peers().is_empty() {
+                    let message = "no edge node answered within 10 seconds: still trying (see \
+                                   syncStatus().dials)";
+                    convert::warn_later(&target, WarningCode::NoEdgeNode, message.into());
+                }
+            });
         }
         if let Some(reason) = inner.fallback() {
             let message = format!("IndexedDB unavailable, counting in memory only: {reason}");
-            web_sys::console::warn_1(&message.clone().into());
-            convert::dispatch_later(&events, "warning", &message);
+            convert::warn_later(&events, WarningCode::NoIndexedDb, message);
         }
         Ok(StatsNode { inner: Rc::new(inner), events, closed: Rc::default() })
     }
 }
+
+/// How long after opening a node with no edge node connected warns (`no-edge-node`).
+const NO_EDGE_NODE_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
 
 mod convert;
 mod errors;

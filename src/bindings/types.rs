@@ -186,6 +186,28 @@ impl From<Minting> for IdentityStatus {
     }
 }
 
+/// Something the page should know (`detail` of the "warning" event).
+#[derive(Debug, Serialize, Tsify)]
+pub(super) struct Warning {
+    pub(super) code: WarningCode,
+    pub(super) message: String,
+}
+
+/// What a warning is about.
+#[derive(Debug, Clone, Copy, Serialize, Tsify)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum WarningCode {
+    /// IndexedDB cannot be used: the node counts in memory only, for this session.
+    NoIndexedDb,
+    /// None of the bootstrap addresses can be dialled from this page (a page served over
+    /// https can only open `wss://`: `/tls/ws` or `/wss`; a worker has no WebRTC).
+    NoDialableAddress,
+    /// No edge node answered within 10 seconds of opening.
+    NoEdgeNode,
+    /// A watch could not be kept in the node's books (its counts are not held).
+    WatchFailed,
+}
+
 /// What the network did, for troubleshooting.
 #[derive(Debug, Serialize, Tsify)]
 #[serde(rename_all = "camelCase")]

@@ -4,7 +4,7 @@
 //! answered one at a time ([`Driver::answer_next`]), so building answers never holds up the
 //! events behind them (a like's gossip under a flood of requests).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 
 use futures::StreamExt;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance};
@@ -18,6 +18,7 @@ use super::NetworkError;
 use super::behaviour::{Behaviour, BehaviourEvent, topic};
 use super::codec::Frame;
 use super::protocol::{Action, DialId, Protocol, RequestId, SyncFailure, Verdict};
+use super::waiting::Waiting;
 use crate::core::{Namespace, Replica};
 
 /// Told of every swarm event (for metrics).
@@ -38,42 +39,6 @@ enum Turn {
     Peer(PeerId),
 }
 
-/// Requests waiting for an answer, one address's at a time in turn (its oldest first): peers
-/// keeping many in flight, whatever their number of peer ids, wait for their address's turn
-/// like every other rather than holding up those that came after theirs. At most the streams
-/// each connection may hold open.
-#[derive(Default)]
-struct Waiting {
-    by_turn: HashMap<Turn, VecDeque<Asked>>,
-    turns: VecDeque<Turn>,
-}
-
-impl Waiting {
-    fn push(&mut self, turn: Turn, asked: Asked) {
-        let queue = self.by_turn.entry(turn).or_default();
-        if queue.is_empty() {
-            self.turns.push_back(turn);
-        }
-        queue.push_back(asked);
-    }
-
-    fn pop(&mut self) -> Option<Asked> {
-        let turn = self.turns.pop_front()?;
-        let queue = self.by_turn.get_mut(&turn)?;
-        let asked = queue.pop_front();
-        if queue.is_empty() {
-            self.by_turn.remove(&turn);
-        } else {
-            self.turns.push_back(turn);
-        }
-        asked
-    }
-
-    fn is_empty(&self) -> bool {
-        self.turns.is_empty()
-    }
-}
-
 /// A swarm and the ids it shares with the protocol.
 pub(crate) struct Driver {
     swarm: Swarm<Behaviour>,
@@ -81,8 +46,8 @@ pub(crate) struct Driver {
     dials: HashMap<ConnectionId, (DialId, Option<PeerId>)>,
     requests: HashMap<OutboundRequestId, RequestId>,
     light_requests: HashMap<OutboundRequestId, RequestId>,
-    /// Catch-up and light requests waiting for an answer.
-    asked: Waiting,
+    /// Catch-up and light requests waiting for an answer, in turn by address and by peer.
+    asked: Waiting<Turn, PeerId, Asked>,
     listen_addrs: Vec<Multiaddr>,
     /// Told of every event (set by the metrics, natively).
     pub(super) recorder: Option<Recorder>,
@@ -116,6 +81,11 @@ impl Driver {
             .map_err(|source| NetworkError::Listen { address, source })
     }
 
+    /// Tells peers (by identify) that this node is reachable at `address`.
+    pub(crate) fn advertise(&mut self, address: Multiaddr) {
+        self.swarm.add_external_address(address);
+    }
+
     pub(crate) fn peer_id(&self) -> PeerId {
         *self.swarm.local_peer_id()
     }
@@ -135,8 +105,11 @@ impl Driver {
         !self.asked.is_empty()
     }
 
-    /// Answers the next request waiting (the oldest of the next peer in turn, if its stream is
-    /// still open) from `replica`, as the protocol decides.
+    /// Answers the next request waiting (the oldest of the peer next in turn, if its stream is
+    /// still open) from `replica`, as the protocol decides. (Turns are counted, not the work
+    /// of each: an answer's size is bounded, and turns weighed by it gave a peer whose
+    /// requests were refused, cheap each, many more of them than those answered:
+    /// `scripts/bench --hostile`'s `answer-hog`.)
     pub(crate) fn answer_next(
         &mut self,
         protocol: &mut Protocol,
@@ -144,19 +117,18 @@ impl Driver {
         now: Instant,
     ) {
         let Some((peer, request, channel, light)) = self.asked.pop() else { return };
-        if !channel.is_open() {
-            return;
-        }
         // A refused request gets no response: the peer sees its stream end.
-        let behaviour = self.swarm.behaviour_mut();
-        if light {
-            if let Some(reply) = protocol.handle_light_request(peer, &request, replica, now) {
+        if channel.is_open() {
+            let behaviour = self.swarm.behaviour_mut();
+            if light {
+                if let Some(reply) = protocol.handle_light_request(peer, &request, replica, now) {
+                    let frame = Frame::new(reply.bytes, reply.chunked);
+                    let _ = behaviour.light.send_response(channel, frame);
+                }
+            } else if let Some(reply) = protocol.handle_sync_request(peer, &request, replica, now) {
                 let frame = Frame::new(reply.bytes, reply.chunked);
-                let _ = behaviour.light.send_response(channel, frame);
+                let _ = behaviour.sync.send_response(channel, frame);
             }
-        } else if let Some(reply) = protocol.handle_sync_request(peer, &request, replica, now) {
-            let frame = Frame::new(reply.bytes, reply.chunked);
-            let _ = behaviour.sync.send_response(channel, frame);
         }
     }
 
@@ -190,7 +162,7 @@ impl Driver {
             })) => match message {
                 request_response::Message::Request { request, channel, .. } => {
                     let turn = protocol.address_of(&peer).map_or(Turn::Peer(peer), Turn::Address);
-                    self.asked.push(turn, (peer, request.bytes, channel, false));
+                    self.asked.push(turn, peer, (peer, request.bytes, channel, false));
                 }
                 request_response::Message::Response { request_id, response } => {
                     if let Some(request) = self.requests.remove(&request_id) {
@@ -220,7 +192,7 @@ impl Driver {
             })) => match message {
                 request_response::Message::Request { request, channel, .. } => {
                     let turn = protocol.address_of(&peer).map_or(Turn::Peer(peer), Turn::Address);
-                    self.asked.push(turn, (peer, request.bytes, channel, true));
+                    self.asked.push(turn, peer, (peer, request.bytes, channel, true));
                 }
                 request_response::Message::Response { request_id, response } => {
                     if let Some(request) = self.light_requests.remove(&request_id) {

@@ -16,6 +16,7 @@ mod metrics;
 mod native;
 mod per_ip;
 pub(crate) mod protocol;
+mod waiting;
 
 #[cfg(target_arch = "wasm32")]
 pub(crate) use browser::build_swarm;
@@ -25,9 +26,9 @@ pub(crate) use driver::{Driver, Event};
 #[cfg(not(target_arch = "wasm32"))]
 pub use metrics::NetworkMetrics;
 #[cfg(not(target_arch = "wasm32"))]
-pub use native::WebRtcCertificate;
+pub use native::{Transports, WebRtcCertificate, WebSocketTls};
 #[cfg(not(target_arch = "wasm32"))]
-pub(crate) use native::{build_swarm, build_swarm_with_webrtc};
+pub(crate) use native::{build_swarm, build_swarm_with};
 
 /// A boxed error from a library underneath.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -50,4 +51,7 @@ pub enum NetworkError {
     /// A WebRTC certificate could not be made or read.
     #[error("WebRTC certificate")]
     Certificate(#[source] BoxError),
+    /// A TLS certificate chain or key could not be read or used.
+    #[error("TLS certificate")]
+    Tls(#[source] BoxError),
 }

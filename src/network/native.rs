@@ -41,6 +41,63 @@ impl WebRtcCertificate {
     }
 }
 
+/// A TLS certificate chain and its private key for WebSocket: with it a node listens on
+/// `/tls/ws` addresses, which pages served over https dial (as `wss://`).
+#[derive(Clone)]
+pub struct WebSocketTls {
+    key: Vec<u8>,
+    chain: Vec<Vec<u8>>,
+}
+
+impl WebSocketTls {
+    /// Reads a PEM certificate chain (the node's own certificate first) and a PEM private key
+    /// (PKCS#8, PKCS#1 or SEC1), checking that they make a TLS server's configuration.
+    pub fn from_pem(chain: &[u8], key: &[u8]) -> Result<Self, NetworkError> {
+        use rustls_pki_types::pem::PemObject;
+        use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+        let tls = |what: String| NetworkError::Tls(what.into());
+        let chain: Vec<Vec<u8>> = CertificateDer::pem_slice_iter(chain)
+            .map(|c| c.map(|c| c.to_vec()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| tls(format!("the certificate chain: {e}")))?;
+        if chain.is_empty() {
+            return Err(tls("the certificate chain holds no certificate".into()));
+        }
+        let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| tls(format!("the key: {e}")))?;
+        let key = key.secret_der().to_vec();
+        let websocket = Self { key, chain };
+        websocket.config()?;
+        Ok(websocket)
+    }
+
+    /// The configuration libp2p's WebSocket transport takes.
+    fn config(&self) -> Result<libp2p::websocket::tls::Config, NetworkError> {
+        use libp2p::websocket::tls;
+        // `tls::PrivateKey::new` panics on a key it cannot tell the format of: told here.
+        rustls_pki_types::PrivateKeyDer::try_from(self.key.clone())
+            .map_err(|e| NetworkError::Tls(format!("the key: {e}").into()))?;
+        let chain = self.chain.iter().map(|c| tls::Certificate::new(c.clone()));
+        tls::Config::new(tls::PrivateKey::new(self.key.clone()), chain)
+            .map_err(|e| NetworkError::Tls(Box::new(e)))
+    }
+}
+
+impl std::fmt::Debug for WebSocketTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocketTls").field("certificates", &self.chain.len()).finish()
+    }
+}
+
+/// What a native node's transports need beyond TCP and WebSocket.
+#[derive(Debug, Clone, Default)]
+pub struct Transports {
+    /// A certificate to listen on WebRTC-direct addresses (`/udp/<port>/webrtc-direct`), which
+    /// browsers dial without TLS.
+    pub webrtc: Option<WebRtcCertificate>,
+    /// A certificate to listen on WebSocket over TLS (`/tcp/<port>/tls/ws`).
+    pub websocket_tls: Option<WebSocketTls>,
+}
+
 /// A swarm for `identity` in `namespace` with TCP and WebSocket transports. Must be called
 /// inside a tokio runtime.
 pub(crate) async fn build_swarm(
@@ -48,23 +105,24 @@ pub(crate) async fn build_swarm(
     namespace: &Namespace,
     caps: ConnectionCaps,
 ) -> Result<Swarm<Behaviour>, NetworkError> {
-    build_swarm_with_webrtc(identity, namespace, caps, None).await
+    build_swarm_with(identity, namespace, caps, Transports::default()).await
 }
 
 /// Like [`build_swarm`], and listening on WebRTC-direct addresses too
 /// (`/ip4/.../udp/<port>/webrtc-direct`, which browsers dial without TLS) given a certificate.
-pub(crate) async fn build_swarm_with_webrtc(
+pub(crate) async fn build_swarm_with(
     identity: &Identity,
     namespace: &Namespace,
     caps: ConnectionCaps,
-    webrtc: Option<WebRtcCertificate>,
+    transports: Transports,
 ) -> Result<Swarm<Behaviour>, NetworkError> {
+    let tls = transports.websocket_tls.as_ref().map(WebSocketTls::config).transpose()?;
     let transport = |e: BoxError| NetworkError::Transport(e);
     let swarm = SwarmBuilder::with_existing_identity(identity.to_libp2p())
         .with_tokio()
         .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
         .map_err(|e| transport(Box::new(e)))?
-        .with_other_transport(|key| match webrtc {
+        .with_other_transport(|key| match transports.webrtc {
             Some(WebRtcCertificate(certificate)) => OptionalTransport::some(
                 libp2p_webrtc::tokio::Transport::new(key.clone(), certificate).map(
                     |(peer, connection), _| {
@@ -75,7 +133,7 @@ pub(crate) async fn build_swarm_with_webrtc(
             None => OptionalTransport::none(),
         })
         .map_err(|e| transport(Box::new(e)))?
-        .with_other_transport(websocket)
+        .with_other_transport(|key| websocket(key, tls))
         .map_err(|e| transport(Box::new(e)))?
         .with_dns()
         .map_err(|e| transport(Box::new(e)))?
@@ -90,10 +148,16 @@ pub(crate) async fn build_swarm_with_webrtc(
 /// the wire limit: libp2p's default (256 MiB) lets a 15-byte frame header, sent before any
 /// authentication, make the node reserve that much. Honest peers' messages are noise frames,
 /// at most 64 KiB.
-fn websocket(key: &libp2p::identity::Keypair) -> Result<Boxed<(PeerId, StreamMuxerBox)>, BoxError> {
+fn websocket(
+    key: &libp2p::identity::Keypair,
+    tls: Option<libp2p::websocket::tls::Config>,
+) -> Result<Boxed<(PeerId, StreamMuxerBox)>, BoxError> {
     let tcp = tcp::tokio::Transport::new(tcp::Config::default().nodelay(true));
     let mut websocket = libp2p::websocket::Config::new(libp2p::dns::tokio::Transport::system(tcp)?);
     websocket.set_max_data_size(MAX_MESSAGE_BYTES);
+    if let Some(tls) = tls {
+        websocket.set_tls_config(tls);
+    }
     Ok(websocket
         .upgrade(libp2p::core::upgrade::Version::V1Lazy)
         .authenticate(noise::Config::new(key)?)

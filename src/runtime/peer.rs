@@ -32,7 +32,7 @@ use crate::network::protocol::NetworkStats;
 use crate::network::protocol::{Action, MergeFrom, PeerConfig, Protocol};
 use crate::network::{Driver, Event, NetworkError, build_swarm};
 #[cfg(not(target_arch = "wasm32"))]
-use crate::network::{NetworkMetrics, WebRtcCertificate, build_swarm_with_webrtc};
+use crate::network::{NetworkMetrics, Transports, build_swarm_with};
 use crate::storage::{Store, StoreError};
 
 /// The wall-clock time of an instant the network reported (e.g. [`NetworkStats::last_sync`]).
@@ -122,22 +122,18 @@ impl<S: Store + 'static> Peer<S> {
         Ok(Self::with_driver(node, driver, config))
     }
 
-    /// Like [`Peer::new`], and also able to listen on WebRTC-direct addresses
-    /// (`/ip4/.../udp/<port>/webrtc-direct`), which browsers can dial without TLS.
+    /// Like [`Peer::new`], and also able to listen on what `transports` allows: WebRTC-direct
+    /// addresses (`/ip4/.../udp/<port>/webrtc-direct`), which browsers dial without TLS, and
+    /// WebSocket over TLS (`/tcp/<port>/tls/ws`), which pages served over https dial.
     #[cfg(not(target_arch = "wasm32"))]
-    pub async fn with_webrtc(
+    pub async fn with_transports(
         node: Rc<Node<S>>,
         config: PeerConfig,
-        certificate: WebRtcCertificate,
+        transports: Transports,
     ) -> Result<Self, NetworkError> {
         let identity = node.with_replica(|r| r.identity().clone());
-        let swarm = build_swarm_with_webrtc(
-            &identity,
-            &node.namespace(),
-            config.connections,
-            Some(certificate),
-        )
-        .await?;
+        let (namespace, caps) = (node.namespace(), config.connections);
+        let swarm = build_swarm_with(&identity, &namespace, caps, transports).await?;
         let driver = Driver::new(swarm, &node.namespace(), config.light);
         Ok(Self::with_driver(node, driver, config))
     }
@@ -191,6 +187,12 @@ impl<S: Store + 'static> Peer<S> {
     /// show in [`PeerHandle::listen_addrs`] once the peer runs.
     pub fn listen(&mut self, address: Multiaddr) -> Result<(), NetworkError> {
         self.driver.listen(address)
+    }
+
+    /// Tells peers (by identify) that this node is reachable at `address` (a public name,
+    /// say `/dns4/stats.example.com/tcp/443/tls/ws`, where it listens behind a proxy or NAT).
+    pub fn advertise(&mut self, address: Multiaddr) {
+        self.driver.advertise(address);
     }
 
     /// A handle to the peer, usable while it runs.

@@ -1,7 +1,7 @@
-//! The edge node's HTTP server: the demo page (`/`), the npm package (`/pkg/`), this node's
-//! multiaddrs and namespace (`/bootstrap.json`, how the demo page finds its edge node and the
-//! network to join) and Prometheus
-//! `/metrics` (to loopback clients only, unless `--public-metrics`). Every response carries
+//! The edge node's HTTP server (HTTPS given a certificate): the demo page (`/`), the npm
+//! package (`/pkg/`), this node's multiaddrs and namespace (`/bootstrap.json`, how a page finds
+//! its edge node and the network to join, readable by the pages of the origins allowed) and
+//! Prometheus `/metrics` (to loopback clients only, unless `--public-metrics`). Every response carries
 //! headers that keep browsers from sniffing types, framing the page or loading scripts from
 //! elsewhere. The server runs on two threads of its own, so a busy node never delays a page; the
 //! peer's state lives on the node's thread, which handlers ask through a channel, serving the
@@ -15,12 +15,18 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
+use axum::http::Method;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use libp2p::Multiaddr;
+use libp2p::multiaddr::Protocol;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio_rustls::rustls;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
 use tower_service::Service;
 use warpnet_stats::{Namespace, NetworkMetrics, PeerHandle};
@@ -36,7 +42,36 @@ pub(crate) struct Site {
     /// How long a client may take to send a request's headers once connected, and may leave
     /// a response waiting for it to take more (a client that stops reading is hung up on).
     pub(crate) header_timeout: Duration,
+    /// The addresses `/bootstrap.json` lists (the listened ones if none).
+    pub(crate) advertised: Vec<Multiaddr>,
+    /// The origins whose pages may read `/bootstrap.json` (`*`: any).
+    pub(crate) cors_origins: Vec<String>,
+    /// Serve HTTPS with this configuration (else plain HTTP).
+    pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
 }
+
+/// An HTTPS server's configuration from a PEM certificate chain and private key.
+pub(crate) fn tls_config(chain: &[u8], key: &[u8]) -> Result<Arc<rustls::ServerConfig>, String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(chain)
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("--tls-cert: {e}"))?;
+    let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| format!("--tls-key: {e}"))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| format!("--tls-cert and --tls-key: {e}"))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// A connection's bytes, over TLS or not.
+trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 
 /// The most HTTP connections served at once; more wait in the listener's backlog.
 const MAX_CONNECTIONS: usize = 256;
@@ -51,6 +86,12 @@ const FEW: usize = 2;
 /// The most a connection buffers of a request or a response: a client that reads slowly holds
 /// no more of the node's memory than this.
 const HTTP_BUFFER: usize = 64 << 10;
+
+/// The most of a response the kernel buffers for a client: a slow reader's share of the
+/// node's memory and of its copying, past what [`HTTP_BUFFER`] holds (left to itself, Linux
+/// grows a connection's buffer to 4 MiB, a 3 MB file at once). Enough for 2.5 MB/s at 100 ms
+/// of round trip (the kernel doubles it for its own books).
+const SEND_BUFFER: usize = 128 << 10;
 
 /// The longest a connection lasts, whatever it does (a 3 MB file at 100 kB/s takes 30 s).
 const CONNECTION_DEADLINE: Duration = Duration::from_secs(120);
@@ -101,12 +142,13 @@ pub(crate) async fn serve(
     let address = listener.local_addr().unwrap_or(address);
     let (queries, mut asked) = mpsc::channel::<(Query, oneshot::Sender<String>)>(QUEUED_QUERIES);
     let (namespace, public_metrics) = (site.namespace.clone(), site.public_metrics);
-    let last = [bootstrap_json(&peer, &namespace), metrics.encode()];
+    let advertised = site.advertised.clone();
+    let last = [bootstrap_json(&peer, &namespace, &advertised), metrics.encode()];
     let asker = Asker { queries, last: Arc::new(Mutex::new(last)) };
     tokio::task::spawn_local(async move {
         while let Some((query, reply)) = asked.recv().await {
             let _ = reply.send(match query {
-                Query::Bootstrap => bootstrap_json(&peer, &namespace),
+                Query::Bootstrap => bootstrap_json(&peer, &namespace, &advertised),
                 Query::Metrics => metrics.encode(),
             });
         }
@@ -120,14 +162,21 @@ pub(crate) async fn serve(
             }
         },
     ));
+    let cors = CorsLayer::new().allow_methods([Method::GET]).allow_origin(
+        if site.cors_origins.iter().any(|o| o == "*") {
+            AllowOrigin::any()
+        } else {
+            AllowOrigin::list(site.cors_origins.iter().filter_map(|o| o.parse().ok()))
+        },
+    );
     let app = Router::new()
-        .route("/bootstrap.json", get(bootstrap))
+        .route("/bootstrap.json", get(bootstrap).layer(cors))
         .route("/metrics", metrics)
         .nest_service("/pkg", directory(&site.pkg))
         .fallback_service(directory(&site.www))
         .with_state(asker)
         .layer(middleware::from_fn(secure));
-    let header_timeout = site.header_timeout;
+    let (header_timeout, tls) = (site.header_timeout, site.tls.clone());
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let per_address: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
     // Two threads: a burst of connections (a crowd reconnecting) on one leaves the other free
@@ -155,7 +204,10 @@ pub(crate) async fn serve(
                 tracing::debug!(%client, "HTTP connection refused: its address holds its share");
                 continue;
             };
-            let app = app.clone();
+            if let Err(error) = socket2::SockRef::from(&stream).set_send_buffer_size(SEND_BUFFER) {
+                tracing::debug!(%error, %client, "cannot bound an HTTP connection's send buffer");
+            }
+            let (app, tls) = (app.clone(), tls.clone());
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |mut request: Request<_>| {
                     request.extensions_mut().insert(ConnectInfo(client));
@@ -163,6 +215,20 @@ pub(crate) async fn serve(
                 });
                 let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
                 stream.set_write_timeout(Some(header_timeout));
+                let stream: Box<dyn Io> = match tls {
+                    None => Box::new(Box::pin(stream)),
+                    Some(tls) => {
+                        let accept = tokio_rustls::TlsAcceptor::from(tls).accept(Box::pin(stream));
+                        match tokio::time::timeout(header_timeout, accept).await {
+                            Ok(Ok(stream)) => Box::new(stream),
+                            Ok(Err(error)) => {
+                                tracing::debug!(%error, %client, "TLS handshake failed");
+                                return drop((share, permit));
+                            }
+                            Err(_) => return drop((share, permit)),
+                        }
+                    }
+                };
                 // One request per connection, its headers within the timeout, its response
                 // taken as it goes, all within a deadline: no client holds a connection (of
                 // the few there are) by idling, trickling or not reading.
@@ -171,7 +237,7 @@ pub(crate) async fn serve(
                     .header_read_timeout(header_timeout)
                     .max_buf_size(HTTP_BUFFER)
                     .keep_alive(false)
-                    .serve_connection(TokioIo::new(Box::pin(stream)), service);
+                    .serve_connection(TokioIo::new(stream), service);
                 match tokio::time::timeout(CONNECTION_DEADLINE, served).await {
                     Ok(Err(error)) => {
                         tracing::debug!(%error, %client, "HTTP connection ended with an error");
@@ -187,7 +253,8 @@ pub(crate) async fn serve(
         .name("http".into())
         .spawn(move || runtime.block_on(accept))
         .map_err(|e| format!("cannot start the HTTP server's thread: {e}"))?;
-    tracing::info!(url = %format!("http://{address}/"), "serving the demo page");
+    let scheme = if site.tls.is_some() { "https" } else { "http" };
+    tracing::info!(url = %format!("{scheme}://{address}/"), "serving the demo page");
     Ok(())
 }
 
@@ -310,13 +377,22 @@ async fn prometheus(State(asker): State<Asker>) -> Result<Response, StatusCode> 
     Ok(([(header::CONTENT_TYPE, kind)], body).into_response())
 }
 
-/// `{"peerId": "...", "namespace": "...", "addresses": [...]}`: the addresses browsers can dial
-/// (WebSocket and WebRTC-direct) first, then the others.
-fn bootstrap_json(peer: &PeerHandle, namespace: &Namespace) -> String {
-    let mut addresses: Vec<String> = peer.listen_addrs().iter().map(|a| a.to_string()).collect();
+/// `{"peerId": "...", "namespace": "...", "addresses": [...]}`: the addresses advertised, each
+/// ending in this node's `/p2p/` id, or if none those listened on, those browsers can dial
+/// (WebSocket and WebRTC-direct) first.
+fn bootstrap_json(peer: &PeerHandle, namespace: &Namespace, advertised: &[Multiaddr]) -> String {
+    let id = peer.peer_id();
+    let mut addresses: Vec<String> = if advertised.is_empty() {
+        peer.listen_addrs().iter().map(|a| a.to_string()).collect()
+    } else {
+        let with_id = |a: &Multiaddr| match a.iter().last() {
+            Some(Protocol::P2p(_)) => a.clone(),
+            _ => a.clone().with(Protocol::P2p(id)),
+        };
+        advertised.iter().map(|a| with_id(a).to_string()).collect()
+    };
     addresses.sort_by_key(|a| !(a.contains("/ws") || a.contains("/webrtc-direct")));
     let quoted: Vec<String> = addresses.iter().map(|a| format!("{a:?}")).collect();
-    let id = peer.peer_id();
     let namespace = namespace.as_str();
     format!(
         "{{\"peerId\":\"{id}\",\"namespace\":{namespace:?},\"addresses\":[{}]}}",

@@ -3,6 +3,8 @@
 //! the demo page, its addresses and its metrics over HTTP.
 
 #[cfg(not(target_arch = "wasm32"))]
+mod args;
+#[cfg(not(target_arch = "wasm32"))]
 mod edge;
 #[cfg(not(target_arch = "wasm32"))]
 mod http;
