@@ -103,7 +103,7 @@ fn main() {
         edge.pid()
     );
     println!(
-        "| attack ({} s each) | peak RSS (MiB) | growth in the window | CPU | /metrics p50 / p99 / max (ms) | honest like p50 / p99 / max (ms), lost | light watch (s) | cold sync of {seeded} (s) | alive |",
+        "| attack ({} s each) | peak RSS (MiB) | growth in the window | CPU | /metrics p50 / p99 / max (ms) | honest like p50 / p99 / max (ms), lost | light watch (ms) | cold sync of {seeded} (s) | alive |",
         WINDOW.as_secs()
     );
     println!("|---|---|---|---|---|---|---|---|---|");
@@ -150,6 +150,7 @@ fn main() {
         let seconds = |d: Option<Duration>| {
             d.map_or("not done".into(), |d| format!("{:.2}", d.as_secs_f64()))
         };
+        let millis = |d: Option<Duration>| d.map_or("not done".into(), |d| format!("{:.0}", ms(d)));
         let (p50, p99, max) = percentile(&report.metrics);
         let (h50, h99, hmax) = percentile(&latencies);
         println!(
@@ -169,7 +170,7 @@ fn main() {
             ms(h50),
             ms(h99),
             ms(hmax),
-            seconds(light),
+            millis(light),
             seconds(cold),
             if edge.alive() { "yes" } else { "NO" },
         );

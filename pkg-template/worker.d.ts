@@ -2,12 +2,24 @@
 import type { Contribution, StatsNode, StatsNodeOptions } from "./warpnet_stats.js";
 
 /**
+ * The members of `StatsNode` a worker node shares, named one by one (not left out by
+ * `Omit<..., typeof Symbol.dispose>`, which without TypeScript's `ESNext.Disposable` lib, as in
+ * create-vite's tsconfig, turned the whole type into an index signature).
+ */
+type WorkerMembers =
+  | "nodeId" | "persistent"
+  | "like" | "unlike" | "retweet" | "unretweet" | "reply" | "deleteReply" | "view"
+  | "stats" | "likesCount" | "retweetsCount" | "repliesCount" | "viewsCount"
+  | "hasLiked" | "hasRetweeted" | "verified" | "verify" | "watch"
+  | "peers" | "syncStatus" | "setOnline" | "close"
+  | "addEventListener" | "removeEventListener";
+
+/**
  * A StatsNode running in a worker (`inWorker`), or on the page's thread where no worker could
  * start: the StatsNode API, reads answered at once from the page's copy of what it shows;
  * `contributions` resolves.
  */
-export interface WorkerStatsNode
-  extends Omit<StatsNode, "contributions" | "free" | typeof Symbol.dispose> {
+export interface WorkerStatsNode extends Pick<StatsNode, WorkerMembers> {
   /** Whether the node runs in a worker (false: on this thread, no worker could start). */
   readonly inWorker: boolean;
   /** Who contributed what to a tweet's statistics (see `StatsNode.contributions`). */

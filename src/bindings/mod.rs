@@ -20,6 +20,18 @@ use types::{
     ChangeSource, Contribution, IdentityStatus, PeerInfo, SyncStatus, TweetStats, WarningCode,
 };
 
+/// `Symbol.dispose`, which the class's declaration names, declared as TypeScript's
+/// `ESNext.Disposable` lib declares it (identical declarations merge), so the declarations
+/// check under tsconfigs without that lib (create-vite's: ES2023, DOM) and `skipLibCheck` off.
+#[wasm_bindgen(typescript_custom_section)]
+const DISPOSE: &str = r#"
+declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+  }
+}
+"#;
+
 #[wasm_bindgen(typescript_custom_section)]
 const EVENTS: &str = r#"
 /** The events of a `StatsNode`, with their `detail` types. */
