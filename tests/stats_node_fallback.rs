@@ -30,7 +30,10 @@ async fn falls_back_to_memory_when_indexed_db_is_unavailable() {
     assert_eq!(count(node.like("t".into(), "bob".into())).await, 2.0);
     sleep(10).await;
     assert_eq!(warnings.borrow().len(), 1);
-    let message = warnings.borrow()[0].as_string().expect("text");
+    let warning = warnings.borrow()[0].clone();
+    let field = |name: &str| Reflect::get(&warning, &name.into()).ok().and_then(|v| v.as_string());
+    assert_eq!(field("code").as_deref(), Some("no-indexed-db"));
+    let message = field("message").expect("a message");
     assert!(message.contains("memory"), "{message}");
     node.close();
 }

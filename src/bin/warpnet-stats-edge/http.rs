@@ -162,13 +162,16 @@ pub(crate) async fn serve(
             }
         },
     ));
-    let cors = CorsLayer::new().allow_methods([Method::GET]).allow_origin(
-        if site.cors_origins.iter().any(|o| o == "*") {
-            AllowOrigin::any()
-        } else {
-            AllowOrigin::list(site.cors_origins.iter().filter_map(|o| o.parse().ok()))
-        },
-    );
+    let origins = if site.cors_origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        let parse = |o: &String| match o.parse::<HeaderValue>() {
+            Ok(origin) if o.contains("://") && !o.ends_with('/') => Ok(origin),
+            _ => Err(format!("--cors-origin {o:?}: not an origin (e.g. https://app.example.com)")),
+        };
+        AllowOrigin::list(site.cors_origins.iter().map(parse).collect::<Result<Vec<_>, _>>()?)
+    };
+    let cors = CorsLayer::new().allow_methods([Method::GET]).allow_origin(origins);
     let app = Router::new()
         .route("/bootstrap.json", get(bootstrap).layer(cors))
         .route("/metrics", metrics)
