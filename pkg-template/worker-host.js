@@ -52,6 +52,10 @@ async function open(options) {
   for (const kind of ["identity", "warning"]) {
     node.addEventListener(kind, (event) => post({ type: "event", kind, detail: event.detail }));
   }
+  // The page's copy of the status is the event's, before its listeners hear it.
+  node.addEventListener("status", (event) => post({
+    type: "event", kind: "status", detail: event.detail, syncStatus: event.detail, peers: node.peers(),
+  }));
   setInterval(() => node && post({ type: "status", ...status() }), 1000);
   return {
     nodeId: node.nodeId, persistent: node.persistent, mirror: node.__mirror(), ...status(),
@@ -71,7 +75,10 @@ const calls = {
   },
   contributions: ([tweetId]) => node.contributions(tweetId),
   setOnline: ([online]) => node.setOnline(online),
-  close: () => node.close(),
+  close: async () => {
+    await node.close();
+    post({ type: "status", ...status() });
+  },
 };
 for (const action of ["like", "unlike", "retweet", "unretweet", "reply", "deleteReply", "view", "verify"]) {
   calls[action] = (args) => node[action](...args);

@@ -12,7 +12,7 @@ type WorkerMembers =
   | "stats" | "likesCount" | "retweetsCount" | "repliesCount" | "viewsCount"
   | "hasLiked" | "hasRetweeted" | "verified" | "verify" | "watch"
   | "peers" | "syncStatus" | "setOnline" | "close"
-  | "addEventListener" | "removeEventListener";
+  | "addEventListener" | "removeEventListener" | "dispatchEvent";
 
 /**
  * A StatsNode running in a worker (`inWorker`), or on the page's thread where no worker could
@@ -24,6 +24,8 @@ export interface WorkerStatsNode extends Pick<StatsNode, WorkerMembers> {
   readonly inWorker: boolean;
   /** Who contributed what to a tweet's statistics (see `StatsNode.contributions`). */
   contributions(tweetId: string): Promise<Contribution[]>;
+  /** Closes the node (see `close`): `await using node = await openStatsNode(...)`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /**

@@ -14,6 +14,10 @@ import init, { StatsNode } from "./warpnet_stats.js";
  * where no worker can start.
  */
 export async function openStatsNode(options) {
+  if (typeof document === "undefined" && typeof WorkerGlobalScope === "undefined") {
+    throw coded(Object.assign(new Error("warpnet-stats runs in a browser (a page or a worker), not here"),
+      { name: "StatsNodeError" }), "unsupported-environment");
+  }
   // A worker has no RTCPeerConnection: it dials the WebSocket addresses only, and a node
   // given WebRTC-direct addresses alone runs on this thread.
   const bootstrap = Array.isArray(options?.bootstrap) ? options.bootstrap : [];
@@ -74,11 +78,10 @@ function rebuilt({ name, message, code }) {
   return coded(error, code);
 }
 
-class WorkerStatsNode {
+class WorkerStatsNode extends EventTarget {
   #worker;
   #calls = new Map();
   #nextCall = 0;
-  #events = new EventTarget();
   #shown = new Map();
   #liked = new Set();
   #retweeted = new Set();
@@ -98,6 +101,7 @@ class WorkerStatsNode {
   }
 
   constructor(worker) {
+    super();
     this.#worker = worker;
     this.inWorker = true;
     worker.onmessage = ({ data }) => this.#heard(data);
@@ -136,10 +140,10 @@ class WorkerStatsNode {
     } else if (message.type === "changes") {
       for (const { verified, ...change } of message.changes) {
         this.#shown.set(change.tweetId, { stats: change.stats, verified });
-        this.#events.dispatchEvent(new CustomEvent("change", { detail: change }));
+        this.dispatchEvent(new CustomEvent("change", { detail: change }));
       }
     } else if (message.type === "event") {
-      this.#events.dispatchEvent(new CustomEvent(message.kind, { detail: message.detail }));
+      this.dispatchEvent(new CustomEvent(message.kind, { detail: message.detail }));
     }
   }
 
@@ -247,21 +251,29 @@ class WorkerStatsNode {
     this.#call("setOnline", [online]).catch(() => {});
   }
 
-  addEventListener(kind, listener) { this.#events.addEventListener(kind, listener); }
-  removeEventListener(kind, listener) { this.#events.removeEventListener(kind, listener); }
-
-  close() {
+  /** Closes the node in the worker (see `StatsNode.close`), then the worker. */
+  async close() {
     if (this.#closed) return;
     this.#closed = true;
-    this.#call("close", []).finally(() => this.#stop("this StatsNode is closed"));
+    try {
+      // The node's last status (offline) comes with the result.
+      await this.#call("close", []);
+    } catch {
+      // The worker failed: it is gone all the same.
+    } finally {
+      this.#stop("this StatsNode is closed");
+    }
   }
+
+  [Symbol.asyncDispose ?? Symbol.for("Symbol.asyncDispose")]() { return this.close(); }
 }
 
 /** The node on this thread, with the worker node's API (`contributions` resolves). */
-class ThreadStatsNode {
+class ThreadStatsNode extends EventTarget {
   #node;
 
   constructor(node) {
+    super();
     this.#node = node;
     this.inWorker = false;
     this.nodeId = node.nodeId;
@@ -275,8 +287,10 @@ class ThreadStatsNode {
   static {
     for (const method of [...ACTIONS, "stats", "likesCount", "retweetsCount", "repliesCount", "viewsCount",
       "verified", "hasLiked", "hasRetweeted", "watch", "peers", "syncStatus", "setOnline",
-      "addEventListener", "removeEventListener", "close"]) {
+      "addEventListener", "removeEventListener", "dispatchEvent", "close"]) {
       this.prototype[method] = function (...args) { return this.#node[method](...args); };
     }
   }
+
+  [Symbol.asyncDispose ?? Symbol.for("Symbol.asyncDispose")]() { return this.close(); }
 }

@@ -31,7 +31,7 @@ async fn actions_persist_across_close_and_reopen() {
     assert_eq!(count(node.view(t.clone())).await, 1.0);
     assert_eq!(count(node.view(t.clone())).await, 2.0);
     let id = node.node_id();
-    node.close();
+    wasm_bindgen_futures::JsFuture::from(node.close()).await.expect("closes");
     assert!(node.like(t.clone(), bob.clone()).is_err(), "a closed node refuses actions");
 
     let node = open(&name).await;
@@ -65,7 +65,7 @@ async fn actions_persist_across_close_and_reopen() {
     assert_eq!(totals, [1.0, 0.0, 1.0, 2.0]);
     assert_eq!(node.contributions("other".into()).expect("valid id").len(), 0);
     assert!(node.contributions(JsValue::from(5)).is_err());
-    node.close();
+    wasm_bindgen_futures::JsFuture::from(node.close()).await.expect("closes");
 }
 
 #[wasm_bindgen_test]
@@ -102,6 +102,14 @@ async fn invalid_arguments_throw_type_and_range_errors_and_change_nothing() {
             .expect_err("refused")
             .is_instance_of::<js_sys::RangeError>()
     );
+    // An option it does not know (a typo) is refused, named.
+    let typo = Object::new();
+    Reflect::set(&typo, &"namespace".into(), &"mainnet".into()).expect("set");
+    Reflect::set(&typo, &"maxTweet".into(), &JsValue::from(5)).expect("set");
+    let refused = StatsNode::open(typo.into()).expect_err("refused");
+    assert!(refused.is_instance_of::<js_sys::TypeError>());
+    let message = Reflect::get(&refused, &"message".into()).expect("message").as_string();
+    assert!(message.is_some_and(|m| m.contains("unknown field `maxTweet`")));
     assert_eq!(node.likes_count(t.clone()), Ok(0.0));
     // Each error carries its stable code: every argument error "invalid-argument".
     let errors = [
@@ -111,7 +119,7 @@ async fn invalid_arguments_throw_type_and_range_errors_and_change_nothing() {
         StatsNode::open(JsValue::from("mainnet")).expect_err("refused"),
     ];
     assert!(errors.iter().all(|e| code(e) == "invalid-argument"));
-    node.close();
+    wasm_bindgen_futures::JsFuture::from(node.close()).await.expect("closes");
     let closed = node.like(t.clone(), "u".into()).expect_err("closed");
     assert_eq!((code(&closed), name(&closed)), ("closed".into(), "StatsNodeError".into()));
 }
@@ -139,7 +147,7 @@ async fn an_action_beyond_a_cap_rejects_with_a_range_error_and_changes_nothing()
     // Taking one back makes room again.
     count(node.unlike(t.clone(), "u0".into())).await;
     assert_eq!(count(node.like(t.clone(), "one-more".into())).await, 1000.0);
-    node.close();
+    wasm_bindgen_futures::JsFuture::from(node.close()).await.expect("closes");
 }
 
 #[wasm_bindgen_test]
@@ -157,7 +165,7 @@ async fn the_caps_option_sets_the_namespace_caps_and_is_checked() {
             .await
             .expect_err("beyond the cap");
     assert!(refused.is_instance_of::<js_sys::RangeError>());
-    node.close();
+    wasm_bindgen_futures::JsFuture::from(node.close()).await.expect("closes");
     for bad in [JsValue::from(-1), JsValue::from(1.5)] {
         Reflect::set(&caps, &"likes".into(), &bad).expect("set");
         let error = StatsNode::open(options.clone()).expect_err("refused");
@@ -190,8 +198,8 @@ async fn changes_are_announced_locally_and_to_other_tabs() {
     assert_eq!(Reflect::get(&remote.borrow()[0], &"source".into()).expect("field"), "tab");
     assert_eq!(b.likes_count("t".into()), Ok(1.0));
     assert_eq!(b.has_liked("t".into(), "alice".into()), Ok(true));
-    a.close();
-    b.close();
+    wasm_bindgen_futures::JsFuture::from(a.close()).await.expect("closes");
+    wasm_bindgen_futures::JsFuture::from(b.close()).await.expect("closes");
 }
 
 #[wasm_bindgen_test]
@@ -231,7 +239,7 @@ async fn bad_bootstrap_options_are_refused_and_a_node_without_one_is_offline() {
     assert!(
         node.set_online("yes".into()).expect_err("refused").is_instance_of::<js_sys::TypeError>()
     );
-    node.close();
+    wasm_bindgen_futures::JsFuture::from(node.close()).await.expect("closes");
 }
 
 #[wasm_bindgen_test]
@@ -263,6 +271,6 @@ async fn light_options_are_checked_and_watch_returns_a_function_that_unwatches()
     unwatch.call0(&JsValue::UNDEFINED).expect("a second call does nothing");
     assert_eq!(node.verified("t1".into()), Ok(true), "no tally: its own entries");
     assert_eq!(count(node.like("t1".into(), "alice".into())).await, 1.0);
-    node.close();
+    wasm_bindgen_futures::JsFuture::from(node.close()).await.expect("closes");
     assert!(node.watch(list(&["t1".into()])).is_err(), "a closed node refuses watches");
 }

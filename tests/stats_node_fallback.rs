@@ -35,5 +35,5 @@ async fn falls_back_to_memory_when_indexed_db_is_unavailable() {
     assert_eq!(field("code").as_deref(), Some("no-indexed-db"));
     let message = field("message").expect("a message");
     assert!(message.contains("memory"), "{message}");
-    node.close();
+    wasm_bindgen_futures::JsFuture::from(node.close()).await.expect("closes");
 }

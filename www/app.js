@@ -162,7 +162,7 @@ function renderStatus() {
   const items = [
     ["State", status.online ? (status.connected ? "online, connected" : "online, connecting…") : "offline"],
     ["Peers", status.peers],
-    ["Last catch-up", ago(status.lastSync)],
+    ["Last sync", ago(status.lastSync)],
     ["Pending", `${status.pendingEntries} local changes`],
     ["Published", `${status.publishedEntries} entries`],
     ["Watching", `${unwatchers.size} of ${TWEETS.length} tweets`],
@@ -245,9 +245,10 @@ async function start() {
   onlineSwitch.checked = bootstrap.length > 0;
   node.addEventListener("change", (e) => render(e.detail.tweetId));
   node.addEventListener("warning", (e) => showError(e.detail.message));
+  node.addEventListener("status", renderStatus); // connected, offline, caught up: at once
   document.querySelectorAll("[data-tweet]").forEach((card) => onScreen.observe(card));
   renderStatus();
-  setInterval(renderStatus, 1000);
+  setInterval(renderStatus, 1000); // the counters and "s ago"
   document.body.dataset.ready = "true";
 }
 

@@ -65,6 +65,11 @@ pub(super) fn options(options: &JsValue) -> Result<Options, JsValue> {
     if !options.is_object() {
         return Err(type_error("StatsNode.open needs an options object: { namespace }"));
     }
+    known_keys("options", options, OPTIONS)?;
+    let caps = js_sys::Reflect::get(options, &"caps".into()).unwrap_or_default();
+    if caps.is_object() {
+        known_keys("options.caps", &caps, &["likes", "retweets", "replies", "views"])?;
+    }
     let given: StatsNodeOptions = deserialize("options", options.clone())?;
     let namespace = Namespace::new(&given.namespace)
         .map_err(|e| range_error(&format!("options.namespace: {e}")))?;
@@ -105,6 +110,25 @@ pub(super) fn options(options: &JsValue) -> Result<Options, JsValue> {
         bootstrap: bootstrap?,
         max_tweets: given.light.unwrap_or(false).then_some(max_tweets),
     })
+}
+
+/// The options `StatsNode.open` knows (`StatsNodeOptions`).
+const OPTIONS: &[&str] =
+    &["namespace", "dbName", "bootstrap", "caps", "difficulty", "light", "maxTweets"];
+
+/// A TypeError naming the first key of `object` not in `known` (a misspelt option would
+/// otherwise be ignored).
+fn known_keys(what: &str, object: &JsValue, known: &[&str]) -> Result<(), JsValue> {
+    let keys = js_sys::Object::keys(object.unchecked_ref());
+    for key in keys.iter().filter_map(|key| key.as_string()) {
+        if !known.contains(&key.as_str()) {
+            let expected = known.join(", ");
+            return Err(type_error(&format!(
+                "{what}: unknown field `{key}`, expected one of {expected}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// One of `options.bootstrap`: a multiaddr naming its peer.
@@ -178,6 +202,13 @@ pub(super) fn warn_later(target: &EventTarget, code: WarningCode, message: Strin
     let detail: JsValue = to_js(&Warning { code, message }).into();
     let target = target.clone();
     set_timeout(&Closure::once_into_js(move || dispatch(&target, "warning", &detail)));
+}
+
+/// Whether this is a browser page or worker (not Node, say).
+pub(super) fn in_browser() -> bool {
+    let global = js_sys::global();
+    let has = |name: &str| js_sys::Reflect::has(&global, &name.into()).unwrap_or(false);
+    has("document") || has("WorkerGlobalScope")
 }
 
 /// Why none of `bootstrap` can be dialled from this page or worker, if none can: a page served

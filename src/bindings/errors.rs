@@ -31,7 +31,8 @@ export interface StatsNodeError extends Error {
 /// - "no-randomness": no random source for a new identity;
 /// - "network": the network could not be set up;
 /// - "verify-failed": `verify` could not make its check (no edge node connected, no answer,
-///   entries that did not check).
+///   entries that did not check);
+/// - "unsupported-environment": not in a browser page or worker (e.g. Node).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Tsify)]
 #[serde(rename_all = "kebab-case")]
 #[tsify(rename = "StatsNodeErrorCode")]
@@ -46,6 +47,7 @@ pub(super) enum Code {
     NoRandomness,
     Network,
     VerifyFailed,
+    UnsupportedEnvironment,
 }
 
 #[wasm_bindgen(inline_js = r#"

@@ -2,10 +2,10 @@
 //! converts: arguments in `convert`, options and results as serde types in `types` (their
 //! TypeScript declarations generated from them), errors in `errors`; no logic lives here.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use js_sys::{Function, Promise};
+use js_sys::Promise;
 use tsify::Ts;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
@@ -14,39 +14,75 @@ use web_sys::{CustomEvent, CustomEventInit, EventTarget};
 use crate::core::{
     Action, Caps, Difficulty, Mark, Namespace, ReplyId, Rules, StatKind, Stats, TweetId, UserId,
 };
-use crate::runtime::{BrowserNode, OnChange};
+use crate::runtime::{BrowserNode, Minting, OnChange, PeerHandle};
 use convert::to_js;
 use types::{
     ChangeSource, Contribution, IdentityStatus, PeerInfo, SyncStatus, TweetStats, WarningCode,
 };
 
-/// `Symbol.dispose`, which the class's declaration names, declared as TypeScript's
-/// `ESNext.Disposable` lib declares it (identical declarations merge), so the declarations
-/// check under tsconfigs without that lib (create-vite's: ES2023, DOM) and `skipLibCheck` off.
+/// `Symbol.dispose` and `Symbol.asyncDispose`, which the class's declaration names, declared as
+/// TypeScript's `ESNext.Disposable` lib declares them (identical declarations merge), so the
+/// declarations check under tsconfigs without that lib (create-vite's: ES2023, DOM) and
+/// `skipLibCheck` off.
 #[wasm_bindgen(typescript_custom_section)]
 const DISPOSE: &str = r#"
 declare global {
   interface SymbolConstructor {
     readonly dispose: unique symbol;
+    readonly asyncDispose: unique symbol;
   }
 }
 "#;
 
 #[wasm_bindgen(typescript_custom_section)]
 const EVENTS: &str = r#"
-/** The events of a `StatsNode`, with their `detail` types. */
-export interface StatsNode {
+/** A `StatsNode` is an `EventTarget`: its events, with their `detail` types. Listener options
+ * (`once`, `signal`, ...) work as on any `EventTarget`. */
+export interface StatsNode extends EventTarget {
   /** A tweet's statistics changed (here, in another tab, or from a peer). */
-  addEventListener(kind: "change", listener: (event: CustomEvent<StatsChange>) => void): void;
+  addEventListener(kind: "change", listener: (event: CustomEvent<StatsChange>) => void, options?: boolean | AddEventListenerOptions): void;
+  /** The node connected to its first peer or lost its last, went on or offline, finished a
+   * catch-up (a light node: an edge node answered its watched tweets) or minted its identity:
+   * `detail` is `syncStatus()` then. */
+  addEventListener(kind: "status", listener: (event: CustomEvent<SyncStatus>) => void, options?: boolean | AddEventListenerOptions): void;
   /** How minting the node's identity proof goes, while it is minted. */
-  addEventListener(kind: "identity", listener: (event: CustomEvent<IdentityStatus>) => void): void;
+  addEventListener(kind: "identity", listener: (event: CustomEvent<IdentityStatus>) => void, options?: boolean | AddEventListenerOptions): void;
   /** Something the page should know, with a code: IndexedDB unavailable (counting in memory
    * only), no bootstrap address this page can dial, no edge node answering. */
-  addEventListener(kind: "warning", listener: (event: CustomEvent<Warning>) => void): void;
-  /** Stops listening. */
-  removeEventListener(kind: "change" | "identity" | "warning", listener: Function): void;
+  addEventListener(kind: "warning", listener: (event: CustomEvent<Warning>) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(kind: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  /** Closes the node (see `close`): `await using node = await StatsNode.open(...)`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 "#;
+
+#[wasm_bindgen(inline_js = r#"
+export function adopt(node) {
+  const proto = Object.getPrototypeOf(node);
+  if (!(node instanceof EventTarget)) Object.setPrototypeOf(proto, EventTarget.prototype);
+  if (typeof Symbol.asyncDispose === "symbol" && !Object.hasOwn(proto, Symbol.asyncDispose)) {
+    Object.defineProperty(proto, Symbol.asyncDispose, {
+      value() { return this.close(); }, writable: true, configurable: true,
+    });
+  }
+  return node;
+}
+export function listen(target, kind, listener, options) { target.addEventListener(kind, listener, options); }
+export function unlisten(target, kind, listener, options) { target.removeEventListener(kind, listener, options); }
+export function dispatchTo(target, event) { return target.dispatchEvent(event); }"#)]
+extern "C" {
+    /// Makes `StatsNode`'s prototype an `EventTarget`'s (`node instanceof EventTarget`; its
+    /// own methods forward to the node's event target) with `Symbol.asyncDispose`.
+    fn adopt(node: JsValue) -> JsValue;
+
+    /// `target.addEventListener(kind, listener, options)`, whatever the options.
+    fn listen(target: &EventTarget, kind: &JsValue, listener: &JsValue, options: &JsValue);
+
+    fn unlisten(target: &EventTarget, kind: &JsValue, listener: &JsValue, options: &JsValue);
+
+    #[wasm_bindgen(js_name = dispatchTo, catch)]
+    fn dispatch_to(target: &EventTarget, event: &JsValue) -> Result<bool, JsValue>;
+}
 
 /// An offline-first statistics node in a browser tab.
 ///
@@ -74,8 +110,14 @@ impl StatsNode {
     pub fn open(
         #[wasm_bindgen(unchecked_param_type = "StatsNodeOptions")] options: JsValue,
     ) -> Result<Promise, JsValue> {
+        if !convert::in_browser() {
+            let message = "warpnet-stats runs in a browser (a page or a worker), not here";
+            return Err(errors::error(errors::Code::UnsupportedEnvironment, message));
+        }
         let options = convert::options(&options)?;
-        Ok(future_to_promise(async move { Ok(StatsNode::open_checked(options).await?.into()) }))
+        Ok(future_to_promise(
+            async move { Ok(adopt(StatsNode::open_checked(options).await?.into())) },
+        ))
     }
 
     /// Likes `tweetId` as `userId` (once per user); resolves to the new like count once stored.
@@ -343,12 +385,10 @@ impl StatsNode {
     /// What the network did: connection, last catch-up, pending and refused entries.
     #[wasm_bindgen(js_name = syncStatus)]
     pub fn sync_status(&self) -> Ts<SyncStatus> {
-        let network = self.inner.network();
-        let stats = network.as_ref().map(|n| n.stats()).unwrap_or_default();
-        let peers = network.as_ref().map_or(0, |n| n.peers().len());
-        let online = network.as_ref().is_some_and(|n| n.online());
-        let minting = network.as_ref().map_or_else(|| self.inner.node().minting(), |n| n.minting());
-        to_js(&SyncStatus::new(&stats, peers, online, minting))
+        match self.inner.network() {
+            Some(network) if !self.closed.get() => sync_status(&network),
+            _ => offline_status(self.inner.node().minting()),
+        }
     }
 
     /// Goes offline (`false`: closes every connection and dials nothing, while counting goes on
@@ -371,24 +411,45 @@ impl StatsNode {
         }
     }
 
-    /// Listens for "change" (`detail`: `StatsChange`), "identity" (`detail`: `IdentityStatus`,
-    /// while the identity proof is minted) or "warning" (`detail`: a message).
+    /// Listens for "change" (`detail`: `StatsChange`), "status" (`detail`: `SyncStatus`),
+    /// "identity" (`detail`: `IdentityStatus`, while the identity proof is minted) or "warning"
+    /// (`detail`: `Warning`), with `EventTarget`'s options.
     #[wasm_bindgen(js_name = addEventListener, skip_typescript)]
-    pub fn add_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
-        self.events.add_event_listener_with_callback(kind, listener)
+    pub fn add_event_listener(&self, kind: &JsValue, listener: &JsValue, options: &JsValue) {
+        listen(&self.events, kind, listener, options);
     }
 
     /// Stops listening.
     #[wasm_bindgen(js_name = removeEventListener, skip_typescript)]
-    pub fn remove_event_listener(&self, kind: &str, listener: &Function) -> Result<(), JsValue> {
-        self.events.remove_event_listener_with_callback(kind, listener)
+    pub fn remove_event_listener(&self, kind: &JsValue, listener: &JsValue, options: &JsValue) {
+        unlisten(&self.events, kind, listener, options);
     }
 
-    /// Leaves the network and the other tabs and closes the database; later calls throw.
-    pub fn close(&self) {
-        if !self.closed.replace(true) {
-            self.inner.close();
+    /// Dispatches `event` to this node's listeners.
+    #[wasm_bindgen(js_name = dispatchEvent, skip_typescript)]
+    pub fn dispatch_event(&self, event: &JsValue) -> Result<bool, JsValue> {
+        dispatch_to(&self.events, event)
+    }
+
+    /// Leaves the other tabs, and the network once what is pending is published (at most 3 s)
+    /// and what was taken in is stored; then closes the database. Later calls throw (code
+    /// "closed"); closing again resolves at once. `free()` and `Symbol.dispose` close without
+    /// waiting.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn close(&self) -> Promise {
+        if self.closed.replace(true) {
+            return Promise::resolve(&JsValue::UNDEFINED);
         }
+        let (network, minting) = (self.inner.network().is_some(), self.inner.node().minting());
+        let closed = self.inner.close();
+        let target = self.events.clone();
+        future_to_promise(async move {
+            closed.await;
+            if network {
+                convert::dispatch(&target, "status", &offline_status(minting).into());
+            }
+            Ok(JsValue::UNDEFINED)
+        })
     }
 
     /// What a page's copy of this node in a worker starts from; not part of the API.
@@ -434,6 +495,20 @@ impl StatsNode {
     }
 }
 
+impl Drop for StatsNode {
+    /// `free()` and `Symbol.dispose`: closes without waiting.
+    fn drop(&mut self) {
+        if !self.closed.replace(true) {
+            wasm_bindgen_futures::spawn_local(self.inner.close());
+        }
+    }
+}
+
+/// What `syncStatus()` says of a node off the network (closed, or opened without bootstrap).
+fn offline_status(minting: Minting) -> Ts<SyncStatus> {
+    to_js(&SyncStatus::new(&Default::default(), 0, false, minting))
+}
+
 impl StatsNode {
     /// `StatsNode.open` for Rust callers: awaits the node instead of returning a Promise.
     pub async fn open_with(options: &JsValue) -> Result<StatsNode, JsValue> {
@@ -459,9 +534,17 @@ impl StatsNode {
                 let status = to_js(&IdentityStatus::from(minting));
                 convert::dispatch(&target, "identity", &status.into());
             };
-            let joined = inner.join(bootstrap, on_minting).await;
+            let (target, status) = (events.clone(), Rc::new(RefCell::new(None::<PeerHandle>)));
+            let heard = status.clone();
+            let on_status = move || {
+                if let Some(network) = heard.borrow().as_ref() {
+                    convert::dispatch(&target, "status", &sync_status(network).into());
+                }
+            };
+            let joined = inner.join(bootstrap, on_minting, on_status).await;
             let network =
                 joined.map_err(|e| errors::error(errors::Code::Network, &e.to_string()))?;
+            *status.borrow_mut() = Some(network.clone());
             let target = events.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 futures_timer::Delay::new(NO_EDGE_NODE_AFTER).await;
@@ -478,6 +561,12 @@ impl StatsNode {
         }
         Ok(StatsNode { inner: Rc::new(inner), events, closed: Rc::default() })
     }
+}
+
+/// `syncStatus()` of a node on the network.
+fn sync_status(network: &PeerHandle) -> Ts<SyncStatus> {
+    let peers = network.peers().len();
+    to_js(&SyncStatus::new(&network.stats(), peers, network.online(), network.minting()))
 }
 
 /// How long after opening a node with no edge node connected warns (`no-edge-node`).

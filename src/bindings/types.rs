@@ -13,7 +13,7 @@ use crate::core::{Contribution as Share, StatKind, Stats};
 use crate::network::protocol::{NetworkStats, PeerInfo as Connected};
 use crate::runtime::{ChangeSource as Origin, Minting, wall_clock};
 
-/// Options of `StatsNode.open`.
+/// Options of `StatsNode.open`; an option it does not know is a TypeError.
 #[derive(Debug, Default, Deserialize, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct StatsNodeOptions {
@@ -220,7 +220,8 @@ pub struct SyncStatus {
     /// Whether at least one peer is connected.
     pub connected: bool,
     pub peers: f64,
-    /// When the last catch-up with a peer completed (ms since the epoch), or null.
+    /// When the last catch-up with a peer completed (ms since the epoch), or null; on a light
+    /// node, when an edge node last answered its watched tweets (they are current as of then).
     pub last_sync: Option<f64>,
     /// Local changes no peer is known to hold yet (a full node's published ones until a
     /// catch-up a second later finds its edge node holding them; sent again if it lacks them).

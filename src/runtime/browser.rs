@@ -22,13 +22,16 @@ use crate::storage::{BrowserStore, StoreError};
 /// Told of the tweets whose stats one commit changed, each once with its new stats.
 pub type OnChange = Rc<dyn Fn(&[(TweetId, Stats)], ChangeSource)>;
 
+/// The node's peer on the network: its handle, what stops it, and what tells it stopped.
+type Joined = (PeerHandle, oneshot::Sender<()>, oneshot::Receiver<()>);
+
 /// A node in a browser tab.
 pub struct BrowserNode {
     node: Rc<Node<BrowserStore>>,
     channel: Option<BroadcastChannel>,
     _listener: Option<Closure<dyn FnMut(MessageEvent)>>,
     fallback: Option<StoreError>,
-    network: RefCell<Option<(PeerHandle, oneshot::Sender<()>)>>,
+    network: RefCell<Option<Joined>>,
     light: bool,
 }
 
@@ -107,11 +110,13 @@ impl BrowserNode {
     /// Puts the node on the network, keeping a connection to each of the `bootstrap` edge nodes
     /// (redialled with backoff after a drop). The peer runs on the page's event loop until
     /// [`BrowserNode::close`], minting the node's identity proof first if it has none
-    /// (`on_minting` hears how that goes).
+    /// (`on_minting` hears how that goes); `on_status` hears when it connects, disconnects,
+    /// goes on or offline, or finishes a catch-up.
     pub async fn join(
         &self,
         bootstrap: Vec<Multiaddr>,
         on_minting: impl Fn(Minting) + 'static,
+        on_status: impl Fn() + 'static,
     ) -> Result<PeerHandle, NetworkError> {
         let config = PeerConfig {
             max_message_bytes: WRITE_CHUNK,
@@ -120,33 +125,48 @@ impl BrowserNode {
         };
         let mut peer = Peer::new(self.node.clone(), config).await?;
         peer.on_minting(on_minting);
+        peer.on_status(on_status);
         let handle = peer.handle();
         for address in bootstrap {
             handle.keep_connected(address);
         }
         let (stop, stopped) = oneshot::channel::<()>();
-        wasm_bindgen_futures::spawn_local(peer.run(async move {
-            let _ = stopped.await;
-        }));
-        *self.network.borrow_mut() = Some((handle.clone(), stop));
+        let (done, finished) = oneshot::channel::<()>();
+        wasm_bindgen_futures::spawn_local(async move {
+            peer.run(async move {
+                let _ = stopped.await;
+            })
+            .await;
+            let _ = done.send(());
+        });
+        *self.network.borrow_mut() = Some((handle.clone(), stop, finished));
         Ok(handle)
     }
 
     /// The node's peer, if it joined the network.
     pub fn network(&self) -> Option<PeerHandle> {
-        self.network.borrow().as_ref().map(|(handle, _)| handle.clone())
+        self.network.borrow().as_ref().map(|(handle, ..)| handle.clone())
     }
 
-    /// Leaves the network and the other tabs, and closes the database connection.
-    pub fn close(&self) {
-        // Dropping the sender stops the peer (after it publishes what is pending).
-        drop(self.network.borrow_mut().take());
+    /// Leaves the other tabs at once, and the network once the peer has published what is
+    /// pending (at most 3 s) and stored what it took in; then closes the database connection.
+    /// The returned future resolves when all that is done.
+    pub fn close(&self) -> impl Future<Output = ()> + use<> {
         if let Some(channel) = &self.channel {
             channel.set_onmessage(None);
             channel.close();
         }
-        if let BrowserStore::IndexedDb(store) = self.node.store() {
-            store.close();
+        let network = self.network.borrow_mut().take();
+        let node = self.node.clone();
+        async move {
+            if let Some((_, stop, finished)) = network {
+                // Dropping the sender stops the peer.
+                drop(stop);
+                let _ = finished.await;
+            }
+            if let BrowserStore::IndexedDb(store) = node.store() {
+                store.close();
+            }
         }
     }
 }

@@ -62,6 +62,9 @@ pub struct Peer<S: Store> {
     checkers: std::sync::Arc<tokio::sync::Semaphore>,
     fold_journal: bool,
     on_minting: Option<Rc<dyn Fn(Minting)>>,
+    on_status: Option<Rc<dyn Fn()>>,
+    /// What `on_status` was last called for: online, connected, last catch-up, minted.
+    status: Option<(bool, bool, Option<Instant>, bool)>,
 }
 
 /// A merge whose seals were checked: where its entries came from, the entries, and per group
@@ -174,7 +177,16 @@ impl<S: Store + 'static> Peer<S> {
             )),
             fold_journal: false,
             on_minting: None,
+            on_status: None,
+            status: None,
         }
+    }
+
+    /// Calls `f` when the peer connects to its first peer or loses its last, goes online or
+    /// offline, finishes a catch-up or is done minting its identity proof (its
+    /// [`PeerHandle`]'s state then says how).
+    pub fn on_status(&mut self, f: impl Fn() + 'static) {
+        self.on_status = Some(Rc::new(f));
     }
 
     /// Calls `f` as minting the node's identity proof goes (after each slice of attempts, and
@@ -231,6 +243,7 @@ impl<S: Store + 'static> Peer<S> {
         let mut stopping: Option<Instant> = None;
         loop {
             self.carry_out();
+            self.tell_status();
             if let Some(deadline) = stopping {
                 let protocol = self.shared.protocol.borrow();
                 let held = protocol.stats().pending_entries == 0 || !protocol.connected();
@@ -363,6 +376,20 @@ impl<S: Store + 'static> Peer<S> {
             if let Err(error) = stored {
                 tracing::error!(%error, "storing peers' entries failed");
             }
+        }
+    }
+
+    /// Calls `on_status` if what it reports changed since it was last called.
+    fn tell_status(&mut self) {
+        let Some(on_status) = &self.on_status else { return };
+        let status = {
+            let protocol = self.shared.protocol.borrow();
+            let stats = protocol.stats();
+            let minted = self.shared.minting.get().done;
+            (protocol.online(), protocol.connected(), stats.last_sync, minted)
+        };
+        if self.status.replace(status) != Some(status) {
+            on_status();
         }
     }
 

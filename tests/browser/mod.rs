@@ -56,7 +56,7 @@ pub fn recorder(node: &StatsNode, kind: &str) -> Recorded {
         Closure::<dyn FnMut(web_sys::CustomEvent)>::new(move |event: web_sys::CustomEvent| {
             sink.borrow_mut().push(event.detail());
         });
-    node.add_event_listener(kind, listener.as_ref().unchecked_ref()).expect("listens");
+    node.add_event_listener(&kind.into(), listener.as_ref(), &JsValue::UNDEFINED);
     (seen, listener)
 }
 

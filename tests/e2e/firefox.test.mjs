@@ -5,6 +5,7 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { edgeAndBrowser } from "./hooks.mjs";
 import { firefox } from "./firefox.mjs";
+import { EVENTS_CHECK, EVENTS_SEEN } from "./events.mjs";
 
 const env = edgeAndBrowser();
 let fox;
@@ -50,3 +51,12 @@ for (const transport of ["websocket", "webrtc-direct"]) {
     await page.context().close();
   });
 }
+
+test("in Firefox a StatsNode is an EventTarget ({ once }, { signal }), says its status in events, and closes with await", async () => {
+  fox ??= await firefox();
+  await fox.goto(`${env.edge.url}index.html?transport=websocket&light`);
+  await foxUntil("the node", "return !!window.statsNode || window.openError || false");
+  assert.equal(await fox.run("return window.openError ?? null"), null);
+  await foxUntil("a connection", "return window.statsNode.syncStatus().connected || window.statsNode.syncStatus()");
+  assert.deepEqual(await fox.run(`return ${EVENTS_CHECK}`), EVENTS_SEEN);
+});

@@ -7,6 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { edgeAndBrowser } from "./hooks.mjs";
+import { EVENTS_CHECK, EVENTS_SEEN } from "./events.mjs";
 
 // Identity proofs of 8 bits: minted at once, so what is tested is the network, not how long a
 // proof of work happened to take (at the default 23 bits one in twenty takes over 3x the mean).
@@ -219,3 +220,24 @@ test("a node in a worker (warpnet-stats/worker): the StatsNode API, with a page-
   await context.close();
   await m.context().close();
 });
+
+// A light node on the page's thread, a full node in a worker.
+for (const variant of ["page", "worker"]) {
+  test(`a ${variant} StatsNode is an EventTarget ({ once }, { signal }), says its status in events, and closes with await`, async () => {
+    const page = await (await env.browser.newContext()).newPage();
+    const errors = [];
+    page.on("pageerror", (error) => errors.push(error));
+    await page.goto(`${env.edge.url}index.html?difficulty=${DIFFICULTY}${variant === "worker" ? "&worker" : "&light"}`);
+    await page.waitForFunction(() => window.statsNode || window.openError, null, { timeout: 20_000 });
+    assert.equal(await page.evaluate(() => window.openError), undefined);
+    // The full node caught up first: what the earlier tests liked comes before, not during.
+    await page.waitForFunction((light) => {
+      const status = window.statsNode.syncStatus();
+      return status.connected && (light || status.syncsCompleted > 0);
+    }, variant === "page", { timeout: 30_000 });
+    assert.equal(await page.evaluate(() => window.statsNode.inWorker ?? false), variant === "worker");
+    assert.deepEqual(await page.evaluate(EVENTS_CHECK), EVENTS_SEEN);
+    assert.deepEqual(errors, []);
+    await page.context().close();
+  });
+}

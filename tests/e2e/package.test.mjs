@@ -84,6 +84,20 @@ test("the declarations hold under create-vite's default tsconfigs, TypeScript 5 
   assert.deepEqual(failures, []);
 });
 
+test("in Node the package says it needs a browser (code unsupported-environment)", () => {
+  const script = `
+    import { readFileSync } from "node:fs";
+    import { openStatsNode } from "warpnet-stats/worker";
+    import { initSync, StatsNode } from "warpnet-stats";
+    const codes = [];
+    await openStatsNode({ namespace: "x" }).catch((error) => codes.push(error.code));
+    initSync({ module: readFileSync("node_modules/warpnet-stats/warpnet_stats_bg.wasm") });
+    try { StatsNode.open({ namespace: "x" }); } catch (error) { codes.push(error.code); }
+    console.log(JSON.stringify(codes));`;
+  const out = execFileSync("node", ["--input-type=module", "-e", script], { cwd: project, stdio: "pipe" });
+  assert.deepEqual(JSON.parse(out.toString()), ["unsupported-environment", "unsupported-environment"]);
+});
+
 test("a like survives a reload, and the page shows it", async () => {
   const context = await browser.newContext();
   const page = await openTab(context);

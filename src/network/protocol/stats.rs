@@ -155,7 +155,8 @@ pub struct NetworkStats {
     pub dials: u64,
     /// Dials given up after the dial timeout.
     pub dials_timed_out: u64,
-    /// When the last catch-up completed.
+    /// When the last catch-up completed (on a light node: when an edge node's answer to a
+    /// `Watch` last checked, what it shows being current as of then).
     pub last_sync: Option<Instant>,
     /// Entries from edge nodes' light-protocol answers and pushes that changed a counter here.
     pub light_entries: u64,

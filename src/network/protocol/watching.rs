@@ -59,7 +59,7 @@ impl Protocol {
         let light = self.config.light;
         let response = match &request {
             LightRequest::Update { entries, tallies } if light => {
-                self.take_from_edge(peer, entries.clone(), tallies.clone(), None, replica);
+                let _ = self.take_from_edge(peer, entries.clone(), tallies.clone(), None, replica);
                 LightResponse::Done
             }
             LightRequest::Unwatch { tweets } if !light => {
@@ -143,7 +143,11 @@ impl Protocol {
                     untallied.remove(tweet);
                 }
                 let untallied = untallied.into_iter().collect();
-                self.take_from_edge(peer, entries, tallies, Some((&asked, untallied)), replica);
+                let asked = Some((&asked, untallied));
+                if self.take_from_edge(peer, entries, tallies, asked, replica) {
+                    // What this light node shows is current as of now.
+                    self.stats.last_sync = Some(now);
+                }
             }
             Ok(_) => self.stats.drop(DropReason::BadLightResponse, 1),
             Err(error) => self.stats.drop(DropReason::of_wire(&error), 1),
@@ -306,7 +310,8 @@ impl Protocol {
 
     /// Entries and tallies from the edge node `peer`, checked against `asked` (a `Watch`'s
     /// tweets) or, for a push, what this node watches now (other items are dropped as
-    /// unsolicited; a bad tally drops them all), then handed out to merge and to keep.
+    /// unsolicited; a bad tally drops them all), then handed out to merge and to keep. Returns
+    /// whether they checked.
     fn take_from_edge(
         &mut self,
         peer: PeerId,
@@ -314,8 +319,8 @@ impl Protocol {
         mut tallies: Vec<Tallied>,
         asked: Option<(&BTreeSet<TweetId>, Vec<TweetId>)>,
         replica: &Replica,
-    ) {
-        let Ok(edge) = NodeId::from_peer_id(peer) else { return };
+    ) -> bool {
+        let Ok(edge) = NodeId::from_peer_id(peer) else { return false };
         let (asked, untallied) = asked.unzip();
         let untallied = untallied.unwrap_or_default();
         if self.distrusted.contains(&peer) && !tallies.is_empty() {
@@ -339,7 +344,7 @@ impl Protocol {
         if let Err(error) = checked {
             tracing::warn!(%peer, %error, "light answer refused");
             self.stats.drop(DropReason::BadLightResponse, 1);
-            return;
+            return false;
         }
         if asked.is_some() {
             // Tweets unwatched while the answer was on its way: no updates after the last
@@ -356,6 +361,7 @@ impl Protocol {
             self.stats.tallies_received += tallies.len() as u64;
             self.actions.push_back(Action::Tallies { from: peer, tallies, untallied });
         }
+        true
     }
 }
 

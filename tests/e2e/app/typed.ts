@@ -29,6 +29,13 @@ node.addEventListener("change", (event) => {
   console.log(tweet, source, event.detail.stats.views);
 });
 node.addEventListener("identity", (event) => console.log(event.detail.minted, event.detail.attempts));
+// An EventTarget, with its options; a "status" event carrying syncStatus().
+const target: EventTarget = node;
+const stop = new AbortController();
+node.addEventListener("status", (event) => console.log(event.detail.connected, event.detail.lastSync), { signal: stop.signal });
+node.addEventListener("change", (event) => console.log(event.detail.stats.likes), { once: true });
+stop.abort();
+const closing: Promise<void> = node[Symbol.asyncDispose]();
 try {
   await node.verify("t1");
 } catch (error) {
@@ -43,7 +50,10 @@ const inWorker: boolean = off.inWorker;
 const offShares: Contribution[] = await off.contributions("t1");
 const offLikes: number = off.stats("t1").likes + (await off.like("t1", "bob"));
 off.addEventListener("change", (event) => console.log(event.detail.stats.likes));
-console.log(inWorker, offShares, offLikes);
+off.addEventListener("status", (event) => console.log(event.detail.online), { once: true });
+const offTarget: Pick<EventTarget, "dispatchEvent"> = off;
+const offClosed: Promise<void> = off.close();
+console.log(inWorker, offShares, offLikes, target, closing, offTarget, offClosed);
 
 // @ts-expect-error: a namespace is required
 await StatsNode.open({ light: true });
@@ -57,6 +67,8 @@ console.log(stats.likez);
 const unknown: StatsNodeErrorCode = "oops";
 // @ts-expect-error: a change's detail is a StatsChange
 node.addEventListener("change", (event) => console.log(event.detail.tweet));
+// @ts-expect-error: a status's detail is a SyncStatus
+node.addEventListener("status", (event) => console.log(event.detail.tweetId));
 console.log(unknown);
 // @ts-expect-error: in a worker, contributions resolves
 const notYet: Contribution[] = off.contributions("t1");

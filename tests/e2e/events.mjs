@@ -1,0 +1,70 @@
+// What a StatsNode (page thread or worker) does as a DOM EventTarget and through its lifecycle,
+// as source run in the page (Chromium through Playwright, Firefox through geckodriver), whose
+// `window.statsNode` is connected to an edge node: `once` and `signal` listeners, "status"
+// events going offline, back and closing, `lastSync`, `await close()`. Resolves to what it saw.
+export const EVENTS_CHECK = `(async () => {
+  const node = window.statsNode;
+  const within = (what, promise) => Promise.race([promise, new Promise((_, reject) =>
+    setTimeout(() => reject(new Error("timed out waiting for " + what + ": " + JSON.stringify(node.syncStatus()))), 20000))]);
+  const status = (what, check) => within(what, new Promise((resolve) => {
+    const heard = (event) => {
+      if (check(event.detail)) {
+        node.removeEventListener("status", heard);
+        resolve(event.detail);
+      }
+    };
+    node.addEventListener("status", heard);
+  }));
+  // A light node's lastSync: when an edge node last answered what it watches.
+  const [first, second] = ["events-1-" + node.nodeId, "events-2-" + node.nodeId].map((id) => id.slice(0, 64));
+  const ours = (event) => event.detail.tweetId === first || event.detail.tweetId === second;
+  const unwatch = node.watch([first, second]);
+  const heard = { all: 0, once: 0, signal: 0 };
+  node.addEventListener("change", (event) => { if (ours(event)) heard.all++; });
+  node.addEventListener("change", () => heard.once++, { once: true });
+  const abort = new AbortController();
+  node.addEventListener("change", (event) => { if (ours(event)) heard.signal++; }, { signal: abort.signal });
+  await node.like(first, "ev");
+  abort.abort();
+  await node.like(second, "ev");
+
+  const offline = status("offline", (s) => !s.online && !s.connected);
+  node.setOnline(false);
+  await offline;
+  const back = status("connected again", (s) => s.online && s.connected);
+  node.setOnline(true);
+  const reconnected = await back;
+  const lastSync = node.syncStatus().lastSync !== null
+    || (await status("an edge node's answer", (s) => s.lastSync !== null)).lastSync !== null;
+
+  unwatch();
+  const closing = status("closed", (s) => !s.online);
+  const closed = await within("close()", node.close());
+  await closing;
+  let after = null;
+  try { node.like(first, "ev2"); } catch (error) { after = error.code; }
+  return {
+    eventTarget: node instanceof EventTarget,
+    heard,
+    reconnected: reconnected.connected,
+    lastSync,
+    closed: closed === undefined,
+    onlineAfterClose: node.syncStatus().online,
+    closeAgain: (await node.close()) === undefined,
+    actionAfterClose: after,
+    asyncDispose: typeof Symbol.asyncDispose !== "symbol" || typeof node[Symbol.asyncDispose] === "function",
+  };
+})()`;
+
+/** What EVENTS_CHECK must see. */
+export const EVENTS_SEEN = {
+  eventTarget: true,
+  heard: { all: 2, once: 1, signal: 1 },
+  reconnected: true,
+  lastSync: true,
+  closed: true,
+  onlineAfterClose: false,
+  closeAgain: true,
+  actionAfterClose: "closed",
+  asyncDispose: true,
+};
