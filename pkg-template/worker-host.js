@@ -1,6 +1,6 @@
 // The worker side of `warpnet-stats/worker`: runs one StatsNode and tells the page what it
 // needs to answer its reads at once (see worker.js).
-import init, { StatsNode } from "./warpnet_stats.js";
+import init, { StatsNode, __mirror } from "./warpnet_stats.js";
 
 // Changes go to the page in messages of at most this many tweets, so that handling one
 // (making its "change" events) stays a short task on the page's thread.
@@ -58,7 +58,7 @@ async function open(options) {
   }));
   setInterval(() => node && post({ type: "status", ...status() }), 1000);
   return {
-    nodeId: node.nodeId, persistent: node.persistent, mirror: node.__mirror(), ...status(),
+    nodeId: node.nodeId, persistent: node.persistent, mirror: __mirror(node), ...status(),
   };
 }
 

@@ -12,7 +12,7 @@ type WorkerMembers =
   | "stats" | "likesCount" | "retweetsCount" | "repliesCount" | "viewsCount"
   | "hasLiked" | "hasRetweeted" | "verified" | "verify" | "watch"
   | "peers" | "syncStatus" | "setOnline" | "close"
-  | "addEventListener" | "removeEventListener" | "dispatchEvent";
+  | "addEventListener" | "removeEventListener" | "dispatchEvent" | "subscribe" | "snapshot";
 
 /**
  * A StatsNode running in a worker (`inWorker`), or on the page's thread where no worker could

@@ -4,9 +4,8 @@
 // marks), made at open and kept by the node's changes (those of a call before its promise
 // resolves, so reads follow one's own writes), so reads answer at once. Where no
 // worker can start, the node runs on the page's thread instead (`inWorker` is then false).
-// Differences from StatsNode: `contributions` resolves (the page holds no copy of it); an id
-// that is a string but not a valid id reads as zero counts (the node's RangeError comes from
-// the actions); marks made in another tab show after a reload.
+// Differences from StatsNode: `contributions` resolves (the page holds no copy of it); marks
+// made in another tab show after a reload. Bad arguments get the node's errors (checked here).
 import init, { StatsNode } from "./warpnet_stats.js";
 
 /**
@@ -54,11 +53,31 @@ export async function openStatsNode(options) {
 const ACTIONS = ["like", "unlike", "retweet", "unretweet", "reply", "deleteReply", "view", "verify"];
 const ZERO = Object.freeze({ likes: 0, retweets: 0, replies: 0, views: 0 });
 
-/** The argument checks that need no node: ids are strings, as StatsNode checks them. */
+/** What each argument names (as the node's errors say it). */
+const WHAT = { tweetId: "tweet id", "tweetIds[]": "tweet id", userId: "user id", replyId: "reply id" };
+const encoder = new TextEncoder();
+
+/** A character as Rust's `{:?}` shows it, as the node's messages do. */
+function quoted(c) {
+  const escapes = { "\0": "\\0", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
+  const code = c.codePointAt(0);
+  const control = code < 0x20 || (code >= 0x7f && code < 0xa0);
+  return `'${escapes[c] ?? (control ? `\\u{${code.toString(16)}}` : c)}'`;
+}
+
+/** The checks of an id the node makes, here on the page, with the node's errors: a TypeError
+ *  for a non-string, a RangeError for an empty, too long (over 128 bytes) or malformed one. */
 function checkId(name, value) {
   if (typeof value !== "string") {
     throw coded(new TypeError(`${name} must be a string, got ${typeof value}`), "invalid-argument");
   }
+  const what = WHAT[name] ?? name;
+  const range = (why) => coded(new RangeError(`${name}: ${what} ${why}`), "invalid-argument");
+  if (value.length === 0) throw range("is empty");
+  const bytes = encoder.encode(value).length;
+  if (bytes > 128) throw range(`is ${bytes} bytes long, the limit is 128`);
+  const bad = [...value].find((c) => c === "/" || /\p{Cc}/u.test(c));
+  if (bad !== undefined) throw range(`contains ${quoted(bad)}, which is not allowed`);
 }
 
 function coded(error, code) {
@@ -83,6 +102,7 @@ class WorkerStatsNode extends EventTarget {
   #calls = new Map();
   #nextCall = 0;
   #shown = new Map();
+  #snapshots = new Map();
   #liked = new Set();
   #retweeted = new Set();
   #status;
@@ -140,6 +160,7 @@ class WorkerStatsNode extends EventTarget {
     } else if (message.type === "changes") {
       for (const { verified, ...change } of message.changes) {
         this.#shown.set(change.tweetId, { stats: change.stats, verified });
+        this.#snapshots.delete(change.tweetId);
         this.dispatchEvent(new CustomEvent("change", { detail: change }));
       }
     } else if (message.type === "event") {
@@ -159,9 +180,14 @@ class WorkerStatsNode extends EventTarget {
     if (this.#closed) throw closedError("this StatsNode is closed");
   }
 
+  /** An action: like the node's, it never throws (a bad argument or a closed node rejects). */
   #act(action, args, names) {
-    names.forEach((name, i) => checkId(name, args[i]));
-    this.#checkOpen();
+    try {
+      names.forEach((name, i) => checkId(name, args[i]));
+      this.#checkOpen();
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.#call(action, args);
   }
 
@@ -201,6 +227,26 @@ class WorkerStatsNode extends EventTarget {
   repliesCount(tweetId) { return this.stats(tweetId).replies; }
   viewsCount(tweetId) { return this.stats(tweetId).views; }
 
+  /** As `StatsNode.subscribe`. */
+  subscribe(tweetId, listener) {
+    if (typeof listener !== "function") throw coded(new TypeError("listener must be a function"), "invalid-argument");
+    checkId("tweetId", tweetId);
+    const heard = (event) => { if (event.detail.tweetId === tweetId) listener(); };
+    this.addEventListener("change", heard);
+    return () => this.removeEventListener("change", heard);
+  }
+
+  /** As `StatsNode.snapshot`: the same frozen object until a "change" event of the tweet. */
+  snapshot(tweetId) {
+    let snapshot = this.#snapshots.get(tweetId);
+    if (!snapshot) {
+      snapshot = Object.freeze({ ...this.stats(tweetId), verified: this.verified(tweetId) });
+      if (this.#snapshots.size >= 10000) this.#snapshots.clear();
+      this.#snapshots.set(tweetId, snapshot);
+    }
+    return snapshot;
+  }
+
   verified(tweetId) {
     checkId("tweetId", tweetId);
     return this.#shown.get(tweetId)?.verified ?? true;
@@ -226,7 +272,10 @@ class WorkerStatsNode extends EventTarget {
     this.#checkOpen();
     const handle = this.#nextCall++;
     this.#call("watch", [tweetIds, handle]).then((shown) => {
-      for (const { tweetId, stats, verified } of shown) this.#shown.set(tweetId, { stats, verified });
+      for (const { tweetId, stats, verified } of shown) {
+        this.#shown.set(tweetId, { stats, verified });
+        this.#snapshots.delete(tweetId);
+      }
     }, () => {});
     let watching = true;
     return () => {
@@ -266,6 +315,8 @@ class WorkerStatsNode extends EventTarget {
   }
 
   [Symbol.asyncDispose ?? Symbol.for("Symbol.asyncDispose")]() { return this.close(); }
+  /** Closes without waiting, as `free()` does on the page's thread. */
+  [Symbol.dispose ?? Symbol.for("Symbol.dispose")]() { this.close(); }
 }
 
 /** The node on this thread, with the worker node's API (`contributions` resolves). */
@@ -287,7 +338,7 @@ class ThreadStatsNode extends EventTarget {
   static {
     for (const method of [...ACTIONS, "stats", "likesCount", "retweetsCount", "repliesCount", "viewsCount",
       "verified", "hasLiked", "hasRetweeted", "watch", "peers", "syncStatus", "setOnline",
-      "addEventListener", "removeEventListener", "dispatchEvent", "close"]) {
+      "addEventListener", "removeEventListener", "dispatchEvent", "subscribe", "snapshot", "close"]) {
       this.prototype[method] = function (...args) { return this.#node[method](...args); };
     }
   }

@@ -32,7 +32,8 @@ async fn actions_persist_across_close_and_reopen() {
     assert_eq!(count(node.view(t.clone())).await, 2.0);
     let id = node.node_id();
     wasm_bindgen_futures::JsFuture::from(node.close()).await.expect("closes");
-    assert!(node.like(t.clone(), bob.clone()).is_err(), "a closed node refuses actions");
+    let refused = rejection(node.like(t.clone(), bob.clone())).await;
+    assert_eq!(code(&refused), "closed", "a closed node refuses actions");
 
     let node = open(&name).await;
     assert_eq!(node.node_id(), id);
@@ -72,18 +73,16 @@ async fn actions_persist_across_close_and_reopen() {
 async fn invalid_arguments_throw_type_and_range_errors_and_change_nothing() {
     let node = open(&fresh_name()).await;
     let t = JsValue::from("t");
-    let type_error =
-        |r: Result<Promise, JsValue>| r.expect_err("refused").is_instance_of::<js_sys::TypeError>();
-    let range_error = |r: Result<Promise, JsValue>| {
-        r.expect_err("refused").is_instance_of::<js_sys::RangeError>()
-    };
-    assert!(type_error(node.like(JsValue::from(5), "u".into())));
-    assert!(type_error(node.like(t.clone(), JsValue::NULL)));
-    assert!(type_error(node.view(JsValue::UNDEFINED)));
-    assert!(range_error(node.like("".into(), "u".into())));
-    assert!(range_error(node.like("a/b".into(), "u".into())));
-    assert!(range_error(node.reply(t.clone(), "x".repeat(200).into())));
-    let message = node.like("a/b".into(), "u".into()).expect_err("refused");
+    // Actions never throw: a bad argument rejects their promise.
+    let type_error = async |p: Promise| rejection(p).await.is_instance_of::<js_sys::TypeError>();
+    let range_error = async |p: Promise| rejection(p).await.is_instance_of::<js_sys::RangeError>();
+    assert!(type_error(node.like(JsValue::from(5), "u".into())).await);
+    assert!(type_error(node.like(t.clone(), JsValue::NULL)).await);
+    assert!(type_error(node.view(JsValue::UNDEFINED)).await);
+    assert!(range_error(node.like("".into(), "u".into())).await);
+    assert!(range_error(node.like("a/b".into(), "u".into())).await);
+    assert!(range_error(node.reply(t.clone(), "x".repeat(200).into())).await);
+    let message = rejection(node.like("a/b".into(), "u".into())).await;
     let message =
         Reflect::get(&message, &"message".into()).expect("message").as_string().expect("text");
     assert!(message.contains("tweetId") && message.contains('/'), "{message}");
@@ -91,36 +90,36 @@ async fn invalid_arguments_throw_type_and_range_errors_and_change_nothing() {
         node.stats(JsValue::from(1)).expect_err("refused").is_instance_of::<js_sys::TypeError>()
     );
     assert!(
-        StatsNode::open(JsValue::from("mainnet"))
-            .expect_err("refused")
+        rejection(StatsNode::open(JsValue::from("mainnet")))
+            .await
             .is_instance_of::<js_sys::TypeError>()
     );
     let bad_namespace = Object::new();
     Reflect::set(&bad_namespace, &"namespace".into(), &"main net".into()).expect("set");
     assert!(
-        StatsNode::open(bad_namespace.into())
-            .expect_err("refused")
+        rejection(StatsNode::open(bad_namespace.into()))
+            .await
             .is_instance_of::<js_sys::RangeError>()
     );
     // An option it does not know (a typo) is refused, named.
     let typo = Object::new();
     Reflect::set(&typo, &"namespace".into(), &"mainnet".into()).expect("set");
     Reflect::set(&typo, &"maxTweet".into(), &JsValue::from(5)).expect("set");
-    let refused = StatsNode::open(typo.into()).expect_err("refused");
+    let refused = rejection(StatsNode::open(typo.into())).await;
     assert!(refused.is_instance_of::<js_sys::TypeError>());
     let message = Reflect::get(&refused, &"message".into()).expect("message").as_string();
     assert!(message.is_some_and(|m| m.contains("unknown field `maxTweet`")));
     assert_eq!(node.likes_count(t.clone()), Ok(0.0));
     // Each error carries its stable code: every argument error "invalid-argument".
     let errors = [
-        node.like(JsValue::from(5), "u".into()).expect_err("refused"),
-        node.like("a/b".into(), "u".into()).expect_err("refused"),
+        rejection(node.like(JsValue::from(5), "u".into())).await,
+        rejection(node.like("a/b".into(), "u".into())).await,
         node.watch(JsValue::from("t")).expect_err("refused"),
-        StatsNode::open(JsValue::from("mainnet")).expect_err("refused"),
+        rejection(StatsNode::open(JsValue::from("mainnet"))).await,
     ];
     assert!(errors.iter().all(|e| code(e) == "invalid-argument"));
     wasm_bindgen_futures::JsFuture::from(node.close()).await.expect("closes");
-    let closed = node.like(t.clone(), "u".into()).expect_err("closed");
+    let closed = rejection(node.like(t.clone(), "u".into())).await;
     assert_eq!((code(&closed), name(&closed)), ("closed".into(), "StatsNodeError".into()));
 }
 
@@ -129,15 +128,13 @@ async fn an_action_beyond_a_cap_rejects_with_a_range_error_and_changes_nothing()
     let node = open(&fresh_name()).await;
     let t = JsValue::from("capped");
     let likes: Vec<Promise> =
-        (0..1000).map(|i| node.like(t.clone(), format!("u{i}").into()).expect("valid")).collect();
+        (0..1000).map(|i| node.like(t.clone(), format!("u{i}").into())).collect();
     for like in likes {
         wasm_bindgen_futures::JsFuture::from(like).await.expect("within the cap");
     }
-    let refused = wasm_bindgen_futures::JsFuture::from(
-        node.like(t.clone(), "one-more".into()).expect("valid"),
-    )
-    .await
-    .expect_err("beyond the cap");
+    let refused = wasm_bindgen_futures::JsFuture::from(node.like(t.clone(), "one-more".into()))
+        .await
+        .expect_err("beyond the cap");
     assert!(refused.is_instance_of::<js_sys::RangeError>());
     let message = Reflect::get(&refused, &"message".into()).expect("message").as_string();
     assert_eq!(message.as_deref(), Some("a writer's likes cannot exceed 1000 per tweet"));
@@ -160,25 +157,24 @@ async fn the_caps_option_sets_the_namespace_caps_and_is_checked() {
     let t = JsValue::from("t");
     assert_eq!(count(node.like(t.clone(), "a".into())).await, 1.0);
     assert_eq!(count(node.like(t.clone(), "b".into())).await, 2.0);
-    let refused =
-        wasm_bindgen_futures::JsFuture::from(node.like(t.clone(), "c".into()).expect("valid"))
-            .await
-            .expect_err("beyond the cap");
+    let refused = wasm_bindgen_futures::JsFuture::from(node.like(t.clone(), "c".into()))
+        .await
+        .expect_err("beyond the cap");
     assert!(refused.is_instance_of::<js_sys::RangeError>());
     wasm_bindgen_futures::JsFuture::from(node.close()).await.expect("closes");
     for bad in [JsValue::from(-1), JsValue::from(1.5)] {
         Reflect::set(&caps, &"likes".into(), &bad).expect("set");
-        let error = StatsNode::open(options.clone()).expect_err("refused");
+        let error = rejection(StatsNode::open(options.clone())).await;
         assert!(error.is_instance_of::<js_sys::RangeError>(), "{bad:?}");
     }
     // A string where a number belongs is a TypeError naming the option.
     Reflect::set(&caps, &"likes".into(), &"many".into()).expect("set");
-    let error = StatsNode::open(options.clone()).expect_err("refused");
+    let error = rejection(StatsNode::open(options.clone())).await;
     assert!(error.is_instance_of::<js_sys::TypeError>());
     let message = js_sys::Error::from(error).message().as_string().unwrap_or_default();
     assert!(message.starts_with("options.caps.likes: invalid type"), "{message}");
     Reflect::set(&options, &"caps".into(), &5.into()).expect("set");
-    let error = StatsNode::open(options).expect_err("refused");
+    let error = rejection(StatsNode::open(options)).await;
     assert!(error.is_instance_of::<js_sys::TypeError>());
 }
 
@@ -209,17 +205,23 @@ async fn bad_bootstrap_options_are_refused_and_a_node_without_one_is_offline() {
         Reflect::set(&options, &"bootstrap".into(), &bootstrap).expect("set");
         options
     };
-    let refused = |options: &JsValue| StatsNode::open(options.clone()).expect_err("refused");
+    let refused = async |options: &JsValue| rejection(StatsNode::open(options.clone())).await;
     let list = |items: &[&str]| {
         JsValue::from(items.iter().map(|s| JsValue::from(*s)).collect::<js_sys::Array>())
     };
-    assert!(refused(&with("/ip4/127.0.0.1/tcp/1/ws".into())).is_instance_of::<js_sys::TypeError>());
     assert!(
-        refused(&with(js_sys::Array::of1(&1.into()).into())).is_instance_of::<js_sys::TypeError>()
+        refused(&with("/ip4/127.0.0.1/tcp/1/ws".into()))
+            .await
+            .is_instance_of::<js_sys::TypeError>()
     );
-    let error = refused(&with(list(&["not a multiaddr"])));
+    assert!(
+        refused(&with(js_sys::Array::of1(&1.into()).into()))
+            .await
+            .is_instance_of::<js_sys::TypeError>()
+    );
+    let error = refused(&with(list(&["not a multiaddr"]))).await;
     assert!(error.is_instance_of::<js_sys::RangeError>());
-    let error = refused(&with(list(&["/ip4/127.0.0.1/tcp/1/ws"])));
+    let error = refused(&with(list(&["/ip4/127.0.0.1/tcp/1/ws"]))).await;
     let message = js_sys::Error::from(error).message().as_string().unwrap_or_default();
     assert!(message.contains("/p2p/"), "{message}");
 
@@ -250,11 +252,13 @@ async fn light_options_are_checked_and_watch_returns_a_function_that_unwatches()
         Reflect::set(&options, &"maxTweets".into(), &max_tweets).expect("set");
         options
     };
-    let refused = |options: &JsValue| StatsNode::open(options.clone()).expect_err("refused");
+    let refused = async |options: &JsValue| rejection(StatsNode::open(options.clone())).await;
     let undefined = JsValue::UNDEFINED;
-    assert!(refused(&with("yes".into(), undefined.clone())).is_instance_of::<js_sys::TypeError>());
+    assert!(
+        refused(&with("yes".into(), undefined.clone())).await.is_instance_of::<js_sys::TypeError>()
+    );
     for bad in [0.0, 1.5, 2e6] {
-        let error = refused(&with(true.into(), bad.into()));
+        let error = refused(&with(true.into(), bad.into())).await;
         assert!(error.is_instance_of::<js_sys::RangeError>(), "maxTweets {bad}");
     }
     let node = StatsNode::open_with(&with(true.into(), 2.into())).await.expect("opens");

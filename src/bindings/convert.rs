@@ -21,12 +21,12 @@ pub(super) fn id<T: std::str::FromStr<Err = KeyError>>(
     text.parse().map_err(|e: KeyError| range_error(&format!("{name}: {e}")))
 }
 
-/// A list of tweet ids (an array of strings).
+/// A list of tweet ids (an array of strings), each checked as `id` checks one.
 pub(super) fn tweet_ids(value: &JsValue) -> Result<Vec<TweetId>, JsValue> {
-    let ids: Vec<String> = deserialize("tweetIds", value.clone())?;
-    ids.into_iter()
-        .map(|id| id.parse().map_err(|e: KeyError| range_error(&format!("tweetIds[]: {e}"))))
-        .collect()
+    if !js_sys::Array::is_array(value) {
+        return Err(type_error("tweetIds must be an array of strings"));
+    }
+    js_sys::Array::from(value).iter().map(|id| self::id("tweetIds[]", &id)).collect()
 }
 
 /// `value` as a `T`, or a `TypeError` naming the field that did not fit.
@@ -66,6 +66,10 @@ pub(super) fn options(options: &JsValue) -> Result<Options, JsValue> {
         return Err(type_error("StatsNode.open needs an options object: { namespace }"));
     }
     known_keys("options", options, OPTIONS)?;
+    let bootstrap = js_sys::Reflect::get(options, &"bootstrap".into()).unwrap_or_default();
+    if !bootstrap.is_undefined() && !js_sys::Array::is_array(&bootstrap) {
+        return Err(type_error("options.bootstrap must be an array of multiaddr strings"));
+    }
     let caps = js_sys::Reflect::get(options, &"caps".into()).unwrap_or_default();
     if caps.is_object() {
         known_keys("options.caps", &caps, &["likes", "retweets", "replies", "views"])?;
@@ -239,4 +243,22 @@ pub(super) fn undialable(bootstrap: &[Multiaddr]) -> Option<String> {
         (false, true) => "they are neither WebSocket nor WebRTC-direct",
     };
     Some(format!("no bootstrap address can be dialled from here: {why}"))
+}
+
+/// What a page's copy of a node in a worker starts from (`warpnet-stats/worker`'s own use; not
+/// part of the API, so not declared).
+#[allow(unreachable_pub, reason = "exported to JavaScript only")]
+#[wasm_bindgen(js_name = __mirror, skip_typescript)]
+pub fn mirror(node: &StatsNode) -> JsValue {
+    let node = node.inner.node();
+    let mut mirror = types::Mirror::default();
+    for (tweet, shown) in node.shown_all() {
+        let TweetStats { likes, retweets, replies, views } = shown.stats.into();
+        mirror.ids.push(tweet.to_string());
+        mirror.counts.extend([likes, retweets, replies, views]);
+        mirror.verified.push(shown.verified);
+    }
+    let marks = |mark| node.all_marks(mark).into_iter().map(|(t, s)| format!("{t}\n{s}")).collect();
+    (mirror.liked, mirror.retweeted) = (marks(Mark::Liked), marks(Mark::Retweeted));
+    serde_wasm_bindgen::to_value(&mirror).unwrap_or_default()
 }

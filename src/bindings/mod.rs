@@ -51,28 +51,27 @@ export interface StatsNode extends EventTarget {
    * only), no bootstrap address this page can dial, no edge node answering. */
   addEventListener(kind: "warning", listener: (event: CustomEvent<Warning>) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(kind: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  /** Calls `listener` whenever `tweetId`'s statistics change; returns what stops it. With
+   * `snapshot`, a store for React's `useSyncExternalStore`, Svelte's and Vue's. */
+  subscribe(tweetId: string, listener: () => void): () => void;
+  /** `tweetId`'s statistics and whether they are verified: the same frozen object until a
+   * "change" event of the tweet. */
+  snapshot(tweetId: string): TweetSnapshot;
   /** Closes the node (see `close`): `await using node = await StatsNode.open(...)`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
+
+/** What `snapshot` returns. */
+export interface TweetSnapshot extends Readonly<TweetStats> {
+  readonly verified: boolean;
+}
 "#;
 
-#[wasm_bindgen(inline_js = r#"
-export function adopt(node) {
-  const proto = Object.getPrototypeOf(node);
-  if (!(node instanceof EventTarget)) Object.setPrototypeOf(proto, EventTarget.prototype);
-  if (typeof Symbol.asyncDispose === "symbol" && !Object.hasOwn(proto, Symbol.asyncDispose)) {
-    Object.defineProperty(proto, Symbol.asyncDispose, {
-      value() { return this.close(); }, writable: true, configurable: true,
-    });
-  }
-  return node;
-}
-export function listen(target, kind, listener, options) { target.addEventListener(kind, listener, options); }
-export function unlisten(target, kind, listener, options) { target.removeEventListener(kind, listener, options); }
-export function dispatchTo(target, event) { return target.dispatchEvent(event); }"#)]
+#[wasm_bindgen(module = "/src/bindings/class.js")]
 extern "C" {
     /// Makes `StatsNode`'s prototype an `EventTarget`'s (`node instanceof EventTarget`; its
-    /// own methods forward to the node's event target) with `Symbol.asyncDispose`.
+    /// own methods forward to the node's event target), with `Symbol.asyncDispose`,
+    /// `subscribe` and `snapshot` (src/bindings/class.js).
     fn adopt(node: JsValue) -> JsValue;
 
     /// `target.addEventListener(kind, listener, options)`, whatever the options.
@@ -109,15 +108,16 @@ impl StatsNode {
     #[wasm_bindgen(unchecked_return_type = "Promise<StatsNode>")]
     pub fn open(
         #[wasm_bindgen(unchecked_param_type = "StatsNodeOptions")] options: JsValue,
-    ) -> Result<Promise, JsValue> {
+    ) -> Promise {
         if !convert::in_browser() {
             let message = "warpnet-stats runs in a browser (a page or a worker), not here";
-            return Err(errors::error(errors::Code::UnsupportedEnvironment, message));
+            return Promise::reject(&errors::error(errors::Code::UnsupportedEnvironment, message));
         }
-        let options = convert::options(&options)?;
-        Ok(future_to_promise(
-            async move { Ok(adopt(StatsNode::open_checked(options).await?.into())) },
-        ))
+        settled(convert::options(&options).map(|options| {
+            future_to_promise(
+                async move { Ok(adopt(StatsNode::open_checked(options).await?.into())) },
+            )
+        }))
     }
 
     /// Likes `tweetId` as `userId` (once per user); resolves to the new like count once stored.
@@ -126,8 +126,9 @@ impl StatsNode {
         &self,
         #[wasm_bindgen(js_name = tweetId, unchecked_param_type = "string")] tweet_id: JsValue,
         #[wasm_bindgen(js_name = userId, unchecked_param_type = "string")] user_id: JsValue,
-    ) -> Result<Promise, JsValue> {
-        self.submit(&tweet_id, Action::Like(convert::id::<UserId>("userId", &user_id)?))
+    ) -> Promise {
+        let id = convert::id::<UserId>("userId", &user_id);
+        settled(id.and_then(|id| self.submit(&tweet_id, Action::Like(id))))
     }
 
     /// Takes back `userId`'s like; resolves to the new like count.
@@ -136,8 +137,9 @@ impl StatsNode {
         &self,
         #[wasm_bindgen(js_name = tweetId, unchecked_param_type = "string")] tweet_id: JsValue,
         #[wasm_bindgen(js_name = userId, unchecked_param_type = "string")] user_id: JsValue,
-    ) -> Result<Promise, JsValue> {
-        self.submit(&tweet_id, Action::Unlike(convert::id::<UserId>("userId", &user_id)?))
+    ) -> Promise {
+        let id = convert::id::<UserId>("userId", &user_id);
+        settled(id.and_then(|id| self.submit(&tweet_id, Action::Unlike(id))))
     }
 
     /// Retweets `tweetId` as `userId` (once per user); resolves to the new retweet count.
@@ -146,8 +148,9 @@ impl StatsNode {
         &self,
         #[wasm_bindgen(js_name = tweetId, unchecked_param_type = "string")] tweet_id: JsValue,
         #[wasm_bindgen(js_name = userId, unchecked_param_type = "string")] user_id: JsValue,
-    ) -> Result<Promise, JsValue> {
-        self.submit(&tweet_id, Action::Retweet(convert::id::<UserId>("userId", &user_id)?))
+    ) -> Promise {
+        let id = convert::id::<UserId>("userId", &user_id);
+        settled(id.and_then(|id| self.submit(&tweet_id, Action::Retweet(id))))
     }
 
     /// Takes back `userId`'s retweet; resolves to the new retweet count.
@@ -156,8 +159,9 @@ impl StatsNode {
         &self,
         #[wasm_bindgen(js_name = tweetId, unchecked_param_type = "string")] tweet_id: JsValue,
         #[wasm_bindgen(js_name = userId, unchecked_param_type = "string")] user_id: JsValue,
-    ) -> Result<Promise, JsValue> {
-        self.submit(&tweet_id, Action::Unretweet(convert::id::<UserId>("userId", &user_id)?))
+    ) -> Promise {
+        let id = convert::id::<UserId>("userId", &user_id);
+        settled(id.and_then(|id| self.submit(&tweet_id, Action::Unretweet(id))))
     }
 
     /// Counts reply `replyId` to `tweetId` (once per reply id); resolves to the reply count.
@@ -166,8 +170,9 @@ impl StatsNode {
         &self,
         #[wasm_bindgen(js_name = tweetId, unchecked_param_type = "string")] tweet_id: JsValue,
         #[wasm_bindgen(js_name = replyId, unchecked_param_type = "string")] reply_id: JsValue,
-    ) -> Result<Promise, JsValue> {
-        self.submit(&tweet_id, Action::Reply(convert::id::<ReplyId>("replyId", &reply_id)?))
+    ) -> Promise {
+        let id = convert::id::<ReplyId>("replyId", &reply_id);
+        settled(id.and_then(|id| self.submit(&tweet_id, Action::Reply(id))))
     }
 
     /// Uncounts reply `replyId`; resolves to the reply count.
@@ -176,8 +181,9 @@ impl StatsNode {
         &self,
         #[wasm_bindgen(js_name = tweetId, unchecked_param_type = "string")] tweet_id: JsValue,
         #[wasm_bindgen(js_name = replyId, unchecked_param_type = "string")] reply_id: JsValue,
-    ) -> Result<Promise, JsValue> {
-        self.submit(&tweet_id, Action::DeleteReply(convert::id::<ReplyId>("replyId", &reply_id)?))
+    ) -> Promise {
+        let id = convert::id::<ReplyId>("replyId", &reply_id);
+        settled(id.and_then(|id| self.submit(&tweet_id, Action::DeleteReply(id))))
     }
 
     /// Counts a view of `tweetId` (every call counts); resolves to the view count.
@@ -185,8 +191,8 @@ impl StatsNode {
     pub fn view(
         &self,
         #[wasm_bindgen(js_name = tweetId, unchecked_param_type = "string")] tweet_id: JsValue,
-    ) -> Result<Promise, JsValue> {
-        self.submit(&tweet_id, Action::View)
+    ) -> Promise {
+        settled(self.submit(&tweet_id, Action::View))
     }
 
     /// The tweet's statistics: `{ likes, retweets, replies, views }`.
@@ -263,16 +269,19 @@ impl StatsNode {
     pub fn verify(
         &self,
         #[wasm_bindgen(js_name = tweetId, unchecked_param_type = "string")] tweet_id: JsValue,
-    ) -> Result<Promise, JsValue> {
-        let tweet = convert::id::<TweetId>("tweetId", &tweet_id)?;
-        self.check_open()?;
-        let Some(network) = self.inner.network() else {
-            return Err(errors::no_network());
-        };
-        let checked = network.verify(tweet);
-        Ok(future_to_promise(async move {
-            let verified = checked.await;
-            verified.map(JsValue::from).map_err(|e| errors::error(errors::Code::VerifyFailed, &e))
+    ) -> Promise {
+        let checked = convert::id::<TweetId>("tweetId", &tweet_id).and_then(|tweet| {
+            self.check_open()?;
+            let network = self.inner.network().ok_or_else(errors::no_network)?;
+            Ok(network.verify(tweet))
+        });
+        settled(checked.map(|checked| {
+            future_to_promise(async move {
+                let verified = checked.await;
+                verified
+                    .map(JsValue::from)
+                    .map_err(|e| errors::error(errors::Code::VerifyFailed, &e))
+            })
         }))
     }
 
@@ -452,23 +461,6 @@ impl StatsNode {
         })
     }
 
-    /// What a page's copy of this node in a worker starts from; not part of the API.
-    #[wasm_bindgen(js_name = __mirror, skip_typescript)]
-    pub fn mirror(&self) -> JsValue {
-        let node = self.inner.node();
-        let mut mirror = types::Mirror::default();
-        for (tweet, shown) in node.shown_all() {
-            let TweetStats { likes, retweets, replies, views } = shown.stats.into();
-            mirror.ids.push(tweet.to_string());
-            mirror.counts.extend([likes, retweets, replies, views]);
-            mirror.verified.push(shown.verified);
-        }
-        let marks =
-            |mark| node.all_marks(mark).into_iter().map(|(t, s)| format!("{t}\n{s}")).collect();
-        (mirror.liked, mirror.retweeted) = (marks(Mark::Liked), marks(Mark::Retweeted));
-        serde_wasm_bindgen::to_value(&mirror).unwrap_or_default()
-    }
-
     fn submit(&self, tweet_id: &JsValue, action: Action) -> Result<Promise, JsValue> {
         let tweet = convert::id::<TweetId>("tweetId", tweet_id)?;
         self.check_open()?;
@@ -561,6 +553,12 @@ impl StatsNode {
         }
         Ok(StatsNode { inner: Rc::new(inner), events, closed: Rc::default() })
     }
+}
+
+/// A promise-returning method's promise, or its error as a rejected one: such methods never
+/// throw (a bad argument, a closed node: the promise rejects), as on the worker node.
+fn settled(promise: Result<Promise, JsValue>) -> Promise {
+    promise.unwrap_or_else(|error| Promise::reject(&error))
 }
 
 /// `syncStatus()` of a node on the network.

@@ -147,7 +147,8 @@ impl Contribution {
 #[derive(Debug, Serialize, Tsify)]
 pub struct PeerInfo {
     pub id: String,
-    /// "webrtc-direct", "websocket", "tcp" or "other".
+    /// "webrtc-direct", "websocket" (with or without TLS), "tcp" or "other".
+    #[tsify(type = r#""webrtc-direct" | "websocket" | "tcp" | "other""#)]
     pub transport: String,
     pub address: String,
     /// When the connection was established (ms since the epoch).

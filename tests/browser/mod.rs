@@ -24,12 +24,13 @@ pub async fn open(db_name: &str) -> StatsNode {
     StatsNode::open_with(&options(db_name)).await.expect("opens")
 }
 
-pub async fn count(promise: Result<Promise, JsValue>) -> f64 {
-    JsFuture::from(promise.expect("valid arguments"))
-        .await
-        .expect("resolves")
-        .as_f64()
-        .expect("number")
+pub async fn count(promise: Promise) -> f64 {
+    JsFuture::from(promise).await.expect("resolves").as_f64().expect("number")
+}
+
+/// What `promise` rejects with (the methods returning a promise never throw).
+pub async fn rejection(promise: Promise) -> JsValue {
+    JsFuture::from(promise).await.expect_err("rejects")
 }
 
 pub fn stat(stats: &JsValue, name: &str) -> f64 {

@@ -41,8 +41,7 @@ export const EVENTS_CHECK = `(async () => {
   const closing = status("closed", (s) => !s.online);
   const closed = await within("close()", node.close());
   await closing;
-  let after = null;
-  try { node.like(first, "ev2"); } catch (error) { after = error.code; }
+  const after = await node.like(first, "ev2").then(() => null, (error) => error.code);
   return {
     eventTarget: node instanceof EventTarget,
     heard,

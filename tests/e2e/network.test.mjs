@@ -221,6 +221,60 @@ test("a node in a worker (warpnet-stats/worker): the StatsNode API, with a page-
   await m.context().close();
 });
 
+// Every bad input a web developer might pass, to a node on the page's thread and to one in a
+// worker: what each does (throws, rejects), with which error name, code and message.
+const PROBES = `(async () => {
+  const node = window.statsNode;
+  const ops = {
+    "like('')": () => node.like("", "u"),
+    "like(5)": () => node.like(5, "u"),
+    "like('a/b')": () => node.like("a/b", "u"),
+    "unlike(id, '')": () => node.unlike("t", ""),
+    "reply(id, long)": () => node.reply("t", "x".repeat(129)),
+    "view(control)": () => node.view("a\u0001b"),
+    "verify('')": () => node.verify(""),
+    "stats('')": () => node.stats(""),
+    "stats(5)": () => node.stats(5),
+    "verified('')": () => node.verified(""),
+    "hasLiked(id, '')": () => node.hasLiked("t", ""),
+    "watch('t')": () => node.watch("t"),
+    "watch([1])": () => node.watch([1]),
+    "watch(['a/b'])": () => node.watch(["a/b"]),
+    "setOnline('yes')": () => node.setOnline("yes"),
+    "subscribe(id, 5)": () => node.subscribe("t", 5),
+    "snapshot('')": () => node.snapshot(""),
+  };
+  const seen = {};
+  for (const [name, op] of Object.entries(ops)) {
+    try {
+      const value = op();
+      seen[name] = value instanceof Promise
+        ? await value.then(() => "resolves", (e) => ["rejects", e.name, e.code, e.message])
+        : "returns";
+    } catch (e) {
+      seen[name] = ["throws", e.name, e.code, e.message];
+    }
+  }
+  return seen;
+})()`;
+
+test("a node in a worker and one on the page's thread answer every bad input alike", async () => {
+  const context = await env.browser.newContext();
+  const seen = {};
+  for (const query of ["worker", "thread"]) {
+    const page = await context.newPage();
+    await page.goto(`${env.edge.url}index.html?difficulty=${DIFFICULTY}&${query}`);
+    await page.waitForFunction(() => window.statsNode || window.openError, null, { timeout: 20_000 });
+    assert.equal(await page.evaluate(() => window.openError), undefined);
+    seen[query] = await page.evaluate(PROBES);
+  }
+  assert.deepEqual(seen.worker, seen.thread);
+  assert.deepEqual(seen.thread["like('')"], ["rejects", "RangeError", "invalid-argument", "tweetId: tweet id is empty"]);
+  assert.deepEqual(seen.thread["watch('t')"], ["throws", "TypeError", "invalid-argument", "tweetIds must be an array of strings"]);
+  assert.equal(Object.values(seen.thread).every((what) => Array.isArray(what)), true, JSON.stringify(seen.thread));
+  await context.close();
+});
+
 // A light node on the page's thread, a full node in a worker.
 for (const variant of ["page", "worker"]) {
   test(`a ${variant} StatsNode is an EventTarget ({ once }, { signal }), says its status in events, and closes with await`, async () => {

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
 import { serve } from "./serve.mjs";
+import { firefox } from "./firefox.mjs";
 
 const repo = resolve(import.meta.dirname, "../..");
 const tarball = join(repo, "target/npm", readdirSync(join(repo, "target/npm")).find((f) => f.endsWith(".tgz")));
@@ -22,6 +23,7 @@ before(async () => {
     name: "fresh-app", private: true, type: "module",
     dependencies: {
       "warpnet-stats": `file:${tarball}`, esbuild: "0.28.2", typescript: "6.0.3",
+      react: "19.3.1", "react-dom": "19.3.1",
       // The TypeScript versions create-vite's templates and their users have.
       typescript5: "npm:typescript@5.9.3", typescript7: "npm:typescript@7.0.2",
     },
@@ -29,7 +31,10 @@ before(async () => {
   const run = (command, args) => execFileSync(command, args, { cwd: project, stdio: "pipe" });
   run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"]);
   run("npx", ["esbuild", "src/main.js", "--bundle", "--format=esm", "--outdir=dist"]);
+  run("npx", ["esbuild", "src/react.jsx", "--bundle", "--format=esm", "--outdir=dist", "--jsx=automatic",
+    "--define:process.env.NODE_ENV=\"development\""]);
   cpSync(join(project, "src/index.html"), join(project, "dist/index.html"));
+  cpSync(join(project, "src/react.html"), join(project, "dist/react.html"));
   cpSync(join(project, "node_modules/warpnet-stats/warpnet_stats_bg.wasm"), join(project, "dist/warpnet_stats_bg.wasm"));
   server = await serve(join(project, "dist"));
   browser = await chromium.launch({
@@ -92,7 +97,7 @@ test("in Node the package says it needs a browser (code unsupported-environment)
     const codes = [];
     await openStatsNode({ namespace: "x" }).catch((error) => codes.push(error.code));
     initSync({ module: readFileSync("node_modules/warpnet-stats/warpnet_stats_bg.wasm") });
-    try { StatsNode.open({ namespace: "x" }); } catch (error) { codes.push(error.code); }
+    await StatsNode.open({ namespace: "x" }).catch((error) => codes.push(error.code));
     console.log(JSON.stringify(codes));`;
   const out = execFileSync("node", ["--input-type=module", "-e", script], { cwd: project, stdio: "pipe" });
   assert.deepEqual(JSON.parse(out.toString()), ["unsupported-environment", "unsupported-environment"]);
@@ -130,4 +135,51 @@ test("two tabs liking concurrently 200 times each end at the exact total in both
   const c = await openTab(context);
   assert.equal(await c.evaluate(() => window.statsNode.likesCount("c")), 400);
   await context.close();
+});
+
+test("a React app renders counts through useSyncExternalStore (subscribe + snapshot), a loading state first, in Chromium and Firefox", async () => {
+  const page = await (await browser.newContext()).newPage();
+  const problems = [];
+  page.on("pageerror", (error) => problems.push(error.message));
+  // React's own errors (a getSnapshot not cached, say) and any failed request but the favicon.
+  page.on("console", (message) => {
+    if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) problems.push(message.text());
+  });
+  page.on("response", (response) => {
+    if (response.status() >= 400 && !response.url().endsWith("/favicon.ico")) problems.push(`${response.status()} ${response.url()}`);
+  });
+  await page.goto(`${server.url}react.html`);
+  await page.waitForSelector("#loading, [data-likes]");
+  await page.waitForSelector("[data-likes=r1]");
+  assert.equal(await page.textContent("[data-likes=r1]"), "0");
+  await page.click("[data-like=r1]");
+  await page.waitForFunction(() => document.querySelector("[data-likes=r1]").textContent === "1");
+  // Another tab of the origin likes r2: this tab's row follows, r1's row does not render again.
+  const renders = await page.evaluate(() => ({ ...window.renders }));
+  const other = await page.context().newPage();
+  await other.goto(`${server.url}react.html`);
+  await other.waitForSelector("[data-likes=r2]");
+  await other.click("[data-like=r2]");
+  await page.waitForFunction(() => document.querySelector("[data-likes=r2]").textContent === "1");
+  assert.equal(await page.evaluate(() => window.renders.r1), renders.r1);
+  assert.equal(await page.evaluate(() => Object.is(window.statsNode.snapshot("r2"), window.statsNode.snapshot("r2"))), true);
+  assert.deepEqual(problems, []);
+  await page.context().close();
+
+  const fox = await firefox();
+  try {
+    await fox.goto(`${server.url}react.html`);
+    const until = async (script) => {
+      const deadline = Date.now() + 20_000;
+      while ((await fox.run(script)) !== true) {
+        if (Date.now() > deadline) throw new Error(`Firefox: timed out on ${script}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    await until("return document.querySelector('[data-likes=r1]')?.textContent === '0'");
+    await fox.run("document.querySelector('[data-like=r1]').click()");
+    await until("return document.querySelector('[data-likes=r1]')?.textContent === '1'");
+  } finally {
+    await fox.close();
+  }
 });

@@ -67,6 +67,9 @@ console.log(stats.likez);
 const unknown: StatsNodeErrorCode = "oops";
 // @ts-expect-error: a change's detail is a StatsChange
 node.addEventListener("change", (event) => console.log(event.detail.tweet));
+// @ts-expect-error: a peer's transport is one of four
+const transport: "quic" = node.peers()[0].transport;
+console.log(transport);
 // @ts-expect-error: a status's detail is a SyncStatus
 node.addEventListener("status", (event) => console.log(event.detail.tweetId));
 console.log(unknown);
