@@ -286,9 +286,7 @@ class WorkerStatsNode extends EventTarget {
 
   /** Who contributed what to a tweet's statistics; resolves (the page holds no copy of it). */
   contributions(tweetId) {
-    checkId("tweetId", tweetId);
-    this.#checkOpen();
-    return this.#call("contributions", [tweetId]);
+    return this.#act("contributions", [tweetId], ["tweetId"]);
   }
 
   peers() { return this.#peers; }
@@ -332,7 +330,7 @@ class ThreadStatsNode extends EventTarget {
   }
 
   contributions(tweetId) {
-    return Promise.resolve(this.#node.contributions(tweetId));
+    return new Promise((resolve) => resolve(this.#node.contributions(tweetId))); // rejects, never throws
   }
 
   static {
