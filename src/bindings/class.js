@@ -25,12 +25,8 @@ const methods = {
       throw Object.assign(new TypeError("listener must be a function"), { code: "invalid-argument" });
     }
     this.stats(tweetId); // the id's checks
-    const heard = (event) => {
-      if (event.detail.tweetId === tweetId) {
-        snapshotsOf(this).delete(tweetId);
-        listener();
-      }
-    };
+    // The tweet's snapshot is gone by then (`adopt`'s listener comes first).
+    const heard = (event) => { if (event.detail.tweetId === tweetId) listener(); };
     this.addEventListener("change", heard);
     return () => this.removeEventListener("change", heard);
   },

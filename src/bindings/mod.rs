@@ -2,7 +2,7 @@
 //! converts: arguments in `convert`, options and results as serde types in `types` (their
 //! TypeScript declarations generated from them), errors in `errors`; no logic lives here.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::rc::Rc;
 
 use js_sys::Promise;
@@ -526,17 +526,13 @@ impl StatsNode {
                 let status = to_js(&IdentityStatus::from(minting));
                 convert::dispatch(&target, "identity", &status.into());
             };
-            let (target, status) = (events.clone(), Rc::new(RefCell::new(None::<PeerHandle>)));
-            let heard = status.clone();
-            let on_status = move || {
-                if let Some(network) = heard.borrow().as_ref() {
-                    convert::dispatch(&target, "status", &sync_status(network).into());
-                }
+            let target = events.clone();
+            let on_status = move |network: &PeerHandle| {
+                convert::dispatch(&target, "status", &sync_status(network).into());
             };
             let joined = inner.join(bootstrap, on_minting, on_status).await;
             let network =
                 joined.map_err(|e| errors::error(errors::Code::Network, &e.to_string()))?;
-            *status.borrow_mut() = Some(network.clone());
             let target = events.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 futures_timer::Delay::new(NO_EDGE_NODE_AFTER).await;

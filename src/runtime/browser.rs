@@ -116,7 +116,7 @@ impl BrowserNode {
         &self,
         bootstrap: Vec<Multiaddr>,
         on_minting: impl Fn(Minting) + 'static,
-        on_status: impl Fn() + 'static,
+        on_status: impl Fn(&PeerHandle) + 'static,
     ) -> Result<PeerHandle, NetworkError> {
         let config = PeerConfig {
             max_message_bytes: WRITE_CHUNK,

@@ -62,10 +62,13 @@ pub struct Peer<S: Store> {
     checkers: std::sync::Arc<tokio::sync::Semaphore>,
     fold_journal: bool,
     on_minting: Option<Rc<dyn Fn(Minting)>>,
-    on_status: Option<Rc<dyn Fn()>>,
+    on_status: Option<OnStatus>,
     /// What `on_status` was last called for: online, connected, last catch-up, minted.
     status: Option<(bool, bool, Option<Instant>, bool)>,
 }
+
+/// Told when the peer's status changes ([`Peer::on_status`]).
+type OnStatus = Box<dyn Fn(&PeerHandle)>;
 
 /// A merge whose seals were checked: where its entries came from, the entries, and per group
 /// what the check found.
@@ -184,9 +187,9 @@ impl<S: Store + 'static> Peer<S> {
 
     /// Calls `f` when the peer connects to its first peer or loses its last, goes online or
     /// offline, finishes a catch-up or is done minting its identity proof (its
-    /// [`PeerHandle`]'s state then says how).
-    pub fn on_status(&mut self, f: impl Fn() + 'static) {
-        self.on_status = Some(Rc::new(f));
+    /// [`PeerHandle`]'s state, which `f` is given, then says how).
+    pub fn on_status(&mut self, f: impl Fn(&PeerHandle) + 'static) {
+        self.on_status = Some(Box::new(f));
     }
 
     /// Calls `f` as minting the node's identity proof goes (after each slice of attempts, and
@@ -389,7 +392,7 @@ impl<S: Store + 'static> Peer<S> {
             (protocol.online(), protocol.connected(), stats.last_sync, minted)
         };
         if self.status.replace(status) != Some(status) {
-            on_status();
+            on_status(&self.handle);
         }
     }
 

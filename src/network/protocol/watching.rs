@@ -59,7 +59,7 @@ impl Protocol {
         let light = self.config.light;
         let response = match &request {
             LightRequest::Update { entries, tallies } if light => {
-                let _ = self.take_from_edge(peer, entries.clone(), tallies.clone(), None, replica);
+                self.take_from_edge(peer, entries.clone(), tallies.clone(), None, replica);
                 LightResponse::Done
             }
             LightRequest::Unwatch { tweets } if !light => {
