@@ -16,6 +16,7 @@ const errorOf = (error) => ({
   name: error?.name ?? "Error", message: String(error?.message ?? error), code: error?.code,
 });
 const status = () => ({ syncStatus: node.syncStatus(), peers: node.peers() });
+const shownOf = (tweetId) => ({ verified: node.verified(tweetId), loaded: node.loaded(tweetId) });
 
 /** Sends what changed, then the status, once this task is done: one status message however
  *  many changes and calls came in it. */
@@ -36,7 +37,7 @@ function flush() {
 function sendChanges() {
   for (let at = 0; at < pending.length; at += CHANGES_PER_MESSAGE) {
     const changes = pending.slice(at, at + CHANGES_PER_MESSAGE)
-      .map((change) => ({ ...change, verified: node.verified(change.tweetId) }));
+      .map((change) => ({ ...change, ...shownOf(change.tweetId) }));
     post({ type: "changes", changes });
   }
   pending = [];
@@ -67,7 +68,7 @@ const calls = {
   watch: ([tweetIds, handle]) => {
     unwatches.set(handle, node.watch(tweetIds));
     // The page shows their counts at once from what this node holds.
-    return tweetIds.map((tweetId) => ({ tweetId, stats: node.stats(tweetId), verified: node.verified(tweetId) }));
+    return tweetIds.map((tweetId) => ({ tweetId, stats: node.stats(tweetId), ...shownOf(tweetId) }));
   },
   unwatch: ([handle]) => {
     unwatches.get(handle)?.();

@@ -9,7 +9,7 @@ import type { Contribution, StatsNode, StatsNodeOptions } from "./warpnet_stats.
 type WorkerMembers =
   | "nodeId" | "persistent"
   | "like" | "unlike" | "retweet" | "unretweet" | "reply" | "deleteReply" | "view"
-  | "stats" | "likesCount" | "retweetsCount" | "repliesCount" | "viewsCount"
+  | "stats" | "loaded"
   | "hasLiked" | "hasRetweeted" | "verified" | "verify" | "watch"
   | "peers" | "syncStatus" | "setOnline" | "close"
   | "addEventListener" | "removeEventListener" | "dispatchEvent" | "subscribe" | "snapshot";

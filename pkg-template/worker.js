@@ -1,7 +1,7 @@
 // `warpnet-stats/worker`: a StatsNode in a dedicated worker, off the page's thread (catch-up,
 // signature checks and IndexedDB run there), with the StatsNode API for the page. The page
-// keeps a copy of what the node shows (every tweet's counts, whether verified, this node's
-// marks), made at open and kept by the node's changes (those of a call before its promise
+// keeps a copy of what the node shows (every tweet's counts, whether loaded and verified, this
+// node's marks), made at open and kept by the node's changes (those of a call before its promise
 // resolves, so reads follow one's own writes), so reads answer at once. Where no
 // worker can start, the node runs on the page's thread instead (`inWorker` is then false).
 // Differences from StatsNode: `contributions` resolves (the page holds no copy of it); marks
@@ -108,6 +108,8 @@ class WorkerStatsNode extends EventTarget {
   #status;
   #peers = [];
   #closed = false;
+  #light = false;
+  #alone = false;
 
   static async open(worker, options) {
     const node = new WorkerStatsNode(worker);
@@ -141,11 +143,13 @@ class WorkerStatsNode extends EventTarget {
     this.nodeId = opened.nodeId;
     this.persistent = opened.persistent;
     [this.#status, this.#peers] = [opened.syncStatus, opened.peers];
-    const { ids, counts, verified, liked, retweeted } = opened.mirror;
+    const { ids, counts, verified, loaded, light, alone, liked, retweeted } = opened.mirror;
     ids.forEach((id, i) => this.#shown.set(id, {
       stats: { likes: counts[4 * i], retweets: counts[4 * i + 1], replies: counts[4 * i + 2], views: counts[4 * i + 3] },
       verified: verified[i],
+      loaded: loaded[i],
     }));
+    [this.#light, this.#alone] = [light, alone];
     this.#liked = new Set(liked);
     this.#retweeted = new Set(retweeted);
   }
@@ -158,12 +162,17 @@ class WorkerStatsNode extends EventTarget {
       if (message.error) call?.reject(rebuilt(message.error));
       else call?.resolve(message.value);
     } else if (message.type === "changes") {
-      for (const { verified, ...change } of message.changes) {
-        this.#shown.set(change.tweetId, { stats: change.stats, verified });
+      for (const { verified, loaded, ...change } of message.changes) {
+        this.#shown.set(change.tweetId, { stats: change.stats, verified, loaded });
         this.#snapshots.delete(change.tweetId);
         this.dispatchEvent(new CustomEvent("change", { detail: change }));
       }
     } else if (message.type === "event") {
+      if (message.kind === "status") {
+        for (const [tweetId, snapshot] of this.#snapshots) {
+          if (snapshot.loaded !== this.loaded(tweetId)) this.#snapshots.delete(tweetId);
+        }
+      }
       this.dispatchEvent(new CustomEvent(message.kind, { detail: message.detail }));
     }
   }
@@ -222,25 +231,27 @@ class WorkerStatsNode extends EventTarget {
     return { ...(this.#shown.get(tweetId)?.stats ?? ZERO) };
   }
 
-  likesCount(tweetId) { return this.stats(tweetId).likes; }
-  retweetsCount(tweetId) { return this.stats(tweetId).retweets; }
-  repliesCount(tweetId) { return this.stats(tweetId).replies; }
-  viewsCount(tweetId) { return this.stats(tweetId).views; }
-
   /** As `StatsNode.subscribe`. */
   subscribe(tweetId, listener) {
     if (typeof listener !== "function") throw coded(new TypeError("listener must be a function"), "invalid-argument");
     checkId("tweetId", tweetId);
     const heard = (event) => { if (event.detail.tweetId === tweetId) listener(); };
+    const status = () => { if (!this.#snapshots.has(tweetId)) listener(); };
     this.addEventListener("change", heard);
-    return () => this.removeEventListener("change", heard);
+    this.addEventListener("status", status);
+    return () => {
+      this.removeEventListener("change", heard);
+      this.removeEventListener("status", status);
+    };
   }
 
-  /** As `StatsNode.snapshot`: the same frozen object until a "change" event of the tweet. */
+  /** As `StatsNode.snapshot`: the same frozen object until the tweet's counts change or it
+   *  is loaded. */
   snapshot(tweetId) {
     let snapshot = this.#snapshots.get(tweetId);
     if (!snapshot) {
-      snapshot = Object.freeze({ ...this.stats(tweetId), verified: this.verified(tweetId) });
+      const [loaded, verified] = [this.loaded(tweetId), this.verified(tweetId)];
+      snapshot = Object.freeze({ ...this.stats(tweetId), loaded, verified });
       if (this.#snapshots.size >= 10000) this.#snapshots.clear();
       this.#snapshots.set(tweetId, snapshot);
     }
@@ -249,7 +260,14 @@ class WorkerStatsNode extends EventTarget {
 
   verified(tweetId) {
     checkId("tweetId", tweetId);
-    return this.#shown.get(tweetId)?.verified ?? true;
+    return this.#shown.get(tweetId)?.verified ?? !this.#light;
+  }
+
+  /** As `StatsNode.loaded`. */
+  loaded(tweetId) {
+    checkId("tweetId", tweetId);
+    if (this.#light) return this.#shown.get(tweetId)?.loaded ?? false;
+    return this.#alone || this.#status?.lastSync != null;
   }
 
   hasLiked(tweetId, userId) {
@@ -272,8 +290,8 @@ class WorkerStatsNode extends EventTarget {
     this.#checkOpen();
     const handle = this.#nextCall++;
     this.#call("watch", [tweetIds, handle]).then((shown) => {
-      for (const { tweetId, stats, verified } of shown) {
-        this.#shown.set(tweetId, { stats, verified });
+      for (const { tweetId, stats, verified, loaded } of shown) {
+        this.#shown.set(tweetId, { stats, verified, loaded });
         this.#snapshots.delete(tweetId);
       }
     }, () => {});
@@ -334,8 +352,7 @@ class ThreadStatsNode extends EventTarget {
   }
 
   static {
-    for (const method of [...ACTIONS, "stats", "likesCount", "retweetsCount", "repliesCount", "viewsCount",
-      "verified", "hasLiked", "hasRetweeted", "watch", "peers", "syncStatus", "setOnline",
+    for (const method of [...ACTIONS, "stats", "loaded", "verified", "hasLiked", "hasRetweeted", "watch", "peers", "syncStatus", "setOnline",
       "addEventListener", "removeEventListener", "dispatchEvent", "subscribe", "snapshot", "close"]) {
       this.prototype[method] = function (...args) { return this.#node[method](...args); };
     }

@@ -102,6 +102,25 @@ fn a_light_node_that_comes_back_gets_what_it_missed() {
     assert!(light.received - received < 3000, "{} bytes", light.received - received);
 }
 
+/// A `Watch` answer names the tweets it brought current, one nobody liked too (a page shows its
+/// 0 rather than a loading state); a push names none.
+#[test]
+fn a_watch_answer_loads_the_tweets_it_answered_nobody_liked_included() {
+    let (mut edge, mut light) = setup();
+    let mut loaded = light.loaded.clone();
+    loaded.sort();
+    assert_eq!(loaded, [tweet("a"), tweet("popular")]);
+    light.protocol.watch(&[tweet("nobody")], light.now);
+    run(&mut edge, &mut light, Duration::from_millis(100));
+    assert_eq!(light.loaded.last(), Some(&tweet("nobody")));
+    assert_eq!(held(&light, "nobody"), 0);
+    let before = light.loaded.len();
+    gossip_to(&mut edge, 1, liked(200..201, &["a"]));
+    run(&mut edge, &mut light, Duration::from_secs(2));
+    assert_eq!(held(&light, "a"), 8, "pushed");
+    assert_eq!(light.loaded.len(), before);
+}
+
 #[test]
 fn watches_beyond_the_bound_are_answered_but_not_kept() {
     let mut edge = Sim::new(1, edge_config());

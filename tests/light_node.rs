@@ -1,7 +1,8 @@
 //! A light node's runtime: it holds other writers' counters of at most `max` tweets (watched,
 //! then most recently used), forgets the rest in memory and in the store, keeps the order of
-//! use across reopening, always keeps its own counters, and shows tallies as unverified. The
-//! same tests run natively and in wasm (memory store; IndexedDB too in wasm).
+//! use across reopening, always keeps its own counters, shows tallies as unverified and a
+//! watched tweet as loaded once an edge node answered. The same tests run natively and in wasm
+//! (memory store; IndexedDB too in wasm).
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 #[cfg(target_arch = "wasm32")]
@@ -11,7 +12,9 @@ mod common;
 
 use common::*;
 use futures::executor::block_on;
+use std::cell::RefCell;
 use std::future::Future;
+use std::rc::Rc;
 
 use warpnet_stats::{
     Action, MemoryStore, Node, Sealed, StatKind, Stats, Store, Tallied, Tally, TweetId,
@@ -129,7 +132,7 @@ fn tweets_let_go_are_told_to_the_observers_of_what_is_shown() {
     block_on(async {
         let node = open(MemoryStore::new()).await;
         node.hold_at_most(2).await.expect("stored");
-        let told = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let told = Rc::new(RefCell::new(Vec::new()));
         let sink = told.clone();
         node.on_shown(move |tweets| sink.borrow_mut().extend_from_slice(tweets));
         node.merge(likes(50, &tweets(0..3))).await.expect("merged");
@@ -161,6 +164,8 @@ fn a_tally_is_shown_as_the_edge_nodes_word_with_the_nodes_own_counts_swapped_in(
         node.hold_at_most(10).await.expect("stored");
         let popular = tweet("popular");
         node.submit(popular.clone(), Action::Like(user("me"))).await.expect("commits");
+        node.watch(std::slice::from_ref(&popular)).await.expect("stored");
+        node.answered(std::slice::from_ref(&popular));
         assert_eq!(node.shown(&popular).stats.likes, 1);
         assert!(node.shown(&popular).verified);
         let mut edge = replica(9);
@@ -191,7 +196,7 @@ fn a_tally_is_shown_as_the_edge_nodes_word_with_the_nodes_own_counts_swapped_in(
         assert!(node.tally(&popular).is_some(), "acting on it was using it");
         node.touch(&tweets(9..10)).await.expect("stored");
         assert!(node.tally(&popular).is_none());
-        assert!(node.shown(&popular).verified);
+        assert!(!node.shown(&popular).loaded && !node.shown(&popular).verified, "not watched");
         drop(node);
         let node = open(store).await;
         assert!(node.tally(&popular).is_none(), "and from the store");
@@ -206,6 +211,40 @@ fn a_tally_is_shown_as_the_edge_nodes_word_with_the_nodes_own_counts_swapped_in(
         all.sort_by(|a, b| a.0.cmp(&b.0));
         let likes = |likes| Stats { likes, ..Stats::default() };
         assert_eq!(all, [(only_tallied, likes(1000)), (popular, likes(1))]);
+    });
+}
+
+#[test]
+fn a_watched_tweet_is_loaded_once_an_edge_node_answered_until_no_watch_of_it_is_left() {
+    block_on(async {
+        let node = open(MemoryStore::new()).await;
+        node.hold_at_most(10).await.expect("stored");
+        let told = Rc::new(RefCell::new(Vec::new()));
+        let heard = told.clone();
+        node.on_shown(move |tweets| heard.borrow_mut().extend_from_slice(tweets));
+        let [a, b] = [tweet("a"), tweet("b")];
+        node.watch(&[a.clone(), b.clone()]).await.expect("stored");
+        node.watch(std::slice::from_ref(&a)).await.expect("stored");
+        let shown = node.shown(&a);
+        assert!(!shown.loaded && !shown.verified, "0 likes, but not known yet");
+        // Nobody liked `a`: the answer changes no count, and the observers are told all the
+        // same (a page shows 0 instead of loading), once.
+        node.answered(std::slice::from_ref(&a));
+        node.answered(std::slice::from_ref(&a));
+        assert_eq!(*told.borrow(), std::slice::from_ref(&a));
+        assert!(node.shown(&a).loaded && node.shown(&a).verified);
+        assert!(!node.shown(&b).loaded);
+        // An answer for a tweet not watched (any more) loads nothing.
+        node.answered(&[tweet("c")]);
+        assert!(!node.shown(&tweet("c")).loaded);
+        // Watches nest: loaded until the last one ends (the edge node stops pushing then).
+        node.unwatch(std::slice::from_ref(&a));
+        assert!(node.shown(&a).loaded);
+        node.unwatch(&[a.clone(), b]);
+        assert!(!node.shown(&a).loaded && !node.shown(&a).verified);
+        // A full node shows every tweet loaded: it receives everything.
+        let full = open(MemoryStore::new()).await;
+        assert!(full.shown(&a).loaded && full.shown(&a).verified);
     });
 }
 

@@ -47,10 +47,6 @@ async fn actions_persist_across_close_and_reopen() {
         ],
         [1.0, 0.0, 1.0, 2.0]
     );
-    assert_eq!(node.likes_count(t.clone()), Ok(1.0));
-    assert_eq!(node.retweets_count(t.clone()), Ok(0.0));
-    assert_eq!(node.replies_count(t.clone()), Ok(1.0));
-    assert_eq!(node.views_count(t.clone()), Ok(2.0));
     assert_eq!(node.has_liked(t.clone(), alice.clone()), Ok(true));
     assert_eq!(node.has_retweeted(t.clone(), bob.clone()), Ok(false));
     assert_eq!(count(node.like(t.clone(), alice)).await, 1.0, "still idempotent after reopening");
@@ -109,7 +105,7 @@ async fn invalid_arguments_throw_type_and_range_errors_and_change_nothing() {
     assert!(refused.is_instance_of::<js_sys::TypeError>());
     let message = Reflect::get(&refused, &"message".into()).expect("message").as_string();
     assert!(message.is_some_and(|m| m.contains("unknown field `maxTweet`")));
-    assert_eq!(node.likes_count(t.clone()), Ok(0.0));
+    assert_eq!(like_count(&node, t.clone()), 0.0);
     // Each error carries its stable code: every argument error "invalid-argument".
     let errors = [
         rejection(node.like(JsValue::from(5), "u".into())).await,
@@ -139,7 +135,7 @@ async fn an_action_beyond_a_cap_rejects_with_a_range_error_and_changes_nothing()
     let message = Reflect::get(&refused, &"message".into()).expect("message").as_string();
     assert_eq!(message.as_deref(), Some("a writer's likes cannot exceed 1000 per tweet"));
     assert_eq!(code(&refused), "out-of-bounds");
-    assert_eq!(node.likes_count(t.clone()), Ok(1000.0));
+    assert_eq!(like_count(&node, t.clone()), 1000.0);
     assert_eq!(node.has_liked(t.clone(), "one-more".into()), Ok(false));
     // Taking one back makes room again.
     count(node.unlike(t.clone(), "u0".into())).await;
@@ -192,7 +188,7 @@ async fn changes_are_announced_locally_and_to_other_tabs() {
     sleep(100).await;
     assert_eq!(remote.borrow().len(), 1);
     assert_eq!(Reflect::get(&remote.borrow()[0], &"source".into()).expect("field"), "tab");
-    assert_eq!(b.likes_count("t".into()), Ok(1.0));
+    assert_eq!(like_count(&b, "t".into()), 1.0);
     assert_eq!(b.has_liked("t".into(), "alice".into()), Ok(true));
     wasm_bindgen_futures::JsFuture::from(a.close()).await.expect("closes");
     wasm_bindgen_futures::JsFuture::from(b.close()).await.expect("closes");
@@ -236,6 +232,7 @@ async fn bad_bootstrap_options_are_refused_and_a_node_without_one_is_offline() {
     assert_eq!(field("connected").as_bool(), Some(false));
     assert_eq!(field("pendingEntries").as_f64(), Some(0.0));
     assert_eq!(node.peers().len(), 0);
+    assert_eq!(node.loaded("t".into()), Ok(true), "a full node off the network: all there is");
     let error = node.set_online(true.into()).expect_err("no network to go online to");
     assert_eq!((code(&error), name(&error)), ("no-network".into(), "StatsNodeError".into()));
     assert!(
@@ -273,8 +270,15 @@ async fn light_options_are_checked_and_watch_returns_a_function_that_unwatches()
         node.watch(list(&["t1".into(), "t2".into()])).expect("watched").dyn_into().expect("fn");
     unwatch.call0(&JsValue::UNDEFINED).expect("unwatches");
     unwatch.call0(&JsValue::UNDEFINED).expect("a second call does nothing");
-    assert_eq!(node.verified("t1".into()), Ok(true), "no tally: its own entries");
+    let (loaded, verified) = (node.loaded("t1".into()), node.verified("t1".into()));
+    assert_eq!((loaded, verified), (Ok(false), Ok(false)), "no edge node answered");
+    assert!(node.loaded("a/b".into()).is_err());
     assert_eq!(count(node.like("t1".into(), "alice".into())).await, 1.0);
     wasm_bindgen_futures::JsFuture::from(node.close()).await.expect("closes");
     assert!(node.watch(list(&["t1".into()])).is_err(), "a closed node refuses watches");
+}
+
+/// `tweet`'s like count on `node`.
+fn like_count(node: &StatsNode, tweet: JsValue) -> f64 {
+    stat(&JsValue::from(node.stats(tweet).expect("valid id")), "likes")
 }

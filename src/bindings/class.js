@@ -1,6 +1,7 @@
 // What `StatsNode` adds in JavaScript: an EventTarget's prototype and listener options,
 // `Symbol.asyncDispose`, and `subscribe` / `snapshot` (a store for React's
-// useSyncExternalStore, Svelte's and Vue's), over the class's own API.
+// useSyncExternalStore, Svelte's and Vue's), over the class's own API. A snapshot changes with
+// the tweet's "change" events and with a "status" event that changed whether it is loaded.
 
 // The most snapshots a node keeps: past that they are made anew (a read after a clear gets a
 // new object with the same counts, which a store compares as a change and renders once).
@@ -25,22 +26,35 @@ const methods = {
       throw Object.assign(new TypeError("listener must be a function"), { code: "invalid-argument" });
     }
     this.stats(tweetId); // the id's checks
-    // The tweet's snapshot is gone by then (`adopt`'s listener comes first).
+    // The tweet's snapshot is gone by then if it changed (`adopt`'s listeners come first).
     const heard = (event) => { if (event.detail.tweetId === tweetId) listener(); };
+    const status = () => { if (!snapshotsOf(this).has(tweetId)) listener(); };
     this.addEventListener("change", heard);
-    return () => this.removeEventListener("change", heard);
+    this.addEventListener("status", status);
+    return () => {
+      this.removeEventListener("change", heard);
+      this.removeEventListener("status", status);
+    };
   },
   snapshot(tweetId) {
     const cache = snapshotsOf(this);
     let snapshot = cache.get(tweetId);
     if (!snapshot) {
-      snapshot = Object.freeze({ ...this.stats(tweetId), verified: this.verified(tweetId) });
+      const [loaded, verified] = [this.loaded(tweetId), this.verified(tweetId)];
+      snapshot = Object.freeze({ ...this.stats(tweetId), loaded, verified });
       if (cache.size >= MAX_SNAPSHOTS) cache.clear();
       cache.set(tweetId, snapshot);
     }
     return snapshot;
   },
 };
+
+/** Drops the snapshots whose `loaded` is no longer what `loaded` says. */
+function dropLoaded(cache, loaded) {
+  for (const [tweetId, snapshot] of cache) {
+    if (snapshot.loaded !== loaded(tweetId)) cache.delete(tweetId);
+  }
+}
 
 export function adopt(node) {
   const proto = Object.getPrototypeOf(node);
@@ -50,8 +64,10 @@ export function adopt(node) {
       Object.defineProperty(proto, key, { value: methods[key], writable: true, configurable: true });
     }
   }
-  // A change drops the tweet's snapshot before any listener of the page hears it.
+  // A change drops the tweet's snapshot before any listener of the page hears it; a status
+  // (a full node's first catch-up loads every tweet) those it loaded.
   node.addEventListener("change", (event) => snapshotsOf(node).delete(event.detail.tweetId));
+  node.addEventListener("status", () => dropLoaded(snapshotsOf(node), (id) => node.loaded(id)));
   return node;
 }
 

@@ -2,7 +2,7 @@
 //! change events out.
 
 use super::*;
-use crate::core::KeyError;
+use crate::core::{KeyError, StatKind};
 use errors::{range_error, type_error};
 use libp2p::Multiaddr;
 use libp2p::multiaddr::Protocol;
@@ -250,14 +250,17 @@ pub(super) fn undialable(bootstrap: &[Multiaddr]) -> Option<String> {
 #[allow(unreachable_pub, reason = "exported to JavaScript only")]
 #[wasm_bindgen(js_name = __mirror, skip_typescript)]
 pub fn mirror(node: &StatsNode) -> JsValue {
-    let node = node.inner.node();
+    let browser = &node.inner;
+    let node = browser.node();
     let mut mirror = types::Mirror::default();
     for (tweet, shown) in node.shown_all() {
         let TweetStats { likes, retweets, replies, views } = shown.stats.into();
         mirror.ids.push(tweet.to_string());
         mirror.counts.extend([likes, retweets, replies, views]);
         mirror.verified.push(shown.verified);
+        mirror.loaded.push(shown.loaded);
     }
+    (mirror.light, mirror.alone) = (browser.is_light(), browser.network().is_none());
     let marks = |mark| node.all_marks(mark).into_iter().map(|(t, s)| format!("{t}\n{s}")).collect();
     (mirror.liked, mirror.retweeted) = (marks(Mark::Liked), marks(Mark::Retweeted));
     serde_wasm_bindgen::to_value(&mirror).unwrap_or_default()

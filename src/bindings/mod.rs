@@ -12,7 +12,7 @@ use wasm_bindgen_futures::future_to_promise;
 use web_sys::{CustomEvent, CustomEventInit, EventTarget};
 
 use crate::core::{
-    Action, Caps, Difficulty, Mark, Namespace, ReplyId, Rules, StatKind, Stats, TweetId, UserId,
+    Action, Caps, Difficulty, Mark, Namespace, ReplyId, Rules, Stats, TweetId, UserId,
 };
 use crate::runtime::{BrowserNode, Minting, OnChange, PeerHandle};
 use convert::to_js;
@@ -51,11 +51,11 @@ export interface StatsNode extends EventTarget {
    * only), no bootstrap address this page can dial, no edge node answering. */
   addEventListener(kind: "warning", listener: (event: CustomEvent<Warning>) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(kind: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
-  /** Calls `listener` whenever `tweetId`'s statistics change; returns what stops it. With
+  /** Calls `listener` whenever `tweetId`'s snapshot changes; returns what stops it. With
    * `snapshot`, a store for React's `useSyncExternalStore`, Svelte's and Vue's. */
   subscribe(tweetId: string, listener: () => void): () => void;
-  /** `tweetId`'s statistics and whether they are verified: the same frozen object until a
-   * "change" event of the tweet. */
+  /** `tweetId`'s statistics, whether they are loaded and verified: the same frozen object
+   * until they change (a "change" event of the tweet, or a "status" event that loaded it). */
   snapshot(tweetId: string): TweetSnapshot;
   /** Closes the node (see `close`): `await using node = await StatsNode.open(...)`. */
   [Symbol.asyncDispose](): Promise<void>;
@@ -63,6 +63,8 @@ export interface StatsNode extends EventTarget {
 
 /** What `snapshot` returns. */
 export interface TweetSnapshot extends Readonly<TweetStats> {
+  /** `loaded(tweetId)`: false while the counts are not current yet (show a loading state). */
+  readonly loaded: boolean;
   readonly verified: boolean;
 }
 "#;
@@ -201,7 +203,20 @@ impl StatsNode {
         #[wasm_bindgen(js_name = tweetId, unchecked_param_type = "string")] tweet_id: JsValue,
     ) -> Result<Ts<TweetStats>, JsValue> {
         let tweet = convert::id::<TweetId>("tweetId", &tweet_id)?;
-        Ok(to_js(&TweetStats::from(self.inner.node().shown(&tweet).stats)))
+        Ok(to_js(&TweetStats::from(self.inner.shown(&tweet).stats)))
+    }
+
+    /// Whether `tweetId`'s counts are current, so a UI shows them rather than a loading
+    /// state: on a light node once an edge node answered its watch of the tweet (a "change"
+    /// event of the tweet tells, even when the counts stay the same) until it is no longer
+    /// watched; on a full node once it caught up with a peer (a "status" event tells), or at
+    /// once without bootstrap addresses. `snapshot(tweetId).loaded` is the same.
+    pub fn loaded(
+        &self,
+        #[wasm_bindgen(js_name = tweetId, unchecked_param_type = "string")] tweet_id: JsValue,
+    ) -> Result<bool, JsValue> {
+        let tweet = convert::id::<TweetId>("tweetId", &tweet_id)?;
+        Ok(self.inner.shown(&tweet).loaded)
     }
 
     /// Shows `tweetIds` (a light node): their counts are fetched from the edge nodes and kept
@@ -250,13 +265,14 @@ impl StatsNode {
     }
 
     /// Whether `tweetId`'s counts are made from every node's signed entries held here (`true`)
-    /// or are a light node's edge node's signed tally of a popular tweet (`false`).
+    /// or are a light node's edge node's signed tally of a popular tweet, or not loaded yet
+    /// (`false`: a light node's watched tweet before its edge node answered, see `loaded`).
     pub fn verified(
         &self,
         #[wasm_bindgen(js_name = tweetId, unchecked_param_type = "string")] tweet_id: JsValue,
     ) -> Result<bool, JsValue> {
         let tweet = convert::id::<TweetId>("tweetId", &tweet_id)?;
-        Ok(self.inner.node().shown(&tweet).verified)
+        Ok(self.inner.shown(&tweet).verified)
     }
 
     /// Checks the counts shown of `tweetId` against every node's signed entries of it,
@@ -283,42 +299,6 @@ impl StatsNode {
                     .map_err(|e| errors::error(errors::Code::VerifyFailed, &e))
             })
         }))
-    }
-
-    /// The tweet's like count.
-    #[wasm_bindgen(js_name = likesCount)]
-    pub fn likes_count(
-        &self,
-        #[wasm_bindgen(js_name = tweetId, unchecked_param_type = "string")] tweet_id: JsValue,
-    ) -> Result<f64, JsValue> {
-        self.count(&tweet_id, StatKind::Likes)
-    }
-
-    /// The tweet's retweet count.
-    #[wasm_bindgen(js_name = retweetsCount)]
-    pub fn retweets_count(
-        &self,
-        #[wasm_bindgen(js_name = tweetId, unchecked_param_type = "string")] tweet_id: JsValue,
-    ) -> Result<f64, JsValue> {
-        self.count(&tweet_id, StatKind::Retweets)
-    }
-
-    /// The tweet's reply count.
-    #[wasm_bindgen(js_name = repliesCount)]
-    pub fn replies_count(
-        &self,
-        #[wasm_bindgen(js_name = tweetId, unchecked_param_type = "string")] tweet_id: JsValue,
-    ) -> Result<f64, JsValue> {
-        self.count(&tweet_id, StatKind::Replies)
-    }
-
-    /// The tweet's view count.
-    #[wasm_bindgen(js_name = viewsCount)]
-    pub fn views_count(
-        &self,
-        #[wasm_bindgen(js_name = tweetId, unchecked_param_type = "string")] tweet_id: JsValue,
-    ) -> Result<f64, JsValue> {
-        self.count(&tweet_id, StatKind::Views)
     }
 
     /// Whether `userId` liked `tweetId` on this node.
@@ -374,7 +354,7 @@ impl StatsNode {
         if let Some(tallied) = tallied {
             let own = node.with_replica(|r| r.writer_values(&tweet, local));
             let edge = tallied.tally.signer.to_string();
-            items.push(Contribution::rest(edge, node.shown(&tweet).stats, own));
+            items.push(Contribution::rest(edge, self.inner.shown(&tweet).stats, own));
         }
         Ok(items.iter().map(to_js).collect())
     }
@@ -469,11 +449,6 @@ impl StatsNode {
             let applied = node.submit(tweet, action).await.map_err(|e| errors::action(&e))?;
             Ok(JsValue::from(applied.count as f64))
         }))
-    }
-
-    fn count(&self, tweet_id: &JsValue, stat: StatKind) -> Result<f64, JsValue> {
-        let tweet = convert::id::<TweetId>("tweetId", tweet_id)?;
-        Ok(self.inner.node().shown(&tweet).stats.get(stat) as f64)
     }
 
     fn has_mark(&self, mark: Mark, tweet_id: &JsValue, user_id: &JsValue) -> Result<bool, JsValue> {

@@ -306,13 +306,18 @@ fn millis(time: web_time::SystemTime) -> f64 {
 }
 
 /// Everything a page's copy of a node in a worker starts from (`warpnet-stats/worker`): each
-/// tweet shown (ids, then four counts per tweet in `TweetStats` order, then whether verified)
-/// and the local marks, as "tweet\nsubject".
+/// tweet shown (ids, then four counts per tweet in `TweetStats` order, then whether verified
+/// and loaded), the local marks, as "tweet\nsubject", whether it is a light node and whether
+/// it is off the network (a full node's tweets are loaded once `syncStatus().lastSync` is set,
+/// or at once off the network).
 #[derive(Debug, Default, Serialize)]
 pub(super) struct Mirror {
     pub(super) ids: Vec<String>,
     pub(super) counts: Vec<f64>,
     pub(super) verified: Vec<bool>,
+    pub(super) loaded: Vec<bool>,
+    pub(super) light: bool,
+    pub(super) alone: bool,
     pub(super) liked: Vec<String>,
     pub(super) retweeted: Vec<String>,
 }

@@ -13,7 +13,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{BroadcastChannel, MessageEvent};
 
-use super::{ChangeSource, Changes, Minting, Node, OpenError, Peer, PeerHandle};
+use super::{ChangeSource, Changes, Minting, Node, OpenError, Peer, PeerHandle, Shown};
 use crate::core::{Namespace, Rules, Stats, TweetId};
 use crate::network::protocol::PeerConfig;
 use crate::network::{NetworkError, WRITE_CHUNK};
@@ -141,6 +141,21 @@ impl BrowserNode {
         });
         *self.network.borrow_mut() = Some((handle.clone(), stop, finished));
         Ok(handle)
+    }
+
+    /// `tweet`'s statistics as shown ([`Node::shown`]); a full node's are loaded once it
+    /// caught up with a peer, or at once off the network (what it holds is all there is).
+    pub fn shown(&self, tweet: &TweetId) -> Shown {
+        let mut shown = self.node.shown(tweet);
+        if !self.light {
+            shown.loaded = self.network().is_none_or(|network| network.synced());
+        }
+        shown
+    }
+
+    /// Whether this is a light node.
+    pub fn is_light(&self) -> bool {
+        self.light
     }
 
     /// The node's peer, if it joined the network.

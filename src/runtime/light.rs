@@ -2,8 +2,9 @@
 //! ([`Interest`]: the watched ones, then the most recently used up to a bound; the order of
 //! use kept in `used/{tweet}` records so a reload evicts in the same order), forgetting the
 //! rest in memory and in the store, the tallies its edge nodes sent of popular tweets (kept in
-//! `tally/{tweet}` records, so a reload shows them at once), and the statistics shown, each
-//! said to be verified (made from writers' signed entries held here) or the edge node's word.
+//! `tally/{tweet}` records, so a reload shows them at once), which watched tweets an edge node
+//! answered, and the statistics shown, each said to be loaded (current as of such an answer) and
+//! verified (made from writers' signed entries held here) or not.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
@@ -18,8 +19,11 @@ pub struct Shown {
     /// The counts.
     pub stats: Stats,
     /// Whether they are made from writers' signed entries held here (else they are an edge
-    /// node's tally, with this node's own counts as it holds them).
+    /// node's tally, with this node's own counts as it holds them), and loaded.
     pub verified: bool,
+    /// Whether they are current: on a light node, an edge node answered since the tweet was
+    /// watched ([`Node::answered`]); always on a full node (which receives everything).
+    pub loaded: bool,
 }
 
 /// Told of the tweets whose counts shown changed other than by a commit.
@@ -36,6 +40,8 @@ pub(super) struct LightState {
     tallies: HashMap<TweetId, Tallied>,
     /// The figures every writer's entries of a tweet made when last checked.
     confirmed: HashMap<TweetId, Figures>,
+    /// The watched tweets an edge node answered since they were watched.
+    loaded: HashSet<TweetId>,
     /// Told of the tweets whose counts shown changed other than by a commit.
     on_shown: Vec<ShownChanged>,
 }
@@ -97,11 +103,38 @@ impl<S: Store> Node<S> {
         self.use_tweets(tweets, Interest::touch).await
     }
 
-    /// This light node no longer shows `tweets`: held as recently used until room is needed.
+    /// This light node no longer shows `tweets`: held as recently used until room is needed
+    /// (and no longer loaded once no watch of them is left: their edge nodes stop pushing).
     pub fn unwatch(&self, tweets: &[TweetId]) {
-        if let Some(interest) = self.light.borrow_mut().interest.as_mut() {
-            for tweet in tweets {
-                interest.unwatch(tweet);
+        let mut light = self.light.borrow_mut();
+        let LightState { interest: Some(interest), loaded, .. } = &mut *light else { return };
+        for tweet in tweets {
+            interest.unwatch(tweet);
+            if !interest.is_watched(tweet) {
+                loaded.remove(tweet);
+            }
+        }
+    }
+
+    /// An edge node answered this light node's watch of `tweets` and what it sent is taken
+    /// in: those still watched are loaded (their counts current), and the observers are told
+    /// of those newly so, whether or not their counts changed.
+    pub fn answered(&self, tweets: &[TweetId]) {
+        let (loaded, observers) = {
+            let mut light = self.light.borrow_mut();
+            let LightState { interest: Some(interest), loaded, on_shown, .. } = &mut *light else {
+                return;
+            };
+            let newly: Vec<TweetId> = tweets
+                .iter()
+                .filter(|t| interest.is_watched(t) && loaded.insert((*t).clone()))
+                .cloned()
+                .collect();
+            (newly, on_shown.clone())
+        };
+        if !loaded.is_empty() {
+            for observer in observers {
+                observer(&loaded);
             }
         }
     }
@@ -151,6 +184,7 @@ impl<S: Store> Node<S> {
                     writes.push((schema::tally_key(tweet), None));
                 }
                 light.confirmed.remove(tweet);
+                light.loaded.remove(tweet);
                 light.used.remove(tweet);
                 writes.push((schema::used_key(tweet), None));
             }
@@ -183,53 +217,62 @@ impl<S: Store> Node<S> {
         if seals.is_empty() { Ok(()) } else { self.store.delete_prefixed(&seals).await }
     }
 
-    /// Keeps tallies an edge node sent (checked by the network layer: signed by the edge node
-    /// that sent them, of tweets this node watches), each replacing the tweet's last, in memory
-    /// at once (the observers are told) and then in the store, so a reload shows them.
-    pub async fn keep_tallies(&self, tallies: Vec<Tallied>) -> Result<(), StoreError> {
-        let tweets: Vec<TweetId> = tallies.iter().map(|t| t.tally.tweet.clone()).collect();
-        let writes: Vec<Write> =
-            tallies.iter().map(|t| (schema::tally_key(&t.tally.tweet), Some(t.encode()))).collect();
-        let observers = {
+    /// Drops the tallies of `untallied` (the edge node serves them by their entries now, or
+    /// its tally did not check: they are shown from the counters held here again) and keeps
+    /// `tallies` an edge node sent (checked by the network layer: signed by the edge node that
+    /// sent them, of tweets this node watches), each replacing the tweet's last. Done in memory
+    /// now (the observers are told); returns the writes that keep it in the store
+    /// ([`Node::write`]), so a reload shows them.
+    pub fn replace_tallies(&self, untallied: &[TweetId], tallies: Vec<Tallied>) -> Vec<Write> {
+        let mut writes = Vec::new();
+        let (changed, observers) = {
             let mut light = self.light.borrow_mut();
-            for tallied in tallies {
-                light.tallies.insert(tallied.tally.tweet.clone(), tallied);
+            let light = &mut *light;
+            let mut changed = Vec::new();
+            for tweet in untallied {
+                if light.tallies.remove(tweet).is_some() {
+                    light.confirmed.remove(tweet);
+                    writes.push((schema::tally_key(tweet), None));
+                    changed.push(tweet.clone());
+                }
             }
-            light.on_shown.clone()
+            for tallied in tallies {
+                let tweet = tallied.tally.tweet.clone();
+                writes.push((schema::tally_key(&tweet), Some(tallied.encode())));
+                light.tallies.insert(tweet.clone(), tallied);
+                changed.push(tweet);
+            }
+            (changed, light.on_shown.clone())
         };
-        for observer in observers {
-            observer(&tweets);
+        if !changed.is_empty() {
+            for observer in observers {
+                observer(&changed);
+            }
         }
-        self.store.update(&[], |_| (writes, ())).await
+        writes
     }
 
-    /// Drops the tallies of `tweets` (the edge node serves them by their entries now, or its
-    /// tally did not check): they are shown from the counters held here again, in memory at
-    /// once (the observers are told) and in the store.
+    /// Keeps `tallies` ([`Node::replace_tallies`]), in memory and in the store.
+    pub async fn keep_tallies(&self, tallies: Vec<Tallied>) -> Result<(), StoreError> {
+        let writes = self.replace_tallies(&[], tallies);
+        self.write(writes).await
+    }
+
+    /// Drops the tallies of `tweets` ([`Node::replace_tallies`]), in memory and in the store.
     pub async fn drop_tallies(&self, tweets: &[TweetId]) -> Result<(), StoreError> {
-        let (dropped, observers) = {
-            let mut light = self.light.borrow_mut();
-            let dropped: Vec<TweetId> =
-                tweets.iter().filter(|t| light.tallies.remove(*t).is_some()).cloned().collect();
-            for tweet in &dropped {
-                light.confirmed.remove(tweet);
-            }
-            (dropped, light.on_shown.clone())
-        };
-        if dropped.is_empty() {
-            return Ok(());
-        }
-        for observer in observers {
-            observer(&dropped);
-        }
-        let writes = dropped.iter().map(|tweet| (schema::tally_key(tweet), None)).collect();
-        self.store.update(&[], |_| (writes, ())).await
+        let writes = self.replace_tallies(tweets, Vec::new());
+        self.write(writes).await
+    }
+
+    /// Stores `writes` of [`Node::replace_tallies`].
+    pub async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        if writes.is_empty() { Ok(()) } else { self.store.update(&[], |_| (writes, ())).await }
     }
 
     /// Adds a function told of the tweets whose counts shown changed other than by a commit:
-    /// their tallies came ([`Node::keep_tallies`]) or went ([`Node::drop_tallies`]), or their
-    /// other writers' counters were forgotten to make room (only its own counts are shown of
-    /// such a tweet until it is used again).
+    /// their tallies came or went ([`Node::replace_tallies`]), they were loaded
+    /// ([`Node::answered`]), or their other writers' counters were forgotten to make room
+    /// (only its own counts are shown of such a tweet until it is used again).
     pub fn on_shown(&self, observer: impl Fn(&[TweetId]) + 'static) {
         self.light.borrow_mut().on_shown.push(Rc::new(observer));
     }
@@ -244,13 +287,15 @@ impl<S: Store> Node<S> {
     /// [`Node::confirm`]); else the sum of the counters held here.
     pub fn shown(&self, tweet: &TweetId) -> Shown {
         let light = self.light.borrow();
+        let loaded = light.interest.is_none() || light.loaded.contains(tweet);
         match light.tallies.get(tweet) {
             Some(tallied) => {
                 let own = self.with_replica(|r| r.writer_values(tweet, r.local_writer()));
-                let verified = light.confirmed.get(tweet) == Some(&tallied.tally.figures);
-                Shown { stats: tallied.stats(own.map(i128::from)), verified }
+                let confirmed = light.confirmed.get(tweet) == Some(&tallied.tally.figures);
+                let stats = tallied.stats(own.map(i128::from));
+                Shown { stats, verified: confirmed && loaded, loaded }
             }
-            None => Shown { stats: self.stats(tweet), verified: true },
+            None => Shown { stats: self.stats(tweet), verified: loaded, loaded },
         }
     }
 

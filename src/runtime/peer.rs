@@ -450,14 +450,10 @@ impl<S: Store + 'static> Peer<S> {
                 #[cfg(target_arch = "wasm32")]
                 Some(Action::Merge { from, entries }) => self.queue_merge(from, entries, None),
                 Some(Action::Tallies { tallies, untallied, .. }) => {
+                    // In memory now, before the answer's merge is done and its tweets loaded.
+                    let writes = self.node.replace_tallies(&untallied, tallies);
                     let node = self.node.clone();
-                    self.storing.push(
-                        async move {
-                            node.drop_tallies(&untallied).await?;
-                            node.keep_tallies(tallies).await
-                        }
-                        .boxed_local(),
-                    );
+                    self.storing.push(async move { node.write(writes).await }.boxed_local());
                 }
                 Some(Action::Verified { tweet, edge, outcome }) => {
                     let verdict = outcome.map(|figures| self.node.confirm(&tweet, figures));
@@ -518,8 +514,10 @@ impl<S: Store + 'static> Peer<S> {
             return;
         }
         let (from, report) = (turn.from, turn.job.1);
-        if matches!(from, MergeFrom::CatchUp { last: true, .. }) {
-            self.fold_journal = true;
+        match &from {
+            MergeFrom::CatchUp { last: true, .. } => self.fold_journal = true,
+            MergeFrom::Light { answered, .. } => self.node.answered(answered),
+            _ => {}
         }
         {
             let protocol = &mut self.shared.protocol.borrow_mut();

@@ -87,6 +87,11 @@ impl PeerHandle {
         self.shared.protocol.borrow().stats().clone()
     }
 
+    /// Whether a catch-up with a peer completed, or (a light node) an edge node answered.
+    pub fn synced(&self) -> bool {
+        self.shared.protocol.borrow().stats().last_sync.is_some()
+    }
+
     /// The addresses the peer listens on, each ending in its `/p2p/` id.
     pub fn listen_addrs(&self) -> Vec<Multiaddr> {
         self.shared.listen_addrs.borrow().clone()

@@ -8,8 +8,8 @@ use libp2p::{Multiaddr, PeerId};
 use std::collections::HashMap;
 
 use warpnet_stats::{
-    DialId, Figures, NetworkAction as Action, PeerConfig, Protocol, Replica, RequestId, Tallied,
-    TweetId,
+    DialId, Figures, MergeFrom, NetworkAction as Action, PeerConfig, Protocol, Replica, RequestId,
+    Tallied, TweetId,
 };
 use web_time::Instant;
 
@@ -32,6 +32,8 @@ pub struct Sim {
     pub tallies: HashMap<TweetId, Tallied>,
     /// The tally checks that ended ([`Action::Verified`]), in order.
     pub verified: Vec<Verified>,
+    /// The watched tweets loaded (a light answer merged), in order.
+    pub loaded: Vec<TweetId>,
     /// The connections opened with [`Sim::connect`] and still open.
     connections: Vec<(PeerId, ConnectionId)>,
 }
@@ -48,6 +50,7 @@ impl Sim {
             pushed: 0,
             tallies: HashMap::new(),
             verified: Vec::new(),
+            loaded: Vec::new(),
             connections: Vec::new(),
         }
     }
@@ -167,6 +170,9 @@ pub fn carry_these(from: &mut Sim, to: &mut Sim, from_id: PeerId, actions: Vec<A
             Action::Verified { tweet, edge, outcome } => from.verified.push((tweet, edge, outcome)),
             Action::Merge { from: origin, entries } => {
                 let report = from.replica.merge(&namespace(), entries);
+                if let MergeFrom::Light { answered, .. } = &origin {
+                    from.loaded.extend_from_slice(answered);
+                }
                 from.protocol.handle_added(&origin, report.added, from.now);
                 from.protocol.handle_merged(origin, &report, &mut from.replica, from.now);
             }

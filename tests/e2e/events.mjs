@@ -1,7 +1,9 @@
 // What a StatsNode (page thread or worker) does as a DOM EventTarget and through its lifecycle,
 // as source run in the page (Chromium through Playwright, Firefox through geckodriver), whose
 // `window.statsNode` is connected to an edge node: `once` and `signal` listeners, "status"
-// events going offline, back and closing, `lastSync`, `await close()`. Resolves to what it saw.
+// events going offline, back and closing, `lastSync`, `await close()`, watched tweets nobody
+// liked loaded (a "change" event says so; a full node caught up already). Resolves to what it
+// saw.
 export const EVENTS_CHECK = `(async () => {
   const node = window.statsNode;
   const within = (what, promise) => Promise.race([promise, new Promise((_, reject) =>
@@ -19,6 +21,17 @@ export const EVENTS_CHECK = `(async () => {
   const [first, second] = ["events-1-" + node.nodeId, "events-2-" + node.nodeId].map((id) => id.slice(0, 64));
   const ours = (event) => event.detail.tweetId === first || event.detail.tweetId === second;
   const unwatch = node.watch([first, second]);
+  const loaded = (tweetId) => node.loaded(tweetId) || within(tweetId + " loaded", new Promise((resolve) => {
+    const heard = (event) => {
+      if (event.detail.tweetId === tweetId && node.loaded(tweetId)) {
+        node.removeEventListener("change", heard);
+        resolve();
+      }
+    };
+    node.addEventListener("change", heard);
+  }));
+  await Promise.all([loaded(first), loaded(second)]);
+  const nobodyLiked = node.snapshot(first);
   const heard = { all: 0, once: 0, signal: 0 };
   node.addEventListener("change", (event) => { if (ours(event)) heard.all++; });
   node.addEventListener("change", () => heard.once++, { once: true });
@@ -43,6 +56,7 @@ export const EVENTS_CHECK = `(async () => {
   await closing;
   const after = await node.like(first, "ev2").then(() => null, (error) => error.code);
   return {
+    nobodyLiked,
     eventTarget: node instanceof EventTarget,
     heard,
     reconnected: reconnected.connected,
@@ -57,6 +71,7 @@ export const EVENTS_CHECK = `(async () => {
 
 /** What EVENTS_CHECK must see. */
 export const EVENTS_SEEN = {
+  nobodyLiked: { likes: 0, retweets: 0, replies: 0, views: 0, loaded: true, verified: true },
   eventTarget: true,
   heard: { all: 2, once: 1, signal: 1 },
   reconnected: true,

@@ -11,6 +11,7 @@ import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
 import { serve } from "./serve.mjs";
 import { firefox } from "./firefox.mjs";
+import { startEdge } from "./edge.mjs";
 
 const repo = resolve(import.meta.dirname, "../..");
 const tarball = join(repo, "target/npm", readdirSync(join(repo, "target/npm")).find((f) => f.endsWith(".tgz")));
@@ -113,7 +114,7 @@ test("a like survives a reload, and the page shows it", async () => {
   await page.reload();
   await page.waitForFunction(() => window.statsNode !== undefined);
   assert.equal(await page.evaluate(() => window.statsNode.nodeId), nodeId, "same node after reload");
-  assert.equal(await page.evaluate(() => window.statsNode.likesCount("t1")), 1);
+  assert.equal(await page.evaluate(() => window.statsNode.stats("t1").likes), 1);
   assert.equal(await page.textContent("#likes"), "1");
   assert.equal(await page.evaluate(() => window.statsNode.persistent), true);
   await context.close();
@@ -129,42 +130,22 @@ test("two tabs liking concurrently 200 times each end at the exact total in both
   }, prefix);
   assert.deepEqual(await Promise.all([burst(a, "a"), burst(b, "b")]), [200, 200]);
   for (const page of [a, b]) {
-    await page.waitForFunction(() => window.statsNode.likesCount("c") === 400, null, { timeout: 5_000 });
+    await page.waitForFunction(() => window.statsNode.stats("c").likes === 400, null, { timeout: 5_000 });
   }
   // And the store agrees: a new tab reads 400 from IndexedDB.
   const c = await openTab(context);
-  assert.equal(await c.evaluate(() => window.statsNode.likesCount("c")), 400);
+  assert.equal(await c.evaluate(() => window.statsNode.stats("c").likes), 400);
   await context.close();
 });
 
-test("a React app renders counts through useSyncExternalStore (subscribe + snapshot), a loading state first, in Chromium and Firefox", async () => {
-  const page = await (await browser.newContext()).newPage();
-  const problems = [];
-  page.on("pageerror", (error) => problems.push(error.message));
-  // React's own errors (a getSnapshot not cached, say) and any failed request but the favicon.
-  page.on("console", (message) => {
-    if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) problems.push(message.text());
-  });
-  page.on("response", (response) => {
-    if (response.status() >= 400 && !response.url().endsWith("/favicon.ico")) problems.push(`${response.status()} ${response.url()}`);
-  });
-  await page.goto(`${server.url}react.html`);
-  await page.waitForSelector("#loading, [data-likes]");
-  await page.waitForSelector("[data-likes=r1]");
-  assert.equal(await page.textContent("[data-likes=r1]"), "0");
-  await page.click("[data-like=r1]");
-  await page.waitForFunction(() => document.querySelector("[data-likes=r1]").textContent === "1");
-  // Another tab of the origin likes r2: this tab's row follows, r1's row does not render again.
-  const renders = await page.evaluate(() => ({ ...window.renders }));
-  const other = await page.context().newPage();
-  await other.goto(`${server.url}react.html`);
-  await other.waitForSelector("[data-likes=r2]");
-  await other.click("[data-like=r2]");
-  await page.waitForFunction(() => document.querySelector("[data-likes=r2]").textContent === "1");
-  assert.equal(await page.evaluate(() => window.renders.r1), renders.r1);
-  assert.equal(await page.evaluate(() => Object.is(window.statsNode.snapshot("r2"), window.statsNode.snapshot("r2"))), true);
-  assert.deepEqual(problems, []);
-  await page.context().close();
+test("a React app renders counts through useSyncExternalStore (subscribe + snapshot), loading states first, in Chromium and Firefox", async () => {
+  // Served by an edge node: a light node whose rows show "…" until the edge node answered.
+  const edge = await startEdge({ namespace: "react", www: join(project, "dist"), args: ["--difficulty", "8"] });
+  try {
+    await reactApp(`${edge.url}react.html?edge`);
+  } finally {
+    await edge.stop();
+  }
 
   const fox = await firefox();
   try {
@@ -183,3 +164,33 @@ test("a React app renders counts through useSyncExternalStore (subscribe + snaps
     await fox.close();
   }
 });
+
+async function reactApp(url) {
+  const page = await (await browser.newContext()).newPage();
+  const problems = [];
+  page.on("pageerror", (error) => problems.push(error.message));
+  // React's own errors (a getSnapshot not cached, say) and any failed request but the favicon.
+  page.on("console", (message) => {
+    if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) problems.push(message.text());
+  });
+  page.on("response", (response) => {
+    if (response.status() >= 400 && !response.url().endsWith("/favicon.ico")) problems.push(`${response.status()} ${response.url()}`);
+  });
+  await page.goto(url);
+  await page.waitForSelector("#loading, [data-likes]");
+  await page.waitForFunction(() => document.querySelector("[data-likes=r1]")?.textContent === "0", null, { timeout: 30_000 });
+  assert.deepEqual(await page.evaluate(() => window.loadingShown), { r1: true, r2: true }, "\"…\" first");
+  await page.click("[data-like=r1]");
+  await page.waitForFunction(() => document.querySelector("[data-likes=r1]").textContent === "1");
+  // Another tab of the origin likes r2: this tab's row follows, r1's row does not render again.
+  const renders = await page.evaluate(() => ({ ...window.renders }));
+  const other = await page.context().newPage();
+  await other.goto(url);
+  await other.waitForFunction(() => document.querySelector("[data-likes=r2]")?.textContent === "0", null, { timeout: 30_000 });
+  await other.click("[data-like=r2]");
+  await page.waitForFunction(() => document.querySelector("[data-likes=r2]").textContent === "1");
+  assert.equal(await page.evaluate(() => window.renders.r1), renders.r1);
+  assert.equal(await page.evaluate(() => Object.is(window.statsNode.snapshot("r2"), window.statsNode.snapshot("r2"))), true);
+  assert.deepEqual(problems, []);
+  await page.context().close();
+}

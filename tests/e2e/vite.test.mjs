@@ -77,7 +77,7 @@ async function likeAndReloadAt(url, inWorker) {
   await page.waitForFunction(() => document.getElementById("likes").textContent === "1");
   await page.reload();
   await page.waitForFunction(() => window.statsNode !== undefined, null, { timeout: 20_000 });
-  assert.equal(await page.evaluate(() => window.statsNode.likesCount("t1")), 1);
+  assert.equal(await page.evaluate(() => window.statsNode.stats("t1").likes), 1);
   assert.equal(await page.evaluate(() => window.statsNode.persistent), true);
   assert.equal(await page.evaluate(() => window.statsNode.inWorker), inWorker ? true : undefined);
   assert.deepEqual(errors, []);

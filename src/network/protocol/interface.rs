@@ -227,6 +227,9 @@ pub enum MergeFrom {
     Light {
         /// The edge node.
         peer: PeerId,
+        /// The watched tweets a `Watch` answer brought current (empty for a push): their
+        /// counts are current once this merge is done and the answer's tallies kept.
+        answered: Vec<TweetId>,
     },
     /// A catch-up response from `peer`.
     CatchUp {

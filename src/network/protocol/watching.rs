@@ -143,7 +143,8 @@ impl Protocol {
                     untallied.remove(tweet);
                 }
                 let untallied = untallied.into_iter().collect();
-                let asked = Some((&asked, untallied));
+                let answered = asked.iter().filter(|t| !later.contains(t)).cloned().collect();
+                let asked = Some((&asked, untallied, answered));
                 if self.take_from_edge(peer, entries, tallies, asked, replica) {
                     // What this light node shows is current as of now.
                     self.stats.last_sync = Some(now);
@@ -309,20 +310,22 @@ impl Protocol {
     }
 
     /// Entries and tallies from the edge node `peer`, checked against `asked` (a `Watch`'s
-    /// tweets) or, for a push, what this node watches now (other items are dropped as
-    /// unsolicited; a bad tally drops them all), then handed out to merge and to keep. Returns
-    /// whether they checked.
+    /// tweets, those it answered without a tally, and those it answered) or, for a push, what
+    /// this node watches now (other items are dropped as unsolicited; a bad tally drops them
+    /// all), then handed out to keep and to merge. Returns whether they checked.
     fn take_from_edge(
         &mut self,
         peer: PeerId,
         mut entries: Vec<Sealed>,
         mut tallies: Vec<Tallied>,
-        asked: Option<(&BTreeSet<TweetId>, Vec<TweetId>)>,
+        asked: Option<(&BTreeSet<TweetId>, Vec<TweetId>, Vec<TweetId>)>,
         replica: &Replica,
     ) -> bool {
         let Ok(edge) = NodeId::from_peer_id(peer) else { return false };
-        let (asked, untallied) = asked.unzip();
-        let untallied = untallied.unwrap_or_default();
+        let (asked, untallied, mut answered) = match asked {
+            Some((asked, untallied, answered)) => (Some(asked), untallied, answered),
+            None => (None, Vec::new(), Vec::new()),
+        };
         if self.distrusted.contains(&peer) && !tallies.is_empty() {
             tracing::warn!(%peer, "tallies from an edge node whose tally did not check refused");
             self.stats.drop(DropReason::BadLightResponse, 1);
@@ -351,15 +354,18 @@ impl Protocol {
             // unwatch, so it is let go.
             entries = self.wanted(entries);
             tallies.retain(|t| self.light.wants(&t.tally.tweet));
+            answered.retain(|t| self.light.wants(t));
         }
         let unproven = self.drop_unproven(&mut entries, replica);
         self.stats.drop(DropReason::NoIdentityProof, unproven as u64);
-        if !entries.is_empty() {
-            self.actions.push_back(Action::Merge { from: MergeFrom::Light { peer }, entries });
-        }
         if !tallies.is_empty() || !untallied.is_empty() {
             self.stats.tallies_received += tallies.len() as u64;
             self.actions.push_back(Action::Tallies { from: peer, tallies, untallied });
+        }
+        // A merge, even of nothing, for an answer: its tweets are current once it is done.
+        if !entries.is_empty() || !answered.is_empty() {
+            let from = MergeFrom::Light { peer, answered };
+            self.actions.push_back(Action::Merge { from, entries });
         }
         true
     }

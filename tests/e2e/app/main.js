@@ -7,7 +7,7 @@ const node = new URLSearchParams(location.search).has("worker")
   ? await (await import("warpnet-stats/worker")).openStatsNode(options)
   : await init().then(() => StatsNode.open(options));
 const likes = document.getElementById("likes");
-const show = () => { likes.textContent = String(node.likesCount("t1")); };
+const show = () => { likes.textContent = String(node.stats("t1").likes); };
 node.addEventListener("change", show);
 document.getElementById("node-id").textContent = node.nodeId;
 document.getElementById("like").addEventListener("click", () => node.like("t1", "alice"));
