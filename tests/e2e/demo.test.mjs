@@ -4,8 +4,8 @@
 // the switch, both change, it comes back and both show the same numbers; a reload keeps
 // counts, liked state and the user name; the per-node breakdown adds up to the totals; a bad
 // user name shows an error on the page; a like on a tweet neither page shows never arrives,
-// and only the rows on screen are watched. Screenshots of both pages are saved to
-// target/e2e-artifacts/ (not committed).
+// and only the rows on screen are watched; the wasm comes compressed. Screenshots of both pages
+// are saved to target/e2e-artifacts/ (not committed).
 // Needs scripts/build-pkg and the debug edge node binary (scripts/test builds both first).
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -31,7 +31,10 @@ async function openPage(user) {
     // Requests cut short by the test's reloads and closing are not failures of the page.
     if (r.failure()?.errorText !== "net::ERR_ABORTED") errors.push(`failed ${r.url()}: ${r.failure()?.errorText}`);
   });
+  const wasm = page.waitForResponse((r) => r.url().endsWith("/warpnet_stats_bg.wasm"));
   await page.goto(env.edge.url);
+  // The package's wasm as its brotli copy (or gzip, where a browser takes no brotli).
+  assert.equal((await wasm).headers()["content-encoding"], "br");
   await ready(page);
   await page.fill("#user", user);
   await page.press("#user", "Enter");

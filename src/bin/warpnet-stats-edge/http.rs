@@ -302,10 +302,12 @@ impl Drop for Share {
 }
 
 /// Serves the directory `root`, answering 404 for any path that leads out of it through a
-/// symbolic link (links within it are followed).
+/// symbolic link (links within it are followed). A file's `.br` or `.gz` copy beside it is
+/// served instead to a browser that accepts it (`scripts/build-pkg` writes the wasm's).
 fn directory(root: &Path) -> Router {
     let inside = std::fs::canonicalize(root).ok();
-    Router::new().fallback_service(ServeDir::new(root)).layer(middleware::from_fn(
+    let files = ServeDir::new(root).precompressed_br().precompressed_gzip();
+    Router::new().fallback_service(files).layer(middleware::from_fn(
         move |request: Request, next: Next| {
             let allowed =
                 inside.as_deref().is_some_and(|root| stays_inside(root, request.uri().path()));
