@@ -10,18 +10,19 @@ const repo = resolve(import.meta.dirname, "../..");
 const target = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(repo, "target");
 
 /**
- * `profile`: "debug" (built by `cargo test`) or "release". `dataDir` and `ports` ({ http, ws,
+ * `profile`: "debug" (built by `cargo test`) or "release"; `pkg`: the package served at /pkg/
+ * (default: pkg/, scripts/build-pkg's). `dataDir` and `ports` ({ http, ws,
  * webrtc }) restart a node where an earlier one ran (default: a fresh directory, free ports);
  * `args`: more arguments.
  */
-export async function startEdge({ profile = "debug", namespace = "e2e", www, env = {}, dataDir, ports = {}, args = [] } = {}) {
+export async function startEdge({ profile = "debug", namespace = "e2e", www, pkg, env = {}, dataDir, ports = {}, args = [] } = {}) {
   const ownDir = !dataDir;
   dataDir ??= mkdtempSync(join(tmpdir(), "warpnet-edge-"));
   const child = spawn(join(target, profile, "warpnet-stats-edge"), [
     "--data-dir", dataDir, "--namespace", namespace, "--http", `127.0.0.1:${ports.http ?? 0}`,
     "--listen", `/ip4/127.0.0.1/tcp/${ports.ws ?? 0}/ws`,
     "--listen", `/ip4/127.0.0.1/udp/${ports.webrtc ?? 0}/webrtc-direct`,
-    "--www", www ?? join(repo, "tests/e2e/network-app"), "--pkg", join(repo, "pkg"), ...args,
+    "--www", www ?? join(repo, "tests/e2e/network-app"), "--pkg", pkg ?? join(repo, "pkg"), ...args,
   ], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, RUST_LOG: "warn,warpnet_stats=info,warpnet_stats_edge=info", ...env } });
   let log = "";
   const url = await new Promise((resolve, reject) => {
