@@ -123,6 +123,8 @@ function render(tweetId) {
   if (!card || !node) return;
   const stats = node.stats(tweetId);
   card.dataset.verified = node.verified(tweetId);
+  // Counts not current yet (no edge node answered for this tweet): shown faded.
+  card.dataset.loaded = node.loaded(tweetId);
   for (const stat of STATS) {
     $(`[data-count="${stat}"]`, card).textContent = stats[stat];
     $(`[data-total="${stat}"]`, card).textContent = stats[stat];

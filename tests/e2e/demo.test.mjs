@@ -47,6 +47,8 @@ async function ready(page) {
   await page.waitForSelector("body[data-ready=true]", { timeout: 20_000 });
   // A light node pulls no catch-up: connected, it asks for the rows on screen.
   await page.waitForFunction(() => window.statsNode.syncStatus().connected, null, { timeout: 30_000 });
+  // The rows on screen are loaded once the edge node answered (faded until then).
+  await page.waitForSelector('[data-tweet][data-loaded="true"]', { timeout: 30_000 });
 }
 
 const card = (page, tweet) => page.locator(`[data-tweet="${tweet}"]`);
