@@ -280,11 +280,14 @@ fn an_http_client_that_does_not_send_its_request_in_time_is_hung_up_on() {
         let mut stream = std::net::TcpStream::connect(&url).expect("connects");
         stream.write_all(sent.as_bytes()).expect("sent");
         stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout set");
-        let started = std::time::Instant::now();
         let mut rest = Vec::new();
         let read = stream.read_to_end(&mut rest);
-        assert!(read.is_ok() || started.elapsed() < Duration::from_secs(9), "{read:?}");
-        assert!(started.elapsed() < Duration::from_secs(5), "held for {:?}", started.elapsed());
+        // Closed by the node (end of stream, or a reset), not this read's 10 s running out.
+        let timed_out = matches!(&read, Err(e) if matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ));
+        assert!(!timed_out, "still open after 10 s: {read:?}");
     }
     // A request sent in time is answered, and the connection closed after it.
     let (status, _) = edge.get("/bootstrap.json");

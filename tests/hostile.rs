@@ -499,11 +499,23 @@ fn catch_up_streams_beyond_eight_on_one_connection_are_refused_before_they_are_r
         client.dial(edge.address("tcp")).expect("dials");
         let (refused, answered) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
         let (counted, got) = (refused.clone(), answered.clone());
+        let (more, mut asked) = futures::channel::mpsc::unbounded::<()>();
         tokio::task::spawn_local(async move {
+            let mut edge_id = None;
             loop {
-                match client.select_next_some().await {
+                let event = futures::select! {
+                    event = client.select_next_some() => event,
+                    _ = asked.select_next_some() => {
+                        if let Some(peer) = edge_id {
+                            client.behaviour_mut().send_request(&peer, ());
+                        }
+                        continue;
+                    }
+                };
+                match event {
                     SwarmEvent::ConnectionEstablished { peer_id, .. } => {
                         // Twelve stalled requests at once on the one connection.
+                        edge_id = Some(peer_id);
                         for _ in 0..12 {
                             client.behaviour_mut().send_request(&peer_id, ());
                         }
@@ -519,10 +531,12 @@ fn catch_up_streams_beyond_eight_on_one_connection_are_refused_before_they_are_r
             }
         });
         // Eight are held while their requests stall (until the request timeout, 30 s); the
-        // four beyond are hung up on at once.
+        // four beyond are hung up on at once, and so is a thirteenth asked after them: the
+        // eight are still held.
         wait_for("four streams refused", || refused.get() >= 4).await;
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        assert_eq!((refused.get(), answered.get()), (4, 0));
+        more.unbounded_send(()).expect("asked");
+        wait_for("a fifth refused", || refused.get() >= 5).await;
+        assert_eq!((refused.get(), answered.get()), (5, 0));
         edge.stop().await;
     });
 }

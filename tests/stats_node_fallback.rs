@@ -28,7 +28,7 @@ async fn falls_back_to_memory_when_indexed_db_is_unavailable() {
     assert_eq!(count(node.like("t".into(), "alice".into())).await, 1.0);
     assert_eq!(count(node.like("t".into(), "alice".into())).await, 1.0);
     assert_eq!(count(node.like("t".into(), "bob".into())).await, 2.0);
-    sleep(10).await;
+    until("the warning", || !warnings.borrow().is_empty()).await;
     assert_eq!(warnings.borrow().len(), 1);
     let warning = warnings.borrow()[0].clone();
     let field = |name: &str| Reflect::get(&warning, &name.into()).ok().and_then(|v| v.as_string());

@@ -61,6 +61,16 @@ pub fn recorder(node: &StatsNode, kind: &str) -> Recorded {
     (seen, listener)
 }
 
+/// Waits until `done` holds, checking every few milliseconds (events are handled meanwhile);
+/// panics naming `what` after 10 s.
+pub async fn until(what: &str, done: impl Fn() -> bool) {
+    let deadline = js_sys::Date::now() + 10_000.0;
+    while !done() {
+        assert!(js_sys::Date::now() < deadline, "timed out waiting for {what}");
+        sleep(5).await;
+    }
+}
+
 pub async fn sleep(ms: i32) {
     let promise = Promise::new(&mut |resolve, _| {
         let set_timeout =

@@ -64,9 +64,11 @@ test("every node converges after the edge node is killed and restarted, with no 
   for (const [i, page] of pages.entries()) await like(page, `u${i}-during`);
   await b.evaluate((t) => window.statsNode.retweet(t, "u1-during"), TWEET);
   await c.evaluate(() => window.statsNode.setOnline(false));
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  await c.waitForFunction(() => !window.statsNode.syncStatus().online);
+  const dials = await c.evaluate(() => window.statsNode.syncStatus().dials);
   await c.evaluate(() => window.statsNode.setOnline(true));
-  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  // Its dials start again (and fail: the edge node is down).
+  await c.waitForFunction((n) => window.statsNode.syncStatus().dials > n, dials, { timeout: 10_000 });
 
   // Restart on the same data directory and ports; b comes back online.
   edge = await startEdge({ ports, args, dataDir: edge.dataDir });
