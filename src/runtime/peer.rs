@@ -5,8 +5,10 @@
 //! tokio's blocking threads, so the loop (and what shares its thread, like an edge node's HTTP
 //! server) stays responsive under a flood. Merges are then taken in a slice at a time, in turn
 //! ([`MergeQueue`]), and catch-up requests answered one at a time, a slice and an answer per
-//! turn of the loop, with network events handled between turns. No policy lives here: the
-//! protocol decides.
+//! turn of the loop, with network events handled between turns. What to send, ask and refuse
+//! is the protocol's; how the loop shares its thread is decided here (minting waits while a
+//! fresh node catches up, merges go a slice at a time, the journal is folded after a
+//! catch-up), out of reach of the protocol's virtual-time tests.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
