@@ -16,7 +16,11 @@ const errorOf = (error) => ({
   name: error?.name ?? "Error", message: String(error?.message ?? error), code: error?.code,
 });
 const status = () => ({ syncStatus: node.syncStatus(), peers: node.peers() });
-const shownOf = (tweetId) => ({ verified: node.verified(tweetId), loaded: node.loaded(tweetId) });
+let light = false;
+/** Whether a tweet is verified and (a light node's: a full node's all are, once caught up) loaded. */
+const shownOf = (tweetId) => (light
+  ? { verified: node.verified(tweetId), loaded: node.loaded(tweetId) }
+  : { verified: node.verified(tweetId) });
 
 /** Sends what changed, then the status, once this task is done: one status message however
  *  many changes and calls came in it. */
@@ -58,9 +62,9 @@ async function open(options) {
     type: "event", kind: "status", detail: event.detail, syncStatus: event.detail, peers: node.peers(),
   }));
   setInterval(() => node && post({ type: "status", ...status() }), 1000);
-  return {
-    nodeId: node.nodeId, persistent: node.persistent, mirror: __mirror(node), ...status(),
-  };
+  const mirror = __mirror(node);
+  light = mirror.light;
+  return { nodeId: node.nodeId, persistent: node.persistent, mirror, ...status() };
 }
 
 const calls = {

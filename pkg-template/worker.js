@@ -168,7 +168,8 @@ class WorkerStatsNode extends EventTarget {
         this.dispatchEvent(new CustomEvent("change", { detail: change }));
       }
     } else if (message.type === "event") {
-      if (message.kind === "status") {
+      if (message.kind === "status" && !this.#light) {
+        // A full node's tweets are loaded once it caught up.
         for (const [tweetId, snapshot] of this.#snapshots) {
           if (snapshot.loaded !== this.loaded(tweetId)) this.#snapshots.delete(tweetId);
         }
@@ -221,7 +222,8 @@ class WorkerStatsNode extends EventTarget {
   verify(tweetId) {
     return this.#act("verify", [tweetId], ["tweetId"]).then((verified) => {
       const shown = this.#shown.get(tweetId);
-      if (verified && shown) shown.verified = true; // until the next tally, as in the node
+      // Until the next tally, as in the node (where a tweet not loaded is not verified).
+      if (verified && shown) shown.verified = shown.loaded !== false;
       return verified;
     });
   }

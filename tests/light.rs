@@ -14,7 +14,7 @@ use common::sim::*;
 use common::*;
 use libp2p::PeerId;
 use warpnet_stats::{
-    Allowance, DropReason, IngestLimits, LightRequest, MAX_WATCHED_PER_PEER,
+    Allowance, DropReason, IngestLimits, LightRequest, LightResponse, MAX_WATCHED_PER_PEER,
     NetworkAction as Action, PeerConfig, Shares, TALLY_ANSWER_ITEMS, Tallied, Tally, TweetId,
     WatchCaps,
 };
@@ -119,6 +119,50 @@ fn a_watch_answer_loads_the_tweets_it_answered_nobody_liked_included() {
     run(&mut edge, &mut light, Duration::from_secs(2));
     assert_eq!(held(&light, "a"), 8, "pushed");
     assert_eq!(light.loaded.len(), before);
+}
+
+/// A `Watch` answer refused (here: it brings a tweet not asked) leaves its tweets to be asked
+/// again after the retry wait, as a failed request does: the next answer loads them.
+#[test]
+fn a_refused_watch_answer_is_asked_again() {
+    let mut edge = Sim::new(1, edge_config());
+    let mut light = Sim::new(2, light_config());
+    edge.replica.merge(&namespace(), liked(100..103, &["a"]));
+    light.protocol.watch(&[tweet("a")], light.now);
+    let address = edge_address(1, "tcp");
+    light.connect(id(&edge), &address, false, None);
+    edge.connect(id(&light), &address, true, None);
+    let mut refused = false;
+    for _ in 0..100 {
+        let (watch, rest): (Vec<Action>, Vec<Action>) = light
+            .actions()
+            .into_iter()
+            .partition(|a| !refused && matches!(a, Action::SendLight { .. }));
+        for action in watch {
+            if let Action::SendLight { request, .. } = action {
+                let (edge_id, now) = (id(&edge), light.now);
+                let foreign = liked(100..101, &["b"]);
+                let answer =
+                    LightResponse::Tweets { entries: foreign, tallies: vec![], later: vec![] };
+                let bytes = answer.encode(&namespace());
+                light.protocol.handle_light_response(edge_id, request, &bytes, &light.replica, now);
+                refused = true;
+            }
+        }
+        let (light_id, edge_id) = (id(&light), id(&edge));
+        carry_these(&mut light, &mut edge, light_id, rest);
+        carry(&mut edge, &mut light, edge_id);
+        if refused {
+            break;
+        }
+        light.advance(Duration::from_millis(10));
+        edge.advance(Duration::from_millis(10));
+    }
+    assert!(refused && light.loaded.is_empty());
+    assert_eq!(held(&light, "a"), 0);
+    run(&mut edge, &mut light, Duration::from_secs(2));
+    assert_eq!(light.loaded, [tweet("a")]);
+    assert_eq!(held(&light, "a"), 6);
 }
 
 #[test]
@@ -430,7 +474,9 @@ mod loopback {
             let popular = tweet("popular");
             light.node.watch(std::slice::from_ref(&popular)).await.expect("stored");
             light.handle.watch(std::slice::from_ref(&popular));
-            wait_for("the tally", || light.node.tally(&popular).is_some()).await;
+            // Loaded once the answer is taken in, its tally with it (never loaded without).
+            wait_for("the answer", || light.node.shown(&popular).loaded).await;
+            assert!(light.node.tally(&popular).is_some());
             let shown = light.node.shown(&popular);
             assert_eq!(shown.stats, edge.node.stats(&popular));
             assert!(!shown.verified);

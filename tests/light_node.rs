@@ -242,6 +242,7 @@ fn a_watched_tweet_is_loaded_once_an_edge_node_answered_until_no_watch_of_it_is_
         assert!(node.shown(&a).loaded);
         node.unwatch(&[a.clone(), b]);
         assert!(!node.shown(&a).loaded && !node.shown(&a).verified);
+        assert_eq!(*told.borrow(), [a.clone(), a.clone()], "told it is no longer loaded");
         // A full node shows every tweet loaded: it receives everything.
         let full = open(MemoryStore::new()).await;
         assert!(full.shown(&a).loaded && full.shown(&a).verified);

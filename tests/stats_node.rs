@@ -220,6 +220,11 @@ async fn bad_bootstrap_options_are_refused_and_a_node_without_one_is_offline() {
     let error = refused(&with(list(&["/ip4/127.0.0.1/tcp/1/ws"]))).await;
     let message = js_sys::Error::from(error).message().as_string().unwrap_or_default();
     assert!(message.contains("/p2p/"), "{message}");
+    // A full node with an edge node (nobody listens there) is not loaded before a catch-up.
+    let edge = "/ip4/127.0.0.1/tcp/9/ws/p2p/12D3KooWS6YQxyGMtgD6EG6EktTbFjmJjhmFVNw9iFU7a8aassGA";
+    let node = StatsNode::open_with(&with(list(&[edge]))).await.expect("opens");
+    assert_eq!(node.loaded("t".into()), Ok(false), "no catch-up yet");
+    wasm_bindgen_futures::JsFuture::from(node.close()).await.expect("closes");
 
     let node = open(&fresh_name()).await;
     let status = JsValue::from(node.sync_status());

@@ -65,9 +65,15 @@ export function adopt(node) {
     }
   }
   // A change drops the tweet's snapshot before any listener of the page hears it; a status
-  // (a full node's first catch-up loads every tweet) those it loaded.
+  // whose catch-up was the first (a full node's tweets are loaded then) those it loaded.
   node.addEventListener("change", (event) => snapshotsOf(node).delete(event.detail.tweetId));
-  node.addEventListener("status", () => dropLoaded(snapshotsOf(node), (id) => node.loaded(id)));
+  let synced = false;
+  node.addEventListener("status", (event) => {
+    if (synced !== (event.detail.lastSync !== null)) {
+      synced = !synced;
+      dropLoaded(snapshotsOf(node), (id) => node.loaded(id));
+    }
+  });
   return node;
 }
 

@@ -277,10 +277,10 @@ impl StatsNode {
 
     /// Checks the counts shown of `tweetId` against every node's signed entries of it,
     /// fetched from an edge node and checked here: resolves to `true` if they make the edge
-    /// node's tally (`verified` is then true until the next tally; a tweet shown from entries
-    /// held here, and every tweet of a full node, is verified already), `false` if they do not
-    /// (checked again twice first: the tweet may have moved since the tally); rejects if no
-    /// check could be made (no edge node connected).
+    /// node's tally (`verified` is then true until the next tally, once the tweet is loaded; a
+    /// tweet without a tally, and every tweet of a full node, resolves `true` at once), `false`
+    /// if they do not (checked again twice first: the tweet may have moved since the tally);
+    /// rejects if no check could be made (no edge node connected).
     #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
     pub fn verify(
         &self,

@@ -32,6 +32,8 @@ pub struct BrowserNode {
     _listener: Option<Closure<dyn FnMut(MessageEvent)>>,
     fallback: Option<StoreError>,
     network: RefCell<Option<Joined>>,
+    /// Whether it joined the network (its peer is gone once closed).
+    joined: std::cell::Cell<bool>,
     light: bool,
 }
 
@@ -93,6 +95,7 @@ impl BrowserNode {
             _listener: listener,
             fallback,
             network: RefCell::default(),
+            joined: Default::default(),
             light,
         })
     }
@@ -140,15 +143,17 @@ impl BrowserNode {
             let _ = done.send(());
         });
         *self.network.borrow_mut() = Some((handle.clone(), stop, finished));
+        self.joined.set(true);
         Ok(handle)
     }
 
     /// `tweet`'s statistics as shown ([`Node::shown`]); a full node's are loaded once it
-    /// caught up with a peer, or at once off the network (what it holds is all there is).
+    /// caught up with a peer (no longer once closed), or at once if it never joined the
+    /// network (what it holds is all there is).
     pub fn shown(&self, tweet: &TweetId) -> Shown {
         let mut shown = self.node.shown(tweet);
-        if !self.light {
-            shown.loaded = self.network().is_none_or(|network| network.synced());
+        if !self.light && self.joined.get() {
+            shown.loaded = self.network().is_some_and(|network| network.synced());
         }
         shown
     }

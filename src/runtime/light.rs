@@ -103,15 +103,27 @@ impl<S: Store> Node<S> {
         self.use_tweets(tweets, Interest::touch).await
     }
 
-    /// This light node no longer shows `tweets`: held as recently used until room is needed
-    /// (and no longer loaded once no watch of them is left: their edge nodes stop pushing).
+    /// This light node no longer shows `tweets`: held as recently used until room is needed,
+    /// and no longer loaded once no watch of them is left (their edge nodes stop pushing; the
+    /// observers are told).
     pub fn unwatch(&self, tweets: &[TweetId]) {
-        let mut light = self.light.borrow_mut();
-        let LightState { interest: Some(interest), loaded, .. } = &mut *light else { return };
-        for tweet in tweets {
-            interest.unwatch(tweet);
-            if !interest.is_watched(tweet) {
-                loaded.remove(tweet);
+        let (unloaded, observers) = {
+            let mut light = self.light.borrow_mut();
+            let LightState { interest: Some(interest), loaded, on_shown, .. } = &mut *light else {
+                return;
+            };
+            let mut unloaded = Vec::new();
+            for tweet in tweets {
+                interest.unwatch(tweet);
+                if !interest.is_watched(tweet) && loaded.remove(tweet) {
+                    unloaded.push(tweet.clone());
+                }
+            }
+            (unloaded, on_shown.clone())
+        };
+        if !unloaded.is_empty() {
+            for observer in observers {
+                observer(&unloaded);
             }
         }
     }

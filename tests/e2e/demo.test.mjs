@@ -34,7 +34,9 @@ async function openPage(user) {
   const wasm = page.waitForResponse((r) => r.url().endsWith("/warpnet_stats_bg.wasm"));
   await page.goto(env.edge.url);
   // The package's wasm as its brotli copy (or gzip, where a browser takes no brotli).
-  assert.equal((await wasm).headers()["content-encoding"], "br");
+  const headers = (await wasm).headers();
+  assert.equal(headers["content-encoding"], "br");
+  assert.match(headers.vary ?? "", /accept-encoding/i, "caches keep each copy apart");
   await ready(page);
   await page.fill("#user", user);
   await page.press("#user", "Enter");

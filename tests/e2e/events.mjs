@@ -50,6 +50,8 @@ export const EVENTS_CHECK = `(async () => {
   const lastSync = node.syncStatus().lastSync !== null
     || (await status("an edge node's answer", (s) => s.lastSync !== null)).lastSync !== null;
 
+  // What was heard while watched (a light node's unwatch then tells each tweet unloaded).
+  const heardWatched = { ...heard };
   unwatch();
   const closing = status("closed", (s) => !s.online);
   const closed = await within("close()", node.close());
@@ -58,7 +60,7 @@ export const EVENTS_CHECK = `(async () => {
   return {
     nobodyLiked,
     eventTarget: node instanceof EventTarget,
-    heard,
+    heard: heardWatched,
     reconnected: reconnected.connected,
     lastSync,
     closed: closed === undefined,

@@ -312,11 +312,14 @@ fn directory(root: &Path) -> Router {
             let allowed =
                 inside.as_deref().is_some_and(|root| stays_inside(root, request.uri().path()));
             async move {
-                if allowed {
-                    next.run(request).await
-                } else {
-                    StatusCode::NOT_FOUND.into_response()
+                if !allowed {
+                    return StatusCode::NOT_FOUND.into_response();
                 }
+                let mut response = next.run(request).await;
+                // Which copy was served depends on what the browser accepts: caches must know.
+                let vary = HeaderValue::from_static("accept-encoding");
+                response.headers_mut().append(header::VARY, vary);
+                response
             }
         },
     ))

@@ -449,6 +449,14 @@ impl Light {
         Some(asked)
     }
 
+    /// The `tweets` a `Watch` to `peer` asked, whose answer was refused, are asked again at
+    /// `at` (those still watched).
+    pub(super) fn ask_again(&mut self, peer: PeerId, tweets: &BTreeSet<TweetId>, at: Instant) {
+        let Some(edge) = self.edges.get_mut(&peer) else { return };
+        edge.queue.extend(tweets.iter().filter(|t| self.watched.contains_key(*t)).cloned());
+        edge.ask_at = Some(edge.ask_at.map_or(at, |due| due.min(at)));
+    }
+
     /// `tweet` is to be checked with an edge node at `at`.
     pub(super) fn check_later(&mut self, tweet: TweetId, at: Instant) {
         self.to_verify.push((at, tweet));

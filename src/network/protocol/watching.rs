@@ -136,22 +136,35 @@ impl Protocol {
             _ => None,
         };
         let Some(asked) = self.light.answered(peer, request, later, now, retry_at) else { return };
-        match response {
+        let taken = match response {
             Ok(LightResponse::Tweets { entries, tallies, later }) => {
-                let mut untallied = asked.clone();
-                for tweet in later.iter().chain(tallies.iter().map(|t| &t.tally.tweet)) {
-                    untallied.remove(tweet);
+                let mut answered = asked.clone();
+                for tweet in &later {
+                    answered.remove(tweet);
                 }
-                let untallied = untallied.into_iter().collect();
-                let answered = asked.iter().filter(|t| !later.contains(t)).cloned().collect();
-                let asked = Some((&asked, untallied, answered));
-                if self.take_from_edge(peer, entries, tallies, asked, replica) {
-                    // What this light node shows is current as of now.
-                    self.stats.last_sync = Some(now);
+                let mut untallied = answered.clone();
+                for tallied in &tallies {
+                    untallied.remove(&tallied.tally.tweet);
                 }
+                let answered = answered.into_iter().collect();
+                let from_edge = Some((&asked, untallied.into_iter().collect(), answered));
+                self.take_from_edge(peer, entries, tallies, from_edge, replica)
             }
-            Ok(_) => self.stats.drop(DropReason::BadLightResponse, 1),
-            Err(error) => self.stats.drop(DropReason::of_wire(&error), 1),
+            Ok(_) => {
+                self.stats.drop(DropReason::BadLightResponse, 1);
+                false
+            }
+            Err(error) => {
+                self.stats.drop(DropReason::of_wire(&error), 1);
+                false
+            }
+        };
+        if taken {
+            // What this light node shows is current as of now.
+            self.stats.last_sync = Some(now);
+        } else {
+            // Refused: its tweets are asked again, as after a failed request.
+            self.light.ask_again(peer, &asked, retry_at);
         }
     }
 
@@ -329,6 +342,9 @@ impl Protocol {
         if self.distrusted.contains(&peer) && !tallies.is_empty() {
             tracing::warn!(%peer, "tallies from an edge node whose tally did not check refused");
             self.stats.drop(DropReason::BadLightResponse, 1);
+            // Their tweets are not loaded by this answer: only the counters held here show.
+            let tallied: BTreeSet<&TweetId> = tallies.iter().map(|t| &t.tally.tweet).collect();
+            answered.retain(|t| !tallied.contains(t));
             tallies.clear();
         }
         let checked = match asked {
