@@ -42,7 +42,9 @@ try {
   const code: StatsNodeErrorCode = (error as StatsNodeError).code;
   if (code === "verify-failed" || code === "no-network") console.log(code);
 }
-console.log(likes, lastSync, dropped, writers);
+// Loading states: loaded() and the snapshot's `loaded`, on both variants.
+const loaded: boolean = node.loaded("t1") && node.snapshot("t1").loaded && node.snapshot("t1").verified;
+console.log(likes, lastSync, dropped, writers, loaded);
 
 // The node in a worker: the same API, `contributions` resolving.
 const off: WorkerStatsNode = await openStatsNode(options);
@@ -53,7 +55,8 @@ off.addEventListener("change", (event) => console.log(event.detail.stats.likes))
 off.addEventListener("status", (event) => console.log(event.detail.online), { once: true });
 const offTarget: Pick<EventTarget, "dispatchEvent"> = off;
 const offClosed: Promise<void> = off.close();
-console.log(inWorker, offShares, offLikes, target, closing, offTarget, offClosed);
+const offLoaded: boolean = off.loaded("t1") && off.snapshot("t1").loaded;
+console.log(inWorker, offShares, offLikes, target, closing, offTarget, offClosed, offLoaded);
 
 // @ts-expect-error: a namespace is required
 await StatsNode.open({ light: true });
@@ -78,3 +81,5 @@ const notYet: Contribution[] = off.contributions("t1");
 // @ts-expect-error: the worker node's options are StatsNode's
 await openStatsNode({ namespace: "e2e", lite: true });
 console.log(notYet);
+// @ts-expect-error: no per-statistic methods: stats() has the four counts
+node.likesCount("t1");
