@@ -135,7 +135,7 @@ mod native {
         let mut group = c.benchmark_group("codec");
         let sealed = rounds(8, 125, 1).remove(0);
         let batch = SealedBatch { namespace: namespace(), sealed };
-        let bytes = batch.encode();
+        let bytes = batch.encode().expect("fits a message");
         group.throughput(Throughput::Elements(1000));
         group.bench_function("encode_1000", |b| b.iter(|| black_box(batch.encode())));
         group.bench_function("decode_1000", |b| {
@@ -210,7 +210,9 @@ mod native {
         group.sample_size(10);
         for leaves in [1, 16, 256, 4096] {
             let batch = light_node_batch(1000, leaves);
-            let bytes = SealedBatch { namespace: namespace(), sealed: batch.clone() }.encode();
+            let bytes = SealedBatch { namespace: namespace(), sealed: batch.clone() }
+                .encode()
+                .expect("fits a message");
             println!(
                 "light_node: seals of {leaves} leaves, {} bytes per entry",
                 bytes.len() / 1000

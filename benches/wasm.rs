@@ -156,7 +156,8 @@ fn peers(c: &mut Criterion) {
         for node in nodes {
             let keys = local_keys(node.replica());
             let sealed = node.replica().sealed(&keys);
-            let bytes = SealedBatch { namespace: namespace(), sealed }.encode();
+            let bytes =
+                SealedBatch { namespace: namespace(), sealed }.encode().expect("fits a message");
             let batch = SealedBatch::decode(&bytes).expect("decodes");
             assert!(merged.merge(&batch.namespace, batch.sealed).rejected.is_empty());
         }
@@ -177,7 +178,10 @@ fn peers(c: &mut Criterion) {
         .iter()
         .map(|node| {
             let keys = local_keys(node.replica());
-            SealedBatch { namespace: namespace(), sealed: merged.sealed(&keys) }.encode().len()
+            SealedBatch { namespace: namespace(), sealed: merged.sealed(&keys) }
+                .encode()
+                .expect("fits a message")
+                .len()
         })
         .sum();
     let mut changed: Vec<EntryKey> = more
@@ -189,7 +193,7 @@ fn peers(c: &mut Criterion) {
     changed.dedup();
     let update =
         SealedBatch { namespace: namespace(), sealed: nodes[0].replica().sealed(&changed) };
-    let incremental = update.encode().len();
+    let incremental = update.encode().expect("fits a message").len();
     merged.merge(&update.namespace, update.sealed);
     let sum = checksum(|t, s| merged.count(&ids[t as usize], warpnet_stats::StatKind::ALL[s]));
     wasm_bindgen_test::console_log!(

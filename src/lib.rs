@@ -37,12 +37,13 @@ pub use crate::core::{
     Record, Rejection, Replica, ReplyId, Rules, SEAL_DOMAIN, Seal, SealError, Sealed, SealedBatch,
     Signature, SignedTallies, StatKind, Stats, Summary, SyncError, SyncRequest, SyncResponse,
     SyncSession, SyncStep, TALLY_DOMAIN, Tallied, Tally, Tree, TweetId, UserId, Verification,
-    WIRE_VERSION, WireError, Writer, seal_leaves, seal_payload, tally_payload, verify_sealed,
+    WIRE_VERSION, WeakProof, WireError, Writer, seal_leaves, seal_payload, tally_payload,
+    verify_sealed,
 };
 pub use crate::network::protocol::{
     Action as NetworkAction, Allowance, ConnectionCaps, DialId, DropReason, IngestLimits,
     MAX_WATCHED_PER_PEER, MergeFrom, NetworkStats, PeerConfig, PeerInfo, Protocol, Reply,
-    RequestId, Shares, SyncFailure, TALLY_ANSWER_ITEMS, Verdict, WatchCaps,
+    RequestId, Shares, SyncFailure, TALLY_ANSWER_ITEMS, Verdict, VerifyError, WatchCaps,
 };
 pub use crate::network::{BoxError, NetworkError};
 #[cfg(not(target_arch = "wasm32"))]

@@ -45,7 +45,7 @@ fn no_proof(writer: &Writer) -> IdentityProof {
 fn minted(seed: u8) -> Replica {
     let mut replica = Replica::new(namespace(), identity(seed), generation(seed)).with_rules(RULES);
     let proof = mint(&replica.local_writer());
-    assert!(replica.set_identity_proof(proof));
+    replica.set_identity_proof(proof).expect("holds");
     replica
 }
 

@@ -34,7 +34,7 @@ fn signed_by(secret: [u8; 32], tweet_id: &str, stat: StatKind, counter: PnCounte
 }
 
 fn batch(sealed: Vec<Sealed>) -> Vec<u8> {
-    SealedBatch { namespace: namespace(), sealed }.encode()
+    SealedBatch { namespace: namespace(), sealed }.encode().expect("fits a message")
 }
 
 #[test]

@@ -227,7 +227,7 @@ proptest! {
         a.increment(&t, StatKind::Views).expect("within bounds");
         let keys: Vec<EntryKey> = a.entries().map(|e| e.key).collect();
         let originals: Vec<Entry> = a.entries().collect();
-        let mut bytes = SealedBatch { namespace: namespace(), sealed: a.sealed(&keys) }.encode();
+        let mut bytes = SealedBatch { namespace: namespace(), sealed: a.sealed(&keys) }.encode().expect("fits a message");
         for (at, mask) in &flips {
             let i = at.index(bytes.len() - 1) + 1; // keep the version byte
             bytes[i] ^= mask;

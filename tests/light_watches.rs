@@ -12,12 +12,15 @@ use std::time::Duration;
 use common::light::*;
 use common::sim::*;
 use common::*;
-use warpnet_stats::{DropReason, LightRequest, NetworkAction as Action, StatKind, Tally, TweetId};
+use warpnet_stats::{
+    DropReason, Figures, LightRequest, NetworkAction as Action, StatKind, Tally, TweetId,
+    VerifyError, WireError,
+};
 
 /// What the node does with each tally check that ended (as `Peer` does): compares its figures
 /// with the tally held and asks the protocol whether the outcome stands; returns those that
 /// do, as whether they confirmed.
-fn settle_checks(light: &mut Sim) -> Vec<(TweetId, Result<bool, String>)> {
+fn settle_checks(light: &mut Sim) -> Vec<(TweetId, Result<bool, VerifyError>)> {
     let mut stood = Vec::new();
     for (tweet, edge, outcome) in std::mem::take(&mut light.verified) {
         let tally = light.tallies.get(&tweet).map(|t| t.tally.figures);
@@ -35,7 +38,7 @@ fn run_checks(
     edge: &mut Sim,
     light: &mut Sim,
     by: Duration,
-) -> Vec<(TweetId, Result<bool, String>)> {
+) -> Vec<(TweetId, Result<bool, VerifyError>)> {
     let mut stood = Vec::new();
     for _ in 0..by.as_millis() / 10 {
         run(edge, light, Duration::from_millis(10));
@@ -100,6 +103,50 @@ fn a_full_node_verifies_what_it_holds_at_once() {
     carry(&mut edge, &mut Sim::new(9, edge_config()), id);
     let figures = edge.replica.figures(&tweet("popular"));
     assert_eq!(edge.verified, vec![(tweet("popular"), None, Ok(figures))]);
+}
+
+/// The outcome of the check `sim` started, once it ended.
+fn check_outcome(sim: &mut Sim) -> Option<Result<Figures, VerifyError>> {
+    sim.actions().into_iter().find_map(|action| match action {
+        Action::Verified { outcome, .. } => Some(outcome),
+        _ => None,
+    })
+}
+
+/// A check that cannot be made says why, as a typed error: no edge node connected, the edge
+/// node did not answer, or its answer did not decode.
+#[test]
+fn a_check_that_cannot_be_made_says_why() {
+    let mut alone = Sim::new(7, light_config());
+    alone.protocol.verify(tweet("popular"), alone.now);
+    alone.advance(Duration::ZERO);
+    assert_eq!(check_outcome(&mut alone), Some(Err(VerifyError::NoEdgeNode)));
+
+    let (edge, mut light) = setup();
+    let edge_id = id(&edge);
+    let unknown_version = vec![9u8, 1, 2];
+    for answer in [None, Some(unknown_version)] {
+        light.protocol.verify(tweet("popular"), light.now);
+        light.advance(Duration::ZERO);
+        let asked = light.actions().into_iter().find_map(|action| match action {
+            Action::SendLight { request, .. } => Some(request),
+            _ => None,
+        });
+        let asked = asked.expect("the edge node is asked");
+        let (now, replica) = (light.now, &light.replica);
+        let expected = match &answer {
+            None => {
+                light.protocol.handle_light_failed(edge_id, asked, now);
+                VerifyError::NoAnswer(edge_id)
+            }
+            Some(bytes) => {
+                light.protocol.handle_light_response(edge_id, asked, bytes, replica, now);
+                VerifyError::Wire(WireError::UnknownVersion(9))
+            }
+        };
+        assert_eq!(check_outcome(&mut light), Some(Err(expected)));
+        assert!(light.protocol.tally_checked(&tweet("popular"), Some(edge_id), false, light.now));
+    }
 }
 
 /// The tally a light node holds counts its own counters as they were: after its own like of

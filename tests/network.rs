@@ -161,8 +161,11 @@ fn sealed_view(seed: u8, tweet_id: &str) -> Sealed {
 #[test]
 fn a_malicious_peer_gets_nothing_stored_and_is_counted() {
     local(async {
-        let batch =
-            |entry: Sealed| SealedBatch { namespace: namespace(), sealed: vec![entry] }.encode();
+        let batch = |entry: Sealed| {
+            SealedBatch { namespace: namespace(), sealed: vec![entry] }
+                .encode()
+                .expect("fits a message")
+        };
         let valid = batch(sealed_view(55, "flood"));
         // The victim takes 100 such messages at once from a peer, then 10 a second.
         let size = valid.len() as f64;

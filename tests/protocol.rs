@@ -36,7 +36,9 @@ fn message(n: u8) -> MessageId {
 fn gossip_bytes(seed: u8, tweet_id: &str) -> Vec<u8> {
     let mut writer = replica(seed);
     let entry = writer.increment(&tweet(tweet_id), StatKind::Views).expect("within bounds");
-    SealedBatch { namespace: namespace(), sealed: writer.sealed([&entry.key]) }.encode()
+    SealedBatch { namespace: namespace(), sealed: writer.sealed([&entry.key]) }
+        .encode()
+        .expect("fits a message")
 }
 
 #[test]
@@ -214,7 +216,7 @@ fn gossip_verdicts_follow_decoding_namespace_and_signatures() {
     let entry = foreign.increment(&tweet("t"), StatKind::Views).expect("within bounds");
     let sealed = foreign.sealed([&entry.key]);
     let other = warpnet_stats::Namespace::new("testnet").expect("valid");
-    let bytes = SealedBatch { namespace: other, sealed }.encode();
+    let bytes = SealedBatch { namespace: other, sealed }.encode().expect("fits a message");
     sim.protocol.handle_gossip(message(2), source, &bytes, &sim.replica, sim.now);
     assert_eq!(sim.actions(), vec![reject(2)]);
     let stats = sim.protocol.stats().clone();

@@ -69,7 +69,9 @@ fn gossip_refused_only_for_the_quota_is_ignored_not_rejected() {
     let (writer, keys) = likes(2, 2);
     let source = replica(9).local_writer().node.peer_id();
     for (n, key) in keys.iter().enumerate() {
-        let bytes = SealedBatch { namespace: namespace(), sealed: writer.sealed([key]) }.encode();
+        let bytes = SealedBatch { namespace: namespace(), sealed: writer.sealed([key]) }
+            .encode()
+            .expect("fits a message");
         let message = MessageId::new(&[n as u8]);
         protocol.handle_gossip(message.clone(), source, &bytes, &edge, now);
         let Some(NetworkAction::Merge { from, entries }) = protocol.poll_action() else {

@@ -356,7 +356,8 @@ fn a_writer_counts_only_with_an_identity_proof_at_the_namespace_difficulty() {
     let t = tweet("t");
     let key = a.increment(&t, StatKind::Likes).expect("within bounds").key;
     // Nonce 0 held at difficulty 0; at 8 it does not (for this writer), and is not taken.
-    assert!(!a.set_identity_proof(warpnet_stats::IdentityProof { nonce: 1 }));
+    let weak = a.set_identity_proof(warpnet_stats::IdentityProof { nonce: 1 });
+    assert_eq!(weak.map_err(|e| e.difficulty), Err(rules.difficulty));
     let mut minter =
         warpnet_stats::Minter::new(&namespace(), &a.local_writer(), rules.difficulty, 0);
     let proof = minter.step(1 << 20).expect("found in 2^20 attempts");
@@ -368,7 +369,7 @@ fn a_writer_counts_only_with_an_identity_proof_at_the_namespace_difficulty() {
     let report = b.merge(&namespace(), vec![unproven]);
     assert_eq!(report.rejected, vec![(key.clone(), Rejection::NoIdentityProof)]);
     assert!(b.is_empty());
-    assert!(a.set_identity_proof(proof));
+    a.set_identity_proof(proof).expect("holds");
     let report = b.merge(&namespace(), a.sealed([&key]));
     assert_eq!((report.changed.len(), report.rejected.len()), (1, 0));
 }
@@ -380,6 +381,6 @@ fn local_counters_leave_only_once_the_identity_proof_is_set() {
     let key = unminted.increment(&tweet("t"), StatKind::Views).expect("within bounds").key;
     assert!(unminted.sealed([&key]).is_empty(), "counted, not served");
     assert_eq!(unminted.count(&tweet("t"), StatKind::Views), 1);
-    assert!(unminted.set_identity_proof(warpnet_stats::IdentityProof { nonce: 0 }));
+    unminted.set_identity_proof(warpnet_stats::IdentityProof { nonce: 0 }).expect("holds");
     assert_eq!(unminted.sealed([&key]).len(), 1);
 }

@@ -9,8 +9,8 @@ mod common;
 use common::*;
 use proptest::prelude::*;
 use warpnet_stats::{
-    GroupError, IdentityProof, Leaf, MAX_BATCH_ENTRIES, PnCounter, Rejection, SealError, Sealed,
-    SealedBatch, StatKind, WIRE_VERSION, WireError, seal_leaves, verify_sealed,
+    EntryKey, GroupError, IdentityProof, Leaf, MAX_BATCH_ENTRIES, PnCounter, Rejection, SealError,
+    Sealed, SealedBatch, StatKind, WIRE_VERSION, WireError, seal_leaves, verify_sealed,
 };
 
 const GOLDEN_BATCH: &[u8] = include_bytes!("fixtures/batch_v2.bin");
@@ -68,12 +68,13 @@ fn golden_batch() -> SealedBatch {
 #[ignore]
 fn regenerate_golden_file() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    std::fs::write(dir.join("batch_v2.bin"), golden_batch().encode()).expect("write");
+    std::fs::write(dir.join("batch_v2.bin"), golden_batch().encode().expect("fits a message"))
+        .expect("write");
 }
 
 #[test]
 fn encoding_matches_the_golden_bytes_which_decode_and_verify() {
-    assert_eq!(golden_batch().encode(), GOLDEN_BATCH);
+    assert_eq!(golden_batch().encode().expect("fits a message"), GOLDEN_BATCH);
     assert_eq!(GOLDEN_BATCH[0], WIRE_VERSION);
     let batch = SealedBatch::decode(GOLDEN_BATCH).expect("decodes");
     assert_eq!(batch, golden_batch());
@@ -95,7 +96,7 @@ fn a_tampered_counter_or_a_foreign_namespace_fails_the_seal() {
 fn whole_seals_cost_a_few_bytes_per_counter() {
     // 10 writers x 1,600 counters over 400 tweets: the full state of one benchmark replica.
     let batch = SealedBatch { namespace: namespace(), sealed: sealed(4, 1600) };
-    let bytes = batch.encode();
+    let bytes = batch.encode().expect("fits a message");
     let per_counter = bytes.len() as f64 / 6400.0;
     assert!(per_counter < 12.0, "{per_counter:.1} bytes per counter");
     assert_eq!(SealedBatch::decode(&bytes), Ok(batch));
@@ -104,7 +105,7 @@ fn whole_seals_cost_a_few_bytes_per_counter() {
 #[test]
 fn malformed_groups_get_typed_errors() {
     let good = golden_batch();
-    let mut short_signature = good.encode();
+    let mut short_signature = good.encode().expect("fits a message");
     // The first group's first seal: flip nothing, but cut the message: a protobuf error.
     short_signature.truncate(short_signature.len() - 3);
     assert!(matches!(SealedBatch::decode(&short_signature), Err(WireError::Protobuf(_))));
@@ -113,14 +114,46 @@ fn malformed_groups_get_typed_errors() {
     let mut beyond = good.clone();
     beyond.sealed[0].leaves[2].0 = 5; // index 5 of a 5-leaf seal
     assert_eq!(
-        SealedBatch::decode(&beyond.encode()),
+        SealedBatch::decode(&beyond.encode().expect("fits a message")),
         Err(WireError::Group { index: 0, reason: GroupError::Index })
     );
+    // Too many leaves for one message: encoding refuses it, and a peer that sends one anyway
+    // (two messages' fields in one: protobuf concatenates repeated fields) is refused too.
     let many = SealedBatch { namespace: namespace(), sealed: sealed(2, MAX_BATCH_ENTRIES / 2 + 1) };
-    assert!(matches!(
-        SealedBatch::decode(&many.encode()),
-        Err(WireError::TooManyEntries { count, .. }) if count == MAX_BATCH_ENTRIES + 2
-    ));
+    let refused =
+        Err(WireError::TooManyEntries { count: MAX_BATCH_ENTRIES + 2, max: MAX_BATCH_ENTRIES });
+    assert_eq!(many.encode(), refused);
+    let halves = many.sealed.iter().map(|one| {
+        SealedBatch { namespace: namespace(), sealed: vec![one.clone()] }.encode().expect("fits")
+    });
+    let mut joined = vec![WIRE_VERSION];
+    halves.for_each(|bytes| joined.extend_from_slice(&bytes[1..]));
+    assert_eq!(SealedBatch::decode(&joined).map(|_| ()), refused.map(|_| ()));
+}
+
+/// Any number of entries leaves a replica as messages each within the wire's limits, which
+/// decode to all of them.
+#[test]
+fn a_replica_exports_as_messages_that_fit() {
+    let mut source = writer(namespace(), 1, 1);
+    let stats = [StatKind::Likes, StatKind::Retweets, StatKind::Replies, StatKind::Views];
+    let keys: Vec<EntryKey> = (0..MAX_BATCH_ENTRIES / 4 + 500)
+        .flat_map(|n| {
+            let tweet = tweet(&format!("tweet-{n}"));
+            stats.map(|stat| source.increment(&tweet, stat).expect("within bounds").key)
+        })
+        .collect();
+    let messages = SealedBatch::messages(&source, &keys, 64 * 1024);
+    assert!(messages.len() > 1);
+    let mut back = replica(2);
+    for (message_keys, bytes) in &messages {
+        assert!(bytes.len() <= 64 * 1024, "{} bytes", bytes.len());
+        let batch = SealedBatch::decode(bytes).expect("decodes");
+        assert_eq!(batch.sealed.iter().map(|s| s.leaves.len()).sum::<usize>(), message_keys.len());
+        assert!(back.merge(&namespace(), batch.sealed).rejected.is_empty());
+    }
+    assert_eq!(messages.iter().map(|(k, _)| k.len()).sum::<usize>(), keys.len());
+    assert_eq!(back.count(&tweet("tweet-7"), StatKind::Views), 1);
 }
 
 /// A seal held already is not checked again, but only if it is the same seal: the same root
@@ -171,7 +204,7 @@ proptest! {
         let part = indices.iter().map(|&i| (i, all[i as usize].clone())).collect();
         let sealed = Sealed::of(&seal, IdentityProof { nonce: 0 }, &tree, part).expect("known");
         let batch = SealedBatch { namespace: namespace(), sealed: vec![sealed] };
-        let decoded = SealedBatch::decode(&batch.encode()).expect("decodes");
+        let decoded = SealedBatch::decode(&batch.encode().expect("fits a message")).expect("decodes");
         prop_assert_eq!(&decoded, &batch);
         let (checked, _) = verify_sealed(&namespace(), &decoded.sealed)[0]
             .clone()

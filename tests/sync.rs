@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 use common::*;
 use proptest::prelude::*;
 use warpnet_stats::{
-    EntryKey, MAX_BATCH_ENTRIES, MAX_REQUEST_ITEMS, MAX_RESPONSE_ENTRIES, PnCounter, Replica,
-    Sealed, SealedBatch, StatKind, Summary, SyncError, SyncRequest, SyncResponse, SyncSession,
-    Writer,
+    EntryKey, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, MAX_REQUEST_ITEMS, MAX_RESPONSE_ENTRIES,
+    PnCounter, Replica, Sealed, SealedBatch, StatKind, Summary, SyncError, SyncRequest,
+    SyncResponse, SyncSession, Writer,
 };
 
 /// What one catch-up cost.
@@ -81,12 +81,13 @@ fn holding(seed: u8, entries: &[Sealed]) -> Replica {
     replica
 }
 
-/// Bytes of sending every entry in full, in batches as large as the wire allows.
-fn full_transfer_bytes(entries: &[Sealed]) -> usize {
-    entries
-        .chunks(MAX_BATCH_ENTRIES)
-        .map(|chunk| SealedBatch { namespace: namespace(), sealed: chunk.to_vec() }.encode().len())
-        .sum()
+/// Bytes of sending every entry `replica` holds in full, in messages as large as the wire
+/// allows.
+fn full_transfer_bytes(replica: &Replica) -> usize {
+    let keys: Vec<EntryKey> = replica.entries().map(|entry| entry.key).collect();
+    let messages = SealedBatch::messages(replica, &keys, MAX_MESSAGE_BYTES);
+    assert_eq!(messages.iter().map(|(keys, _)| keys.len()).sum::<usize>(), keys.len());
+    messages.iter().map(|(_, bytes)| bytes.len()).sum()
 }
 
 /// Bytes grow with the difference: `total` entries of which `missing` are absent on one side.
@@ -98,7 +99,7 @@ fn check_difference_cost(total: usize, missing: usize) -> (Cost, usize) {
     assert_eq!(cost.fetched, missing);
     assert_eq!(state(&behind), state(&full));
     assert_eq!(behind.sync_digest(), full.sync_digest());
-    let full_bytes = full_transfer_bytes(&all);
+    let full_bytes = full_transfer_bytes(&full);
     assert!(
         cost.bytes * 100 < full_bytes,
         "catch-up of {missing} in {total} took {} bytes, a full transfer {full_bytes}",

@@ -37,7 +37,7 @@ fn writer(seed: u64, generation: Generation) -> Replica {
     secret[..8].copy_from_slice(&seed.to_le_bytes());
     let mut replica =
         Replica::new(namespace(), Identity::from_secret(secret), generation).with_rules(RULES);
-    replica.set_identity_proof(IdentityProof { nonce: 0 });
+    replica.set_identity_proof(IdentityProof { nonce: 0 }).expect("holds at difficulty 0");
     replica
 }
 

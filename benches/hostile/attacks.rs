@@ -186,7 +186,9 @@ fn flood_messages(count: u8) -> Vec<Vec<u8>> {
             let proof = round2::proof_of(&identity, generation);
             let group =
                 warpnet_stats::Sealed::of(&seal, proof, &tree, shown).expect("every leaf known");
-            SealedBatch { namespace: namespace(), sealed: vec![group] }.encode()
+            SealedBatch { namespace: namespace(), sealed: vec![group] }
+                .encode()
+                .expect("fits a message")
         })
         .collect()
 }

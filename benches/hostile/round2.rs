@@ -47,7 +47,7 @@ pub(crate) fn writer(seed: u32) -> Replica {
     let local = replica.local_writer();
     let mut minter = Minter::new(&namespace(), &local, Difficulty(DIFFICULTY), 0);
     let proof = std::iter::from_fn(|| Some(minter.step(1 << 16))).flatten().next();
-    assert!(replica.set_identity_proof(proof.expect("minted")));
+    replica.set_identity_proof(proof.expect("minted")).expect("holds");
     replica
 }
 
@@ -224,7 +224,11 @@ pub(crate) async fn two_leaf_counts(tcp: &Multiaddr, deadline: Instant) {
             signed_as(&identity, &leaves, &[0, 1], 3),
             signed_as(&identity, &leaves, &[2, 3], 4),
         ];
-        publish(&mut swarm, SealedBatch { namespace: namespace(), sealed }.encode()).await;
+        publish(
+            &mut swarm,
+            SealedBatch { namespace: namespace(), sealed }.encode().expect("fits a message"),
+        )
+        .await;
         let next = Instant::now() + Duration::from_millis(100);
         drive(&mut swarm, next.min(deadline)).await;
     }
@@ -259,7 +263,7 @@ pub(crate) async fn unproven_flood(tcp: &Multiaddr, deadline: Instant) {
                 Sealed::of(&seal, unproven, &tree, vec![(0, leaf)]).expect("known")
             })
             .collect();
-        SealedBatch { namespace: namespace(), sealed }.encode()
+        SealedBatch { namespace: namespace(), sealed }.encode().expect("fits a message")
     };
     let messages: Vec<Vec<u8>> = (0..3).map(message).collect();
     let floods = (0..3u8).map(|a| {
@@ -420,7 +424,11 @@ pub(crate) async fn push_storm(tcp: &Multiaddr, deadline: Instant) {
     let popular = ids("pop", POPULAR);
     while Instant::now() < deadline {
         let sealed = bumped(&mut bumper, &popular, StatKind::Views);
-        publish(&mut swarm, SealedBatch { namespace: namespace(), sealed }.encode()).await;
+        publish(
+            &mut swarm,
+            SealedBatch { namespace: namespace(), sealed }.encode().expect("fits a message"),
+        )
+        .await;
         let next = Instant::now() + Duration::from_millis(100);
         drive(&mut swarm, next.min(deadline)).await;
     }
@@ -453,7 +461,11 @@ pub(crate) async fn writer_storage(tcp: &Multiaddr, deadline: Instant) {
             })
             .collect();
         let sealed = bumped(&mut filler, &tweets, StatKind::Views);
-        publish(&mut swarm, SealedBatch { namespace: namespace(), sealed }.encode()).await;
+        publish(
+            &mut swarm,
+            SealedBatch { namespace: namespace(), sealed }.encode().expect("fits a message"),
+        )
+        .await;
         let next = Instant::now() + Duration::from_millis(250);
         drive(&mut swarm, next.min(deadline)).await;
     }

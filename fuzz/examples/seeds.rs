@@ -23,7 +23,7 @@ fn main() {
     }
     let theirs = ahead();
     let sealed = theirs.sealed(&theirs.entries().map(|e| e.key).collect::<Vec<_>>());
-    write("wire", "batch", &SealedBatch { namespace: namespace(), sealed }.encode());
+    write("wire", "batch", &SealedBatch { namespace: namespace(), sealed }.encode().expect("fits a message"));
 
     let key = theirs.entries().next().expect("an entry").key;
     write("keys", "key", key.path(&namespace()).as_bytes());

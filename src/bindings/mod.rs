@@ -296,7 +296,7 @@ impl StatsNode {
                 let verified = checked.await;
                 verified
                     .map(JsValue::from)
-                    .map_err(|e| errors::error(errors::Code::VerifyFailed, &e))
+                    .map_err(|e| errors::error(errors::Code::VerifyFailed, &e.to_string()))
             })
         }))
     }

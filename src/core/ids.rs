@@ -13,6 +13,7 @@ pub const MAX_ID_LEN: usize = 128;
 
 /// Why an identifier or key was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum KeyError {
     /// An id or namespace was empty.
     #[error("{what} is empty")]

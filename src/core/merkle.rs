@@ -42,6 +42,7 @@ fn truncate(hash: blake3::Hash) -> Hash {
 
 /// Why leaves and a proof do not make a tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ProofError {
     /// A tree has 1 to [`MAX_LEAVES`] leaves.
     #[error("a tree of {0} leaves (1 to {MAX_LEAVES} allowed)")]

@@ -34,7 +34,7 @@ pub use interest::Interest;
 pub(crate) use light::{Changed, check_from_edge, served_by_tally, update_for};
 pub use light::{FULL_TWEET_COUNTERS, LightError, SignedTallies, Verification};
 pub use merkle::{HASH_BYTES, Hash, MAX_LEAVES, ProofError, Tree};
-pub use proof::{Difficulty, IdentityProof, Minter, PROOF_DOMAIN};
+pub use proof::{Difficulty, IdentityProof, Minter, PROOF_DOMAIN, WeakProof};
 pub(crate) use replica::Merging;
 pub use replica::{Entry, Forgotten, MergeReport, Rejection, Replica};
 pub use rules::{Caps, CapsError, OutOfBounds, Rules};

@@ -40,6 +40,16 @@ pub struct IdentityProof {
     pub nonce: u64,
 }
 
+/// An identity proof that does not hold for the writer and namespace it was given to, at the
+/// namespace's difficulty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the identity proof does not hold for this writer at difficulty {}", .difficulty.0)]
+#[non_exhaustive]
+pub struct WeakProof {
+    /// The difficulty it was checked at.
+    pub difficulty: Difficulty,
+}
+
 impl IdentityProof {
     /// Whether this proof holds for `writer` in `namespace` at `difficulty`.
     pub fn holds(&self, namespace: &Namespace, writer: &Writer, difficulty: Difficulty) -> bool {

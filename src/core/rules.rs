@@ -112,6 +112,7 @@ impl FromStr for Caps {
 
 /// Why a caps text could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CapsError {
     /// A part that is not `stat=number`.
     #[error("{0:?} is not stat=number (e.g. likes=1000)")]
@@ -123,6 +124,7 @@ pub enum CapsError {
 
 /// How a counter breaks the bounds of [`Caps::check`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
 pub enum OutOfBounds {
     /// More decrements than increments: the writer would take away others' counts.
     #[error("a writer's count cannot go below zero")]

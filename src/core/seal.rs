@@ -154,6 +154,7 @@ impl Sealed {
 
 /// Why a sealed group of leaves was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SealError {
     /// The leaves and proof do not make a tree of the stated size.
     #[error("malformed proof: {0}")]

@@ -106,6 +106,7 @@ impl SyncResponse {
 
 /// Why a sync request or response could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SyncError {
     /// A node index does not exist at its level.
     #[error("node index {index} does not exist at level {level}")]
@@ -498,7 +499,7 @@ mod tests {
         let mut replica =
             Replica::new(namespace, Identity::from_secret([seed; 32]), Generation([seed; 16]))
                 .with_rules(rules);
-        assert!(replica.set_identity_proof(IdentityProof { nonce: 0 }));
+        replica.set_identity_proof(IdentityProof { nonce: 0 }).expect("holds");
         replica
     }
 

@@ -9,11 +9,13 @@ use std::collections::HashMap;
 use prost::Message;
 
 use super::counter::PnCounter;
-use super::ids::{Generation, KeyError, Namespace, NodeId, StatKind, TweetId, Writer};
+use super::ids::{EntryKey, Generation, KeyError, Namespace, NodeId, StatKind, TweetId, Writer};
 use super::merkle::{HASH_BYTES, Hash};
 use super::proof::IdentityProof;
+use super::replica::Replica;
 use super::seal::{Leaf, Sealed};
 use super::signing::Signature;
+use super::sync::MAX_RESPONSE_ENTRIES;
 
 /// The version byte that starts every message of this format. Version 1 (one signature per
 /// entry) is refused like any unknown version.
@@ -25,6 +27,7 @@ pub const MAX_BATCH_ENTRIES: usize = 8192;
 
 /// Why bytes could not be decoded into a message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum WireError {
     /// No bytes at all.
     #[error("empty message")]
@@ -76,6 +79,7 @@ pub enum WireError {
 
 /// Why one writer group of a `SealedBatch` (wire version 2) is invalid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum GroupError {
     /// The node id is not an ed25519 PeerId.
     #[error("{0}")]
@@ -112,9 +116,62 @@ pub struct SealedBatch {
 }
 
 impl SealedBatch {
-    /// The message bytes: the version byte, then the protobuf `SealedBatch`.
-    pub fn encode(&self) -> Vec<u8> {
-        versioned(&self.to_message())
+    /// The message bytes: the version byte, then the protobuf `SealedBatch`; an error for a
+    /// batch [`SealedBatch::decode`] would refuse (more than [`MAX_BATCH_ENTRIES`] leaves, or
+    /// more than [`MAX_MESSAGE_BYTES`]). [`SealedBatch::messages`] splits any number of entries
+    /// into messages that fit.
+    pub fn encode(&self) -> Result<Vec<u8>, WireError> {
+        let count = self.sealed.iter().map(|sealed| sealed.leaves.len()).sum();
+        // A message lists only the tweets of its leaves: never more tweets than leaves.
+        if count > MAX_BATCH_ENTRIES {
+            return Err(WireError::TooManyEntries { count, max: MAX_BATCH_ENTRIES });
+        }
+        let bytes = versioned(&self.to_message());
+        if bytes.len() > MAX_MESSAGE_BYTES {
+            return Err(WireError::TooLarge { len: bytes.len(), max: MAX_MESSAGE_BYTES });
+        }
+        Ok(bytes)
+    }
+
+    /// The entries with these keys, sealed out of `replica`, as messages of at most
+    /// `max_bytes` (an entry alone may exceed it, never [`MAX_MESSAGE_BYTES`]) and at most
+    /// [`MAX_RESPONSE_ENTRIES`] entries each: the keys of each message, and its bytes. Keys
+    /// `replica` cannot serve are left out. How a node publishes its changes; also how to
+    /// export its state.
+    pub fn messages(
+        replica: &Replica,
+        keys: &[EntryKey],
+        max_bytes: usize,
+    ) -> Vec<(Vec<EntryKey>, Vec<u8>)> {
+        let mut messages = Vec::new();
+        let mut rest = keys;
+        while !rest.is_empty() {
+            let mut count = rest.len().min(MAX_RESPONSE_ENTRIES);
+            loop {
+                let sealed = replica.sealed(&rest[..count]);
+                let served = !sealed.is_empty();
+                let encoded =
+                    SealedBatch { namespace: replica.namespace().clone(), sealed }.encode();
+                let len = match encoded {
+                    Ok(bytes) if bytes.len() <= max_bytes || count == 1 => {
+                        if served {
+                            messages.push((rest[..count].to_vec(), bytes));
+                        }
+                        rest = &rest[count..];
+                        break;
+                    }
+                    Ok(bytes) => bytes.len(),
+                    Err(_) if count == 1 => {
+                        rest = &rest[1..];
+                        break;
+                    }
+                    Err(_) => MAX_MESSAGE_BYTES.saturating_mul(2),
+                };
+                // Shrink in proportion, with a margin for entries of uneven size.
+                count = (count * max_bytes.max(1) / len * 9 / 10).clamp(1, count - 1);
+            }
+        }
+        messages
     }
 
     pub(crate) fn to_message(&self) -> SealedBatchMsg {

@@ -383,7 +383,7 @@ mod tests {
         let rules = Rules { difficulty: Difficulty(0), ..Rules::DEFAULT };
         let mut r = Replica::new(namespace(), Identity::from_secret([3; 32]), Generation([3; 16]))
             .with_rules(rules);
-        assert!(r.set_identity_proof(IdentityProof { nonce: 0 }));
+        r.set_identity_proof(IdentityProof { nonce: 0 }).expect("holds");
         let keys: Vec<_> = (0..count)
             .map(|i| r.increment(&tweet(&format!("t{i}")), StatKind::Likes).expect("ok").key)
             .collect();

@@ -35,6 +35,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Why the network could not be set up.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum NetworkError {
     /// A transport or the behaviour (gossipsub's configuration) could not be set up.
     #[error("cannot set up the swarm")]

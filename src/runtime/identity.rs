@@ -71,7 +71,9 @@ impl<S: Store> Node<S> {
             if slices % LOOK_EVERY == LOOK_EVERY - 1
                 && let Ok(Some(stored)) = read_proof(&self.store).await
             {
-                self.with_replica_mut(|r| r.set_identity_proof(stored));
+                // Another tab's proof (same store, same writer); one that does not hold is
+                // left for this loop to replace.
+                let _weak = self.with_replica_mut(|r| r.set_identity_proof(stored));
             }
             if let Some(proof) = minter.step(SLICE) {
                 let nonce = proof.nonce.to_be_bytes().to_vec();
@@ -79,7 +81,9 @@ impl<S: Store> Node<S> {
                 if let Err(error) = self.store.update(&[], |_| (write, ())).await {
                     tracing::warn!(%error, "the identity proof could not be stored");
                 }
-                self.with_replica_mut(|r| r.set_identity_proof(proof));
+                if let Err(error) = self.with_replica_mut(|r| r.set_identity_proof(proof)) {
+                    tracing::warn!(%error, "a minted identity proof was not taken");
+                }
                 continue;
             }
             slices += 1;

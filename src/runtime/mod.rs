@@ -49,6 +49,7 @@ use schema::{EntryRow, SealRow};
 
 /// Why a node could not be opened.
 #[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum OpenError {
     /// The store failed.
     #[error(transparent)]
@@ -73,6 +74,7 @@ pub enum OpenError {
 
 /// Why an action failed; either way it changed nothing.
 #[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum ActionError {
     /// It would take this node's counter out of the namespace's bounds (above the stat's cap,
     /// below zero).
@@ -288,8 +290,10 @@ impl<S: Store> Node<S> {
 
         let replica = Replica::new(namespace.clone(), Identity::from_secret(secret), generation);
         let mut state = NodeState::from_replica(replica.with_rules(rules));
-        if let Some(proof) = identity::read_proof(&store).await? {
-            state.replica_mut().set_identity_proof(proof);
+        if let Some(proof) = identity::read_proof(&store).await?
+            && let Err(error) = state.replica_mut().set_identity_proof(proof)
+        {
+            tracing::warn!(%error, "the stored identity proof is not used: minting again");
         }
         let (mut skipped_rows, mut quarantined) = (0, 0);
         let mut stored = Changes::default();

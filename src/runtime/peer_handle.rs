@@ -12,13 +12,13 @@ use web_time::Instant;
 
 use super::Minting;
 use crate::core::TweetId;
-use crate::network::protocol::{NetworkStats, PeerInfo, Protocol};
+use crate::network::protocol::{NetworkStats, PeerInfo, Protocol, VerifyError};
 
 #[cfg(doc)]
 use super::peer::Peer;
 
 /// Where the outcome of a tally check goes.
-pub(super) type TallyCheck = oneshot::Sender<Result<bool, String>>;
+pub(super) type TallyCheck = oneshot::Sender<Result<bool, VerifyError>>;
 
 /// What the peer shares with its handles.
 #[derive(Debug)]
@@ -114,11 +114,14 @@ impl PeerHandle {
     /// counts are then shown as verified; a tweet shown from entries held here, and every
     /// tweet of a full node, is verified already), `Ok(false)` if they do not (after two more
     /// checks: [`Protocol::tally_checked`]), an error if the check could not be made.
-    pub fn verify(&self, tweet: TweetId) -> impl Future<Output = Result<bool, String>> + use<> {
+    pub fn verify(
+        &self,
+        tweet: TweetId,
+    ) -> impl Future<Output = Result<bool, VerifyError>> + use<> {
         let (sender, receiver) = oneshot::channel();
         self.shared.verifying.borrow_mut().entry(tweet.clone()).or_default().push(sender);
         self.with_protocol(|protocol, now| protocol.verify(tweet, now));
-        async move { receiver.await.unwrap_or_else(|_| Err("the node stopped".to_owned())) }
+        async move { receiver.await.unwrap_or(Err(VerifyError::Stopped)) }
     }
 
     /// This light node no longer shows `tweets`: its edge nodes stop pushing them.

@@ -29,6 +29,7 @@ pub type StoreCause = Arc<dyn std::error::Error + Send + Sync>;
 
 /// Why a store operation failed. A failed update writes nothing.
 #[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// The store could not be opened (blocked, unavailable, no permission, corrupt file).
     #[error("cannot open the store {location}: {source}")]

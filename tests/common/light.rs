@@ -50,7 +50,8 @@ pub fn pump(a: &mut Sim, b: &mut Sim) {
 
 /// Gossip of `entries` reaching the edge node from some other peer, merged there.
 pub fn gossip_to(edge: &mut Sim, n: u8, entries: Vec<Sealed>) {
-    let bytes = SealedBatch { namespace: namespace(), sealed: entries }.encode();
+    let bytes =
+        SealedBatch { namespace: namespace(), sealed: entries }.encode().expect("fits a message");
     let source = peer_id(250);
     edge.protocol.handle_gossip(MessageId::new(&[n]), source, &bytes, &edge.replica, edge.now);
 }

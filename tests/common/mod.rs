@@ -32,7 +32,7 @@ pub fn replica(seed: u8) -> Replica {
 pub fn writer(namespace: Namespace, seed: u8, generation_seed: u8) -> Replica {
     let mut replica =
         Replica::new(namespace, identity(seed), generation(generation_seed)).with_rules(RULES);
-    assert!(replica.set_identity_proof(IdentityProof { nonce: 0 }));
+    replica.set_identity_proof(IdentityProof { nonce: 0 }).expect("holds");
     replica
 }
 

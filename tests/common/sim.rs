@@ -9,14 +9,14 @@ use std::collections::HashMap;
 
 use warpnet_stats::{
     DialId, Figures, MergeFrom, NetworkAction as Action, PeerConfig, Protocol, Replica, RequestId,
-    Tallied, TweetId,
+    Tallied, TweetId, VerifyError,
 };
 use web_time::Instant;
 
 use super::{identity, namespace, replica};
 
 /// A tally check that ended: the tweet, the edge node asked, the figures or why none.
-pub type Verified = (TweetId, Option<PeerId>, Result<Figures, String>);
+pub type Verified = (TweetId, Option<PeerId>, Result<Figures, VerifyError>);
 
 /// A protocol, its replica and a virtual clock.
 pub struct Sim {

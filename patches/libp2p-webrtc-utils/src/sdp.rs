@@ -18,7 +18,7 @@
 // LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING
 // FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER
 // DEALINGS IN THE SOFTWARE.
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use rand::{RngExt, distr::Alphanumeric};
 

@@ -24,6 +24,7 @@ const TALLY_BYTES: usize = 400;
 
 /// Why a light node refuses an answer or a push from its edge node.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum LightError {
     /// The answer is not of the kind the request calls for.
     #[error("a {0} answer to another request")]

@@ -18,7 +18,7 @@ fn replica(seed: u32) -> Replica {
     let mut replica =
         Replica::new(namespace(), Identity::from_secret(secret), Generation(generation))
             .with_rules(rules);
-    assert!(replica.set_identity_proof(IdentityProof { nonce: 0 }));
+    replica.set_identity_proof(IdentityProof { nonce: 0 }).expect("holds");
     replica
 }
 

@@ -278,7 +278,7 @@ mod tests {
         let local = writer.local_writer();
         let mut minter = Minter::new(writer.namespace(), &local, Difficulty(8), 0);
         let proof = std::iter::from_fn(|| Some(minter.step(1024))).flatten().next();
-        assert!(writer.set_identity_proof(proof.expect("minted")));
+        writer.set_identity_proof(proof.expect("minted")).expect("holds");
         let keys: Vec<EntryKey> = (0..count)
             .map(|i| {
                 let tweet = TweetId::new(format!("t{i}")).expect("valid");
@@ -324,7 +324,7 @@ mod tests {
         let local = writer.local_writer();
         let mut minter = Minter::new(writer.namespace(), &local, Difficulty(8), 0);
         let proof = std::iter::from_fn(|| Some(minter.step(1024))).flatten().next();
-        assert!(writer.set_identity_proof(proof.expect("minted")));
+        writer.set_identity_proof(proof.expect("minted")).expect("holds");
         let tweets: Vec<TweetId> =
             (0..count).map(|i| TweetId::new(format!("t{i}")).expect("valid")).collect();
         let keys: Vec<EntryKey> = tweets

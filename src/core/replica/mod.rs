@@ -12,7 +12,7 @@ use super::counter::PnCounter;
 use super::digest::{self, DigestTree, Summary};
 use super::ids::{EntryKey, Namespace, NodeId, StatKind, TweetId, Writer};
 use super::merkle::Tree;
-use super::proof::IdentityProof;
+use super::proof::{IdentityProof, WeakProof};
 use super::quota::Quota;
 use super::rules::{Caps, OutOfBounds, Rules};
 use super::seal::{self, Leaf, Seal, Sealed};
@@ -39,6 +39,7 @@ pub struct Entry {
 
 /// Why a remote entry was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Rejection {
     /// Its seal does not verify: the signature is not the writer's over the root its leaves and
     /// proof make (forged, tampered with, signed by another node, or a malformed proof).
@@ -177,15 +178,16 @@ impl Replica {
         self.quota.set_budget(budget);
     }
 
-    /// Sets the local writer's identity proof, sent with every seal it signs; `false` (and
+    /// Sets the local writer's identity proof, sent with every seal it signs; an error (and
     /// nothing set) if it does not hold at the namespace's difficulty. Until one is set, local
     /// counters are counted but not served ([`Replica::sealed`] leaves them out).
-    pub fn set_identity_proof(&mut self, proof: IdentityProof) -> bool {
-        let holds = proof.holds(&self.namespace, &self.local, self.rules.difficulty);
-        if holds {
-            self.proof = Some(proof);
+    pub fn set_identity_proof(&mut self, proof: IdentityProof) -> Result<(), WeakProof> {
+        let difficulty = self.rules.difficulty;
+        if !proof.holds(&self.namespace, &self.local, difficulty) {
+            return Err(WeakProof { difficulty });
         }
-        holds
+        self.proof = Some(proof);
+        Ok(())
     }
 
     /// The local writer's identity proof, if set.
@@ -440,7 +442,7 @@ mod tests {
         let identity = Identity::from_secret([seed; 32]);
         let mut replica =
             Replica::new(namespace, identity, Generation([seed; 16])).with_rules(rules);
-        assert!(replica.set_identity_proof(IdentityProof { nonce: 0 }));
+        replica.set_identity_proof(IdentityProof { nonce: 0 }).expect("holds");
         replica
     }
 

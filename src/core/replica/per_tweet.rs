@@ -173,7 +173,7 @@ mod tests {
         let identity = Identity::from_secret([seed; 32]);
         let mut replica =
             Replica::new(namespace, identity, Generation([seed; 16])).with_rules(rules);
-        assert!(replica.set_identity_proof(IdentityProof { nonce: 0 }));
+        replica.set_identity_proof(IdentityProof { nonce: 0 }).expect("holds");
         replica
     }
 

@@ -14,6 +14,7 @@ pub struct RequestId(pub u64);
 
 /// Why a catch-up request got no response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SyncFailure {
     /// The connection closed before the response came.
     ConnectionClosed,

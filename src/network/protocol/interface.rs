@@ -10,7 +10,9 @@ use libp2p::{Multiaddr, PeerId};
 #[cfg(doc)]
 use super::Protocol;
 use super::{DialId, RequestId};
-use crate::core::{EntryKey, Figures, MAX_MESSAGE_BYTES, Sealed, Tallied, TweetId};
+use crate::core::{
+    EntryKey, Figures, LightError, MAX_MESSAGE_BYTES, Sealed, Tallied, TweetId, WireError,
+};
 
 /// How a node behaves on the network.
 #[derive(Debug, Clone)]
@@ -319,7 +321,7 @@ pub enum Action {
         /// The edge node asked (none if none was connected).
         edge: Option<PeerId>,
         /// The figures, or what went wrong.
-        outcome: Result<Figures, String>,
+        outcome: Result<Figures, VerifyError>,
     },
     /// Verify and merge these entries, then report with [`Protocol::handle_merged`].
     Merge {
@@ -337,4 +339,28 @@ pub struct Reply {
     pub bytes: Vec<u8>,
     /// Write it in small pieces (the peer is on WebRTC-direct).
     pub chunked: bool,
+}
+
+/// Why a tally check ([`Protocol::verify`]) could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// No edge node was connected to ask.
+    #[error("no edge node is connected")]
+    NoEdgeNode,
+    /// The edge node asked did not answer (the request failed or timed out).
+    #[error("the edge node {0} did not answer")]
+    NoAnswer(PeerId),
+    /// An answer did not decode.
+    #[error("the edge node's answer did not decode: {0}")]
+    Wire(#[from] WireError),
+    /// An answer was not one to this check.
+    #[error("the edge node's answer does not fit the check: {0}")]
+    Answer(#[from] LightError),
+    /// Entries served did not check (forged or tampered with); their number.
+    #[error("{0} entries did not check")]
+    Rejected(usize),
+    /// The node stopped before the check ended.
+    #[error("the node stopped")]
+    Stopped,
 }

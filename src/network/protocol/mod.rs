@@ -36,7 +36,7 @@ pub(crate) use ingest::network_of;
 use ingest::{Ingest, Who};
 pub use interface::{
     Action, Allowance, ConnectionCaps, IngestLimits, MergeFrom, PeerConfig, Reply, Shares, Verdict,
-    WatchCaps,
+    VerifyError, WatchCaps,
 };
 use light::Light;
 use liveness::Liveness;

@@ -11,6 +11,7 @@ use crate::core::{Rejection, WireError};
 
 /// Why a message or entry from a peer was dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum DropReason {
     /// Bytes that do not decode as a message of the wire format.
     Undecodable,

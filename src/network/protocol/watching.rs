@@ -13,7 +13,7 @@ use web_time::Instant;
 
 use super::catch_up::RequestId;
 use super::stats::DropReason;
-use super::{Action, MAX_DISTRUSTED, MergeFrom, Protocol, Reply};
+use super::{Action, MAX_DISTRUSTED, MergeFrom, Protocol, Reply, VerifyError};
 use crate::core::{
     LightRequest, LightResponse, NodeId, Replica, Sealed, Tallied, TweetId, Verification,
     check_from_edge, update_for,
@@ -126,7 +126,7 @@ impl Protocol {
             return;
         }
         if let Some((edge, verification)) = self.verifications.remove(&request) {
-            let step = LightResponse::decode(data).map_err(|e| e.to_string());
+            let step = LightResponse::decode(data).map_err(VerifyError::from);
             self.verification_step(edge, verification, step);
             return;
         }
@@ -174,7 +174,7 @@ impl Protocol {
     pub fn handle_light_failed(&mut self, peer: PeerId, request: RequestId, now: Instant) {
         if let Some((_, verification)) = self.verifications.remove(&request) {
             let tweet = verification.tweet().clone();
-            let outcome = Err(format!("the edge node {peer} did not answer"));
+            let outcome = Err(VerifyError::NoAnswer(peer));
             self.actions.push_back(Action::Verified { tweet, edge: Some(peer), outcome });
         } else if !self.light.push_done(peer, request, now + self.config.light_push) {
             let retry_at = now + self.config.sync_retry;
@@ -201,7 +201,7 @@ impl Protocol {
                 continue;
             }
             let Some(edge) = self.light.edges().next().copied() else {
-                let outcome = Err("no edge node is connected".to_owned());
+                let outcome = Err(VerifyError::NoEdgeNode);
                 self.actions.push_back(Action::Verified { tweet, edge: None, outcome });
                 continue;
             };
@@ -215,9 +215,9 @@ impl Protocol {
         &mut self,
         edge: PeerId,
         mut verification: Verification,
-        page: Result<LightResponse, String>,
+        page: Result<LightResponse, VerifyError>,
     ) {
-        let step = page.and_then(|page| verification.handle(page).map_err(|e| e.to_string()));
+        let step = page.and_then(|page| Ok(verification.handle(page)?));
         let outcome = match step {
             Ok(Some(next)) => {
                 let request = self.send_light(edge, next.encode(&self.namespace));
@@ -225,7 +225,7 @@ impl Protocol {
                 return;
             }
             Ok(None) if verification.rejected() > 0 => {
-                Err(format!("{} entries did not check", verification.rejected()))
+                Err(VerifyError::Rejected(verification.rejected()))
             }
             Ok(None) => Ok(verification.figures()),
             Err(error) => {
