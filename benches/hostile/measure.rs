@@ -20,11 +20,12 @@ pub(crate) struct Edge {
 
 impl Edge {
     /// Starts one on loopback (TCP, WebSocket, HTTP on free ports) with data in `dir` and
-    /// `args`, at identity difficulty 0 unless they say otherwise. The binary is this build's,
-    /// or the one `EDGE` names (say, the dev-profile build `scripts/run` uses).
+    /// `args`, at identity difficulty 0 unless they say otherwise. The binary is the one `EDGE`
+    /// names (`scripts/bench --hostile` builds it and sets it), else the release build.
     pub(crate) fn start_with(dir: &Path, args: &[&str]) -> Self {
-        let binary = std::env::var("EDGE")
-            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_warpnet-stats-edge").to_owned());
+        let binary = std::env::var("EDGE").unwrap_or_else(|_| {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/warpnet-stats-edge").to_owned()
+        });
         let difficulty: &[&str] =
             if args.contains(&"--difficulty") { &[] } else { &["--difficulty", "0"] };
         let mut child = Command::new(binary)

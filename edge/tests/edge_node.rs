@@ -4,6 +4,7 @@
 //! the next start.
 #![cfg(not(target_arch = "wasm32"))]
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
