@@ -243,6 +243,7 @@ mod native {
         group.sample_size(10);
         let asker = replica(5).local_writer();
         let watch = |tweets: &[warpnet_stats::TweetId]| LightRequest::Watch {
+            node: None,
             generation: Generation([5; 16]),
             tweets: tweets.iter().map(|t| (t.clone(), 0)).collect(),
         };

@@ -194,8 +194,11 @@ fn watches_are_shared_per_address_with_a_reserve_for_addresses_holding_few() {
                 next += 1;
                 (tweet(&format!("unknown-{next}")), 0)
             });
-            let request =
-                LightRequest::Watch { generation: generation(9), tweets: tweets.collect() };
+            let request = LightRequest::Watch {
+                node: None,
+                generation: generation(9),
+                tweets: tweets.collect(),
+            };
             let bytes = request.encode(&namespace());
             assert!(
                 edge.protocol.handle_light_request(peer, &bytes, &edge.replica, edge.now).is_some()
@@ -283,6 +286,7 @@ fn tallies_spend_the_answer_allowance_as_their_signatures_cost() {
     edge.replica.merge(&namespace(), liked(100..171, &["popular"]));
     let light = replica(2);
     let watch = LightRequest::Watch {
+        node: None,
         generation: light.local_writer().generation,
         tweets: vec![(tweet("popular"), 0)],
     };
@@ -317,7 +321,11 @@ fn requests_a_node_does_not_answer_are_refused_and_counted() {
         edge.protocol.handle_light_request(id(&light), &bytes, &edge.replica, edge.now).is_none()
     );
     assert_eq!(edge.protocol.stats().dropped(DropReason::BadLightRequest), 1);
-    let watch = LightRequest::Watch { generation: generation(1), tweets: vec![(tweet("a"), 0)] };
+    let watch = LightRequest::Watch {
+        node: None,
+        generation: generation(1),
+        tweets: vec![(tweet("a"), 0)],
+    };
     let bytes = watch.encode(&namespace());
     assert!(
         light.protocol.handle_light_request(id(&edge), &bytes, &light.replica, light.now).is_none()

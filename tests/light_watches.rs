@@ -105,6 +105,35 @@ fn a_full_node_verifies_what_it_holds_at_once() {
     assert_eq!(edge.verified, vec![(tweet("popular"), None, Ok(figures))]);
 }
 
+/// Two tabs sharing a store are two peers, each with a network identity of its own (not its
+/// store writer's, which would make the second connection look like a redial over a dead one:
+/// the edge node would close both, again at every redial): each `Watch` names the writer, so the
+/// tally each tab is sent counts the store's like as its own (`yours`), and the edge node serves
+/// both side by side.
+#[test]
+fn tabs_of_one_store_are_two_peers_that_name_their_writer() {
+    let mut edge = Sim::new(1, edge_config());
+    edge.replica.merge(&namespace(), liked(100..171, &["popular"]));
+    let edge_id = id(&edge);
+    let address = edge_address(1, "ws");
+    // Seed 2 for both: one store's writer (its identity and generation).
+    let mut tabs = [Sim::new(2, light_config()), Sim::new(2, light_config())];
+    own_like(&mut edge, &mut tabs[0], 1, "popular");
+    carry(&mut edge, &mut Sim::new(9, edge_config()), edge_id); // the like merged there
+    for (tab, seed) in tabs.iter_mut().zip([50, 51]) {
+        let tab_id = peer_id(seed);
+        edge.connect(tab_id, &address, true, None);
+        tab.connect(edge_id, &address, false, None);
+        tab.protocol.watch(&[tweet("popular")], tab.now);
+        tab.advance(Duration::ZERO);
+        while carry(tab, &mut edge, tab_id) | carry(&mut edge, tab, edge_id) {}
+        let tallied = &tab.tallies[&tweet("popular")];
+        assert_eq!(tallied.yours, [1, 0, 0, 0], "the writer's like counted as the tab's own");
+        assert_eq!(tab.loaded, [tweet("popular")]);
+    }
+    assert_eq!(edge.protocol.peers().len(), 2, "both tabs connected");
+}
+
 /// The outcome of the check `sim` started, once it ended.
 fn check_outcome(sim: &mut Sim) -> Option<Result<Figures, VerifyError>> {
     sim.actions().into_iter().find_map(|action| match action {

@@ -372,6 +372,7 @@ pub(crate) async fn unknown_watches(tcp: &Multiaddr, deadline: Instant) {
                     (tweet(&id[..128]), 0)
                 });
                 let watch = LightRequest::Watch {
+                    node: None,
                     generation: Generation([c as u8; 16]),
                     tweets: tweets.collect(),
                 };
@@ -403,6 +404,7 @@ pub(crate) async fn unknown_watches(tcp: &Multiaddr, deadline: Instant) {
 /// bumps a view on each of them every 100 ms: each bump a new tally per tweet to push.
 pub(crate) async fn push_storm(tcp: &Multiaddr, deadline: Instant) {
     let watch = LightRequest::Watch {
+        node: None,
         generation: Generation([1; 16]),
         tweets: ids("pop", POPULAR).into_iter().map(|t| (t, 0)).collect(),
     }

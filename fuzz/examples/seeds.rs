@@ -34,7 +34,7 @@ fn main() {
     let asker = light.local_writer();
     let tweets: Vec<TweetId> = theirs.entries().map(|e| e.key.tweet).take(3).collect();
     let watch = tweets.iter().map(|t| (t.clone(), light.tweet_digest(t, Some(asker)))).collect();
-    let watch = LightRequest::Watch { generation: asker.generation, tweets: watch };
+    let watch = LightRequest::Watch { node: None, generation: asker.generation, tweets: watch };
     let tally = |tweet: &TweetId| Tallied {
         tally: Tally::sign(theirs.identity(), &namespace(), tweet.clone(), theirs.figures(tweet)),
         yours: theirs.writer_values(tweet, asker),

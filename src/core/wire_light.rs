@@ -24,8 +24,12 @@ pub enum LightRequest {
     /// [`Replica::tweet_digest`] without the light node's own writer: 0 for nothing), and from
     /// now on what changes on them.
     Watch {
-        /// The generation of the light node's store: with its node id, the writer whose
-        /// counters it holds itself (left out of digests and answers).
+        /// The node id of the light node's store, if it is not the connection's peer id (a
+        /// browser tab's network identity is its own, so the tabs sharing a store are distinct
+        /// peers): with `generation`, the writer whose counters it holds itself (left out of
+        /// digests and answers). Naming another writer changes only what the asker is told.
+        node: Option<NodeId>,
+        /// The generation of the light node's store.
         generation: Generation,
         /// The tweets, each with the digest of what the asker holds of it.
         tweets: Vec<(TweetId, u64)>,
@@ -84,10 +88,11 @@ impl LightRequest {
     /// The message bytes: the version byte, then the protobuf `LightRequest` for `namespace`.
     pub fn encode(&self, namespace: &Namespace) -> Vec<u8> {
         let kind = match self {
-            LightRequest::Watch { generation, tweets } => LightKind::Watch(WatchMsg {
+            LightRequest::Watch { node, generation, tweets } => LightKind::Watch(WatchMsg {
                 tweets: ids(tweets.iter().map(|(t, _)| t)),
                 digests: tweets.iter().map(|(_, d)| *d).collect(),
                 generation: generation.0.to_vec(),
+                node_id: node.map(NodeId::to_bytes).unwrap_or_default(),
             }),
             LightRequest::Unwatch { tweets } => {
                 LightKind::Unwatch(UnwatchMsg { tweets: ids(tweets) })
@@ -112,7 +117,7 @@ impl LightRequest {
         let message = LightRequestMsg::decode(body(bytes)?)?;
         let namespace = Namespace::new(&message.namespace).map_err(WireError::Namespace)?;
         let request = match message.kind.ok_or(WireError::Missing("request kind"))? {
-            LightKind::Watch(WatchMsg { tweets, digests, generation }) => {
+            LightKind::Watch(WatchMsg { tweets, digests, generation, node_id }) => {
                 if tweets.len() != digests.len() {
                     return Err(WireError::Missing("a digest for every tweet"));
                 }
@@ -121,8 +126,13 @@ impl LightRequest {
                         index: 0,
                         reason: GroupError::GenerationLength(generation.len()),
                     })?;
+                let node = (!node_id.is_empty())
+                    .then(|| NodeId::from_bytes(&node_id))
+                    .transpose()
+                    .map_err(|e| WireError::Group { index: 0, reason: GroupError::Key(e) })?;
                 let tweets = checked_tweets(tweets)?;
                 LightRequest::Watch {
+                    node,
                     generation: Generation(generation),
                     tweets: tweets.into_iter().zip(digests).collect(),
                 }
@@ -246,6 +256,8 @@ struct WatchMsg {
     digests: Vec<u64>,
     #[prost(bytes = "vec", tag = "3")]
     generation: Vec<u8>,
+    #[prost(bytes = "vec", tag = "4")]
+    node_id: Vec<u8>,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -401,10 +413,15 @@ mod tests {
         let generation = Generation([5; 16]);
         let requests = [
             LightRequest::Watch {
+                node: None,
                 generation,
                 tweets: vec![(tweet("a"), 0), (tweet("b"), u64::MAX)],
             },
-            LightRequest::Watch { generation, tweets: Vec::new() },
+            LightRequest::Watch {
+                node: Some(Identity::from_secret([6; 32]).node_id()),
+                generation,
+                tweets: Vec::new(),
+            },
             LightRequest::Unwatch { tweets: vec![tweet("a")] },
             LightRequest::Update { entries: entries(3), tallies: vec![tallied("a")] },
             LightRequest::Update { entries: Vec::new(), tallies: Vec::new() },
@@ -460,6 +477,7 @@ mod tests {
                 tweets: vec!["a".into()],
                 digests: vec![],
                 generation: vec![0; 16],
+                node_id: Vec::new(),
             })),
         };
         assert_eq!(
@@ -478,6 +496,18 @@ mod tests {
         assert!(matches!(
             LightRequest::decode(&versioned(&short_generation)),
             Err(WireError::Group { reason: GroupError::GenerationLength(0), .. })
+        ));
+        let bad_node = LightRequestMsg {
+            namespace: "mainnet".into(),
+            kind: Some(LightKind::Watch(WatchMsg {
+                generation: vec![0; 16],
+                node_id: vec![1, 2, 3],
+                ..WatchMsg::default()
+            })),
+        };
+        assert!(matches!(
+            LightRequest::decode(&versioned(&bad_node)),
+            Err(WireError::Group { reason: GroupError::Key(_), .. })
         ));
         let mut bad_tallies = vec![TallyMsg::of(&tallied("a")); 4];
         bad_tallies[0].totals.pop();

@@ -28,7 +28,7 @@ use super::YieldOnce;
 use super::merge_queue::{MergeQueue, SLICE};
 use super::peer_handle::{PeerHandle, Shared};
 use super::{ChangeSource, Minting, Node};
-use crate::core::{EntryKey, MergeReport, Merging, Seal, SealError, Sealed, Tree};
+use crate::core::{EntryKey, Identity, MergeReport, Merging, Seal, SealError, Sealed, Tree};
 #[cfg(doc)]
 use crate::network::protocol::NetworkStats;
 use crate::network::protocol::{Action, MergeFrom, PeerConfig, Protocol};
@@ -120,11 +120,29 @@ const IDLE: Duration = Duration::from_secs(3600);
 /// changes: a catch-up confirms they arrived, and sends them again if not).
 const LINGER: Duration = Duration::from_secs(3);
 
+/// The identity `node` has on the network. A native full node's is its store's (its address
+/// names it; its peers know it by it). A browser node's or a light node's is its own, fresh for
+/// each run: the tabs sharing a store are then distinct peers, which an edge node keeps
+/// connected side by side (a second connection of the same peer it takes for a redial over a
+/// dead one, and closes both); a light node names its store's writer in its `Watch`.
+fn network_identity<S: Store>(node: &Node<S>, light: bool) -> Identity {
+    let store = node.with_replica(|r| r.identity().clone());
+    if !light && !cfg!(target_arch = "wasm32") {
+        return store;
+    }
+    let mut secret = [0; 32];
+    if let Err(error) = getrandom::fill(&mut secret) {
+        tracing::warn!(%error, "no randomness for a network identity: the store's is used");
+        return store;
+    }
+    Identity::from_secret(secret)
+}
+
 impl<S: Store + 'static> Peer<S> {
     /// Puts `node` on the network (natively TCP and WebSocket, inside a tokio runtime; in the
     /// browser WebSocket and WebRTC-direct) and publishes its local changes from now on.
     pub async fn new(node: Rc<Node<S>>, config: PeerConfig) -> Result<Self, NetworkError> {
-        let identity = node.with_replica(|r| r.identity().clone());
+        let identity = network_identity(&node, config.light);
         let swarm = build_swarm(&identity, &node.namespace(), config.connections).await?;
         let driver = Driver::new(swarm, &node.namespace(), config.light);
         Ok(Self::with_driver(node, driver, config))
@@ -139,7 +157,7 @@ impl<S: Store + 'static> Peer<S> {
         config: PeerConfig,
         transports: Transports,
     ) -> Result<Self, NetworkError> {
-        let identity = node.with_replica(|r| r.identity().clone());
+        let identity = network_identity(&node, config.light);
         let (namespace, caps) = (node.namespace(), config.connections);
         let swarm = build_swarm_with(&identity, &namespace, caps, transports).await?;
         let driver = Driver::new(swarm, &node.namespace(), config.light);

@@ -48,7 +48,8 @@ pub enum LightError {
 }
 
 impl LightRequest {
-    /// The edge node's answer out of `replica` to this request from the light node `asker`:
+    /// The edge node's answer out of `replica` to this request from the light node `asker` (the
+    /// node id its `Watch` names, else its peer id's):
     /// to `Watch`, for each tweet whose digest differs (the asker's own writer left out on both
     /// sides), its entries, or its tally (signed here, or kept in `signed` from before) if it
     /// has more than [`FULL_TWEET_COUNTERS`] counters, as many as fit in one response; the rest
@@ -61,7 +62,7 @@ impl LightRequest {
         signed: &mut SignedTallies,
     ) -> LightResponse {
         match self {
-            LightRequest::Watch { generation, tweets } => {
+            LightRequest::Watch { generation, tweets, .. } => {
                 let asker = Writer { node: asker, generation: *generation };
                 watch_answer(replica, asker, tweets, signed)
             }

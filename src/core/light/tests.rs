@@ -48,6 +48,7 @@ fn writers(first: u32, count: u32, tweets: &[&str], likes: u64) -> Vec<Sealed> {
 fn watch(light: &Replica, tweets: &[&str]) -> LightRequest {
     let local = Some(light.local_writer());
     LightRequest::Watch {
+        node: None,
         generation: light.local_writer().generation,
         tweets: tweets
             .iter()

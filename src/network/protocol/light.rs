@@ -13,7 +13,7 @@ use web_time::Instant;
 
 use super::catch_up::RequestId;
 use super::interface::WatchCaps;
-use crate::core::{Changed, EntryKey, Generation, MAX_WATCH_TWEETS, TweetId, Writer};
+use crate::core::{Changed, EntryKey, MAX_WATCH_TWEETS, TweetId, Writer};
 
 #[cfg(doc)]
 use super::{PeerConfig, Protocol};
@@ -100,7 +100,7 @@ pub(super) struct Light {
 impl Light {
     // ---- the edge node's side ----
 
-    /// `peer` (writing as `generation`, connected at `ip`) watches `tweets`; returns how many
+    /// `peer` (writing as `writer`, connected at `ip`) watches `tweets`; returns how many
     /// could not be kept (beyond the bounds: [`MAX_WATCHED_PER_PEER`] per light node, `caps`
     /// per address and in all, the last quarter of all only for addresses holding fewer than a
     /// light node's bound).
@@ -108,13 +108,12 @@ impl Light {
         &mut self,
         peer: PeerId,
         ip: Option<IpAddr>,
-        generation: Generation,
+        writer: Writer,
         tweets: &[TweetId],
         caps: WatchCaps,
     ) -> usize {
-        let Ok(node) = crate::core::NodeId::from_peer_id(peer) else { return tweets.len() };
         let served = self.served.entry(peer).or_insert_with(|| Served {
-            writer: Writer { node, generation },
+            writer,
             ip,
             watched: BTreeSet::new(),
             owed: BTreeMap::new(),
@@ -122,7 +121,7 @@ impl Light {
             in_flight: None,
             push_at: None,
         });
-        served.writer.generation = generation;
+        served.writer = writer;
         let mut unknown = 0;
         let at_ip = match served.ip {
             Some(ip) => self.per_ip.entry(ip).or_default(),

@@ -15,7 +15,7 @@ use super::catch_up::RequestId;
 use super::stats::DropReason;
 use super::{Action, MAX_DISTRUSTED, MergeFrom, Protocol, Reply, VerifyError};
 use crate::core::{
-    LightRequest, LightResponse, NodeId, Replica, Sealed, Tallied, TweetId, Verification,
+    LightRequest, LightResponse, NodeId, Replica, Sealed, Tallied, TweetId, Verification, Writer,
     check_from_edge, update_for,
 };
 
@@ -69,7 +69,11 @@ impl Protocol {
                 LightResponse::Done
             }
             LightRequest::Watch { .. } | LightRequest::Contributions { .. } if !light => {
-                let Ok(asker) = NodeId::from_peer_id(peer) else {
+                let named = match &request {
+                    LightRequest::Watch { node, .. } => *node,
+                    _ => None,
+                };
+                let Some(asker) = named.or_else(|| NodeId::from_peer_id(peer).ok()) else {
                     self.stats.drop(DropReason::BadLightRequest, 1);
                     return None;
                 };
@@ -85,10 +89,10 @@ impl Protocol {
                 if let LightRequest::Contributions { tweet, .. } = &request {
                     asked += replica.tweet_len(tweet, None) / 16;
                 }
-                if let LightRequest::Watch { generation, tweets } = &request {
+                if let LightRequest::Watch { generation, tweets, .. } = &request {
                     let ids: Vec<TweetId> = tweets.iter().map(|(t, _)| t.clone()).collect();
-                    let refused =
-                        self.light.watch(peer, who.ip, *generation, &ids, self.config.watches);
+                    let writer = Writer { node: asker, generation: *generation };
+                    let refused = self.light.watch(peer, who.ip, writer, &ids, self.config.watches);
                     self.stats.drop(DropReason::WatchLimit, refused as u64);
                     self.stats.watches = self.light.watches() as u64;
                     asked = ids.len();
@@ -301,8 +305,10 @@ impl Protocol {
                 Ask::Watch(tweets) => {
                     let digests =
                         tweets.iter().map(|t| (t.clone(), replica.tweet_digest(t, local)));
-                    let generation = replica.local_writer().generation;
-                    let watch = LightRequest::Watch { generation, tweets: digests.collect() };
+                    let Writer { node, generation } = replica.local_writer();
+                    let digests = digests.collect();
+                    let watch =
+                        LightRequest::Watch { node: Some(node), generation, tweets: digests };
                     let request = self.send_light(peer, watch.encode(&self.namespace));
                     self.light.asked(peer, tweets, request);
                 }
