@@ -99,7 +99,7 @@ fn main() {
     let (tcp, ws, http) = (edge.address("tcp"), edge.address("ws"), edge.http());
     println!(
         "edge node {} pid {}, {tcp}, {ws}, http://{http}",
-        std::env::var("EDGE").unwrap_or_else(|_| "(this build's)".into()),
+        std::env::var("EDGE").unwrap_or_else(|_| "target/release/warpnet-stats-edge".into()),
         edge.pid()
     );
     println!(

@@ -440,6 +440,9 @@ mod loopback {
                     .await;
             let author = Running::start_with(MemoryStore::new(), &[], quiet()).await;
             let light = Running::start_with(MemoryStore::new(), &[], light_config()).await;
+            let store_writer = light.node.node_id().peer_id();
+            assert_ne!(light.id(), store_writer, "a network identity of its own");
+            assert_eq!(edge.id(), edge.node.node_id().peer_id(), "a full node's is its store's");
             author.handle.keep_connected(edge.address("ws"));
             light.handle.keep_connected(edge.address("ws"));
             light.handle.watch(&[tweet("watched")]);

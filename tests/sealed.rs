@@ -9,8 +9,9 @@ mod common;
 use common::*;
 use proptest::prelude::*;
 use warpnet_stats::{
-    EntryKey, GroupError, IdentityProof, Leaf, MAX_BATCH_ENTRIES, PnCounter, Rejection, SealError,
-    Sealed, SealedBatch, StatKind, WIRE_VERSION, WireError, seal_leaves, verify_sealed,
+    EntryKey, GroupError, IdentityProof, Leaf, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, PnCounter,
+    Rejection, SealError, Sealed, SealedBatch, StatKind, WIRE_VERSION, WireError, seal_leaves,
+    verify_sealed,
 };
 
 const GOLDEN_BATCH: &[u8] = include_bytes!("fixtures/batch_v2.bin");
@@ -154,6 +155,12 @@ fn a_replica_exports_as_messages_that_fit() {
     }
     assert_eq!(messages.iter().map(|(k, _)| k.len()).sum::<usize>(), keys.len());
     assert_eq!(back.count(&tweet("tweet-7"), StatKind::Views), 1);
+    // No limit asked, or the wire's: messages the wire takes, holding every key.
+    for max_bytes in [MAX_MESSAGE_BYTES, usize::MAX] {
+        let messages = SealedBatch::messages(&source, &keys, max_bytes);
+        assert!(messages.iter().all(|(_, bytes)| bytes.len() <= MAX_MESSAGE_BYTES));
+        assert_eq!(messages.iter().map(|(k, _)| k.len()).sum::<usize>(), keys.len());
+    }
 }
 
 /// A seal held already is not checked again, but only if it is the same seal: the same root

@@ -21,7 +21,8 @@ pub(crate) struct Edge {
 impl Edge {
     /// Starts one on loopback (TCP, WebSocket, HTTP on free ports) with data in `dir` and
     /// `args`, at identity difficulty 0 unless they say otherwise. The binary is the one `EDGE`
-    /// names (`scripts/bench --hostile` builds it and sets it), else the release build.
+    /// names (`scripts/bench --hostile` builds and names the release build, then the dev one),
+    /// else the release build in target/ (`cargo build --release -p warpnet-stats-edge`).
     pub(crate) fn start_with(dir: &Path, args: &[&str]) -> Self {
         let binary = std::env::var("EDGE").unwrap_or_else(|_| {
             concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/warpnet-stats-edge").to_owned()

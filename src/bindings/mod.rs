@@ -321,7 +321,8 @@ impl StatsNode {
         self.has_mark(Mark::Retweeted, &tweet_id, &user_id)
     }
 
-    /// This node's id (its libp2p PeerId).
+    /// This node's id: its store's writer, written as a libp2p PeerId (the tabs sharing a
+    /// store have the same; each connects under a network identity of its own).
     #[wasm_bindgen(getter, js_name = nodeId)]
     pub fn node_id(&self) -> String {
         self.inner.node().node_id().to_string()

@@ -117,9 +117,11 @@ pub struct SealedBatch {
 
 impl SealedBatch {
     /// The message bytes: the version byte, then the protobuf `SealedBatch`; an error for a
-    /// batch [`SealedBatch::decode`] would refuse (more than [`MAX_BATCH_ENTRIES`] leaves, or
-    /// more than [`MAX_MESSAGE_BYTES`]). [`SealedBatch::messages`] splits any number of entries
-    /// into messages that fit.
+    /// batch [`SealedBatch::decode`] would refuse for its size (more than [`MAX_BATCH_ENTRIES`]
+    /// leaves, or more than [`MAX_MESSAGE_BYTES`]). Its contents are not checked: leaf indices
+    /// out of order or beyond their seal's leaf count (which [`Sealed::of`] never makes) encode,
+    /// and decode refuses them. [`SealedBatch::messages`] splits any number of entries into
+    /// messages that fit.
     pub fn encode(&self) -> Result<Vec<u8>, WireError> {
         let count = self.sealed.iter().map(|sealed| sealed.leaves.len()).sum();
         // A message lists only the tweets of its leaves: never more tweets than leaves.
@@ -165,10 +167,14 @@ impl SealedBatch {
                         rest = &rest[1..];
                         break;
                     }
-                    Err(_) => MAX_MESSAGE_BYTES.saturating_mul(2),
+                    Err(WireError::TooLarge { len, .. }) => len,
+                    Err(_) => count,
                 };
-                // Shrink in proportion, with a margin for entries of uneven size.
-                count = (count * max_bytes.max(1) / len * 9 / 10).clamp(1, count - 1);
+                // Shrink in proportion, with a margin for entries of uneven size (in u64: the
+                // product passes 2^32 on wasm32).
+                let limit = max_bytes.clamp(1, MAX_MESSAGE_BYTES) as u64;
+                let fitting = count as u64 * limit / len.max(1) as u64 * 9 / 10;
+                count = usize::try_from(fitting).unwrap_or(count).clamp(1, count - 1);
             }
         }
         messages
@@ -207,8 +213,10 @@ impl SealedBatch {
             let mut next = 0u32;
             for (index, leaf) in &sealed.leaves {
                 if !all {
-                    msg.index_gaps.push(index - next);
-                    next = index + 1;
+                    // Indices rise in a seal made by `Sealed::of`; others (a caller's own) do
+                    // not panic here, and their gaps decode as out of range.
+                    msg.index_gaps.push(index.wrapping_sub(next));
+                    next = index.wrapping_add(1);
                 }
                 let tweet = *refs.entry(&leaf.tweet).or_insert_with(|| {
                     tweets.push(leaf.tweet.as_str().to_owned());

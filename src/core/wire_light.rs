@@ -1,4 +1,4 @@
-//! The light-node messages of `proto/warpnet_stats.proto` (protocol `/warpnet/stats-light/1`):
+//! The light-node messages of `proto/warpnet_stats.proto` (protocol `/warpnet/stats-light/2`):
 //! a browser tab tells its edge node which tweets it shows and gets their entries, and the
 //! edge node pushes it what changes on them. A version byte, then a protobuf `LightRequest` or
 //! `LightResponse`; entries travel as in a [`SealedBatch`]. Pure: bytes in, values out.

@@ -11,7 +11,7 @@ use libp2p::swarm::NetworkBehaviour;
 use libp2p::{identify, identity::Keypair, ping};
 
 use super::BoxError;
-use super::codec::{FrameCodec, LIGHT_PROTOCOL, SYNC_PROTOCOL};
+use super::codec::{FrameCodec, LIGHT_PROTOCOL, LIGHT_PROTOCOL_1, SYNC_PROTOCOL};
 use super::per_ip::PerIpLimit;
 use super::protocol::ConnectionCaps;
 use crate::core::{MAX_MESSAGE_BYTES, Namespace};
@@ -47,11 +47,12 @@ const PING: (Duration, Duration) = (Duration::from_secs(2), Duration::from_secs(
 
 impl Behaviour {
     /// The behaviour for `key`, subscribed to the topic of `namespace`, accepting connections
-    /// up to `caps`.
+    /// up to `caps`; a light node's if `light`.
     pub(crate) fn new(
         key: &Keypair,
         namespace: &Namespace,
         caps: ConnectionCaps,
+        light: bool,
     ) -> Result<Self, BoxError> {
         let limits = connection_limits::Behaviour::new(
             ConnectionLimits::default()
@@ -87,7 +88,12 @@ impl Behaviour {
         // An honest peer has one catch-up request in flight each way per connection; a light
         // node one `Watch` per edge node, an edge node one push per light node, plus
         // unwatches and contributions.
-        let (sync, light) = (framed(SYNC_PROTOCOL), framed(LIGHT_PROTOCOL));
+        // The light protocol's version 1 (a `Watch` without the asker's node id) is still
+        // spoken to and answered, but a light node asks only in version 2: an edge node of
+        // version 1 would take its network identity for its writer.
+        let v1 = if light { ProtocolSupport::Inbound } else { ProtocolSupport::Full };
+        let sync = framed([(SYNC_PROTOCOL, ProtocolSupport::Full)]);
+        let light = framed([(LIGHT_PROTOCOL, ProtocolSupport::Full), (LIGHT_PROTOCOL_1, v1)]);
         let identify = identify::Behaviour::new(identify::Config::new(
             "/warpnet/stats/2".into(),
             key.public(),
@@ -99,12 +105,14 @@ impl Behaviour {
     }
 }
 
-/// A request-response behaviour speaking `protocol` in frames: 30 s per request, at most
+/// A request-response behaviour speaking `protocols` in frames: 30 s per request, at most
 /// [`MAX_SYNC_STREAMS`] streams per connection.
-fn framed(protocol: libp2p::StreamProtocol) -> request_response::Behaviour<FrameCodec> {
+fn framed<const N: usize>(
+    protocols: [(libp2p::StreamProtocol, ProtocolSupport); N],
+) -> request_response::Behaviour<FrameCodec> {
     request_response::Behaviour::with_codec(
         FrameCodec,
-        [(protocol, ProtocolSupport::Full)],
+        protocols,
         request_response::Config::default()
             .with_request_timeout(Duration::from_secs(30))
             .with_max_concurrent_streams(MAX_SYNC_STREAMS),

@@ -11,11 +11,13 @@ use super::protocol::ConnectionCaps;
 use super::{BoxError, NetworkError};
 use crate::core::{Identity, Namespace};
 
-/// A swarm for `identity` in `namespace`, dialling over WebSocket and WebRTC-direct.
+/// A swarm for `identity` in `namespace` (a light node's if `light`), dialling over WebSocket
+/// and WebRTC-direct.
 pub(crate) async fn build_swarm(
     identity: &Identity,
     namespace: &Namespace,
     caps: ConnectionCaps,
+    light: bool,
 ) -> Result<Swarm<Behaviour>, NetworkError> {
     let transport = |e: BoxError| NetworkError::Transport(e);
     let swarm = SwarmBuilder::with_existing_identity(identity.to_libp2p())
@@ -32,7 +34,7 @@ pub(crate) async fn build_swarm(
             )
         })
         .map_err(|e| transport(Box::new(e)))?
-        .with_behaviour(|key| Behaviour::new(key, namespace, caps))
+        .with_behaviour(|key| Behaviour::new(key, namespace, caps, light))
         .map_err(|e| transport(Box::new(e)))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
         .build();

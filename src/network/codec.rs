@@ -14,7 +14,11 @@ use crate::core::MAX_MESSAGE_BYTES;
 /// The catch-up protocol's name.
 pub(crate) const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/warpnet/stats-sync/2");
 /// The light-node protocol: a browser tab's watches, its edge node's answers and pushes.
-pub(crate) const LIGHT_PROTOCOL: StreamProtocol = StreamProtocol::new("/warpnet/stats-light/1");
+/// Version 2: a `Watch` may name the asker's node id (its writer, when it connects under a
+/// network identity of its own).
+pub(crate) const LIGHT_PROTOCOL: StreamProtocol = StreamProtocol::new("/warpnet/stats-light/2");
+/// Version 1, still spoken with light nodes of that version (whose peer id is their writer's).
+pub(crate) const LIGHT_PROTOCOL_1: StreamProtocol = StreamProtocol::new("/warpnet/stats-light/1");
 
 /// The most bytes handed to a WebRTC stream before a flush. What is flushed at once travels as
 /// one data channel message, and the native WebRTC transport (the edge node) fails reading

@@ -98,14 +98,15 @@ pub struct Transports {
     pub websocket_tls: Option<WebSocketTls>,
 }
 
-/// A swarm for `identity` in `namespace` with TCP and WebSocket transports. Must be called
-/// inside a tokio runtime.
+/// A swarm for `identity` in `namespace` (a light node's if `light`) with TCP and WebSocket
+/// transports. Must be called inside a tokio runtime.
 pub(crate) async fn build_swarm(
     identity: &Identity,
     namespace: &Namespace,
     caps: ConnectionCaps,
+    light: bool,
 ) -> Result<Swarm<Behaviour>, NetworkError> {
-    build_swarm_with(identity, namespace, caps, Transports::default()).await
+    build_swarm_with(identity, namespace, caps, light, Transports::default()).await
 }
 
 /// Like [`build_swarm`], and listening on WebRTC-direct addresses too
@@ -114,6 +115,7 @@ pub(crate) async fn build_swarm_with(
     identity: &Identity,
     namespace: &Namespace,
     caps: ConnectionCaps,
+    light: bool,
     transports: Transports,
 ) -> Result<Swarm<Behaviour>, NetworkError> {
     let tls = transports.websocket_tls.as_ref().map(WebSocketTls::config).transpose()?;
@@ -137,7 +139,7 @@ pub(crate) async fn build_swarm_with(
         .map_err(|e| transport(Box::new(e)))?
         .with_dns()
         .map_err(|e| transport(Box::new(e)))?
-        .with_behaviour(|key| Behaviour::new(key, namespace, caps))
+        .with_behaviour(|key| Behaviour::new(key, namespace, caps, light))
         .map_err(|e| transport(Box::new(e)))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
         .build();

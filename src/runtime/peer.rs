@@ -143,7 +143,8 @@ impl<S: Store + 'static> Peer<S> {
     /// browser WebSocket and WebRTC-direct) and publishes its local changes from now on.
     pub async fn new(node: Rc<Node<S>>, config: PeerConfig) -> Result<Self, NetworkError> {
         let identity = network_identity(&node, config.light);
-        let swarm = build_swarm(&identity, &node.namespace(), config.connections).await?;
+        let (namespace, caps) = (node.namespace(), config.connections);
+        let swarm = build_swarm(&identity, &namespace, caps, config.light).await?;
         let driver = Driver::new(swarm, &node.namespace(), config.light);
         Ok(Self::with_driver(node, driver, config))
     }
@@ -159,7 +160,7 @@ impl<S: Store + 'static> Peer<S> {
     ) -> Result<Self, NetworkError> {
         let identity = network_identity(&node, config.light);
         let (namespace, caps) = (node.namespace(), config.connections);
-        let swarm = build_swarm_with(&identity, &namespace, caps, transports).await?;
+        let swarm = build_swarm_with(&identity, &namespace, caps, config.light, transports).await?;
         let driver = Driver::new(swarm, &node.namespace(), config.light);
         Ok(Self::with_driver(node, driver, config))
     }

@@ -92,8 +92,9 @@ impl<S: Store + 'static> Running<S> {
             .expect("listening on the protocol")
     }
 
+    /// Its peer id on the network (a light node's is not its node id).
     pub fn id(&self) -> PeerId {
-        PeerId::from_bytes(&self.node.node_id().to_bytes()).expect("peer id")
+        self.handle.peer_id()
     }
 
     /// Stops the driver and waits for it; the node is dropped when the caller drops `self`.

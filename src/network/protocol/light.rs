@@ -1,4 +1,4 @@
-//! The light-node protocol (`/warpnet/stats-light/1`) as state: an edge node's watches of the
+//! The light-node protocol (`/warpnet/stats-light/2`) as state: an edge node's watches of the
 //! light nodes it serves (bounded per peer and in all) and the changes it owes each, pushed one
 //! message in flight per peer at most every [`PeerConfig::light_push`]; and a light node's
 //! watched tweets, asked of every edge node it connects to (one `Watch` in flight each, the
