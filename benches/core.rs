@@ -28,7 +28,7 @@ mod native {
         group.bench_function("like", |b| {
             b.iter_custom(|iters| {
                 let users = users(iters as usize);
-                let mut node = NodeState::from_replica(replica(1).with_caps(UNBOUNDED));
+                let mut node = NodeState::from_replica(replica(1));
                 let t = tweet(0);
                 let likes: Vec<Action> = users.into_iter().map(Action::Like).collect();
                 let start = Instant::now();
@@ -39,7 +39,7 @@ mod native {
             })
         });
         group.bench_function("view", |b| {
-            let mut node = NodeState::from_replica(replica(1).with_caps(UNBOUNDED));
+            let mut node = NodeState::from_replica(replica(1));
             let t = tweet(0);
             b.iter(|| black_box(node.apply(&t, &Action::View).expect("within bounds").count))
         });

@@ -37,8 +37,7 @@ mod native {
         let namespace = Namespace::new("bench").expect("namespace");
         // Identity proofs that cost nothing to mint: the measurement is of gossip.
         let rules = Rules { difficulty: Difficulty(0), ..Rules::DEFAULT };
-        let node =
-            Rc::new(Node::open_with(namespace, rules, MemoryStore::new()).await.expect("opens"));
+        let node = Rc::new(Node::open(namespace, rules, MemoryStore::new()).await.expect("opens"));
         // No periodic catch-up during the measurement: what arrives, arrives by gossip.
         let config = PeerConfig { sync_interval: Duration::from_secs(3600), ..Default::default() };
         let mut peer = Peer::new(node.clone(), config).await.expect("swarm");

@@ -64,7 +64,7 @@ mod native {
     }
 
     async fn open_memory() -> Node<MemoryStore> {
-        Node::open_with(namespace(), RULES, MemoryStore::new()).await.expect("opens")
+        Node::open(namespace(), RULES, MemoryStore::new()).await.expect("opens")
     }
 
     /// Polls `done` every millisecond; panics after a minute.
@@ -314,7 +314,7 @@ mod native {
             let rules = warpnet_stats::Rules { caps: warpnet_stats::Caps::DEFAULT, ..RULES };
             let partial = path.with_extension("partial");
             let store = RedbStore::open(&partial).expect("opens");
-            let node = Node::open_with(namespace(), rules, store).await.expect("opens");
+            let node = Node::open(namespace(), rules, store).await.expect("opens");
             // Folded after each merge, as a node folds after each catch-up.
             for chunk in entries().chunks(20_000) {
                 node.merge(chunk.to_vec()).await.expect("merged");
@@ -335,7 +335,7 @@ mod native {
         let tweets: Vec<TweetId> = (0..100_000).map(tweet).collect();
         let mut writer = replica(7);
         {
-            let node = Node::open_with(namespace(), RULES, RedbStore::open(&path).expect("opens"))
+            let node = Node::open(namespace(), RULES, RedbStore::open(&path).expect("opens"))
                 .await
                 .expect("opens");
             node.hold_at_most(5000).await.expect("stored");
@@ -356,7 +356,7 @@ mod native {
             );
         }
         let opening = Instant::now();
-        let node = Node::open_with(namespace(), RULES, RedbStore::open(&path).expect("opens"))
+        let node = Node::open(namespace(), RULES, RedbStore::open(&path).expect("opens"))
             .await
             .expect("opens");
         node.hold_at_most(5000).await.expect("stored");

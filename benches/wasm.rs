@@ -72,7 +72,7 @@ fn local_like(c: &mut Criterion) {
     c.bench_function("wasm local/like", |b| {
         b.iter_custom(|iters| {
             let likes: Vec<Action> = users(iters as usize).into_iter().map(Action::Like).collect();
-            let mut node = NodeState::from_replica(replica(1).with_caps(UNBOUNDED));
+            let mut node = NodeState::from_replica(replica(1));
             let t = tweet(0);
             let start = Instant::now();
             for like in &likes {

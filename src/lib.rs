@@ -6,10 +6,11 @@
 //! signed by their writer, so any peer can relay them and every receiver can check them.
 //!
 //! ```
-//! use warpnet_stats::{Action, Generation, Identity, Namespace, NodeState, TweetId, UserId};
+//! use warpnet_stats::{Action, Generation, Identity, Namespace, NodeState, Rules, TweetId, UserId};
 //!
 //! let namespace = Namespace::new("mainnet")?;
-//! let mut node = NodeState::new(namespace, Identity::from_secret([7; 32]), Generation([1; 16]));
+//! let (identity, generation) = (Identity::from_secret([7; 32]), Generation([1; 16]));
+//! let mut node = NodeState::new(namespace, Rules::DEFAULT, identity, generation);
 //! let tweet = TweetId::new("tweet-1")?;
 //! let alice = UserId::new("alice")?;
 //! assert_eq!(node.apply(&tweet, &Action::Like(alice.clone()))?.count, 1);

@@ -9,7 +9,7 @@ use common::*;
 use warpnet_stats::{Action, Mark, NodeState, PnCounter, Record, ReplyId, Stats};
 
 fn node(seed: u8) -> NodeState {
-    NodeState::new(namespace(), identity(seed), generation(seed))
+    NodeState::new(namespace(), RULES, identity(seed), generation(seed))
 }
 
 fn reply(text: &str) -> ReplyId {

@@ -43,7 +43,7 @@ fn no_proof(writer: &Writer) -> IdentityProof {
 
 /// Writer `seed` under [`RULES`], with its proof.
 fn minted(seed: u8) -> Replica {
-    let mut replica = Replica::new(namespace(), identity(seed), generation(seed)).with_rules(RULES);
+    let mut replica = Replica::new(namespace(), RULES, identity(seed), generation(seed));
     let proof = mint(&replica.local_writer());
     replica.set_identity_proof(proof).expect("holds");
     replica
@@ -142,7 +142,7 @@ fn a_stored_counter_beyond_the_caps_is_never_counted() {
     let store = MemoryStore::new();
     let open = |likes: u64| {
         let rules = Rules { caps: Caps::DEFAULT.with(StatKind::Likes, likes), ..common::RULES };
-        block_on(Node::open_with(namespace(), rules, store.clone())).expect("opens")
+        block_on(Node::open(namespace(), rules, store.clone())).expect("opens")
     };
     let like = |node: &Node<MemoryStore>, name: &str| {
         let (results, _) =
@@ -169,8 +169,7 @@ fn a_stored_counter_beyond_the_caps_is_never_counted() {
 #[test]
 fn a_counter_stored_in_the_wrong_bucket_is_not_counted_and_swallows_no_action() {
     let store = MemoryStore::new();
-    let open =
-        || block_on(Node::open_with(namespace(), common::RULES, store.clone())).expect("opens");
+    let open = || block_on(Node::open(namespace(), common::RULES, store.clone())).expect("opens");
     let node = open();
     block_on(node.act(&[(tweet("t"), Action::Like(user("alice")))])).expect("commits");
     block_on(node.act(&[(tweet("t"), Action::Unlike(user("alice")))])).expect("commits");

@@ -4,7 +4,9 @@
 //! version byte `0x02` and protobuf), request and response in turn: digests, summaries, a
 //! fetch and ranges (the scenario: [`sides`]). A responder fed
 //! the vector requests answers the vector responses byte for byte, and an initiator fed the
-//! vector responses asks the vector requests and ends holding what the responder holds.
+//! vector responses asks the vector requests and ends holding what the responder holds. Every
+//! writer's identity proof holds at the default difficulty (23 bits), and answers carry several
+//! writers, the responder's own counters among them (they come first, sealed as they leave).
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -15,11 +17,12 @@ use warpnet_stats::{Replica, Sealed, StatKind, SyncRequest, SyncResponse, SyncSe
 
 const EXCHANGE: &[u8] = include_bytes!("fixtures/sync_exchange.bin");
 
-/// The responder (node 9) and the initiator (node 8): writer 1 published likes on `a0`-`a3`
-/// (both hold them), then a second like on `a1` and a view of `a0` (the responder alone);
-/// writer 2 likes on `b0` and `b1` (the responder alone).
+/// The responder (node 9) and the initiator (node 8), under the default rules: writer 1
+/// published likes on `a0`-`a3` (both hold them), then a second like on `a1` and a view of `a0`
+/// (the responder alone); writer 2 likes on `b0` and `b1` (the responder alone); the responder
+/// itself viewed `a2` and `b1`.
 fn sides() -> (Replica, Replica) {
-    let mut one = replica(1);
+    let mut one = proven(1);
     let first: Vec<_> = (0..4)
         .map(|i| one.increment(&tweet(&format!("a{i}")), StatKind::Likes).expect("ok").key)
         .collect();
@@ -29,16 +32,19 @@ fn sides() -> (Replica, Replica) {
         one.increment(&tweet("a0"), StatKind::Views).expect("ok").key,
     ];
     let second = one.sealed(&second);
-    let mut two = replica(2);
+    let mut two = proven(2);
     let likes: Vec<_> = ["b0", "b1"]
         .iter()
         .map(|t| two.increment(&tweet(t), StatKind::Likes).expect("ok").key)
         .collect();
-    let mut responder = replica(9);
+    let mut responder = proven(9);
     let all: Vec<Sealed> = first.iter().cloned().chain(second).chain(two.sealed(&likes)).collect();
-    responder.merge(&namespace(), all);
-    let mut initiator = replica(8);
-    initiator.merge(&namespace(), first);
+    assert!(responder.merge(&namespace(), all).rejected.is_empty());
+    for viewed in ["a2", "b1"] {
+        responder.increment(&tweet(viewed), StatKind::Views).expect("ok");
+    }
+    let mut initiator = proven(8);
+    assert!(initiator.merge(&namespace(), first).rejected.is_empty());
     (responder, initiator)
 }
 
@@ -98,16 +104,29 @@ fn an_initiator_fed_the_vector_responses_asks_the_vector_requests_and_catches_up
     let messages = frames(EXCHANGE);
     let (mut session, first) = SyncSession::start();
     let mut request = Some(first);
+    let mut most_writers = Vec::new();
     for (round, pair) in messages.chunks(2).enumerate() {
         let asked = request.take().expect("a request for every vector round");
         assert_eq!(asked.encode(&namespace()), pair[0], "request {round}");
         let response = SyncResponse::decode(pair[1]).expect("response decodes");
+        if let SyncResponse::Entries { entries, .. } | SyncResponse::Range { entries, .. } =
+            &response
+        {
+            let mut writers: Vec<_> = entries.iter().map(|s| s.writer.node).collect();
+            writers.dedup();
+            if writers.len() > most_writers.len() {
+                most_writers = writers;
+            }
+        }
         let step = session.handle(&mut initiator, response).expect("accepted");
         assert_eq!(step.unsolicited, 0);
         assert!(initiator.merge(&namespace(), step.fetched).rejected.is_empty());
         request = step.next;
     }
     assert!(request.is_none(), "the catch-up ends with the vectors");
+    // An answer of several writers, the responder's own counters first.
+    let [own, ..] = most_writers[..] else { panic!("no answer with entries") };
+    assert_eq!((most_writers.len(), own), (2, identity(9).node_id()));
     let held = |r: &Replica| {
         let mut entries: Vec<_> = r.entries().collect();
         entries.sort_by(|a, b| a.key.cmp(&b.key));

@@ -2,10 +2,13 @@
 //! model answers: writers signing counts out of bounds (inflation, wipe-out), forged stale
 //! entries sent through a relay, catch-up answers stuffed with entries nobody asked for, and a
 //! writer signing versions that diverge; and the caps on frames, connections and catch-up
-//! streams. Each time the bound holds, honest nodes are unaffected, and every node converges.
+//! streams; light requests that do not hold (`hostile/light.rs`). Each time the bound holds, honest
+//! nodes are unaffected, and every node converges.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
+#[path = "hostile/light.rs"]
+mod light;
 
 use std::cell::Cell;
 use std::io;

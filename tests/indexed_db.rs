@@ -18,7 +18,7 @@ fn fresh_name() -> String {
 
 async fn open(name: &str) -> Node<IndexedDbStore> {
     let store = IndexedDbStore::open(name).await.expect("IndexedDB opens");
-    Node::open_with(namespace(), RULES, store).await.expect("node opens")
+    Node::open(namespace(), RULES, store).await.expect("node opens")
 }
 
 #[wasm_bindgen_test]

@@ -16,7 +16,7 @@ const RECORD_BYTES: usize = 64 << 10;
 #[test]
 fn a_large_merge_is_journaled_in_records_of_bounded_size_and_folded_whole() {
     let store = MemoryStore::new();
-    let node = block_on(Node::open_with(namespace(), RULES, store.clone())).expect("opens");
+    let node = block_on(Node::open(namespace(), RULES, store.clone())).expect("opens");
     let mut peer = replica(7);
     let tweets: Vec<_> = (0..5000).map(|t| tweet(&format!("t{t}"))).collect();
     let keys: Vec<_> =
@@ -41,7 +41,7 @@ fn a_large_merge_is_journaled_in_records_of_bounded_size_and_folded_whole() {
         block_on(store.load()).expect("loads").into_iter().map(|(key, _)| key).collect();
     assert!(!keys.iter().any(|key| key.starts_with("journal/")), "every record folded");
     drop(node);
-    let reopened = block_on(Node::open_with(namespace(), RULES, store)).expect("opens");
+    let reopened = block_on(Node::open(namespace(), RULES, store)).expect("opens");
     assert_eq!(reopened.skipped_rows(), 0);
     assert!(tweets.iter().all(|t| reopened.stats(t).likes == 1));
 }

@@ -33,7 +33,7 @@ fn likes(seed: u8, tweets: &[TweetId]) -> Vec<Sealed> {
 }
 
 async fn open<S: Store>(store: S) -> Node<S> {
-    Node::open_with(namespace(), RULES, store).await.expect("opens")
+    Node::open(namespace(), RULES, store).await.expect("opens")
 }
 
 /// The tweets whose other writers' counters `node` holds.

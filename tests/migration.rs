@@ -12,7 +12,7 @@ use futures::executor::block_on;
 use warpnet_stats::{Action, EntryKey, Mark, MemoryStore, Node, StatKind, Store};
 
 fn open(store: MemoryStore) -> Node<MemoryStore> {
-    block_on(Node::open_with(namespace(), RULES, store)).expect("opens")
+    block_on(Node::open(namespace(), RULES, store)).expect("opens")
 }
 
 #[test]

@@ -363,7 +363,7 @@ fn a_node_counts_at_once_and_publishes_once_its_identity_is_minted() {
         // A node that counted offline, never minted: its view is counted, not served.
         let store = MemoryStore::new();
         {
-            let node = Node::open_with(namespace(), rules, store.clone()).await.expect("opens");
+            let node = Node::open(namespace(), rules, store.clone()).await.expect("opens");
             node.act(&[(tweet("early"), Action::View)]).await.expect("commits");
             assert_eq!(node.stats(&tweet("early")).views, 1);
             assert!(node.identity_proof().is_none());
@@ -378,7 +378,7 @@ fn a_node_counts_at_once_and_publishes_once_its_identity_is_minted() {
         let proof = late.node.identity_proof().expect("minted");
         late.stop().await;
         // Kept in the store: the next start does not mint again.
-        let again = Node::open_with(namespace(), rules, store).await.expect("opens");
+        let again = Node::open(namespace(), rules, store).await.expect("opens");
         assert_eq!(again.identity_proof(), Some(proof));
         hub.stop().await;
     });

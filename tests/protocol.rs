@@ -255,7 +255,7 @@ fn gossip_verdicts_follow_decoding_namespace_and_signatures() {
 #[test]
 fn gossip_without_identity_proofs_is_rejected_before_any_signature_is_checked() {
     let rules = warpnet_stats::Rules { difficulty: warpnet_stats::Difficulty(16), ..RULES };
-    let edge = Replica::new(namespace(), identity(1), generation(1)).with_rules(rules);
+    let edge = Replica::new(namespace(), rules, identity(1), generation(1));
     let now = web_time::Instant::now();
     let mut protocol = Protocol::new(namespace(), PeerConfig::default(), now);
     let source = peer_id(2);

@@ -67,7 +67,7 @@ fn a_damaged_file_is_an_error_not_a_panic() {
         }
         std::fs::write(&path, &bytes).expect("writes");
         let opened = RedbStore::open(&path).map(|store| {
-            block_on(Node::open_with(namespace(), RULES, store)).map(|node| {
+            block_on(Node::open(namespace(), RULES, store)).map(|node| {
                 // Whatever opened still acts, or fails cleanly.
                 let _ = act(&node, "t0", Action::Like(user("late")));
             })

@@ -129,7 +129,10 @@ fn entries_are_checked_whatever_is_held() {
 #[test]
 fn entries_out_of_bounds_are_rejected_even_when_signed() {
     // A hostile writer with a larger cap than the namespace's signs what honest nodes refuse.
-    let mut mallory = replica(66).with_caps(Caps { likes: u64::MAX, ..Caps::DEFAULT });
+    let mut mallory = replica_under(
+        66,
+        warpnet_stats::Rules { caps: Caps { likes: u64::MAX, ..Caps::DEFAULT }, ..RULES },
+    );
     let t = tweet("t");
     for _ in 0..=Caps::DEFAULT.likes {
         mallory.increment(&t, StatKind::Likes).expect("mallory's own caps");
@@ -245,7 +248,7 @@ fn own_entries_seen_elsewhere_raise_the_local_counter() {
 #[test]
 fn a_writer_never_goes_below_zero_nor_above_the_cap() {
     let caps = Caps { likes: 2, ..Caps::DEFAULT };
-    let mut a = replica(1).with_caps(caps);
+    let mut a = replica_under(1, warpnet_stats::Rules { caps, ..RULES });
     let t = tweet("t");
     assert_eq!(a.decrement(&t, StatKind::Likes), Err(OutOfBounds::BelowZero));
     assert_eq!((a.stats(&t).likes, a.len()), (0, 0), "a refused change changes nothing");
@@ -352,31 +355,32 @@ fn a_writers_divergent_signed_versions_join_and_both_stay_servable() {
 #[test]
 fn a_writer_counts_only_with_an_identity_proof_at_the_namespace_difficulty() {
     let rules = warpnet_stats::Rules { difficulty: warpnet_stats::Difficulty(8), ..RULES };
-    let mut a = replica(1).with_rules(rules);
+    let mut a = replica_under(1, rules);
     let t = tweet("t");
     let key = a.increment(&t, StatKind::Likes).expect("within bounds").key;
     // Nonce 0 held at difficulty 0; at 8 it does not (for this writer), and is not taken.
     let weak = a.set_identity_proof(warpnet_stats::IdentityProof { nonce: 1 });
     assert_eq!(weak.map_err(|e| e.difficulty), Err(rules.difficulty));
+    assert!(a.sealed([&key]).is_empty(), "nothing leaves without a proof that holds");
     let mut minter =
         warpnet_stats::Minter::new(&namespace(), &a.local_writer(), rules.difficulty, 0);
     let proof = minter.step(1 << 20).expect("found in 2^20 attempts");
+    a.set_identity_proof(proof).expect("holds");
     let unproven = Sealed {
         identity: warpnet_stats::IdentityProof { nonce: 1 },
         ..sealed(&a, "t", StatKind::Likes)
     };
-    let mut b = replica(2).with_rules(rules);
+    let mut b = replica_under(2, rules);
     let report = b.merge(&namespace(), vec![unproven]);
     assert_eq!(report.rejected, vec![(key.clone(), Rejection::NoIdentityProof)]);
     assert!(b.is_empty());
-    a.set_identity_proof(proof).expect("holds");
     let report = b.merge(&namespace(), a.sealed([&key]));
     assert_eq!((report.changed.len(), report.rejected.len()), (1, 0));
 }
 
 #[test]
 fn local_counters_leave_only_once_the_identity_proof_is_set() {
-    let unminted = Replica::new(namespace(), identity(1), generation(1)).with_rules(RULES);
+    let unminted = Replica::new(namespace(), RULES, identity(1), generation(1));
     let mut unminted = unminted;
     let key = unminted.increment(&tweet("t"), StatKind::Views).expect("within bounds").key;
     assert!(unminted.sealed([&key]).is_empty(), "counted, not served");

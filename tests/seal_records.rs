@@ -18,7 +18,7 @@ use warpnet_stats::{
 };
 
 fn open(store: MemoryStore) -> Node<MemoryStore> {
-    block_on(Node::open_with(namespace(), RULES, store)).expect("opens")
+    block_on(Node::open(namespace(), RULES, store)).expect("opens")
 }
 
 /// The keys of the seal records in a store.

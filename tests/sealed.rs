@@ -10,8 +10,8 @@ use common::*;
 use proptest::prelude::*;
 use warpnet_stats::{
     EntryKey, GroupError, IdentityProof, Leaf, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, PnCounter,
-    Rejection, SealError, Sealed, SealedBatch, StatKind, WIRE_VERSION, WireError, seal_leaves,
-    verify_sealed,
+    Rejection, Replica, Rules, SealError, Sealed, SealedBatch, StatKind, WIRE_VERSION, WireError,
+    seal_leaves, verify_sealed,
 };
 
 const GOLDEN_BATCH: &[u8] = include_bytes!("fixtures/batch_v2.bin");
@@ -44,7 +44,8 @@ fn sealed(writers: u8, per_writer: usize) -> Vec<Sealed> {
 }
 
 /// The batch pinned by `fixtures/batch_v2.bin`: writer 1 sealed 5 counters and shows 3 of
-/// them, writer 2 shows all 2 of its own. Ed25519 signatures are deterministic, so the bytes are.
+/// them, writer 2 shows all 2 of its own, each with an identity proof that holds at the default
+/// difficulty. Ed25519 signatures are deterministic, so the bytes are.
 fn golden_batch() -> SealedBatch {
     let one = leaves(5);
     let (seal, tree) =
@@ -56,8 +57,8 @@ fn golden_batch() -> SealedBatch {
     SealedBatch {
         namespace: namespace(),
         sealed: vec![
-            Sealed::of(&seal, IdentityProof { nonce: 11 }, &tree, part).expect("known"),
-            Sealed::of(&seal2, IdentityProof { nonce: 22 }, &tree2, indexed(two)).expect("known"),
+            Sealed::of(&seal, proof_of(1), &tree, part).expect("known"),
+            Sealed::of(&seal2, proof_of(2), &tree2, indexed(two)).expect("known"),
         ],
     }
 }
@@ -80,6 +81,9 @@ fn encoding_matches_the_golden_bytes_which_decode_and_verify() {
     let batch = SealedBatch::decode(GOLDEN_BATCH).expect("decodes");
     assert_eq!(batch, golden_batch());
     assert!(verify_sealed(&namespace(), &batch.sealed).iter().all(Result::is_ok));
+    let mut taker = Replica::new(namespace(), Rules::DEFAULT, identity(9), generation(9));
+    let report = taker.merge(&namespace(), batch.sealed);
+    assert_eq!((report.changed.len(), report.rejected.len()), (5, 0), "proofs hold at 23 bits");
 }
 
 #[test]

@@ -132,6 +132,15 @@ fn version_1_and_other_message_level_errors_are_typed() {
         SealedBatch::decode(&RawGroup::valid().message("mainnet", &[b"a/b"])),
         Err(WireError::Tweet(KeyError::BadChar { what: "tweet id", found: '/' }))
     ));
+    // Each tweet listed once, and each one listed used by a leaf.
+    assert_eq!(
+        SealedBatch::decode(&RawGroup::valid().message("mainnet", &[b"t", b"t"])),
+        Err(WireError::RepeatedTweet(tweet("t")))
+    );
+    assert_eq!(
+        SealedBatch::decode(&RawGroup::valid().message("mainnet", &[b"t", b"u"])),
+        Err(WireError::UnusedTweet(tweet("u")))
+    );
     // Invalid UTF-8 in a string field is a protobuf error.
     assert!(matches!(
         SealedBatch::decode(&RawGroup::valid().message("mainnet", &[&[0xff, 0xfe]])),
@@ -152,6 +161,20 @@ fn group_level_errors_are_typed_and_say_which_group() {
         (RawGroup { leaf_count: 2, index_gaps: vec![0, 0], ..valid() }, GroupError::Columns),
         (RawGroup { leaf_count: 2, index_gaps: vec![2], ..valid() }, GroupError::Index),
         (RawGroup { keys: vec![4], ..valid() }, GroupError::TweetRef(1)),
+        (
+            RawGroup {
+                leaf_count: 0,
+                keys: vec![],
+                increments: vec![],
+                decrements: vec![],
+                ..valid()
+            },
+            GroupError::LeafCount(0),
+        ),
+        (
+            RawGroup { leaf_count: 8193, index_gaps: vec![0], ..valid() },
+            GroupError::LeafCount(8193),
+        ),
     ];
     for (raw, expected) in cases {
         assert_eq!(raw.decode(), Err(WireError::Group { index: 0, reason: expected }));

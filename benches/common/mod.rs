@@ -35,8 +35,7 @@ pub fn replica(seed: u64) -> Replica {
 fn writer(seed: u64, generation: Generation) -> Replica {
     let mut secret = [0u8; 32];
     secret[..8].copy_from_slice(&seed.to_le_bytes());
-    let mut replica =
-        Replica::new(namespace(), Identity::from_secret(secret), generation).with_rules(RULES);
+    let mut replica = Replica::new(namespace(), RULES, Identity::from_secret(secret), generation);
     replica.set_identity_proof(IdentityProof { nonce: 0 }).expect("holds at difficulty 0");
     replica
 }

@@ -42,8 +42,7 @@ pub(crate) fn writer(seed: u32) -> Replica {
     secret[..4].copy_from_slice(&seed.to_be_bytes());
     secret[31] = 1;
     let generation = Generation(blake3::hash(&secret).as_bytes()[..16].try_into().expect("16"));
-    let mut replica =
-        Replica::new(namespace(), Identity::from_secret(secret), generation).with_rules(rules());
+    let mut replica = Replica::new(namespace(), rules(), Identity::from_secret(secret), generation);
     let local = replica.local_writer();
     let mut minter = Minter::new(&namespace(), &local, Difficulty(DIFFICULTY), 0);
     let proof = std::iter::from_fn(|| Some(minter.step(1 << 16))).flatten().next();

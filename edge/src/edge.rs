@@ -54,7 +54,7 @@ async fn run(args: Args) -> Result<(), String> {
     private_dir(&args.data_dir)?;
     let store = RedbStore::open(args.data_dir.join("store.redb")).map_err(|e| e.to_string())?;
     let rules = Rules { caps: args.caps, difficulty: Difficulty(args.difficulty) };
-    let node = Node::open_with(namespace.clone(), rules, store).await;
+    let node = Node::open(namespace.clone(), rules, store).await;
     let node = Rc::new(node.map_err(|e| e.to_string())?);
     node.with_replica_mut(|replica| {
         replica.set_writer_quota(args.writer_quota());

@@ -157,8 +157,7 @@ struct Browserless {
 
 async fn client(edge: Multiaddr) -> Browserless {
     let rules = Rules { difficulty: Difficulty(8), ..Rules::DEFAULT };
-    let node =
-        Rc::new(Node::open_with(namespace(), rules, MemoryStore::new()).await.expect("opens"));
+    let node = Rc::new(Node::open(namespace(), rules, MemoryStore::new()).await.expect("opens"));
     let config = PeerConfig { sync_interval: Duration::from_secs(1), ..PeerConfig::default() };
     let peer = Peer::new(node.clone(), config).await.expect("swarm");
     let handle = peer.handle();

@@ -84,7 +84,7 @@ fn main() {
     // A store after some actions.
     let rules = Rules { caps: Caps::DEFAULT, difficulty: Difficulty(0) };
     let store = MemoryStore::new();
-    let node = block_on(Node::open_with(namespace(), rules, store.clone())).expect("opens");
+    let node = block_on(Node::open(namespace(), rules, store.clone())).expect("opens");
     let user = UserId::new("seed").expect("valid");
     for i in 0..3 {
         let tweet = TweetId::new(format!("tweet-{i}")).expect("valid");

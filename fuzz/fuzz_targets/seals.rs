@@ -100,7 +100,7 @@ fuzz_target!(|input: Input| {
         return;
     }
     let store = MemoryStore::new();
-    let open = || block_on(Node::open_with(namespace(), RULES, store.clone())).expect("opens");
+    let open = || block_on(Node::open(namespace(), RULES, store.clone())).expect("opens");
     let mut node = open();
     let mut message = Vec::new();
     for shown in input.seals.iter().take(24) {

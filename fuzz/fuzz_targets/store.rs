@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     let store = MemoryStore::new();
     let writes = records(data).into_iter().map(|(key, value)| (key, Some(value))).collect();
     block_on(store.update(&[], |_| (writes, ()))).expect("memory writes");
-    let Ok(node) = block_on(Node::open_with(namespace(), RULES, store.clone())) else { return };
+    let Ok(node) = block_on(Node::open(namespace(), RULES, store.clone())) else { return };
     let user = UserId::new("fuzzer").expect("valid");
     let tweets: Vec<TweetId> =
         (0..3).map(|i| TweetId::new(format!("tweet-{i}")).expect("valid")).collect();
@@ -28,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let before: Vec<_> = tweets.iter().map(|tweet| node.stats(tweet)).collect();
     drop(node);
-    let node = block_on(Node::open_with(namespace(), RULES, store)).expect("reopens");
+    let node = block_on(Node::open(namespace(), RULES, store)).expect("reopens");
     let after: Vec<_> = tweets.iter().map(|tweet| node.stats(tweet)).collect();
     assert_eq!(after, before, "committed counts lost on reopening");
 });

@@ -18,7 +18,7 @@ pub fn namespace() -> Namespace {
 pub fn replica(seed: u8) -> Replica {
     let rules = Rules { caps: Caps::DEFAULT, difficulty: Difficulty(0) };
     let identity = Identity::from_secret([seed; 32]);
-    let mut replica = Replica::new(namespace(), identity, Generation([seed; 16])).with_rules(rules);
+    let mut replica = Replica::new(namespace(), rules, identity, Generation([seed; 16]));
     replica.set_identity_proof(IdentityProof { nonce: 0 }).expect("holds");
     replica
 }

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::ids::{Generation, Namespace, ReplyId, StatKind, TweetId, UserId};
 use super::replica::{Entry, Replica};
-use super::rules::OutOfBounds;
+use super::rules::{OutOfBounds, Rules};
 use super::signing::Identity;
 use super::totals::Stats;
 
@@ -107,9 +107,15 @@ pub struct NodeState {
 }
 
 impl NodeState {
-    /// A fresh node state for `namespace`, writing as `identity` in `generation`.
-    pub fn new(namespace: Namespace, identity: Identity, generation: Generation) -> Self {
-        Self::from_replica(Replica::new(namespace, identity, generation))
+    /// A fresh node state for `namespace` under its `rules`, writing as `identity` in
+    /// `generation`.
+    pub fn new(
+        namespace: Namespace,
+        rules: Rules,
+        identity: Identity,
+        generation: Generation,
+    ) -> Self {
+        Self::from_replica(Replica::new(namespace, rules, identity, generation))
     }
 
     /// A node state around an existing replica, with no marks yet.
@@ -205,7 +211,12 @@ mod tests {
 
     fn node(seed: u8) -> NodeState {
         let namespace = Namespace::new("mainnet").expect("valid");
-        NodeState::new(namespace, Identity::from_secret([seed; 32]), Generation([seed; 16]))
+        NodeState::new(
+            namespace,
+            Rules::DEFAULT,
+            Identity::from_secret([seed; 32]),
+            Generation([seed; 16]),
+        )
     }
 
     #[test]

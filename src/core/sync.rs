@@ -496,9 +496,12 @@ mod tests {
     fn replica(seed: u8) -> Replica {
         let namespace = Namespace::new("mainnet").expect("valid");
         let rules = Rules { difficulty: Difficulty(0), ..Rules::DEFAULT };
-        let mut replica =
-            Replica::new(namespace, Identity::from_secret([seed; 32]), Generation([seed; 16]))
-                .with_rules(rules);
+        let mut replica = Replica::new(
+            namespace,
+            rules,
+            Identity::from_secret([seed; 32]),
+            Generation([seed; 16]),
+        );
         replica.set_identity_proof(IdentityProof { nonce: 0 }).expect("holds");
         replica
     }

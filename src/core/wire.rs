@@ -10,7 +10,7 @@ use prost::Message;
 
 use super::counter::PnCounter;
 use super::ids::{EntryKey, Generation, KeyError, Namespace, NodeId, StatKind, TweetId, Writer};
-use super::merkle::{HASH_BYTES, Hash};
+use super::merkle::{HASH_BYTES, Hash, MAX_LEAVES};
 use super::proof::IdentityProof;
 use super::replica::Replica;
 use super::seal::{Leaf, Sealed};
@@ -67,6 +67,10 @@ pub enum WireError {
     /// the answer or the work it asks for larger at no cost to the sender).
     #[error("tweet id {0} listed twice")]
     RepeatedTweet(TweetId),
+    /// A batch's tweet list names a tweet none of its leaves is of (every tweet listed is
+    /// used: an unused one would only make the message larger to read).
+    #[error("tweet id {0} listed but not used")]
+    UnusedTweet(TweetId),
     /// A writer group is invalid.
     #[error("group {index}: {reason}")]
     Group {
@@ -102,6 +106,9 @@ pub enum GroupError {
     /// A leaf names a tweet the message does not list.
     #[error("tweet reference {0} out of range")]
     TweetRef(u32),
+    /// A seal's leaf count is 0 or above [`MAX_LEAVES`].
+    #[error("a seal of {0} leaves (1 to {MAX_LEAVES} allowed)")]
+    LeafCount(u32),
 }
 
 /// Sealed leaves of one namespace: a published batch of local changes or part of a catch-up
@@ -249,10 +256,19 @@ pub(crate) fn checked_batch(message: SealedBatchMsg) -> Result<SealedBatch, Wire
         }
         let namespace = Namespace::new(&message.namespace).map_err(WireError::Namespace)?;
         let tweets = tweet_list(&message.tweets)?;
+        let mut used = vec![false; tweets.len()];
+        for key in message.groups.iter().flat_map(|g| &g.seals).flat_map(|s| &s.keys) {
+            if let Some(used) = used.get_mut((key / 4) as usize) {
+                *used = true;
+            }
+        }
         let mut sealed = Vec::new();
         for (index, group) in message.groups.into_iter().enumerate() {
             checked_group(group, &tweets, &mut sealed)
                 .map_err(|reason| WireError::Group { index, reason })?;
+        }
+        if let Some(unused) = used.iter().position(|u| !u) {
+            return Err(WireError::UnusedTweet(tweets[unused].clone()));
         }
         Ok(SealedBatch { namespace, sealed })
     }
@@ -288,6 +304,9 @@ fn checked_group(
             .map_err(|_| GroupError::SignatureLength(seal.signature.len()))?;
         if seal.proof.len() % HASH_BYTES != 0 {
             return Err(GroupError::ProofLength(seal.proof.len()));
+        }
+        if seal.leaf_count == 0 || seal.leaf_count > MAX_LEAVES {
+            return Err(GroupError::LeafCount(seal.leaf_count));
         }
         let shown = seal.keys.len();
         if seal.increments.len() != shown || seal.decrements.len() != shown {

@@ -393,8 +393,8 @@ mod tests {
     /// Likes of one writer on `count` tweets, sealed.
     fn entries(count: usize) -> Vec<Sealed> {
         let rules = Rules { difficulty: Difficulty(0), ..Rules::DEFAULT };
-        let mut r = Replica::new(namespace(), Identity::from_secret([3; 32]), Generation([3; 16]))
-            .with_rules(rules);
+        let mut r =
+            Replica::new(namespace(), rules, Identity::from_secret([3; 32]), Generation([3; 16]));
         r.set_identity_proof(IdentityProof { nonce: 0 }).expect("holds");
         let keys: Vec<_> = (0..count)
             .map(|i| r.increment(&tweet(&format!("t{i}")), StatKind::Likes).expect("ok").key)

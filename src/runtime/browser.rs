@@ -50,7 +50,7 @@ impl BrowserNode {
         on_change: OnChange,
     ) -> Result<Self, OpenError> {
         let (store, fallback) = BrowserStore::open(db_name).await;
-        let node = Rc::new(Node::open_with(namespace.clone(), rules, store).await?);
+        let node = Rc::new(Node::open(namespace.clone(), rules, store).await?);
         if let Some(max) = max_tweets {
             node.hold_at_most(max).await?;
             let (weak, notify) = (Rc::downgrade(&node), on_change.clone());

@@ -16,6 +16,8 @@ mod merging;
 mod peer;
 mod peer_handle;
 mod schema;
+#[cfg(test)]
+mod shared_store_tests;
 
 pub use identity::Minting;
 pub use light::Shown;
@@ -230,23 +232,13 @@ impl<S: std::fmt::Debug> std::fmt::Debug for Node<S> {
 }
 
 impl<S: Store> Node<S> {
-    /// Opens the node kept in `store` for `namespace` under the default rules
-    /// ([`Node::open_with`]).
-    pub async fn open(namespace: Namespace, store: S) -> Result<Self, OpenError> {
-        Self::open_with(namespace, Rules::DEFAULT, store).await
-    }
-
     /// Opens the node kept in `store` for `namespace`, creating its identity and generation if
     /// the store is new, and rebuilding its counters and marks from what the store holds. The
     /// rules are the namespace's: every node of a namespace must use the same ones. Stored rows
     /// beyond its caps are left in the store but not counted. The identity proof kept in the
     /// store is used if it holds at the rules' difficulty; otherwise
     /// [`Node::mint_identity`] makes one (until then the node counts but does not publish).
-    pub async fn open_with(
-        namespace: Namespace,
-        rules: Rules,
-        store: S,
-    ) -> Result<Self, OpenError> {
+    pub async fn open(namespace: Namespace, rules: Rules, store: S) -> Result<Self, OpenError> {
         let mut fresh = [0u8; 48];
         getrandom::fill(&mut fresh).map_err(OpenError::Random)?;
         const META: [&str; 4] =
@@ -288,8 +280,9 @@ impl<S: Store> Node<S> {
         let generation =
             Generation(generation.try_into().map_err(|_| OpenError::Corrupt("generation"))?);
 
-        let replica = Replica::new(namespace.clone(), Identity::from_secret(secret), generation);
-        let mut state = NodeState::from_replica(replica.with_rules(rules));
+        let replica =
+            Replica::new(namespace.clone(), rules, Identity::from_secret(secret), generation);
+        let mut state = NodeState::from_replica(replica);
         if let Some(proof) = identity::read_proof(&store).await?
             && let Err(error) = state.replica_mut().set_identity_proof(proof)
         {
@@ -416,8 +409,8 @@ impl<S: Store> Node<S> {
                 // is taken in too, so a node behind its store (another tab wrote) catches up.
                 let entries = touched.iter().filter_map(|k| stored.get(k)).collect();
                 let seen = Changes { entries, seals: Vec::new() };
-                let replica = Replica::new(namespace.clone(), identity, self.generation);
-                let mut scratch = NodeState::from_replica(replica.with_rules(rules));
+                let replica = Replica::new(namespace.clone(), rules, identity, self.generation);
+                let mut scratch = NodeState::from_replica(replica);
                 seen.apply_to(&mut scratch);
                 let outcomes: Vec<Result<Outcome, OutOfBounds>> =
                     actions.iter().map(|(tweet, action)| scratch.apply(tweet, action)).collect();
@@ -514,8 +507,8 @@ impl<S: Store> Node<S> {
     }
 
     /// Merges changes another node sharing this store has committed (e.g. another tab): rows
-    /// of this node's own store, taken without signature checks.
-    pub fn merge_changes(&self, changes: &Changes) {
+    /// of this node's own store, taken without signature checks (so not public).
+    pub(crate) fn merge_changes(&self, changes: &Changes) {
         changes.apply_to(&mut self.state.borrow_mut());
     }
 

@@ -27,11 +27,37 @@ pub fn replica(seed: u8) -> Replica {
     writer(namespace(), seed, seed)
 }
 
+/// A replica written by identity `seed` under `rules` (at difficulty 0: its proof set).
+pub fn replica_under(seed: u8, rules: Rules) -> Replica {
+    let mut replica = Replica::new(namespace(), rules, identity(seed), generation(seed));
+    if rules.difficulty.0 == 0 {
+        replica.set_identity_proof(IdentityProof { nonce: 0 }).expect("holds");
+    }
+    replica
+}
+
+/// Identity proofs at [`Difficulty::DEFAULT`] of the writers of `identity(seed)` in
+/// `generation(seed)` in the tests' namespace, for the fixtures (minted once with [`Minter`]).
+pub const PROVEN: [(u8, u64); 4] =
+    [(1, 2_890_704), (2, 24_916_480), (8, 9_797_190), (9, 8_169_947)];
+
+/// The identity proof of writer `seed` (one of [`PROVEN`]).
+pub fn proof_of(seed: u8) -> IdentityProof {
+    let nonce = PROVEN.iter().find(|(s, _)| *s == seed).expect("a proven writer").1;
+    IdentityProof { nonce }
+}
+
+/// A replica written by identity `seed` under the default rules, its proof from [`PROVEN`].
+pub fn proven(seed: u8) -> Replica {
+    let mut replica = Replica::new(namespace(), Rules::DEFAULT, identity(seed), generation(seed));
+    replica.set_identity_proof(proof_of(seed)).expect("holds at the default difficulty");
+    replica
+}
+
 /// A replica of `namespace` written by identity `seed` in generation `generation`, under
 /// [`RULES`], its identity proof set.
 pub fn writer(namespace: Namespace, seed: u8, generation_seed: u8) -> Replica {
-    let mut replica =
-        Replica::new(namespace, identity(seed), generation(generation_seed)).with_rules(RULES);
+    let mut replica = Replica::new(namespace, RULES, identity(seed), generation(generation_seed));
     replica.set_identity_proof(IdentityProof { nonce: 0 }).expect("holds");
     replica
 }
@@ -46,7 +72,7 @@ pub fn user(text: &str) -> UserId {
 
 /// Opens a node of the tests' namespace on `store`, blocking.
 pub fn open_node<S: Store>(store: S) -> Node<S> {
-    futures::executor::block_on(Node::open_with(namespace(), RULES, store)).expect("opens")
+    futures::executor::block_on(Node::open(namespace(), RULES, store)).expect("opens")
 }
 
 /// Applies one action on `node`, blocking; the count after it, or the error's message.

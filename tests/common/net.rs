@@ -66,7 +66,7 @@ impl<S: Store + 'static> Running<S> {
 
     /// A peer under the namespace rules `rules`; it mints its identity proof as it starts.
     pub async fn start_ruled(store: S, listen: &[&str], config: PeerConfig, rules: Rules) -> Self {
-        let node = Rc::new(Node::open_with(namespace(), rules, store).await.expect("opens"));
+        let node = Rc::new(Node::open(namespace(), rules, store).await.expect("opens"));
         let mut peer = Peer::new(node.clone(), config).await.expect("swarm");
         for address in listen {
             peer.listen(address.parse().expect("multiaddr")).expect("listens");

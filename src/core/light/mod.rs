@@ -291,10 +291,10 @@ impl Verification {
         let Generation(bytes) = replica.local_writer().generation;
         let scratch = Replica::new(
             replica.namespace().clone(),
+            *replica.rules(),
             replica.identity().clone(),
             Generation(bytes.map(|b| !b)),
-        )
-        .with_rules(*replica.rules());
+        );
         let request = LightRequest::Contributions { tweet: tweet.clone(), after: 0 };
         (Self { tweet, scratch, after: Some(0), rejected: 0 }, request)
     }

@@ -16,8 +16,7 @@ fn replica(seed: u32) -> Replica {
     let mut generation = [0; 16];
     generation[..4].copy_from_slice(&seed.to_be_bytes());
     let mut replica =
-        Replica::new(namespace(), Identity::from_secret(secret), Generation(generation))
-            .with_rules(rules);
+        Replica::new(namespace(), rules, Identity::from_secret(secret), Generation(generation));
     replica.set_identity_proof(IdentityProof { nonce: 0 }).expect("holds");
     replica
 }

@@ -269,7 +269,7 @@ mod tests {
         let namespace = Namespace::new("mainnet").expect("valid");
         let rules = Rules { difficulty: Difficulty(difficulty), ..Rules::DEFAULT };
         let identity = Identity::from_secret([seed; 32]);
-        Replica::new(namespace, identity, Generation([seed; 16])).with_rules(rules)
+        Replica::new(namespace, rules, identity, Generation([seed; 16]))
     }
 
     /// Sealed likes of writer `seed` on `count` tweets, with an identity proof of 8 bits.

@@ -126,10 +126,12 @@ pub struct Replica {
 }
 
 impl Replica {
-    /// An empty replica of `namespace` whose local counters are written by `identity` in
-    /// `generation` of its store.
+    /// An empty replica of `namespace` under its `rules` (every node of a namespace uses the
+    /// same ones: entries are checked against them when they arrive), whose local counters are
+    /// written by `identity` in `generation` of its store.
     pub fn new(
         namespace: Namespace,
+        rules: Rules,
         identity: Identity,
         generation: super::ids::Generation,
     ) -> Self {
@@ -142,24 +144,11 @@ impl Replica {
             keys: HashMap::new(),
             seals: SealTable::default(),
             proof: None,
-            rules: Rules::DEFAULT,
+            rules,
             len: 0,
             quota: Quota::default(),
             tree: None,
         }
-    }
-
-    /// The same replica under other rules (the namespace's configuration; [`Rules::DEFAULT`]
-    /// unless set). Set before anything is merged: entries are checked when they arrive.
-    pub fn with_rules(mut self, rules: Rules) -> Self {
-        self.rules = rules;
-        self
-    }
-
-    /// The same replica under other caps, the rest of its rules unchanged.
-    pub fn with_caps(mut self, caps: Caps) -> Self {
-        self.rules.caps = caps;
-        self
     }
 
     /// Keeps at most `limit` counters of any one remote writer (none: no limit, the default);
@@ -440,8 +429,7 @@ mod tests {
         let namespace = Namespace::new("mainnet").expect("valid");
         let rules = Rules { difficulty: super::super::proof::Difficulty(0), ..Rules::DEFAULT };
         let identity = Identity::from_secret([seed; 32]);
-        let mut replica =
-            Replica::new(namespace, identity, Generation([seed; 16])).with_rules(rules);
+        let mut replica = Replica::new(namespace, rules, identity, Generation([seed; 16]));
         replica.set_identity_proof(IdentityProof { nonce: 0 }).expect("holds");
         replica
     }

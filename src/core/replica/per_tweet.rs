@@ -171,8 +171,7 @@ mod tests {
         let namespace = Namespace::new("mainnet").expect("valid");
         let rules = Rules { difficulty: Difficulty(0), ..Rules::DEFAULT };
         let identity = Identity::from_secret([seed; 32]);
-        let mut replica =
-            Replica::new(namespace, identity, Generation([seed; 16])).with_rules(rules);
+        let mut replica = Replica::new(namespace, rules, identity, Generation([seed; 16]));
         replica.set_identity_proof(IdentityProof { nonce: 0 }).expect("holds");
         replica
     }
