@@ -21,7 +21,7 @@
 
 #[cfg(target_arch = "wasm32")]
 mod bindings;
-mod core;
+use warpnet_stats_core as core;
 mod network;
 mod runtime;
 mod storage;

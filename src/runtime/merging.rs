@@ -6,9 +6,10 @@ use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{ChangeSource, Changes, EntryRow, Node, SealRow, schema};
+use crate::core::restore::{self, SealId};
 #[cfg(doc)]
 use crate::core::verify_sealed;
-use crate::core::{MergeReport, Merging, Seal, SealError, SealId, Sealed, Tree, Writer};
+use crate::core::{MergeReport, Merging, Seal, SealError, Sealed, Tree, Writer};
 use crate::storage::{Store, StoreError, Write};
 
 /// Merges of at least this many peers' rows are written as one journal record.
@@ -65,7 +66,7 @@ impl<S: Store> Node<S> {
         }
         changes.seals = seals.into_values().collect();
         for entry in &report.changed {
-            let witnesses = replica.witnesses(&entry.key);
+            let witnesses = restore::witnesses(replica, &entry.key);
             changes.entries.push(EntryRow { entry: entry.clone(), witnesses, marks: Vec::new() });
         }
         (report, changes)

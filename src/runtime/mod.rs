@@ -44,7 +44,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::core::{
     Action, Entry, EntryKey, Generation, Identity, Mark, Namespace, NodeId, NodeState, OutOfBounds,
     Outcome, Replica, Rules, SealedBatch, StatKind, Stats, SyncError, SyncRequest, SyncResponse,
-    TweetId,
+    TweetId, restore,
 };
 use crate::storage::{Store, StoreError};
 use schema::{EntryRow, SealRow};
@@ -173,14 +173,14 @@ impl Changes {
     fn apply_to(&self, state: &mut NodeState) {
         let local = state.replica().local_writer();
         for row in &self.seals {
-            state.replica_mut().load_seal(row.seal, row.identity, row.tree.clone());
+            restore::seal(state.replica_mut(), row.seal, row.identity, row.tree.clone());
         }
         for row in &self.entries {
             let key = &row.entry.key;
             if state.replica().caps().check(key.stat, row.entry.counter).is_err() {
                 continue;
             }
-            state.replica_mut().load(row.entry.clone(), &row.witnesses);
+            restore::entry(state.replica_mut(), row.entry.clone(), &row.witnesses);
             if let Some(mark) = schema::mark_of(key.stat)
                 && key.writer == local
                 && state.replica().get(key) == Some(row.entry.counter)
@@ -357,7 +357,7 @@ impl<S: Store> Node<S> {
         stored.apply_to(&mut state);
         for row in journaled {
             // Counters only: marks live in the buckets.
-            state.replica_mut().load(row.entry, &row.witnesses);
+            restore::entry(state.replica_mut(), row.entry, &row.witnesses);
         }
         if !tidying.is_empty() {
             store.update(&[], |_| (tidying, ())).await?;

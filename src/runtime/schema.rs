@@ -30,9 +30,10 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use crate::core::restore::{SealId, Witness, cover};
 use crate::core::{
-    Entry, EntryKey, Hash, IdentityProof, Mark, Namespace, NodeId, PnCounter, Seal, SealId,
-    Signature, StatKind, Tree, TweetId, Witness, Writer, cover,
+    Entry, EntryKey, Hash, IdentityProof, Mark, Namespace, NodeId, PnCounter, Seal, Signature,
+    StatKind, Tree, TweetId, Writer,
 };
 use crate::storage::{Store, StoreError, Write};
 

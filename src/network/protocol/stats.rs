@@ -98,6 +98,8 @@ impl DropReason {
             Rejection::ForeignNamespace => Self::ForeignNamespace,
             Rejection::OutOfBounds(_) => Self::OutOfBounds,
             Rejection::OverQuota => Self::OverQuota,
+            // A reason the core adds later: not taken, so not verified.
+            _ => Self::BadSignature,
         }
     }
 

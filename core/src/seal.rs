@@ -256,7 +256,7 @@ pub(crate) fn check_signatures(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::ids::Generation;
+    use crate::ids::Generation;
 
     fn setup(count: u32) -> (Identity, Namespace, Writer, Vec<Leaf>) {
         let identity = Identity::from_secret([7; 32]);

@@ -60,8 +60,8 @@ impl Quota {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::ids::Generation;
-    use crate::core::signing::Identity;
+    use crate::ids::Generation;
+    use crate::signing::Identity;
 
     fn writer(seed: u8) -> Writer {
         Writer {

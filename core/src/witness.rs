@@ -21,14 +21,16 @@ pub(crate) const MAX_SERVED_LEAVES: usize = MAX_LEAVES as usize / 2;
 /// counts (a proof on the left of a tree fits trees of other sizes), and those are two seals
 /// with two different trees.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) struct SealId {
-    pub(crate) leaves: u32,
-    pub(crate) root: Hash,
+pub struct SealId {
+    /// The seal's leaf count.
+    pub leaves: u32,
+    /// The seal's root.
+    pub root: Hash,
 }
 
 impl Seal {
     /// What names this seal among its writer's.
-    pub(crate) fn id(&self) -> SealId {
+    pub fn id(&self) -> SealId {
         SealId { leaves: self.leaves, root: self.root }
     }
 }
@@ -36,19 +38,22 @@ impl Seal {
 /// A leaf that vouches for a remote counter: its seal (the writer is the counter's), its index
 /// there, and the counter it carries.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub(crate) struct Witness {
-    pub(crate) seal: SealId,
-    pub(crate) index: u32,
-    pub(crate) counter: PnCounter,
+pub struct Witness {
+    /// The seal the leaf is in.
+    pub seal: SealId,
+    /// The leaf's index in it.
+    pub index: u32,
+    /// The counter the leaf carries.
+    pub counter: PnCounter,
 }
 
 /// The witnesses of one counter: at most one per half (increments, decrements), the same one
 /// when a single leaf carries both.
-pub(crate) type Witnesses = [Option<Witness>; 2];
+pub type Witnesses = [Option<Witness>; 2];
 
 /// Chooses, among `candidates` (first preferred), a leaf carrying `target`'s increments and
 /// one carrying its decrements. A half no candidate carries stays unvouched.
-pub(crate) fn cover(candidates: &[Witness], target: PnCounter) -> Witnesses {
+pub fn cover(candidates: &[Witness], target: PnCounter) -> Witnesses {
     let up = candidates.iter().find(|w| w.counter.increments == target.increments).copied();
     let down = match up {
         Some(w) if w.counter.decrements == target.decrements => None,

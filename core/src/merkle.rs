@@ -190,11 +190,12 @@ impl Tree {
         self.root
     }
 
-    /// Adds what `other`, a part of the same signed tree, knows (both were checked against
-    /// the same root).
-    pub(crate) fn absorb(&mut self, other: Tree) {
-        debug_assert_eq!((self.leaves, self.root), (other.leaves, other.root));
-        self.known = std::mem::take(&mut self.known).union(other.known);
+    /// Adds what `other`, a part of the same signed tree, knows. A tree of another size or
+    /// root is a different tree: nothing is taken from it.
+    pub fn absorb(&mut self, other: Tree) {
+        if (self.leaves, self.root) == (other.leaves, other.root) {
+            self.known = std::mem::take(&mut self.known).union(other.known);
+        }
     }
 
     /// Whether every leaf `other` knows is known here (with its path: absorbing `other` would
@@ -209,13 +210,13 @@ impl Tree {
     }
 
     /// The known nodes, by (level, index): what a store keeps of the tree.
-    pub(crate) fn known(&self) -> impl Iterator<Item = ((u8, u32), Hash)> + '_ {
+    pub fn known(&self) -> impl Iterator<Item = ((u8, u32), Hash)> + '_ {
         self.known.0.iter().copied()
     }
 
     /// The tree of `leaves` leaves made of these known nodes, as [`Tree::known`] listed them
     /// (read back from this node's own store). `None` if they lack the root.
-    pub(crate) fn from_known(
+    pub fn from_known(
         leaves: u32,
         known: impl IntoIterator<Item = ((u8, u32), Hash)>,
     ) -> Option<Tree> {

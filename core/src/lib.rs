@@ -1,6 +1,8 @@
-//! The CRDT core: identifiers, PN-counters, the replica with incremental totals, user actions,
-//! signatures, catch-up digests and the wire codec. std only: no I/O, no clock, no async, no wasm, no libp2p
-//! swarm. Time and randomness come in as arguments from the layers above.
+//! The CRDT core of warpnet-stats: identifiers, PN-counters, the replica with incremental
+//! totals, user actions, seals, catch-up digests, the light protocol's answers and the wire
+//! codec. std only: no I/O, no clock, no async, no wasm, no libp2p swarm. Time and randomness
+//! come in as arguments from the layers above (the `warpnet-stats` crate), which this crate
+//! cannot see.
 
 mod actions;
 mod counter;
@@ -12,6 +14,7 @@ mod merkle;
 mod proof;
 mod quota;
 mod replica;
+pub mod restore;
 mod rules;
 mod seal;
 mod signing;
@@ -31,12 +34,13 @@ pub use ids::{
     StatKind, TweetId, UserId, Writer,
 };
 pub use interest::Interest;
-pub(crate) use light::{Changed, check_from_edge, served_by_tally, update_for};
-pub use light::{FULL_TWEET_COUNTERS, LightError, SignedTallies, Verification};
+pub use light::{
+    Changed, FULL_TWEET_COUNTERS, LightError, SignedTallies, Verification, check_from_edge,
+    served_by_tally, update_for,
+};
 pub use merkle::{HASH_BYTES, Hash, MAX_LEAVES, ProofError, Tree};
 pub use proof::{Difficulty, IdentityProof, Minter, PROOF_DOMAIN, WeakProof};
-pub(crate) use replica::Merging;
-pub use replica::{Entry, Forgotten, MergeReport, Rejection, Replica};
+pub use replica::{Entry, Forgotten, MergeReport, Merged, Merging, Rejection, Replica};
 pub use rules::{Caps, CapsError, OutOfBounds, Rules};
 pub use seal::{
     Leaf, SEAL_DOMAIN, Seal, SealError, Sealed, seal_leaves, seal_payload, verify_sealed,
@@ -52,4 +56,3 @@ pub use wire::{
     GroupError, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, SealedBatch, WIRE_VERSION, WireError,
 };
 pub use wire_light::{LightRequest, LightResponse, MAX_WATCH_TWEETS};
-pub(crate) use witness::{SealId, Witness, cover};

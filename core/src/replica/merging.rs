@@ -3,25 +3,25 @@
 //! vouch for it.
 
 use super::{Entry, MergeReport, Rejection, Replica};
-use crate::core::counter::PnCounter;
-use crate::core::ids::{EntryKey, Namespace, Writer};
-use crate::core::merkle::Tree;
-use crate::core::proof::IdentityProof;
-use crate::core::seal::{self, Leaf, Seal, SealError, Sealed};
-use crate::core::witness::{self, Witness};
+use crate::counter::PnCounter;
+use crate::ids::{EntryKey, Namespace, Writer};
+use crate::merkle::Tree;
+use crate::proof::IdentityProof;
+use crate::seal::{self, Leaf, Seal, SealError, Sealed};
+use crate::witness::{self, Witness};
 
 #[cfg(doc)]
-use crate::core::seal::verify_sealed;
+use crate::seal::verify_sealed;
 
 /// What a merge did, and what it learnt of the seals counters now rest on: per group that
 /// changed a counter, its seal and the part of its tree it showed.
-pub(crate) type Merged = (MergeReport, Vec<(Seal, IdentityProof, Tree)>);
+pub type Merged = (MergeReport, Vec<(Seal, IdentityProof, Tree)>);
 
 /// A merge under way: its groups' seals checked, its leaves taken in a slice at a time
 /// ([`Replica::merge_some`]), so a large merge need not hold the thread in one piece. Merges
 /// may be interleaved slice by slice: each leaf is merged as a CRDT, whatever came between.
 #[derive(Debug)]
-pub(crate) struct Merging {
+pub struct Merging {
     groups: std::vec::IntoIter<(Sealed, Verdict)>,
     current: Option<Taking>,
 }
@@ -47,7 +47,7 @@ impl Merging {
     }
 
     /// Whether every group was taken in (or refused).
-    pub(crate) fn is_done(&self) -> bool {
+    pub fn is_done(&self) -> bool {
         self.current.is_none() && self.groups.len() == 0
     }
 }
@@ -69,7 +69,7 @@ impl Replica {
     /// each group beforehand (on another thread), in place of checking the signatures here;
     /// everything else is checked as in a merge. A seal held already with the same signature
     /// is not checked again.
-    pub(crate) fn start_merge(
+    pub fn start_merge(
         &self,
         namespace: &Namespace,
         sealed: Vec<Sealed>,
@@ -135,7 +135,7 @@ impl Replica {
     /// Takes in (or refuses) up to `budget` more leaves of `merging`, with the caps and quota
     /// checked per leaf; returns what this slice did, and the seals it learnt of (each once
     /// per merge, with the slice whose counters first rest on it).
-    pub(crate) fn merge_some(&mut self, merging: &mut Merging, budget: usize) -> Merged {
+    pub fn merge_some(&mut self, merging: &mut Merging, budget: usize) -> Merged {
         let mut report = MergeReport::default();
         let mut learnt = Vec::new();
         let held = self.len;
@@ -259,11 +259,11 @@ impl Replica {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::ids::{Generation, StatKind, TweetId};
-    use crate::core::proof::{Difficulty, Minter};
-    use crate::core::rules::Rules;
-    use crate::core::seal::verify_sealed;
-    use crate::core::signing::Identity;
+    use crate::ids::{Generation, StatKind, TweetId};
+    use crate::proof::{Difficulty, Minter};
+    use crate::rules::Rules;
+    use crate::seal::verify_sealed;
+    use crate::signing::Identity;
 
     fn replica(seed: u8, difficulty: u8) -> Replica {
         let namespace = Namespace::new("mainnet").expect("valid");

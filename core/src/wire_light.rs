@@ -375,12 +375,12 @@ struct PageMsg {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::ids::{Generation, StatKind};
-    use crate::core::proof::{Difficulty, IdentityProof};
-    use crate::core::replica::Replica;
-    use crate::core::rules::Rules;
-    use crate::core::signing::Identity;
-    use crate::core::wire::{MAX_MESSAGE_BYTES, WIRE_VERSION};
+    use crate::ids::{Generation, StatKind};
+    use crate::proof::{Difficulty, IdentityProof};
+    use crate::replica::Replica;
+    use crate::rules::Rules;
+    use crate::signing::Identity;
+    use crate::wire::{MAX_MESSAGE_BYTES, WIRE_VERSION};
 
     fn namespace() -> Namespace {
         Namespace::new("mainnet").expect("valid")

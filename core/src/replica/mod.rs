@@ -22,7 +22,7 @@ use super::witness::{MAX_SERVED_LEAVES, SealTable, Witness, Witnesses};
 
 mod merging;
 mod per_tweet;
-pub(crate) use merging::Merging;
+pub use merging::{Merged, Merging};
 pub use per_tweet::Forgotten;
 mod slots;
 
@@ -77,7 +77,7 @@ impl MergeReport {
     }
 
     /// Adds what a later slice of the same merge did.
-    pub(crate) fn absorb(&mut self, slice: MergeReport) {
+    pub fn absorb(&mut self, slice: MergeReport) {
         self.changed.extend(slice.changed);
         self.stale += slice.stale;
         self.rejected.extend(slice.rejected);
@@ -423,7 +423,7 @@ impl Replica {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::ids::Generation;
+    use crate::ids::Generation;
 
     fn replica(seed: u8) -> Replica {
         let namespace = Namespace::new("mainnet").expect("valid");

@@ -1,9 +1,9 @@
 //! Tests of the light protocol's answers, checks and pushes.
 use super::*;
-use crate::core::ids::{Namespace, StatKind};
-use crate::core::proof::{Difficulty, IdentityProof};
-use crate::core::rules::Rules;
-use crate::core::signing::Identity;
+use crate::ids::{Namespace, StatKind};
+use crate::proof::{Difficulty, IdentityProof};
+use crate::rules::Rules;
+use crate::signing::Identity;
 
 fn namespace() -> Namespace {
     Namespace::new("mainnet").expect("valid")
@@ -254,7 +254,7 @@ fn answers_from_another_node_or_of_other_tweets_are_refused() {
 struct EntryKeyOf;
 
 impl EntryKeyOf {
-    fn of(replica: &Replica, id: &str, stat: StatKind) -> crate::core::ids::EntryKey {
-        crate::core::ids::EntryKey { tweet: tweet(id), stat, writer: replica.local_writer() }
+    fn of(replica: &Replica, id: &str, stat: StatKind) -> crate::ids::EntryKey {
+        crate::ids::EntryKey { tweet: tweet(id), stat, writer: replica.local_writer() }
     }
 }

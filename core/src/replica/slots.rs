@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::Slot;
-use crate::core::ids::{StatKind, Writer};
+use crate::ids::{StatKind, Writer};
 
 /// Beyond this many counters a tweet's go in a map.
 const FEW: usize = 16;

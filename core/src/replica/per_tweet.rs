@@ -4,10 +4,10 @@
 //! light node no longer shows it (its own stay).
 
 use super::{Replica, digest};
-use crate::core::counter::PnCounter;
-use crate::core::ids::{EntryKey, StatKind, TweetId, Writer};
-use crate::core::seal::Seal;
-use crate::core::tally::{Figures, saturated};
+use crate::counter::PnCounter;
+use crate::ids::{EntryKey, StatKind, TweetId, Writer};
+use crate::seal::Seal;
+use crate::tally::{Figures, saturated};
 
 impl Replica {
     /// Every tweet this replica holds a counter of, in no order.
@@ -162,10 +162,10 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::core::ids::{Generation, Namespace};
-    use crate::core::proof::{Difficulty, IdentityProof};
-    use crate::core::rules::Rules;
-    use crate::core::signing::Identity;
+    use crate::ids::{Generation, Namespace};
+    use crate::proof::{Difficulty, IdentityProof};
+    use crate::rules::Rules;
+    use crate::signing::Identity;
 
     fn replica(seed: u8) -> Replica {
         let namespace = Namespace::new("mainnet").expect("valid");
@@ -181,7 +181,7 @@ mod tests {
     }
 
     /// Writer `seed`'s likes: `likes[i]` on tweet `t{i}`, sealed.
-    fn writer(seed: u8, likes: &[u64]) -> Vec<crate::core::seal::Sealed> {
+    fn writer(seed: u8, likes: &[u64]) -> Vec<crate::seal::Sealed> {
         let mut writer = replica(seed);
         let mut keys = Vec::new();
         for (i, &n) in likes.iter().enumerate() {

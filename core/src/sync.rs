@@ -488,10 +488,10 @@ pub(crate) fn fitting(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::ids::{Generation, Namespace, StatKind, TweetId};
-    use crate::core::proof::{Difficulty, IdentityProof};
-    use crate::core::rules::Rules;
-    use crate::core::signing::Identity;
+    use crate::ids::{Generation, Namespace, StatKind, TweetId};
+    use crate::proof::{Difficulty, IdentityProof};
+    use crate::rules::Rules;
+    use crate::signing::Identity;
 
     fn replica(seed: u8) -> Replica {
         let namespace = Namespace::new("mainnet").expect("valid");

@@ -192,7 +192,8 @@ impl StatKind {
         Self::ALL.get(usize::from(code).checked_sub(1)?).copied()
     }
 
-    pub(crate) fn index(self) -> usize {
+    /// Its position in [`StatKind::ALL`] (likes 0 to views 3).
+    pub fn index(self) -> usize {
         self as usize
     }
 }

@@ -17,7 +17,7 @@ use super::wire_light::{LightRequest, LightResponse, MAX_WATCH_TWEETS};
 pub const FULL_TWEET_COUNTERS: usize = 128;
 
 /// A tweet and the keys that changed on it (`None`: every counter of it).
-pub(crate) type Changed = (TweetId, Option<Vec<EntryKey>>);
+pub type Changed = (TweetId, Option<Vec<EntryKey>>);
 
 /// The most bytes one tally takes in a message (tweet id at most 128 bytes).
 const TALLY_BYTES: usize = 400;
@@ -117,7 +117,7 @@ fn tallied(
 }
 
 /// Whether `tweet` is served to `asker` by its tally rather than its entries.
-pub(crate) fn served_by_tally(replica: &Replica, tweet: &TweetId, asker: Writer) -> bool {
+pub fn served_by_tally(replica: &Replica, tweet: &TweetId, asker: Writer) -> bool {
     replica.tweet_len(tweet, Some(asker)) > FULL_TWEET_COUNTERS
 }
 
@@ -145,7 +145,7 @@ fn watch_answer(
 /// `pending` (a tweet, and the keys that changed on it, `None` for all of them) its tally if it
 /// is served by one, else those entries (the asker's own left out), as many tweets as fit one
 /// message. Returns the push and how many of `pending` it covers (at least one).
-pub(crate) fn update_for(
+pub fn update_for(
     replica: &Replica,
     asker: Writer,
     pending: &[Changed],
@@ -236,7 +236,7 @@ fn page(replica: &Replica, tweet: &TweetId, after: u64) -> LightResponse {
 
 /// Checks a `Tweets` answer or an `Update` push from the edge node `edge`: every entry, tally
 /// and later tweet is of a tweet in `asked`, and every tally is signed by `edge` and checks.
-pub(crate) fn check_from_edge(
+pub fn check_from_edge(
     replica: &Replica,
     edge: NodeId,
     asked: &BTreeSet<TweetId>,
