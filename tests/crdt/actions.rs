@@ -3,7 +3,7 @@
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
-mod common;
+use super::common;
 
 use common::*;
 use warpnet_stats::{Action, Mark, NodeState, PnCounter, Record, ReplyId, Stats};

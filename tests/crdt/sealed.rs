@@ -4,7 +4,7 @@
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
-mod common;
+use super::common;
 
 use common::*;
 use proptest::prelude::*;
@@ -14,7 +14,7 @@ use warpnet_stats::{
     seal_leaves, verify_sealed,
 };
 
-const GOLDEN_BATCH: &[u8] = include_bytes!("fixtures/batch_v2.bin");
+const GOLDEN_BATCH: &[u8] = include_bytes!("../fixtures/batch_v2.bin");
 
 fn leaves(count: usize) -> Vec<Leaf> {
     (0..count)

@@ -1,11 +1,11 @@
 //! The network protocol on virtual time, with no sockets and no sleeping: rate limits, dials
 //! (one in flight per address, timeouts, backoff, offline), redials, catch-up scheduling and
 //! retries, coalescing and splitting, gossip verdicts and the edge-restart storm (catch-up
-//! between two protocols: `tests/catch_up.rs`). The same tests run natively and in wasm.
+//! between two protocols: `tests/protocol/catch_up.rs`). The same tests run natively and in wasm.
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
-mod common;
+use super::common;
 
 use std::time::Duration;
 

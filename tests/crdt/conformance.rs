@@ -10,12 +10,12 @@
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
-mod common;
+use super::common;
 
 use common::*;
 use warpnet_stats::{Replica, Sealed, StatKind, SyncRequest, SyncResponse, SyncSession};
 
-const EXCHANGE: &[u8] = include_bytes!("fixtures/sync_exchange.bin");
+const EXCHANGE: &[u8] = include_bytes!("../fixtures/sync_exchange.bin");
 
 /// The responder (node 9) and the initiator (node 8), under the default rules: writer 1
 /// published likes on `a0`-`a3` (both hold them), then a second like on `a1` and a view of `a0`

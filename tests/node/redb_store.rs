@@ -2,7 +2,7 @@
 //! path that cannot be opened is a clear error, and a damaged file is an error, not a panic.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use super::common;
 
 use common::*;
 use futures::executor::block_on;

@@ -4,15 +4,13 @@
 //! `stats_node_fallback.rs`: it hides IndexedDB, which must not overlap these tests.
 #![cfg(target_arch = "wasm32")]
 
-mod browser;
+use super::browser;
 
 use browser::*;
 use js_sys::{Object, Promise, Reflect};
 use warpnet_stats::StatsNode;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
-
-wasm_bindgen_test_configure!(run_in_browser);
+use wasm_bindgen_test::wasm_bindgen_test;
 
 #[wasm_bindgen_test]
 async fn actions_persist_across_close_and_reopen() {

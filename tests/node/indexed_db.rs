@@ -3,14 +3,12 @@
 //! lose no increment.
 #![cfg(target_arch = "wasm32")]
 
-mod common;
+use super::common;
 
 use common::*;
 use futures::future::join_all;
 use warpnet_stats::{Action, IndexedDbStore, Mark, Node};
-use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
-
-wasm_bindgen_test_configure!(run_in_browser);
+use wasm_bindgen_test::wasm_bindgen_test;
 
 fn fresh_name() -> String {
     format!("warpnet-stats-test-{}", js_sys::Math::random())

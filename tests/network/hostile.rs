@@ -6,8 +6,7 @@
 //! nodes are unaffected, and every node converges.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
-#[path = "hostile/light.rs"]
+use super::common;
 mod light;
 
 use std::cell::Cell;

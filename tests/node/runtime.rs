@@ -4,7 +4,7 @@
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
-mod common;
+use super::common;
 
 use std::cell::Cell;
 
@@ -369,7 +369,10 @@ fn a_large_merge_goes_to_the_journal_in_one_transaction_and_compaction_folds_it(
     };
     let journal =
         |store: &Failing| keys(store).iter().filter(|k| k.starts_with("journal/")).count();
-    assert!(journal(&store) >= 1, "journaled (in records of at most 64 KiB: tests/journal.rs)");
+    assert!(
+        journal(&store) >= 1,
+        "journaled (in records of at most 64 KiB: tests/node/journal.rs)"
+    );
     assert!(node.has_journal());
 
     // Another node on the store (a tab opened later) reads it, and takes over folding it.

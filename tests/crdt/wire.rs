@@ -1,9 +1,9 @@
 //! The wire format: a typed error for every kind of malformed message, built by hand field by
-//! field; version 1 refused. (Golden bytes and round trips of version 2: tests/sealed.rs.)
+//! field; version 1 refused. (Golden bytes and round trips of version 2: tests/crdt/sealed.rs.)
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
-mod common;
+use super::common;
 
 use common::*;
 use warpnet_stats::{
@@ -11,7 +11,7 @@ use warpnet_stats::{
     WireError,
 };
 
-const VERSION_1_BATCH: &[u8] = include_bytes!("fixtures/batch_v1.bin");
+const VERSION_1_BATCH: &[u8] = include_bytes!("../fixtures/batch_v1.bin");
 
 fn varint(mut value: u64, out: &mut Vec<u8>) {
     while value >= 0x80 {

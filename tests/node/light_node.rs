@@ -5,10 +5,8 @@
 //! (memory store; IndexedDB too in wasm).
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
-#[cfg(target_arch = "wasm32")]
-wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
-mod common;
+use super::common;
 
 use common::*;
 use futures::executor::block_on;

@@ -3,7 +3,7 @@
 //! while a node was offline, and a malicious peer whose messages are all refused and counted.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use super::common;
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
