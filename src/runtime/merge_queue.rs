@@ -7,9 +7,6 @@ use std::collections::VecDeque;
 
 use crate::network::protocol::MergeFrom;
 
-/// How many leaves a merge takes in per turn: a few milliseconds natively.
-pub(super) const SLICE: usize = 1024;
-
 /// Merges in turn: the one at the front takes the next slice, then goes to the back.
 #[derive(Debug)]
 pub(super) struct MergeQueue<T> {

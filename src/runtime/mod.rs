@@ -13,6 +13,7 @@ use batcher::YieldOnce;
 mod browser;
 mod merge_queue;
 mod merging;
+mod pacing;
 mod peer;
 mod peer_handle;
 mod schema;

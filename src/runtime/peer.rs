@@ -6,9 +6,9 @@
 //! server) stays responsive under a flood. Merges are then taken in a slice at a time, in turn
 //! ([`MergeQueue`]), and catch-up requests answered one at a time, a slice and an answer per
 //! turn of the loop, with network events handled between turns. What to send, ask and refuse
-//! is the protocol's; how the loop shares its thread is decided here (minting waits while a
+//! is the protocol's; how the loop shares its thread is [`Pacing`]'s (minting waits while a
 //! fresh node catches up, merges go a slice at a time, the journal is folded after a
-//! catch-up), out of reach of the protocol's virtual-time tests.
+//! catch-up), both sans-io and tested without a loop.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -25,7 +25,8 @@ use web_time::{Instant, SystemTime};
 
 #[cfg(target_arch = "wasm32")]
 use super::YieldOnce;
-use super::merge_queue::{MergeQueue, SLICE};
+use super::merge_queue::MergeQueue;
+use super::pacing::{Busy, Pacing, Writes};
 use super::peer_handle::{PeerHandle, Shared};
 use super::{ChangeSource, Minting, Node};
 use crate::core::{EntryKey, Identity, MergeReport, Merging, Seal, SealError, Sealed, Tree};
@@ -62,7 +63,7 @@ pub struct Peer<S: Store> {
     checking_gossip: FuturesUnordered<LocalBoxFuture<'static, Checked>>,
     #[cfg(not(target_arch = "wasm32"))]
     checkers: std::sync::Arc<tokio::sync::Semaphore>,
-    fold_journal: bool,
+    pacing: Pacing,
     on_minting: Option<Rc<dyn Fn(Minting)>>,
     on_status: Option<OnStatus>,
     /// What `on_status` was last called for: online, connected, last catch-up, minted.
@@ -199,7 +200,7 @@ impl<S: Store + 'static> Peer<S> {
             checkers: std::sync::Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, usize::from),
             )),
-            fold_journal: false,
+            pacing: Pacing::default(),
             on_minting: None,
             on_status: None,
             status: None,
@@ -260,10 +261,10 @@ impl<S: Store + 'static> Peer<S> {
         let mut timer = Delay::new(Duration::ZERO);
         let mut armed: Option<Instant> = None;
         let mut turn: Option<LocalBoxFuture<'static, ()>> = None;
-        let mut counted_here = self.node.with_replica(|r| {
+        self.pacing = Pacing::new(self.node.with_replica(|r| {
             let local = r.local_writer();
             r.entries().any(|entry| entry.key.writer == local)
-        });
+        }));
         let mut stopping: Option<Instant> = None;
         loop {
             self.carry_out();
@@ -285,17 +286,15 @@ impl<S: Store + 'static> Peer<S> {
             if !self.merging.is_empty() || self.driver.is_asked() {
                 turn.get_or_insert_with(next_turn);
             }
-            // The proof is needed only to publish what is counted here: while nothing is, it
-            // waits for a peer and for the catch-ups (a fresh node's cold sync has the thread
-            // to itself). Once something is counted, minting goes on whatever runs.
             let mut paused = None;
-            let wait = !counted_here && {
+            let wait = {
                 let protocol = self.shared.protocol.borrow();
-                !self.merging.is_empty()
-                    || !self.checking.is_empty()
-                    || !self.checking_gossip.is_empty()
-                    || !protocol.connected()
-                    || protocol.catching_up()
+                self.pacing.minting_waits(Busy {
+                    merging: !self.merging.is_empty(),
+                    checking: !self.checking.is_empty() || !self.checking_gossip.is_empty(),
+                    connected: protocol.connected(),
+                    catching_up: protocol.catching_up(),
+                })
             };
             let wake = {
                 let mut turn = when_set(&mut turn);
@@ -349,7 +348,7 @@ impl<S: Store + 'static> Peer<S> {
                     }
                 }
                 Wake::Changes(keys) => {
-                    counted_here = true;
+                    self.pacing.counted();
                     self.shared.protocol.borrow_mut().handle_local_changes(keys, now);
                 }
                 Wake::Poked => {}
@@ -362,7 +361,7 @@ impl<S: Store + 'static> Peer<S> {
                 }
                 Wake::Turn => {
                     turn = None;
-                    self.merge_slice(SLICE);
+                    self.merge_slice(self.pacing.budget(false));
                     let protocol = &mut self.shared.protocol.borrow_mut();
                     let driver = &mut self.driver;
                     self.node.with_replica_mut(|r| driver.answer_next(protocol, r, now));
@@ -385,7 +384,7 @@ impl<S: Store + 'static> Peer<S> {
             self.queue_merge(from, entries, checked);
         }
         while !self.merging.is_empty() {
-            self.merge_slice(usize::MAX);
+            self.merge_slice(self.pacing.budget(true));
         }
         while let Ok(keys) = self.changes.try_recv() {
             self.shared.protocol.borrow_mut().handle_local_changes(keys, Instant::now());
@@ -535,10 +534,9 @@ impl<S: Store + 'static> Peer<S> {
             return;
         }
         let (from, report) = (turn.from, turn.job.1);
-        match &from {
-            MergeFrom::CatchUp { last: true, .. } => self.fold_journal = true,
-            MergeFrom::Light { answered, .. } => self.node.answered(answered),
-            _ => {}
+        self.pacing.merged(&from);
+        if let MergeFrom::Light { answered, .. } = &from {
+            self.node.answered(answered);
         }
         {
             let protocol = &mut self.shared.protocol.borrow_mut();
@@ -548,15 +546,14 @@ impl<S: Store + 'static> Peer<S> {
         self.compact();
     }
 
-    /// Folds the node's journal into its buckets once a catch-up completed and every write
-    /// before has finished.
+    /// Folds the node's journal into its buckets when [`Pacing::fold_now`] says.
     fn compact(&mut self) {
-        if self.fold_journal
-            && self.storing.is_empty()
-            && self.merging.is_empty()
-            && self.node.has_journal()
-        {
-            self.fold_journal = false;
+        let writes = Writes {
+            storing: !self.storing.is_empty(),
+            merging: !self.merging.is_empty(),
+            journal: self.node.has_journal(),
+        };
+        if self.pacing.fold_now(writes) {
             let node = self.node.clone();
             self.storing.push(async move { node.compact().await }.boxed_local());
         }
