@@ -512,10 +512,16 @@ impl StatsNode {
             let target = events.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 futures_timer::Delay::new(NO_EDGE_NODE_AFTER).await;
+                let stats = network.stats();
                 if network.online() && network.peers().is_empty() {
                     let message = "no edge node answered within 10 seconds: still trying (see \
                                    syncStatus().dials)";
                     convert::warn_later(&target, WarningCode::NoEdgeNode, message.into());
+                } else if stats.light_unsupported > 0 && stats.last_sync.is_none() {
+                    let message = "the edge node does not speak /warpnet/stats-light/2: it is \
+                                   older than this package, and a light node gets no counts \
+                                   from it (update the edge node)";
+                    convert::warn_later(&target, WarningCode::OldEdgeNode, message.into());
                 }
             });
         }

@@ -205,6 +205,9 @@ pub(super) enum WarningCode {
     NoDialableAddress,
     /// No edge node answered within 10 seconds of opening.
     NoEdgeNode,
+    /// The edge node connected does not speak the light protocol of this package
+    /// (`/warpnet/stats-light/2`): it is older, and a light node gets no counts from it.
+    OldEdgeNode,
     /// A watch could not be kept in the node's books (its counts are not held).
     WatchFailed,
 }

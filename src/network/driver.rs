@@ -207,9 +207,12 @@ impl Driver {
                 }
             },
             SwarmEvent::Behaviour(BehaviourEvent::Light(
-                request_response::Event::OutboundFailure { peer, request_id, .. },
+                request_response::Event::OutboundFailure { peer, request_id, error, .. },
             )) => {
                 if let Some(request) = self.light_requests.remove(&request_id) {
+                    if matches!(error, OutboundFailure::UnsupportedProtocols) {
+                        protocol.handle_light_unsupported(peer);
+                    }
                     protocol.handle_light_failed(peer, request, now);
                 }
             }

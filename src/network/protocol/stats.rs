@@ -172,6 +172,9 @@ pub struct NetworkStats {
     /// Bytes of messages received from peers: gossip, catch-up answers, light-protocol
     /// requests, answers and pushes.
     pub received_bytes: u64,
+    /// Light-protocol requests an edge node refused for not speaking `/warpnet/stats-light/2`
+    /// (an edge node older than this light node: it gets no counts from it).
+    pub light_unsupported: u64,
 }
 
 impl NetworkStats {

@@ -172,6 +172,14 @@ impl Protocol {
         }
     }
 
+    /// `peer` does not speak this light protocol's version (a light request to it failed as
+    /// unsupported; [`Protocol::handle_light_failed`] follows): counted, so the page can say
+    /// its edge node is too old.
+    pub fn handle_light_unsupported(&mut self, peer: PeerId) {
+        self.stats.light_unsupported += 1;
+        tracing::warn!(%peer, "the edge node does not speak /warpnet/stats-light/2");
+    }
+
     /// A light-protocol request to `peer` failed: a push lets the next go after the push
     /// interval (what it carried is lost to the light node until it asks again); a `Watch`
     /// is asked again after the catch-up retry wait.

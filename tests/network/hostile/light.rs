@@ -1,7 +1,8 @@
 //! A hostile light client, written from docs/protocol.md: a `Watch` whose node id is not one is
 //! counted and unanswered, and a `Watch` naming another writer's node id (here the edge node's
 //! own) changes only what that asker is told: its answer leaves that writer's counters out, the
-//! edge node's counts and every other asker's answers stay whole.
+//! edge node's counts and every other asker's answers stay whole. And an edge node too old for
+//! a light node (it speaks only `/warpnet/stats-light/1`) is told apart from a silent one.
 
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundFailure, ProtocolSupport};
@@ -11,7 +12,8 @@ use warpnet_stats::{
     Action, DropReason, Generation, LightRequest, LightResponse, MemoryStore, WIRE_VERSION,
 };
 
-use super::common::net::{Frames, Running, local, quiet, wait_for};
+use super::common::light::light_config;
+use super::common::net::{Frames, Running, drive, local, quiet};
 use super::common::*;
 use futures::StreamExt;
 
@@ -22,6 +24,30 @@ struct Asker {
 }
 
 /// A protobuf field of wire type 2 (bytes, strings, messages) shorter than 128 bytes.
+/// A swarm answering the light protocol under `protocol` only, listening on loopback TCP.
+async fn speaking(protocol: &'static str) -> (Swarm<Asker>, libp2p::Multiaddr) {
+    let mut swarm = SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)
+        .expect("tcp")
+        .with_behaviour(|_| Asker {
+            light: request_response::Behaviour::new(
+                [(StreamProtocol::new(protocol), ProtocolSupport::Full)],
+                request_response::Config::default(),
+            ),
+            ping: ping::Behaviour::default(),
+        })
+        .expect("behaviour")
+        .build();
+    swarm.listen_on("/ip4/127.0.0.1/tcp/0".parse().expect("address")).expect("listens");
+    let address = loop {
+        if let SwarmEvent::NewListenAddr { address, .. } = swarm.select_next_some().await {
+            break address;
+        }
+    };
+    (swarm, address)
+}
+
 fn field(number: u8, bytes: &[u8]) -> Vec<u8> {
     [&[number << 3 | 2, bytes.len() as u8][..], bytes].concat()
 }
@@ -54,20 +80,8 @@ fn a_watch_with_a_bad_or_borrowed_node_id_changes_nothing_for_others() {
             Running::start_with(MemoryStore::new(), &["/ip4/127.0.0.1/tcp/0"], quiet()).await;
         edge.node.act(&[(tweet("t"), Action::Like(user("alice")))]).await.expect("commits");
         let handle = edge.handle.clone();
-        wait_for("the edge node's proof", || handle.minting().done).await;
-        let mut evil = SwarmBuilder::with_new_identity()
-            .with_tokio()
-            .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)
-            .expect("tcp")
-            .with_behaviour(|_| Asker {
-                light: request_response::Behaviour::new(
-                    [(StreamProtocol::new("/warpnet/stats-light/2"), ProtocolSupport::Outbound)],
-                    request_response::Config::default(),
-                ),
-                ping: ping::Behaviour::default(),
-            })
-            .expect("behaviour")
-            .build();
+        super::common::net::wait_for("the edge node's proof", || handle.minting().done).await;
+        let (mut evil, _) = speaking("/warpnet/stats-light/2").await;
         evil.dial(edge.address("tcp").with(Protocol::P2p(edge.id()))).expect("dials");
         let watch = |node, generation| LightRequest::Watch {
             node,
@@ -102,5 +116,21 @@ fn a_watch_with_a_bad_or_borrowed_node_id_changes_nothing_for_others() {
         assert_eq!(edge.node.stats(&tweet("t")).likes, 1);
         assert_eq!(edge.handle.stats().dropped(DropReason::Undecodable), 1);
         edge.stop().await;
+    });
+}
+
+#[test]
+fn a_light_node_tells_an_edge_node_too_old_for_its_light_protocol() {
+    local(async {
+        let (mut old, address) = speaking("/warpnet/stats-light/1").await;
+        let light = Running::start_with(MemoryStore::new(), &[], light_config()).await;
+        light.handle.keep_connected(address);
+        light.handle.watch(&[tweet("t")]);
+        let handle = light.handle.clone();
+        drive(&mut old, "a refused Watch", |_| handle.stats().light_unsupported >= 1).await;
+        let stats = light.handle.stats();
+        assert!(stats.last_sync.is_none(), "no answer taken: {stats:?}");
+        assert_eq!(light.handle.peers().len(), 1, "connected, yet told nothing");
+        light.stop().await;
     });
 }
