@@ -43,7 +43,7 @@ pub use proof::{Difficulty, IdentityProof, Minter, PROOF_DOMAIN, WeakProof};
 pub use replica::{Entry, Forgotten, MergeReport, Merged, Merging, Rejection, Replica};
 pub use rules::{Caps, CapsError, OutOfBounds, Rules};
 pub use seal::{
-    Leaf, SEAL_DOMAIN, Seal, SealError, Sealed, seal_leaves, seal_payload, verify_sealed,
+    Leaf, SEAL_DOMAIN, Seal, SealError, Sealed, Verified, seal_leaves, seal_payload, verify_sealed,
 };
 pub use signing::{Identity, Signature};
 pub use sync::{

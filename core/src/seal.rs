@@ -188,6 +188,42 @@ pub fn verify_sealed(
         .collect()
 }
 
+/// Sealed groups together with what checking them found ([`verify_sealed`]): made only by
+/// [`Verified::check`], so a merge given one
+/// ([`Replica::start_verified_merge`](crate::Replica::start_verified_merge)) takes its
+/// verdicts instead of checking again. The check can run on another thread.
+#[derive(Debug)]
+pub struct Verified {
+    namespace: Namespace,
+    groups: Vec<Sealed>,
+    verdicts: Verdicts,
+}
+
+/// What checking each group of a batch found: its seal and tree, or why not.
+pub(crate) type Verdicts = Vec<Result<(Seal, Tree), SealError>>;
+
+impl Verified {
+    /// Checks every group of `groups`, signed for `namespace`.
+    pub fn check(namespace: &Namespace, groups: Vec<Sealed>) -> Self {
+        let verdicts = verify_sealed(namespace, &groups);
+        Self { namespace: namespace.clone(), groups, verdicts }
+    }
+
+    /// The groups checked.
+    pub fn groups(&self) -> &[Sealed] {
+        &self.groups
+    }
+
+    /// What was found of each group, in order.
+    pub fn verdicts(&self) -> &[Result<(Seal, Tree), SealError>] {
+        &self.verdicts
+    }
+
+    pub(crate) fn into_parts(self) -> (Namespace, Vec<Sealed>, Verdicts) {
+        (self.namespace, self.groups, self.verdicts)
+    }
+}
+
 impl Sealed {
     /// The tree these leaves and proof make (its root is what the signature must cover).
     pub(crate) fn tree(&self) -> Result<Tree, ProofError> {

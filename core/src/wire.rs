@@ -126,8 +126,8 @@ impl SealedBatch {
     /// The message bytes: the version byte, then the protobuf `SealedBatch`; an error for a
     /// batch [`SealedBatch::decode`] would refuse for its size (more than [`MAX_BATCH_ENTRIES`]
     /// leaves, or more than [`MAX_MESSAGE_BYTES`]). Its contents are not checked: leaf indices
-    /// out of order or beyond their seal's leaf count (which [`Sealed::of`] never makes) encode,
-    /// and decode refuses them. [`SealedBatch::messages`] splits any number of entries into
+    /// out of order or beyond their seal's leaf count, or a leaf count of 0 or above
+    /// [`MAX_LEAVES`] (which [`Sealed::of`] never makes) encode, and decode refuses them. [`SealedBatch::messages`] splits any number of entries into
     /// messages that fit.
     pub fn encode(&self) -> Result<Vec<u8>, WireError> {
         let count = self.sealed.iter().map(|sealed| sealed.leaves.len()).sum();

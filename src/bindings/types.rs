@@ -243,6 +243,9 @@ pub struct SyncStatus {
     /// Dials to edge nodes started, and given up after the dial timeout (10 s).
     pub dials: f64,
     pub dials_timed_out: f64,
+    /// Light-protocol requests an edge node refused for not speaking this package's version
+    /// (`/warpnet/stats-light/2`: the edge node is older; see the "old-edge-node" warning).
+    pub light_unsupported: f64,
     /// Messages or entries from peers that were refused, by reason.
     pub dropped: BTreeMap<String, f64>,
 }
@@ -266,6 +269,7 @@ impl SyncStatus {
             received_bytes: count(stats.received_bytes),
             dials: count(stats.dials),
             dials_timed_out: count(stats.dials_timed_out),
+            light_unsupported: count(stats.light_unsupported),
             dropped: stats
                 .dropped
                 .iter()

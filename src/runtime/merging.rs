@@ -9,7 +9,7 @@ use super::{ChangeSource, Changes, EntryRow, Node, SealRow, schema};
 use crate::core::restore::{self, SealId};
 #[cfg(doc)]
 use crate::core::verify_sealed;
-use crate::core::{MergeReport, Merging, Seal, SealError, Sealed, Tree, Writer};
+use crate::core::{MergeReport, Merging, Sealed, Verified, Writer};
 use crate::storage::{Store, StoreError, Write};
 
 /// Merges of at least this many peers' rows are written as one journal record.
@@ -26,22 +26,22 @@ impl<S: Store> Node<S> {
     /// once, then stored (sharing a transaction with merges that arrive while one is being
     /// written). Refused entries are reported and never stored. Resolves once they are stored.
     pub async fn merge(&self, entries: Vec<Sealed>) -> Result<MergeReport, StoreError> {
-        let mut merging = self.start_merge(entries, None);
+        let mut merging = self.start_merge(Err(entries));
         let (report, rows) = self.merge_some(&mut merging, usize::MAX);
         self.store_merged(rows).await?;
         Ok(report)
     }
 
-    /// Checks the seals of peers' sealed leaves, ready to take in with [`Node::merge_some`].
-    /// `checked`, if given, holds what [`verify_sealed`] found of each group beforehand (on
-    /// another thread), in place of checking the signatures here.
-    pub(super) fn start_merge(
-        &self,
-        entries: Vec<Sealed>,
-        checked: Option<Vec<Result<(Seal, Tree), SealError>>>,
-    ) -> Merging {
-        let namespace = self.namespace();
-        self.with_replica(|replica| replica.start_merge(&namespace, entries, checked))
+    /// Checks the seals of peers' sealed leaves, ready to take in with [`Node::merge_some`]:
+    /// `Ok`, checked beforehand (on another thread), `Err`, to check here.
+    pub(super) fn start_merge(&self, entries: Result<Verified, Vec<Sealed>>) -> Merging {
+        match entries {
+            Ok(verified) => self.with_replica(|replica| replica.start_verified_merge(verified)),
+            Err(entries) => {
+                let namespace = self.namespace();
+                self.with_replica(|replica| replica.start_merge(&namespace, entries))
+            }
+        }
     }
 
     /// Takes in up to `budget` more leaves of a merge in memory (so stats, relaying and

@@ -29,7 +29,7 @@ use super::merge_queue::MergeQueue;
 use super::pacing::{Busy, Pacing, Writes};
 use super::peer_handle::{PeerHandle, Shared};
 use super::{ChangeSource, Minting, Node};
-use crate::core::{EntryKey, Identity, MergeReport, Merging, Seal, SealError, Sealed, Tree};
+use crate::core::{EntryKey, Identity, MergeReport, Merging, Sealed, Verified};
 #[cfg(doc)]
 use crate::network::protocol::NetworkStats;
 use crate::network::protocol::{Action, MergeFrom, PeerConfig, Protocol};
@@ -73,9 +73,9 @@ pub struct Peer<S: Store> {
 /// Told when the peer's status changes ([`Peer::on_status`]).
 type OnStatus = Box<dyn Fn(&PeerHandle)>;
 
-/// A merge whose seals were checked: where its entries came from, the entries, and per group
-/// what the check found.
-type Checked = (MergeFrom, Vec<Sealed>, Option<Vec<Result<(Seal, Tree), SealError>>>);
+/// A merge: where its entries came from, and the entries with what checking their seals found
+/// (or the entries alone, to check as they are taken in).
+type Checked = (MergeFrom, Result<Verified, Vec<Sealed>>);
 
 enum Wake {
     Checked(Box<Checked>),
@@ -325,8 +325,8 @@ impl<S: Store + 'static> Peer<S> {
                     protocol.confirm_now(now);
                 }
                 Wake::Checked(checked) => {
-                    let (from, entries, checked) = *checked;
-                    self.queue_merge(from, entries, checked);
+                    let (from, entries) = *checked;
+                    self.queue_merge(from, entries);
                 }
                 Wake::Minted => {
                     minting = None;
@@ -377,11 +377,11 @@ impl<S: Store + 'static> Peer<S> {
         // storing its proof holds the store's writer until it is dropped, and every write
         // below would wait behind it for good.
         drop(minting);
-        while let Some((from, entries, checked)) = self.checking_gossip.next().await {
-            self.queue_merge(from, entries, checked);
+        while let Some((from, entries)) = self.checking_gossip.next().await {
+            self.queue_merge(from, entries);
         }
-        while let Some((from, entries, checked)) = self.checking.next().await {
-            self.queue_merge(from, entries, checked);
+        while let Some((from, entries)) = self.checking.next().await {
+            self.queue_merge(from, entries);
         }
         while !self.merging.is_empty() {
             self.merge_slice(self.pacing.budget(true));
@@ -447,17 +447,13 @@ impl<S: Store + 'static> Peer<S> {
                         // As many checks at once as there are cores, not a thread each.
                         let _permit = checkers.acquire_owned().await;
                         let checking = tokio::task::spawn_blocking(move || {
-                            let check = || crate::core::verify_sealed(&namespace, &entries);
-                            let checked =
-                                std::panic::catch_unwind(std::panic::AssertUnwindSafe(check));
-                            (entries, checked.ok())
+                            Verified::check(&namespace, entries)
                         });
                         match checking.await {
-                            // A check that failed to run is made by the merge itself.
-                            Ok((entries, checked)) => (from, entries, checked),
-                            // Cancelled, which happens only as the runtime stops: nothing
-                            // is taken in.
-                            Err(_) => (from, Vec::new(), None),
+                            Ok(verified) => (from, Ok(verified)),
+                            // Cancelled, which happens only as the runtime stops, or a check
+                            // that panicked: nothing is taken in (catch-up brings it again).
+                            Err(_) => (from, Err(Vec::new())),
                         }
                     }
                     .boxed_local();
@@ -468,7 +464,7 @@ impl<S: Store + 'static> Peer<S> {
                     }
                 }
                 #[cfg(target_arch = "wasm32")]
-                Some(Action::Merge { from, entries }) => self.queue_merge(from, entries, None),
+                Some(Action::Merge { from, entries }) => self.queue_merge(from, Err(entries)),
                 Some(Action::Tallies { tallies, untallied, .. }) => {
                     // In memory now, before the answer's merge is done and its tweets loaded.
                     let writes = self.node.replace_tallies(&untallied, tallies);
@@ -502,15 +498,10 @@ impl<S: Store + 'static> Peer<S> {
         }
     }
 
-    /// Verifies (unless `checked` says what the checks found) entries from a peer and queues
-    /// them to be taken in.
-    fn queue_merge(
-        &mut self,
-        from: MergeFrom,
-        entries: Vec<Sealed>,
-        checked: Option<Vec<Result<(Seal, Tree), SealError>>>,
-    ) {
-        let merging = self.node.start_merge(entries, checked);
+    /// Verifies (unless they were checked already) entries from a peer and queues them to be
+    /// taken in.
+    fn queue_merge(&mut self, from: MergeFrom, entries: Result<Verified, Vec<Sealed>>) {
+        let merging = self.node.start_merge(entries);
         self.merging.push(from, (merging, MergeReport::default()));
     }
 

@@ -235,7 +235,8 @@ fn page(replica: &Replica, tweet: &TweetId, after: u64) -> LightResponse {
 }
 
 /// Checks a `Tweets` answer or an `Update` push from the edge node `edge`: every entry, tally
-/// and later tweet is of a tweet in `asked`, and every tally is signed by `edge` and checks.
+/// and `later` tweet is of a tweet in `asked`, and every tally is signed by `edge` and checks.
+/// (The network passes no `later`: a tweet named there and not asked is ignored, not refused.)
 pub fn check_from_edge(
     replica: &Replica,
     edge: NodeId,

@@ -7,7 +7,7 @@ use crate::counter::PnCounter;
 use crate::ids::{EntryKey, Namespace, Writer};
 use crate::merkle::Tree;
 use crate::proof::IdentityProof;
-use crate::seal::{self, Leaf, Seal, SealError, Sealed};
+use crate::seal::{self, Leaf, Seal, SealError, Sealed, Verified};
 use crate::witness::{self, Witness};
 
 #[cfg(doc)]
@@ -60,16 +60,26 @@ impl Replica {
     /// with the same signature is not checked again. Valid leaves are kept with the counters
     /// they vouch for, for serving later.
     pub fn merge(&mut self, namespace: &Namespace, sealed: Vec<Sealed>) -> MergeReport {
-        let mut merging = self.start_merge(namespace, sealed, None);
+        let mut merging = self.start_merge(namespace, sealed);
         self.merge_some(&mut merging, usize::MAX).0
     }
 
     /// Checks the seals of a merge and returns it, ready to take in
-    /// ([`Replica::merge_some`]). `checked`, if given, holds what [`verify_sealed`] found of
-    /// each group beforehand (on another thread), in place of checking the signatures here;
-    /// everything else is checked as in a merge. A seal held already with the same signature
-    /// is not checked again.
-    pub fn start_merge(
+    /// ([`Replica::merge_some`]). A seal held already with the same signature is not checked
+    /// again.
+    pub fn start_merge(&self, namespace: &Namespace, sealed: Vec<Sealed>) -> Merging {
+        self.start(namespace, sealed, None)
+    }
+
+    /// [`Replica::start_merge`] of groups whose seals were checked beforehand (on another
+    /// thread): their verdicts are taken in place of checking the signatures here; everything
+    /// else (identity proofs, bounds, quotas) is checked as in a merge.
+    pub fn start_verified_merge(&self, verified: Verified) -> Merging {
+        let (namespace, sealed, verdicts) = verified.into_parts();
+        self.start(&namespace, sealed, Some(verdicts))
+    }
+
+    fn start(
         &self,
         namespace: &Namespace,
         sealed: Vec<Sealed>,
@@ -295,7 +305,7 @@ mod tests {
         checked: Option<Vec<Result<(Seal, Tree), SealError>>>,
     ) -> Merged {
         let namespace = replica.namespace().clone();
-        let mut merging = replica.start_merge(&namespace, groups, checked);
+        let mut merging = replica.start(&namespace, groups, checked);
         let merged = replica.merge_some(&mut merging, usize::MAX);
         assert!(merging.is_done());
         merged
@@ -363,7 +373,7 @@ mod tests {
             }
             let expected = merge_whole(&mut whole, groups.clone(), None);
             let namespace = sliced.namespace().clone();
-            let mut merging = sliced.start_merge(&namespace, groups, None);
+            let mut merging = sliced.start_merge(&namespace, groups);
             let (mut report, mut learnt) = (MergeReport::default(), Vec::new());
             while !merging.is_done() {
                 let (slice, seals) = sliced.merge_some(&mut merging, budget);
@@ -390,7 +400,7 @@ mod tests {
         let namespace = Namespace::new("mainnet").expect("valid");
         let mut r = replica(9, 8);
         merge_whole(&mut r, vec![first], None);
-        let mut long = r.start_merge(&namespace, vec![second.clone()], None);
+        let mut long = r.start_merge(&namespace, vec![second.clone()]);
         let (slice, _) = r.merge_some(&mut long, 5);
         assert_eq!((slice.stale, slice.changed.len()), (5, 0), "held already");
         // The same seal's first leaves again, whole: stale, so the seal is dropped after.
