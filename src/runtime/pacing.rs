@@ -64,9 +64,10 @@ impl Pacing {
     }
 
     /// How many leaves this turn takes in of the merge whose turn it is: a slice, or all of it
-    /// while the peer stops (nothing else is left to share the thread with).
-    pub(super) fn budget(&self, stopping: bool) -> usize {
-        if stopping { usize::MAX } else { SLICE }
+    /// once the loop has ended and its last merges are drained (nothing else is left to share
+    /// the thread with; while a stopping peer lingers, its turns still take a slice).
+    pub(super) fn budget(&self, draining: bool) -> usize {
+        if draining { usize::MAX } else { SLICE }
     }
 
     /// A merge from `from` was taken in whole: a catch-up's last response makes the journal's

@@ -12,7 +12,7 @@ use futures::channel::oneshot;
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, StreamExt};
 use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity};
 use libp2p::request_response;
-use libp2p::swarm::NetworkBehaviour;
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, SwarmBuilder, noise, tcp, yamux};
 use tokio::task::{JoinHandle, LocalSet, spawn_local};
 use warpnet_stats::{Node, Peer, PeerConfig, PeerHandle, Rules, Store};
@@ -102,6 +102,23 @@ impl<S: Store + 'static> Running<S> {
         let _ = self.stop.send(());
         self.task.await.expect("driver ends cleanly");
         self.node
+    }
+}
+
+/// A hand-made peer of `behaviour` over TCP listening on loopback, and its address.
+pub async fn listening<B: NetworkBehaviour>(behaviour: B) -> (Swarm<B>, Multiaddr) {
+    let mut swarm = SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)
+        .expect("tcp")
+        .with_behaviour(|_| behaviour)
+        .expect("behaviour")
+        .build();
+    swarm.listen_on("/ip4/127.0.0.1/tcp/0".parse().expect("address")).expect("listens");
+    loop {
+        if let SwarmEvent::NewListenAddr { address, .. } = swarm.select_next_some().await {
+            return (swarm, address);
+        }
     }
 }
 

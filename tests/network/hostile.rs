@@ -15,7 +15,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use common::net::{
-    Frames, Running, WAIT, attacker, await_subscriber, config, drive, local, quiet, wait_for,
+    Frames, Running, WAIT, attacker, await_subscriber, config, drive, listening, local, quiet,
+    wait_for,
 };
 use common::*;
 use futures::{AsyncRead, AsyncWrite, AsyncWriteExt, StreamExt};
@@ -255,25 +256,14 @@ fn catch_up_answers_stuffed_with_entries_not_asked_for_are_dropped() {
             .map(|name| (name.as_str(), StatKind::Views, PnCounter::new(1, 0)))
             .collect();
         let stuffing = [sealed_by([7; 32], &leaves)];
-        let mut evil = SwarmBuilder::with_new_identity()
-            .with_tokio()
-            .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)
-            .expect("tcp")
-            .with_behaviour(|_| Responder {
-                sync: request_response::Behaviour::new(
-                    [(StreamProtocol::new("/warpnet/stats-sync/2"), ProtocolSupport::Full)],
-                    request_response::Config::default(),
-                ),
-                ping: ping::Behaviour::default(),
-            })
-            .expect("behaviour")
-            .build();
-        evil.listen_on("/ip4/127.0.0.1/tcp/0".parse().expect("address")).expect("listens");
-        let address: Multiaddr = loop {
-            if let SwarmEvent::NewListenAddr { address, .. } = evil.select_next_some().await {
-                break address;
-            }
-        };
+        let (mut evil, address) = listening(Responder {
+            sync: request_response::Behaviour::new(
+                [(StreamProtocol::new("/warpnet/stats-sync/2"), ProtocolSupport::Full)],
+                request_response::Config::default(),
+            ),
+            ping: ping::Behaviour::default(),
+        })
+        .await;
         let victim = Running::start_with(MemoryStore::new(), &[], quiet()).await;
         victim.handle.dial(address);
         let stats = victim.handle.clone();

@@ -7,13 +7,13 @@
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundFailure, ProtocolSupport};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{PeerId, StreamProtocol, Swarm, SwarmBuilder, noise, ping, tcp, yamux};
+use libp2p::{PeerId, StreamProtocol, Swarm, ping};
 use warpnet_stats::{
     Action, DropReason, Generation, LightRequest, LightResponse, MemoryStore, WIRE_VERSION,
 };
 
 use super::common::light::light_config;
-use super::common::net::{Frames, Running, drive, local, quiet};
+use super::common::net::{Frames, Running, drive, listening, local, quiet};
 use super::common::*;
 use futures::StreamExt;
 
@@ -26,26 +26,14 @@ struct Asker {
 /// A protobuf field of wire type 2 (bytes, strings, messages) shorter than 128 bytes.
 /// A swarm answering the light protocol under `protocol` only, listening on loopback TCP.
 async fn speaking(protocol: &'static str) -> (Swarm<Asker>, libp2p::Multiaddr) {
-    let mut swarm = SwarmBuilder::with_new_identity()
-        .with_tokio()
-        .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)
-        .expect("tcp")
-        .with_behaviour(|_| Asker {
-            light: request_response::Behaviour::new(
-                [(StreamProtocol::new(protocol), ProtocolSupport::Full)],
-                request_response::Config::default(),
-            ),
-            ping: ping::Behaviour::default(),
-        })
-        .expect("behaviour")
-        .build();
-    swarm.listen_on("/ip4/127.0.0.1/tcp/0".parse().expect("address")).expect("listens");
-    let address = loop {
-        if let SwarmEvent::NewListenAddr { address, .. } = swarm.select_next_some().await {
-            break address;
-        }
-    };
-    (swarm, address)
+    listening(Asker {
+        light: request_response::Behaviour::new(
+            [(StreamProtocol::new(protocol), ProtocolSupport::Full)],
+            request_response::Config::default(),
+        ),
+        ping: ping::Behaviour::default(),
+    })
+    .await
 }
 
 fn field(number: u8, bytes: &[u8]) -> Vec<u8> {
