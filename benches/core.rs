@@ -14,9 +14,11 @@ mod native {
 
     use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
     use warpnet_stats::{
-        Action, Difficulty, EntryKey, Generation, LightRequest, LightResponse, Minter, NodeState,
-        Replica, Sealed, SealedBatch, SignedTallies, StatKind, SyncRequest, SyncResponse,
-        SyncSession,
+        Action, Difficulty, EntryKey, Generation, Minter, NodeState, Replica, StatKind,
+        light::{LightRequest, LightResponse, SignedTallies},
+        seal::Sealed,
+        sync::{SyncRequest, SyncResponse, SyncSession},
+        wire::SealedBatch,
     };
 
     use crate::common::*;

@@ -31,8 +31,8 @@ mod native {
 
     use futures::channel::oneshot;
     use warpnet_stats::{
-        Action, MemoryStore, Node, Peer, PeerConfig, PeerHandle, RedbStore, Sealed, StatKind,
-        Store, TweetId, UserId,
+        Action, MemoryStore, Node, Peer, PeerConfig, PeerHandle, RedbStore, StatKind, Store,
+        TweetId, UserId, seal::Sealed,
     };
 
     use super::common::{RULES, namespace, replica, tweet};

@@ -1,11 +1,14 @@
-// Side by side with Automerge and Yjs (`scripts/bench --peers`), the workload of
-// benches/common/workload.rs: 10 nodes, 1,000 tweets x 4 stats, 20,000 actions each by a user
-// of its own on a (node, tweet, stat) drawn from splitmix64 seeded 42, every node's state
-// merged into one replica, then 100 more likes on node 0. Medians of 5 rounds. Each node keeps
-// a counter of its own per (tweet, stat) (what a PN-counter per writer is; concurrent writes
-// to one shared key would lose counts in Yjs's maps, and concurrent creation of one Automerge
-// counter too). The warpnet-stats figures come from its wasm benchmark (`peers`), run here.
-import { execFileSync } from "node:child_process";
+// Side by side with Automerge and Yjs (`scripts/bench --peers`), one workload: 10 nodes, 1,000
+// tweets x 4 stats, 20,000 actions each by a user of its own on a (node, tweet, stat) drawn
+// from splitmix64 seeded 42, every node's state merged into one replica, then 100 more likes on node 0. Alike for the three libraries: each
+// is called from JS once per action, with ids built inside the timing (the tweet's number as
+// its id); every state crosses as bytes (encoded, then decoded and merged); medians of 5
+// rounds. Each node keeps a counter of its own per (tweet, stat) (what a PN-counter per writer
+// is; concurrent writes to one shared key would lose counts in Yjs's maps, and concurrent
+// creation of one Automerge counter too). warpnet-stats is its core behind a few JS calls
+// (benches/peers-wasm, built by scripts/bench --peers), and its one-off cost Automerge and Yjs
+// do not have, minting an identity proof at the default difficulty, is reported apart.
+import { createRequire } from "node:module";
 import { resolve } from "node:path";
 import * as Automerge from "@automerge/automerge";
 import * as Y from "yjs";
@@ -100,14 +103,44 @@ const automerge = {
     const local = performance.now() - start;
     start = performance.now();
     let merged = Automerge.clone(base);
-    for (const doc of docs) merged = Automerge.merge(merged, doc);
+    for (const doc of docs) merged = Automerge.loadIncremental(merged, Automerge.save(doc));
     const merge = performance.now() - start;
     const full = Automerge.save(merged).length;
     const heads = Automerge.getHeads(docs[0]);
     for (const [node, tweet, stat] of more) docs[0] = act(docs[0], node, tweet, stat);
     const update = Automerge.saveSince(docs[0], heads);
-    merged = Automerge.merge(merged, docs[0]);
+    merged = Automerge.loadIncremental(merged, update);
     const sum = checksum(totals(Object.entries(merged.c).map(([k, v]) => [k, v.value])));
+    return { local, merge, full, incremental: update.length, sum };
+  },
+};
+
+const repo = resolve(import.meta.dirname, "..");
+const { BenchNode, mint } = createRequire(import.meta.url)(resolve(repo, "target/bench-peers/warpnet_stats_bench_peers.js"));
+
+const warpnet = {
+  name: "warpnet-stats (wasm)",
+  run({ actions, more }) {
+    const nodes = Array.from({ length: NODES }, (_, i) => new BenchNode(i + 1));
+    let start = performance.now();
+    actions.forEach(([node, tweet, stat], user) => {
+      nodes[node].act(`${tweet}`, stat, stat === 2 ? `r${user}` : `u${user}`);
+    });
+    const local = performance.now() - start;
+    start = performance.now();
+    const merged = new BenchNode(100);
+    let full = 0;
+    for (const node of nodes) {
+      const bytes = node.export();
+      full += bytes.length;
+      merged.merge(bytes);
+    }
+    const merge = performance.now() - start;
+    more.forEach(([node, tweet], i) => nodes[node].act(`${tweet}`, 0, `u${ACTIONS + i}`));
+    const update = nodes[0].export();
+    merged.merge(update);
+    const sum = checksum((t, s) => merged.count(`${t}`, s));
+    for (const node of [...nodes, merged]) node.free();
     return { local, merge, full, incremental: update.length, sum };
   },
 };
@@ -115,7 +148,7 @@ const automerge = {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const work = workload();
 const rows = [];
-for (const library of [automerge, yjs]) {
+for (const library of [automerge, yjs, warpnet]) {
   const runs = Array.from({ length: ROUNDS }, () => library.run(work));
   const sums = new Set(runs.map((r) => r.sum));
   rows.push({
@@ -127,29 +160,11 @@ for (const library of [automerge, yjs]) {
     sum: [...sums].join("/"),
   });
 }
-
-// warpnet-stats in wasm: its criterion-style benchmark under Node, medians parsed from it.
-const repo = resolve(import.meta.dirname, "..");
-const colored = execFileSync("cargo", ["bench", "--locked", "--target", "wasm32-unknown-unknown", "--bench", "wasm", "--", "peers"], {
-  cwd: repo, encoding: "utf8", maxBuffer: 64 << 20,
-  env: { ...process.env, CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER: "wasm-bindgen-test-runner" },
-});
-const output = colored.replace(/\x1b\[[0-9;]*m/g, "");
-const unit = { ns: 1e-6, "µs": 1e-3, us: 1e-3, ms: 1, s: 1000 };
-const timeOf = (name) => {
-  const match = new RegExp(`${name}[\\s\\S]*?time:\\s*\\[\\S+ \\S+ (\\S+) (\\S+)`).exec(output);
-  if (!match) throw new Error(`no ${name} in:\n${output}`);
-  return Number(match[1]) * unit[match[2]];
-};
-const bytes = /full-state bytes (\d+), incremental bytes for 100 likes (\d+), counters \d+, checksum (\d+)/.exec(output);
-if (!bytes) throw new Error(`no byte counts in:\n${output}`);
-rows.push({
-  name: "warpnet-stats (wasm)",
-  actionsPerSecond: ACTIONS / timeOf("wasm peers/local_actions/20000") * 1000,
-  merge: timeOf("wasm peers/merge_all"),
-  full: Number(bytes[1]),
-  incremental: Number(bytes[2]),
-  sum: bytes[3],
+// A new warpnet-stats node's identity proof at the default difficulty, three nodes.
+const mints = [1, 2, 3].map((seed) => {
+  const start = performance.now();
+  const attempts = mint(seed);
+  return { ms: performance.now() - start, attempts };
 });
 
 const fmt = (n, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits });
@@ -160,6 +175,8 @@ console.log(`| merge all replicas into one (ms) | ${rows.map((r) => fmt(r.merge,
 console.log(`| full-state bytes | ${rows.map((r) => fmt(r.full)).join(" | ")} |`);
 console.log(`| incremental bytes, 100 likes | ${rows.map((r) => fmt(r.incremental)).join(" | ")} |`);
 console.log(`| checksum of the totals | ${rows.map((r) => r.sum).join(" | ")} |`);
+const mintMs = median(mints.map((m) => m.ms));
+console.log(`| a new node's identity proof at the default difficulty, median of 3 (ms) | - | - | ${fmt(mintMs)} (${mints.map((m) => fmt(m.attempts)).join(", ")} attempts) |`);
 if (new Set(rows.map((r) => r.sum)).size !== 1) {
   console.error("the totals differ between libraries");
   process.exit(1);

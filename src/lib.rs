@@ -5,6 +5,11 @@
 //! merge by pointwise maximum, and a tweet's statistic is the sum over all writers. Entries are
 //! signed by their writer, so any peer can relay them and every receiver can check them.
 //!
+//! This crate is the facade of a crate per layer (docs/architecture.md): the model from
+//! `warpnet-stats-core`, the node and its stores from `warpnet-stats-node` and
+//! `warpnet-stats-store`, the network's configuration and reports, the sans-io protocol as
+//! [`protocol`], and in wasm the JS class `StatsNode`.
+//!
 //! ```
 //! use warpnet_stats::{Action, Generation, Identity, Namespace, NodeState, Rules, TweetId, UserId};
 //!
@@ -22,30 +27,31 @@
 #[cfg(target_arch = "wasm32")]
 mod bindings;
 use warpnet_stats_core as core;
-mod network;
-mod runtime;
-mod storage;
+use warpnet_stats_net as network;
+use warpnet_stats_node as runtime;
+use warpnet_stats_store as storage;
 
+/// The network protocol as a sans-io state machine (the crate `warpnet-stats-protocol`): what a
+/// driver for another runtime uses. A [`Peer`] drives it for you.
+pub use warpnet_stats_protocol as protocol;
+
+// The JS class, in wasm.
 #[cfg(target_arch = "wasm32")]
 pub use crate::bindings::StatsNode;
+// The model (warpnet-stats-core), but `restore`, which takes a store's rows back without
+// signature checks.
 pub use crate::core::{
-    Action, Caps, CapsError, Contribution, Difficulty, Entry, EntryKey, FULL_TWEET_COUNTERS,
-    Figures, Forgotten, Generation, GroupError, HASH_BYTES, Hash, Identity, IdentityProof,
-    Interest, KeyError, Leaf, LightError, LightRequest, LightResponse, MAX_BATCH_ENTRIES,
-    MAX_ID_LEN, MAX_LEAVES, MAX_MESSAGE_BYTES, MAX_NAMESPACE_LEN, MAX_REQUEST_ITEMS,
-    MAX_RESPONSE_ENTRIES, MAX_RESPONSE_SUMMARIES, MAX_WATCH_TWEETS, Mark, MergeReport, Merged,
-    Merging, Minter, Namespace, NodeId, NodeState, OutOfBounds, Outcome, PROOF_DOMAIN, PnCounter,
-    ProofError, Record, Rejection, Replica, ReplyId, Rules, SEAL_DOMAIN, Seal, SealError, Sealed,
-    SealedBatch, Signature, SignedTallies, StatKind, Stats, Summary, SyncError, SyncRequest,
-    SyncResponse, SyncSession, SyncStep, TALLY_DOMAIN, Tallied, Tally, Tree, TweetId, UserId,
-    Verification, Verified, WIRE_VERSION, WeakProof, WireError, Writer, seal_leaves, seal_payload,
-    tally_payload, verify_sealed,
+    Action, Caps, CapsError, Contribution, Difficulty, Entry, EntryKey, Forgotten, Generation,
+    Identity, IdentityProof, Interest, KeyError, MAX_ID_LEN, MAX_NAMESPACE_LEN, Mark, MergeReport,
+    Merged, Merging, Minter, Namespace, NodeId, NodeState, OutOfBounds, Outcome, PROOF_DOMAIN,
+    PnCounter, Record, Rejection, Replica, ReplyId, Rules, StatKind, Stats, TweetId, UserId,
+    WeakProof, Writer,
 };
-pub use crate::network::protocol::{
-    Action as NetworkAction, Allowance, ConnectionCaps, DialId, DropReason, IngestLimits,
-    MAX_WATCHED_PER_PEER, MergeFrom, NetworkStats, PeerConfig, PeerInfo, Protocol, Reply,
-    RequestId, Shares, SyncFailure, TALLY_ANSWER_ITEMS, Verdict, VerifyError, WatchCaps,
-};
+/// Seals, catch-up, the light protocol's messages and checks, and the wire format, each with
+/// its limits (the core's modules).
+pub use crate::core::{light, seal, sync, wire};
+// A node over a store (warpnet-stats-node, warpnet-stats-store) and on the network: its
+// configuration and what it reports (warpnet-stats-protocol, warpnet-stats-net).
 pub use crate::network::{BoxError, NetworkError};
 #[cfg(not(target_arch = "wasm32"))]
 pub use crate::network::{NetworkMetrics, Transports, WebRtcCertificate, WebSocketTls};
@@ -60,3 +66,7 @@ pub use crate::storage::RedbStore;
 #[cfg(target_arch = "wasm32")]
 pub use crate::storage::{BrowserStore, IndexedDbStore};
 pub use crate::storage::{MemoryStore, Store, StoreCause, StoreError, Write};
+pub use protocol::{
+    Allowance, ConnectionCaps, DropReason, IngestLimits, NetworkStats, PeerConfig, PeerInfo,
+    Shares, VerifyError, WatchCaps,
+};

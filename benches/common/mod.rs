@@ -3,10 +3,8 @@
 
 use warpnet_stats::{
     Caps, Difficulty, EntryKey, Generation, Identity, IdentityProof, Namespace, Replica, Rules,
-    Sealed, StatKind, TweetId, UserId,
+    StatKind, TweetId, UserId, seal::Sealed,
 };
-
-pub mod workload;
 
 pub fn namespace() -> Namespace {
     Namespace::new("mainnet").expect("valid")

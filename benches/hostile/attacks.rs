@@ -12,7 +12,10 @@ use libp2p::gossipsub::IdentTopic;
 use libp2p::multiaddr::Protocol;
 use tokio::time::Instant;
 use warpnet_stats::{
-    Generation, Identity, Leaf, PnCounter, SealedBatch, StatKind, SyncRequest, seal_leaves,
+    Generation, Identity, PnCounter, StatKind,
+    seal::{Leaf, seal_leaves},
+    sync::SyncRequest,
+    wire::SealedBatch,
 };
 
 use super::{addressed, round2};
@@ -184,8 +187,8 @@ fn flood_messages(count: u8) -> Vec<Vec<u8>> {
                 seal_leaves(&identity, &namespace(), generation, &leaves).expect("sealed");
             let shown = (0..).zip(leaves).collect();
             let proof = round2::proof_of(&identity, generation);
-            let group =
-                warpnet_stats::Sealed::of(&seal, proof, &tree, shown).expect("every leaf known");
+            let group = warpnet_stats::seal::Sealed::of(&seal, proof, &tree, shown)
+                .expect("every leaf known");
             SealedBatch { namespace: namespace(), sealed: vec![group] }
                 .encode()
                 .expect("fits a message")

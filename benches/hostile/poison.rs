@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use warpnet_stats::{
-    Generation, Identity, Leaf, MemoryStore, PeerConfig, PnCounter, Sealed, StatKind, TweetId,
-    seal_leaves,
+    Generation, Identity, MemoryStore, PeerConfig, PnCounter, StatKind, TweetId,
+    seal::{Leaf, Sealed, seal_leaves},
 };
 
 use crate::common::namespace;

@@ -18,9 +18,12 @@ use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId};
 use tokio::time::Instant;
 use warpnet_stats::{
-    Caps, Difficulty, Generation, Hash, Identity, IdentityProof, Leaf, LightRequest, LightResponse,
-    MemoryStore, Minter, PeerConfig, PnCounter, Replica, Rules, Sealed, SealedBatch, Signature,
-    StatKind, SyncRequest, Tree, TweetId, Writer, seal_payload,
+    Caps, Difficulty, Generation, Identity, IdentityProof, MemoryStore, Minter, PeerConfig,
+    PnCounter, Replica, Rules, StatKind, TweetId, Writer,
+    light::{LightRequest, LightResponse},
+    seal::{Hash, Leaf, Sealed, Signature, Tree, seal_payload},
+    sync::SyncRequest,
+    wire::SealedBatch,
 };
 
 use super::addressed::{address, frames_at, gossip_at, swarm_at};
@@ -252,7 +255,7 @@ pub(crate) async fn unproven_flood(tcp: &Multiaddr, deadline: Instant) {
                     stat: StatKind::Likes,
                     counter: PnCounter::new(1, 0),
                 };
-                let (seal, tree) = warpnet_stats::seal_leaves(
+                let (seal, tree) = warpnet_stats::seal::seal_leaves(
                     &identity,
                     &namespace(),
                     generation,

@@ -7,9 +7,12 @@ use ed25519_zebra::VerificationKey;
 
 use super::counter::PnCounter;
 use super::ids::{EntryKey, Generation, Namespace, NodeId, StatKind, TweetId, Writer};
-use super::merkle::{self, Hash, ProofError, Tree};
+use super::merkle;
 use super::proof::IdentityProof;
-use super::signing::{self, Check, Identity, Signature};
+use super::signing::{self, Check, Identity};
+
+pub use super::merkle::{HASH_BYTES, Hash, MAX_LEAVES, ProofError, Tree};
+pub use super::signing::Signature;
 
 /// The domain-separation prefix of every signed seal payload.
 pub const SEAL_DOMAIN: &[u8] = b"warpnet-stats/seal/2";

@@ -14,10 +14,12 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use super::digest::{self, DEPTH, FANOUT, LEAVES, Summary};
+use super::digest::{self, DEPTH, FANOUT, LEAVES};
 use super::ids::EntryKey;
 use super::replica::Replica;
 use super::seal::Sealed;
+
+pub use super::digest::Summary;
 
 /// The most node indices, leaf indices or key hashes one request may name.
 pub const MAX_REQUEST_ITEMS: usize = 8192;
@@ -191,142 +193,189 @@ impl SyncSession {
         response: SyncResponse,
     ) -> Result<SyncStep, SyncError> {
         let (mut fetched, mut unsolicited, mut lacking) = (Vec::new(), 0, Vec::new());
-        match (&self.pending, response) {
+        match (self.pending.clone(), response) {
             (SyncRequest::Children { level, indices }, SyncResponse::Children { digests }) => {
-                if digests.len() != indices.len() * FANOUT as usize {
-                    return Err(SyncError::Unexpected("wrong number of digests"));
-                }
-                let tree = replica.digest_tree();
-                let child_level = level + 1;
-                let mut differing: Vec<u32> = Vec::new();
-                for (child, theirs) in indices
-                    .iter()
-                    .flat_map(|&i| (0..FANOUT).map(move |c| i * FANOUT + c))
-                    .zip(digests)
-                {
-                    if tree.digest(child_level, child) == theirs {
-                        continue;
-                    }
-                    if !tree.is_empty(child_level, child) {
-                        differing.push(child);
-                        continue;
-                    }
-                    // Nothing held below: all of the peer's entries there are wanted.
-                    let (first, last) = digest::span(child_level, child);
-                    match self.ranges.back_mut() {
-                        Some(range) if range.1.checked_add(1) == Some(first) => range.1 = last,
-                        _ => self.ranges.push_back((first, last)),
-                    }
-                }
-                if child_level < DEPTH {
-                    if !differing.is_empty() {
-                        let next = SyncRequest::Children { level: child_level, indices: differing };
-                        return Ok(self.send(next, fetched, unsolicited));
-                    }
-                } else {
-                    self.leaves.extend(differing);
+                if let Some(next) = self.compare_children(replica, level, &indices, digests)? {
+                    return Ok(self.send(next, fetched, unsolicited));
                 }
             }
             (SyncRequest::Leaves { indices }, SyncResponse::Leaves { leaves }) => {
-                if leaves.len() > indices.len() {
-                    return Err(SyncError::Unexpected("wrong number of leaves"));
-                }
-                if leaves.is_empty() {
-                    // The first leaf asked has more entries than a response summarises (only
-                    // ground key hashes make one): fetch its whole key-hash range instead.
-                    if let Some(index) = self.leaves.pop_front() {
-                        self.ranges.push_back(digest::span(DEPTH, index));
-                    }
-                }
-                let own = replica.local_writer();
-                let tree = replica.digest_tree();
-                let mut wanted = Vec::new();
-                for theirs in &leaves {
-                    let Some(index) = self.leaves.pop_front() else { break };
-                    // Want every entry of theirs that is not exactly what this replica holds.
-                    wanted.extend(
-                        theirs.iter().filter(|item| !tree.holds(item)).map(|item| item.key_hash),
-                    );
-                    // And note this writer's own entries they do not hold exactly.
-                    let (first, last) = digest::span(DEPTH, index);
-                    let theirs: HashSet<&Summary> = theirs.iter().collect();
-                    lacking.extend(
-                        tree.range(first, last)
-                            .filter(|(summary, key)| key.writer == own && !theirs.contains(summary))
-                            .map(|(_, key)| key.clone()),
-                    );
-                }
-                // Asked for in increasing order, each once (two keys may share a hash).
-                wanted.sort_unstable();
-                wanted.dedup();
-                self.wanted.extend(wanted);
+                lacking = self.compare_leaves(replica, indices.len(), &leaves)?;
             }
             (SyncRequest::Fetch { key_hashes }, SyncResponse::Entries { answered, entries }) => {
-                let answered = answered as usize;
-                if answered == 0 || answered > key_hashes.len() {
-                    return Err(SyncError::Unexpected("fetch answered no or too many keys"));
-                }
-                let asked: HashSet<u64> = key_hashes[..answered].iter().copied().collect();
-                self.wanted.drain(..answered);
-                // A leaf not asked for takes its whole group with it: its proof covers them all.
-                let mut budget = 2 * answered;
-                for group in entries {
-                    let writer = group.writer;
-                    let all_asked = group
-                        .leaves
-                        .iter()
-                        .all(|(_, leaf)| asked.contains(&digest::key_hash(&leaf.key(writer))));
-                    if all_asked && group.leaves.len() <= budget {
-                        budget -= group.leaves.len();
-                        fetched.push(group);
-                    } else {
-                        unsolicited += group.leaves.len();
-                    }
-                }
+                (fetched, unsolicited) = self.take_fetched(&key_hashes, answered, entries)?;
             }
-            (&SyncRequest::Range { from, to }, SyncResponse::Range { resume, entries }) => {
-                let last = match resume {
-                    None => to,
-                    Some(resume) if resume > from && resume <= to && !entries.is_empty() => {
-                        resume - 1
-                    }
-                    Some(_) => {
-                        return Err(SyncError::Unexpected("a range response without progress"));
-                    }
-                };
-                match (self.ranges.front_mut(), resume) {
-                    (Some(range), Some(resume)) => range.0 = resume,
-                    _ => drop(self.ranges.pop_front()),
-                }
-                // Only keys of the range answered, at most two leaves per key, at most as many
-                // keys as a response holds.
-                let mut per_key: HashMap<u64, usize> = HashMap::new();
-                for group in entries {
-                    let writer = group.writer;
-                    let hashes: Vec<u64> = group
-                        .leaves
-                        .iter()
-                        .map(|(_, leaf)| digest::key_hash(&leaf.key(writer)))
-                        .collect();
-                    let in_range = hashes.iter().all(|hash| (from..=last).contains(hash));
-                    if in_range {
-                        for &hash in &hashes {
-                            *per_key.entry(hash).or_default() += 1;
-                        }
-                    }
-                    if in_range
-                        && per_key.len() <= MAX_RESPONSE_ENTRIES
-                        && hashes.iter().all(|hash| per_key[hash] <= 2)
-                    {
-                        fetched.push(group);
-                    } else {
-                        unsolicited += group.leaves.len();
-                    }
-                }
+            (SyncRequest::Range { from, to }, SyncResponse::Range { resume, entries }) => {
+                (fetched, unsolicited) = self.take_range(from, to, resume, entries)?;
             }
             _ => return Err(SyncError::Unexpected("response of another kind than the request")),
         }
-        let next = if !self.wanted.is_empty() {
+        Ok(match self.next_request() {
+            Some(next) => SyncStep { lacking, ..self.send(next, fetched, unsolicited) },
+            None => SyncStep { fetched, unsolicited, next: None, lacking },
+        })
+    }
+
+    /// Compares a level of digests with this replica's: the next level's request where they
+    /// differ, if there is one; differing leaves and ranges held nothing of are kept for later.
+    fn compare_children(
+        &mut self,
+        replica: &mut Replica,
+        level: u8,
+        indices: &[u32],
+        digests: Vec<u64>,
+    ) -> Result<Option<SyncRequest>, SyncError> {
+        if digests.len() != indices.len() * FANOUT as usize {
+            return Err(SyncError::Unexpected("wrong number of digests"));
+        }
+        let tree = replica.digest_tree();
+        let child_level = level + 1;
+        let mut differing: Vec<u32> = Vec::new();
+        for (child, theirs) in
+            indices.iter().flat_map(|&i| (0..FANOUT).map(move |c| i * FANOUT + c)).zip(digests)
+        {
+            if tree.digest(child_level, child) == theirs {
+                continue;
+            }
+            if !tree.is_empty(child_level, child) {
+                differing.push(child);
+                continue;
+            }
+            // Nothing held below: all of the peer's entries there are wanted.
+            let (first, last) = digest::span(child_level, child);
+            match self.ranges.back_mut() {
+                Some(range) if range.1.checked_add(1) == Some(first) => range.1 = last,
+                _ => self.ranges.push_back((first, last)),
+            }
+        }
+        if child_level >= DEPTH {
+            self.leaves.extend(differing);
+            Ok(None)
+        } else if differing.is_empty() {
+            Ok(None)
+        } else {
+            Ok(Some(SyncRequest::Children { level: child_level, indices: differing }))
+        }
+    }
+
+    /// Compares leaves' summaries with this replica's: what differs is wanted; this writer's
+    /// own entries the peer lacks are returned.
+    fn compare_leaves(
+        &mut self,
+        replica: &mut Replica,
+        asked: usize,
+        leaves: &[Vec<Summary>],
+    ) -> Result<Vec<EntryKey>, SyncError> {
+        if leaves.len() > asked {
+            return Err(SyncError::Unexpected("wrong number of leaves"));
+        }
+        if leaves.is_empty() {
+            // The first leaf asked has more entries than a response summarises (only ground
+            // key hashes make one): fetch its whole key-hash range instead.
+            if let Some(index) = self.leaves.pop_front() {
+                self.ranges.push_back(digest::span(DEPTH, index));
+            }
+        }
+        let own = replica.local_writer();
+        let tree = replica.digest_tree();
+        let (mut wanted, mut lacking) = (Vec::new(), Vec::new());
+        for theirs in leaves {
+            let Some(index) = self.leaves.pop_front() else { break };
+            // Want every entry of theirs that is not exactly what this replica holds.
+            wanted.extend(theirs.iter().filter(|item| !tree.holds(item)).map(|item| item.key_hash));
+            // And note this writer's own entries they do not hold exactly.
+            let (first, last) = digest::span(DEPTH, index);
+            let theirs: HashSet<&Summary> = theirs.iter().collect();
+            lacking.extend(
+                tree.range(first, last)
+                    .filter(|(summary, key)| key.writer == own && !theirs.contains(summary))
+                    .map(|(_, key)| key.clone()),
+            );
+        }
+        // Asked for in increasing order, each once (two keys may share a hash).
+        wanted.sort_unstable();
+        wanted.dedup();
+        self.wanted.extend(wanted);
+        Ok(lacking)
+    }
+
+    /// Takes the groups answering a fetch of `key_hashes` (its first `answered`): a leaf not
+    /// asked for takes its whole group with it (its proof covers them all), counted unsolicited.
+    fn take_fetched(
+        &mut self,
+        key_hashes: &[u64],
+        answered: u32,
+        entries: Vec<Sealed>,
+    ) -> Result<(Vec<Sealed>, usize), SyncError> {
+        let answered = answered as usize;
+        if answered == 0 || answered > key_hashes.len() {
+            return Err(SyncError::Unexpected("fetch answered no or too many keys"));
+        }
+        let asked: HashSet<u64> = key_hashes[..answered].iter().copied().collect();
+        self.wanted.drain(..answered);
+        let (mut fetched, mut unsolicited) = (Vec::new(), 0);
+        let mut budget = 2 * answered;
+        for group in entries {
+            let writer = group.writer;
+            let all_asked = group
+                .leaves
+                .iter()
+                .all(|(_, leaf)| asked.contains(&digest::key_hash(&leaf.key(writer))));
+            if all_asked && group.leaves.len() <= budget {
+                budget -= group.leaves.len();
+                fetched.push(group);
+            } else {
+                unsolicited += group.leaves.len();
+            }
+        }
+        Ok((fetched, unsolicited))
+    }
+
+    /// Takes the groups answering a range `from..=to` up to `resume`: only keys of the range
+    /// answered, at most two leaves per key, at most as many keys as a response holds.
+    fn take_range(
+        &mut self,
+        from: u64,
+        to: u64,
+        resume: Option<u64>,
+        entries: Vec<Sealed>,
+    ) -> Result<(Vec<Sealed>, usize), SyncError> {
+        let last = match resume {
+            None => to,
+            Some(resume) if resume > from && resume <= to && !entries.is_empty() => resume - 1,
+            Some(_) => return Err(SyncError::Unexpected("a range response without progress")),
+        };
+        match (self.ranges.front_mut(), resume) {
+            (Some(range), Some(resume)) => range.0 = resume,
+            _ => drop(self.ranges.pop_front()),
+        }
+        let (mut fetched, mut unsolicited) = (Vec::new(), 0);
+        let mut per_key: HashMap<u64, usize> = HashMap::new();
+        for group in entries {
+            let writer = group.writer;
+            let hashes: Vec<u64> =
+                group.leaves.iter().map(|(_, leaf)| digest::key_hash(&leaf.key(writer))).collect();
+            let in_range = hashes.iter().all(|hash| (from..=last).contains(hash));
+            if in_range {
+                for &hash in &hashes {
+                    *per_key.entry(hash).or_default() += 1;
+                }
+            }
+            if in_range
+                && per_key.len() <= MAX_RESPONSE_ENTRIES
+                && hashes.iter().all(|hash| per_key[hash] <= 2)
+            {
+                fetched.push(group);
+            } else {
+                unsolicited += group.leaves.len();
+            }
+        }
+        Ok((fetched, unsolicited))
+    }
+
+    /// The next request: wanted entries first, then ranges, then leaves' summaries.
+    fn next_request(&self) -> Option<SyncRequest> {
+        if !self.wanted.is_empty() {
             let take = self.wanted.len().min(MAX_REQUEST_ITEMS);
             Some(SyncRequest::Fetch {
                 key_hashes: self.wanted.iter().take(take).copied().collect(),
@@ -338,11 +387,7 @@ impl SyncSession {
             Some(SyncRequest::Leaves { indices: self.leaves.iter().take(take).copied().collect() })
         } else {
             None
-        };
-        Ok(match next {
-            Some(next) => SyncStep { lacking, ..self.send(next, fetched, unsolicited) },
-            None => SyncStep { fetched, unsolicited, next: None, lacking },
-        })
+        }
     }
 
     fn send(&mut self, next: SyncRequest, fetched: Vec<Sealed>, unsolicited: usize) -> SyncStep {

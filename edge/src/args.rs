@@ -7,8 +7,8 @@ use std::time::Duration;
 use clap::Parser;
 use libp2p::Multiaddr;
 use warpnet_stats::{
-    Allowance, Caps, ConnectionCaps, Difficulty, IngestLimits, MAX_BATCH_ENTRIES,
-    MAX_MESSAGE_BYTES, PeerConfig, Shares, WatchCaps,
+    Allowance, Caps, ConnectionCaps, Difficulty, IngestLimits, PeerConfig, Shares, WatchCaps,
+    wire::{MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES},
 };
 
 /// A warpnet-stats edge node: browsers and other edge nodes connect to it; it stores every

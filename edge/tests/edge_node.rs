@@ -211,6 +211,7 @@ fn nodes_meet_through_edge_nodes_that_restart_with_their_identity_and_entries() 
         let received = value("warpnet_stats_gossip_entries_total")
             + value("warpnet_stats_synced_entries_total");
         assert_eq!(received, 2, "both likes were merged once");
+        assert_eq!(value("warpnet_stats_light_unsupported_total"), 0, "both speak light/2");
         assert!(metrics.contains("warpnet_stats_libp2p_swarm_connections_established_total"));
         assert!(first.get("/no-such-file").0.contains("404"));
         // Every answer keeps browsers from sniffing, framing, and loading from elsewhere.

@@ -4,10 +4,7 @@
 use std::path::Path;
 
 use futures::executor::block_on;
-use warpnet_stats::{
-    Action, Caps, Difficulty, LightRequest, LightResponse, MemoryStore, Node, Rules, SealedBatch,
-    Store, SyncSession, Tallied, Tally, TweetId, UserId,
-};
+use warpnet_stats::{Action, Caps, Difficulty, MemoryStore, Node, Rules, Store, TweetId, UserId, light::{LightRequest, LightResponse, Tallied, Tally}, sync::SyncSession, wire::SealedBatch};
 use warpnet_stats_fuzz::{ahead, behind, encode_records, namespace, session_after};
 
 fn write(target: &str, name: &str, bytes: &[u8]) {

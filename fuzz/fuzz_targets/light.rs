@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use warpnet_stats::{LightRequest, LightResponse};
+use warpnet_stats::light::{LightRequest, LightResponse};
 use warpnet_stats_fuzz::namespace;
 
 fuzz_target!(|data: &[u8]| {

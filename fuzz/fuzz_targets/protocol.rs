@@ -11,10 +11,8 @@ use libfuzzer_sys::fuzz_target;
 use libp2p::gossipsub::MessageId;
 use libp2p::swarm::ConnectionId;
 use libp2p::{Multiaddr, PeerId};
-use warpnet_stats::{
-    Identity, LightRequest, MAX_MESSAGE_BYTES, NetworkAction, PeerConfig, Protocol, Replica,
-    RequestId, StatKind, SyncFailure, SyncRequest, TweetId,
-};
+use warpnet_stats::{Identity, PeerConfig, Replica, StatKind, TweetId, light::LightRequest, sync::SyncRequest, wire::MAX_MESSAGE_BYTES};
+use warpnet_stats::protocol::{self, Protocol, RequestId, SyncFailure};
 use warpnet_stats_fuzz::{ahead, behind, namespace};
 
 #[derive(Arbitrary, Debug)]
@@ -72,19 +70,19 @@ impl World {
         for _ in 0..10_000 {
             let Some(action) = self.protocol.poll_action() else { return };
             match action {
-                NetworkAction::SendRequest { peer, request, bytes, .. } => {
+                protocol::Action::SendRequest { peer, request, bytes, .. } => {
                     assert!(bytes.len() <= MAX_MESSAGE_BYTES);
                     self.pending.push((peer, request, bytes));
                 }
-                NetworkAction::Publish { bytes, keys, relay } => {
+                protocol::Action::Publish { bytes, keys, relay } => {
                     assert!(bytes.len() <= MAX_MESSAGE_BYTES);
                     self.protocol.handle_publish_result(&keys, relay, true);
                 }
-                NetworkAction::SendLight { peer, request, bytes, .. } => {
+                protocol::Action::SendLight { peer, request, bytes, .. } => {
                     assert!(bytes.len() <= MAX_MESSAGE_BYTES);
                     self.light_pending.push((peer, request, bytes));
                 }
-                NetworkAction::Merge { from, entries } => {
+                protocol::Action::Merge { from, entries } => {
                     let report = self.mine.merge(&namespace(), entries);
                     self.protocol.handle_added(&from, report.added, self.now);
                     self.protocol.handle_merged(from, &report, &mut self.mine, self.now);
@@ -215,7 +213,7 @@ fuzz_target!(|input: (bool, Vec<Op>)| {
                 if let Some((peer, request, asked)) = world.take_light(which) {
                     let (_, asked) = LightRequest::decode(&asked).expect("its own request decodes");
                     let me = world.mine.local_writer().node;
-                    let mut signed = warpnet_stats::SignedTallies::default();
+                    let mut signed = warpnet_stats::light::SignedTallies::default();
                     let bytes = asked.answer_from(&world.theirs, me, &mut signed).encode(&namespace());
                     let at = world.now;
                     world.protocol.handle_light_response(peer, request, &bytes, &world.mine, at);

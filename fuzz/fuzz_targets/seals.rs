@@ -7,11 +7,7 @@
 use arbitrary::Arbitrary;
 use futures::executor::block_on;
 use libfuzzer_sys::fuzz_target;
-use warpnet_stats::{
-    Caps, Difficulty, Generation, Hash, Identity, IdentityProof, Leaf, MemoryStore, Node,
-    PnCounter, Replica, Rules, Sealed, Signature, StatKind, SyncSession, Tree, TweetId, Writer,
-    seal_payload,
-};
+use warpnet_stats::{Caps, Difficulty, Generation, Identity, IdentityProof, MemoryStore, Node, PnCounter, Replica, Rules, StatKind, TweetId, Writer, seal::{Hash, Leaf, Sealed, Signature, Tree, seal_payload}, sync::SyncSession};
 use warpnet_stats_fuzz::{namespace, replica};
 
 const RULES: Rules = Rules { caps: Caps::DEFAULT, difficulty: Difficulty(0) };

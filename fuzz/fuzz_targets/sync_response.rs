@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use warpnet_stats::SyncResponse;
+use warpnet_stats::sync::SyncResponse;
 use warpnet_stats_fuzz::{ahead, behind, namespace, session_after};
 
 fuzz_target!(|data: &[u8]| {

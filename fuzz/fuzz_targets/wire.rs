@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use warpnet_stats::{Changes, SealedBatch};
+use warpnet_stats::{Changes, wire::SealedBatch};
 use warpnet_stats_fuzz::{namespace, replica};
 
 fuzz_target!(|data: &[u8]| {

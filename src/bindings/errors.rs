@@ -97,6 +97,9 @@ pub(super) fn action(error: &ActionError) -> JsValue {
             coded_error("range", Code::OutOfBounds, &bound.to_string())
         }
         ActionError::Store(store) => self::error(Code::Store, &store.to_string()),
+        // The node crate may add reasons; until this crate names them, they read as store
+        // failures (the action changed nothing either way).
+        other => self::error(Code::Store, &other.to_string()),
     }
 }
 
@@ -106,6 +109,8 @@ pub(super) fn open(error: &OpenError) -> JsValue {
         OpenError::UnknownLayout(_) => Code::UnsupportedStore,
         OpenError::Corrupt(_) | OpenError::IncompleteMeta(_) => Code::CorruptStore,
         OpenError::Random(_) => Code::NoRandomness,
+        // A reason the node crate adds later: the store could not be opened.
+        _ => Code::Store,
     };
     self::error(code, &error.to_string())
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tsify::Tsify;
 
 use crate::core::{Contribution as Share, StatKind, Stats};
-use crate::network::protocol::{NetworkStats, PeerInfo as Connected};
+use crate::protocol::{NetworkStats, PeerInfo as Connected};
 use crate::runtime::{ChangeSource as Origin, Minting, wall_clock};
 
 /// Options of `StatsNode.open`; an option it does not know is a TypeError.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use libp2p::PeerId;
 use libp2p::gossipsub::MessageId;
-use warpnet_stats::{PeerConfig, Sealed, SealedBatch, StatKind};
+use warpnet_stats::{PeerConfig, StatKind, seal::Sealed, wire::SealedBatch};
 
 use super::sim::{Sim, carry, converge, peer_id};
 use super::{namespace, replica, tweet};

@@ -92,12 +92,12 @@ pub mod sim;
 pub fn sealed_by(
     secret: [u8; 32],
     leaves: &[(&str, warpnet_stats::StatKind, warpnet_stats::PnCounter)],
-) -> warpnet_stats::Sealed {
-    let leaves: Vec<warpnet_stats::Leaf> = leaves
+) -> warpnet_stats::seal::Sealed {
+    let leaves: Vec<warpnet_stats::seal::Leaf> = leaves
         .iter()
-        .map(|&(t, stat, counter)| warpnet_stats::Leaf { tweet: tweet(t), stat, counter })
+        .map(|&(t, stat, counter)| warpnet_stats::seal::Leaf { tweet: tweet(t), stat, counter })
         .collect();
-    let (seal, tree) = warpnet_stats::seal_leaves(
+    let (seal, tree) = warpnet_stats::seal::seal_leaves(
         &Identity::from_secret(secret),
         &namespace(),
         Generation([7; 16]),
@@ -105,6 +105,6 @@ pub fn sealed_by(
     )
     .expect("1 to 8192 leaves");
     let shown = (0..).zip(leaves).collect();
-    warpnet_stats::Sealed::of(&seal, warpnet_stats::IdentityProof { nonce: 0 }, &tree, shown)
+    warpnet_stats::seal::Sealed::of(&seal, warpnet_stats::IdentityProof { nonce: 0 }, &tree, shown)
         .expect("every leaf known")
 }

@@ -7,9 +7,10 @@ use libp2p::swarm::ConnectionId;
 use libp2p::{Multiaddr, PeerId};
 use std::collections::HashMap;
 
+use warpnet_stats::protocol::{Action, DialId, MergeFrom, Protocol, RequestId};
 use warpnet_stats::{
-    DialId, Figures, MergeFrom, NetworkAction as Action, PeerConfig, Protocol, Replica, RequestId,
-    Tallied, TweetId, VerifyError,
+    PeerConfig, Replica, TweetId, VerifyError,
+    light::{Figures, Tallied},
 };
 use web_time::Instant;
 

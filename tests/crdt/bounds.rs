@@ -14,8 +14,9 @@ use common::*;
 use futures::executor::block_on;
 use proptest::prelude::*;
 use warpnet_stats::{
-    Action, Caps, Difficulty, Generation, Identity, IdentityProof, Leaf, MemoryStore, Minter, Node,
-    PnCounter, Replica, Rules, Sealed, StatKind, Store, Writer, seal_leaves,
+    Action, Caps, Difficulty, Generation, Identity, IdentityProof, MemoryStore, Minter, Node,
+    PnCounter, Replica, Rules, StatKind, Store, Writer,
+    seal::{Leaf, Sealed, seal_leaves},
 };
 
 /// Small caps, so that honest writers reach them and hostile ones go past them; identity

@@ -13,7 +13,11 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 use super::common;
 
 use common::*;
-use warpnet_stats::{Replica, Sealed, StatKind, SyncRequest, SyncResponse, SyncSession};
+use warpnet_stats::{
+    Replica, StatKind,
+    seal::Sealed,
+    sync::{SyncRequest, SyncResponse, SyncSession},
+};
 
 const EXCHANGE: &[u8] = include_bytes!("../fixtures/sync_exchange.bin");
 

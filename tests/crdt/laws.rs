@@ -12,7 +12,8 @@ use std::collections::{BTreeMap, HashMap};
 use common::*;
 use proptest::prelude::*;
 use warpnet_stats::{
-    Entry, EntryKey, PnCounter, Replica, Sealed, SealedBatch, StatKind, Stats, TweetId, Writer,
+    Entry, EntryKey, PnCounter, Replica, StatKind, Stats, TweetId, Writer, seal::Sealed,
+    wire::SealedBatch,
 };
 
 const CASES: u32 = 64;
@@ -212,7 +213,7 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic_the_decoder(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
         let _ = SealedBatch::decode(&bytes);
-        let mut versioned = vec![warpnet_stats::WIRE_VERSION];
+        let mut versioned = vec![warpnet_stats::wire::WIRE_VERSION];
         versioned.extend_from_slice(&bytes);
         let _ = SealedBatch::decode(&versioned);
     }

@@ -9,9 +9,9 @@ use super::common;
 
 use common::*;
 use libp2p::gossipsub::MessageId;
+use warpnet_stats::protocol::{self, Protocol, Verdict};
 use warpnet_stats::{
-    DropReason, EntryKey, NetworkAction, PeerConfig, Protocol, Rejection, Replica, SealedBatch,
-    StatKind, Verdict,
+    DropReason, EntryKey, PeerConfig, Rejection, Replica, StatKind, wire::SealedBatch,
 };
 use web_time::Instant;
 
@@ -74,7 +74,7 @@ fn gossip_refused_only_for_the_quota_is_ignored_not_rejected() {
             .expect("fits a message");
         let message = MessageId::new(&[n as u8]);
         protocol.handle_gossip(message.clone(), source, &bytes, &edge, now);
-        let Some(NetworkAction::Merge { from, entries }) = protocol.poll_action() else {
+        let Some(protocol::Action::Merge { from, entries }) = protocol.poll_action() else {
             panic!("no merge");
         };
         let report = edge.merge(&namespace(), entries);
@@ -83,7 +83,7 @@ fn gossip_refused_only_for_the_quota_is_ignored_not_rejected() {
         let verdict = if n == 0 { Verdict::Accept } else { Verdict::Ignore };
         assert_eq!(
             protocol.poll_action(),
-            Some(NetworkAction::Verdict { message, source, verdict })
+            Some(protocol::Action::Verdict { message, source, verdict })
         );
     }
     assert_eq!(protocol.stats().dropped(DropReason::OverQuota), 1);

@@ -7,8 +7,9 @@ use super::common;
 
 use common::*;
 use warpnet_stats::{
-    Caps, CapsError, EntryKey, Namespace, OutOfBounds, PnCounter, Rejection, Replica, Sealed,
-    Signature, StatKind, Stats, Writer,
+    Caps, CapsError, EntryKey, Namespace, OutOfBounds, PnCounter, Rejection, Replica, StatKind,
+    Stats, Writer,
+    seal::{Sealed, Signature},
 };
 
 fn sorted_entries(replica: &Replica) -> Vec<(EntryKey, PnCounter)> {

@@ -9,9 +9,11 @@ use super::common;
 use common::*;
 use proptest::prelude::*;
 use warpnet_stats::{
-    EntryKey, GroupError, IdentityProof, Leaf, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, PnCounter,
-    Rejection, Replica, Rules, SealError, Sealed, SealedBatch, StatKind, WIRE_VERSION, WireError,
-    seal_leaves, verify_sealed,
+    EntryKey, IdentityProof, PnCounter, Rejection, Replica, Rules, StatKind,
+    seal::{Leaf, SealError, Sealed, seal_leaves, verify_sealed},
+    wire::{
+        GroupError, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, SealedBatch, WIRE_VERSION, WireError,
+    },
 };
 
 const GOLDEN_BATCH: &[u8] = include_bytes!("../fixtures/batch_v2.bin");

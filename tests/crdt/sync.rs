@@ -12,9 +12,13 @@ use std::collections::BTreeMap;
 use common::*;
 use proptest::prelude::*;
 use warpnet_stats::{
-    EntryKey, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, MAX_REQUEST_ITEMS, MAX_RESPONSE_ENTRIES,
-    PnCounter, Replica, Sealed, SealedBatch, StatKind, Summary, SyncError, SyncRequest,
-    SyncResponse, SyncSession, Writer,
+    EntryKey, PnCounter, Replica, StatKind, Writer,
+    seal::Sealed,
+    sync::{
+        MAX_REQUEST_ITEMS, MAX_RESPONSE_ENTRIES, Summary, SyncError, SyncRequest, SyncResponse,
+        SyncSession,
+    },
+    wire::{MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, SealedBatch},
 };
 
 /// What one catch-up cost.

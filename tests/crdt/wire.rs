@@ -7,8 +7,10 @@ use super::common;
 
 use common::*;
 use warpnet_stats::{
-    GroupError, KeyError, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, Replica, SealedBatch, WIRE_VERSION,
-    WireError,
+    KeyError, Replica,
+    wire::{
+        GroupError, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, SealedBatch, WIRE_VERSION, WireError,
+    },
 };
 
 const VERSION_1_BATCH: &[u8] = include_bytes!("../fixtures/batch_v1.bin");

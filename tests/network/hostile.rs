@@ -25,9 +25,11 @@ use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, StreamProtocol, SwarmBuilder, noise, ping, tcp, yamux};
 use warpnet_stats::{
-    Action, Caps, ConnectionCaps, Difficulty, DropReason, EntryKey, IdentityProof,
-    MAX_RESPONSE_ENTRIES, MemoryStore, Minter, PeerConfig, PnCounter, Rules, Sealed, SealedBatch,
-    Signature, StatKind, SyncRequest, SyncResponse, Writer,
+    Action, Caps, ConnectionCaps, Difficulty, DropReason, EntryKey, IdentityProof, MemoryStore,
+    Minter, PeerConfig, PnCounter, Rules, StatKind, Writer,
+    seal::{Sealed, Signature},
+    sync::{MAX_RESPONSE_ENTRIES, SyncRequest, SyncResponse},
+    wire::SealedBatch,
 };
 
 /// A seal over one counter of its choosing by the writer whose secret key is `secret`: what a

@@ -14,7 +14,7 @@ use common::*;
 use libp2p::gossipsub::IdentTopic;
 use warpnet_stats::{
     Action, Allowance, Difficulty, DropReason, IngestLimits, MemoryStore, Node, PeerConfig,
-    RedbStore, Rules, Sealed, SealedBatch, Shares, StatKind, Stats, Store,
+    RedbStore, Rules, Shares, StatKind, Stats, Store, seal::Sealed, wire::SealedBatch,
 };
 
 /// What every node should show: per tweet, the likes (distinct likers per node) and views.

@@ -15,7 +15,9 @@ use std::future::Future;
 use std::rc::Rc;
 
 use warpnet_stats::{
-    Action, MemoryStore, Node, Sealed, StatKind, Stats, Store, Tallied, Tally, TweetId,
+    Action, MemoryStore, Node, StatKind, Stats, Store, TweetId,
+    light::{Tallied, Tally},
+    seal::Sealed,
 };
 
 fn tweets(range: std::ops::Range<usize>) -> Vec<TweetId> {

@@ -145,7 +145,7 @@ fn a_layout_2_store_opens_migrated_with_every_counter_servable() {
     );
     // Everything is served, and checks, at a fresh replica.
     let mut fresh = replica(8);
-    let (mut session, mut request) = warpnet_stats::SyncSession::start();
+    let (mut session, mut request) = warpnet_stats::sync::SyncSession::start();
     loop {
         let step = session.handle(&mut fresh, node.answer(&request).expect("answers")).expect("ok");
         assert!(fresh.merge(&namespace(), step.fetched).rejected.is_empty());

@@ -12,7 +12,8 @@ use common::*;
 use futures::executor::block_on;
 use warpnet_stats::{
     Action, ActionError, Caps, ChangeSource, Changes, Mark, MemoryStore, Node, OpenError,
-    OutOfBounds, Replica, Rules, Sealed, StatKind, Stats, Store, StoreError, SyncSession, Write,
+    OutOfBounds, Replica, Rules, StatKind, Stats, Store, StoreError, Write, seal::Sealed,
+    sync::SyncSession,
 };
 
 #[test]

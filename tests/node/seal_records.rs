@@ -13,8 +13,9 @@ use common::*;
 use futures::executor::block_on;
 use proptest::prelude::*;
 use warpnet_stats::{
-    Generation, Hash, IdentityProof, Leaf, MemoryStore, Node, PnCounter, Replica, Sealed,
-    Signature, StatKind, Store, SyncSession, Tree, Writer, seal_leaves, seal_payload,
+    Generation, IdentityProof, MemoryStore, Node, PnCounter, Replica, StatKind, Store, Writer,
+    seal::{Hash, Leaf, Sealed, Signature, Tree, seal_leaves, seal_payload},
+    sync::SyncSession,
 };
 
 fn open(store: MemoryStore) -> Node<MemoryStore> {

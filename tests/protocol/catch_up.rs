@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use common::sim::*;
 use common::*;
+use warpnet_stats::protocol::{Action, MergeFrom};
 use warpnet_stats::{
-    Allowance, DropReason, EntryKey, IngestLimits, MAX_RESPONSE_ENTRIES, MergeFrom,
-    NetworkAction as Action, PeerConfig, Shares, StatKind, SyncRequest, SyncResponse,
+    Allowance, DropReason, EntryKey, IngestLimits, PeerConfig, Shares, StatKind,
+    sync::{MAX_RESPONSE_ENTRIES, SyncRequest, SyncResponse},
 };
 
 #[test]

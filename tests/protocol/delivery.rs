@@ -12,7 +12,8 @@ use std::time::Duration;
 use common::sim::*;
 use common::*;
 use libp2p::gossipsub::MessageId;
-use warpnet_stats::{EntryKey, NetworkAction as Action, PeerConfig, StatKind};
+use warpnet_stats::protocol::Action;
+use warpnet_stats::{EntryKey, PeerConfig, StatKind};
 
 fn config() -> PeerConfig {
     PeerConfig { sync_interval: Duration::from_secs(3600), ..PeerConfig::default() }

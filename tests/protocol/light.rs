@@ -13,10 +13,10 @@ use common::light::*;
 use common::sim::*;
 use common::*;
 use libp2p::PeerId;
+use warpnet_stats::protocol::{Action, MAX_WATCHED_PER_PEER, TALLY_ANSWER_ITEMS};
 use warpnet_stats::{
-    Allowance, DropReason, IngestLimits, LightRequest, LightResponse, MAX_WATCHED_PER_PEER,
-    NetworkAction as Action, PeerConfig, Shares, TALLY_ANSWER_ITEMS, Tallied, Tally, TweetId,
-    WatchCaps,
+    Allowance, DropReason, IngestLimits, PeerConfig, Shares, TweetId, WatchCaps,
+    light::{LightRequest, LightResponse, Tallied, Tally},
 };
 
 #[test]
@@ -341,7 +341,7 @@ fn requests_a_node_does_not_answer_are_refused_and_counted() {
 
 /// An edge node's word on a tweet lasts only while it gives it: a tally the light node holds
 /// is dropped when its edge node answers the tweet without one (served by its entries now),
-/// and an edge node whose tally did not check ([`warpnet_stats::Protocol::distrust`]) has its
+/// and an edge node whose tally did not check ([`warpnet_stats::protocol::Protocol::distrust`]) has its
 /// tallies refused from then on, so it cannot pin false numbers.
 #[test]
 fn an_edge_nodes_tally_lasts_only_while_it_gives_it_and_checks() {

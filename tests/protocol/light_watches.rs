@@ -12,9 +12,11 @@ use std::time::Duration;
 use common::light::*;
 use common::sim::*;
 use common::*;
+use warpnet_stats::protocol::Action;
 use warpnet_stats::{
-    DropReason, Figures, LightRequest, NetworkAction as Action, StatKind, Tally, TweetId,
-    VerifyError, WireError,
+    DropReason, StatKind, TweetId, VerifyError,
+    light::{Figures, LightRequest, Tally},
+    wire::WireError,
 };
 
 /// What the node does with each tally check that ended (as `Peer` does): compares its figures

@@ -13,10 +13,12 @@ use common::sim::*;
 use common::*;
 use libp2p::Multiaddr;
 use libp2p::gossipsub::MessageId;
+use warpnet_stats::protocol::{
+    Action, DialId, MergeFrom, Protocol, RequestId, SyncFailure, Verdict,
+};
 use warpnet_stats::{
-    Allowance, DialId, DropReason, IngestLimits, MergeFrom, MergeReport, NetworkAction as Action,
-    PeerConfig, Protocol, Replica, RequestId, SealedBatch, Shares, StatKind, SyncFailure,
-    SyncSession, Verdict,
+    Allowance, DropReason, IngestLimits, MergeReport, PeerConfig, Replica, Shares, StatKind,
+    sync::SyncSession, wire::SealedBatch,
 };
 
 fn dials(actions: &[Action]) -> Vec<DialId> {

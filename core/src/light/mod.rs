@@ -9,8 +9,9 @@ use super::ids::{EntryKey, Generation, NodeId, StatKind, TweetId, Writer};
 use super::replica::Replica;
 use super::seal::Sealed;
 use super::sync::{MAX_RESPONSE_ENTRIES, RESPONSE_BYTES, fitting};
-use super::tally::{Figures, Tallied, Tally};
-use super::wire_light::{LightRequest, LightResponse, MAX_WATCH_TWEETS};
+
+pub use crate::tally::{Figures, TALLY_DOMAIN, Tallied, Tally, tally_payload};
+pub use crate::wire_light::{LightRequest, LightResponse, MAX_WATCH_TWEETS};
 
 /// A tweet with more counters than this (the asker's own left out) is answered with a tally
 /// rather than its entries.

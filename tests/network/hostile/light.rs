@@ -9,7 +9,9 @@ use libp2p::request_response::{self, OutboundFailure, ProtocolSupport};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{PeerId, StreamProtocol, Swarm, ping};
 use warpnet_stats::{
-    Action, DropReason, Generation, LightRequest, LightResponse, MemoryStore, WIRE_VERSION,
+    Action, DropReason, Generation, MemoryStore,
+    light::{LightRequest, LightResponse},
+    wire::WIRE_VERSION,
 };
 
 use super::common::light::light_config;
