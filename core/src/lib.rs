@@ -1,8 +1,8 @@
 //! The CRDT core of warpnet-stats: identifiers, PN-counters, the replica with incremental
 //! totals, user actions, seals, catch-up digests, the light protocol's answers and the wire
 //! codec. std only: no I/O, no clock, no async, no wasm, no libp2p swarm. Time and randomness
-//! come in as arguments from the layers above (the `warpnet-stats` crate), which this crate
-//! cannot see.
+//! come in as arguments from the layers above (the protocol, store, net and node crates, and
+//! the package), which this crate cannot see.
 
 mod actions;
 mod counter;

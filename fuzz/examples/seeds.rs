@@ -4,7 +4,12 @@
 use std::path::Path;
 
 use futures::executor::block_on;
-use warpnet_stats::{Action, Caps, Difficulty, MemoryStore, Node, Rules, Store, TweetId, UserId, light::{LightRequest, LightResponse, Tallied, Tally}, sync::SyncSession, wire::SealedBatch};
+use warpnet_stats::{
+    Action, Caps, Difficulty, MemoryStore, Node, Rules, Store, TweetId, UserId,
+    light::{LightRequest, LightResponse, Tallied, Tally},
+    sync::SyncSession,
+    wire::SealedBatch,
+};
 use warpnet_stats_fuzz::{ahead, behind, encode_records, namespace, session_after};
 
 fn write(target: &str, name: &str, bytes: &[u8]) {
@@ -20,7 +25,11 @@ fn main() {
     }
     let theirs = ahead();
     let sealed = theirs.sealed(&theirs.entries().map(|e| e.key).collect::<Vec<_>>());
-    write("wire", "batch", &SealedBatch { namespace: namespace(), sealed }.encode().expect("fits a message"));
+    write(
+        "wire",
+        "batch",
+        &SealedBatch { namespace: namespace(), sealed }.encode().expect("fits a message"),
+    );
 
     let key = theirs.entries().next().expect("an entry").key;
     write("keys", "key", key.path(&namespace()).as_bytes());

@@ -11,8 +11,11 @@ use libfuzzer_sys::fuzz_target;
 use libp2p::gossipsub::MessageId;
 use libp2p::swarm::ConnectionId;
 use libp2p::{Multiaddr, PeerId};
-use warpnet_stats::{Identity, PeerConfig, Replica, StatKind, TweetId, light::LightRequest, sync::SyncRequest, wire::MAX_MESSAGE_BYTES};
 use warpnet_stats::protocol::{self, Protocol, RequestId, SyncFailure};
+use warpnet_stats::{
+    Identity, PeerConfig, Replica, StatKind, TweetId, light::LightRequest, sync::SyncRequest,
+    wire::MAX_MESSAGE_BYTES,
+};
 use warpnet_stats_fuzz::{ahead, behind, namespace};
 
 #[derive(Arbitrary, Debug)]
@@ -214,7 +217,8 @@ fuzz_target!(|input: (bool, Vec<Op>)| {
                     let (_, asked) = LightRequest::decode(&asked).expect("its own request decodes");
                     let me = world.mine.local_writer().node;
                     let mut signed = warpnet_stats::light::SignedTallies::default();
-                    let bytes = asked.answer_from(&world.theirs, me, &mut signed).encode(&namespace());
+                    let bytes =
+                        asked.answer_from(&world.theirs, me, &mut signed).encode(&namespace());
                     let at = world.now;
                     world.protocol.handle_light_response(peer, request, &bytes, &world.mine, at);
                 }

@@ -7,7 +7,12 @@
 use arbitrary::Arbitrary;
 use futures::executor::block_on;
 use libfuzzer_sys::fuzz_target;
-use warpnet_stats::{Caps, Difficulty, Generation, Identity, IdentityProof, MemoryStore, Node, PnCounter, Replica, Rules, StatKind, TweetId, Writer, seal::{Hash, Leaf, Sealed, Signature, Tree, seal_payload}, sync::SyncSession};
+use warpnet_stats::{
+    Caps, Difficulty, Generation, Identity, IdentityProof, MemoryStore, Node, PnCounter, Replica,
+    Rules, StatKind, TweetId, Writer,
+    seal::{Hash, Leaf, Sealed, Signature, Tree, seal_payload},
+    sync::SyncSession,
+};
 use warpnet_stats_fuzz::{namespace, replica};
 
 const RULES: Rules = Rules { caps: Caps::DEFAULT, difficulty: Difficulty(0) };
@@ -29,7 +34,12 @@ struct Input {
 
 /// `leaves` shown at `indices` under `leaf_count`, signed by the writer whatever root that
 /// makes; `None` if the proof does not fit that count.
-fn signed_as(identity: &Identity, leaves: &[Leaf], indices: &[u32], leaf_count: u32) -> Option<Sealed> {
+fn signed_as(
+    identity: &Identity,
+    leaves: &[Leaf],
+    indices: &[u32],
+    leaf_count: u32,
+) -> Option<Sealed> {
     let hashes: Vec<Hash> = leaves.iter().map(Leaf::hash).collect();
     let tree = Tree::build(&hashes).ok()?;
     let proof = tree.prove(indices)?;

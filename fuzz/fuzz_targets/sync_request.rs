@@ -3,7 +3,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use warpnet_stats::{sync::{SyncRequest, SyncResponse}, wire::MAX_MESSAGE_BYTES};
+use warpnet_stats::{
+    sync::{SyncRequest, SyncResponse},
+    wire::MAX_MESSAGE_BYTES,
+};
 use warpnet_stats_fuzz::{ahead, namespace};
 
 fuzz_target!(|data: &[u8]| {

@@ -8,7 +8,8 @@ use warpnet_stats_fuzz::{namespace, replica};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(batch) = SealedBatch::decode(data) {
-        let again = SealedBatch::decode(&batch.encode().expect("fits a message")).expect("an encoded batch decodes");
+        let again = SealedBatch::decode(&batch.encode().expect("fits a message"))
+            .expect("an encoded batch decodes");
         assert_eq!(again, batch);
         let mut replica = replica(9);
         let offered: usize = batch.sealed.iter().map(|group| group.leaves.len()).sum();

@@ -4,7 +4,12 @@
 
 use std::sync::OnceLock;
 
-use warpnet_stats::{Caps, Difficulty, Generation, Identity, IdentityProof, Namespace, Replica, Rules, StatKind, TweetId, seal::Sealed, sync::{SyncRequest, SyncSession}};
+use warpnet_stats::{
+    Caps, Difficulty, Generation, Identity, IdentityProof, Namespace, Replica, Rules, StatKind,
+    TweetId,
+    seal::Sealed,
+    sync::{SyncRequest, SyncSession},
+};
 
 /// The namespace every target uses.
 pub fn namespace() -> Namespace {

@@ -1,5 +1,5 @@
 //! The catch-up protocol's stream codec: each request and response is one frame, a 4-byte
-//! big-endian length then the message bytes ([`crate::core`]'s versioned encoding). Frames
+//! big-endian length then the message bytes (the core's versioned encoding, [`warpnet_stats_core::wire`]). Frames
 //! longer than the wire limit are refused before anything is read into memory. Toward a WebRTC
 //! peer a frame is written in small pieces; elsewhere at once.
 

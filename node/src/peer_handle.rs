@@ -102,7 +102,7 @@ impl PeerHandle {
         self.shared.protocol.borrow().peers()
     }
 
-    /// This light node shows `tweets` (see [`PeerConfig::light`]): their entries, or tallies
+    /// This light node shows `tweets` (see `PeerConfig::light`): their entries, or tallies
     /// of popular ones, are asked of its edge nodes, which push what changes on them from now
     /// on.
     pub fn watch(&self, tweets: &[TweetId]) {
