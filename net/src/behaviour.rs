@@ -14,7 +14,7 @@ use super::BoxError;
 use super::codec::{FrameCodec, LIGHT_PROTOCOL, LIGHT_PROTOCOL_1, SYNC_PROTOCOL};
 use super::per_ip::PerIpLimit;
 use warpnet_stats_core::{Namespace, wire::MAX_MESSAGE_BYTES};
-use warpnet_stats_protocol::ConnectionCaps;
+use warpnet_stats_protocol::{ConnectionCaps, GOSSIP_CACHE};
 
 /// The most peers an edge node keeps in its gossip mesh.
 const MESH_N_HIGH: usize = 4096;
@@ -22,6 +22,12 @@ const MESH_N_HIGH: usize = 4096;
 /// The most catch-up streams (requests in flight, both ways) on one connection; beyond, a
 /// new inbound request is refused before it is read.
 pub(crate) const MAX_SYNC_STREAMS: usize = 8;
+
+/// Gossipsub's heartbeat, and the heartbeats its message cache spans: a message stays between
+/// `HISTORY - 1` and `HISTORY` heartbeats, at least the protocol's [`GOSSIP_CACHE`].
+const HEARTBEAT: Duration = Duration::from_millis(700);
+const HISTORY: usize = 10;
+const _: () = assert!((HISTORY as u128 - 1) * HEARTBEAT.as_millis() >= GOSSIP_CACHE.as_millis());
 
 /// The gossip topic of a namespace.
 pub(crate) fn topic(namespace: &Namespace) -> IdentTopic {
@@ -66,7 +72,10 @@ impl Behaviour {
             // Above the wire limit, so oversized messages reach the application and are
             // counted and penalised there rather than vanishing in the protocol layer.
             .max_transmit_size(2 * MAX_MESSAGE_BYTES)
-            .heartbeat_interval(Duration::from_millis(700))
+            .heartbeat_interval(HEARTBEAT)
+            // Messages are forwarded only while the cache holds them: at least GOSSIP_CACHE
+            // (a later verdict is relayed by the protocol instead).
+            .history_length(HISTORY)
             // Edge nodes are hubs: browsers connect to one and to nothing else, so every
             // subscribed peer that grafts stays in the mesh and gets each message at once.
             // With gossipsub's default (at most 12) the others only hear of messages through

@@ -331,7 +331,11 @@ impl Driver {
                     Verdict::Ignore => MessageAcceptance::Ignore,
                 };
                 let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
-                gossipsub.report_message_validation_result(&message, &source, acceptance);
+                let held =
+                    gossipsub.report_message_validation_result(&message, &source, acceptance);
+                if !held && verdict == Verdict::Accept {
+                    protocol.handle_unforwarded();
+                }
             }
             Action::Merge { .. } | Action::Tallies { .. } | Action::Verified { .. } => {
                 debug_assert!(false, "merges, tallies and checks are the runtime's");

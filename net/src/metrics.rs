@@ -115,6 +115,16 @@ impl Collector for StatsCollector {
             ("light_pushes", "Pushes sent to light nodes", stats.light_pushes),
             ("received_bytes", "Bytes of messages received from peers", stats.received_bytes),
             (
+                "late_messages",
+                "Gossip merged after the gossip cache's time, relayed as this node's own",
+                stats.late_messages,
+            ),
+            (
+                "unforwarded_messages",
+                "Accepted gossip the gossip cache no longer held to forward",
+                stats.unforwarded_messages,
+            ),
+            (
                 "light_unsupported",
                 "Light requests refused by edge nodes without /warpnet/stats-light/2",
                 stats.light_unsupported,

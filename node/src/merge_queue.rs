@@ -72,7 +72,8 @@ mod tests {
     use super::*;
 
     fn gossip(n: u8) -> MergeFrom {
-        MergeFrom::Gossip { message: MessageId::new(&[n]), source: PeerId::random() }
+        let arrived = web_time::Instant::now();
+        MergeFrom::Gossip { message: MessageId::new(&[n]), source: PeerId::random(), arrived }
     }
 
     /// Takes turns until every job has had `slices[job]` of them; returns whose turn it was.

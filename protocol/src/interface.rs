@@ -6,6 +6,7 @@ use std::time::Duration;
 use libp2p::gossipsub::MessageId;
 use libp2p::swarm::ConnectionId;
 use libp2p::{Multiaddr, PeerId};
+use web_time::Instant;
 
 #[cfg(doc)]
 use super::Protocol;
@@ -227,6 +228,10 @@ pub enum MergeFrom {
         message: MessageId,
         /// The peer that passed it on.
         source: PeerId,
+        /// When it came: gossipsub forwards it only while it keeps it ([`GOSSIP_CACHE`]).
+        ///
+        /// [`GOSSIP_CACHE`]: crate::GOSSIP_CACHE
+        arrived: Instant,
     },
     /// A light-protocol answer or push from the edge node `peer`.
     Light {

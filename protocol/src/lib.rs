@@ -2,13 +2,15 @@
 //! inputs are `handle_*(…, now)` calls, outputs are polled ([`Protocol::poll_action`],
 //! [`Protocol::poll_timeout`]). It owns every network policy: per-peer catch-up sessions and
 //! their scheduling and retries, ingest limits (per peer, per address, in all), coalescing and
-//! splitting of published batches, unsent-entry tracking, kept connections with dial timeouts and backoff, and the
-//! statistics. It depends on the core only: no swarm, no clock, no async, no store, and never
+//! splitting of published batches, unsent-entry tracking, kept connections with dial timeouts
+//! and backoff, and the statistics. It depends on the core only (and names libp2p's peer,
+//! address, connection and message ids): no swarm, no clock, no async, no store, and never
 //! the runtime; it borrows a [`Replica`] where it must read or sign entries, and returns what
 //! should be merged ([`Action::Merge`]) rather than merging.
 
 mod catch_up;
 mod catch_up_messages;
+mod gossip;
 mod ingest;
 mod interface;
 mod light;
@@ -21,13 +23,13 @@ mod watching;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use libp2p::gossipsub::MessageId;
 use libp2p::swarm::ConnectionId;
 use libp2p::{Multiaddr, PeerId};
 use web_time::Instant;
 
 use catch_up::CatchUp;
 pub use catch_up::{RequestId, SyncFailure};
+pub use gossip::GOSSIP_CACHE;
 pub use ingest::network_of;
 use ingest::{Ingest, Who};
 pub use interface::{
@@ -37,9 +39,7 @@ pub use interface::{
 use light::Light;
 use liveness::Liveness;
 use warpnet_stats_core::{
-    EntryKey, MergeReport, Namespace, Rejection, Replica, TweetId,
-    light::served_by_tally,
-    wire::{MAX_MESSAGE_BYTES, SealedBatch},
+    EntryKey, MergeReport, Namespace, Replica, TweetId, light::served_by_tally,
 };
 
 /// The most edge nodes a light node distrusts at once (see [`Protocol::distrust`]).
@@ -354,101 +354,6 @@ impl Protocol {
         self.catch_up(peer);
     }
 
-    /// A gossip message passed on by `source`, charged to it before each piece of work,
-    /// cheapest checks first: its size, its bytes against the intake allowances
-    /// ([`IngestLimits`]), decoding, the namespace, its writers' identity proofs (two hashes
-    /// each: a group without one is dropped, and the message rejected), then its leaves
-    /// against the new-counter allowances and its seals against the signature-check
-    /// allowances; only then is it handed out to merge ([`Action::Merge`]), whose signature
-    /// checks come last. The verdict follows the merge.
-    pub fn handle_gossip(
-        &mut self,
-        message: MessageId,
-        source: PeerId,
-        data: &[u8],
-        replica: &Replica,
-        now: Instant,
-    ) {
-        self.stats.received_bytes += data.len() as u64;
-        let verdict = |verdict| Action::Verdict { message: message.clone(), source, verdict };
-        if data.len() > MAX_MESSAGE_BYTES {
-            // Invalid whatever the allowances: not one to spend them on.
-            self.stats.drop(DropReason::Oversized, 1);
-            self.actions.push_back(verdict(Verdict::Reject));
-            return;
-        }
-        let who = self.who(source);
-        if !self.ingest.admit_gossip(who, data.len(), now) {
-            self.stats.drop(DropReason::RateLimited, 1);
-            self.actions.push_back(verdict(Verdict::Ignore));
-            // An honest burst loses nothing: a catch-up with the sender fetches it (at most
-            // one running and one waiting per peer, whatever the flood).
-            self.catch_up(source);
-            return;
-        }
-        let mut batch = match SealedBatch::decode(data) {
-            Ok(batch) if batch.namespace == self.namespace => batch,
-            Ok(_) => {
-                self.stats.drop(DropReason::ForeignNamespace, 1);
-                self.actions.push_back(verdict(Verdict::Reject));
-                return;
-            }
-            Err(error) => {
-                self.stats.drop(DropReason::of_wire(&error), 1);
-                self.actions.push_back(verdict(Verdict::Reject));
-                return;
-            }
-        };
-        let leaves: usize = batch.sealed.iter().map(|g| g.leaves.len()).sum();
-        if self.drop_unproven(&mut batch.sealed, replica) > 0 {
-            // Invalid (an honest relay checks before relaying): rejected whole, every leaf
-            // counted, and nothing of it checked further; its valid groups come by catch-up if
-            // an honest peer holds them.
-            self.stats.drop(DropReason::NoIdentityProof, leaves as u64);
-            self.actions.push_back(verdict(Verdict::Reject));
-            return;
-        }
-        // Every leaf counts as a new counter until the merge says otherwise
-        // ([`Protocol::handle_merged`]), and every seal as a signature to check: messages that
-        // come faster than they are merged are held to the allowances all the same.
-        if !self.ingest.admit_work(who, leaves, batch.sealed.len(), now) {
-            self.stats.drop(DropReason::RateLimited, 1);
-            self.actions.push_back(verdict(Verdict::Ignore));
-            self.catch_up(source);
-            return;
-        }
-        let from = MergeFrom::Gossip { message, source };
-        self.actions.push_back(Action::Merge { from, entries: batch.sealed });
-    }
-
-    /// Drops the groups whose writer has no identity proof at the namespace's difficulty (two
-    /// hashes per writer and proof, each checked once here); returns how many leaves they held.
-    fn drop_unproven(
-        &self,
-        groups: &mut Vec<warpnet_stats_core::seal::Sealed>,
-        replica: &Replica,
-    ) -> usize {
-        let difficulty = replica.rules().difficulty;
-        let mut proven: Vec<(warpnet_stats_core::Writer, u64, bool)> = Vec::new();
-        let mut dropped = 0;
-        groups.retain(|group| {
-            let nonce = group.identity.nonce;
-            let holds = match proven.iter().find(|(w, n, _)| *w == group.writer && *n == nonce) {
-                Some((_, _, holds)) => *holds,
-                None => {
-                    let holds = group.identity.holds(&self.namespace, &group.writer, difficulty);
-                    proven.push((group.writer, nonce, holds));
-                    holds
-                }
-            };
-            if !holds {
-                dropped += group.leaves.len();
-            }
-            holds
-        });
-        dropped
-    }
-
     /// A request from `peer` is refused for its answer allowance (counted as `rate_limited`).
     /// Refusing costs a stream and a read: a peer that goes on asking regardless (an honest one
     /// backs off and retries later) is hung up on after [`MAX_REFUSED`] in a row.
@@ -507,31 +412,12 @@ impl Protocol {
         let changed = report.changed.iter().map(|entry| &entry.key);
         let tallied = |tweet: &TweetId, asker| served_by_tally(replica, tweet, asker);
         self.light.changed(changed, now + self.config.light_push, tallied);
-        let rejected = report.rejected.len() as u64;
         for (_, rejection) in &report.rejected {
             self.stats.drop(DropReason::of_rejection(*rejection), 1);
         }
         match from {
-            MergeFrom::Gossip { message, source } => {
-                let who = self.who(source);
-                self.ingest.not_added(who, report.offered() - report.added, now);
-                self.stats.gossip_entries += report.changed.len() as u64;
-                let invalid = report.rejected.iter().any(|(_, r)| *r != Rejection::OverQuota);
-                let verdict = if rejected == 0 && !report.changed.is_empty() {
-                    self.stats.accepted_messages += 1;
-                    Verdict::Accept
-                } else if invalid {
-                    Verdict::Reject
-                } else {
-                    if rejected == 0 {
-                        self.stats.stale_messages += 1;
-                    }
-                    // Valid, but nothing new here (a replay under a new message id: relayed,
-                    // it would cost every node of the mesh its checks again), or beyond this
-                    // node's own storage policy: not relayed, no penalty.
-                    Verdict::Ignore
-                };
-                self.actions.push_back(Action::Verdict { message, source, verdict });
+            MergeFrom::Gossip { message, source, arrived } => {
+                self.gossip_merged(message, source, arrived, report, replica, now);
             }
             MergeFrom::Light { .. } => self.stats.light_entries += report.changed.len() as u64,
             MergeFrom::CatchUp { peer, last } => {

@@ -174,6 +174,13 @@ pub struct NetworkStats {
     /// Bytes of messages received from peers: gossip, catch-up answers, light-protocol
     /// requests, answers and pushes.
     pub received_bytes: u64,
+    /// Gossip messages merged later than [`GOSSIP_CACHE`](crate::GOSSIP_CACHE) after they came,
+    /// when gossipsub may no longer forward them: their entries relayed as this node's own
+    /// message instead (counted in `accepted_messages` too).
+    pub late_messages: u64,
+    /// Accepted gossip messages gossipsub could not forward (no longer in its cache): what the
+    /// relay of late messages missed. Zero unless the cache is shorter than it should be.
+    pub unforwarded_messages: u64,
     /// Light-protocol requests an edge node refused for not speaking `/warpnet/stats-light/2`
     /// (an edge node older than this light node: it gets no counts from it).
     pub light_unsupported: u64,

@@ -126,3 +126,57 @@ fn a_change_no_peer_took_stays_pending_and_is_published_again() {
     run(&mut node, &mut edge, Duration::from_millis(1500));
     assert_eq!(node.protocol.stats().pending_entries, 0);
 }
+
+/// A gossip message merged after gossipsub's cache let it go is not lost to the other peers:
+/// its entries go on as this node's relay (a message of its own), counted; one merged in time
+/// is accepted and left to gossipsub to forward.
+#[test]
+fn gossip_merged_after_the_gossip_cache_is_relayed_by_this_node() {
+    use warpnet_stats::protocol::{GOSSIP_CACHE, MergeFrom, Verdict};
+    use warpnet_stats::wire::SealedBatch;
+
+    let address: libp2p::Multiaddr = "/ip4/127.0.0.1/tcp/4001".parse().expect("address");
+    let mut edge = Sim::new(1, config());
+    let (source, other) = (peer_id(2), peer_id(3));
+    edge.connect(source, &address, true, None);
+    edge.connect(other, &address, true, None);
+    edge.actions();
+    for (n, (seed, delay)) in
+        [(4, GOSSIP_CACHE - Duration::from_millis(1)), (5, GOSSIP_CACHE)].into_iter().enumerate()
+    {
+        let mut writer = replica(seed);
+        let key = writer.increment(&tweet("t"), StatKind::Views).expect("within bounds").key;
+        let sealed = writer.sealed([&key]);
+        let bytes = SealedBatch { namespace: namespace(), sealed }.encode().expect("fits");
+        let message = MessageId::new(&[n as u8]);
+        edge.protocol.handle_gossip(message.clone(), source, &bytes, &edge.replica, edge.now);
+        let actions = edge.actions();
+        let [Action::Merge { from, entries }] = &actions[..] else { panic!("one merge") };
+        let MergeFrom::Gossip { arrived, .. } = from else { panic!("gossip") };
+        assert_eq!(*arrived, edge.now);
+        edge.now += delay;
+        let report = edge.replica.merge(&namespace(), entries.clone());
+        edge.protocol.handle_merged(from.clone(), &report, &mut edge.replica, edge.now);
+        let actions = edge.actions();
+        let relayed: Vec<&Vec<EntryKey>> = actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Publish { keys, relay: true, .. } => Some(keys),
+                _ => None,
+            })
+            .collect();
+        let verdict = actions.iter().find_map(|a| match a {
+            Action::Verdict { verdict, .. } => Some(*verdict),
+            _ => None,
+        });
+        if delay < GOSSIP_CACHE {
+            assert_eq!(verdict, Some(Verdict::Accept), "in time: gossipsub forwards it");
+            assert!(relayed.is_empty());
+        } else {
+            assert_eq!(verdict, Some(Verdict::Ignore), "late: not left to gossipsub");
+            assert_eq!(relayed, vec![&vec![key]], "late: relayed by the edge node");
+        }
+    }
+    let stats = edge.protocol.stats();
+    assert_eq!((stats.accepted_messages, stats.late_messages), (2, 1));
+}

@@ -234,7 +234,7 @@ fn gossip_verdicts_follow_decoding_namespace_and_signatures() {
     forged[0].leaves[0].1.counter.increments = 99;
     // Valid and new: accepted (relayed). Forged: rejected. Valid again (a replay under
     // another message id): nothing new, so not relayed (the mesh would check it all again).
-    let replay = MergeFrom::Gossip { message: message(4), source };
+    let replay = MergeFrom::Gossip { message: message(4), source, arrived: sim.now };
     for (from, entries, verdict) in [
         (from.clone(), entries.clone(), Verdict::Accept),
         (from.clone(), forged, Verdict::Reject),
