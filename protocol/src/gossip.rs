@@ -138,19 +138,19 @@ impl Protocol {
         self.ingest.not_added(who, report.offered() - report.added, now);
         self.stats.gossip_entries += report.changed.len() as u64;
         let invalid = report.rejected.iter().any(|(_, r)| *r != Rejection::OverQuota);
-        let late = now.saturating_duration_since(arrived) >= GOSSIP_CACHE;
-        let verdict = if rejected == 0 && !report.changed.is_empty() && late {
-            // Gossipsub no longer holds it to forward: what it brought goes on as this
-            // node's relay (the next node takes it as stale if it came some other way).
+        let verdict = if rejected == 0 && !report.changed.is_empty() {
             self.stats.accepted_messages += 1;
-            self.stats.late_messages += 1;
-            if self.peers.keys().any(|p| *p != source) {
-                self.relay(&report.changed, replica);
+            if now.saturating_duration_since(arrived) < GOSSIP_CACHE {
+                Verdict::Accept
+            } else {
+                // Gossipsub no longer holds it to forward: what it brought goes on as this
+                // node's relay (the next node takes it as stale if it came some other way).
+                self.stats.late_messages += 1;
+                if self.peers.keys().any(|p| *p != source) {
+                    self.relay(&report.changed, replica);
+                }
+                Verdict::Ignore
             }
-            Verdict::Ignore
-        } else if rejected == 0 && !report.changed.is_empty() {
-            self.stats.accepted_messages += 1;
-            Verdict::Accept
         } else if invalid {
             Verdict::Reject
         } else {
